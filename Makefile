@@ -1,0 +1,47 @@
+# The one place that sets cgo flags and build tags: every target shares them,
+# so SQLite's C source compiles once into the Go build cache.
+GOARCH  := $(shell go env GOARCH)
+TAGS    := sqlite_fts5
+ifeq ($(GOARCH),amd64)
+# sqlite-vec's AVX distance kernel; ragd checks for AVX at start (see docs/benchmarks.md).
+VEC_CFLAGS := -DSQLITE_VEC_ENABLE_AVX -mavx
+endif
+ifeq ($(GOARCH),arm64)
+VEC_CFLAGS := -DSQLITE_VEC_ENABLE_NEON
+endif
+export CGO_ENABLED := 1
+export CGO_CFLAGS  := -O2 -g $(VEC_CFLAGS)
+export GOFLAGS     := -tags=$(TAGS) -buildvcs=false
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+PKG     ?= ./...
+ADDR    ?= 127.0.0.1:8080
+DATA    ?= ./data
+FUZZTIME ?= 10s
+
+.PHONY: build run test bench lint fuzz env clean
+
+build:
+	go build -ldflags '$(LDFLAGS)' -o bin/ragd ./cmd/ragd
+
+run: build
+	./bin/ragd serve --addr $(ADDR) --data-dir $(DATA)
+
+test:
+	go test -race -count=1 $(PKG)
+
+bench:
+	go test -run '^$$' -bench . -benchtime 1x -timeout 60m $(PKG)
+
+lint:
+	go vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+
+# Prints the build environment, for running go commands by hand:
+#   eval "$$(make -s env)"; go test ./store/
+env:
+	@echo "export CGO_ENABLED='$(CGO_ENABLED)' CGO_CFLAGS='$(CGO_CFLAGS)' GOFLAGS='$(GOFLAGS)'"
+
+clean:
+	rm -rf bin
