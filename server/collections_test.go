@@ -1,0 +1,135 @@
+package server_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestCollectionCRUD(t *testing.T) {
+	ts := newTestServer(t)
+	b := ts.do(t, "POST", "/v1/vector_store", ts.admin, map[string]any{"name": "docs", "description": "d",
+		"chunking": map[string]any{"max_tokens": 200, "overlap_tokens": 20}, "metadata": map[string]any{"team": "a"}}).must(t, 201)
+	c := obj(b["collection"])
+	id := str(c["id"])
+	if !strings.HasPrefix(id, "col_") || c["embedding_model"] != "hash" || c["dimensions"] != 384.0 ||
+		obj(c["chunking"])["max_tokens"] != 200.0 || obj(c["metadata"])["team"] != "a" || c["item_count"] != 0.0 {
+		t.Fatalf("created collection %v", c)
+	}
+	got := obj(ts.do(t, "GET", "/v1/vector_store/"+id, ts.admin, nil).must(t, 200)["collection"])
+	if got["name"] != "docs" || got["description"] != "d" {
+		t.Fatalf("get: %v", got)
+	}
+	for _, method := range []string{"PUT", "PATCH"} {
+		name := "renamed-" + method
+		u := obj(ts.do(t, method, "/v1/vector_store/"+id, ts.admin, map[string]any{"name": name}).must(t, 200)["collection"])
+		if u["name"] != name || u["description"] != "d" {
+			t.Fatalf("%s: %v", method, u)
+		}
+	}
+	ts.item(t, ts.admin, id, "some content to delete with the collection", nil)
+	d := ts.do(t, "DELETE", "/v1/vector_store/"+id, ts.admin, nil).must(t, 200)
+	if d["id"] != id || d["deleted"] != true {
+		t.Fatalf("delete: %v", d)
+	}
+	ts.do(t, "GET", "/v1/vector_store/"+id, ts.admin, nil).must(t, 404)
+	ts.do(t, "GET", "/v1/vector_store/"+id+"/items", ts.admin, nil).must(t, 404)
+}
+
+func TestCollectionModel(t *testing.T) {
+	ts := newTestServer(t)
+	c := obj(ts.do(t, "POST", "/v1/vector_store", ts.admin, map[string]any{"name": "small", "embedding_model": "hash-64"}).must(t, 201)["collection"])
+	if c["embedding_model"] != "hash-64" || c["dimensions"] != 64.0 {
+		t.Fatalf("collection %v", c)
+	}
+	id := ts.item(t, ts.admin, str(c["id"]), "vectors of sixty-four dimensions", nil)
+	res := ts.do(t, "POST", "/v1/vector_store/"+str(c["id"])+"/search", ts.admin, map[string]any{"input": "sixty-four", "mode": "vector"}).must(t, 200)
+	if len(list(res["results"])) != 1 || obj(list(res["results"])[0])["item_id"] != id {
+		t.Fatalf("search: %v", res)
+	}
+}
+
+func TestCollectionPagination(t *testing.T) {
+	ts := newTestServer(t)
+	var ids []string
+	for i := 0; i < 5; i++ {
+		ids = append(ids, ts.collection(t, ts.admin, fmt.Sprintf("c%d", i)))
+	}
+	var seen []string
+	after := ""
+	for pages := 0; pages < 10; pages++ {
+		b := ts.do(t, "GET", "/v1/vector_store?limit=2&after="+after, ts.admin, nil).must(t, 200)
+		for _, c := range list(b["collections"]) {
+			seen = append(seen, str(obj(c)["id"]))
+		}
+		if b["has_more"] != true {
+			break
+		}
+		after = str(b["last_id"])
+	}
+	if strings.Join(seen, ",") != strings.Join(ids, ",") {
+		t.Fatalf("pages gave %v, want %v", seen, ids)
+	}
+	empty := newTestServer(t).do(t, "GET", "/v1/vector_store", "", nil)
+	empty.must(t, 401)
+}
+
+func TestCollectionErrors(t *testing.T) {
+	ts := newTestServer(t)
+	id := ts.collection(t, ts.admin, "taken")
+	tests := []struct {
+		name         string
+		method, path string
+		body         any
+		status       int
+		code         string
+		param        any
+	}{
+		{"ErrNameRequired", "POST", "/v1/vector_store", map[string]any{"description": "x"}, 400, "invalid_request", "name"},
+		{"ErrNameBlank", "POST", "/v1/vector_store", map[string]any{"name": "  "}, 400, "invalid_request", "name"},
+		{"ErrNameType", "POST", "/v1/vector_store", `{"name": 5}`, 400, "invalid_request", "name"},
+		{"ErrMalformed", "POST", "/v1/vector_store", `{"name": "x"`, 400, "invalid_request", nil},
+		{"ErrSyntax", "POST", "/v1/vector_store", `{"name": x}`, 400, "invalid_request", nil},
+		{"ErrEmptyBody", "POST", "/v1/vector_store", ``, 400, "invalid_request", nil},
+		{"ErrNotObject", "POST", "/v1/vector_store", `[1,2]`, 400, "invalid_request", nil},
+		{"ErrUnknownField", "POST", "/v1/vector_store", map[string]any{"name": "y", "nmae": "z"}, 400, "invalid_request", "nmae"},
+		{"ErrDuplicate", "POST", "/v1/vector_store", map[string]any{"name": "taken"}, 409, "collection_exists", "name"},
+		{"ErrUnknownModel", "POST", "/v1/vector_store", map[string]any{"name": "m", "embedding_model": "nope"}, 400, "model_not_found", "embedding_model"},
+		{"ErrMaxTokens", "POST", "/v1/vector_store", map[string]any{"name": "m", "chunking": map[string]any{"max_tokens": 0}}, 400, "invalid_request", "max_tokens"},
+		{"ErrMaxTokensOverLimit", "POST", "/v1/vector_store", map[string]any{"name": "m", "chunking": map[string]any{"max_tokens": 100000}}, 400, "invalid_request", "max_tokens"},
+		{"ErrOverlap", "POST", "/v1/vector_store", map[string]any{"name": "m", "chunking": map[string]any{"max_tokens": 100, "overlap_tokens": 100}}, 400, "invalid_request", "overlap_tokens"},
+		{"ErrMetadataType", "POST", "/v1/vector_store", map[string]any{"name": "m", "metadata": "x"}, 400, "invalid_request", "metadata"},
+		{"ErrGetUnknown", "GET", "/v1/vector_store/col_nope", nil, 404, "not_found", nil},
+		{"ErrUpdateUnknown", "PATCH", "/v1/vector_store/col_nope", map[string]any{"name": "a"}, 404, "not_found", nil},
+		{"ErrUpdateRenameTaken", "PATCH", "/v1/vector_store/" + id, map[string]any{"name": "taken2"}, 200, "", nil},
+		{"ErrDeleteUnknown", "DELETE", "/v1/vector_store/col_nope", nil, 404, "not_found", nil},
+		{"ErrLimit", "GET", "/v1/vector_store?limit=0", nil, 400, "invalid_request", "limit"},
+		{"ErrLimitTooBig", "GET", "/v1/vector_store?limit=101", nil, 400, "invalid_request", "limit"},
+		{"ErrLimitNotNumber", "GET", "/v1/vector_store?limit=ten", nil, 400, "invalid_request", "limit"},
+		{"ErrAfter", "GET", "/v1/vector_store?after=col_nope", nil, 400, "invalid_request", "after"},
+		{"ErrRoute", "GET", "/v1/nothing/here", nil, 404, "route_not_found", nil},
+		{"ErrMethod", "POST", "/healthz", nil, 400, "method_not_allowed", nil},
+	}
+	ts.collection(t, ts.admin, "taken3")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ts.do(t, tt.method, tt.path, ts.admin, tt.body)
+			r.must(t, tt.status)
+			if tt.status < 400 {
+				return
+			}
+			code, param := r.errCode()
+			if code != tt.code || param != tt.param {
+				t.Fatalf("code %q param %v, want %q %v: %s", code, param, tt.code, tt.param, r.raw)
+			}
+			e := obj(r.body["error"])
+			if str(e["message"]) == "" || str(e["type"]) == "" {
+				t.Fatalf("error without message or type: %s", r.raw)
+			}
+		})
+	}
+	r := ts.do(t, "PATCH", "/v1/vector_store/"+id, ts.admin, map[string]any{"name": "taken3"})
+	if code, _ := r.errCode(); r.status != 409 || code != "collection_exists" {
+		t.Fatalf("rename onto an existing name: %d %s", r.status, r.raw)
+	}
+}
