@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/server"
+	"github.com/ragd/ragd/store"
+)
+
+// Main is the ragd server program: ParseFlags, then Run until the context
+// ends, which closes everything. Tests start it on a temp dir and port.
+type Main struct {
+	Addr         string
+	DataDir      string
+	AdminKey     string
+	MaxBodyBytes int64
+	Grace        time.Duration
+	LogLevel     string
+
+	// Ready, when set, receives the server URL once it listens.
+	Ready chan<- string
+
+	stdout, stderr io.Writer
+}
+
+// NewMain returns a Main writing to stdout and stderr.
+func NewMain(stdout, stderr io.Writer) *Main { return &Main{stdout: stdout, stderr: stderr} }
+
+// ParseFlags reads flags, with RAGD_* environment variables as defaults.
+func (m *Main) ParseFlags(args []string) error {
+	fs := flag.NewFlagSet("ragd serve", flag.ContinueOnError)
+	fs.SetOutput(m.stderr)
+	fs.StringVar(&m.Addr, "addr", envOr("RAGD_ADDR", "127.0.0.1:8080"), "listen address (env RAGD_ADDR)")
+	fs.StringVar(&m.DataDir, "data-dir", envOr("RAGD_DATA_DIR", "./data"), "data directory (env RAGD_DATA_DIR)")
+	fs.Int64Var(&m.MaxBodyBytes, "max-body-bytes", server.DefaultMaxBodyBytes, "largest JSON request body, in bytes")
+	fs.DurationVar(&m.Grace, "shutdown-grace", 30*time.Second, "how long a shutdown waits for in-flight work")
+	fs.StringVar(&m.LogLevel, "log-level", envOr("RAGD_LOG_LEVEL", "info"), "debug, info, warn or error (env RAGD_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	// Secrets come only from the environment, never from flags.
+	m.AdminKey = os.Getenv("RAGD_ADMIN_KEY")
+	return nil
+}
+
+// openStore opens the database of a data directory, creating the directory.
+func openStore(dataDir string) (*store.Store, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	return store.Open(filepath.Join(dataDir, store.FileName))
+}
+
+// builtinEmbedders returns the registry of built-in models.
+func builtinEmbedders() *embed.Registry {
+	return embed.NewRegistry(embed.HashModelName, embed.NewHash(384))
+}
+
+// Run serves until ctx ends, then shuts down gracefully.
+func (m *Main) Run(ctx context.Context) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(m.LogLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewJSONHandler(m.stderr, &slog.HandlerOptions{Level: level}))
+	st, err := openStore(m.DataDir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := m.ensureAdminKey(ctx, st); err != nil {
+		return err
+	}
+	srv := server.New(st, builtinEmbedders(), server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log})
+	if err := srv.Open(m.Addr); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.stdout, "ragd %s serving %s (data: %s)\n", version, srv.URL(), m.DataDir)
+	log.Info("serving", "url", srv.URL(), "data_dir", m.DataDir, "version", version)
+	if m.Ready != nil {
+		m.Ready <- srv.URL()
+	}
+	<-ctx.Done()
+	log.Info("shutting down", "grace", m.Grace.String())
+	sctx, cancel := context.WithTimeout(context.Background(), m.Grace)
+	defer cancel()
+	return srv.Close(sctx)
+}
+
+// ensureAdminKey creates and prints an admin key on first start, when no
+// key exists and RAGD_ADMIN_KEY is not set.
+func (m *Main) ensureAdminKey(ctx context.Context, st *store.Store) error {
+	if m.AdminKey != "" {
+		return nil
+	}
+	n, err := st.CountKeys(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	k := &store.Key{Name: "first admin key", Workspace: store.DefaultWorkspace, Admin: true}
+	if err := st.CreateKey(ctx, k); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.stdout, "Created an admin API key (shown only once, store it now):\n\n    %s\n\nUse it as: curl -H 'Authorization: Bearer %s' ...\n\n", k.Secret, k.Secret)
+	return nil
+}

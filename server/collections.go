@@ -1,0 +1,199 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/store"
+)
+
+func (s *Server) registerCollectionRoutes(g *echo.Group) {
+	g.POST("/vector_store", s.handleCollectionCreate)
+	g.GET("/vector_store", s.handleCollectionList)
+	g.GET("/vector_store/:id", s.handleCollectionGet)
+	g.PUT("/vector_store/:id", s.handleCollectionUpdate)
+	g.PATCH("/vector_store/:id", s.handleCollectionUpdate)
+	g.DELETE("/vector_store/:id", s.handleCollectionDelete)
+}
+
+// Default chunk sizes of a new collection, capped by its embedder's limit.
+const (
+	defaultMaxTokens     = 512
+	defaultOverlapTokens = 64
+)
+
+type chunkingRequest struct {
+	MaxTokens     *int `json:"max_tokens"`
+	OverlapTokens *int `json:"overlap_tokens"`
+}
+
+type collectionCreateRequest struct {
+	Name           string           `json:"name"`
+	Description    string           `json:"description"`
+	EmbeddingModel string           `json:"embedding_model"`
+	Chunking       *chunkingRequest `json:"chunking"`
+	Metadata       map[string]any   `json:"metadata"`
+}
+
+type collectionResponse struct {
+	Collection *store.Collection `json:"collection"`
+}
+
+type deletedResponse struct {
+	ID      string `json:"id"`
+	Deleted bool   `json:"deleted"`
+}
+
+func validName(name string) error {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return ragd.Invalid("name", "name is required")
+	}
+	if len(name) > 256 {
+		return ragd.Invalid("name", "name must be at most 256 bytes")
+	}
+	return nil
+}
+
+// resolveChunking applies defaults to req and checks the sizes against the
+// embedder's input limit.
+func resolveChunking(req *chunkingRequest, base store.Chunking, limit int) (store.Chunking, error) {
+	out := base
+	if req != nil {
+		if req.MaxTokens != nil {
+			out.MaxTokens = *req.MaxTokens
+		}
+		if req.OverlapTokens != nil {
+			out.OverlapTokens = *req.OverlapTokens
+		}
+	}
+	if out.MaxTokens < 1 || out.MaxTokens > limit {
+		return out, ragd.Invalid("max_tokens", "max_tokens must be between 1 and %d (the embedding model's input limit), got %d", limit, out.MaxTokens)
+	}
+	if out.OverlapTokens < 0 || out.OverlapTokens >= out.MaxTokens {
+		return out, ragd.Invalid("overlap_tokens", "overlap_tokens must be at least 0 and less than max_tokens (%d), got %d", out.MaxTokens, out.OverlapTokens)
+	}
+	return out, nil
+}
+
+func (s *Server) handleCollectionCreate(c echo.Context) error {
+	var req collectionCreateRequest
+	if err := decodeJSON(c, s.cfg.MaxBodyBytes, true, &req); err != nil {
+		return err
+	}
+	if err := validName(req.Name); err != nil {
+		return err
+	}
+	emb := s.embedders.Default()
+	if req.EmbeddingModel != "" {
+		var err error
+		if emb, err = s.embedders.Get(req.EmbeddingModel); err != nil {
+			e := err.(*ragd.Error)
+			e.Kind, e.Param = ragd.EINVALID, "embedding_model"
+			return e
+		}
+	}
+	limit := emb.MaxInputTokens()
+	chunking, err := resolveChunking(req.Chunking, store.Chunking{
+		MaxTokens: min(defaultMaxTokens, limit), OverlapTokens: min(defaultOverlapTokens, limit/4)}, limit)
+	if err != nil {
+		return err
+	}
+	col := &store.Collection{Workspace: workspaceOf(c), Name: strings.TrimSpace(req.Name), Description: req.Description,
+		EmbeddingModel: emb.Name(), Dimensions: emb.Dimensions(), Chunking: chunking, Metadata: req.Metadata}
+	if col.Metadata == nil {
+		col.Metadata = map[string]any{}
+	}
+	if err := s.store.CreateCollection(c.Request().Context(), col); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, collectionResponse{col})
+}
+
+// page reads ?limit= (default 20, at most 100) and ?after=.
+func page(c echo.Context) (store.Page, error) {
+	p := store.Page{Limit: 20, After: c.QueryParam("after")}
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return p, ragd.Invalid("limit", "limit must be a whole number from 1 to 100, got %q", v)
+		}
+		p.Limit = n
+	}
+	return p, nil
+}
+
+// lastID returns the ID of the last element, or nil for an empty list.
+func lastID[T any](list []T, id func(T) string) *string {
+	if len(list) == 0 {
+		return nil
+	}
+	v := id(list[len(list)-1])
+	return &v
+}
+
+type collectionListResponse struct {
+	Collections []*store.Collection `json:"collections"`
+	HasMore     bool                `json:"has_more"`
+	LastID      *string             `json:"last_id"`
+}
+
+func (s *Server) handleCollectionList(c echo.Context) error {
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	list, more, err := s.store.Collections(c.Request().Context(), workspaceOf(c), p)
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []*store.Collection{}
+	}
+	return c.JSON(http.StatusOK, collectionListResponse{list, more, lastID(list, func(c *store.Collection) string { return c.ID })})
+}
+
+func (s *Server) handleCollectionGet(c echo.Context) error {
+	col, err := s.store.Collection(c.Request().Context(), workspaceOf(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, collectionResponse{col})
+}
+
+type collectionUpdateRequest struct {
+	Name        *string        `json:"name"`
+	Description *string        `json:"description"`
+	Metadata    map[string]any `json:"metadata"`
+}
+
+func (s *Server) handleCollectionUpdate(c echo.Context) error {
+	var req collectionUpdateRequest
+	if err := decodeJSON(c, s.cfg.MaxBodyBytes, true, &req); err != nil {
+		return err
+	}
+	if req.Name != nil {
+		if err := validName(*req.Name); err != nil {
+			return err
+		}
+		trimmed := strings.TrimSpace(*req.Name)
+		req.Name = &trimmed
+	}
+	col, err := s.store.UpdateCollection(c.Request().Context(), workspaceOf(c), c.Param("id"),
+		store.CollectionUpdate{Name: req.Name, Description: req.Description, Metadata: req.Metadata})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, collectionResponse{col})
+}
+
+func (s *Server) handleCollectionDelete(c echo.Context) error {
+	id := c.Param("id")
+	if _, err := s.store.DeleteCollection(c.Request().Context(), workspaceOf(c), id); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, deletedResponse{ID: id, Deleted: true})
+}

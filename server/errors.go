@@ -1,0 +1,163 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/ragd/ragd"
+)
+
+// errorStatus maps each error kind to its HTTP status and error type. This
+// is the only place where ragd chooses a status for an error.
+var errorStatus = map[string]struct {
+	status int
+	typ    string
+}{
+	ragd.EINVALID:       {http.StatusBadRequest, "invalid_request_error"},
+	ragd.EUNAUTHORIZED:  {http.StatusUnauthorized, "authentication_error"},
+	ragd.EFORBIDDEN:     {http.StatusForbidden, "permission_error"},
+	ragd.ENOTFOUND:      {http.StatusNotFound, "not_found_error"},
+	ragd.ECONFLICT:      {http.StatusConflict, "invalid_request_error"},
+	ragd.ETOOLARGE:      {http.StatusRequestEntityTooLarge, "invalid_request_error"},
+	ragd.EUNSUPPORTED:   {http.StatusUnsupportedMediaType, "invalid_request_error"},
+	ragd.EUNPROCESSABLE: {http.StatusUnprocessableEntity, "invalid_request_error"},
+	ragd.ERATELIMIT:     {http.StatusTooManyRequests, "rate_limit_error"},
+	ragd.EINTERNAL:      {http.StatusInternalServerError, "server_error"},
+	ragd.EUNAVAILABLE:   {http.StatusServiceUnavailable, "server_error"},
+	ragd.ETIMEOUT:       {http.StatusGatewayTimeout, "server_error"},
+}
+
+// errorBody is the JSON shape of every error response.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Message string  `json:"message"`
+	Type    string  `json:"type"`
+	Code    string  `json:"code"`
+	Param   *string `json:"param"`
+}
+
+// toError converts any error a handler returns into a *ragd.Error.
+func toError(err error) *ragd.Error {
+	var e *ragd.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		msg := fmt.Sprint(he.Message)
+		switch he.Code {
+		case http.StatusNotFound:
+			return &ragd.Error{Kind: ragd.ENOTFOUND, Code: "route_not_found", Message: "no such route; see the API reference for the available routes"}
+		case http.StatusMethodNotAllowed:
+			return &ragd.Error{Kind: ragd.EINVALID, Code: "method_not_allowed", Message: "this route does not accept that method"}
+		case http.StatusRequestEntityTooLarge:
+			return &ragd.Error{Kind: ragd.ETOOLARGE, Code: "body_too_large", Message: "the request body is too large"}
+		case http.StatusUnauthorized:
+			return &ragd.Error{Kind: ragd.EUNAUTHORIZED, Message: msg}
+		}
+		if he.Code < 500 {
+			return &ragd.Error{Kind: ragd.EINVALID, Message: msg}
+		}
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return &ragd.Error{Kind: ragd.ETOOLARGE, Code: "body_too_large",
+			Message: fmt.Sprintf("the request body is larger than the limit of %d bytes", mbe.Limit)}
+	}
+	return &ragd.Error{Kind: ragd.EINTERNAL, Message: "internal error; the server log has details under this request's id", Err: err}
+}
+
+// handleError is Echo's HTTPErrorHandler: it writes every error as the
+// JSON error shape with the status of its kind.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	e := toError(err)
+	st, ok := errorStatus[e.Kind]
+	if !ok {
+		st = errorStatus[ragd.EINTERNAL]
+	}
+	if st.status >= 500 {
+		s.log.Error("request failed", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+			"method", c.Request().Method, "path", c.Path(), "err", err)
+	}
+	body := errorBody{Error: errorDetail{Message: e.Message, Type: st.typ, Code: e.ClientCode()}}
+	if e.Param != "" {
+		body.Error.Param = &e.Param
+	}
+	if c.Request().Method == http.MethodHead {
+		c.NoContent(st.status)
+		return
+	}
+	if err := c.JSON(st.status, body); err != nil {
+		s.log.Warn("writing error response", "err", err)
+	}
+}
+
+// decodeJSON reads the request body (at most limit bytes) into v. Syntax
+// errors, wrong types and, when strict, unknown fields become EINVALID
+// errors that name the field.
+func decodeJSON(c echo.Context, limit int64, strict bool, v any) error {
+	r := c.Request()
+	body := http.MaxBytesReader(c.Response(), r.Body, limit)
+	dec := json.NewDecoder(body)
+	if strict {
+		dec.DisallowUnknownFields()
+	}
+	err := dec.Decode(v)
+	if err == nil {
+		if dec.More() {
+			return ragd.Invalid("", "the request body must hold a single JSON object")
+		}
+		return nil
+	}
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return err
+	case errors.Is(err, io.EOF):
+		return ragd.Invalid("", "the request body is empty; send a JSON object")
+	case errors.As(err, &syn):
+		return ragd.Invalid("", "the request body is not valid JSON (at byte %d): %v", syn.Offset, syn)
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			return ragd.Invalid("", "the request body must be a JSON object, not %s", typ.Value)
+		}
+		return ragd.Invalid(field, "field %q must be %s, not %s", field, jsonTypeName(typ.Type.String()), typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return ragd.Invalid(name, "unknown field %q; check the field names in the API reference", name)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return ragd.Invalid("", "the request body is truncated JSON")
+	}
+	return ragd.Invalid("", "the request body could not be read as JSON: %v", err)
+}
+
+// jsonTypeName names a Go type the way a JSON user thinks of it.
+func jsonTypeName(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	case strings.HasPrefix(goType, "map["), strings.HasPrefix(goType, "struct"), strings.Contains(goType, "."):
+		return "an object"
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"), strings.HasPrefix(goType, "float"):
+		return "a number"
+	case goType == "string":
+		return "a string"
+	case goType == "bool":
+		return "a boolean"
+	}
+	return goType
+}

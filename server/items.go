@@ -1,0 +1,219 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/ingest"
+	"github.com/ragd/ragd/store"
+)
+
+func (s *Server) registerItemRoutes(g *echo.Group) {
+	g.POST("/vector_store/:id/items", s.handleItemCreate)
+	g.POST("/vector_store/:id/items/batch", s.handleItemBatch)
+	g.GET("/vector_store/:id/items", s.handleItemList)
+	g.GET("/vector_store/:id/items/:itemid", s.handleItemGet)
+	g.PUT("/vector_store/:id/items/:itemid", s.handleItemUpdate)
+	g.PATCH("/vector_store/:id/items/:itemid", s.handleItemUpdate)
+	g.DELETE("/vector_store/:id/items/:itemid", s.handleItemDelete)
+}
+
+// MaxBatchItems is the most items one batch request may add.
+const MaxBatchItems = 1000
+
+type itemRequest struct {
+	Content     *string        `json:"content"`
+	Description *string        `json:"description"`
+	Metadata    map[string]any `json:"metadata"`
+}
+
+type usage struct {
+	PromptTokens int `json:"prompt_tokens"`
+	TotalTokens  int `json:"total_tokens"`
+}
+
+func newUsage(tokens int) usage { return usage{PromptTokens: tokens, TotalTokens: tokens} }
+
+type itemResponse struct {
+	Item  *store.Item `json:"item"`
+	Usage *usage      `json:"usage,omitempty"`
+}
+
+type itemsResponse struct {
+	Items []*store.Item `json:"items"`
+	Usage usage         `json:"usage"`
+}
+
+// defaultDescription shortens content to a one-line description.
+func defaultDescription(content string) string {
+	d := strings.Join(strings.Fields(content), " ")
+	const max = 200
+	if len(d) <= max {
+		return d
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(d[cut]) {
+		cut--
+	}
+	if sp := strings.LastIndexByte(d[:cut], ' '); sp > max/2 {
+		cut = sp
+	}
+	return d[:cut] + "…"
+}
+
+// newItem validates one item of a request; param prefixes field names.
+func newItem(req itemRequest, param string) (store.NewItem, error) {
+	if req.Content == nil || strings.TrimSpace(*req.Content) == "" {
+		return store.NewItem{}, ragd.Invalid(param+"content", "content is required and must not be empty")
+	}
+	if !utf8.ValidString(*req.Content) {
+		return store.NewItem{}, ragd.Invalid(param+"content", "content must be valid UTF-8 text")
+	}
+	ni := store.NewItem{Content: *req.Content, Metadata: req.Metadata}
+	if req.Description != nil {
+		ni.Description = *req.Description
+	} else {
+		ni.Description = defaultDescription(ni.Content)
+	}
+	return ni, nil
+}
+
+// addItems chunks, embeds and stores items in collection colID.
+func (s *Server) addItems(ctx context.Context, ws, colID string, items []store.NewItem) ([]*store.Item, int, error) {
+	col, err := s.store.Collection(ctx, ws, colID)
+	if err != nil {
+		return nil, 0, err
+	}
+	emb, err := s.collectionEmbedder(col)
+	if err != nil {
+		return nil, 0, err
+	}
+	items, tokens, err := ingest.PrepareItems(ctx, emb, col.Chunking, items)
+	if err != nil {
+		return nil, 0, err
+	}
+	stored, err := s.store.InsertItems(ctx, ws, colID, items)
+	return stored, tokens, err
+}
+
+func (s *Server) handleItemCreate(c echo.Context) error {
+	var req itemRequest
+	if err := decodeJSON(c, s.cfg.MaxBodyBytes, true, &req); err != nil {
+		return err
+	}
+	ni, err := newItem(req, "")
+	if err != nil {
+		return err
+	}
+	items, tokens, err := s.addItems(c.Request().Context(), workspaceOf(c), c.Param("id"), []store.NewItem{ni})
+	if err != nil {
+		return err
+	}
+	u := newUsage(tokens)
+	return c.JSON(http.StatusCreated, itemResponse{Item: items[0], Usage: &u})
+}
+
+type itemBatchRequest struct {
+	Items []itemRequest `json:"items"`
+}
+
+func (s *Server) handleItemBatch(c echo.Context) error {
+	var req itemBatchRequest
+	if err := decodeJSON(c, s.cfg.MaxBodyBytes, true, &req); err != nil {
+		return err
+	}
+	if len(req.Items) == 0 {
+		return ragd.Invalid("items", "items must be a non-empty array")
+	}
+	if len(req.Items) > MaxBatchItems {
+		return ragd.Invalid("items", "a batch holds at most %d items, got %d; split it", MaxBatchItems, len(req.Items))
+	}
+	nis := make([]store.NewItem, len(req.Items))
+	for i, r := range req.Items {
+		var err error
+		if nis[i], err = newItem(r, "items["+itoa(i)+"]."); err != nil {
+			return err
+		}
+	}
+	items, tokens, err := s.addItems(c.Request().Context(), workspaceOf(c), c.Param("id"), nis)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, itemsResponse{Items: items, Usage: newUsage(tokens)})
+}
+
+type itemListResponse struct {
+	Items   []*store.Item `json:"items"`
+	HasMore bool          `json:"has_more"`
+	LastID  *string       `json:"last_id"`
+}
+
+func (s *Server) handleItemList(c echo.Context) error {
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	list, more, err := s.store.Items(c.Request().Context(), workspaceOf(c), c.Param("id"), p)
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []*store.Item{}
+	}
+	return c.JSON(http.StatusOK, itemListResponse{list, more, lastID(list, func(it *store.Item) string { return it.ID })})
+}
+
+func (s *Server) handleItemGet(c echo.Context) error {
+	it, err := s.store.Item(c.Request().Context(), workspaceOf(c), c.Param("id"), c.Param("itemid"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, itemResponse{Item: it})
+}
+
+func (s *Server) handleItemUpdate(c echo.Context) error {
+	var req itemRequest
+	if err := decodeJSON(c, s.cfg.MaxBodyBytes, true, &req); err != nil {
+		return err
+	}
+	ctx, ws, colID := c.Request().Context(), workspaceOf(c), c.Param("id")
+	u := store.ItemUpdate{Description: req.Description, Metadata: req.Metadata}
+	tokens := 0
+	if req.Content != nil {
+		ni, err := newItem(req, "")
+		if err != nil {
+			return err
+		}
+		col, err := s.store.Collection(ctx, ws, colID)
+		if err != nil {
+			return err
+		}
+		emb, err := s.collectionEmbedder(col)
+		if err != nil {
+			return err
+		}
+		prepared, n, err := ingest.PrepareItems(ctx, emb, col.Chunking, []store.NewItem{ni})
+		if err != nil {
+			return err
+		}
+		u.Content, u.Chunks, tokens = &ni.Content, prepared[0].Chunks, n
+	}
+	it, err := s.store.UpdateItem(ctx, ws, colID, c.Param("itemid"), u)
+	if err != nil {
+		return err
+	}
+	us := newUsage(tokens)
+	return c.JSON(http.StatusOK, itemResponse{Item: it, Usage: &us})
+}
+
+func (s *Server) handleItemDelete(c echo.Context) error {
+	id := c.Param("itemid")
+	if err := s.store.DeleteItem(c.Request().Context(), workspaceOf(c), c.Param("id"), id); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, deletedResponse{ID: id, Deleted: true})
+}

@@ -1,0 +1,84 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/store"
+)
+
+func (s *Server) registerKeyRoutes(g *echo.Group) {
+	g.POST("/keys", s.handleKeyCreate, requireAdmin)
+	g.GET("/keys", s.handleKeyList, requireAdmin)
+	g.DELETE("/keys/:id", s.handleKeyRevoke, requireAdmin)
+}
+
+type keyCreateRequest struct {
+	Name      string `json:"name"`
+	Workspace string `json:"workspace"`
+	Admin     bool   `json:"admin"`
+	RPM       *int   `json:"rpm"`
+	TPM       *int   `json:"tpm"`
+}
+
+type keyResponse struct {
+	Key *store.Key `json:"key"`
+}
+
+func (s *Server) handleKeyCreate(c echo.Context) error {
+	var req keyCreateRequest
+	if err := decodeJSON(c, s.cfg.MaxBodyBytes, true, &req); err != nil {
+		return err
+	}
+	if strings.TrimSpace(req.Name) == "" {
+		return ragd.Invalid("name", "name is required: say who or what the key is for")
+	}
+	if req.Workspace == "" {
+		req.Workspace = store.DefaultWorkspace
+	}
+	if !saneRequestID.MatchString(req.Workspace) || len(req.Workspace) > 64 {
+		return ragd.Invalid("workspace", "workspace names use letters, digits, '.', '_', ':' and '-', up to 64 characters")
+	}
+	k := &store.Key{Name: req.Name, Workspace: req.Workspace, Admin: req.Admin}
+	for _, lim := range []struct {
+		v     *int
+		dst   *int
+		param string
+	}{{req.RPM, &k.RPM, "rpm"}, {req.TPM, &k.TPM, "tpm"}} {
+		if lim.v != nil {
+			if *lim.v < 0 {
+				return ragd.Invalid(lim.param, "%s must be 0 (the default tier) or positive", lim.param)
+			}
+			*lim.dst = *lim.v
+		}
+	}
+	if err := s.store.CreateKey(c.Request().Context(), k); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, keyResponse{k})
+}
+
+type keyListResponse struct {
+	Keys []*store.Key `json:"keys"`
+}
+
+func (s *Server) handleKeyList(c echo.Context) error {
+	keys, err := s.store.Keys(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	if keys == nil {
+		keys = []*store.Key{}
+	}
+	return c.JSON(http.StatusOK, keyListResponse{keys})
+}
+
+func (s *Server) handleKeyRevoke(c echo.Context) error {
+	id := c.Param("id")
+	if err := s.store.RevokeKey(c.Request().Context(), id); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, deletedResponse{ID: id, Deleted: true})
+}

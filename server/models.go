@@ -1,0 +1,56 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/ragd/ragd"
+)
+
+func (s *Server) registerModelRoutes(g *echo.Group) {
+	g.GET("/models", s.handleModelList)
+	g.GET("/models/:model", s.handleModelGet)
+}
+
+// modelObject is OpenAI's model object with ragd's additions.
+type modelObject struct {
+	ID            string `json:"id"`
+	Object        string `json:"object"`
+	Created       int64  `json:"created"`
+	OwnedBy       string `json:"owned_by"`
+	Type          string `json:"type"`
+	ContextWindow int    `json:"context_window"`
+	Dimensions    int    `json:"dimensions,omitempty"`
+	Default       bool   `json:"default,omitempty"`
+	Description   string `json:"description,omitempty"`
+}
+
+type modelListResponse struct {
+	Object string        `json:"object"`
+	Data   []modelObject `json:"data"`
+}
+
+// models lists every model this server offers.
+func (s *Server) models() []modelObject {
+	var out []modelObject
+	def := s.embedders.Default().Name()
+	for _, e := range s.embedders.List() {
+		out = append(out, modelObject{ID: e.Name(), Object: "model", OwnedBy: "ragd", Type: "embedding",
+			ContextWindow: e.MaxInputTokens(), Dimensions: e.Dimensions(), Default: e.Name() == def})
+	}
+	return out
+}
+
+func (s *Server) handleModelList(c echo.Context) error {
+	return c.JSON(http.StatusOK, modelListResponse{Object: "list", Data: s.models()})
+}
+
+func (s *Server) handleModelGet(c echo.Context) error {
+	id := c.Param("model")
+	for _, m := range s.models() {
+		if m.ID == id {
+			return c.JSON(http.StatusOK, m)
+		}
+	}
+	return &ragd.Error{Kind: ragd.ENOTFOUND, Code: "model_not_found", Param: "model", Message: "model " + id + " is not available; GET /v1/models lists the available ones"}
+}

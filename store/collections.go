@@ -1,0 +1,261 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"github.com/ragd/ragd"
+)
+
+func notFound(what, id string) error { return ragd.NotFound(what, id) }
+
+const collectionColumns = `seq, id, workspace, name, description, created, updated, embedding_model, dimensions,
+	max_tokens, overlap_tokens, metadata, item_count, file_count, chunk_count, bytes`
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanCollection(r rowScanner) (*Collection, int64, error) {
+	c := &Collection{}
+	var seq int64
+	var meta string
+	err := r.Scan(&seq, &c.ID, &c.Workspace, &c.Name, &c.Description, &c.Created, &c.Updated, &c.EmbeddingModel,
+		&c.Dimensions, &c.Chunking.MaxTokens, &c.Chunking.OverlapTokens, &meta, &c.ItemCount, &c.FileCount,
+		&c.ChunkCount, &c.Bytes)
+	if err != nil {
+		return nil, 0, err
+	}
+	c.Metadata, err = decodeMetadata(meta)
+	return c, seq, err
+}
+
+// CreateCollection stores c (ID, Created and Updated are set here) in the
+// workspace c.Workspace, creating the workspace if needed, together with
+// its vector and keyword tables. A duplicate name in the workspace is
+// ECONFLICT.
+func (s *Store) CreateCollection(ctx context.Context, c *Collection) error {
+	if c.Dimensions <= 0 || c.Dimensions > 8192 {
+		return ragd.Invalid("dimensions", "dimensions must be between 1 and 8192, got %d", c.Dimensions)
+	}
+	now := s.Now().Unix()
+	c.ID = NewID("col")
+	c.Created, c.Updated = now, now
+	meta, err := encodeMetadata(c.Metadata)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.ensureWorkspace(tx, c.Workspace); err != nil {
+			return err
+		}
+		res, err := tx.Exec(`INSERT INTO collections (id, workspace, name, description, created, updated, embedding_model,
+			dimensions, max_tokens, overlap_tokens, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, c.Workspace, c.Name, c.Description, now, now, c.EmbeddingModel, c.Dimensions,
+			c.Chunking.MaxTokens, c.Chunking.OverlapTokens, meta)
+		if isUnique(err) {
+			return &ragd.Error{Kind: ragd.ECONFLICT, Code: "collection_exists", Param: "name",
+				Message: fmt.Sprintf("a collection named %q already exists in this workspace; choose another name", c.Name)}
+		}
+		if err != nil {
+			return err
+		}
+		seq, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		// Unit vectors: L2 distance orders like cosine and uses
+		// sqlite-vec's AVX kernel; cosine similarity = 1 - d^2/2.
+		if _, err := tx.Exec(fmt.Sprintf(`CREATE VIRTUAL TABLE vec_c%d USING vec0(embedding float[%d])`, seq, c.Dimensions)); err != nil {
+			return err
+		}
+		_, err = tx.Exec(fmt.Sprintf(`CREATE VIRTUAL TABLE fts_c%d USING fts5(content, content='', contentless_delete=1, tokenize='porter unicode61 remove_diacritics 2')`, seq))
+		return err
+	})
+}
+
+// Collection returns the collection id of workspace ws, or ENOTFOUND.
+func (s *Store) Collection(ctx context.Context, ws, id string) (*Collection, error) {
+	c, _, err := s.collection(ctx, s.db, ws, id)
+	return c, err
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (s *Store) collection(ctx context.Context, q querier, ws, id string) (*Collection, int64, error) {
+	c, seq, err := scanCollection(q.QueryRowContext(ctx, `SELECT `+collectionColumns+` FROM collections WHERE id = ? AND workspace = ?`, id, ws))
+	if err == sql.ErrNoRows {
+		return nil, 0, notFound("collection", id)
+	}
+	return c, seq, err
+}
+
+// Page is a window of a list: up to Limit rows after the row with ID After.
+type Page struct {
+	Limit int
+	After string
+}
+
+// Collections lists the collections of workspace ws in creation order. It
+// returns whether more follow.
+func (s *Store) Collections(ctx context.Context, ws string, p Page) ([]*Collection, bool, error) {
+	after, err := s.afterSeq(ctx, "collections", "workspace = ?", p.After, ws)
+	if err != nil {
+		return nil, false, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+collectionColumns+` FROM collections WHERE workspace = ? AND seq > ? ORDER BY seq LIMIT ?`, ws, after, p.Limit+1)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	var out []*Collection
+	for rows.Next() {
+		c, _, err := scanCollection(rows)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	more := len(out) > p.Limit
+	if more {
+		out = out[:p.Limit]
+	}
+	return out, more, nil
+}
+
+// afterSeq resolves a pagination cursor (a row ID) to its seq within the
+// rows of table matching scope; an unknown cursor is EINVALID.
+func (s *Store) afterSeq(ctx context.Context, table, scope, after string, args ...any) (int64, error) {
+	if after == "" {
+		return 0, nil
+	}
+	var seq int64
+	err := s.db.QueryRowContext(ctx, `SELECT seq FROM `+table+` WHERE id = ? AND `+scope, append([]any{after}, args...)...).Scan(&seq)
+	if err == sql.ErrNoRows {
+		return 0, ragd.Invalid("after", "after=%q is not an id in this list; pass the last_id of a previous page", after)
+	}
+	return seq, err
+}
+
+// CollectionUpdate holds the fields of a collection that may change; nil
+// means unchanged.
+type CollectionUpdate struct {
+	Name        *string
+	Description *string
+	Metadata    map[string]any
+}
+
+// UpdateCollection applies u to collection id of workspace ws.
+func (s *Store) UpdateCollection(ctx context.Context, ws, id string, u CollectionUpdate) (*Collection, error) {
+	var out *Collection
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		c, _, err := s.collection(ctx, tx, ws, id)
+		if err != nil {
+			return err
+		}
+		if u.Name != nil {
+			c.Name = *u.Name
+		}
+		if u.Description != nil {
+			c.Description = *u.Description
+		}
+		if u.Metadata != nil {
+			c.Metadata = u.Metadata
+		}
+		meta, err := encodeMetadata(c.Metadata)
+		if err != nil {
+			return err
+		}
+		c.Updated = s.Now().Unix()
+		_, err = tx.Exec(`UPDATE collections SET name = ?, description = ?, metadata = ?, updated = ? WHERE id = ?`,
+			c.Name, c.Description, meta, c.Updated, c.ID)
+		if isUnique(err) {
+			return &ragd.Error{Kind: ragd.ECONFLICT, Code: "collection_exists", Param: "name",
+				Message: fmt.Sprintf("a collection named %q already exists in this workspace; choose another name", c.Name)}
+		}
+		out = c
+		return err
+	})
+	return out, err
+}
+
+// DeleteCollection removes collection id of workspace ws with all its
+// items, files, chunks, vectors and keyword entries, and returns the freed
+// pages to the file system. It returns the IDs of the deleted files so the
+// caller can remove their stored bytes.
+func (s *Store) DeleteCollection(ctx context.Context, ws, id string) ([]string, error) {
+	var files []string
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, seq, err := s.collection(ctx, tx, ws, id)
+		if err != nil {
+			return err
+		}
+		if files, err = queryStrings(tx, `SELECT id FROM files WHERE collection_id = ?`, id); err != nil {
+			return err
+		}
+		if err := dropCollectionTables(tx, seq); err != nil {
+			return err
+		}
+		for _, table := range []string{"chunks", "items", "files"} {
+			if _, err := tx.Exec(`DELETE FROM `+table+` WHERE collection_id = ?`, id); err != nil {
+				return err
+			}
+		}
+		_, err = tx.Exec(`DELETE FROM collections WHERE id = ?`, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.wdb.ExecContext(ctx, "PRAGMA incremental_vacuum")
+	return files, err
+}
+
+func dropCollectionTables(tx *sql.Tx, seq int64) error {
+	if _, err := tx.Exec(fmt.Sprintf(`DROP TABLE vec_c%d`, seq)); err != nil {
+		return err
+	}
+	_, err := tx.Exec(fmt.Sprintf(`DROP TABLE fts_c%d`, seq))
+	return err
+}
+
+func queryStrings(tx *sql.Tx, query string, args ...any) ([]string, error) {
+	rows, err := tx.Query(query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+func encodeMetadata(m map[string]any) (string, error) {
+	if m == nil {
+		return "{}", nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", ragd.Invalid("metadata", "metadata must be a JSON object of plain values: %v", err)
+	}
+	return string(b), nil
+}
+
+func decodeMetadata(s string) (map[string]any, error) {
+	m := map[string]any{}
+	if s == "" {
+		return m, nil
+	}
+	return m, json.Unmarshal([]byte(s), &m)
+}

@@ -1,0 +1,150 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ragd/ragd"
+)
+
+// maxFilterDepth bounds the nesting of and/or filters.
+const maxFilterDepth = 8
+
+// filterSQL compiles f into a SQL condition over items i and files f,
+// with its bound arguments. Metadata values are read with json_extract, so
+// a filter never post-filters a fixed top-k.
+func filterSQL(f *Filter) (string, []any, error) {
+	var args []any
+	cond, err := compileFilter(f, "filter", 0, &args)
+	return cond, args, err
+}
+
+func compileFilter(f *Filter, param string, depth int, args *[]any) (string, error) {
+	if f == nil {
+		return "1", nil
+	}
+	if depth > maxFilterDepth {
+		return "", ragd.Invalid(param, "filters nest deeper than %d levels", maxFilterDepth)
+	}
+	kinds := 0
+	if f.Key != "" || f.Op != "" {
+		kinds++
+	}
+	if f.And != nil {
+		kinds++
+	}
+	if f.Or != nil {
+		kinds++
+	}
+	if kinds != 1 {
+		return "", ragd.Invalid(param, `a filter is either {"key", "op", "value"}, {"and": [...]} or {"or": [...]}`)
+	}
+	if f.And != nil || f.Or != nil {
+		list, join, name := f.And, " AND ", "and"
+		if f.Or != nil {
+			list, join, name = f.Or, " OR ", "or"
+		}
+		if len(list) == 0 {
+			return "", ragd.Invalid(param+"."+name, "%q needs at least one filter", name)
+		}
+		parts := make([]string, len(list))
+		for i, sub := range list {
+			p, err := compileFilter(sub, fmt.Sprintf("%s.%s[%d]", param, name, i), depth+1, args)
+			if err != nil {
+				return "", err
+			}
+			parts[i] = "(" + p + ")"
+		}
+		return strings.Join(parts, join), nil
+	}
+	return compileComparison(f, param, args)
+}
+
+var sqlOps = map[string]string{"eq": "=", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+func compileComparison(f *Filter, param string, args *[]any) (string, error) {
+	if f.Key == "" {
+		return "", ragd.Invalid(param+".key", "a filter needs a key")
+	}
+	if strings.ContainsAny(f.Key, "\"\\\x00") || len(f.Key) > 256 {
+		return "", ragd.Invalid(param+".key", "filter key %q may not contain quotes or backslashes", f.Key)
+	}
+	var col string
+	switch f.Key {
+	case "item_id":
+		col = "i.id"
+	case "file_id":
+		col = "i.file_id"
+	case "filename":
+		col = "fl.filename"
+	default:
+		// The key is checked above to hold no quote that ends the JSON
+		// path; single quotes are doubled for the SQL literal.
+		col = `json_extract(i.metadata, '$."` + strings.ReplaceAll(f.Key, "'", "''") + `"')`
+	}
+	switch f.Op {
+	case "eq", "ne", "gt", "gte", "lt", "lte":
+		v, err := scalar(f.Value, param+".value")
+		if err != nil {
+			return "", err
+		}
+		if v == nil {
+			if f.Op == "eq" {
+				return col + " IS NULL", nil
+			}
+			if f.Op == "ne" {
+				return col + " IS NOT NULL", nil
+			}
+			return "", ragd.Invalid(param+".value", "op %q needs a number or string value, not null", f.Op)
+		}
+		*args = append(*args, v)
+		if f.Op == "ne" {
+			// A missing key is "not equal" too.
+			return fmt.Sprintf("(%s != ? OR %s IS NULL)", col, col), nil
+		}
+		return fmt.Sprintf("%s %s ?", col, sqlOps[f.Op]), nil
+	case "in", "nin":
+		list, ok := f.Value.([]any)
+		if !ok || len(list) == 0 {
+			return "", ragd.Invalid(param+".value", "op %q needs a non-empty array value", f.Op)
+		}
+		if len(list) > 1000 {
+			return "", ragd.Invalid(param+".value", "op %q takes at most 1000 values", f.Op)
+		}
+		marks := make([]string, len(list))
+		for i, x := range list {
+			v, err := scalar(x, fmt.Sprintf("%s.value[%d]", param, i))
+			if err != nil {
+				return "", err
+			}
+			*args = append(*args, v)
+			marks[i] = "?"
+		}
+		if f.Op == "in" {
+			return fmt.Sprintf("%s IN (%s)", col, strings.Join(marks, ", ")), nil
+		}
+		return fmt.Sprintf("(%s NOT IN (%s) OR %s IS NULL)", col, strings.Join(marks, ", "), col), nil
+	case "":
+		return "", ragd.Invalid(param+".op", "a filter needs an op: eq, ne, gt, gte, lt, lte, in or nin")
+	default:
+		return "", ragd.Invalid(param+".op", "unknown filter op %q; use eq, ne, gt, gte, lt, lte, in or nin", f.Op)
+	}
+}
+
+// scalar converts a JSON value to a SQL argument: numbers, strings, booleans
+// (as 1/0, which is how json_extract returns them) and null.
+func scalar(v any, param string) (any, error) {
+	switch x := v.(type) {
+	case nil, string, float64:
+		return x, nil
+	case bool:
+		if x {
+			return 1, nil
+		}
+		return 0, nil
+	case int:
+		return float64(x), nil
+	default:
+		return nil, ragd.Invalid(param, "filter values must be strings, numbers, booleans or null, not %T", v)
+	}
+}

@@ -1,0 +1,345 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/ragd/ragd"
+)
+
+// NewItem is an item to insert, already chunked and embedded.
+type NewItem struct {
+	Content     string
+	Description string
+	Metadata    map[string]any
+	Chunks      []Chunk
+}
+
+const itemColumns = `id, collection_id, coalesce(file_id, ''), created, updated, description, content, metadata, chunk_count, tokens`
+
+func scanItem(r rowScanner) (*Item, error) {
+	it := &Item{}
+	var meta string
+	if err := r.Scan(&it.ID, &it.CollectionID, &it.FileID, &it.Created, &it.Updated, &it.Description, &it.Content,
+		&meta, &it.ChunkCount, &it.Tokens); err != nil {
+		return nil, err
+	}
+	var err error
+	it.Metadata, err = decodeMetadata(meta)
+	return it, err
+}
+
+// InsertItems adds items to collection colID of workspace ws in one
+// transaction: either all of them, with their chunks, vectors and keyword
+// entries, are stored, or none is. A vector of the wrong length is
+// EUNPROCESSABLE.
+func (s *Store) InsertItems(ctx context.Context, ws, colID string, items []NewItem) ([]*Item, error) {
+	var out []*Item
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		c, seq, err := s.collection(ctx, tx, ws, colID)
+		if err != nil {
+			return err
+		}
+		w, err := s.newChunkWriter(tx, c, seq, true)
+		if err != nil {
+			return err
+		}
+		defer w.close()
+		out = make([]*Item, 0, len(items))
+		for _, ni := range items {
+			it, err := w.insertItem(ctx, "", ni)
+			if err != nil {
+				return err
+			}
+			out = append(out, it)
+		}
+		return w.addCounts(0)
+	})
+	return out, err
+}
+
+// chunkWriter inserts items and chunks of one collection inside one
+// transaction with prepared statements.
+type chunkWriter struct {
+	s       *Store
+	tx      *sql.Tx
+	col     *Collection
+	publish bool // write vectors and keyword entries now, not staged
+	item    *sql.Stmt
+	chunk   *sql.Stmt
+	vec     *sql.Stmt
+	fts     *sql.Stmt
+	items   int
+	chunks  int
+	bytes   int64
+	tokens  int
+}
+
+func (s *Store) newChunkWriter(tx *sql.Tx, c *Collection, seq int64, publish bool) (*chunkWriter, error) {
+	w := &chunkWriter{s: s, tx: tx, col: c, publish: publish}
+	var err error
+	prep := func(q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = tx.Prepare(q)
+		return st
+	}
+	w.item = prep(`INSERT INTO items (id, collection_id, file_id, created, updated, description, content, metadata, chunk_count, tokens)
+		VALUES (?, ?, nullif(?, ''), ?, ?, ?, ?, ?, ?, ?)`)
+	w.chunk = prep(`INSERT INTO chunks (collection_id, item_id, idx, content, tokens, page, start_offset, end_offset, staged_vector)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
+	w.vec = prep(fmt.Sprintf(`INSERT INTO vec_c%d (rowid, embedding) VALUES (?, ?)`, seq))
+	w.fts = prep(fmt.Sprintf(`INSERT INTO fts_c%d (rowid, content) VALUES (?, ?)`, seq))
+	if err != nil {
+		w.close()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *chunkWriter) close() {
+	for _, st := range []*sql.Stmt{w.item, w.chunk, w.vec, w.fts} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+func (w *chunkWriter) insertItem(ctx context.Context, fileID string, ni NewItem) (*Item, error) {
+	now := w.s.Now().Unix()
+	meta, err := encodeMetadata(ni.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	it := &Item{ID: NewID("item"), CollectionID: w.col.ID, FileID: fileID, Created: now, Updated: now,
+		Description: ni.Description, Content: ni.Content, Metadata: ni.Metadata, ChunkCount: len(ni.Chunks)}
+	if it.Metadata == nil {
+		it.Metadata = map[string]any{}
+	}
+	for _, ch := range ni.Chunks {
+		it.Tokens += ch.Tokens
+	}
+	if _, err := w.item.ExecContext(ctx, it.ID, w.col.ID, fileID, now, now, it.Description, it.Content, meta, it.ChunkCount, it.Tokens); err != nil {
+		return nil, err
+	}
+	if err := w.insertChunks(ctx, it.ID, ni.Chunks); err != nil {
+		return nil, err
+	}
+	w.items++
+	w.bytes += int64(len(ni.Content))
+	return it, nil
+}
+
+func (w *chunkWriter) insertChunks(ctx context.Context, itemID string, chunks []Chunk) error {
+	for _, ch := range chunks {
+		if len(ch.Vector) != w.col.Dimensions {
+			return &ragd.Error{Kind: ragd.EUNPROCESSABLE, Code: "dimension_mismatch",
+				Message: fmt.Sprintf("vector has %d dimensions but collection %s (model %s) stores %d",
+					len(ch.Vector), w.col.ID, w.col.EmbeddingModel, w.col.Dimensions)}
+		}
+		blob := encodeVector(ch.Vector)
+		var staged any
+		if !w.publish {
+			staged = blob
+		}
+		var id int64
+		if err := w.chunk.QueryRowContext(ctx, w.col.ID, itemID, ch.Index, ch.Content, ch.Tokens, ch.Page, ch.Start, ch.End, staged).Scan(&id); err != nil {
+			return err
+		}
+		if w.publish {
+			if _, err := w.vec.ExecContext(ctx, id, blob); err != nil {
+				return err
+			}
+			if _, err := w.fts.ExecContext(ctx, id, ch.Content); err != nil {
+				return err
+			}
+		}
+		w.chunks++
+		w.tokens += ch.Tokens
+	}
+	return nil
+}
+
+// addCounts adds what the writer inserted (and files more files) to the
+// collection's counters.
+func (w *chunkWriter) addCounts(files int) error {
+	_, err := w.tx.Exec(`UPDATE collections SET item_count = item_count + ?, chunk_count = chunk_count + ?,
+		bytes = bytes + ?, file_count = file_count + ?, updated = ? WHERE id = ?`,
+		w.items, w.chunks, w.bytes, files, w.s.Now().Unix(), w.col.ID)
+	return err
+}
+
+// Item returns item itemID of collection colID in workspace ws.
+func (s *Store) Item(ctx context.Context, ws, colID, itemID string) (*Item, error) {
+	it, err := scanItem(s.db.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM items WHERE id = ? AND collection_id =
+		(SELECT id FROM collections WHERE id = ? AND workspace = ?)`, itemID, colID, ws))
+	if err == sql.ErrNoRows {
+		if _, err := s.Collection(ctx, ws, colID); err != nil {
+			return nil, err
+		}
+		return nil, notFound("item", itemID)
+	}
+	return it, err
+}
+
+// Items lists the items of collection colID in workspace ws in creation
+// order, and whether more follow.
+func (s *Store) Items(ctx context.Context, ws, colID string, p Page) ([]*Item, bool, error) {
+	if _, err := s.Collection(ctx, ws, colID); err != nil {
+		return nil, false, err
+	}
+	after, err := s.afterSeq(ctx, "items", "collection_id = ?", p.After, colID)
+	if err != nil {
+		return nil, false, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+itemColumns+` FROM items WHERE collection_id = ? AND seq > ? ORDER BY seq LIMIT ?`, colID, after, p.Limit+1)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	var out []*Item
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	more := len(out) > p.Limit
+	if more {
+		out = out[:p.Limit]
+	}
+	return out, more, nil
+}
+
+// ItemUpdate holds the fields of an item that may change; nil means
+// unchanged. New content comes with its new chunks.
+type ItemUpdate struct {
+	Description *string
+	Metadata    map[string]any
+	Content     *string
+	Chunks      []Chunk
+}
+
+// UpdateItem applies u to item itemID; new content replaces the item's
+// chunks, vectors and keyword entries in the same transaction.
+func (s *Store) UpdateItem(ctx context.Context, ws, colID, itemID string, u ItemUpdate) (*Item, error) {
+	var out *Item
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		c, seq, err := s.collection(ctx, tx, ws, colID)
+		if err != nil {
+			return err
+		}
+		it, err := scanItem(tx.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM items WHERE id = ? AND collection_id = ?`, itemID, colID))
+		if err == sql.ErrNoRows {
+			return notFound("item", itemID)
+		}
+		if err != nil {
+			return err
+		}
+		if u.Description != nil {
+			it.Description = *u.Description
+		}
+		if u.Metadata != nil {
+			it.Metadata = u.Metadata
+		}
+		w, err := s.newChunkWriter(tx, c, seq, true)
+		if err != nil {
+			return err
+		}
+		defer w.close()
+		if u.Content != nil {
+			removed, err := deleteItemChunks(tx, seq, itemID)
+			if err != nil {
+				return err
+			}
+			w.chunks -= removed
+			w.bytes += int64(len(*u.Content) - len(it.Content))
+			it.Content = *u.Content
+			if err := w.insertChunks(ctx, itemID, u.Chunks); err != nil {
+				return err
+			}
+			it.ChunkCount, it.Tokens = len(u.Chunks), 0
+			for _, ch := range u.Chunks {
+				it.Tokens += ch.Tokens
+			}
+		}
+		meta, err := encodeMetadata(it.Metadata)
+		if err != nil {
+			return err
+		}
+		it.Updated = s.Now().Unix()
+		if _, err := tx.Exec(`UPDATE items SET description = ?, metadata = ?, content = ?, chunk_count = ?, tokens = ?, updated = ? WHERE id = ?`,
+			it.Description, meta, it.Content, it.ChunkCount, it.Tokens, it.Updated, it.ID); err != nil {
+			return err
+		}
+		out = it
+		return w.addCounts(0)
+	})
+	return out, err
+}
+
+// DeleteItem removes item itemID with its chunks, vectors and keyword
+// entries.
+func (s *Store) DeleteItem(ctx context.Context, ws, colID, itemID string) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, seq, err := s.collection(ctx, tx, ws, colID)
+		if err != nil {
+			return err
+		}
+		var contentLen int64
+		err = tx.QueryRow(`SELECT length(CAST(content AS BLOB)) FROM items WHERE id = ? AND collection_id = ?`, itemID, colID).Scan(&contentLen)
+		if err == sql.ErrNoRows {
+			return notFound("item", itemID)
+		}
+		if err != nil {
+			return err
+		}
+		removed, err := deleteItemChunks(tx, seq, itemID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`DELETE FROM items WHERE id = ?`, itemID); err != nil {
+			return err
+		}
+		_, err = tx.Exec(`UPDATE collections SET item_count = item_count - 1, chunk_count = chunk_count - ?, bytes = bytes - ?, updated = ? WHERE id = ?`,
+			removed, contentLen, s.Now().Unix(), colID)
+		return err
+	})
+}
+
+// deleteItemChunks removes the chunks of one item from the chunk, vector
+// and keyword tables and returns how many there were.
+func deleteItemChunks(tx *sql.Tx, seq int64, itemID string) (int, error) {
+	for _, q := range []string{
+		`DELETE FROM vec_c%d WHERE rowid IN (SELECT id FROM chunks WHERE item_id = ?)`,
+		`DELETE FROM fts_c%d WHERE rowid IN (SELECT id FROM chunks WHERE item_id = ?)`,
+	} {
+		if _, err := tx.Exec(fmt.Sprintf(q, seq), itemID); err != nil {
+			return 0, err
+		}
+	}
+	res, err := tx.Exec(`DELETE FROM chunks WHERE item_id = ?`, itemID)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// encodeVector returns v as sqlite-vec's float32 blob (little endian).
+func encodeVector(v []float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	return b
+}

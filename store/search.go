@@ -1,0 +1,217 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+	"unicode"
+
+	"github.com/ragd/ragd"
+)
+
+// MaxTopK is the largest top_k a search accepts.
+const MaxTopK = 100
+
+// rrfK is the rank offset of reciprocal rank fusion (Cormack et al. 2009).
+const rrfK = 60
+
+// candidate is a chunk found by one search mode, best first.
+type candidate struct {
+	id    int64
+	score float64
+}
+
+// Search searches collection colID of workspace ws and returns up to
+// q.TopK results, best first.
+//
+// Scores by mode: vector, the cosine similarity of the query and chunk
+// vectors (-1..1); keyword, FTS5's BM25 negated so that higher is better
+// (0..+inf); hybrid, the reciprocal-rank-fusion score sum(1/(60+rank)) over
+// the vector and keyword rankings (at most 2/61).
+func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]SearchResult, error) {
+	if q.TopK < 1 || q.TopK > MaxTopK {
+		return nil, ragd.Invalid("top_k", "top_k must be between 1 and %d, got %d", MaxTopK, q.TopK)
+	}
+	c, seq, err := s.collection(ctx, s.db, ws, colID)
+	if err != nil {
+		return nil, err
+	}
+	cond, args, err := filterSQL(q.Filter)
+	if err != nil {
+		return nil, err
+	}
+	var within string // restricts a search to chunks passing the filter
+	if q.Filter != nil {
+		within = ` AND rowid IN (SELECT c.id FROM chunks c JOIN items i ON i.id = c.item_id
+			LEFT JOIN files fl ON fl.id = i.file_id WHERE c.collection_id = ? AND (` + cond + `))`
+		args = append([]any{colID}, args...)
+	}
+	var cands []candidate
+	switch q.Mode {
+	case ModeVector:
+		cands, err = s.vectorSearch(ctx, c, seq, q.Vector, q.TopK, within, args)
+	case ModeKeyword:
+		cands, err = s.keywordSearch(ctx, seq, q.Text, q.TopK, within, args)
+	case ModeHybrid, "":
+		// Each ranking contributes its head; a deeper head lets a chunk
+		// that is second-best in both rankings win.
+		n := max(q.TopK*4, 40)
+		var vc, kc []candidate
+		if vc, err = s.vectorSearch(ctx, c, seq, q.Vector, n, within, args); err == nil {
+			kc, err = s.keywordSearch(ctx, seq, q.Text, n, within, args)
+		}
+		cands = fuse(q.TopK, vc, kc)
+	default:
+		return nil, ragd.Invalid("mode", "unknown search mode %q; use hybrid, vector or keyword", q.Mode)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if q.ScoreThreshold != nil {
+		kept := cands[:0]
+		for _, cd := range cands {
+			if cd.score >= *q.ScoreThreshold {
+				kept = append(kept, cd)
+			}
+		}
+		cands = kept
+	}
+	return s.hydrate(ctx, cands)
+}
+
+func (s *Store) vectorSearch(ctx context.Context, c *Collection, seq int64, v []float32, k int, within string, filterArgs []any) ([]candidate, error) {
+	if len(v) != c.Dimensions {
+		return nil, &ragd.Error{Kind: ragd.EUNPROCESSABLE, Code: "dimension_mismatch",
+			Message: fmt.Sprintf("query vector has %d dimensions but collection %s (model %s) stores %d", len(v), c.ID, c.EmbeddingModel, c.Dimensions)}
+	}
+	args := append([]any{encodeVector(v), k}, filterArgs...)
+	rows, err := s.db.QueryContext(ctx, fmt.Sprintf(`SELECT rowid, distance FROM vec_c%d WHERE embedding MATCH ? AND k = ?%s ORDER BY distance`, seq, within), args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanCandidates(rows, func(d float64) float64 { return 1 - d*d/2 })
+}
+
+func (s *Store) keywordSearch(ctx context.Context, seq int64, text string, k int, within string, filterArgs []any) ([]candidate, error) {
+	match := ftsQuery(text)
+	if match == "" {
+		return nil, nil
+	}
+	args := append([]any{match}, filterArgs...)
+	args = append(args, k)
+	rows, err := s.db.QueryContext(ctx, fmt.Sprintf(`SELECT rowid, bm25(fts_c%d) FROM fts_c%d WHERE fts_c%d MATCH ?%s ORDER BY rank LIMIT ?`, seq, seq, seq, within), args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanCandidates(rows, func(b float64) float64 { return -b })
+}
+
+func scanCandidates(rows *sql.Rows, score func(float64) float64) ([]candidate, error) {
+	defer rows.Close()
+	var out []candidate
+	for rows.Next() {
+		var cd candidate
+		var raw float64
+		if err := rows.Scan(&cd.id, &raw); err != nil {
+			return nil, err
+		}
+		cd.score = score(raw)
+		out = append(out, cd)
+	}
+	return out, rows.Err()
+}
+
+// ftsQuery turns free text into an FTS5 query that matches any of its
+// words, each quoted so that no word is read as FTS5 syntax.
+func ftsQuery(text string) string {
+	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsNumber(r)
+	})
+	seen := make(map[string]bool, len(words))
+	var terms []string
+	for _, w := range words {
+		if !seen[w] && len(terms) < 64 {
+			seen[w] = true
+			terms = append(terms, `"`+w+`"`)
+		}
+	}
+	return strings.Join(terms, " OR ")
+}
+
+// fuse merges rankings with reciprocal rank fusion and keeps the best k.
+func fuse(k int, rankings ...[]candidate) []candidate {
+	scores := map[int64]float64{}
+	for _, r := range rankings {
+		for rank, cd := range r {
+			scores[cd.id] += 1 / float64(rrfK+rank+1)
+		}
+	}
+	out := make([]candidate, 0, len(scores))
+	for id, sc := range scores {
+		out = append(out, candidate{id: id, score: sc})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].score != out[j].score {
+			return out[i].score > out[j].score
+		}
+		return out[i].id < out[j].id
+	})
+	if len(out) > k {
+		out = out[:k]
+	}
+	return out
+}
+
+// hydrate loads the chunks and items of cands, keeping their order.
+func (s *Store) hydrate(ctx context.Context, cands []candidate) ([]SearchResult, error) {
+	if len(cands) == 0 {
+		return []SearchResult{}, nil
+	}
+	marks := make([]string, len(cands))
+	args := make([]any, len(cands))
+	for i, cd := range cands {
+		marks[i], args[i] = "?", cd.id
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT c.id, c.item_id, i.file_id, fl.filename, c.content, i.description,
+		i.metadata, i.created, c.idx, c.page FROM chunks c JOIN items i ON i.id = c.item_id
+		LEFT JOIN files fl ON fl.id = i.file_id WHERE c.id IN (`+strings.Join(marks, ",")+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	byID := make(map[int64]SearchResult, len(cands))
+	for rows.Next() {
+		var r SearchResult
+		var id int64
+		var fileID, filename sql.NullString
+		var meta string
+		if err := rows.Scan(&id, &r.ItemID, &fileID, &filename, &r.Content, &r.Description, &meta, &r.Created,
+			&r.Position.Chunk, &r.Position.Page); err != nil {
+			return nil, err
+		}
+		if fileID.Valid {
+			r.FileID = &fileID.String
+		}
+		if filename.Valid {
+			r.Filename = &filename.String
+		}
+		if r.Metadata, err = decodeMetadata(meta); err != nil {
+			return nil, err
+		}
+		r.ID = fmt.Sprintf("chunk_%d", id)
+		byID[id] = r
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]SearchResult, 0, len(cands))
+	for _, cd := range cands {
+		if r, ok := byID[cd.id]; ok {
+			r.Score = cd.score
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,180 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/store"
+)
+
+var fruit = []struct {
+	text string
+	meta map[string]any
+}{
+	{"Apples are red or green fruit that grow on trees.", map[string]any{"kind": "fruit", "price": 3, "organic": true}},
+	{"Bananas are long yellow fruit rich in potassium.", map[string]any{"kind": "fruit", "price": 1}},
+	{"Carrots are orange root vegetables.", map[string]any{"kind": "vegetable", "price": 2, "organic": true}},
+	{"The quick brown fox jumps over the lazy dog.", map[string]any{"kind": "animal"}},
+	{"Lemons are sour yellow citrus fruit.", map[string]any{"kind": "fruit", "price": 4, "tags": "citrus"}},
+}
+
+func seedFruit(t *testing.T, s *store.Store) (*store.Collection, []*store.Item) {
+	c := mustCollection(t, s, "ws1", "fruit")
+	var nis []store.NewItem
+	for _, f := range fruit {
+		nis = append(nis, newItem(t, f.text, f.meta))
+	}
+	items, err := s.InsertItems(context.Background(), "ws1", c.ID, nis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, items
+}
+
+func query(t *testing.T, text string) []float32 {
+	v, err := hash.Embed(context.Background(), []string{text})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v[0]
+}
+
+func TestSearchModes(t *testing.T) {
+	s := MustOpen(t)
+	c, items := seedFruit(t, s)
+	for _, mode := range []string{store.ModeVector, store.ModeKeyword, store.ModeHybrid} {
+		t.Run(mode, func(t *testing.T) {
+			res, err := s.Search(context.Background(), "ws1", c.ID, store.SearchQuery{
+				Text: "yellow bananas potassium", Vector: query(t, "yellow bananas potassium"), Mode: mode, TopK: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res) == 0 || res[0].ItemID != items[1].ID {
+				t.Fatalf("best result %+v, want the banana item %s", res, items[1].ID)
+			}
+			for i := 1; i < len(res); i++ {
+				if res[i].Score > res[i-1].Score {
+					t.Errorf("results not sorted by score: %v then %v", res[i-1].Score, res[i].Score)
+				}
+			}
+			if res[0].Content != fruit[1].text || res[0].Metadata["kind"] != "fruit" {
+				t.Errorf("result content/metadata not hydrated: %+v", res[0])
+			}
+		})
+	}
+}
+
+func TestSearchFilters(t *testing.T) {
+	s := MustOpen(t)
+	c, items := seedFruit(t, s)
+	tests := []struct {
+		name   string
+		filter *store.Filter
+		want   []int // indexes into fruit, any order
+	}{
+		{"Eq", &store.Filter{Key: "kind", Op: "eq", Value: "fruit"}, []int{0, 1, 4}},
+		{"Ne", &store.Filter{Key: "kind", Op: "ne", Value: "fruit"}, []int{2, 3}},
+		{"NeMissingKey", &store.Filter{Key: "tags", Op: "ne", Value: "citrus"}, []int{0, 1, 2, 3}},
+		{"Gt", &store.Filter{Key: "price", Op: "gt", Value: 2.0}, []int{0, 4}},
+		{"Gte", &store.Filter{Key: "price", Op: "gte", Value: 2.0}, []int{0, 2, 4}},
+		{"Lt", &store.Filter{Key: "price", Op: "lt", Value: 2.0}, []int{1}},
+		{"Lte", &store.Filter{Key: "price", Op: "lte", Value: 2.0}, []int{1, 2}},
+		{"In", &store.Filter{Key: "kind", Op: "in", Value: []any{"vegetable", "animal"}}, []int{2, 3}},
+		{"Nin", &store.Filter{Key: "kind", Op: "nin", Value: []any{"fruit"}}, []int{2, 3}},
+		{"Bool", &store.Filter{Key: "organic", Op: "eq", Value: true}, []int{0, 2}},
+		{"And", &store.Filter{And: []*store.Filter{{Key: "kind", Op: "eq", Value: "fruit"}, {Key: "price", Op: "gte", Value: 3.0}}}, []int{0, 4}},
+		{"Or", &store.Filter{Or: []*store.Filter{{Key: "kind", Op: "eq", Value: "animal"}, {Key: "price", Op: "eq", Value: 1.0}}}, []int{1, 3}},
+		{"ItemID", &store.Filter{Key: "item_id", Op: "eq", Value: items[2].ID}, []int{2}},
+		{"Nothing", &store.Filter{Key: "kind", Op: "eq", Value: "mineral"}, nil},
+	}
+	for _, tt := range tests {
+		for _, mode := range []string{store.ModeVector, store.ModeHybrid} {
+			t.Run(tt.name+"/"+mode, func(t *testing.T) {
+				// The query matches nothing in particular: every chunk that
+				// passes the filter must come back, however it ranks.
+				res, err := s.Search(context.Background(), "ws1", c.ID, store.SearchQuery{
+					Text: "fruit", Vector: query(t, "zzz"), Mode: mode, TopK: 10, Filter: tt.filter})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := map[string]bool{}
+				for _, r := range res {
+					got[r.ItemID] = true
+				}
+				if len(got) != len(tt.want) {
+					t.Fatalf("got %d items %v, want %d", len(got), got, len(tt.want))
+				}
+				for _, i := range tt.want {
+					if !got[items[i].ID] {
+						t.Errorf("missing item %d (%q)", i, fruit[i].text)
+					}
+				}
+			})
+		}
+	}
+}
+
+// A filter is applied inside the query: a selective filter over many
+// chunks still returns every match, not the few that made a global top-k.
+func TestSearchFilterIsNotPostFilter(t *testing.T) {
+	s := MustOpen(t)
+	c := mustCollection(t, s, "ws1", "many")
+	var nis []store.NewItem
+	for i := 0; i < 600; i++ {
+		nis = append(nis, newItem(t, fmt.Sprintf("common words about apples number %d", i), map[string]any{"n": i}))
+	}
+	if _, err := s.InsertItems(context.Background(), "ws1", c.ID, nis); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Search(context.Background(), "ws1", c.ID, store.SearchQuery{Text: "apples", Vector: query(t, "apples"),
+		Mode: store.ModeVector, TopK: 10, Filter: &store.Filter{Key: "n", Op: "gte", Value: 595.0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 5 {
+		t.Fatalf("got %d results, want the 5 chunks with n >= 595", len(res))
+	}
+}
+
+func TestSearchErrors(t *testing.T) {
+	s := MustOpen(t)
+	c, _ := seedFruit(t, s)
+	tests := []struct {
+		name  string
+		ws    string
+		q     store.SearchQuery
+		kind  string
+		param string
+	}{
+		{"ErrTopKZero", "ws1", store.SearchQuery{Mode: "keyword", Text: "x", TopK: 0}, ragd.EINVALID, "top_k"},
+		{"ErrTopKTooBig", "ws1", store.SearchQuery{Mode: "keyword", Text: "x", TopK: 101}, ragd.EINVALID, "top_k"},
+		{"ErrMode", "ws1", store.SearchQuery{Mode: "semantic", Text: "x", TopK: 1}, ragd.EINVALID, "mode"},
+		{"ErrDimensions", "ws1", store.SearchQuery{Mode: "vector", Vector: make([]float32, 3), TopK: 1}, ragd.EUNPROCESSABLE, ""},
+		{"ErrUnknownOp", "ws1", store.SearchQuery{Mode: "keyword", Text: "x", TopK: 1, Filter: &store.Filter{Key: "a", Op: "like", Value: "x"}}, ragd.EINVALID, "filter.op"},
+		{"ErrEmptyAnd", "ws1", store.SearchQuery{Mode: "keyword", Text: "x", TopK: 1, Filter: &store.Filter{And: []*store.Filter{}}}, ragd.EINVALID, "filter.and"},
+		{"ErrInNotArray", "ws1", store.SearchQuery{Mode: "keyword", Text: "x", TopK: 1, Filter: &store.Filter{Key: "a", Op: "in", Value: "x"}}, ragd.EINVALID, "filter.value"},
+		{"ErrBadKey", "ws1", store.SearchQuery{Mode: "keyword", Text: "x", TopK: 1, Filter: &store.Filter{Key: `a"b`, Op: "eq", Value: "x"}}, ragd.EINVALID, "filter.key"},
+		{"ErrOtherWorkspace", "ws2", store.SearchQuery{Mode: "keyword", Text: "x", TopK: 1}, ragd.ENOTFOUND, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := s.Search(context.Background(), tt.ws, c.ID, tt.q)
+			var e *ragd.Error
+			if !errorsAs(err, &e) || e.Kind != tt.kind || e.Param != tt.param {
+				t.Fatalf("got %v, want kind %s param %q", err, tt.kind, tt.param)
+			}
+		})
+	}
+}
+
+func TestKeywordQuerySyntaxIsLiteral(t *testing.T) {
+	s := MustOpen(t)
+	c, _ := seedFruit(t, s)
+	for _, q := range []string{`"unbalanced`, `AND OR NOT`, `a* NEAR(b c)`, `col:value`, `^`, ``} {
+		if _, err := s.Search(context.Background(), "ws1", c.ID, store.SearchQuery{Mode: "keyword", Text: q, TopK: 5}); err != nil {
+			t.Errorf("query %q: %v", q, err)
+		}
+	}
+}

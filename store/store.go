@@ -1,0 +1,248 @@
+// Package store owns ragd's SQLite database: schema migrations, workspaces,
+// API keys, collections, items, files, chunks and jobs, and search (vector
+// KNN through sqlite-vec, keyword BM25 through FTS5, and both fused).
+//
+// Every collection has its own vec0 and FTS5 tables, so a search costs in
+// proportion to the searched collection. Writes go through one connection
+// in IMMEDIATE transactions; reads use a pool. All workspace isolation is
+// enforced in the queries: a method given a workspace never returns or
+// changes rows of another.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"embed"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	vec "github.com/asg017/sqlite-vec-go-bindings/cgo"
+	"github.com/mattn/go-sqlite3"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// FileName is the database's file name inside the data directory.
+const FileName = "ragd.db"
+
+const driverName = "sqlite3_ragd"
+
+var registerOnce sync.Once
+
+func registerDriver() {
+	registerOnce.Do(func() {
+		vec.Auto()
+		sql.Register(driverName, &sqlite3.SQLiteDriver{
+			ConnectHook: func(c *sqlite3.SQLiteConn) error {
+				// mmap lets vector scans read pages without copying them
+				// through SQLite's page cache.
+				for _, p := range []string{
+					"PRAGMA mmap_size = 17179869184",
+					"PRAGMA cache_size = -65536",
+					"PRAGMA temp_store = MEMORY",
+				} {
+					if _, err := c.Exec(p, nil); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+		})
+	})
+}
+
+// Store is ragd's database. It is safe for concurrent use.
+type Store struct {
+	path string
+	db   *sql.DB // readers
+	wdb  *sql.DB // the one writer
+
+	// Now returns the current time; tests may replace it.
+	Now func() time.Time
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// Open opens (creating if needed) the database at path and applies pending
+// migrations. Call Close when done.
+func Open(path string) (*Store, error) {
+	registerDriver()
+	if err := checkCPU(); err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_busy_timeout", "10000")
+	q.Set("_foreign_keys", "on")
+	q.Set("_synchronous", "NORMAL")
+	q.Set("_auto_vacuum", "incremental")
+	dsn := "file:" + abs + "?" + q.Encode()
+	wdb, err := sql.Open(driverName, dsn+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetConnMaxLifetime(0)
+	db, err := sql.Open(driverName, dsn+"&_query_only=1")
+	if err != nil {
+		wdb.Close()
+		return nil, err
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	s := &Store{path: abs, db: db, wdb: wdb, Now: time.Now, stop: make(chan struct{})}
+	if err := s.migrate(context.Background()); err != nil {
+		s.closeDBs()
+		return nil, fmt.Errorf("migrate %s: %w", abs, err)
+	}
+	s.wg.Add(1)
+	go s.checkpointLoop(30 * time.Second)
+	return s, nil
+}
+
+// Path returns the database file's absolute path.
+func (s *Store) Path() string { return s.path }
+
+// Close stops background work, checkpoints the WAL into the database file
+// and closes all connections.
+func (s *Store) Close() error {
+	close(s.stop)
+	s.wg.Wait()
+	err := s.Checkpoint(context.Background())
+	return errors.Join(err, s.closeDBs())
+}
+
+func (s *Store) closeDBs() error {
+	return errors.Join(s.db.Close(), s.wdb.Close())
+}
+
+// Checkpoint copies the WAL into the database file and truncates it.
+func (s *Store) Checkpoint(ctx context.Context) error {
+	_, err := s.wdb.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	return err
+}
+
+// checkpointLoop keeps the WAL from growing to the size of the data while
+// writes stream in: SQLite's automatic checkpoints cannot finish while
+// readers hold old snapshots, so retry periodically.
+func (s *Store) checkpointLoop(every time.Duration) {
+	defer s.wg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			if _, err := s.wdb.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+				slog.Warn("wal checkpoint", "err", err)
+			}
+		}
+	}
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// IntegrityCheck runs PRAGMA integrity_check and returns its first problem.
+func (s *Store) IntegrityCheck(ctx context.Context) error {
+	var res string
+	if err := s.db.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res); err != nil {
+		return err
+	}
+	if res != "ok" {
+		return fmt.Errorf("integrity_check: %s", res)
+	}
+	return nil
+}
+
+// Backup writes a consistent copy of the database to path with VACUUM INTO,
+// while other connections keep reading and writing.
+func (s *Store) Backup(ctx context.Context, path string) error {
+	_, err := s.db.ExecContext(ctx, "VACUUM INTO ?", path)
+	return err
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.wdb.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		version := strings.TrimSuffix(filepath.Base(name), ".sql")
+		err := s.write(ctx, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRow(`SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil || n > 0 {
+				return err
+			}
+			body, err := migrations.ReadFile(name)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(string(body)); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			_, err = tx.Exec(`INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`, version, s.Now().Unix())
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// write runs fn in an IMMEDIATE transaction on the writer connection and
+// commits it when fn returns nil; otherwise nothing fn did is kept.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// NewID returns a random identifier with the given prefix, such as
+// "col_8w2k...". 100 random bits make collisions practically impossible.
+func NewID(prefix string) string {
+	var b [13]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return prefix + "_" + idEncoding.EncodeToString(b[:])[:20]
+}
+
+// isUnique reports whether err is a UNIQUE constraint violation.
+func isUnique(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique
+}
