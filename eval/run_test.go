@@ -1,0 +1,182 @@
+package eval
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ragd/ragd"
+)
+
+// fakeRagd speaks the routes of shared/API.md that Run uses. Keyword
+// search is real BM25 over the stored items, each hit sent as two chunks
+// of its item; vector search returns the third, second and first items
+// whatever the question; hybrid
+// answers 429 once before behaving like keyword.
+type fakeRagd struct {
+	t       *testing.T
+	key     string
+	mu      sync.Mutex
+	items   map[string][]string // collection -> item ids
+	content map[string]string   // item id -> content
+	deleted []string
+	limited bool
+}
+
+func (f *fakeRagd) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	reply := func(status int, v any) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(v)
+	}
+	if r.Header.Get("Authorization") != "Bearer "+f.key {
+		reply(401, map[string]any{"error": map[string]any{"message": "Invalid API key.", "type": "authentication_error", "code": "invalid_api_key"}})
+		return
+	}
+	var body map[string]any
+	if r.Body != nil && r.Method == http.MethodPost {
+		if r.Header.Get("Content-Type") != "application/json" {
+			f.t.Errorf("%s %s: Content-Type %q", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			f.t.Errorf("%s %s: body: %v", r.Method, r.URL.Path, err)
+		}
+	}
+	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/v1/"), "/")
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/v1/models":
+		reply(200, map[string]any{"object": "list", "data": []map[string]any{
+			{"id": "fake-embed", "object": "model", "type": "embedding", "dimensions": 8},
+			{"id": "fake-chat", "object": "model", "type": "chat"},
+		}})
+	case r.Method == http.MethodPost && r.URL.Path == "/v1/vector_store":
+		if body["embedding_model"] != "fake-embed" || !strings.HasPrefix(fmt.Sprint(body["name"]), "eval-python-faq-fake-embed-") {
+			f.t.Errorf("create collection body %v", body)
+		}
+		id := fmt.Sprintf("vs_%d", len(f.items)+1)
+		f.items[id] = nil
+		reply(201, map[string]any{"collection": map[string]any{"id": id, "embedding_model": body["embedding_model"]}})
+	case r.Method == http.MethodPost && len(parts) == 4 && parts[2] == "items" && parts[3] == "batch":
+		var ids []map[string]any
+		for i, it := range body["items"].([]any) {
+			it := it.(map[string]any)
+			if it["metadata"].(map[string]any)["pair"] != float64(i) {
+				f.t.Errorf("item %d metadata %v", i, it["metadata"])
+			}
+			id := fmt.Sprintf("item_%d", len(f.content))
+			f.content[id] = it["content"].(string)
+			f.items[parts[1]] = append(f.items[parts[1]], id)
+			ids = append(ids, map[string]any{"id": id, "metadata": it["metadata"]})
+		}
+		reply(201, map[string]any{"items": ids, "usage": map[string]int{"prompt_tokens": 1, "total_tokens": 1}})
+	case r.Method == http.MethodPost && len(parts) == 3 && parts[2] == "search":
+		if body["top_k"] != float64(Cutoff) {
+			f.t.Errorf("search top_k = %v", body["top_k"])
+		}
+		ids := f.items[parts[1]]
+		var results []map[string]any
+		add := func(item string) {
+			for chunk := range 2 {
+				results = append(results, map[string]any{"id": fmt.Sprintf("%s_c%d", item, chunk), "item_id": item, "metadata": map[string]any{}})
+			}
+		}
+		switch body["mode"] {
+		case "vector":
+			for _, k := range []int{2, 1, 0} {
+				add(ids[k])
+			}
+		case "hybrid":
+			if !f.limited {
+				f.limited = true
+				w.Header().Set("Retry-After", "0")
+				reply(429, map[string]any{"error": map[string]any{"message": "slow down", "type": "rate_limit_error"}})
+				return
+			}
+			fallthrough
+		case "keyword":
+			docs := make([]string, len(ids))
+			for i, id := range ids {
+				docs[i] = f.content[id]
+			}
+			for _, k := range NewBM25(docs).Search(fmt.Sprint(body["input"]), Cutoff/2) {
+				add(ids[k])
+			}
+		default:
+			f.t.Errorf("search mode %v", body["mode"])
+		}
+		reply(200, map[string]any{"results": results, "usage": map[string]int{"prompt_tokens": 1, "total_tokens": 1}})
+	case r.Method == http.MethodDelete && len(parts) == 2:
+		f.deleted = append(f.deleted, parts[1])
+		reply(200, map[string]any{"id": parts[1], "deleted": true})
+	default:
+		f.t.Errorf("unexpected %s %s", r.Method, r.URL.Path)
+		reply(404, map[string]any{"error": map[string]any{"message": "no route"}})
+	}
+}
+
+func TestRun(t *testing.T) {
+	pairs := Dedupe(loadSample(t))
+	fake := &fakeRagd{t: t, key: "sk-test", items: map[string][]string{}, content: map[string]string{}}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+
+	rep, err := Run(context.Background(), Config{BaseURL: srv.URL + "/", APIKey: "sk-test"}, pairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bm25 := Score(BM25Ranks(pairs))
+	want := map[string]Metrics{
+		"vector":  Score([]int{3, 2, 1, 0, 0}),
+		"keyword": bm25,
+		"hybrid":  bm25,
+	}
+	if rep.Pairs != len(pairs) || rep.BM25 != bm25 || len(rep.Results) != 3 {
+		t.Fatalf("report %+v", rep)
+	}
+	for _, res := range rep.Results {
+		if res.Model != "fake-embed" || res.Metrics != want[res.Mode] {
+			t.Errorf("%s/%s = %+v, want %+v", res.Model, res.Mode, res.Metrics, want[res.Mode])
+		}
+	}
+	if len(fake.deleted) != 1 || fake.deleted[0] != "vs_1" {
+		t.Errorf("deleted collections %v, want [vs_1]", fake.deleted)
+	}
+	var buf bytes.Buffer
+	if err := rep.WriteTable(&buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"nDCG@10", "fake-embed", "vector", fmt.Sprintf("%.3f", want["vector"].NDCG10), "BM25", fmt.Sprintf("%.3f", bm25.NDCG10)} {
+		if !strings.Contains(buf.String(), s) {
+			t.Errorf("table lacks %q:\n%s", s, buf.String())
+		}
+	}
+
+	t.Run("ErrBadKey", func(t *testing.T) {
+		_, err := Run(context.Background(), Config{BaseURL: srv.URL, APIKey: "wrong", Models: []string{"fake-embed"}}, pairs)
+		var e *ragd.Error
+		if !errors.As(err, &e) || e.Kind != ragd.EUNAVAILABLE || !strings.Contains(e.Message, "Invalid API key.") {
+			t.Errorf("err = %v, want EUNAVAILABLE with ragd's message", err)
+		}
+	})
+	t.Run("ErrNoPairs", func(t *testing.T) {
+		_, err := Run(context.Background(), Config{BaseURL: srv.URL, APIKey: "sk-test"}, nil)
+		if ragd.ErrorKind(err) != ragd.EINVALID {
+			t.Errorf("err = %v, want EINVALID", err)
+		}
+	})
+	t.Run("ErrNoServer", func(t *testing.T) {
+		_, err := Run(context.Background(), Config{BaseURL: "http://127.0.0.1:1", APIKey: "k"}, pairs)
+		if ragd.ErrorKind(err) != ragd.EUNAVAILABLE {
+			t.Errorf("err = %v, want EUNAVAILABLE", err)
+		}
+	})
+}
