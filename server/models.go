@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/embed"
 )
 
 func (s *Server) registerModelRoutes(g *echo.Group) {
@@ -36,7 +37,8 @@ func (s *Server) models() []modelObject {
 	def := s.embedders.Default().Name()
 	for _, e := range s.embedders.List() {
 		out = append(out, modelObject{ID: e.Name(), Object: "model", OwnedBy: "ragd", Type: "embedding",
-			ContextWindow: e.MaxInputTokens(), Dimensions: e.Dimensions(), Default: e.Name() == def})
+			ContextWindow: e.MaxInputTokens(), Dimensions: e.Dimensions(), Default: e.Name() == def,
+			Description: embed.Describe(e.Name())})
 	}
 	return out
 }

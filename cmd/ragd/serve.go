@@ -24,6 +24,8 @@ type Main struct {
 	MaxBodyBytes int64
 	Grace        time.Duration
 	LogLevel     string
+	// EmbeddingModel is the default model of new collections.
+	EmbeddingModel string
 
 	// Ready, when set, receives the server URL once it listens.
 	Ready chan<- string
@@ -42,6 +44,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.DataDir, "data-dir", envOr("RAGD_DATA_DIR", "./data"), "data directory (env RAGD_DATA_DIR)")
 	fs.Int64Var(&m.MaxBodyBytes, "max-body-bytes", server.DefaultMaxBodyBytes, "largest JSON request body, in bytes")
 	fs.DurationVar(&m.Grace, "shutdown-grace", 30*time.Second, "how long a shutdown waits for in-flight work")
+	fs.StringVar(&m.EmbeddingModel, "embedding-model", envOr("RAGD_EMBEDDING_MODEL", embed.HashModelName), "default embedding model of new collections (env RAGD_EMBEDDING_MODEL)")
 	fs.StringVar(&m.LogLevel, "log-level", envOr("RAGD_LOG_LEVEL", "info"), "debug, info, warn or error (env RAGD_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -62,9 +65,18 @@ func openStore(dataDir string) (*store.Store, error) {
 	return store.Open(filepath.Join(dataDir, store.FileName))
 }
 
-// builtinEmbedders returns the registry of built-in models.
-func builtinEmbedders() *embed.Registry {
-	return embed.NewRegistry(embed.HashModelName, embed.NewHash(384))
+// embedders returns the registry of embedding models with the given
+// default.
+func embedders(defaultModel string) (*embed.Registry, error) {
+	models, err := embed.Builtin()
+	if err != nil {
+		return nil, err
+	}
+	reg := embed.NewRegistry(defaultModel, models...)
+	if _, err := reg.Get(defaultModel); err != nil {
+		return nil, fmt.Errorf("--embedding-model: %w", err)
+	}
+	return reg, nil
 }
 
 // Run serves until ctx ends, then shuts down gracefully.
@@ -82,7 +94,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.ensureAdminKey(ctx, st); err != nil {
 		return err
 	}
-	srv := server.New(st, builtinEmbedders(), server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log})
+	reg, err := embedders(m.EmbeddingModel)
+	if err != nil {
+		return err
+	}
+	srv := server.New(st, reg, server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log})
 	if err := srv.Open(m.Addr); err != nil {
 		return err
 	}
