@@ -43,11 +43,10 @@ var formats = map[Format]formatInfo{
 	Markdown: {"Markdown", []string{".md", ".markdown", ".mdown", ".mkd"}, []string{"text/markdown", "text/x-markdown"}},
 	HTML:     {"HTML", []string{".html", ".htm", ".xhtml"}, []string{"text/html", "application/xhtml+xml"}},
 	PDF:      {"PDF", []string{".pdf"}, []string{"application/pdf"}},
-	DOCX: {"DOCX", []string{".docx"}, []string{"application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
-	},
-	CSV:   {"CSV", []string{".csv", ".tsv"}, []string{"text/csv", "text/tab-separated-values", "application/csv"}},
-	JSONL: {"JSON Lines", []string{".jsonl", ".ndjson"}, []string{"application/jsonl", "application/x-ndjson", "application/x-jsonlines"}},
-	JSON:  {"JSON", []string{".json"}, []string{"application/json", "text/json"}},
+	DOCX:     {"DOCX", []string{".docx"}, []string{"application/vnd.openxmlformats-officedocument.wordprocessingml.document"}},
+	CSV:      {"CSV", []string{".csv", ".tsv"}, []string{"text/csv", "text/tab-separated-values", "application/csv"}},
+	JSONL:    {"JSON Lines", []string{".jsonl", ".ndjson"}, []string{"application/jsonl", "application/x-ndjson", "application/x-jsonlines"}},
+	JSON:     {"JSON", []string{".json"}, []string{"application/json", "text/json"}},
 }
 
 // Name is the format's human name, as used in error messages.
@@ -104,17 +103,17 @@ func detect(f *os.File, filename, contentType string) (Format, error) {
 		}
 		return "", unsupported(filename, "a ZIP archive that is not a Word document")
 	}
-	if claimed == PDF || claimed == DOCX {
-		// The name promises a binary format the content does not have.
-		if !looksText(head) {
+	sniffed := http.DetectContentType(head)
+	if !looksText(head) {
+		if sniffed == "application/octet-stream" && (claimed == PDF || claimed == DOCX) {
+			// Unknown bytes under a binary format's name: a damaged file.
 			return "", corrupt(claimed, nil, "it does not start with the %s signature", claimed.Name())
 		}
-		claimed = ""
+		return "", unsupported(filename, "binary content ("+sniffed+")")
 	}
-	if !looksText(head) {
-		return "", unsupported(filename, "binary content ("+http.DetectContentType(head)+")")
+	if claimed == PDF || claimed == DOCX {
+		claimed = "" // text under a binary format's name: the content wins
 	}
-	sniffed := http.DetectContentType(head)
 	if strings.HasPrefix(sniffed, "text/html") && claimed != Markdown {
 		return HTML, nil
 	}
@@ -165,7 +164,7 @@ func sniffText(head []byte) Format {
 }
 
 // looksText reports whether head is text: UTF-16 with a BOM, or UTF-8 with
-// no NUL bytes and few control characters (a cut rune at the end is fine).
+// few NUL bytes or other control characters (a cut rune at the end is fine).
 func looksText(head []byte) bool {
 	if hasUTF16BOM(head) {
 		return true
@@ -180,8 +179,6 @@ func looksText(head []byte) bool {
 				return bad*20 <= len(head)
 			}
 			bad++
-		case r == 0:
-			return false
 		case r < 0x20 && r != '\n' && r != '\r' && r != '\t' && r != '\f':
 			bad++
 		}

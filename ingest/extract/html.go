@@ -61,8 +61,13 @@ func parseHTML(j *job) error {
 			}
 			return b.flush()
 		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
-			name, _ := z.TagName()
+			name, hasAttr := z.TagName()
 			a := atom.Lookup(name)
+			if hasAttr && tt == html.StartTagToken && skip == 0 && hiddenRole(z) {
+				skip++
+				skipStack = append(skipStack, a)
+				continue
+			}
 			if tt == html.EndTagToken {
 				if skip > 0 {
 					if a == skipStack[len(skipStack)-1] {
@@ -89,6 +94,9 @@ func parseHTML(j *job) error {
 					cur.WriteString(" | ")
 				}
 			case htmlBlock[a]:
+				if strings.TrimSpace(cur.String()) == "-" {
+					break // a list item's first block keeps its bullet
+				}
 				if err := flush(); err != nil {
 					return err
 				}
@@ -142,4 +150,20 @@ func collapseSpace(s string) string {
 		b.WriteByte(' ')
 	}
 	return b.String()
+}
+
+// hiddenRoles are the ARIA roles of navigation, site headers and footers.
+var hiddenRoles = map[string]bool{"navigation": true, "banner": true, "contentinfo": true, "search": true}
+
+// hiddenRole reports whether the current start tag has one of hiddenRoles.
+func hiddenRole(z *html.Tokenizer) bool {
+	for {
+		k, v, more := z.TagAttr()
+		if string(k) == "role" && hiddenRoles[strings.ToLower(string(v))] {
+			return true
+		}
+		if !more {
+			return false
+		}
+	}
 }

@@ -28,7 +28,7 @@ var (
 // and drops the markup: emphasis, link targets, images' URLs, HTML tags,
 // code fences, rules, table separators and YAML front matter.
 func parseMarkdown(j *job) error {
-	b := &blocks{j: j}
+	b := &blocks{j: j, inline: mdInline}
 	inFence, inFront, first := false, false, true
 	return paragraphs(lines(j.textReader(), j.lim.MaxSegment), b, func(l string) (string, lineKind) {
 		wasFirst := first
@@ -46,7 +46,7 @@ func parseMarkdown(j *job) error {
 		case inFence:
 			return l, lineKeep
 		case mdHeading.MatchString(l):
-			return mdInline(mdHeadClose.ReplaceAllString(mdHeading.ReplaceAllString(l, ""), "")), lineBlock
+			return mdHeadClose.ReplaceAllString(mdHeading.ReplaceAllString(l, ""), ""), lineBlock
 		case mdRule.MatchString(l), mdRefDef.MatchString(l), mdTableSep.MatchString(l):
 			return "", lineDrop
 		}
@@ -55,11 +55,11 @@ func parseMarkdown(j *job) error {
 		if t := strings.TrimSpace(l); strings.HasPrefix(t, "|") && strings.HasSuffix(t, "|") && len(t) > 1 {
 			l = strings.TrimSpace(t[1 : len(t)-1])
 		}
-		return mdInline(l), lineKeep
+		return l, lineKeep
 	})
 }
 
-// mdInline strips inline markup from one line.
+// mdInline strips inline markup from a paragraph.
 func mdInline(l string) string {
 	l = mdImage.ReplaceAllString(l, "$1")
 	l = mdLink.ReplaceAllString(l, "$1")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
 	"strings"
 
 	"github.com/ledongthuc/pdf"
@@ -65,7 +66,7 @@ func parsePDF(j *job) error {
 		}
 		return corrupt(PDF, err, "%v", err)
 	}
-	x := &pdfExtractor{j: j, fonts: map[string]*pdfFont{}}
+	x := &pdfExtractor{j: j, fonts: map[string]*pdfFont{}, fontRefs: map[string]map[string]string{}}
 	root := r.Trailer().Key("Root").Key("Pages")
 	if root.Kind() != pdf.Dict {
 		return corrupt(PDF, nil, "it has no page tree")
@@ -83,7 +84,8 @@ func parsePDF(j *job) error {
 // pdfExtractor walks a document's pages.
 type pdfExtractor struct {
 	j        *job
-	fonts    map[string]*pdfFont // by font dictionary, shared by all pages
+	fonts    map[string]*pdfFont          // by reference or content, shared by all pages
+	fontRefs map[string]map[string]string // font name -> reference, by printed /Font dictionary
 	pages    int
 	failed   int
 	firstErr error
@@ -171,13 +173,37 @@ func (x *pdfExtractor) contents(c pdf.Value) ([]byte, error) {
 	return all, nil
 }
 
-// font returns the parsed font for a font dictionary, parsing it once per document.
-func (x *pdfExtractor) font(v pdf.Value) *pdfFont {
-	key := v.String()
+// pdfRef matches a name and the indirect reference it maps to in a printed
+// dictionary, such as "/F1 12 0 R".
+var pdfRef = regexp.MustCompile(`/([^\s/<>\[\]()]+) (\d+ \d+ R)`)
+
+// font returns the parsed font named name in the resources res, or nil.
+// Fonts are parsed once per document: they are cached by their indirect
+// reference, read from the printed /Font dictionary, so that a font used
+// on many pages is neither parsed nor even loaded again (loading an object
+// from an object stream inflates the whole stream).
+func (x *pdfExtractor) font(res pdf.Value, name string) *pdfFont {
+	dict := res.Key("Font")
+	printed := dict.String()
+	refs, ok := x.fontRefs[printed]
+	if !ok {
+		refs = map[string]string{}
+		for _, m := range pdfRef.FindAllStringSubmatch(printed, -1) {
+			refs[m[1]] = m[2]
+		}
+		x.fontRefs[printed] = refs
+	}
+	key := refs[name]
+	if key == "" { // a direct font dictionary: key it by its content
+		key = dict.Key(name).String()
+	}
 	if f, ok := x.fonts[key]; ok {
 		return f
 	}
-	f := newPDFFont(v, x.j.lim.MaxDecompressed)
+	var f *pdfFont
+	if v := dict.Key(name); v.Kind() == pdf.Dict {
+		f = newPDFFont(v, x.j.lim.MaxDecompressed)
+	}
 	x.fonts[key] = f
 	return f
 }
@@ -272,9 +298,7 @@ func (p *pdfRun) stream(data []byte, res pdf.Value, ctm matrix, depth int) {
 				name := string(args[0].str)
 				f, ok := fonts[name]
 				if !ok {
-					if fv := res.Key("Font").Key(name); fv.Kind() == pdf.Dict {
-						f = p.x.font(fv)
-					}
+					f = p.x.font(res, name)
 					fonts[name] = f
 				}
 				g.font = f

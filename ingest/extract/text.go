@@ -48,13 +48,17 @@ func lines(r io.Reader, maxLine int) *bufio.Scanner {
 // blocks gathers paragraphs into Segments of about MaxSegment bytes,
 // separated by blank lines.
 type blocks struct {
-	j    *job
-	page int
-	buf  strings.Builder
+	j      *job
+	page   int
+	buf    strings.Builder
+	inline func(string) string // rewrites each paragraph, if set
 }
 
 // add appends one paragraph; blank paragraphs are dropped.
 func (b *blocks) add(para string) error {
+	if b.inline != nil {
+		para = b.inline(para)
+	}
 	para = strings.TrimSpace(strings.ToValidUTF8(para, "\uFFFD"))
 	if para == "" {
 		return nil
