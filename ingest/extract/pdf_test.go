@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/ledongthuc/pdf"
 )
 
 // pdfCases are the real PDFs, one per producer, checked against pdftotext.
@@ -75,7 +77,7 @@ func TestPDFOracle(t *testing.T) {
 }
 
 // BenchmarkPDF reports pages/s per producer for this package and, in the
-// same run, for the library's GetPlainText as a peer.
+// same run, for the library's Page.Content as a peer.
 func BenchmarkPDF(b *testing.B) {
 	for _, tc := range pdfCases {
 		path := filepath.Join("..", "..", "testdata", "extract", tc.dir, "input.pdf")
@@ -90,6 +92,22 @@ func BenchmarkPDF(b *testing.B) {
 					b.Fatal(err)
 				}
 				pages += res.Pages
+			}
+			b.ReportMetric(float64(pages)/b.Elapsed().Seconds(), "pages/s")
+		})
+		// The peer: the library's own glyph-position text, on the first pages.
+		b.Run(tc.dir+"/library-Content", func(b *testing.B) {
+			pages := 0
+			for b.Loop() {
+				f, r, err := pdf.Open(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for i := 1; i <= min(5, r.NumPage()); i++ {
+					r.Page(i).Content()
+					pages++
+				}
+				f.Close()
 			}
 			b.ReportMetric(float64(pages)/b.Elapsed().Seconds(), "pages/s")
 		})
