@@ -1,0 +1,108 @@
+package extract
+
+import (
+	"archive/zip"
+	"encoding/xml"
+	"errors"
+	"io"
+	"strings"
+)
+
+// parseDOCX reads the paragraphs of a Word document's main part
+// (word/document.xml), tabs and line breaks included, one block per
+// paragraph. The archive is bounded by MaxZipEntries and by
+// MaxDecompressed, counted on the bytes really inflated rather than on the
+// sizes the archive claims.
+func parseDOCX(j *job) error {
+	st, err := j.f.Stat()
+	if err != nil {
+		return err
+	}
+	zr, err := zip.NewReader(j.f, st.Size())
+	if err != nil {
+		return corrupt(DOCX, err, "it is not a readable ZIP archive (%v)", err)
+	}
+	if len(zr.File) > j.lim.MaxZipEntries {
+		return corrupt(DOCX, nil, "its archive has %d entries, more than the limit of %d", len(zr.File), j.lim.MaxZipEntries)
+	}
+	var doc *zip.File
+	for _, f := range zr.File {
+		if f.Name == "word/document.xml" {
+			doc = f
+		}
+	}
+	if doc == nil {
+		return corrupt(DOCX, nil, "its archive has no word/document.xml")
+	}
+	rc, err := doc.Open()
+	if err != nil {
+		return corrupt(DOCX, err, "word/document.xml cannot be opened (%v)", err)
+	}
+	defer rc.Close()
+	lr := &limitedReader{r: rc, left: j.lim.MaxDecompressed}
+	b := &blocks{j: j}
+	dec := xml.NewDecoder(lr)
+	var para strings.Builder
+	inText := false
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			if lr.over {
+				return tooLarge(DOCX, j.lim.MaxDecompressed)
+			}
+			if errors.Is(err, io.EOF) {
+				if err := b.add(para.String()); err != nil {
+					return err
+				}
+				return b.flush()
+			}
+			return corrupt(DOCX, err, "word/document.xml is not well-formed XML (%v)", err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			switch t.Name.Local {
+			case "t", "delText":
+				inText = t.Name.Local == "t"
+			case "tab":
+				para.WriteByte('\t')
+			case "br", "cr":
+				para.WriteByte('\n')
+			}
+		case xml.EndElement:
+			switch t.Name.Local {
+			case "t":
+				inText = false
+			case "p":
+				if err := b.add(para.String()); err != nil {
+					return err
+				}
+				para.Reset()
+			}
+		case xml.CharData:
+			if inText {
+				para.Write(t)
+			}
+		}
+	}
+}
+
+// limitedReader reads at most left bytes and records whether r had more.
+type limitedReader struct {
+	r    io.Reader
+	left int64
+	over bool
+}
+
+// Read implements io.Reader.
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		l.over = true
+		return 0, errors.New("decompression limit reached")
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}

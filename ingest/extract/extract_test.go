@@ -1,0 +1,140 @@
+package extract
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/extract")
+
+// caseDir is where the real documents and their golden outputs live.
+var caseDir = filepath.Join("..", "..", "testdata", "extract")
+
+// goldenCase is one directory of testdata/extract: an input.* file and the
+// golden.txt rendering of what Extract makes of it.
+type goldenCase struct {
+	name, input string
+	format      Format
+}
+
+func goldenCases(t testing.TB) []goldenCase {
+	t.Helper()
+	inputs, err := filepath.Glob(filepath.Join(caseDir, "*", "input.*"))
+	if err != nil || len(inputs) == 0 {
+		t.Fatalf("no inputs in %s: %v", caseDir, err)
+	}
+	var out []goldenCase
+	for _, in := range inputs {
+		name := filepath.Base(filepath.Dir(in))
+		out = append(out, goldenCase{name: name, input: in, format: claimedFormat(in, "")})
+	}
+	return out
+}
+
+// render writes an extraction as the golden text.
+func render(res *Result, c *Collector) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "format: %s, pages: %d, segments: %d, records: %d\n", res.Format, res.Pages, res.Segments, res.Records)
+	for _, s := range c.Segments {
+		fmt.Fprintf(&b, "\n--- segment, page %d ---\n%s\n", s.Page, s.Text)
+	}
+	for _, r := range c.Records {
+		meta, _ := json.Marshal(r.Metadata)
+		fmt.Fprintf(&b, "\n--- record, line %d %s ---\n%s\n", r.Line, meta, r.Text)
+	}
+	return b.String()
+}
+
+func TestGolden(t *testing.T) {
+	for _, tc := range goldenCases(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			var c Collector
+			res, err := Extract(context.Background(), Source{Path: tc.input, Filename: filepath.Base(tc.input)}, Options{}, &c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Format != tc.format {
+				t.Errorf("format = %s, want %s", res.Format, tc.format)
+			}
+			got := render(res, &c)
+			golden := filepath.Join(filepath.Dir(tc.input), "golden.txt")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("output differs from %s (run go test -update and review the diff):\n%s", golden, firstDiff(got, string(want)))
+			}
+		})
+	}
+}
+
+// firstDiff shows the first differing line of two texts.
+func firstDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := 0; i < max(len(g), len(w)); i++ {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			return fmt.Sprintf("line %d:\n got: %q\nwant: %q", i+1, gl, wl)
+		}
+	}
+	return ""
+}
+
+// TestStructure checks properties of the real files' text that the golden
+// files could silently lose.
+func TestStructure(t *testing.T) {
+	tests := []struct {
+		name, dir  string
+		want, lost []string
+	}{
+		{"HTMLHeadingsAndEntities", "html-python-policy", []string{"\n\nAbstract¶\n\n", "- Neil Schemenauer <nas@debian.org>"}, []string{"<div", "<p>", "&lt;", "&gt;", "Navigation"}},
+		{"MarkdownMarkupStripped", "markdown-rustfmt", []string{"\n\nQuick start\n\n"}, []string{"](", "```", "**"}},
+		{"DOCXParagraphs", "docx-users-and-groups", []string{"Users and Groups", "\n\n"}, []string{"<w:"}},
+		{"PDFWordSpaces", "pdf-pdftex", []string{"Table of Contents", "1 Introduction"}, []string{"TableofContents"}},
+		{"TextParagraphs", "text-gpl3", []string{"GNU GENERAL PUBLIC LICENSE", "\n\n"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			inputs, _ := filepath.Glob(filepath.Join(caseDir, tc.dir, "input.*"))
+			if len(inputs) != 1 {
+				t.Fatalf("want one input in %s", tc.dir)
+			}
+			var c Collector
+			if _, err := Extract(context.Background(), Source{Path: inputs[0], Filename: filepath.Base(inputs[0])}, Options{}, &c); err != nil {
+				t.Fatal(err)
+			}
+			var all strings.Builder
+			for _, s := range c.Segments {
+				all.WriteString(s.Text + "\n\n")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(all.String(), w) {
+					t.Errorf("text lacks %q", w)
+				}
+			}
+			for _, l := range tc.lost {
+				if strings.Contains(all.String(), l) {
+					t.Errorf("text still has %q", l)
+				}
+			}
+		})
+	}
+}

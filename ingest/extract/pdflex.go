@@ -1,0 +1,305 @@
+package extract
+
+import (
+	"bytes"
+	"strconv"
+)
+
+// A content-stream operand: a number, a string or name (bytes), an array,
+// or anything else (a dict or boolean), which text extraction never reads.
+type operand struct {
+	kind byte // 'n' number, 's' string, '/' name, '[' array, '?' other
+	num  float64
+	str  []byte
+	arr  []operand
+}
+
+// lexer tokenises a PDF content stream (ISO 32000 7.2 and 8.9.7): it yields
+// operators with their operands and skips inline image data.
+type lexer struct {
+	buf     []byte
+	pos     int
+	args    []operand
+	maxArgs int // operands kept per operator; 0 means 64, more than any operator takes
+}
+
+func isPDFSpace(c byte) bool {
+	return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == 0
+}
+
+func isPDFDelim(c byte) bool {
+	switch c {
+	case '(', ')', '<', '>', '[', ']', '{', '}', '/', '%':
+		return true
+	}
+	return false
+}
+
+// next returns the next operator, with its operands in l.args, and false at
+// the end of the stream.
+func (l *lexer) next() (string, bool) {
+	l.args = l.args[:0]
+	for {
+		o, op, ok := l.token(0)
+		if !ok {
+			return "", false
+		}
+		if op == "" {
+			if len(l.args) < max(l.maxArgs, 64) {
+				l.args = append(l.args, o)
+			}
+			continue
+		}
+		if op == "BI" {
+			l.skipInlineImage()
+			l.args = l.args[:0]
+			continue
+		}
+		return op, true
+	}
+}
+
+// token reads one operand, or one operator when op != "".
+func (l *lexer) token(depth int) (o operand, op string, ok bool) {
+	b := l.buf
+	for l.pos < len(b) {
+		c := b[l.pos]
+		if isPDFSpace(c) {
+			l.pos++
+			continue
+		}
+		if c == '%' {
+			for l.pos < len(b) && b[l.pos] != '\n' && b[l.pos] != '\r' {
+				l.pos++
+			}
+			continue
+		}
+		break
+	}
+	if l.pos >= len(b) {
+		return o, "", false
+	}
+	start := l.pos
+	switch c := b[l.pos]; {
+	case c == '(':
+		return operand{kind: 's', str: l.literal()}, "", true
+	case c == '<' && l.pos+1 < len(b) && b[l.pos+1] == '<':
+		l.pos += 2
+		l.skipDict(depth)
+		return operand{kind: '?'}, "", true
+	case c == '<':
+		return operand{kind: 's', str: l.hex()}, "", true
+	case c == '[':
+		l.pos++
+		var arr []operand
+		for {
+			l.skipSpace()
+			if l.pos >= len(b) {
+				break
+			}
+			if b[l.pos] == ']' {
+				l.pos++
+				break
+			}
+			if depth > 32 {
+				l.pos++
+				continue
+			}
+			e, eop, ok := l.token(depth + 1)
+			if !ok {
+				break
+			}
+			if eop == "" && len(arr) < 1<<16 {
+				arr = append(arr, e)
+			}
+		}
+		return operand{kind: '[', arr: arr}, "", true
+	case c == '/':
+		l.pos++
+		for l.pos < len(b) && !isPDFSpace(b[l.pos]) && !isPDFDelim(b[l.pos]) {
+			l.pos++
+		}
+		return operand{kind: '/', str: b[start+1 : l.pos]}, "", true
+	case c == ')' || c == '>' || c == ']' || c == '{' || c == '}':
+		l.pos++ // stray delimiter
+		return operand{kind: '?'}, "", true
+	case c == '+' || c == '-' || c == '.' || c >= '0' && c <= '9':
+		for l.pos < len(b) && !isPDFSpace(b[l.pos]) && !isPDFDelim(b[l.pos]) {
+			l.pos++
+		}
+		f, err := strconv.ParseFloat(string(b[start:l.pos]), 64)
+		if err != nil {
+			return operand{kind: '?'}, "", true
+		}
+		return operand{kind: 'n', num: f}, "", true
+	}
+	for l.pos < len(b) && !isPDFSpace(b[l.pos]) && !isPDFDelim(b[l.pos]) {
+		l.pos++
+	}
+	word := string(b[start:l.pos])
+	switch word {
+	case "true", "false", "null":
+		return operand{kind: '?'}, "", true
+	}
+	return o, word, true
+}
+
+func (l *lexer) skipSpace() {
+	for l.pos < len(l.buf) && isPDFSpace(l.buf[l.pos]) {
+		l.pos++
+	}
+}
+
+// skipDict skips to the end of a dictionary whose "<<" has been read.
+func (l *lexer) skipDict(depth int) {
+	for l.pos < len(l.buf) {
+		l.skipSpace()
+		if bytes.HasPrefix(l.buf[l.pos:], []byte(">>")) {
+			l.pos += 2
+			return
+		}
+		if depth > 32 {
+			l.pos++
+			continue
+		}
+		if _, _, ok := l.token(depth + 1); !ok {
+			return
+		}
+	}
+}
+
+// literal reads a (string) with its escapes and balanced parentheses.
+func (l *lexer) literal() []byte {
+	b := l.buf
+	l.pos++ // (
+	start := l.pos
+	depth := 1
+	escaped := false
+	for i := l.pos; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			escaped = true
+			i++
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				l.pos = i + 1
+				if !escaped {
+					return b[start:i]
+				}
+				return unescapeLiteral(b[start:i])
+			}
+		}
+	}
+	l.pos = len(b)
+	return unescapeLiteral(b[start:])
+}
+
+func unescapeLiteral(s []byte) []byte {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 >= len(s) {
+			out = append(out, c)
+			continue
+		}
+		i++
+		switch c = s[i]; c {
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case '\r':
+			if i+1 < len(s) && s[i+1] == '\n' {
+				i++
+			}
+		case '\n':
+		default:
+			if c >= '0' && c <= '7' {
+				v := 0
+				for k := 0; k < 3 && i < len(s) && s[i] >= '0' && s[i] <= '7'; k++ {
+					v = v*8 + int(s[i]-'0')
+					i++
+				}
+				i--
+				out = append(out, byte(v))
+				continue
+			}
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// hex reads a <hex string>.
+func (l *lexer) hex() []byte {
+	b := l.buf
+	l.pos++ // <
+	var out []byte
+	var hi byte
+	half := false
+	for ; l.pos < len(b); l.pos++ {
+		c := b[l.pos]
+		if c == '>' {
+			l.pos++
+			break
+		}
+		v, ok := unhex(c)
+		if !ok {
+			continue
+		}
+		if half {
+			out = append(out, hi<<4|v)
+		} else {
+			hi = v
+		}
+		half = !half
+	}
+	if half {
+		out = append(out, hi<<4)
+	}
+	return out
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// skipInlineImage skips an inline image's dictionary and data, up to and
+// including its EI operator.
+func (l *lexer) skipInlineImage() {
+	i := bytes.Index(l.buf[l.pos:], []byte("ID"))
+	if i < 0 {
+		l.pos = len(l.buf)
+		return
+	}
+	l.pos += i + 3
+	for l.pos < len(l.buf) {
+		j := bytes.Index(l.buf[l.pos:], []byte("EI"))
+		if j < 0 {
+			l.pos = len(l.buf)
+			return
+		}
+		at := l.pos + j
+		l.pos = at + 2
+		if at > 0 && isPDFSpace(l.buf[at-1]) && (l.pos == len(l.buf) || isPDFSpace(l.buf[l.pos])) {
+			return
+		}
+	}
+}
