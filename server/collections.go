@@ -191,9 +191,9 @@ func (s *Server) handleCollectionUpdate(c echo.Context) error {
 }
 
 func (s *Server) handleCollectionDelete(c echo.Context) error {
-	id := c.Param("id")
-	if _, err := s.store.DeleteCollection(c.Request().Context(), workspaceOf(c), id); err != nil {
+	col, _, err := s.store.DeleteCollection(c.Request().Context(), workspaceOf(c), c.Param("id"))
+	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, deletedResponse{ID: id, Deleted: true})
+	return c.JSON(http.StatusOK, deletedResponse{ID: col.ID, Deleted: true})
 }

@@ -46,7 +46,7 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]
 	if q.Filter != nil {
 		within = ` AND rowid IN (SELECT c.id FROM chunks c JOIN items i ON i.id = c.item_id
 			LEFT JOIN files fl ON fl.id = i.file_id WHERE c.collection_id = ? AND (` + cond + `))`
-		args = append([]any{colID}, args...)
+		args = append([]any{c.ID}, args...)
 	}
 	var cands []candidate
 	switch q.Mode {
