@@ -51,60 +51,62 @@ const (
 )
 
 // apply computes rows rows of x·W + b from src (rows×in) into dst
-// (rows×out) with the given epilogue. It works on 4×2 register tiles: each
-// pair of weight rows stays in L1 while every input row streams past it.
+// (rows×out) with the given epilogue, in 4×2 tiles (four input rows by two
+// weight rows) computed by dot4x2: AVX2/FMA assembly where the CPU has it,
+// portable Go otherwise. Each pair of weight rows stays in L1 while the
+// input rows stream past it. A last partial tile repeats its rows (stride
+// 0) and keeps one result per row.
 func (l *linear) apply(dst, src []float32, rows, ep int) {
 	in, out := l.in, l.out
 	src = src[:rows*in]
 	dst = dst[:rows*out]
-	for j := 0; j < out; j += 2 {
-		w0 := l.wt[j*in : (j+1)*in]
-		w1 := l.wt[(j+1)*in : (j+2)*in]
-		b0, b1 := l.b[j], l.b[j+1]
-		i := 0
-		for ; i+4 <= rows; i += 4 {
-			x0 := src[i*in : (i+1)*in]
-			x1 := src[(i+1)*in : (i+2)*in]
-			x2 := src[(i+2)*in : (i+3)*in]
-			x3 := src[(i+3)*in : (i+4)*in]
-			w0, w1 := w0[:len(x0)], w1[:len(x0)]
-			x1, x2, x3 = x1[:len(x0)], x2[:len(x0)], x3[:len(x0)]
-			var c00, c01, c10, c11, c20, c21, c30, c31 float32
-			for k, a0 := range x0 {
-				u, v := w0[k], w1[k]
-				a1, a2, a3 := x1[k], x2[k], x3[k]
-				c00 += a0 * u
-				c01 += a0 * v
-				c10 += a1 * u
-				c11 += a1 * v
-				c20 += a2 * u
-				c21 += a2 * v
-				c30 += a3 * u
-				c31 += a3 * v
+	var acc [8]float32
+	for first := 0; first < rows; first += rowBlock {
+		last := min(first+rowBlock, rows)
+		for j := 0; j < out; j += 2 {
+			w := l.wt[j*in : (j+2)*in]
+			b0, b1 := l.b[j], l.b[j+1]
+			i := first
+			for ; i+4 <= last; i += 4 {
+				dot4x2(src[i*in:], in, w, in, in, &acc)
+				for r := range 4 {
+					store(dst[(i+r)*out+j:], acc[2*r]+b0, acc[2*r+1]+b1, ep)
+				}
 			}
-			store(dst[i*out+j:], c00+b0, c01+b1, ep)
-			store(dst[(i+1)*out+j:], c10+b0, c11+b1, ep)
-			store(dst[(i+2)*out+j:], c20+b0, c21+b1, ep)
-			store(dst[(i+3)*out+j:], c30+b0, c31+b1, ep)
-		}
-		for ; i < rows; i++ {
-			x0 := src[i*in : (i+1)*in]
-			w0, w1 := w0[:len(x0)], w1[:len(x0)]
-			var c0, c1, d0, d1 float32
-			k := 0
-			for ; k+2 <= len(x0); k += 2 {
-				c0 += x0[k] * w0[k]
-				c1 += x0[k] * w1[k]
-				d0 += x0[k+1] * w0[k+1]
-				d1 += x0[k+1] * w1[k+1]
+			for ; i < last; i++ {
+				dot4x2(src[i*in:], 0, w, in, in, &acc)
+				store(dst[i*out+j:], acc[0]+b0, acc[1]+b1, ep)
 			}
-			for ; k < len(x0); k++ {
-				c0 += x0[k] * w0[k]
-				c1 += x0[k] * w1[k]
-			}
-			store(dst[i*out+j:], c0+d0+b0, c1+d1+b1, ep)
 		}
 	}
+}
+
+// rowBlock is how many input rows apply keeps in L2 while all weight rows
+// stream past them.
+const rowBlock = 64
+
+// dot4x2Go is the portable dot4x2: eight accumulators, one per output.
+func dot4x2Go(x []float32, xstride int, w []float32, wstride, n int, out *[8]float32) {
+	x0 := x[:n]
+	x1 := x[xstride : xstride+n]
+	x2 := x[2*xstride : 2*xstride+n]
+	x3 := x[3*xstride : 3*xstride+n]
+	w0 := w[:n]
+	w1 := w[wstride : wstride+n]
+	var c00, c01, c10, c11, c20, c21, c30, c31 float32
+	for k := 0; k < n; k++ {
+		u, v := w0[k], w1[k]
+		a0, a1, a2, a3 := x0[k], x1[k], x2[k], x3[k]
+		c00 += a0 * u
+		c01 += a0 * v
+		c10 += a1 * u
+		c11 += a1 * v
+		c20 += a2 * u
+		c21 += a2 * v
+		c30 += a3 * u
+		c31 += a3 * v
+	}
+	*out = [8]float32{c00, c01, c10, c11, c20, c21, c30, c31}
 }
 
 // store writes two adjacent outputs with epilogue ep.

@@ -271,3 +271,38 @@ func TestHalfToFloat(t *testing.T) {
 		t.Error("infinity or NaN not preserved")
 	}
 }
+
+// TestKernelsAgree checks the kernel in use (assembly where the CPU has
+// AVX2/FMA) against the portable Go kernel, on full and partial tiles.
+func TestKernelsAgree(t *testing.T) {
+	tests := []struct {
+		name    string
+		n       int
+		xstride int
+	}{
+		{"FullTile512", 512, 520},
+		{"RepeatedRow", 256, 0},
+		{"Wide1536", 1536, 1536},
+		{"OddLength", 13, 13},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			x := make([]float32, 3*tt.xstride+tt.n)
+			w := make([]float32, 2*tt.n+5)
+			for i := range x {
+				x[i] = float32(math.Sin(float64(i)))
+			}
+			for i := range w {
+				w[i] = float32(math.Cos(float64(3 * i)))
+			}
+			var got, want [8]float32
+			dot4x2(x, tt.xstride, w, tt.n+5, tt.n, &got)
+			dot4x2Go(x, tt.xstride, w, tt.n+5, tt.n, &want)
+			for i := range got {
+				if math.Abs(float64(got[i]-want[i])) > 1e-4*(1+math.Abs(float64(want[i]))) {
+					t.Errorf("out[%d] = %g, portable kernel %g (AVX2 in use: %v)", i, got[i], want[i], useAVX2)
+				}
+			}
+		})
+	}
+}
