@@ -159,7 +159,7 @@ type scratch struct {
 	qkv    []float32 // rows×3·modelDim
 	att    []float32 // rows×modelDim: attention output, heads concatenated
 	ffn    []float32 // rows×ffnDim
-	scores []float32 // maxPieces: one query's attention weights
+	scores []float32 // maxPieces²: one head's attention weights
 	pooled []float32 // modelDim
 	out    []float32 // modelDim
 	tok    tokScratch
@@ -174,7 +174,7 @@ func newScratch(rows int) *scratch {
 		qkv:    make([]float32, rows*3*modelDim),
 		att:    make([]float32, rows*modelDim),
 		ffn:    make([]float32, rows*ffnDim),
-		scores: make([]float32, maxPieces),
+		scores: make([]float32, maxPieces*maxPieces),
 		pooled: make([]float32, modelDim),
 		out:    make([]float32, modelDim),
 	}
@@ -214,6 +214,7 @@ func (m *Model) forward(ids []int32, spans []span, outs [][]float32, sc *scratch
 			l.res.apply(sc.x, in, rows, epStore)
 		}
 		l.qkv.apply(sc.qkv, sc.h, rows, epStore)
+		l.scaleQueries(sc, rows)
 		for _, sp := range spans {
 			l.attend(sc, sp)
 		}
@@ -255,42 +256,59 @@ func (m *Model) forward(ids []int32, spans []span, outs [][]float32, sc *scratch
 }
 
 // attend runs multi-head self-attention over one sentence's rows of
-// sc.qkv (queries, keys, values of width l.dim each) into sc.att.
+// sc.qkv (queries, keys, values of width l.dim each) into sc.att. As in
+// the graph, the queries are scaled before their products with the keys
+// (l.scaleQueries); the products run through the dot4x2 kernel, a last
+// partial tile repeating its row (stride 0).
 func (l *layer) attend(sc *scratch, sp span) {
 	d := l.dim
 	stride := 3 * d
 	hd := d / numHeads
-	qkv := sc.qkv[sp.start*stride : (sp.start+sp.n)*stride]
-	att := sc.att[sp.start*d : (sp.start+sp.n)*d]
-	scores := sc.scores[:sp.n]
+	n := sp.n
+	if n == 0 {
+		return
+	}
+	qkv := sc.qkv[sp.start*stride : (sp.start+n)*stride]
+	att := sc.att[sp.start*d : (sp.start+n)*d]
+	scores := sc.scores[:n*n]
+	var acc [8]float32
 	for h := 0; h < numHeads; h++ {
-		for i := 0; i < sp.n; i++ {
-			q := qkv[i*stride+h*hd : i*stride+(h+1)*hd]
-			maxScore := float32(math.Inf(-1))
-			for j := range scores {
-				k := qkv[j*stride+d+h*hd : j*stride+d+(h+1)*hd]
-				k = k[:len(q)]
-				var s0, s1, s2, s3 float32
-				c := 0
-				for ; c+4 <= len(q); c += 4 {
-					s0 += (q[c] * l.qScale) * k[c]
-					s1 += (q[c+1] * l.qScale) * k[c+1]
-					s2 += (q[c+2] * l.qScale) * k[c+2]
-					s3 += (q[c+3] * l.qScale) * k[c+3]
+		q, k := qkv[h*hd:], qkv[d+h*hd:]
+		for i := 0; i < n; {
+			tile, qs := 4, stride
+			if i+4 > n {
+				tile, qs = 1, 0
+			}
+			for j := 0; j < n; j += 2 {
+				ks := stride
+				if j+1 == n {
+					ks = 0
 				}
-				s := (s0 + s1) + (s2 + s3)
-				scores[j] = s
+				dot4x2(q[i*stride:], qs, k[j*stride:], ks, hd, &acc)
+				for r := range tile {
+					scores[(i+r)*n+j] = acc[2*r]
+					if j+1 < n {
+						scores[(i+r)*n+j+1] = acc[2*r+1]
+					}
+				}
+			}
+			i += tile
+		}
+		for i := 0; i < n; i++ {
+			row := scores[i*n : (i+1)*n]
+			maxScore := float32(math.Inf(-1))
+			for _, s := range row {
 				maxScore = max(maxScore, s)
 			}
 			var sum float32
-			for j, s := range scores {
+			for j, s := range row {
 				e := float32(math.Exp(float64(s - maxScore)))
-				scores[j] = e
+				row[j] = e
 				sum += e
 			}
 			o := att[i*d+h*hd : i*d+(h+1)*hd]
 			clear(o)
-			for j, w := range scores {
+			for j, w := range row {
 				v := qkv[j*stride+2*d+h*hd : j*stride+2*d+(h+1)*hd]
 				v = v[:len(o)]
 				w /= sum
@@ -298,6 +316,17 @@ func (l *layer) attend(sc *scratch, sp span) {
 					o[c] += w * v[c]
 				}
 			}
+		}
+	}
+}
+
+// scaleQueries multiplies the query third of rows rows of sc.qkv by the
+// layer's 1/sqrt(head width).
+func (l *layer) scaleQueries(sc *scratch, rows int) {
+	for r := 0; r < rows; r++ {
+		q := sc.qkv[r*3*l.dim : r*3*l.dim+l.dim]
+		for c := range q {
+			q[c] *= l.qScale
 		}
 	}
 }
