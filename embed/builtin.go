@@ -24,7 +24,9 @@ func Builtin() ([]Embedder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []Embedder{NewHash(HashDimensions), g, u}, nil
+	// use-lite reads at most 128 word pieces; longer chunks are embedded
+	// as the mean of their windows.
+	return []Embedder{NewHash(HashDimensions), g, NewWindowed(u, 8192)}, nil
 }
 
 // Describe returns a one-line description of a built-in model, or "".
@@ -35,7 +37,7 @@ func Describe(name string) string {
 	case glove.Name:
 		return "built-in word-vector model: idf-weighted mean of GloVe 100-d vectors (100k words)"
 	case uselite.ModelName:
-		return "built-in sentence encoder: Universal Sentence Encoder lite (2-layer transformer, 512-d), inputs up to 96 tokens"
+		return "built-in sentence encoder: Universal Sentence Encoder lite (2-layer transformer, 512-d); texts over 96 tokens are embedded as the mean of 96-token windows"
 	}
 	return ""
 }
