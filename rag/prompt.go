@@ -123,11 +123,11 @@ func packWithin(enc *tokenize.Encoding, results []store.SearchResult, budget int
 	for _, r := range results {
 		header := fmt.Sprintf("[%d] %s\n", len(p.used)+1, sourceLabel(r))
 		headerTokens := enc.Count(header)
-		body := strings.TrimSpace(r.Content) + "\n\n"
-		bodyTokens := enc.Encode(body)
+		r.Content = strings.TrimSpace(r.Content)
+		bodyTokens := enc.Encode(r.Content + "\n\n")
 		if used+headerTokens+len(bodyTokens) <= budget {
 			b.WriteString(header)
-			b.WriteString(body)
+			b.WriteString(r.Content + "\n\n")
 			used += headerTokens + len(bodyTokens)
 			p.used = append(p.used, r)
 			continue
