@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -171,7 +172,7 @@ func TestRAGBudget(t *testing.T) {
 				t.Errorf("a roomy window used %d of %d passages", len(used), len(retrieved))
 			}
 			for i, u := range used {
-				if !strings.Contains(s.Messages[0].Content, "["+itoaTest(i+1)+"] gpl-3.0.txt") || !strings.Contains(s.Messages[0].Content, u.Content) {
+				if !strings.Contains(s.Messages[0].Content, "["+strconv.Itoa(i+1)+"] gpl-3.0.txt") || !strings.Contains(s.Messages[0].Content, u.Content) {
 					t.Errorf("source %d is not in the prompt as sent", i+1)
 				}
 			}
@@ -188,8 +189,6 @@ func TestRAGBudget(t *testing.T) {
 		}
 	})
 }
-
-func itoaTest(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 func TestRAGNothingFound(t *testing.T) {
 	up := newUpstream(t, answer("m", "Nothing relevant was found in the collection."))

@@ -25,11 +25,25 @@ const extractiveDescription = "extractive: quotes retrieved passages, no generat
 // it reads every passage, so this only bounds the packing.
 const extractiveContextWindow = 16384
 
-// maxQuotedSentences and maxSentenceWords bound an extractive answer.
+// maxQuotedSentences and the sentence lengths bound an extractive answer;
+// shorter sentences are headings or fragments, not answers.
 const (
 	maxQuotedSentences = 3
+	minSentenceWords   = 5
 	maxSentenceWords   = 80
+	minRelativeScore   = 0.5
 )
+
+// wordCount counts the words of s that hold a letter.
+func wordCount(s string) int {
+	n := 0
+	for _, w := range strings.Fields(s) {
+		if strings.IndexFunc(w, unicode.IsLetter) >= 0 {
+			n++
+		}
+	}
+	return n
+}
 
 // BM25 parameters for scoring sentences against the question.
 const (
@@ -229,7 +243,8 @@ type sentence struct {
 // pickSentences returns up to n sentences of the passages that best match
 // the query by BM25, best first, each followed by " [k]" naming its
 // passage (numbered from 1). Sentences sharing no term with the query are
-// never picked; ties go to the higher-ranked passage.
+// never picked, nor those scoring under minRelativeScore of the best; ties
+// go to the higher-ranked passage.
 func pickSentences(query string, passages []string, n int) []string {
 	qterms := map[string]bool{}
 	for _, t := range terms(query) {
@@ -241,7 +256,7 @@ func pickSentences(query string, passages []string, n int) []string {
 	for pi, p := range passages {
 		for _, s := range splitSentences(p) {
 			ts := terms(s)
-			if len(ts) == 0 {
+			if len(ts) == 0 || wordCount(s) < minSentenceWords {
 				continue
 			}
 			st := sentence{text: s, passage: pi, terms: map[string]int{}, length: len(ts)}
@@ -284,6 +299,9 @@ func pickSentences(query string, passages []string, n int) []string {
 	seen := map[string]bool{}
 	for _, r := range ranked {
 		st := all[r.i]
+		if r.score < minRelativeScore*ranked[0].score {
+			break
+		}
 		if seen[st.text] {
 			continue
 		}
@@ -296,8 +314,9 @@ func pickSentences(query string, passages []string, n int) []string {
 	return out
 }
 
-// splitSentences splits text at sentence ends (., ! or ? before a space)
-// and at line breaks.
+// splitSentences splits text at sentence ends (., ! or ? before a space,
+// except after a section number like "6.") and at blank lines; single line
+// breaks of hard-wrapped text are spaces.
 func splitSentences(text string) []string {
 	var out []string
 	var b strings.Builder
@@ -310,16 +329,31 @@ func splitSentences(text string) []string {
 	runes := []rune(text)
 	for i, r := range runes {
 		if r == '\n' {
-			flush()
+			j := i + 1
+			for j < len(runes) && (runes[j] == ' ' || runes[j] == '\t' || runes[j] == '\r') {
+				j++
+			}
+			if j < len(runes) && runes[j] == '\n' {
+				flush()
+			}
+			b.WriteRune(' ')
 			continue
 		}
 		b.WriteRune(r)
-		if (r == '.' || r == '!' || r == '?') && (i+1 == len(runes) || unicode.IsSpace(runes[i+1])) {
+		if (r == '.' || r == '!' || r == '?') && (i+1 == len(runes) || unicode.IsSpace(runes[i+1])) && !endsWithNumber(b.String()) {
 			flush()
 		}
 	}
 	flush()
 	return out
+}
+
+// endsWithNumber reports whether s ends with a section number like "6."
+// or "1.2.".
+func endsWithNumber(s string) bool {
+	words := strings.Fields(s)
+	last := strings.Trim(words[len(words)-1], ".")
+	return last != "" && strings.Trim(last, "0123456789.") == ""
 }
 
 // shorten cuts s after n words.
@@ -357,13 +391,21 @@ func terms(s string) []string {
 	return out
 }
 
-// stem folds plural forms: "policies" -> "policy", "files" -> "file".
+// stem folds the common English suffixes so that "provides",
+// "provided" and "provide" meet, as do "warranty" and "warranties".
 func stem(w string) string {
 	switch {
 	case len(w) > 4 && strings.HasSuffix(w, "ies"):
-		return w[:len(w)-3] + "y"
+		w = w[:len(w)-3] + "y"
+	case len(w) > 5 && strings.HasSuffix(w, "ing"):
+		w = w[:len(w)-3]
+	case len(w) > 4 && strings.HasSuffix(w, "ed"):
+		w = w[:len(w)-2]
 	case len(w) > 3 && strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "ss") && !strings.HasSuffix(w, "us"):
-		return w[:len(w)-1]
+		w = w[:len(w)-1]
+	}
+	if len(w) > 4 && strings.HasSuffix(w, "e") {
+		w = w[:len(w)-1]
 	}
 	return w
 }

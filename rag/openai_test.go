@@ -231,21 +231,10 @@ func TestOpenAIStream(t *testing.T) {
 		}
 	})
 	t.Run("ErrorEventMidStream", func(t *testing.T) {
-		up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
-			w.Header().Set("Content-Type", "text/event-stream")
-			io.WriteString(w, "data: "+textChunks("m")[0]+"\n\n")
+		s := openStream(t, context.Background(), 0, func(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, `data: {"error":{"message":"model overloaded","type":"server_error"}}`+"\n\n")
 		})
-		p, _ := NewOpenAI(ProviderConfig{Name: "up", BaseURL: up.URL})
-		s, err := p.Stream(context.Background(), mustChat(t, `{"model":"m","messages":[{"role":"user","content":"hi"}]}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		if _, err := s.Recv(); err != nil {
-			t.Fatal(err)
-		}
-		_, err = s.Recv()
+		_, err := s.Recv()
 		var e *ragd.Error
 		if !errors.As(err, &e) || e.Kind != ragd.EUNAVAILABLE || e.Message != `chat provider "up" failed mid-stream: model overloaded` {
 			t.Fatalf("got %v", err)
@@ -253,23 +242,11 @@ func TestOpenAIStream(t *testing.T) {
 	})
 	t.Run("CancelStopsUpstream", func(t *testing.T) {
 		upstreamDone := make(chan struct{})
-		up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
-			w.Header().Set("Content-Type", "text/event-stream")
-			io.WriteString(w, "data: "+textChunks("m")[0]+"\n\n")
-			w.(http.Flusher).Flush()
+		ctx, cancel := context.WithCancel(context.Background())
+		s := openStream(t, ctx, 0, func(w http.ResponseWriter, r *http.Request) {
 			<-r.Context().Done()
 			close(upstreamDone)
 		})
-		p, _ := NewOpenAI(ProviderConfig{Name: "up", BaseURL: up.URL})
-		ctx, cancel := context.WithCancel(context.Background())
-		s, err := p.Stream(ctx, mustChat(t, `{"model":"m","messages":[{"role":"user","content":"hi"}]}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		if _, err := s.Recv(); err != nil {
-			t.Fatal(err)
-		}
 		cancel()
 		if _, err := s.Recv(); !errors.Is(err, context.Canceled) {
 			t.Errorf("after cancel Recv returned %v", err)
@@ -277,25 +254,35 @@ func TestOpenAIStream(t *testing.T) {
 		<-upstreamDone // the upstream saw its request end
 	})
 	t.Run("IdleTimeout", func(t *testing.T) {
-		up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
-			w.Header().Set("Content-Type", "text/event-stream")
-			io.WriteString(w, "data: "+textChunks("m")[0]+"\n\n")
-			w.(http.Flusher).Flush()
+		s := openStream(t, context.Background(), 50*time.Millisecond, func(w http.ResponseWriter, r *http.Request) {
 			<-r.Context().Done()
 		})
-		p, _ := NewOpenAI(ProviderConfig{Name: "up", BaseURL: up.URL, Timeout: 50 * time.Millisecond})
-		s, err := p.Stream(context.Background(), mustChat(t, `{"model":"m","messages":[{"role":"user","content":"hi"}]}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		if _, err := s.Recv(); err != nil {
-			t.Fatal(err)
-		}
 		if _, err := s.Recv(); ragd.ErrorKind(err) != ragd.ETIMEOUT {
 			t.Errorf("a silent upstream gave %v, want ETIMEOUT", err)
 		}
 	})
+}
+
+// openStream starts a stream from an upstream that sends one chunk and
+// then runs then, and reads that first chunk.
+func openStream(t *testing.T, ctx context.Context, timeout time.Duration, then func(w http.ResponseWriter, r *http.Request)) Stream {
+	t.Helper()
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: "+textChunks("m")[0]+"\n\n")
+		w.(http.Flusher).Flush()
+		then(w, r)
+	})
+	p, _ := NewOpenAI(ProviderConfig{Name: "up", BaseURL: up.URL, Timeout: timeout})
+	s, err := p.Stream(ctx, mustChat(t, `{"model":"m","messages":[{"role":"user","content":"hi"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // jsonEqual reports whether two JSON texts hold the same value.
