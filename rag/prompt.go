@@ -16,6 +16,10 @@ const (
 	replyPrimingTokens = 3
 )
 
+// boundarySlack bounds the tokens BPE may add where two separately counted
+// pieces of a prompt meet.
+const boundarySlack = 2
+
 // minTruncatedTokens is the shortest piece of a passage worth including
 // when only part of it fits.
 const minTruncatedTokens = 48
@@ -80,7 +84,7 @@ type packedPrompt struct {
 	// used are the passages included, numbered from 1 in this order; the
 	// last one's Content is cut when only part of it fit.
 	used []store.SearchResult
-	// tokens is the token count of text.
+	// tokens is the token count of text, or an upper bound of it.
 	tokens int
 }
 
@@ -142,6 +146,13 @@ func packWithin(enc *tokenize.Encoding, results []store.SearchResult, budget int
 		break
 	}
 	p.text = strings.TrimRight(b.String(), "\n")
-	p.tokens = enc.Count(p.text)
+	// Every piece ends in a line break and the next starts with a
+	// non-space, where tiktoken's pre-tokenizer splits anyway; allow a
+	// token or two per boundary and count the whole text only when that
+	// margin could overflow the budget.
+	p.tokens = used + boundarySlack*(2*len(p.used)+1)
+	if p.tokens > budget {
+		p.tokens = enc.Count(p.text)
+	}
 	return p, true
 }
