@@ -72,4 +72,3 @@ func BenchmarkRAGOverhead(b *testing.B) {
 		}
 	})
 }
-
