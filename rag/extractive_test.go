@@ -12,6 +12,7 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/ragd/ragd"
 )
 
 func TestExtractive(t *testing.T) {
@@ -135,7 +136,7 @@ func chatServer(t *testing.T, r *Router, e *Engine) *httptest.Server {
 		case s != nil:
 			s.Served.SetHeaders(w.Header())
 			w.Header().Set("Content-Type", "text/event-stream")
-			if err := WriteSSE(w, w.(http.Flusher).Flush, s); err != nil {
+			if err := WriteSSE(w, w.(http.Flusher).Flush, s); err != nil && !errors.Is(err, context.Canceled) {
 				t.Errorf("stream: %v", err)
 			}
 		default:
@@ -270,4 +271,59 @@ func TestOpenAIClient(t *testing.T) {
 			t.Errorf("got %v", err)
 		}
 	})
+}
+
+// TestClientGone checks the whole path: a client that goes away in the
+// middle of a streamed answer stops the upstream request.
+func TestClientGone(t *testing.T) {
+	upstreamDone := make(chan struct{})
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: "+textChunks("m", "Hello")[1]+"\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+		close(upstreamDone)
+	})
+	r := mustRouter(t, Config{Providers: []ProviderConfig{provider("p", up.URL, ModelConfig{ID: "m"})}})
+	srv := chatServer(t, r, NewEngine(r, &fakeRetriever{}))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	client := openai.NewClient(option.WithBaseURL(srv.URL+"/rag/"), option.WithMaxRetries(0))
+	stream := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: "m",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hi there")}}, option.WithJSONSet("collection", "c"))
+	var got []string
+	for stream.Next() {
+		got = append(got, stream.Current().Choices[0].Delta.Content)
+		if len(got) == 2 { // the sources chunk, then the upstream's first
+			cancel()
+		}
+	}
+	<-upstreamDone
+	if len(got) != 2 || got[1] != "Hello" {
+		t.Errorf("received %q", got)
+	}
+}
+
+func TestWriteSSEError(t *testing.T) {
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: "+textChunks("m", "Hel")[1]+"\n\n")
+		io.WriteString(w, "event: error\ndata: {\"message\":\"overloaded\"}\n\n")
+	})
+	r := mustRouter(t, Config{Providers: []ProviderConfig{provider("p", up.URL, ModelConfig{ID: "m"})}})
+	s, err := r.Stream(context.Background(), mustChat(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	flushes := 0
+	err = WriteSSE(&b, func() { flushes++ }, s)
+	events := strings.Split(strings.TrimSuffix(b.String(), "\n\n"), "\n\n")
+	if ragd.ErrorKind(err) != ragd.EUNAVAILABLE || len(events) != 2 || flushes != 2 ||
+		events[1] != `data: {"error":{"message":"chat provider \"p\" failed mid-stream: overloaded","type":"server_error","code":"upstream_unavailable"}}` {
+		t.Errorf("err %v, wrote %q", err, b.String())
+	}
+	if !strings.HasPrefix(events[0], `data: {"id":"`+s.ID()+`"`) {
+		t.Errorf("first event %q", events[0])
+	}
 }
