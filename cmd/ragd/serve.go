@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/rag"
 	"github.com/ragd/ragd/server"
 	"github.com/ragd/ragd/store"
 )
@@ -26,6 +27,8 @@ type Main struct {
 	LogLevel     string
 	// EmbeddingModel is the default model of new collections.
 	EmbeddingModel string
+	// Config is the optional config file listing model providers.
+	Config string
 
 	// Ready, when set, receives the server URL once it listens.
 	Ready chan<- string
@@ -45,6 +48,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.Int64Var(&m.MaxBodyBytes, "max-body-bytes", server.DefaultMaxBodyBytes, "largest JSON request body, in bytes")
 	fs.DurationVar(&m.Grace, "shutdown-grace", 30*time.Second, "how long a shutdown waits for in-flight work")
 	fs.StringVar(&m.EmbeddingModel, "embedding-model", envOr("RAGD_EMBEDDING_MODEL", embed.HashModelName), "default embedding model of new collections (env RAGD_EMBEDDING_MODEL)")
+	fs.StringVar(&m.Config, "config", envOr("RAGD_CONFIG", ""), "optional YAML file listing chat and embedding providers (env RAGD_CONFIG)")
 	fs.StringVar(&m.LogLevel, "log-level", envOr("RAGD_LOG_LEVEL", "info"), "debug, info, warn or error (env RAGD_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -94,11 +98,23 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.ensureAdminKey(ctx, st); err != nil {
 		return err
 	}
+	fc, err := loadConfig(m.Config)
+	if err != nil {
+		return err
+	}
 	reg, err := embedders(m.EmbeddingModel)
 	if err != nil {
 		return err
 	}
-	srv := server.New(st, reg, server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log})
+	cc, err := chatConfig(fc)
+	if err != nil {
+		return err
+	}
+	chat, err := rag.NewRouter(cc)
+	if err != nil {
+		return err
+	}
+	srv := server.New(st, reg, server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log, Chat: chat})
 	if err := srv.Open(m.Addr); err != nil {
 		return err
 	}

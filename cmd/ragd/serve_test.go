@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
@@ -131,5 +132,31 @@ func TestRunUsage(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"version"}, &out, &errOut); err != nil || !strings.Contains(out.String(), "ragd") {
 		t.Fatalf("version: %v %q", err, out.String())
+	}
+}
+
+func TestServeChatFromEnv(t *testing.T) {
+	var sent map[string]any
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewDecoder(r.Body).Decode(&sent)
+		if r.Header.Get("Authorization") != "Bearer up-key" || r.URL.Path != "/v1/chat/completions" {
+			http.Error(w, "bad request", 400)
+			return
+		}
+		io.WriteString(w, `{"id":"x","object":"chat.completion","created":1,"model":"llama3.1","choices":[{"index":0,"message":{"role":"assistant","content":"from upstream"},"finish_reason":"stop"}]}`)
+	}))
+	defer up.Close()
+	url, _, stop := startMain(t, t.TempDir(), map[string]string{"RAGD_ADMIN_KEY": "admin-secret-key-1",
+		"RAGD_CHAT_BASE_URL": up.URL + "/v1", "RAGD_CHAT_API_KEY": "up-key", "RAGD_CHAT_MODELS": "llama3.1"})
+	defer stop()
+	call(t, "POST", url+"/v1/vector_store", "admin-secret-key-1", map[string]any{"name": "kb"})
+	call(t, "POST", url+"/v1/vector_store/kb/items", "admin-secret-key-1", map[string]any{"content": "ragd stores vectors in SQLite."})
+	st, b := call(t, "POST", url+"/v1/chat/completions/RAG", "admin-secret-key-1", map[string]any{"collection": "kb", "model": "llama3.1",
+		"messages": []any{map[string]any{"role": "user", "content": "Where does ragd store vectors?"}}})
+	if st != 200 || len(b["sources"].([]any)) != 1 {
+		t.Fatalf("RAG through env upstream: %d %v", st, b)
+	}
+	if msgs := sent["messages"].([]any); !strings.Contains(msgs[0].(map[string]any)["content"].(string), "SQLite") {
+		t.Fatalf("upstream got %v", sent)
 	}
 }
