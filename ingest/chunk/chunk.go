@@ -7,6 +7,7 @@
 package chunk
 
 import (
+	"bytes"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -49,7 +50,9 @@ type Chunk struct {
 
 // Options sets the size of chunks.
 type Options struct {
-	// MaxTokens bounds each chunk's cl100k_base tokens.
+	// MaxTokens bounds each chunk's cl100k_base tokens. Chunks end between
+	// characters, so a MaxTokens below 8 can be exceeded where one rare
+	// character (with the space before it) takes more tokens than that.
 	MaxTokens int
 	// OverlapTokens is how many tokens at most a chunk repeats from the end
 	// of the previous one; it is less than MaxTokens.
@@ -240,28 +243,44 @@ func (c *Chunker) priority(p int64) (prio int8, hspace bool) {
 		}
 	}
 	after, _ := utf8.DecodeRune(c.buf[i:])
-	before := c.buf[lo:i]
-	trimmed := strings.TrimRightFunc(string(before), unicode.IsSpace)
-	space := string(before[len(trimmed):])
-	lastSpace, _ := utf8.DecodeLastRuneInString(space)
-	hspace = space != "" && lastSpace != '\n' && lastSpace != '\r'
-	body := strings.TrimRight(trimmed, "\"')]}»’”」』）")
-	last, _ := utf8.DecodeLastRuneInString(body)
-	prev, _ := utf8.DecodeLastRuneInString(trimmed)
+	before := c.buf[lo:i] // sub-slices below, to allocate nothing per token
+	trimmed := bytes.TrimRightFunc(before, unicode.IsSpace)
+	space := before[len(trimmed):]
+	lastSpace, _ := utf8.DecodeLastRune(space)
+	hspace = len(space) > 0 && lastSpace != '\n' && lastSpace != '\r'
+	last, _ := utf8.DecodeLastRune(trimClosers(trimmed))
+	prev, _ := utf8.DecodeLastRune(trimmed)
 	switch {
 	case hspace && len(space) > 1:
 		return prioWord, true
-	case strings.Count(space, "\n") >= 2:
+	case bytes.Count(space, newline) >= 2:
 		return prioParagraph, hspace
-	case strings.ContainsRune("。！？", last):
+	case last == '。' || last == '！' || last == '？':
 		return prioSentence, hspace
-	case strings.ContainsRune(".!?", last) && (space != "" || unicode.IsSpace(after)):
+	case (last == '.' || last == '!' || last == '?') && (len(space) > 0 || unicode.IsSpace(after)):
 		return prioSentence, hspace
-	case space != "" || unicode.IsSpace(after) || unspaced(prev) || unspaced(after):
+	case len(space) > 0 || unicode.IsSpace(after) || unspaced(prev) || unspaced(after):
 		return prioWord, hspace
 	}
 	return prioToken, hspace
 }
+
+// trimClosers drops the quotes and brackets that may follow a sentence's
+// final punctuation.
+func trimClosers(b []byte) []byte {
+	for len(b) > 0 {
+		r, n := utf8.DecodeLastRune(b)
+		switch r {
+		case '"', '\'', ')', ']', '}', '»', '’', '”', '」', '』', '）':
+			b = b[:len(b)-n]
+		default:
+			return b
+		}
+	}
+	return b
+}
+
+var newline = []byte{'\n'}
 
 // unspaced reports whether r belongs to a script written without spaces
 // between words, where any character boundary is a word boundary.
