@@ -5,6 +5,7 @@ package tokenize
 import (
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/pkoukk/tiktoken-go"
 	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
@@ -148,4 +149,65 @@ func (e *Encoding) Scan(text string, eof bool, fn func(tok, size int, pieceStart
 		fn(t, len(e.tk.Decode([]int{t})), i == 0)
 	}
 	return len(text)
+}
+
+// ForModel returns the encoding of a model name (see EncodingNameForModel).
+func ForModel(model string) *Encoding { return MustGet(EncodingNameForModel(model)) }
+
+// Message is a chat message as CountMessages counts it.
+type Message struct {
+	Role    string
+	Content string
+	Name    string
+}
+
+// Tokens of the chat format around messages, as OpenAI's cookbook counts
+// them for current chat models.
+const (
+	tokensPerMessage = 3 // <|start|>{role}\n ... <|end|>
+	tokensPerName    = 1
+	tokensPerReply   = 3 // <|start|>assistant<|message|>
+)
+
+// CountMessages returns the prompt tokens of a chat request made of msgs
+// the way OpenAI counts them: per message 3 tokens of framing plus the
+// tokens of its role, content and name (and 1 more with a name), plus 3
+// priming the reply.
+func (e *Encoding) CountMessages(msgs []Message) int {
+	n := tokensPerReply
+	for _, m := range msgs {
+		n += tokensPerMessage + e.Count(m.Role) + e.Count(m.Content)
+		if m.Name != "" {
+			n += tokensPerName + e.Count(m.Name)
+		}
+	}
+	return n
+}
+
+// Truncate returns the longest prefix of text with at most max tokens that
+// ends between characters, and its token count.
+func (e *Encoding) Truncate(text string, max int) (string, int) {
+	if max <= 0 {
+		return "", 0
+	}
+	n, end, cut := 0, 0, 0
+	e.Scan(text, true, func(_, size int, _ bool) {
+		n++
+		end += size
+		if n <= max && (end == len(text) || utf8.RuneStart(text[end])) {
+			cut = end
+		}
+	})
+	if n <= max {
+		return text, n
+	}
+	// Re-count: a prefix cut inside a piece may encode differently.
+	for cut > 0 {
+		if c := e.Count(text[:cut]); c <= max {
+			return text[:cut], c
+		}
+		_, size := utf8.DecodeLastRuneInString(text[:cut])
+		cut -= size
+	}
+	return "", 0
 }
