@@ -25,7 +25,7 @@ type native struct {
 }
 
 // maxPiece bounds a piece's length in bytes; see native.
-const maxPiece = 2048
+const maxPiece = 512
 
 func newNative(ranks map[string]int) *native {
 	n := &native{ranks: ranks}

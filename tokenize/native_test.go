@@ -1,6 +1,7 @@
 package tokenize
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -88,8 +89,8 @@ func FuzzNativeMatchesTiktoken(f *testing.F) {
 func TestScanStreams(t *testing.T) {
 	enc := MustGet(CL100K)
 	for _, name := range []string{"GPL-3.txt", "tiktoken-go-README_zh-hans.md"} {
-		for _, part := range []int{1, 7, 100, 4096} {
-			t.Run(name+"/"+string(rune('0'+len(strings.Repeat("x", part))%10)), func(t *testing.T) {
+		for _, part := range []int{5, 100, 4096} {
+			t.Run(fmt.Sprintf("%s/%d", name, part), func(t *testing.T) {
 				text := readTestdata(t, name) + strings.Repeat("z", 3*maxPiece) + " end"
 				var got []int
 				pending, consumed := "", 0

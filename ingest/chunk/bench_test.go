@@ -26,17 +26,17 @@ func feed(t testing.TB, c *Chunker, text string, size int, after func()) {
 	}
 }
 
-// TestBoundedMemory streams 3 MB through a Chunker (48 windows), in 512 KB
-// segments as a parser might send them, and checks that what it holds stays bounded
+// TestBoundedMemory streams 1.1 MB through a Chunker (18 windows, four
+// times what it may hold), in 256 KB segments as a parser might send them, and checks that what it holds stays bounded
 // by its window and chunk size, not by the document.
 func TestBoundedMemory(t *testing.T) {
-	text := realText(t, 3<<20) + strings.Repeat("x", 256<<10) + strings.Repeat(" ", 256<<10) + "end"
+	text := realText(t, 1<<20) + strings.Repeat("x", 64<<10) + strings.Repeat(" ", 64<<10) + "end"
 	chunks, maxBuf, maxToks := 0, 0, 0
 	c, err := New(Options{MaxTokens: 1024, OverlapTokens: 128}, func(Chunk) error { chunks++; return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
-	feed(t, c, text, 512<<10, func() {
+	feed(t, c, text, 256<<10, func() {
 		maxBuf, maxToks = max(maxBuf, cap(c.buf)), max(maxToks, cap(c.toks))
 	})
 	// A window of text, its tokens and one chunk, each at most doubled by
