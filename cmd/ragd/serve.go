@@ -69,14 +69,21 @@ func openStore(dataDir string) (*store.Store, error) {
 	return store.Open(filepath.Join(dataDir, store.FileName))
 }
 
-// embedders returns the registry of embedding models with the given
-// default.
-func embedders(defaultModel string) (*embed.Registry, error) {
+// embedders returns the registry of the built-in and remote embedding
+// models with the given default.
+func embedders(ctx context.Context, defaultModel string, fc *fileConfig) (*embed.Registry, error) {
 	models, err := embed.Builtin()
 	if err != nil {
 		return nil, err
 	}
-	reg := embed.NewRegistry(defaultModel, models...)
+	remote, err := remoteEmbedders(ctx, fc)
+	if err != nil {
+		return nil, err
+	}
+	if fc.Embedding.DefaultModel != "" && defaultModel == embed.HashModelName {
+		defaultModel = fc.Embedding.DefaultModel
+	}
+	reg := embed.NewRegistry(defaultModel, append(models, remote...)...)
 	if _, err := reg.Get(defaultModel); err != nil {
 		return nil, fmt.Errorf("--embedding-model: %w", err)
 	}
@@ -102,7 +109,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	reg, err := embedders(m.EmbeddingModel)
+	reg, err := embedders(ctx, m.EmbeddingModel, fc)
 	if err != nil {
 		return err
 	}
