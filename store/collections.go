@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/ragd/ragd"
@@ -220,8 +221,19 @@ func (s *Store) DeleteCollection(ctx context.Context, ws, id string) (*Collectio
 	if err != nil {
 		return nil, nil, err
 	}
-	_, err = s.wdb.ExecContext(ctx, "PRAGMA incremental_vacuum")
-	return c, files, err
+	return c, files, s.vacuum(ctx)
+}
+
+// vacuum returns the free pages to the file system. SQLite frees one page
+// per step of PRAGMA incremental_vacuum, so the rows are drained.
+func (s *Store) vacuum(ctx context.Context) error {
+	rows, err := s.wdb.QueryContext(ctx, "PRAGMA incremental_vacuum")
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+	}
+	return errors.Join(rows.Err(), rows.Close())
 }
 
 func dropCollectionTables(tx *sql.Tx, seq int64) error {
