@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/tokenize"
 )
 
@@ -365,25 +366,13 @@ func shorten(s string, n int) string {
 	return strings.Join(words[:n], " ") + " ..."
 }
 
-// stopwords are common English words that carry no topic.
-var stopwords = map[string]bool{}
-
-func init() {
-	for _, w := range strings.Fields(`a an and are as at be but by can do does did for from has have how i if in into
-		is it its me my no not of on or our so than that the their them then there these they this to was we were what
-		when where which who whom why will with would you your about also any all more most other some such only own
-		same should very just been being had having here there out up down over under again further once am`) {
-		stopwords[w] = true
-	}
-}
-
 // terms returns the lower-cased, lightly stemmed content words of s.
 func terms(s string) []string {
 	var out []string
 	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
 	}) {
-		if len(w) < 2 || stopwords[w] {
+		if len(w) < 2 || store.IsStopword(w) {
 			continue
 		}
 		out = append(out, stem(w))

@@ -122,11 +122,22 @@ func scanCandidates(rows *sql.Rows, score func(float64) float64) ([]candidate, e
 }
 
 // ftsQuery turns free text into an FTS5 query that matches any of its
-// words, each quoted so that no word is read as FTS5 syntax.
+// words, each quoted so that no word is read as FTS5 syntax. Stopwords are
+// left out unless the query has nothing else: their BM25 weight is next to
+// nothing, but matching them makes FTS5 score nearly every row.
 func ftsQuery(text string) string {
 	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsNumber(r)
 	})
+	content := words[:0:0]
+	for _, w := range words {
+		if !IsStopword(w) {
+			content = append(content, w)
+		}
+	}
+	if len(content) > 0 {
+		words = content
+	}
 	seen := make(map[string]bool, len(words))
 	var terms []string
 	for _, w := range words {
