@@ -96,7 +96,9 @@ type providerNamer interface{ Provider() string }
 
 // pinger is implemented by embedders and chat providers that can check
 // their upstream.
-type pinger interface{ Ping(ctx context.Context) error }
+type pinger interface {
+	Ping(ctx context.Context) error
+}
 
 // timedEmbedder records the latency of every Embed call of an embedder.
 type timedEmbedder struct {

@@ -112,8 +112,8 @@ func rateLimitError(what string, limit, retry int) error {
 func setRateHeaders(h http.Header, l *keyLimiter, now time.Time) {
 	reset := 0
 	for _, b := range []struct {
-		lim        *rate.Limiter
-		n          int
+		lim          *rate.Limiter
+		n            int
 		limitH, remH string
 	}{{l.requests, l.rpm, "X-RateLimit-Limit-Requests", "X-RateLimit-Remaining-Requests"},
 		{l.tokens, l.tpm, "X-RateLimit-Limit-Tokens", "X-RateLimit-Remaining-Tokens"}} {

@@ -27,15 +27,15 @@ const (
 
 // Delivery is one event sent (or to be sent) to one webhook.
 type Delivery struct {
-	ID          string `json:"id"`
-	WebhookID   string `json:"webhook_id"`
-	EventID     string `json:"event_id"`
-	Type        string `json:"type"`
-	State       string `json:"state"`
-	Attempts    int    `json:"attempts"`
+	ID        string `json:"id"`
+	WebhookID string `json:"webhook_id"`
+	EventID   string `json:"event_id"`
+	Type      string `json:"type"`
+	State     string `json:"state"`
+	Attempts  int    `json:"attempts"`
 	// NextAttempt is when a pending delivery is tried next, in unix
 	// milliseconds.
-	NextAttempt int64 `json:"-"`
+	NextAttempt int64  `json:"-"`
 	LastStatus  int    `json:"last_status"`
 	LastError   string `json:"last_error"`
 	Created     int64  `json:"created"`
