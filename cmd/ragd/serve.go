@@ -27,6 +27,8 @@ type Main struct {
 	// EmbeddingModel is the default model of new collections.
 	EmbeddingModel string
 
+	ops opsSettings
+
 	// Ready, when set, receives the server URL once it listens.
 	Ready chan<- string
 
@@ -46,6 +48,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.DurationVar(&m.Grace, "shutdown-grace", 30*time.Second, "how long a shutdown waits for in-flight work")
 	fs.StringVar(&m.EmbeddingModel, "embedding-model", envOr("RAGD_EMBEDDING_MODEL", embed.HashModelName), "default embedding model of new collections (env RAGD_EMBEDDING_MODEL)")
 	fs.StringVar(&m.LogLevel, "log-level", envOr("RAGD_LOG_LEVEL", "info"), "debug, info, warn or error (env RAGD_LOG_LEVEL)")
+	m.ops.registerOpsFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -98,7 +101,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv := server.New(st, reg, server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log})
+	ops, err := m.ops.config()
+	if err != nil {
+		return err
+	}
+	srv := server.New(st, reg, server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log, Ops: ops})
 	if err := srv.Open(m.Addr); err != nil {
 		return err
 	}
@@ -111,7 +118,11 @@ func (m *Main) Run(ctx context.Context) error {
 	log.Info("shutting down", "grace", m.Grace.String())
 	sctx, cancel := context.WithTimeout(context.Background(), m.Grace)
 	defer cancel()
-	return srv.Close(sctx)
+	if err := srv.Close(sctx); err != nil {
+		return fmt.Errorf("shutdown within %s: %w", m.Grace, err)
+	}
+	log.Info("stopped", "grace", m.Grace.String())
+	return nil
 }
 
 // ensureAdminKey creates and prints an admin key on first start, when no
