@@ -137,7 +137,7 @@ func TestRequestID(t *testing.T) {
 	}
 }
 
-func TestHealth(t *testing.T) {
+func TestHealthProbes(t *testing.T) {
 	ts := newTestServer(t)
 	for _, p := range []string{"/healthz", "/readyz"} {
 		if b := ts.do(t, "GET", p, "", nil).must(t, 200); b["status"] != "ok" {

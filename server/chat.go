@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
@@ -92,6 +93,8 @@ func (s *Server) handleRAG(c echo.Context) error {
 
 // answer stores a whole completion and sends it.
 func (s *Server) answer(c echo.Context, res *rag.Result) error {
+	s.metrics.ObserveChat(res.Served.Provider, res.Served.Model, res.Timings.Model, nil)
+	AddTokens(c, TokenUse{Prompt: res.Completion.Usage.PromptTokens, Completion: res.Completion.Usage.CompletionTokens})
 	res.Served.SetHeaders(c.Response().Header())
 	if err := s.saveCompletion(c.Request().Context(), workspaceOf(c), res.Completion); err != nil {
 		return err
@@ -108,13 +111,19 @@ func (s *Server) relay(c echo.Context, st *rag.ChatStream) error {
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
+	start := time.Now()
 	err := rag.WriteSSE(w, w.Flush, st)
+	s.metrics.ObserveChat(st.Served.Provider, st.Served.Model, time.Since(start), err)
 	if err != nil {
 		s.log.Warn("chat stream ended early", "request_id", w.Header().Get(echo.HeaderXRequestID), "err", err)
 	}
+	comp := st.Completion()
+	// The usage counter cannot read an opaque completion, so its tokens
+	// are reported here (as in answer).
+	AddTokens(c, TokenUse{Prompt: comp.Usage.PromptTokens, Completion: comp.Usage.CompletionTokens})
 	// The client has its answer; storing uses a context of its own so a
 	// client that already left does not lose the record.
-	if serr := s.saveCompletion(context.WithoutCancel(c.Request().Context()), workspaceOf(c), st.Completion()); serr != nil {
+	if serr := s.saveCompletion(context.WithoutCancel(c.Request().Context()), workspaceOf(c), comp); serr != nil {
 		s.log.Error("storing a streamed completion", "err", serr)
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/ragd/ragd/embed"
@@ -169,6 +170,21 @@ func TestChatThroughUpstreamWithOpenAIClient(t *testing.T) {
 	}
 	if err := stream.Err(); err != nil || text.String() != "The answer is 42 [1]." {
 		t.Fatalf("stream %q: %v", text.String(), err)
+	}
+	// The plain answer reported 7 completion tokens; the streamed one's
+	// tokens are counted by ragd.
+	// The stream's request is counted once its handler returns, which may
+	// be just after the client read [DONE].
+	var chat map[string]any
+	for try := 0; try < 100; try++ {
+		use := obj(ts.do(t, "GET", "/v1/usage", ts.admin, nil).must(t, 200)["current_month"])
+		if chat = obj(obj(use["by_endpoint"])["POST /v1/chat/completions"]); chat["requests"] == 2.0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if chat["requests"] != 2.0 || chat["completion_tokens"].(float64) <= 7 || chat["prompt_tokens"].(float64) <= 50 {
+		t.Fatalf("chat usage %v", chat)
 	}
 	// Both completions were stored.
 	b := ts.do(t, "GET", "/v1/chat/completions/"+comp.ID, ts.admin, nil).must(t, 200)

@@ -1,7 +1,10 @@
 package server
 
 import (
+	"context"
 	"net/http"
+	"sync"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
@@ -22,4 +25,78 @@ func (s *Server) handleReadyz(c echo.Context) error {
 		return &ragd.Error{Kind: ragd.EUNAVAILABLE, Code: "database_unavailable", Message: "the database does not answer", Err: err}
 	}
 	return c.JSON(http.StatusOK, statusResponse{"ok"})
+}
+
+// ProviderCheck is a model provider reported by GET /v1/health.
+type ProviderCheck struct {
+	// Name and Type ("chat" or "embedding") identify the provider.
+	Name, Type string
+	// Check returns nil when the provider answers.
+	Check func(ctx context.Context) error
+}
+
+// componentHealth is the state of the database or one provider.
+type componentHealth struct {
+	Name      string  `json:"name,omitempty"`
+	Type      string  `json:"type,omitempty"`
+	Status    string  `json:"status"`
+	Error     string  `json:"error,omitempty"`
+	LatencyMS float64 `json:"latency_ms"`
+	Bytes     int64   `json:"bytes,omitempty"`
+}
+
+type healthResponse struct {
+	Status    string            `json:"status"`
+	Database  componentHealth   `json:"database"`
+	Providers []componentHealth `json:"providers"`
+}
+
+// healthTimeout bounds each check of GET /v1/health.
+const healthTimeout = 3 * time.Second
+
+// check runs fn with a timeout and reports its state.
+func check(ctx context.Context, fn func(context.Context) error) componentHealth {
+	ctx, cancel := context.WithTimeout(ctx, healthTimeout)
+	defer cancel()
+	start := time.Now()
+	err := fn(ctx)
+	h := componentHealth{Status: "ok", LatencyMS: float64(time.Since(start).Microseconds()) / 1000}
+	if err != nil {
+		h.Status, h.Error = "down", err.Error()
+	}
+	return h
+}
+
+func (s *Server) registerHealthRoutes(g *echo.Group) {
+	g.GET("/health", s.handleHealth)
+}
+
+// handleHealth reports the database and every provider, checked at once;
+// any of them down makes the status "degraded".
+func (s *Server) handleHealth(c echo.Context) error {
+	ctx := c.Request().Context()
+	checks := append([]ProviderCheck(nil), s.cfg.Ops.ProviderChecks...)
+	for _, e := range s.embedders.List() {
+		checks = append(checks, ProviderCheck{Name: e.Name(), Type: "embedding", Check: e.(pinger).Ping})
+	}
+	resp := healthResponse{Status: "ok", Providers: make([]componentHealth, len(checks))}
+	var wg sync.WaitGroup
+	for i, pc := range checks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h := check(ctx, pc.Check)
+			h.Name, h.Type = pc.Name, pc.Type
+			resp.Providers[i] = h
+		}()
+	}
+	resp.Database = check(ctx, s.store.Ping)
+	resp.Database.Bytes = s.store.DatabaseBytes()
+	wg.Wait()
+	for _, h := range append(resp.Providers, resp.Database) {
+		if h.Status != "ok" {
+			resp.Status = "degraded"
+		}
+	}
+	return c.JSON(http.StatusOK, resp)
 }

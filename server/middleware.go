@@ -1,15 +1,22 @@
 package server
 
 import (
+	"context"
 	"crypto/subtle"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/webhook"
 )
 
 var saneRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
@@ -27,18 +34,48 @@ func requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// logRequests writes one structured line per request.
+// logRequests writes one structured line per request, and counts the
+// request in the metrics and, once authenticated, in its workspace's usage
+// and request logs. Nothing here writes to the database: usage and logs
+// are flushed in batches.
 func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
+		stats := statsOf(c)
+		var body []byte
+		var truncated bool
+		if s.cfg.Ops.LogBodies {
+			body, truncated = captureBody(c.Request())
+		}
 		err := next(c)
 		if err != nil {
 			c.Error(err)
 		}
-		status := c.Response().Status
-		s.log.Info("request", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
-			"method", c.Request().Method, "route", c.Path(), "status", status,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000, "bytes", c.Response().Size)
+		req, status, elapsed := c.Request(), c.Response().Status, time.Since(start)
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		tokens := stats.tokens()
+		reqID := c.Response().Header().Get(echo.HeaderXRequestID)
+		s.metrics.observeRequest(req.Method, route, status, elapsed)
+		attrs := []any{"request_id", reqID, "method", req.Method, "route", route, "status", status,
+			"duration_ms", float64(elapsed.Microseconds()) / 1000, "bytes", c.Response().Size}
+		if k, ok := c.Get(keyContextKey).(*store.Key); ok {
+			attrs = append(attrs, "workspace", k.Workspace, "key_id", k.ID, "tokens", tokens.Total())
+			endpoint := req.Method + " " + route
+			s.usage.add(store.UsageKey{Workspace: k.Workspace, Month: store.Month(start), Endpoint: endpoint}, counts(1, tokens))
+			l := store.RequestLog{Workspace: k.Workspace, KeyID: k.ID, RequestID: reqID, Method: req.Method, Endpoint: route,
+				Path: req.URL.Path, Status: status, Duration: float64(elapsed.Microseconds()) / 1000, Tokens: int64(tokens.Total()), Time: start}
+			if s.cfg.Ops.LogBodies && (body != nil || truncated) {
+				b := loggedBody(body, req.Header.Get(echo.HeaderContentType), truncated)
+				l.Body = &b
+			}
+			if !s.logs.add(l) {
+				s.metrics.logsDropped.Inc()
+			}
+		}
+		s.log.Info("request", attrs...)
 		return nil
 	}
 }
@@ -87,4 +124,159 @@ func requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
+}
+
+// OpsConfig holds the operational settings: limits, logs, webhooks, CORS,
+// TLS and health checks.
+type OpsConfig struct {
+	// DefaultTier limits keys whose rpm or tpm is 0; nil means the tier
+	// named DefaultTier.
+	DefaultTier *Tier
+	// LogRetention is how long request logs are kept; 0 means
+	// DefaultLogRetention.
+	LogRetention time.Duration
+	// LogBodies keeps request bodies, with secrets redacted, in request
+	// logs.
+	LogBodies bool
+	// FlushInterval is how often usage and request logs are written to the
+	// database; 0 means 2 s.
+	FlushInterval time.Duration
+	// CORSOrigins are the origins browsers may call the API from; empty
+	// turns CORS off.
+	CORSOrigins []string
+	// TLSCertFile and TLSKeyFile, when both set, make the server speak
+	// HTTPS.
+	TLSCertFile, TLSKeyFile string
+	// Webhooks tunes webhook delivery.
+	Webhooks webhook.Options
+	// ProviderChecks are reported by GET /v1/health beside the database
+	// and the embedding models (chat providers, for example).
+	ProviderChecks []ProviderCheck
+}
+
+// initOps sets up rate limits, usage, request logs, webhooks and metrics
+// and their routes; New calls it before registering the resource routes.
+func (s *Server) initOps(e *echo.Echo) {
+	o := &s.cfg.Ops
+	if o.DefaultTier == nil {
+		t, _ := TierByName(DefaultTier)
+		o.DefaultTier = &t
+	}
+	if o.LogRetention <= 0 {
+		o.LogRetention = DefaultLogRetention
+	}
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = 2 * time.Second
+	}
+	if o.Webhooks.Logger == nil {
+		o.Webhooks.Logger = s.log
+	}
+	s.limits = newRateLimiter(*o.DefaultTier)
+	s.usage = &usageRecorder{}
+	s.logs = &logBuffer{}
+	s.metrics = newMetrics(s.store)
+	s.embedders = s.metrics.instrument(s.embedders)
+	s.webhooks = webhook.New(s.store, o.Webhooks)
+	s.webhooks.Start()
+	e.JSONSerializer = usageSerializer{}
+	if len(o.CORSOrigins) > 0 {
+		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins: o.CORSOrigins,
+			AllowHeaders: []string{echo.HeaderAuthorization, echo.HeaderContentType, echo.HeaderXRequestID},
+			ExposeHeaders: []string{echo.HeaderXRequestID, "Retry-After", "X-RateLimit-Limit-Requests", "X-RateLimit-Limit-Tokens",
+				"X-RateLimit-Remaining-Requests", "X-RateLimit-Remaining-Tokens", "X-RateLimit-Reset"},
+			MaxAge: 600,
+		}))
+	}
+	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
+	s.stopFlush, s.flushDone = make(chan struct{}), make(chan struct{})
+	go s.flushLoop()
+}
+
+// registerOpsRoutes registers the usage, request log, webhook and health
+// routes.
+func (s *Server) registerOpsRoutes(g *echo.Group) {
+	s.registerUsageRoutes(g)
+	s.registerRequestLogRoutes(g)
+	s.registerWebhookRoutes(g)
+	s.registerHealthRoutes(g)
+}
+
+// flushLoop writes usage and request logs every FlushInterval and prunes
+// old logs hourly, until closeOps.
+func (s *Server) flushLoop() {
+	defer close(s.flushDone)
+	t := time.NewTicker(s.cfg.Ops.FlushInterval)
+	defer t.Stop()
+	var lastPrune time.Time
+	for {
+		select {
+		case <-s.stopFlush:
+			return
+		case <-t.C:
+		}
+		if err := s.flush(context.Background()); err != nil {
+			s.log.Warn("flushing usage and request logs", "err", err)
+		}
+		if time.Since(lastPrune) > time.Hour {
+			lastPrune = time.Now()
+			if _, err := s.store.PruneRequestLogs(context.Background(), lastPrune.Add(-s.cfg.Ops.LogRetention)); err != nil {
+				s.log.Warn("pruning request logs", "err", err)
+			}
+		}
+	}
+}
+
+// flush writes the pending usage and request logs; what fails to be
+// written stays pending for the next flush.
+func (s *Server) flush(ctx context.Context) error {
+	u := s.usage.take()
+	errU := s.store.AddUsage(ctx, u)
+	if errU != nil {
+		s.usage.putBack(u)
+	}
+	l := s.logs.take()
+	errL := s.store.InsertRequestLogs(ctx, l)
+	if errL != nil {
+		s.logs.putBack(l)
+	}
+	return errors.Join(errU, errL)
+}
+
+// OnShutdown registers fn to run when the server closes, after in-flight
+// requests have drained and before usage is flushed: the ingest pool
+// finishes or parks its running batch there.
+func (s *Server) OnShutdown(fn func(ctx context.Context) error) {
+	s.shutdownHooks = append(s.shutdownHooks, fn)
+}
+
+// closeOps runs the shutdown hooks, stops webhook delivery and writes the
+// last usage and request logs.
+func (s *Server) closeOps(ctx context.Context) error {
+	var errs []error
+	for _, fn := range s.shutdownHooks {
+		errs = append(errs, fn(ctx))
+	}
+	errs = append(errs, s.webhooks.Close(ctx))
+	s.closeOnce.Do(func() {
+		close(s.stopFlush)
+		<-s.flushDone
+	})
+	errs = append(errs, s.flush(context.WithoutCancel(ctx)))
+	return errors.Join(errs...)
+}
+
+// tlsListener wraps ln in TLS when a certificate and key are configured.
+func (s *Server) tlsListener(ln net.Listener) (net.Listener, error) {
+	o := s.cfg.Ops
+	if o.TLSCertFile == "" && o.TLSKeyFile == "" {
+		return ln, nil
+	}
+	cert, err := tls.LoadX509KeyPair(o.TLSCertFile, o.TLSKeyFile)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("TLS certificate: %w", err)
+	}
+	return tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12,
+		NextProtos: []string{"h2", "http/1.1"}}), nil
 }

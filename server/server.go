@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -16,6 +17,7 @@ import (
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/rag"
 	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/webhook"
 )
 
 // Config holds the server's settings.
@@ -30,6 +32,8 @@ type Config struct {
 	// Chat routes chat models to providers; nil means only the built-in
 	// ragd-extractive model.
 	Chat *rag.Router
+	// Ops holds rate limits, logs, webhooks, CORS, TLS and health checks.
+	Ops OpsConfig
 }
 
 // DefaultMaxBodyBytes is the default JSON body limit: room for a batch of
@@ -46,6 +50,16 @@ type Server struct {
 	echo      *echo.Echo
 	http      *http.Server
 	ln        net.Listener
+
+	limits        *rateLimiter
+	usage         *usageRecorder
+	logs          *logBuffer
+	metrics       *Metrics
+	webhooks      *webhook.Dispatcher
+	shutdownHooks []func(context.Context) error
+	stopFlush     chan struct{}
+	flushDone     chan struct{}
+	closeOnce     sync.Once
 }
 
 // New returns a server over st and the embedders; call Open to listen.
@@ -72,9 +86,10 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) *Server {
 			s.log.Error("panic", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err, "stack", string(stack))
 			return err
 		}}))
+	s.initOps(e)
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
-	v1 := e.Group("/v1", s.authenticate)
+	v1 := e.Group("/v1", s.authenticate, s.rateLimit, s.emitEvents)
 	s.registerCollectionRoutes(v1)
 	s.registerItemRoutes(v1)
 	s.registerSearchRoutes(v1)
@@ -83,6 +98,7 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) *Server {
 	s.registerEmbeddingRoutes(v1)
 	s.registerModelRoutes(v1)
 	s.registerChatRoutes(v1)
+	s.registerOpsRoutes(v1)
 	s.echo = e
 	return s
 }
@@ -96,6 +112,9 @@ func (s *Server) Open(addr string) error {
 	if err != nil {
 		return err
 	}
+	if ln, err = s.tlsListener(ln); err != nil {
+		return err
+	}
 	s.ln = ln
 	s.http = &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
 	go func() {
@@ -107,13 +126,20 @@ func (s *Server) Open(addr string) error {
 }
 
 // URL returns the base URL the server listens on.
-func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
-
-// Close stops accepting connections and waits for in-flight requests until
-// ctx is done.
-func (s *Server) Close(ctx context.Context) error {
-	if s.http == nil {
-		return nil
+func (s *Server) URL() string {
+	if s.cfg.Ops.TLSCertFile != "" {
+		return "https://" + s.ln.Addr().String()
 	}
-	return s.http.Shutdown(ctx)
+	return "http://" + s.ln.Addr().String()
+}
+
+// Close stops accepting connections, waits for in-flight requests until
+// ctx is done, then runs the shutdown hooks, stops webhook delivery and
+// writes the last usage and request logs. The caller closes the store.
+func (s *Server) Close(ctx context.Context) error {
+	var err error
+	if s.http != nil {
+		err = s.http.Shutdown(ctx)
+	}
+	return errors.Join(err, s.closeOps(ctx))
 }

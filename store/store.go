@@ -202,7 +202,18 @@ func (s *Store) IntegrityCheck(ctx context.Context) error {
 // Backup writes a consistent copy of the database to path with VACUUM INTO,
 // while other connections keep reading and writing.
 func (s *Store) Backup(ctx context.Context, path string) error {
-	_, err := s.db.ExecContext(ctx, "VACUUM INTO ?", path)
+	// A reader connection only reads the database, but VACUUM INTO is
+	// refused under query_only: lift it on this connection meanwhile.
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA query_only = 0"); err != nil {
+		return err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA query_only = 1")
+	_, err = conn.ExecContext(ctx, "VACUUM INTO ?", path)
 	return err
 }
 

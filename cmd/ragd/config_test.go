@@ -71,11 +71,11 @@ func TestRemoteEmbeddersFromEnv(t *testing.T) {
 	url, _, stop := startMain(t, t.TempDir(), map[string]string{"RAGD_ADMIN_KEY": "admin-secret-key-2",
 		"RAGD_EMBED_BASE_URL": up.URL + "/v1", "RAGD_EMBED_API_KEY": "emb-key", "RAGD_EMBED_MODELS": "bge-small"})
 	defer stop()
-	st, b := call(t, "POST", url+"/v1/vector_store", "admin-secret-key-2", map[string]any{"name": "remote", "embedding_model": "bge-small"})
+	st, b := apiCall(t, "POST", url+"/v1/vector_store", "admin-secret-key-2", map[string]any{"name": "remote", "embedding_model": "bge-small"})
 	if st != 201 || b["collection"].(map[string]any)["dimensions"] != 4.0 {
 		t.Fatalf("collection on a remote model: %d %v", st, b)
 	}
-	if st, b = call(t, "POST", url+"/v1/vector_store/remote/items", "admin-secret-key-2", map[string]any{"content": "remote vectors"}); st != 201 {
+	if st, b = apiCall(t, "POST", url+"/v1/vector_store/remote/items", "admin-secret-key-2", map[string]any{"content": "remote vectors"}); st != 201 {
 		t.Fatalf("item: %d %v", st, b)
 	}
 	if len(paths) < 2 || paths[0] != "/v1/embeddings Bearer emb-key" {

@@ -30,6 +30,8 @@ type Main struct {
 	// Config is the optional config file listing model providers.
 	Config string
 
+	ops opsSettings
+
 	// Ready, when set, receives the server URL once it listens.
 	Ready chan<- string
 
@@ -50,6 +52,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.EmbeddingModel, "embedding-model", envOr("RAGD_EMBEDDING_MODEL", embed.HashModelName), "default embedding model of new collections (env RAGD_EMBEDDING_MODEL)")
 	fs.StringVar(&m.Config, "config", envOr("RAGD_CONFIG", ""), "optional YAML file listing chat and embedding providers (env RAGD_CONFIG)")
 	fs.StringVar(&m.LogLevel, "log-level", envOr("RAGD_LOG_LEVEL", "info"), "debug, info, warn or error (env RAGD_LOG_LEVEL)")
+	m.ops.registerOpsFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -121,7 +124,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv := server.New(st, reg, server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log, Chat: chat})
+	ops, err := m.ops.config()
+	if err != nil {
+		return err
+	}
+	srv := server.New(st, reg, server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log, Ops: ops, Chat: chat})
 	if err := srv.Open(m.Addr); err != nil {
 		return err
 	}
@@ -134,7 +141,11 @@ func (m *Main) Run(ctx context.Context) error {
 	log.Info("shutting down", "grace", m.Grace.String())
 	sctx, cancel := context.WithTimeout(context.Background(), m.Grace)
 	defer cancel()
-	return srv.Close(sctx)
+	if err := srv.Close(sctx); err != nil {
+		return fmt.Errorf("shutdown within %s: %w", m.Grace, err)
+	}
+	log.Info("stopped", "grace", m.Grace.String())
+	return nil
 }
 
 // ensureAdminKey creates and prints an admin key on first start, when no

@@ -62,7 +62,7 @@ func startMain(t *testing.T, dataDir string, env map[string]string) (url string,
 	}
 }
 
-func call(t *testing.T, method, url, key string, body any) (int, map[string]any) {
+func apiCall(t *testing.T, method, url, key string, body any) (int, map[string]any) {
 	t.Helper()
 	var r io.Reader
 	if body != nil {
@@ -90,12 +90,12 @@ func TestServePersistsAcrossRestart(t *testing.T) {
 	if key == "" {
 		t.Fatalf("first start printed no admin key: %q", out.String())
 	}
-	st, b := call(t, "POST", url+"/v1/vector_store", key, map[string]any{"name": "kept"})
+	st, b := apiCall(t, "POST", url+"/v1/vector_store", key, map[string]any{"name": "kept"})
 	if st != 201 {
 		t.Fatalf("create: %d %v", st, b)
 	}
 	col := b["collection"].(map[string]any)["id"].(string)
-	if st, b = call(t, "POST", url+"/v1/vector_store/"+col+"/items", key, map[string]any{"content": "durable words survive restarts"}); st != 201 {
+	if st, b = apiCall(t, "POST", url+"/v1/vector_store/"+col+"/items", key, map[string]any{"content": "durable words survive restarts"}); st != 201 {
 		t.Fatalf("item: %d %v", st, b)
 	}
 	stop()
@@ -105,7 +105,7 @@ func TestServePersistsAcrossRestart(t *testing.T) {
 	if strings.Contains(out.String(), "Created an admin API key") {
 		t.Fatal("second start created another admin key")
 	}
-	st, b = call(t, "POST", url+"/v1/vector_store/"+col+"/search", key, map[string]any{"input": "durable restarts"})
+	st, b = apiCall(t, "POST", url+"/v1/vector_store/"+col+"/search", key, map[string]any{"input": "durable restarts"})
 	if st != 200 || len(b["results"].([]any)) != 1 {
 		t.Fatalf("search after restart: %d %v", st, b)
 	}
@@ -117,10 +117,10 @@ func TestServeAdminKeyFromEnv(t *testing.T) {
 	if keyPattern.MatchString(out.String()) {
 		t.Fatalf("printed a generated key although RAGD_ADMIN_KEY is set: %q", out.String())
 	}
-	if st, b := call(t, "POST", url+"/v1/keys", "operator-chosen-secret-123", map[string]any{"name": "app"}); st != 201 {
+	if st, b := apiCall(t, "POST", url+"/v1/keys", "operator-chosen-secret-123", map[string]any{"name": "app"}); st != 201 {
 		t.Fatalf("admin route with RAGD_ADMIN_KEY: %d %v", st, b)
 	}
-	if st, _ := call(t, "GET", url+"/v1/vector_store", "operator-chosen-secret-12", nil); st != 401 {
+	if st, _ := apiCall(t, "GET", url+"/v1/vector_store", "operator-chosen-secret-12", nil); st != 401 {
 		t.Fatalf("a near-miss key: %d", st)
 	}
 }
@@ -149,9 +149,9 @@ func TestServeChatFromEnv(t *testing.T) {
 	url, _, stop := startMain(t, t.TempDir(), map[string]string{"RAGD_ADMIN_KEY": "admin-secret-key-1",
 		"RAGD_CHAT_BASE_URL": up.URL + "/v1", "RAGD_CHAT_API_KEY": "up-key", "RAGD_CHAT_MODELS": "llama3.1"})
 	defer stop()
-	call(t, "POST", url+"/v1/vector_store", "admin-secret-key-1", map[string]any{"name": "kb"})
-	call(t, "POST", url+"/v1/vector_store/kb/items", "admin-secret-key-1", map[string]any{"content": "ragd stores vectors in SQLite."})
-	st, b := call(t, "POST", url+"/v1/chat/completions/RAG", "admin-secret-key-1", map[string]any{"collection": "kb", "model": "llama3.1",
+	apiCall(t, "POST", url+"/v1/vector_store", "admin-secret-key-1", map[string]any{"name": "kb"})
+	apiCall(t, "POST", url+"/v1/vector_store/kb/items", "admin-secret-key-1", map[string]any{"content": "ragd stores vectors in SQLite."})
+	st, b := apiCall(t, "POST", url+"/v1/chat/completions/RAG", "admin-secret-key-1", map[string]any{"collection": "kb", "model": "llama3.1",
 		"messages": []any{map[string]any{"role": "user", "content": "Where does ragd store vectors?"}}})
 	if st != 200 || len(b["sources"].([]any)) != 1 {
 		t.Fatalf("RAG through env upstream: %d %v", st, b)

@@ -1,0 +1,356 @@
+// Command ragd-load is ragd's reliability harness: from its own process it
+// drives a ragd over loopback with concurrent searches while items are
+// added, bounded in requests and time, and reports throughput, p50/p99
+// latency and errors; then it checks that every acknowledged write is
+// present. With -crash it kills ragd with SIGKILL halfway, runs
+// "ragd check" (PRAGMA integrity_check), restarts it and checks again.
+//
+//	make build && go run ./cmd/ragd-load -ragd bin/ragd -duration 30s
+//	go run ./cmd/ragd-load -ragd bin/ragd -duration 30s -crash
+//	go run ./cmd/ragd-load -url http://127.0.0.1:8080 -key KEY
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "ragd-load:", err)
+		os.Exit(1)
+	}
+}
+
+// config is the command line.
+type config struct {
+	ragd, url, key, dataDir string
+	duration                time.Duration
+	maxRequests             int64
+	searchers, writers      int
+	crash                   bool
+}
+
+func run() error {
+	var c config
+	flag.StringVar(&c.ragd, "ragd", "", "ragd binary to start on a temporary data dir (else -url and -key)")
+	flag.StringVar(&c.url, "url", "", "base URL of a running ragd")
+	flag.StringVar(&c.key, "key", os.Getenv("RAGD_KEY"), "API key for -url (env RAGD_KEY); give it a high rpm")
+	flag.StringVar(&c.dataDir, "data-dir", "", "with -ragd: data directory (default: a new temporary one)")
+	flag.DurationVar(&c.duration, "duration", 30*time.Second, "how long the load runs at most")
+	flag.Int64Var(&c.maxRequests, "max-requests", 50_000, "how many requests the load sends at most")
+	flag.IntVar(&c.searchers, "searchers", 8, "concurrent search clients")
+	flag.IntVar(&c.writers, "writers", 2, "concurrent item writers")
+	flag.BoolVar(&c.crash, "crash", false, "with -ragd: SIGKILL ragd halfway, check the database, restart and verify")
+	flag.Parse()
+	if c.crash && c.ragd == "" {
+		return errors.New("-crash needs -ragd")
+	}
+	var srv *child
+	if c.ragd != "" {
+		if c.dataDir == "" {
+			d, err := os.MkdirTemp("", "ragd-load-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(d)
+			c.dataDir = d
+		}
+		var err error
+		if srv, err = startChild(c.ragd, c.dataDir); err != nil {
+			return err
+		}
+		defer srv.stop()
+		c.url, c.key = srv.url, srv.key
+	}
+	if c.url == "" || c.key == "" {
+		return errors.New("give -ragd, or -url and -key")
+	}
+	cl := &client{base: c.url, key: c.key, http: &http.Client{Timeout: 30 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+	colID, err := cl.setup()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("collection %s seeded with %d items; load: %d searchers, %d writers, at most %s and %d requests\n",
+		colID, seedItems, c.searchers, c.writers, c.duration, c.maxRequests)
+	ctx, cancel := context.WithTimeout(context.Background(), c.duration)
+	defer cancel()
+	if c.crash {
+		go func() {
+			time.Sleep(c.duration / 2)
+			fmt.Println("SIGKILL ragd during the load")
+			srv.kill()
+			cancel()
+		}()
+	}
+	res := load(ctx, cl, colID, c)
+	res.print()
+	if c.crash {
+		out, err := exec.Command(c.ragd, "check", "--data-dir", c.dataDir).CombinedOutput()
+		fmt.Printf("ragd check after SIGKILL: %s", out)
+		if err != nil {
+			return fmt.Errorf("integrity check failed: %w", err)
+		}
+		if srv, err = startChild(c.ragd, c.dataDir); err != nil {
+			return err
+		}
+		defer srv.stop()
+		cl.base, cl.key = srv.url, srv.key
+		fmt.Println("ragd restarted")
+	}
+	return verify(cl, colID, res)
+}
+
+// child is ragd started by the harness.
+type child struct {
+	cmd      *exec.Cmd
+	url, key string
+}
+
+// startChild starts ragd serve on a free loopback port with no rate limit.
+func startChild(bin, dataDir string) (*child, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	key := keyFile(dataDir)
+	cmd := exec.Command(bin, "serve", "--addr", addr, "--data-dir", dataDir, "--rate-limit-tier", "unlimited", "--log-level", "warn")
+	cmd.Env = append(os.Environ(), "RAGD_ADMIN_KEY="+key)
+	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &child{cmd: cmd, url: "http://" + addr, key: key}
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get(c.url + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return c, nil
+			}
+		}
+	}
+	c.kill()
+	return nil, errors.New("ragd did not become ready")
+}
+
+// keyFile returns the admin key kept beside the data dir, so a restart
+// uses the same one.
+func keyFile(dataDir string) string {
+	path := filepath.Join(dataDir, "load-admin-key")
+	if b, err := os.ReadFile(path); err == nil {
+		return string(b)
+	}
+	var b [24]byte
+	rand.Read(b[:])
+	key := "ragd-load-" + hex.EncodeToString(b[:])
+	os.MkdirAll(dataDir, 0o700)
+	os.WriteFile(path, []byte(key), 0o600)
+	return key
+}
+
+func (c *child) kill() { c.cmd.Process.Kill(); c.cmd.Wait() }
+
+// stop shuts ragd down gracefully.
+func (c *child) stop() {
+	c.cmd.Process.Signal(os.Interrupt)
+	c.cmd.Wait()
+}
+
+// client calls the ragd API.
+type client struct {
+	base, key string
+	http      *http.Client
+}
+
+// call sends a JSON request and decodes a 2xx reply into out; it returns
+// the status (0 for a transport error).
+func (c *client) call(method, path string, body, out any) (int, error) {
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, c.base+path, r)
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, msg)
+	}
+	if out != nil {
+		return resp.StatusCode, json.NewDecoder(resp.Body).Decode(out)
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, err
+}
+
+const seedItems = 500
+
+var words = []string{"sqlite", "vector", "search", "embedding", "chunk", "token", "backup", "webhook", "latency",
+	"collection", "query", "ranking", "hybrid", "keyword", "database", "index", "shutdown", "metrics", "server", "model"}
+
+// sentence makes a deterministic sentence from n.
+func sentence(n int) string {
+	var b bytes.Buffer
+	for i := range 12 {
+		b.WriteString(words[(n*7+i*13+i*i)%len(words)])
+		b.WriteByte(' ')
+	}
+	return fmt.Sprintf("%sdocument %d", b.String(), n)
+}
+
+// setup creates the collection and seeds it.
+func (c *client) setup() (string, error) {
+	var col struct{ Collection struct{ ID string } }
+	if _, err := c.call("POST", "/v1/vector_store", map[string]any{"name": fmt.Sprintf("load-%d", time.Now().UnixNano())}, &col); err != nil {
+		return "", err
+	}
+	for start := 0; start < seedItems; start += 100 {
+		var items []map[string]any
+		for i := start; i < start+100; i++ {
+			items = append(items, map[string]any{"content": sentence(i)})
+		}
+		if _, err := c.call("POST", "/v1/vector_store/"+col.Collection.ID+"/items/batch", map[string]any{"items": items}, nil); err != nil {
+			return "", err
+		}
+	}
+	return col.Collection.ID, nil
+}
+
+// result is what a load run measured.
+type result struct {
+	elapsed         time.Duration
+	search, write   []time.Duration
+	statuses        map[int]int
+	transportErrors int
+	acked           []string
+	mu              sync.Mutex
+}
+
+func (r *result) record(op *[]time.Duration, d time.Duration, status int, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.statuses[status]++
+	if status == 0 {
+		r.transportErrors++
+		return
+	}
+	if err == nil {
+		*op = append(*op, d)
+	}
+}
+
+// load runs searchers and writers until ctx ends or the request budget is
+// spent.
+func load(ctx context.Context, c *client, colID string, cfg config) *result {
+	res := &result{statuses: map[int]int{}}
+	var sent atomic.Int64
+	var wg sync.WaitGroup
+	worker := func(id int, write bool) {
+		defer wg.Done()
+		for i := 0; ctx.Err() == nil && sent.Add(1) <= cfg.maxRequests; i++ {
+			start := time.Now()
+			if write {
+				var it struct{ Item struct{ ID string } }
+				st, err := c.call("POST", "/v1/vector_store/"+colID+"/items", map[string]any{"content": sentence(1_000_000 + id*1_000_000 + i)}, &it)
+				res.record(&res.write, time.Since(start), st, err)
+				if err == nil {
+					res.mu.Lock()
+					res.acked = append(res.acked, it.Item.ID)
+					res.mu.Unlock()
+				}
+				continue
+			}
+			st, err := c.call("POST", "/v1/vector_store/"+colID+"/search", map[string]any{"input": sentence(i * 31)[:40], "top_k": 10}, nil)
+			res.record(&res.search, time.Since(start), st, err)
+		}
+	}
+	start := time.Now()
+	for i := range cfg.searchers {
+		wg.Add(1)
+		go worker(i, false)
+	}
+	for i := range cfg.writers {
+		wg.Add(1)
+		go worker(i, true)
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	return res
+}
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(p*float64(len(s))))]
+}
+
+func (r *result) print() {
+	total := len(r.search) + len(r.write)
+	fmt.Printf("%d requests ok in %.1fs: %.0f req/s\n", total, r.elapsed.Seconds(), float64(total)/r.elapsed.Seconds())
+	for _, op := range []struct {
+		name string
+		d    []time.Duration
+	}{{"search", r.search}, {"add item", r.write}} {
+		fmt.Printf("  %-8s %6d ok  %6.0f/s  p50 %7.2fms  p99 %7.2fms\n", op.name, len(op.d), float64(len(op.d))/r.elapsed.Seconds(),
+			float64(percentile(op.d, .5).Microseconds())/1000, float64(percentile(op.d, .99).Microseconds())/1000)
+	}
+	fivexx := 0
+	for st, n := range r.statuses {
+		if st >= 500 {
+			fivexx += n
+		}
+	}
+	fmt.Printf("  statuses %v; 5xx: %d; transport errors: %d\n", r.statuses, fivexx, r.transportErrors)
+}
+
+// verify checks that every acknowledged item is present and counts them.
+func verify(c *client, colID string, res *result) error {
+	missing := 0
+	for _, id := range res.acked {
+		if st, _ := c.call("GET", "/v1/vector_store/"+colID+"/items/"+id, nil, nil); st != 200 {
+			missing++
+		}
+	}
+	var col struct {
+		Collection struct {
+			ItemCount int `json:"item_count"`
+		}
+	}
+	if _, err := c.call("GET", "/v1/vector_store/"+colID, nil, &col); err != nil {
+		return err
+	}
+	fmt.Printf("acknowledged writes: %d, missing: %d; items in the collection: %d (seeded %d + acknowledged %d; unacknowledged writes cut by a kill may add more)\n",
+		len(res.acked), missing, col.Collection.ItemCount, seedItems, len(res.acked))
+	if missing > 0 || col.Collection.ItemCount < seedItems+len(res.acked) {
+		return fmt.Errorf("%d acknowledged writes lost", missing)
+	}
+	return nil
+}

@@ -1,0 +1,291 @@
+package server
+
+import (
+	"net/http"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/ragd/ragd/store"
+)
+
+// TokenUse counts the tokens one request (or background job) used.
+type TokenUse struct {
+	// Embedding counts tokens embedded (items, files, search queries,
+	// /v1/embeddings).
+	Embedding int
+	// Prompt and Completion count chat model tokens.
+	Prompt, Completion int
+}
+
+// Total returns all tokens used.
+func (t TokenUse) Total() int { return t.Embedding + t.Prompt + t.Completion }
+
+// requestStats is what a request reports about itself while it runs.
+type requestStats struct {
+	mu       sync.Mutex
+	use      TokenUse
+	reported bool // AddTokens was called: the response's usage is not read
+}
+
+func (r *requestStats) tokens() TokenUse {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.use
+}
+
+func (r *requestStats) add(t TokenUse, explicit bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !explicit && r.reported {
+		return
+	}
+	if explicit && !r.reported {
+		r.use, r.reported = TokenUse{}, true
+	}
+	r.use.Embedding += t.Embedding
+	r.use.Prompt += t.Prompt
+	r.use.Completion += t.Completion
+}
+
+const statsContextKey = "ragd.stats"
+
+// statsOf returns the stats of the request in c.
+func statsOf(c echo.Context) *requestStats {
+	if st, ok := c.Get(statsContextKey).(*requestStats); ok {
+		return st
+	}
+	st := &requestStats{}
+	c.Set(statsContextKey, st)
+	return st
+}
+
+// AddTokens reports tokens the request in c used: they count against the
+// key's tokens-per-minute limit and in its workspace's usage. A handler
+// whose JSON response (c.JSON) carries an OpenAI "usage" object need not
+// call it: that object is counted ("prompt_tokens" as embedding tokens,
+// or as chat prompt tokens when "completion_tokens" is present). Handlers
+// that stream call it once they know the totals; after a call, the
+// response's usage object is ignored.
+func AddTokens(c echo.Context, t TokenUse) { statsOf(c).add(t, true) }
+
+// RecordUsage counts tokens that background work (such as ingesting a
+// file) used for workspace under the given endpoint name, without a
+// request.
+func (s *Server) RecordUsage(workspace, endpoint string, t TokenUse) {
+	s.usage.add(store.UsageKey{Workspace: workspace, Month: store.Month(time.Now()), Endpoint: endpoint}, counts(0, t))
+}
+
+func counts(requests int64, t TokenUse) store.UsageCounts {
+	return store.UsageCounts{Requests: requests, EmbeddingTokens: int64(t.Embedding),
+		PromptTokens: int64(t.Prompt), CompletionTokens: int64(t.Completion)}
+}
+
+// usageSerializer is Echo's JSON serializer that also counts the tokens of
+// a response's "usage" object.
+type usageSerializer struct{ echo.DefaultJSONSerializer }
+
+// Serialize counts v's usage, then encodes v.
+func (u usageSerializer) Serialize(c echo.Context, v any, indent string) error {
+	if t, ok := responseUsage(reflect.ValueOf(v)); ok {
+		statsOf(c).add(t, false)
+	}
+	return u.DefaultJSONSerializer.Serialize(c, v, indent)
+}
+
+// usageFields locates the token counts in a usage struct type.
+type usageFields struct {
+	usage                  []int // index path of the "usage" field
+	prompt, completion     []int
+	hasUsage, isCompletion bool
+}
+
+var usageFieldCache sync.Map // reflect.Type -> usageFields
+
+// jsonField returns the index path of the field of struct type t that JSON
+// encodes as name, looking into embedded structs.
+func jsonField(t reflect.Type, name string) ([]int, bool) {
+	f, ok := t.FieldByNameFunc(func(n string) bool {
+		sf, _ := t.FieldByName(n)
+		tag := sf.Tag.Get("json")
+		for i := 0; i < len(tag); i++ {
+			if tag[i] == ',' {
+				tag = tag[:i]
+				break
+			}
+		}
+		return tag == name
+	})
+	if !ok {
+		return nil, false
+	}
+	return f.Index, true
+}
+
+// fieldsOf finds where the usage and its counts live in type t.
+func fieldsOf(t reflect.Type) usageFields {
+	if f, ok := usageFieldCache.Load(t); ok {
+		return f.(usageFields)
+	}
+	var uf usageFields
+	if idx, ok := jsonField(t, "usage"); ok {
+		ut := t.FieldByIndex(idx).Type
+		if ut.Kind() == reflect.Pointer {
+			ut = ut.Elem()
+		}
+		if ut.Kind() == reflect.Struct {
+			uf.usage = idx
+			uf.prompt, uf.hasUsage = jsonField(ut, "prompt_tokens")
+			uf.completion, uf.isCompletion = jsonField(ut, "completion_tokens")
+		}
+	}
+	usageFieldCache.Store(t, uf)
+	return uf
+}
+
+// responseUsage reads the token counts of a response value's "usage"
+// field, if it has one.
+func responseUsage(v reflect.Value) (TokenUse, bool) {
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return TokenUse{}, false
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return TokenUse{}, false
+	}
+	uf := fieldsOf(v.Type())
+	if !uf.hasUsage {
+		return TokenUse{}, false
+	}
+	u, err := v.FieldByIndexErr(uf.usage)
+	if err != nil {
+		return TokenUse{}, false
+	}
+	if u.Kind() == reflect.Pointer {
+		if u.IsNil() {
+			return TokenUse{}, false
+		}
+		u = u.Elem()
+	}
+	prompt := int(intField(u, uf.prompt))
+	if uf.isCompletion {
+		return TokenUse{Prompt: prompt, Completion: int(intField(u, uf.completion))}, true
+	}
+	return TokenUse{Embedding: prompt}, true
+}
+
+func intField(v reflect.Value, idx []int) int64 {
+	f := v.FieldByIndex(idx)
+	if f.CanInt() {
+		return f.Int()
+	}
+	return 0
+}
+
+// usageRecorder aggregates usage in memory until the next flush.
+type usageRecorder struct {
+	mu      sync.Mutex
+	pending map[store.UsageKey]store.UsageCounts
+}
+
+func (u *usageRecorder) add(k store.UsageKey, c store.UsageCounts) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.pending == nil {
+		u.pending = map[store.UsageKey]store.UsageCounts{}
+	}
+	p := u.pending[k]
+	p.Add(c)
+	u.pending[k] = p
+}
+
+// take returns the pending counts and starts a new batch.
+func (u *usageRecorder) take() map[store.UsageKey]store.UsageCounts {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	p := u.pending
+	u.pending = nil
+	return p
+}
+
+// putBack returns a batch that could not be stored to the pending counts.
+func (u *usageRecorder) putBack(batch map[store.UsageKey]store.UsageCounts) {
+	for k, c := range batch {
+		u.add(k, c)
+	}
+}
+
+// pendingOf returns the unflushed counts of workspace ws in month.
+func (u *usageRecorder) pendingOf(ws, month string) map[string]store.UsageCounts {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	out := map[string]store.UsageCounts{}
+	for k, c := range u.pending {
+		if k.Workspace == ws && k.Month == month {
+			out[k.Endpoint] = c
+		}
+	}
+	return out
+}
+
+func (s *Server) registerUsageRoutes(g *echo.Group) {
+	g.GET("/usage", s.handleUsage)
+}
+
+// monthUsage is the usage of one workspace in one month.
+type monthUsage struct {
+	Month string `json:"month"`
+	store.UsageCounts
+	TotalTokens int64                        `json:"total_tokens"`
+	StoredBytes int64                        `json:"stored_bytes"`
+	ByEndpoint  map[string]store.UsageCounts `json:"by_endpoint"`
+}
+
+type usageResponse struct {
+	CurrentMonth  monthUsage `json:"current_month"`
+	PreviousMonth monthUsage `json:"previous_month"`
+}
+
+// monthUsage sums the stored and unflushed usage of ws in month.
+func (s *Server) monthUsage(c echo.Context, ws, month string, current bool) (monthUsage, error) {
+	ctx := c.Request().Context()
+	byEndpoint, err := s.store.Usage(ctx, ws, month)
+	if err != nil {
+		return monthUsage{}, err
+	}
+	for ep, p := range s.usage.pendingOf(ws, month) {
+		e := byEndpoint[ep]
+		e.Add(p)
+		byEndpoint[ep] = e
+	}
+	m := monthUsage{Month: month, ByEndpoint: byEndpoint}
+	for _, e := range byEndpoint {
+		m.UsageCounts.Add(e)
+	}
+	m.TotalTokens = m.EmbeddingTokens + m.PromptTokens + m.CompletionTokens
+	if current {
+		m.StoredBytes, err = s.store.StoredBytes(ctx, ws)
+	} else {
+		m.StoredBytes, err = s.store.StoredBytesIn(ctx, ws, month)
+	}
+	return m, err
+}
+
+// handleUsage reports the workspace's usage this month and last month.
+func (s *Server) handleUsage(c echo.Context) error {
+	now := time.Now().UTC()
+	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	ws := workspaceOf(c)
+	cur, err := s.monthUsage(c, ws, store.Month(now), true)
+	if err != nil {
+		return err
+	}
+	prev, err := s.monthUsage(c, ws, store.Month(first.AddDate(0, -1, 0)), false)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, usageResponse{CurrentMonth: cur, PreviousMonth: prev})
+}

@@ -1,0 +1,163 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/webhook"
+)
+
+func (s *Server) registerWebhookRoutes(g *echo.Group) {
+	g.POST("/webhooks", s.handleWebhookCreate, requireAdmin)
+	g.GET("/webhooks", s.handleWebhookList, requireAdmin)
+	g.GET("/webhooks/:id", s.handleWebhookGet, requireAdmin)
+	g.DELETE("/webhooks/:id", s.handleWebhookDelete, requireAdmin)
+	g.GET("/webhooks/:id/deliveries", s.handleWebhookDeliveries, requireAdmin)
+}
+
+// Events returns the publisher of webhook events, for the ingest pool
+// (file.completed, file.failed) and other producers.
+func (s *Server) Events() webhook.Publisher { return s.webhooks }
+
+type webhookCreateRequest struct {
+	URL    string   `json:"url"`
+	Events []string `json:"events"`
+	Secret string   `json:"secret"`
+}
+
+type webhookResponse struct {
+	Webhook *store.Webhook `json:"webhook"`
+}
+
+// newWebhookSecret returns a random signing secret.
+func newWebhookSecret() string {
+	var b [24]byte
+	rand.Read(b[:])
+	return "whsec_" + hex.EncodeToString(b[:])
+}
+
+// checkWebhook validates a create request.
+func checkWebhook(req *webhookCreateRequest) error {
+	u, err := url.Parse(req.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ragd.Invalid("url", "url must be an absolute http or https URL, got %q", req.URL)
+	}
+	if len(req.Events) == 0 {
+		return ragd.Invalid("events", "events must list at least one of: %s", strings.Join(webhook.EventTypes, ", "))
+	}
+	for i, ev := range req.Events {
+		if !slices.Contains(webhook.EventTypes, ev) {
+			return ragd.Invalid("events["+strconv.Itoa(i)+"]", "unknown event %q; use %s", ev, strings.Join(webhook.EventTypes, ", "))
+		}
+	}
+	if req.Secret != "" && len(req.Secret) < 16 {
+		return ragd.Invalid("secret", "secret must be at least 16 characters; omit it to get a generated one")
+	}
+	return nil
+}
+
+// handleWebhookCreate registers an endpoint; the response shows its
+// secret, the only time it is shown.
+func (s *Server) handleWebhookCreate(c echo.Context) error {
+	var req webhookCreateRequest
+	if err := decodeJSON(c, s.cfg.MaxBodyBytes, true, &req); err != nil {
+		return err
+	}
+	if err := checkWebhook(&req); err != nil {
+		return err
+	}
+	if req.Secret == "" {
+		req.Secret = newWebhookSecret()
+	}
+	slices.Sort(req.Events)
+	w := &store.Webhook{Workspace: workspaceOf(c), URL: req.URL, Events: slices.Compact(req.Events), Secret: req.Secret}
+	if err := s.store.CreateWebhook(c.Request().Context(), w); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, webhookResponse{w})
+}
+
+type webhookListResponse struct {
+	Webhooks []*store.Webhook `json:"webhooks"`
+}
+
+func (s *Server) handleWebhookList(c echo.Context) error {
+	list, err := s.store.Webhooks(c.Request().Context(), workspaceOf(c))
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []*store.Webhook{}
+	}
+	return c.JSON(http.StatusOK, webhookListResponse{list})
+}
+
+func (s *Server) handleWebhookGet(c echo.Context) error {
+	w, err := s.store.Webhook(c.Request().Context(), workspaceOf(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, webhookResponse{w})
+}
+
+func (s *Server) handleWebhookDelete(c echo.Context) error {
+	id := c.Param("id")
+	if err := s.store.DeleteWebhook(c.Request().Context(), workspaceOf(c), id); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, deletedResponse{ID: id, Deleted: true})
+}
+
+type deliveryListResponse struct {
+	Deliveries []*store.Delivery `json:"deliveries"`
+}
+
+// handleWebhookDeliveries is the endpoint's delivery log, newest first.
+func (s *Server) handleWebhookDeliveries(c echo.Context) error {
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	list, err := s.store.Deliveries(c.Request().Context(), workspaceOf(c), c.Param("id"), p.Limit)
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []*store.Delivery{}
+	}
+	return c.JSON(http.StatusOK, deliveryListResponse{list})
+}
+
+// routeEvents maps a route ("METHOD pattern") to the event its success
+// publishes and the event's data.
+var routeEvents = map[string]struct {
+	typ  string
+	data func(c echo.Context) any
+}{
+	http.MethodDelete + " /v1/vector_store/:id": {webhook.CollectionDeleted, func(c echo.Context) any {
+		return map[string]any{"id": c.Param("id"), "object": "collection", "deleted": true}
+	}},
+}
+
+// emitEvents publishes the webhook event of a route once it succeeded.
+func (s *Server) emitEvents(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := next(c)
+		ev, ok := routeEvents[c.Request().Method+" "+c.Path()]
+		if err != nil || !ok || c.Response().Status/100 != 2 {
+			return err
+		}
+		if perr := s.webhooks.Publish(c.Request().Context(), workspaceOf(c), ev.typ, ev.data(c)); perr != nil {
+			s.log.Error("publishing webhook event", "type", ev.typ, "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", perr)
+		}
+		return nil
+	}
+}

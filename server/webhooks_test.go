@@ -1,0 +1,109 @@
+package server_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ragd/ragd/server"
+	"github.com/ragd/ragd/webhook"
+)
+
+// TestWebhookCollectionDeleted registers an endpoint through the API,
+// deletes a collection and checks the signed event and the delivery log.
+func TestWebhookCollectionDeleted(t *testing.T) {
+	type delivery struct {
+		sig  string
+		body []byte
+	}
+	got := make(chan delivery, 10)
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got <- delivery{r.Header.Get("X-Ragd-Signature"), body}
+	}))
+	defer rcv.Close()
+	ts := newOpsServer(t, server.OpsConfig{})
+	admin := ts.key(t, "acme", true)
+	wh := obj(ts.do(t, "POST", "/v1/webhooks", admin, map[string]any{"url": rcv.URL, "events": []string{"collection.deleted"}}).must(t, 201)["webhook"])
+	secret := str(wh["secret"])
+	if !strings.HasPrefix(secret, "whsec_") || len(secret) < 30 {
+		t.Fatalf("generated secret %q", secret)
+	}
+	id := str(wh["id"])
+	listed := list(ts.do(t, "GET", "/v1/webhooks", admin, nil).must(t, 200)["webhooks"])
+	if len(listed) != 1 || obj(listed[0])["secret"] != nil || obj(listed[0])["url"] != rcv.URL {
+		t.Errorf("list %v: the secret is shown only at creation", listed)
+	}
+	if one := obj(ts.do(t, "GET", "/v1/webhooks/"+id, admin, nil).must(t, 200)["webhook"]); one["secret"] != nil {
+		t.Errorf("get shows the secret: %v", one)
+	}
+
+	col := ts.collection(t, admin, "doomed")
+	ts.do(t, "DELETE", "/v1/vector_store/"+col, admin, nil).must(t, 200)
+	var d delivery
+	select {
+	case d = <-got:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no delivery")
+	}
+	var ev webhook.Event
+	if err := json.Unmarshal(d.body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Type != "collection.deleted" || ev.Data.(map[string]any)["id"] != col {
+		t.Errorf("event %s", d.body)
+	}
+	ts0, _, _ := strings.Cut(strings.TrimPrefix(d.sig, "t="), ",")
+	sent, _ := strconv.ParseInt(ts0, 10, 64)
+	if d.sig != webhook.Sign(secret, sent, d.body) {
+		t.Errorf("signature %q does not match the secret", d.sig)
+	}
+	var log []any
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		log = list(ts.do(t, "GET", "/v1/webhooks/"+id+"/deliveries", admin, nil).must(t, 200)["deliveries"])
+		if len(log) == 1 && obj(log[0])["state"] == "delivered" {
+			break
+		}
+	}
+	if len(log) != 1 || obj(log[0])["state"] != "delivered" || obj(log[0])["attempts"] != 1.0 || obj(log[0])["event_id"] != ev.ID {
+		t.Errorf("delivery log %v", log)
+	}
+	// A failed delete publishes nothing.
+	ts.do(t, "DELETE", "/v1/vector_store/"+col, admin, nil).must(t, 404)
+	ts.do(t, "DELETE", "/v1/webhooks/"+id, admin, nil).must(t, 200)
+	ts.do(t, "GET", "/v1/webhooks/"+id+"/deliveries", admin, nil).must(t, 404)
+	select {
+	case d := <-got:
+		t.Errorf("unexpected delivery %s", d.body)
+	default:
+	}
+}
+
+func TestWebhookCreateErrors(t *testing.T) {
+	ts := newOpsServer(t, server.OpsConfig{})
+	for _, c := range []struct {
+		name  string
+		body  any
+		param string
+	}{
+		{"ErrURLRequired", map[string]any{"events": []string{"file.completed"}}, "url"},
+		{"ErrURLScheme", map[string]any{"url": "file:///etc/passwd", "events": []string{"file.completed"}}, "url"},
+		{"ErrURLRelative", map[string]any{"url": "/hook", "events": []string{"file.completed"}}, "url"},
+		{"ErrEventsRequired", map[string]any{"url": "http://example.com/h"}, "events"},
+		{"ErrUnknownEvent", map[string]any{"url": "http://example.com/h", "events": []string{"file.completed", "file.exploded"}}, "events[1]"},
+		{"ErrShortSecret", map[string]any{"url": "http://example.com/h", "events": []string{"file.failed"}, "secret": "abc"}, "secret"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := ts.do(t, "POST", "/v1/webhooks", ts.admin, c.body)
+			r.must(t, 400)
+			if _, p := r.errCode(); p != c.param {
+				t.Errorf("param %v, want %s", p, c.param)
+			}
+		})
+	}
+}

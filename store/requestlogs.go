@@ -1,0 +1,104 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// RequestLog is one logged request.
+type RequestLog struct {
+	ID        int64   `json:"id"`
+	Workspace string  `json:"-"`
+	KeyID     string  `json:"key_id"`
+	RequestID string  `json:"request_id"`
+	Method    string  `json:"method"`
+	Endpoint  string  `json:"endpoint"`
+	Path      string  `json:"path"`
+	Status    int     `json:"status"`
+	Duration  float64 `json:"duration_ms"`
+	Tokens    int64   `json:"tokens"`
+	// Time is when the request arrived.
+	Time time.Time `json:"-"`
+	// Body is the request body, only when body logging is enabled.
+	Body *string `json:"body,omitempty"`
+}
+
+// InsertRequestLogs writes a batch of request logs in one transaction.
+func (s *Store) InsertRequestLogs(ctx context.Context, logs []RequestLog) error {
+	if len(logs) == 0 {
+		return nil
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `INSERT INTO request_logs (workspace, key_id, request_id, method, endpoint, path, status, duration_ms, tokens, created_ms, body)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, l := range logs {
+			if _, err := st.ExecContext(ctx, l.Workspace, l.KeyID, l.RequestID, l.Method, l.Endpoint, l.Path, l.Status,
+				l.Duration, l.Tokens, l.Time.UnixMilli(), l.Body); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// RequestLogQuery selects request logs of one workspace.
+type RequestLogQuery struct {
+	Workspace string
+	// From and To bound the request time: From <= t < To.
+	From, To time.Time
+	// Endpoint, when set, keeps requests whose route pattern or path is
+	// Endpoint.
+	Endpoint string
+	// Limit is the most logs returned, newest first.
+	Limit int
+}
+
+// RequestLogs returns the matching logs, newest first.
+func (s *Store) RequestLogs(ctx context.Context, q RequestLogQuery) ([]RequestLog, error) {
+	query := `SELECT id, workspace, key_id, request_id, method, endpoint, path, status, duration_ms, tokens, created_ms, body
+		FROM request_logs WHERE workspace = ? AND created_ms >= ? AND created_ms < ?`
+	args := []any{q.Workspace, q.From.UnixMilli(), q.To.UnixMilli()}
+	if q.Endpoint != "" {
+		query += ` AND (endpoint = ? OR path = ?)`
+		args = append(args, q.Endpoint, q.Endpoint)
+	}
+	query += ` ORDER BY created_ms DESC, id DESC LIMIT ?`
+	args = append(args, q.Limit)
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []RequestLog
+	for rows.Next() {
+		var l RequestLog
+		var ms int64
+		if err := rows.Scan(&l.ID, &l.Workspace, &l.KeyID, &l.RequestID, &l.Method, &l.Endpoint, &l.Path, &l.Status,
+			&l.Duration, &l.Tokens, &ms, &l.Body); err != nil {
+			return nil, err
+		}
+		l.Time = time.UnixMilli(ms).UTC()
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// PruneRequestLogs deletes the logs of requests before t and returns how
+// many it deleted.
+func (s *Store) PruneRequestLogs(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM request_logs WHERE created_ms < ?`, before.UnixMilli())
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}

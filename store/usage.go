@@ -1,0 +1,117 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"time"
+)
+
+// UsageCounts are the counters of one workspace, month and endpoint.
+type UsageCounts struct {
+	Requests         int64 `json:"requests"`
+	EmbeddingTokens  int64 `json:"embedding_tokens"`
+	PromptTokens     int64 `json:"prompt_tokens"`
+	CompletionTokens int64 `json:"completion_tokens"`
+}
+
+// Add adds o to u.
+func (u *UsageCounts) Add(o UsageCounts) {
+	u.Requests += o.Requests
+	u.EmbeddingTokens += o.EmbeddingTokens
+	u.PromptTokens += o.PromptTokens
+	u.CompletionTokens += o.CompletionTokens
+}
+
+// UsageKey names a usage counter: a workspace, a month ("2006-01", UTC)
+// and an endpoint ("POST /v1/vector_store/:id/search").
+type UsageKey struct {
+	Workspace, Month, Endpoint string
+}
+
+// Month returns the usage month of t: "2006-01" in UTC.
+func Month(t time.Time) string { return t.UTC().Format("2006-01") }
+
+// AddUsage adds a batch of counters in one transaction and records, for
+// every workspace and month in the batch, the workspace's stored bytes.
+func (s *Store) AddUsage(ctx context.Context, batch map[UsageKey]UsageCounts) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		add, err := tx.PrepareContext(ctx, `INSERT INTO usage_counts (workspace, month, endpoint, requests, embedding_tokens, prompt_tokens, completion_tokens)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (workspace, month, endpoint) DO UPDATE SET requests = requests + excluded.requests,
+				embedding_tokens = embedding_tokens + excluded.embedding_tokens,
+				prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+				completion_tokens = completion_tokens + excluded.completion_tokens`)
+		if err != nil {
+			return err
+		}
+		defer add.Close()
+		months := map[[2]string]bool{}
+		for k, c := range batch {
+			if _, err := add.ExecContext(ctx, k.Workspace, k.Month, k.Endpoint, c.Requests, c.EmbeddingTokens, c.PromptTokens, c.CompletionTokens); err != nil {
+				return err
+			}
+			months[[2]string{k.Workspace, k.Month}] = true
+		}
+		for wm := range months {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO usage_storage (workspace, month, bytes)
+				VALUES (?1, ?2, (SELECT coalesce(sum(bytes), 0) FROM collections WHERE workspace = ?1))
+				ON CONFLICT (workspace, month) DO UPDATE SET bytes = excluded.bytes`, wm[0], wm[1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Usage returns the counters of workspace ws in month by endpoint.
+func (s *Store) Usage(ctx context.Context, ws, month string) (map[string]UsageCounts, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT endpoint, requests, embedding_tokens, prompt_tokens, completion_tokens
+		FROM usage_counts WHERE workspace = ? AND month = ?`, ws, month)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]UsageCounts{}
+	for rows.Next() {
+		var ep string
+		var c UsageCounts
+		if err := rows.Scan(&ep, &c.Requests, &c.EmbeddingTokens, &c.PromptTokens, &c.CompletionTokens); err != nil {
+			return nil, err
+		}
+		out[ep] = c
+	}
+	return out, rows.Err()
+}
+
+// StoredBytes returns the bytes workspace ws stores now.
+func (s *Store) StoredBytes(ctx context.Context, ws string) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT coalesce(sum(bytes), 0) FROM collections WHERE workspace = ?`, ws).Scan(&n)
+	return n, err
+}
+
+// StoredBytesIn returns the bytes workspace ws stored when its usage of
+// month was last recorded, 0 if never.
+func (s *Store) StoredBytesIn(ctx context.Context, ws, month string) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT bytes FROM usage_storage WHERE workspace = ? AND month = ?`, ws, month).Scan(&n)
+	if err == sql.ErrNoRows {
+		return 0, nil
+	}
+	return n, err
+}
+
+// DatabaseBytes returns the size on disk of the database file and its WAL.
+func (s *Store) DatabaseBytes() int64 {
+	var n int64
+	for _, p := range []string{s.path, s.path + "-wal"} {
+		if fi, err := os.Stat(p); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
