@@ -2,7 +2,11 @@ package uselite
 
 import (
 	"context"
+	"fmt"
 	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -42,15 +46,31 @@ func benchmarkEmbed(b *testing.B, procs int) {
 func BenchmarkEmbed(b *testing.B)        { benchmarkEmbed(b, runtime.NumCPU()) }
 func BenchmarkEmbedOneCore(b *testing.B) { benchmarkEmbed(b, 1) }
 
-// BenchmarkEmbedChunks embeds long chunks (128 pieces each), the shape of
-// ingest, on all cores.
-func BenchmarkEmbedChunks(b *testing.B) {
+// benchChunks returns n chunks of at least maxPieces pieces, each joined
+// from consecutive golden sentences: the shape of ingest.
+func benchChunks(b *testing.B, n int) []string {
 	m := model(b)
-	chunk := longText(200)
-	texts := make([]string, 64)
-	for i := range texts {
-		texts[i] = chunk
+	cases := loadGolden(b)
+	chunks := make([]string, 0, n)
+	for i := 0; len(chunks) < n; {
+		var parts []string
+		for pieces := 0; pieces < maxPieces; i++ {
+			t := cases[i%len(cases)].Text
+			parts = append(parts, t)
+			pieces += len(m.Tokenize(t))
+		}
+		chunks = append(chunks, strings.Join(parts, " "))
 	}
+	return chunks
+}
+
+// benchmarkChunks embeds 64 chunks of 128 pieces per iteration on procs
+// cores and reports pieces/s, chunks/s and the GFLOP/s of the matrix
+// products (compare BenchmarkKernelPeak in the same run).
+func benchmarkChunks(b *testing.B, procs int) {
+	m := model(b)
+	texts := benchChunks(b, 64)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := m.Embed(context.Background(), texts); err != nil {
@@ -60,24 +80,39 @@ func BenchmarkEmbedChunks(b *testing.B) {
 	s := b.Elapsed().Seconds()
 	b.ReportMetric(float64(len(texts)*maxPieces*b.N)/s, "pieces/s")
 	b.ReportMetric(float64(len(texts)*b.N)/s, "chunks/s")
+	b.ReportMetric(forwardFLOPs(maxPieces)*float64(len(texts)*b.N)/s/1e9, "GFLOP/s")
 }
 
-// naiveApply is the textbook triple loop over the untransposed weights,
-// the floor the tiled kernel is measured against.
-func naiveApply(l *linear, dst, src []float32, rows int) {
+// BenchmarkEmbedChunks runs on all cores, BenchmarkEmbedChunksOneCore on
+// one.
+func BenchmarkEmbedChunks(b *testing.B)        { benchmarkChunks(b, runtime.NumCPU()) }
+func BenchmarkEmbedChunksOneCore(b *testing.B) { benchmarkChunks(b, 1) }
+
+// naiveApply is the textbook triple loop (reading the packed weights
+// element by element) with apply's epilogues, the floor the blocked kernel
+// is measured against.
+func naiveApply(l *linear, dst, src []float32, rows, ep int) {
 	for i := 0; i < rows; i++ {
 		for j := 0; j < l.out; j++ {
-			var s float32
+			s := l.b[j]
 			for k := 0; k < l.in; k++ {
-				s += src[i*l.in+k] * l.wt[j*l.in+k]
+				s += src[i*l.in+k] * l.wp[(j/tileCols*l.in+k)*tileCols+j%tileCols]
 			}
-			dst[i*l.out+j] = s + l.b[j]
+			switch ep {
+			case epAdd:
+				dst[i*l.out+j] += s
+			case epReLU:
+				dst[i*l.out+j] = max(s, 0)
+			default:
+				dst[i*l.out+j] = s
+			}
 		}
 	}
 }
 
-// BenchmarkLinear compares the tiled kernel with the naive loop on the
-// largest layer (512→1536, 256 rows) and reports GMAC/s.
+// BenchmarkLinear compares the blocked kernel with the naive loop on the
+// largest layer (512→1536, 256 rows) and reports GFLOP/s (2 per
+// multiply-add).
 func BenchmarkLinear(b *testing.B) {
 	l := &model(b).layers[1].ffn1
 	const rows = 256
@@ -90,16 +125,64 @@ func BenchmarkLinear(b *testing.B) {
 		name string
 		run  func()
 	}{
-		{"Tiled", func() { l.apply(dst, src, rows, epStore) }},
-		{"Naive", func() { naiveApply(l, dst, src, rows) }},
+		{"Blocked", func() { l.apply(dst, src, rows, epStore) }},
+		{"Naive", func() { naiveApply(l, dst, src, rows, epStore) }},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
 				bc.run()
 			}
-			b.ReportMetric(float64(rows*l.in*l.out)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+			b.ReportMetric(2*float64(rows*l.in*l.out)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
+}
+
+// BenchmarkKernelPeak runs the gemm6x16 tile alone on data that stays in
+// L1 (a 6×256 block of A, a 256×16 panel of B), on one core and on all
+// cores at once: the ceiling the end-to-end GFLOP/s are measured against.
+func BenchmarkKernelPeak(b *testing.B) {
+	const k, kernelReps = 256, 4096
+	for _, procs := range []int{1, runtime.NumCPU()} {
+		b.Run(fmt.Sprintf("Cores%d", procs), func(b *testing.B) {
+			var tiles atomic.Int64
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			for range procs {
+				wg.Go(func() {
+					a := make([]float32, tileRows*k)
+					w := make([]float32, k*tileCols)
+					c := make([]float32, tileRows*tileCols)
+					for i := range a {
+						a[i] = float32(i%5) * 0.01
+					}
+					for i := range w {
+						w[i] = float32(i%3) * 0.01
+					}
+					for range b.N {
+						for range kernelReps {
+							gemm6x16(a, k, w, tileCols, c, tileCols, k, tileRows, false)
+						}
+					}
+					tiles.Add(int64(b.N) * kernelReps)
+				})
+			}
+			wg.Wait()
+			flops := 2 * float64(tileRows*tileCols*k) * float64(tiles.Load())
+			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+// forwardFLOPs counts the floating-point operations (2 per multiply-add)
+// of the matrix products forward runs for a sentence of n pieces: the
+// per-piece projections, attention (scores and weighted sum, both n² per
+// head), and the per-sentence last feed-forward projection and tanh layer.
+func forwardFLOPs(n int) float64 {
+	perPiece := embedDim*modelDim + embedDim*3*embedDim + embedDim*modelDim + 2*modelDim*ffnDim + // layer 0
+		modelDim*3*modelDim + modelDim*modelDim + modelDim*ffnDim // layer 1 (ffn2 per sentence)
+	attention := n * n * 2 * (embedDim + modelDim)
+	perSentence := ffnDim*modelDim + modelDim*modelDim
+	return 2 * float64(n*perPiece+attention+perSentence)
 }
 
 // BenchmarkTokenize measures the tokenizer alone on the golden corpus.

@@ -5,20 +5,25 @@ import "golang.org/x/sys/cpu"
 // useAVX2 selects the assembly kernel on CPUs with AVX2 and FMA.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-// dot4x2AVX2 is dot4x2 in AVX2/FMA assembly; n must be a positive
-// multiple of 8.
+// gemm6x16AVX2 is gemm6x16 in AVX2/FMA assembly, without bounds checks.
 //
 //go:noescape
-func dot4x2AVX2(x *float32, xstride int, w *float32, wstride int, n int, out *[8]float32)
+func gemm6x16AVX2(a *float32, lda int, b *float32, ldb int, c *float32, ldc int, k, m, acc int)
 
-// dot4x2 computes out[2r+c] = x[r]·w[c] for four rows of x (xstride apart)
-// and two rows of w (wstride apart), each of length n.
-func dot4x2(x []float32, xstride int, w []float32, wstride, n int, out *[8]float32) {
-	if useAVX2 && n%8 == 0 && n > 0 {
-		_ = x[3*xstride+n-1]
-		_ = w[wstride+n-1]
-		dot4x2AVX2(&x[0], xstride, &w[0], wstride, n, out)
+// gemm6x16 computes one tile of C = A·B, or C += A·B when acc is set:
+// m (1 to 6) rows of A (lda floats apart, k values each) times k rows of
+// B (ldb floats apart, 16 values each) into m rows of 16 values of C (ldc
+// floats apart). It runs the AVX2/FMA assembly where the CPU has it and
+// portable Go otherwise.
+func gemm6x16(a []float32, lda int, b []float32, ldb int, c []float32, ldc int, k, m int, acc bool) {
+	checkTile(a, lda, b, ldb, c, ldc, k, m)
+	if !useAVX2 {
+		gemm6x16Go(a, lda, b, ldb, c, ldc, k, m, acc)
 		return
 	}
-	dot4x2Go(x, xstride, w, wstride, n, out)
+	flag := 0
+	if acc {
+		flag = 1
+	}
+	gemm6x16AVX2(&a[0], lda, &b[0], ldb, &c[0], ldc, k, m, flag)
 }

@@ -1,25 +1,79 @@
 #include "textflag.h"
 
-// func dot4x2AVX2(x *float32, xstride int, w *float32, wstride int, n int, out *[8]float32)
+// ROWS sets SI, R8..R12 to six row pointers base + r*ld (ld in bytes),
+// rows at or past m (in AX) repeating the last of the m rows.
+#define ROWS(base, ld) \
+	MOVQ base, SI; \
+	LEAQ (SI)(ld*1), R8; \
+	CMPQ AX, $1; \
+	CMOVQLE SI, R8; \
+	LEAQ (R8)(ld*1), R9; \
+	CMPQ AX, $2; \
+	CMOVQLE R8, R9; \
+	LEAQ (R9)(ld*1), R10; \
+	CMPQ AX, $3; \
+	CMOVQLE R9, R10; \
+	LEAQ (R10)(ld*1), R11; \
+	CMPQ AX, $4; \
+	CMOVQLE R10, R11; \
+	LEAQ (R11)(ld*1), R12; \
+	CMPQ AX, $5; \
+	CMOVQLE R11, R12
+
+// STEP is one k step: the 16 weights at b0, b1 times the six A values at
+// off(row)(R13), accumulated into Y0..Y11.
+#define STEP(b0, b1, off) \
+	VMOVUPS b0, Y12; \
+	VMOVUPS b1, Y13; \
+	VBROADCASTSS off(SI)(R13*1), Y14; \
+	VFMADD231PS Y12, Y14, Y0; \
+	VFMADD231PS Y13, Y14, Y1; \
+	VBROADCASTSS off(R8)(R13*1), Y15; \
+	VFMADD231PS Y12, Y15, Y2; \
+	VFMADD231PS Y13, Y15, Y3; \
+	VBROADCASTSS off(R9)(R13*1), Y14; \
+	VFMADD231PS Y12, Y14, Y4; \
+	VFMADD231PS Y13, Y14, Y5; \
+	VBROADCASTSS off(R10)(R13*1), Y15; \
+	VFMADD231PS Y12, Y15, Y6; \
+	VFMADD231PS Y13, Y15, Y7; \
+	VBROADCASTSS off(R11)(R13*1), Y14; \
+	VFMADD231PS Y12, Y14, Y8; \
+	VFMADD231PS Y13, Y14, Y9; \
+	VBROADCASTSS off(R12)(R13*1), Y15; \
+	VFMADD231PS Y12, Y15, Y10; \
+	VFMADD231PS Y13, Y15, Y11
+
+// func gemm6x16AVX2(a *float32, lda int, b *float32, ldb int, c *float32, ldc int, k, m, acc int)
 //
-// out[2r+c] = sum over k < n of x[r*xstride+k] * w[c*wstride+k], for rows
-// r < 4 and weight rows c < 2. n is a positive multiple of 8. Requires AVX2
-// and FMA.
-TEXT ·dot4x2AVX2(SB), NOSPLIT, $0-48
-	MOVQ x+0(FP), SI
-	MOVQ xstride+8(FP), BX
-	MOVQ w+16(FP), DI
-	MOVQ wstride+24(FP), DX
-	MOVQ n+32(FP), CX
-	MOVQ out+40(FP), AX
+// C[r][j] (+)= sum over p < k of A[r][p] * B[p][j] for rows r < m (1..6)
+// and columns j < 16, strides in floats; C is overwritten when acc is 0.
+// Rows past m are computed on the last row again and stored over it with
+// the same values. Requires AVX2 and FMA.
+TEXT ·gemm6x16AVX2(SB), NOSPLIT, $0-72
+	MOVQ m+56(FP), AX
+	MOVQ c+32(FP), DI
+	MOVQ ldc+40(FP), BX
 	SHLQ $2, BX
-	SHLQ $2, DX
-	SHLQ $2, CX
-	LEAQ (SI)(BX*1), R8
-	LEAQ (R8)(BX*1), R9
-	LEAQ (R9)(BX*1), R10
-	LEAQ (DI)(DX*1), R11
-	XORQ R12, R12
+	ROWS(DI, BX)
+	MOVQ acc+64(FP), CX
+	TESTQ CX, CX
+	JZ   zero
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS (R8), Y2
+	VMOVUPS 32(R8), Y3
+	VMOVUPS (R9), Y4
+	VMOVUPS 32(R9), Y5
+	VMOVUPS (R10), Y6
+	VMOVUPS 32(R10), Y7
+	VMOVUPS (R11), Y8
+	VMOVUPS 32(R11), Y9
+	VMOVUPS (R12), Y10
+	VMOVUPS 32(R12), Y11
+	JMP  loaded
+
+zero:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -28,38 +82,55 @@ TEXT ·dot4x2AVX2(SB), NOSPLIT, $0-48
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+loaded:
+	MOVQ a+0(FP), DI
+	MOVQ lda+8(FP), BX
+	SHLQ $2, BX
+	ROWS(DI, BX)
+	MOVQ b+16(FP), DI
+	MOVQ ldb+24(FP), DX
+	SHLQ $2, DX
+	MOVQ k+48(FP), CX
+	XORQ R13, R13
+	TESTQ $1, CX
+	JZ   pairs
+	STEP((DI), 32(DI), 0)
+	ADDQ DX, DI
+	ADDQ $4, R13
+
+pairs:
+	SHRQ $1, CX
+	JZ   done
 
 loop:
-	VMOVUPS (DI)(R12*1), Y8
-	VMOVUPS (R11)(R12*1), Y9
-	VMOVUPS (SI)(R12*1), Y10
-	VFMADD231PS Y8, Y10, Y0
-	VFMADD231PS Y9, Y10, Y1
-	VMOVUPS (R8)(R12*1), Y11
-	VFMADD231PS Y8, Y11, Y2
-	VFMADD231PS Y9, Y11, Y3
-	VMOVUPS (R9)(R12*1), Y12
-	VFMADD231PS Y8, Y12, Y4
-	VFMADD231PS Y9, Y12, Y5
-	VMOVUPS (R10)(R12*1), Y13
-	VFMADD231PS Y8, Y13, Y6
-	VFMADD231PS Y9, Y13, Y7
-	ADDQ $32, R12
-	CMPQ R12, CX
-	JLT  loop
+	STEP((DI), 32(DI), 0)
+	STEP((DI)(DX*1), 32(DI)(DX*1), 4)
+	LEAQ (DI)(DX*2), DI
+	ADDQ $8, R13
+	DECQ CX
+	JNZ  loop
 
-	// Horizontal sums: Y0..Y3 -> out[0:4], Y4..Y7 -> out[4:8].
-	VHADDPS Y1, Y0, Y0
-	VHADDPS Y3, Y2, Y2
-	VHADDPS Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VMOVUPS X0, (AX)
-	VHADDPS Y5, Y4, Y4
-	VHADDPS Y7, Y6, Y6
-	VHADDPS Y6, Y4, Y4
-	VEXTRACTF128 $1, Y4, X5
-	VADDPS X5, X4, X4
-	VMOVUPS X4, 16(AX)
+done:
+	MOVQ c+32(FP), DI
+	MOVQ ldc+40(FP), BX
+	SHLQ $2, BX
+	ROWS(DI, BX)
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, 32(SI)
+	VMOVUPS Y2, (R8)
+	VMOVUPS Y3, 32(R8)
+	VMOVUPS Y4, (R9)
+	VMOVUPS Y5, 32(R9)
+	VMOVUPS Y6, (R10)
+	VMOVUPS Y7, 32(R10)
+	VMOVUPS Y8, (R11)
+	VMOVUPS Y9, 32(R11)
+	VMOVUPS Y10, (R12)
+	VMOVUPS Y11, 32(R12)
 	VZEROUPPER
 	RET

@@ -273,35 +273,129 @@ func TestHalfToFloat(t *testing.T) {
 }
 
 // TestKernelsAgree checks the kernel in use (assembly where the CPU has
-// AVX2/FMA) against the portable Go kernel, on full and partial tiles.
+// AVX2/FMA) against the portable Go kernel on full and partial tiles,
+// overwriting and accumulating, and checks that it writes nothing outside
+// its m×16 tile.
 func TestKernelsAgree(t *testing.T) {
 	tests := []struct {
-		name    string
-		n       int
-		xstride int
+		name          string
+		m, k          int
+		lda, ldb, ldc int
+		acc           bool
 	}{
-		{"FullTile512", 512, 520},
-		{"RepeatedRow", 256, 0},
-		{"Wide1536", 1536, 1536},
-		{"OddLength", 13, 13},
+		{"FullTile", 6, 256, 260, 16, 40, false},
+		{"Accumulate", 6, 512, 512, 16, 16, true},
+		{"OneRow", 1, 64, 64, 48, 16, true},
+		{"FiveRowsOddK", 5, 13, 13, 16, 32, false},
+		{"ThreeRowsK1", 3, 1, 7, 16, 16, true},
+		{"StridedB", 4, 128, 1536, 1536, 512, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			x := make([]float32, 3*tt.xstride+tt.n)
-			w := make([]float32, 2*tt.n+5)
-			for i := range x {
-				x[i] = float32(math.Sin(float64(i)))
+			a := make([]float32, (tt.m-1)*tt.lda+tt.k)
+			b := make([]float32, (tt.k-1)*tt.ldb+tileCols)
+			c := make([]float32, tileRows*tt.ldc+tileCols)
+			for i := range a {
+				a[i] = float32(math.Sin(float64(i)))
 			}
-			for i := range w {
-				w[i] = float32(math.Cos(float64(3 * i)))
+			for i := range b {
+				b[i] = float32(math.Cos(float64(3 * i)))
 			}
-			var got, want [8]float32
-			dot4x2(x, tt.xstride, w, tt.n+5, tt.n, &got)
-			dot4x2Go(x, tt.xstride, w, tt.n+5, tt.n, &want)
+			for i := range c {
+				c[i] = float32(i%11) - 5
+			}
+			want := slices.Clone(c)
+			gemm6x16(a, tt.lda, b, tt.ldb, c, tt.ldc, tt.k, tt.m, tt.acc)
+			gemm6x16Go(a, tt.lda, b, tt.ldb, want, tt.ldc, tt.k, tt.m, tt.acc)
+			for i := range c {
+				if math.Abs(float64(c[i]-want[i])) > 1e-4*(1+math.Abs(float64(want[i]))) {
+					t.Errorf("c[%d] = %g, portable kernel %g (AVX2 in use: %v)", i, c[i], want[i], useAVX2)
+				}
+			}
+			// The portable kernel against a plain sum, and nothing written
+			// outside the tile.
+			for i := range c {
+				r, j := i/tt.ldc, i%tt.ldc
+				v := float32(i%11) - 5
+				if r < tt.m && j < tileCols {
+					if !tt.acc {
+						v = 0
+					}
+					for p := 0; p < tt.k; p++ {
+						v += a[r*tt.lda+p] * b[p*tt.ldb+j]
+					}
+				}
+				if math.Abs(float64(want[i]-v)) > 1e-4*(1+math.Abs(float64(v))) {
+					t.Fatalf("portable kernel c[%d] (row %d col %d) = %g, want %g", i, r, j, want[i], v)
+				}
+			}
+		})
+	}
+}
+
+// TestLinearMatchesNaive checks the blocked, packed matrix product against
+// the textbook loop on real weights, with partial row tiles and several
+// k blocks, for every epilogue.
+func TestLinearMatchesNaive(t *testing.T) {
+	m := model(t)
+	tests := []struct {
+		name string
+		l    *linear
+		rows int
+		ep   int
+	}{
+		{"QKVStore", &m.layers[0].qkv, 6, epStore},
+		{"FFN1ReLU", &m.layers[1].ffn1, 13, epReLU},
+		{"FFN2Add", &m.layers[1].ffn2, 7, epAdd},
+		{"PoolOneRow", &m.pool, 1, epStore},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := make([]float32, tt.rows*tt.l.in)
+			for i := range src {
+				src[i] = float32(math.Sin(float64(i) * 0.37))
+			}
+			got := make([]float32, tt.rows*tt.l.out)
+			for i := range got {
+				got[i] = float32(i%5) - 2
+			}
+			want := slices.Clone(got)
+			tt.l.apply(got, src, tt.rows, tt.ep)
+			naiveApply(tt.l, want, src, tt.rows, tt.ep)
 			for i := range got {
 				if math.Abs(float64(got[i]-want[i])) > 1e-4*(1+math.Abs(float64(want[i]))) {
-					t.Errorf("out[%d] = %g, portable kernel %g (AVX2 in use: %v)", i, got[i], want[i], useAVX2)
+					t.Fatalf("out[%d] = %g, naive %g", i, got[i], want[i])
 				}
+			}
+		})
+	}
+}
+
+func TestMakePacks(t *testing.T) {
+	ids := func(lens ...int) [][]int32 {
+		out := make([][]int32, len(lens))
+		for i, n := range lens {
+			out[i] = make([]int32, n)
+		}
+		return out
+	}
+	tests := []struct {
+		name    string
+		ids     [][]int32
+		workers int
+		want    [][2]int
+	}{
+		{"OneShort", ids(5), 2, [][2]int{{0, 1}}},
+		{"FullPacks", ids(128, 128, 128, 128), 1, [][2]int{{0, 2}, {2, 4}}},
+		{"SplitForWorkers", ids(100, 100, 100, 100), 2, [][2]int{{0, 2}, {2, 4}}},
+		{"AtLeastMaxPieces", ids(60, 60, 60), 3, [][2]int{{0, 2}, {2, 3}}},
+		{"ManyEmpty", ids(make([]int, 300)...), 1, [][2]int{{0, 256}, {256, 300}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := makePacks(tt.ids, tt.workers)
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("makePacks = %v, want %v", got, tt.want)
 			}
 		})
 	}
