@@ -22,23 +22,24 @@ const (
 // the input (up to 256 KB) stays in L2.
 const kBlock = 256
 
-// linear is a dense layer y = x·W + b. The weights are packed for
-// gemm6x16: out/16 panels, each the in×16 block of W for 16 consecutive
-// outputs, row by row, so a tile reads 64 contiguous bytes per input.
+// linear is a dense layer y = x·W + b. The weights are packed for the
+// tile kernels: out/16 panels, each the in×16 block of W for 16
+// consecutive outputs, row by row, so a tile reads 64 contiguous bytes of
+// each of its two panels per input.
 type linear struct {
 	wp      []float32 // (out/16)×in×16
 	b       []float32
 	in, out int
 }
 
-// newLinear packs w (in×out, row-major) and its bias for apply; in and
-// out must be multiples of 16 (tileCols).
+// newLinear packs w (in×out, row-major) and its bias for apply; out must
+// be a multiple of 32 (tileCols).
 func newLinear(w, b []float32, in, out int) linear {
 	wp := make([]float32, in*out)
-	for p := 0; p < out/tileCols; p++ {
-		panel := wp[p*in*tileCols : (p+1)*in*tileCols]
+	for p := 0; p < out/panelCols; p++ {
+		panel := wp[p*in*panelCols : (p+1)*in*panelCols]
 		for k := 0; k < in; k++ {
-			copy(panel[k*tileCols:(k+1)*tileCols], w[k*out+p*tileCols:])
+			copy(panel[k*panelCols:(k+1)*panelCols], w[k*out+p*panelCols:])
 		}
 	}
 	return linear{wp: wp, b: b, in: in, out: out}
@@ -72,8 +73,8 @@ const (
 // apply computes rows rows of x·W + b from src (rows×in) into dst
 // (rows×out) with the given epilogue. dst starts as the bias (plus its
 // old value for epAdd); then, for each kBlock-wide slice of the inputs
-// and each 16-output weight panel, gemm6x16 adds the products of all row
-// tiles (6 rows by 16 outputs).
+// and each pair of weight panels, gemmTile adds the products of all row
+// tiles (6 rows by 32 outputs).
 func (l *linear) apply(dst, src []float32, rows, ep int) {
 	in, out := l.in, l.out
 	src = src[:rows*in]
@@ -90,10 +91,10 @@ func (l *linear) apply(dst, src []float32, rows, ep int) {
 	}
 	for k0 := 0; k0 < in; k0 += kBlock {
 		kc := min(kBlock, in-k0)
-		for p := 0; p < out/tileCols; p++ {
-			w := l.wp[(p*in+k0)*tileCols : (p*in+k0+kc)*tileCols]
+		for p := 0; p < out/panelCols; p += 2 {
+			w := l.wp[(p*in+k0)*panelCols : ((p+1)*in+k0+kc)*panelCols]
 			for i := 0; i < rows; i += tileRows {
-				gemm6x16(src[i*in+k0:], in, w, tileCols, dst[i*out+p*tileCols:], out, kc, min(tileRows, rows-i), true)
+				gemmTile(src[i*in+k0:], in, w, panelCols, in*panelCols, dst[i*out+p*panelCols:], out, kc, min(tileRows, rows-i), true)
 			}
 		}
 	}
@@ -137,7 +138,7 @@ type scratch struct {
 	qkv    []float32 // rows×3·modelDim; then sentences' mean FFN activations
 	att    []float32 // rows×modelDim: attention output; then sentences' mean stream
 	ffn    []float32 // rows×ffnDim
-	keys   []float32 // one head's keys packed as gemm6x16 panels
+	keys   []float32 // one head's keys packed in 16-key panels
 	scores []float32 // maxPieces²: one head's attention weights
 	tok    tokScratch
 }
@@ -255,8 +256,8 @@ func meanRows(dst, src []float32, n int) {
 // attend runs multi-head self-attention over one sentence's rows of
 // sc.qkv (queries, keys, values of width l.dim each) into sc.att. Per
 // head, the scores Q·Kᵀ and the weighted sum P·V both run through
-// gemm6x16: the keys are first packed into 16-key panels (zero past the
-// last key), the values are read in place.
+// gemmTile: the keys are first packed into 16-key panels (zero past the
+// last key, up to a multiple of 32), the values are read in place.
 func (l *layer) attend(sc *scratch, sp span) {
 	d := l.dim
 	stride := 3 * d
@@ -272,22 +273,22 @@ func (l *layer) attend(sc *scratch, sp span) {
 	keys := sc.keys[:ld*hd]
 	for h := 0; h < numHeads; h++ {
 		q, k, v := qkv[h*hd:], qkv[d+h*hd:], qkv[2*d+h*hd:]
-		for p := 0; p < ld/tileCols; p++ {
-			panel := keys[p*hd*tileCols : (p+1)*hd*tileCols]
-			for j := 0; j < tileCols; j++ {
-				key := p*tileCols + j
-				if key >= n {
-					for c := 0; c < hd; c++ {
-						panel[c*tileCols+j] = 0
-					}
-					continue
+		for key := 0; key < ld; key++ {
+			panel := keys[key/panelCols*hd*panelCols:]
+			j := key % panelCols
+			if key >= n {
+				for c := 0; c < hd; c++ {
+					panel[c*panelCols+j] = 0
 				}
-				for c, kv := range k[key*stride : key*stride+hd] {
-					panel[c*tileCols+j] = kv
-				}
+				continue
 			}
+			for c, kv := range k[key*stride : key*stride+hd] {
+				panel[c*panelCols+j] = kv
+			}
+		}
+		for p := 0; p < ld/panelCols; p += 2 {
 			for i := 0; i < n; i += tileRows {
-				gemm6x16(q[i*stride:], stride, panel, tileCols, scores[i*ld+p*tileCols:], ld, hd, min(tileRows, n-i), false)
+				gemmTile(q[i*stride:], stride, keys[p*hd*panelCols:], panelCols, hd*panelCols, scores[i*ld+p*panelCols:], ld, hd, min(tileRows, n-i), false)
 			}
 		}
 		for i := 0; i < n; i++ {
@@ -295,7 +296,7 @@ func (l *layer) attend(sc *scratch, sp span) {
 		}
 		for c := 0; c < hd; c += tileCols {
 			for i := 0; i < n; i += tileRows {
-				gemm6x16(scores[i*ld:], ld, v[c:], stride, att[i*d+h*hd+c:], d, n, min(tileRows, n-i), false)
+				gemmTile(scores[i*ld:], ld, v[c:], stride, panelCols, att[i*d+h*hd+c:], d, n, min(tileRows, n-i), false)
 			}
 		}
 	}

@@ -134,3 +134,119 @@ done:
 	VMOVUPS Y11, 32(R12)
 	VZEROUPPER
 	RET
+
+// STEP512 is one k step of gemm6x32AVX512: the 32 weights at (DI) and
+// (DI)(AX) times the six A values at off(row)(R13), into Z0..Z11.
+#define STEP512(off) \
+	VMOVUPS (DI), Z12; \
+	VMOVUPS (DI)(AX*1), Z13; \
+	VBROADCASTSS off(SI)(R13*1), Z14; \
+	VFMADD231PS Z12, Z14, Z0; \
+	VFMADD231PS Z13, Z14, Z1; \
+	VBROADCASTSS off(R8)(R13*1), Z15; \
+	VFMADD231PS Z12, Z15, Z2; \
+	VFMADD231PS Z13, Z15, Z3; \
+	VBROADCASTSS off(R9)(R13*1), Z14; \
+	VFMADD231PS Z12, Z14, Z4; \
+	VFMADD231PS Z13, Z14, Z5; \
+	VBROADCASTSS off(R10)(R13*1), Z15; \
+	VFMADD231PS Z12, Z15, Z6; \
+	VFMADD231PS Z13, Z15, Z7; \
+	VBROADCASTSS off(R11)(R13*1), Z14; \
+	VFMADD231PS Z12, Z14, Z8; \
+	VFMADD231PS Z13, Z14, Z9; \
+	VBROADCASTSS off(R12)(R13*1), Z15; \
+	VFMADD231PS Z12, Z15, Z10; \
+	VFMADD231PS Z13, Z15, Z11; \
+	ADDQ DX, DI
+
+// func gemm6x32AVX512(a *float32, lda int, b *float32, ldb, bnext int, c *float32, ldc int, k, m, acc int)
+//
+// gemm6x16AVX2 on 32 columns: B's columns 16..31 are bnext floats after
+// its columns 0..15 (the next packed panel, or simply 16). Requires
+// AVX-512F.
+TEXT ·gemm6x32AVX512(SB), NOSPLIT, $0-80
+	MOVQ m+64(FP), AX
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), BX
+	SHLQ $2, BX
+	ROWS(DI, BX)
+	MOVQ acc+72(FP), CX
+	TESTQ CX, CX
+	JZ   zero512
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS (R8), Z2
+	VMOVUPS 64(R8), Z3
+	VMOVUPS (R9), Z4
+	VMOVUPS 64(R9), Z5
+	VMOVUPS (R10), Z6
+	VMOVUPS 64(R10), Z7
+	VMOVUPS (R11), Z8
+	VMOVUPS 64(R11), Z9
+	VMOVUPS (R12), Z10
+	VMOVUPS 64(R12), Z11
+	JMP  loaded512
+
+zero512:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+
+loaded512:
+	MOVQ a+0(FP), DI
+	MOVQ lda+8(FP), BX
+	SHLQ $2, BX
+	ROWS(DI, BX)
+	MOVQ b+16(FP), DI
+	MOVQ ldb+24(FP), DX
+	SHLQ $2, DX
+	MOVQ bnext+32(FP), AX
+	SHLQ $2, AX
+	MOVQ k+56(FP), CX
+	XORQ R13, R13
+	TESTQ $1, CX
+	JZ   pairs512
+	STEP512(0)
+	ADDQ $4, R13
+
+pairs512:
+	SHRQ $1, CX
+	JZ   done512
+
+loop512:
+	STEP512(0)
+	STEP512(4)
+	ADDQ $8, R13
+	DECQ CX
+	JNZ  loop512
+
+done512:
+	MOVQ m+64(FP), AX
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), BX
+	SHLQ $2, BX
+	ROWS(DI, BX)
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, (R8)
+	VMOVUPS Z3, 64(R8)
+	VMOVUPS Z4, (R9)
+	VMOVUPS Z5, 64(R9)
+	VMOVUPS Z6, (R10)
+	VMOVUPS Z7, 64(R10)
+	VMOVUPS Z8, (R11)
+	VMOVUPS Z9, 64(R11)
+	VMOVUPS Z10, (R12)
+	VMOVUPS Z11, 64(R12)
+	VZEROUPPER
+	RET

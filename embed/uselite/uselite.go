@@ -36,12 +36,12 @@ const packRows = 256
 
 // Model is the use-lite embedder. It is safe for concurrent use.
 type Model struct {
-	tok     *tokenizer
+	tok       *tokenizer
 	emb       []float32 // vocabulary×embedDim
 	posTiming []float32 // maxPieces×embedDim: timing signal by position
-	layers  [attnLayers]layer
-	pool    linear // the tanh layer
-	scratch sync.Pool
+	layers    [attnLayers]layer
+	pool      linear // the tanh layer
+	scratch   sync.Pool
 }
 
 var (
