@@ -176,7 +176,7 @@ func BenchmarkKernelPeak(b *testing.B) {
 					}
 					for range b.N {
 						for range kernelReps {
-							gemmTile(a, k, w, panelCols, k*panelCols, c, tileCols, k, tileRows, false)
+							gemmTile(a, k, w, panelCols, k*panelCols, c, tileCols, k, tileRows, 0)
 						}
 					}
 					tiles.Add(int64(b.N) * kernelReps)

@@ -91,16 +91,15 @@ func (l *linear) apply(dst, src []float32, rows, ep int) {
 	}
 	for k0 := 0; k0 < in; k0 += kBlock {
 		kc := min(kBlock, in-k0)
+		flags := tileAcc
+		if ep == epReLU && k0+kc == in {
+			flags |= tileReLU
+		}
 		for p := 0; p < out/panelCols; p += 2 {
 			w := l.wp[(p*in+k0)*panelCols : ((p+1)*in+k0+kc)*panelCols]
 			for i := 0; i < rows; i += tileRows {
-				gemmTile(src[i*in+k0:], in, w, panelCols, in*panelCols, dst[i*out+p*panelCols:], out, kc, min(tileRows, rows-i), true)
+				gemmTile(src[i*in+k0:], in, w, panelCols, in*panelCols, dst[i*out+p*panelCols:], out, kc, min(tileRows, rows-i), flags)
 			}
-		}
-	}
-	if ep == epReLU {
-		for j, v := range dst {
-			dst[j] = max(v, 0)
 		}
 	}
 }
@@ -288,7 +287,7 @@ func (l *layer) attend(sc *scratch, sp span) {
 		}
 		for p := 0; p < ld/panelCols; p += 2 {
 			for i := 0; i < n; i += tileRows {
-				gemmTile(q[i*stride:], stride, keys[p*hd*panelCols:], panelCols, hd*panelCols, scores[i*ld+p*panelCols:], ld, hd, min(tileRows, n-i), false)
+				gemmTile(q[i*stride:], stride, keys[p*hd*panelCols:], panelCols, hd*panelCols, scores[i*ld+p*panelCols:], ld, hd, min(tileRows, n-i), 0)
 			}
 		}
 		for i := 0; i < n; i++ {
@@ -296,7 +295,7 @@ func (l *layer) attend(sc *scratch, sp span) {
 		}
 		for c := 0; c < hd; c += tileCols {
 			for i := 0; i < n; i += tileRows {
-				gemmTile(scores[i*ld:], ld, v[c:], stride, panelCols, att[i*d+h*hd+c:], d, n, min(tileRows, n-i), false)
+				gemmTile(scores[i*ld:], ld, v[c:], stride, panelCols, att[i*d+h*hd+c:], d, n, min(tileRows, n-i), 0)
 			}
 		}
 	}
@@ -310,7 +309,7 @@ func softmax(row []float32) {
 	}
 	var sum float32
 	for j, s := range row {
-		e := float32(math.Exp(float64(s - maxScore)))
+		e := expNeg(s - maxScore)
 		row[j] = e
 		sum += e
 	}
@@ -318,4 +317,29 @@ func softmax(row []float32) {
 	for j := range row {
 		row[j] *= inv
 	}
+}
+
+// expNeg returns e**x for x ≤ 0 in float32, within 2 ulp of math.Exp (0
+// below the smallest normal result), the Cephes expf way: x = n·ln2 + r
+// with |r| ≤ ln2/2, a degree-7 polynomial for e**r, 2**n in the exponent.
+func expNeg(x float32) float32 {
+	const (
+		log2e = 1.44269504088896341
+		ln2hi = 0.693359375
+		ln2lo = -2.12194440e-4
+	)
+	if x < -87.33654 {
+		return 0
+	}
+	n := int32(x*log2e - 0.5) // round to nearest, x ≤ 0
+	fn := float32(n)
+	r := x - fn*ln2hi - fn*ln2lo
+	p := float32(1.9875691500e-4)
+	p = p*r + 1.3981999507e-3
+	p = p*r + 8.3334519073e-3
+	p = p*r + 4.1665795894e-2
+	p = p*r + 1.6666665459e-1
+	p = p*r + 5.0000001201e-1
+	p = p*r*r + r + 1
+	return p * math.Float32frombits(uint32(n+127)<<23)
 }

@@ -12,6 +12,12 @@ const (
 	tileCols  = 2 * panelCols
 )
 
+// Flags of a tile product.
+const (
+	tileAcc  = 1 << iota // add the product to C instead of overwriting it
+	tileReLU             // store max(0, C)
+)
+
 // checkTile panics, as an out-of-range slice index would, when a tile of
 // m rows, k inputs and cols columns (panelCols or tileCols, the second
 // panel bnext floats after the first) reaches past one of its slices;
@@ -25,11 +31,11 @@ func checkTile(a []float32, lda int, b []float32, ldb, bnext int, c []float32, l
 }
 
 // gemm6x16Go is the portable gemm6x16.
-func gemm6x16Go(a []float32, lda int, b []float32, ldb int, c []float32, ldc int, k, m int, acc bool) {
+func gemm6x16Go(a []float32, lda int, b []float32, ldb int, c []float32, ldc int, k, m, flags int) {
 	for r := 0; r < m; r++ {
 		var sum [panelCols]float32
 		cr := c[r*ldc : r*ldc+panelCols]
-		if acc {
+		if flags&tileAcc != 0 {
 			copy(sum[:], cr)
 		}
 		ar := a[r*lda : r*lda+k]
@@ -37,6 +43,11 @@ func gemm6x16Go(a []float32, lda int, b []float32, ldb int, c []float32, ldc int
 			br := b[p*ldb : p*ldb+panelCols]
 			for j := range sum {
 				sum[j] += av * br[j]
+			}
+		}
+		if flags&tileReLU != 0 {
+			for j, v := range sum {
+				sum[j] = max(v, 0)
 			}
 		}
 		copy(cr, sum[:])

@@ -12,42 +12,35 @@ var (
 // gemm6x16AVX2 is gemm6x16 in AVX2/FMA assembly, without bounds checks.
 //
 //go:noescape
-func gemm6x16AVX2(a *float32, lda int, b *float32, ldb int, c *float32, ldc int, k, m, acc int)
+func gemm6x16AVX2(a *float32, lda int, b *float32, ldb int, c *float32, ldc int, k, m, flags int)
 
 // gemm6x32AVX512 is gemmTile in AVX-512 assembly, without bounds checks.
 //
 //go:noescape
-func gemm6x32AVX512(a *float32, lda int, b *float32, ldb, bnext int, c *float32, ldc int, k, m, acc int)
+func gemm6x32AVX512(a *float32, lda int, b *float32, ldb, bnext int, c *float32, ldc int, k, m, flags int)
 
-// gemm6x16 computes one tile of C = A·B, or C += A·B when acc is set:
-// m (1 to 6) rows of A (lda floats apart, k values each) times k rows of
-// B (ldb floats apart, 16 values each) into m rows of 16 values of C (ldc
-// floats apart).
-func gemm6x16(a []float32, lda int, b []float32, ldb int, c []float32, ldc int, k, m int, acc bool) {
+// gemm6x16 computes one tile of C = A·B (C += A·B with flag tileAcc,
+// then max(0, C) with flag tileReLU): m (1 to 6) rows of A (lda floats
+// apart, k values each) times k rows of B (ldb floats apart, 16 values
+// each) into m rows of 16 values of C (ldc floats apart).
+func gemm6x16(a []float32, lda int, b []float32, ldb int, c []float32, ldc int, k, m, flags int) {
 	checkTile(a, lda, b, ldb, 0, c, ldc, k, m, panelCols)
 	if !useAVX2 {
-		gemm6x16Go(a, lda, b, ldb, c, ldc, k, m, acc)
+		gemm6x16Go(a, lda, b, ldb, c, ldc, k, m, flags)
 		return
 	}
-	gemm6x16AVX2(&a[0], lda, &b[0], ldb, &c[0], ldc, k, m, flag(acc))
+	gemm6x16AVX2(&a[0], lda, &b[0], ldb, &c[0], ldc, k, m, flags)
 }
 
 // gemmTile is gemm6x16 on 32 columns of C, B's columns 16 to 31 being
 // bnext floats after its columns 0 to 15 (the next weight panel, or
 // simply 16 in a row-major B).
-func gemmTile(a []float32, lda int, b []float32, ldb, bnext int, c []float32, ldc int, k, m int, acc bool) {
+func gemmTile(a []float32, lda int, b []float32, ldb, bnext int, c []float32, ldc int, k, m, flags int) {
 	if !useAVX512 {
-		gemm6x16(a, lda, b, ldb, c, ldc, k, m, acc)
-		gemm6x16(a, lda, b[bnext:], ldb, c[panelCols:], ldc, k, m, acc)
+		gemm6x16(a, lda, b, ldb, c, ldc, k, m, flags)
+		gemm6x16(a, lda, b[bnext:], ldb, c[panelCols:], ldc, k, m, flags)
 		return
 	}
 	checkTile(a, lda, b, ldb, bnext, c, ldc, k, m, tileCols)
-	gemm6x32AVX512(&a[0], lda, &b[0], ldb, bnext, &c[0], ldc, k, m, flag(acc))
-}
-
-func flag(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
+	gemm6x32AVX512(&a[0], lda, &b[0], ldb, bnext, &c[0], ldc, k, m, flags)
 }

@@ -44,20 +44,21 @@
 	VFMADD231PS Y12, Y15, Y10; \
 	VFMADD231PS Y13, Y15, Y11
 
-// func gemm6x16AVX2(a *float32, lda int, b *float32, ldb int, c *float32, ldc int, k, m, acc int)
+// func gemm6x16AVX2(a *float32, lda int, b *float32, ldb int, c *float32, ldc int, k, m, flags int)
 //
 // C[r][j] (+)= sum over p < k of A[r][p] * B[p][j] for rows r < m (1..6)
-// and columns j < 16, strides in floats; C is overwritten when acc is 0.
-// Rows past m are computed on the last row again and stored over it with
-// the same values. Requires AVX2 and FMA.
+// and columns j < 16, strides in floats: C += A·B with flag bit 0
+// (tileAcc), C = A·B without; bit 1 (tileReLU) stores max(0, C). Rows past
+// m are computed on the last row again and stored over it with the same
+// values. Requires AVX2 and FMA.
 TEXT ·gemm6x16AVX2(SB), NOSPLIT, $0-72
 	MOVQ m+56(FP), AX
 	MOVQ c+32(FP), DI
 	MOVQ ldc+40(FP), BX
 	SHLQ $2, BX
 	ROWS(DI, BX)
-	MOVQ acc+64(FP), CX
-	TESTQ CX, CX
+	MOVQ flags+64(FP), CX
+	TESTQ $1, CX
 	JZ   zero
 	VMOVUPS (SI), Y0
 	VMOVUPS 32(SI), Y1
@@ -116,6 +117,24 @@ loop:
 	JNZ  loop
 
 done:
+	MOVQ flags+64(FP), CX
+	TESTQ $2, CX
+	JZ   store
+	VXORPS Y12, Y12, Y12
+	VMAXPS Y12, Y0, Y0
+	VMAXPS Y12, Y1, Y1
+	VMAXPS Y12, Y2, Y2
+	VMAXPS Y12, Y3, Y3
+	VMAXPS Y12, Y4, Y4
+	VMAXPS Y12, Y5, Y5
+	VMAXPS Y12, Y6, Y6
+	VMAXPS Y12, Y7, Y7
+	VMAXPS Y12, Y8, Y8
+	VMAXPS Y12, Y9, Y9
+	VMAXPS Y12, Y10, Y10
+	VMAXPS Y12, Y11, Y11
+
+store:
 	MOVQ c+32(FP), DI
 	MOVQ ldc+40(FP), BX
 	SHLQ $2, BX
@@ -160,7 +179,7 @@ done:
 	VFMADD231PS Z13, Z15, Z11; \
 	ADDQ DX, DI
 
-// func gemm6x32AVX512(a *float32, lda int, b *float32, ldb, bnext int, c *float32, ldc int, k, m, acc int)
+// func gemm6x32AVX512(a *float32, lda int, b *float32, ldb, bnext int, c *float32, ldc int, k, m, flags int)
 //
 // gemm6x16AVX2 on 32 columns: B's columns 16..31 are bnext floats after
 // its columns 0..15 (the next packed panel, or simply 16). Requires
@@ -171,8 +190,8 @@ TEXT ·gemm6x32AVX512(SB), NOSPLIT, $0-80
 	MOVQ ldc+48(FP), BX
 	SHLQ $2, BX
 	ROWS(DI, BX)
-	MOVQ acc+72(FP), CX
-	TESTQ CX, CX
+	MOVQ flags+72(FP), CX
+	TESTQ $1, CX
 	JZ   zero512
 	VMOVUPS (SI), Z0
 	VMOVUPS 64(SI), Z1
@@ -231,6 +250,24 @@ loop512:
 	JNZ  loop512
 
 done512:
+	MOVQ flags+72(FP), CX
+	TESTQ $2, CX
+	JZ   store512
+	VPXORD Z12, Z12, Z12
+	VMAXPS Z12, Z0, Z0
+	VMAXPS Z12, Z1, Z1
+	VMAXPS Z12, Z2, Z2
+	VMAXPS Z12, Z3, Z3
+	VMAXPS Z12, Z4, Z4
+	VMAXPS Z12, Z5, Z5
+	VMAXPS Z12, Z6, Z6
+	VMAXPS Z12, Z7, Z7
+	VMAXPS Z12, Z8, Z8
+	VMAXPS Z12, Z9, Z9
+	VMAXPS Z12, Z10, Z10
+	VMAXPS Z12, Z11, Z11
+
+store512:
 	MOVQ m+64(FP), AX
 	MOVQ c+40(FP), DI
 	MOVQ ldc+48(FP), BX

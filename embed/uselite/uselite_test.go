@@ -281,24 +281,26 @@ func TestKernelsAgree(t *testing.T) {
 		name            string
 		m, k            int
 		lda, ldb, bnext int
-		ldc             int
-		acc             bool
+		ldc, flags      int
 	}{
-		{"FullTile", 6, 256, 260, 16, 4096, 40, false},
-		{"Accumulate", 6, 512, 512, 16, 8192, 32, true},
-		{"OneRow", 1, 64, 64, 48, 16, 32, true},
-		{"FiveRowsOddK", 5, 13, 13, 16, 208, 32, false},
-		{"ThreeRowsK1", 3, 1, 7, 16, 16, 32, true},
-		{"RowMajorB", 4, 128, 1536, 1536, 16, 512, false},
+		{"FullTile", 6, 256, 260, 16, 4096, 40, 0},
+		{"Accumulate", 6, 512, 512, 16, 8192, 32, tileAcc},
+		{"OneRowReLU", 1, 64, 64, 48, 16, 32, tileAcc | tileReLU},
+		{"FiveRowsOddKReLU", 5, 13, 13, 16, 208, 32, tileReLU},
+		{"ThreeRowsK1", 3, 1, 7, 16, 16, 32, tileAcc},
+		{"RowMajorB", 4, 128, 1536, 1536, 16, 512, 0},
 	}
 	kernels := []struct {
 		name string
 		cols int
-		run  func(a []float32, lda int, b []float32, ldb, bnext int, c []float32, ldc, k, m int, acc bool)
+		run  func(a []float32, lda int, b []float32, ldb, bnext int, c []float32, ldc, k, m, flags int)
 	}{
 		{"Tile", tileCols, gemmTile},
-		{"Panel", panelCols, func(a []float32, lda int, b []float32, ldb, _ int, c []float32, ldc, k, m int, acc bool) {
-			gemm6x16(a, lda, b, ldb, c, ldc, k, m, acc)
+		{"Panel", panelCols, func(a []float32, lda int, b []float32, ldb, _ int, c []float32, ldc, k, m, flags int) {
+			gemm6x16(a, lda, b, ldb, c, ldc, k, m, flags)
+		}},
+		{"Go", panelCols, func(a []float32, lda int, b []float32, ldb, _ int, c []float32, ldc, k, m, flags int) {
+			gemm6x16Go(a, lda, b, ldb, c, ldc, k, m, flags)
 		}},
 	}
 	for _, tt := range tests {
@@ -316,12 +318,12 @@ func TestKernelsAgree(t *testing.T) {
 				for i := range c {
 					c[i] = float32(i%11) - 5
 				}
-				kern.run(a, tt.lda, b, tt.ldb, tt.bnext, c, tt.ldc, tt.k, tt.m, tt.acc)
+				kern.run(a, tt.lda, b, tt.ldb, tt.bnext, c, tt.ldc, tt.k, tt.m, tt.flags)
 				for i := range c {
 					r, j := i/tt.ldc, i%tt.ldc
 					want := float32(i%11) - 5
 					if r < tt.m && j < kern.cols {
-						if !tt.acc {
+						if tt.flags&tileAcc == 0 {
 							want = 0
 						}
 						col := j
@@ -330,6 +332,9 @@ func TestKernelsAgree(t *testing.T) {
 						}
 						for p := 0; p < tt.k; p++ {
 							want += a[r*tt.lda+p] * b[p*tt.ldb+col]
+						}
+						if tt.flags&tileReLU != 0 {
+							want = max(want, 0)
 						}
 					}
 					if math.Abs(float64(c[i]-want)) > 1e-4*(1+math.Abs(float64(want))) {
@@ -406,5 +411,27 @@ func TestMakePacks(t *testing.T) {
 				t.Fatalf("makePacks = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestExpNeg(t *testing.T) {
+	for _, x := range []float32{0, -1e-8, -0.3, -0.5, -0.69, -1, -2.5, -10, -40.2, -80, -87.3, -87.4, -100, float32(math.Inf(-1))} {
+		got, want := float64(expNeg(x)), math.Exp(float64(x))
+		if want < 1.2e-38 {
+			if got != 0 {
+				t.Errorf("expNeg(%g) = %g, want 0", x, got)
+			}
+			continue
+		}
+		if math.Abs(got-want) > 3e-7*want {
+			t.Errorf("expNeg(%g) = %.9g, want %.9g", x, got, want)
+		}
+	}
+	for i := range 100000 {
+		x := -float32(i) * 0.000873
+		got, want := float64(expNeg(x)), math.Exp(float64(x))
+		if math.Abs(got-want) > 3e-7*want {
+			t.Fatalf("expNeg(%g) = %.9g, want %.9g", x, got, want)
+		}
 	}
 }
