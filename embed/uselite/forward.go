@@ -291,7 +291,7 @@ func (l *layer) attend(sc *scratch, sp span) {
 			}
 		}
 		for i := 0; i < n; i++ {
-			softmax(scores[i*ld : i*ld+n])
+			softmax(scores[i*ld:(i+1)*ld], n)
 		}
 		for c := 0; c < hd; c += tileCols {
 			for i := 0; i < n; i += tileRows {
@@ -301,8 +301,8 @@ func (l *layer) attend(sc *scratch, sp span) {
 	}
 }
 
-// softmax replaces row by its softmax.
-func softmax(row []float32) {
+// softmaxGo replaces row by its softmax.
+func softmaxGo(row []float32) {
 	maxScore := float32(math.Inf(-1))
 	for _, s := range row {
 		maxScore = max(maxScore, s)
@@ -319,27 +319,37 @@ func softmax(row []float32) {
 	}
 }
 
+// Constants of expNeg: ln 2 in two parts, the polynomial's coefficients
+// from the highest degree, and the lowest argument with a normal result.
+const (
+	expLog2e = 1.44269504088896341
+	expLn2Hi = 0.693359375
+	expLn2Lo = -2.12194440e-4
+	expP5    = 1.9875691500e-4
+	expP4    = 1.3981999507e-3
+	expP3    = 8.3334519073e-3
+	expP2    = 4.1665795894e-2
+	expP1    = 1.6666665459e-1
+	expP0    = 5.0000001201e-1
+	expMin   = -87.33654
+)
+
 // expNeg returns e**x for x ≤ 0 in float32, within 2 ulp of math.Exp (0
-// below the smallest normal result), the Cephes expf way: x = n·ln2 + r
-// with |r| ≤ ln2/2, a degree-7 polynomial for e**r, 2**n in the exponent.
+// below expMin), the Cephes expf way: x = n·ln2 + r with |r| ≤ ln2/2, a
+// degree-7 polynomial for e**r, 2**n in the exponent.
 func expNeg(x float32) float32 {
-	const (
-		log2e = 1.44269504088896341
-		ln2hi = 0.693359375
-		ln2lo = -2.12194440e-4
-	)
-	if x < -87.33654 {
+	if x < expMin {
 		return 0
 	}
-	n := int32(x*log2e - 0.5) // round to nearest, x ≤ 0
+	n := int32(x*expLog2e - 0.5) // round to nearest, x ≤ 0
 	fn := float32(n)
-	r := x - fn*ln2hi - fn*ln2lo
-	p := float32(1.9875691500e-4)
-	p = p*r + 1.3981999507e-3
-	p = p*r + 8.3334519073e-3
-	p = p*r + 4.1665795894e-2
-	p = p*r + 1.6666665459e-1
-	p = p*r + 5.0000001201e-1
+	r := x - fn*expLn2Hi - fn*expLn2Lo
+	p := float32(expP5)
+	p = p*r + expP4
+	p = p*r + expP3
+	p = p*r + expP2
+	p = p*r + expP1
+	p = p*r + expP0
 	p = p*r*r + r + 1
 	return p * math.Float32frombits(uint32(n+127)<<23)
 }

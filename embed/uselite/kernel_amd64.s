@@ -287,3 +287,99 @@ store512:
 	VMOVUPS Z11, 64(R12)
 	VZEROUPPER
 	RET
+
+// Offsets of the constants of softmaxAVX2, each repeated 8 times (see
+// expConsts).
+#define C_LOG2E 0
+#define C_LN2HI 32
+#define C_LN2LO 64
+#define C_P5 96
+#define C_P4 128
+#define C_P3 160
+#define C_P2 192
+#define C_P1 224
+#define C_P0 256
+#define C_HALF 288
+#define C_ONE 320
+#define C_MIN 352
+#define C_BIAS 384
+
+// func softmaxAVX2(row *float32, n int, consts *[13][8]uint32)
+//
+// Replaces row[:n] by its softmax; n is a positive multiple of 8. The
+// exponentials are expNeg's, eight at a time, arguments clamped at
+// expNeg's lower limit. Requires AVX2 and FMA.
+TEXT ·softmaxAVX2(SB), NOSPLIT, $0-24
+	MOVQ row+0(FP), DI
+	MOVQ n+8(FP), DX
+	MOVQ consts+16(FP), AX
+
+	// Maximum.
+	MOVQ DI, SI
+	MOVQ DX, CX
+	VMOVUPS (SI), Y15
+maxloop:
+	VMAXPS (SI), Y15, Y15
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNZ  maxloop
+	VEXTRACTF128 $1, Y15, X0
+	VMAXPS X0, X15, X15
+	VPERMILPS $0x4E, X15, X0
+	VMAXPS X0, X15, X15
+	VPERMILPS $0xB1, X15, X0
+	VMAXPS X0, X15, X15
+	VBROADCASTSS X15, Y15
+
+	// Exponentials and their sum.
+	MOVQ DI, SI
+	MOVQ DX, CX
+	VXORPS Y14, Y14, Y14
+exploop:
+	VMOVUPS (SI), Y0
+	VSUBPS Y15, Y0, Y0
+	VMAXPS C_MIN(AX), Y0, Y0
+	VMULPS C_LOG2E(AX), Y0, Y1
+	VSUBPS C_HALF(AX), Y1, Y1
+	VCVTTPS2DQ Y1, Y1
+	VCVTDQ2PS Y1, Y2
+	VFNMADD231PS C_LN2HI(AX), Y2, Y0
+	VFNMADD231PS C_LN2LO(AX), Y2, Y0
+	VMOVUPS C_P5(AX), Y3
+	VFMADD213PS C_P4(AX), Y0, Y3
+	VFMADD213PS C_P3(AX), Y0, Y3
+	VFMADD213PS C_P2(AX), Y0, Y3
+	VFMADD213PS C_P1(AX), Y0, Y3
+	VFMADD213PS C_P0(AX), Y0, Y3
+	VMULPS Y0, Y0, Y4
+	VFMADD213PS Y0, Y4, Y3
+	VADDPS C_ONE(AX), Y3, Y3
+	VPADDD C_BIAS(AX), Y1, Y1
+	VPSLLD $23, Y1, Y1
+	VMULPS Y1, Y3, Y3
+	VMOVUPS Y3, (SI)
+	VADDPS Y3, Y14, Y14
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNZ  exploop
+	VEXTRACTF128 $1, Y14, X0
+	VADDPS X0, X14, X14
+	VPERMILPS $0x4E, X14, X0
+	VADDPS X0, X14, X14
+	VPERMILPS $0xB1, X14, X0
+	VADDPS X0, X14, X14
+	VMOVSS C_ONE(AX), X1
+	VDIVSS X14, X1, X1
+	VBROADCASTSS X1, Y1
+
+	// Normalisation.
+	MOVQ DI, SI
+	MOVQ DX, CX
+scaleloop:
+	VMULPS (SI), Y1, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNZ  scaleloop
+	VZEROUPPER
+	RET

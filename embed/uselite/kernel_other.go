@@ -24,3 +24,6 @@ func gemmTile(a []float32, lda int, b []float32, ldb, bnext int, c []float32, ld
 	gemm6x16(a, lda, b, ldb, c, ldc, k, m, flags)
 	gemm6x16(a, lda, b[bnext:], ldb, c[panelCols:], ldc, k, m, flags)
 }
+
+// softmax replaces row[:n] by its softmax.
+func softmax(row []float32, n int) { softmaxGo(row[:n]) }

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"slices"
@@ -433,5 +434,38 @@ func TestExpNeg(t *testing.T) {
 		if math.Abs(got-want) > 3e-7*want {
 			t.Fatalf("expNeg(%g) = %.9g, want %.9g", x, got, want)
 		}
+	}
+}
+
+// TestSoftmax checks the softmax in use (AVX2 assembly where the CPU has
+// it) against float64 arithmetic, on row lengths around the vector width
+// and with scores far below the maximum. Scores span ±12, so rounding the
+// float32 differences to the maximum alone costs up to 2e-6 relative.
+func TestSoftmax(t *testing.T) {
+	for _, n := range []int{1, 2, 7, 8, 9, 31, 64, 100, 128} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			row := make([]float32, (n+31)/32*32)
+			for j := range n {
+				row[j] = float32(math.Sin(float64(j)*1.7)) * 12
+			}
+			if n > 2 {
+				row[2] = -200 // underflows to 0
+			}
+			want := make([]float64, n)
+			maxScore, sum := math.Inf(-1), 0.0
+			for _, s := range row[:n] {
+				maxScore = max(maxScore, float64(s))
+			}
+			for j, s := range row[:n] {
+				want[j] = math.Exp(float64(s) - maxScore)
+				sum += want[j]
+			}
+			softmax(row, n)
+			for j, w := range want {
+				if got := float64(row[j]); math.Abs(got-w/sum) > 4e-6*(w/sum)+1e-30 {
+					t.Errorf("softmax[%d] = %.9g, want %.9g", j, got, w/sum)
+				}
+			}
+		})
 	}
 }
