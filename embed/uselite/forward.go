@@ -104,24 +104,31 @@ func (l *linear) apply(dst, src []float32, rows, ep int) {
 	}
 }
 
-// normalizeRows applies ln to each of rows rows of width d from src into
-// dst, in the graph's order: scale·rsqrt(var+ε)·(x−mean) + bias.
+// normalizeRows applies ln to each of rows rows of width d (a multiple of
+// 4) from src into dst, in the graph's order: scale·rsqrt(var+ε)·(x−mean)
+// + bias, summing in float32 with four accumulators.
 func (ln *layerNorm) normalizeRows(dst, src []float32, rows, d int) {
+	scale, bias := ln.scale[:d], ln.bias[:d]
 	for r := 0; r < rows; r++ {
 		x := src[r*d : (r+1)*d]
 		y := dst[r*d : (r+1)*d]
-		var sum float64
-		for _, v := range x {
-			sum += float64(v)
+		var s0, s1, s2, s3 float32
+		for k := 0; k+4 <= len(x); k += 4 {
+			s0 += x[k]
+			s1 += x[k+1]
+			s2 += x[k+2]
+			s3 += x[k+3]
 		}
-		mean := float32(sum / float64(d))
-		var sq float64
-		for _, v := range x {
-			c := v - mean
-			sq += float64(c * c)
+		mean := (s0 + s1 + s2 + s3) / float32(d)
+		s0, s1, s2, s3 = 0, 0, 0, 0
+		for k := 0; k+4 <= len(x); k += 4 {
+			c0, c1, c2, c3 := x[k]-mean, x[k+1]-mean, x[k+2]-mean, x[k+3]-mean
+			s0 += c0 * c0
+			s1 += c1 * c1
+			s2 += c2 * c2
+			s3 += c3 * c3
 		}
-		inv := float32(1 / math.Sqrt(float64(float32(sq/float64(d))+lnEpsilon)))
-		scale, bias := ln.scale[:d], ln.bias[:d]
+		inv := float32(1 / math.Sqrt(float64((s0+s1+s2+s3)/float32(d)+lnEpsilon)))
 		for k, v := range x {
 			y[k] = scale[k]*inv*(v-mean) + bias[k]
 		}
