@@ -2,8 +2,13 @@ package uselite
 
 import (
 	"context"
+	"fmt"
 	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // benchTexts returns n texts from the golden corpus: real sentences of
@@ -27,14 +32,14 @@ func benchmarkEmbed(b *testing.B, procs int) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := cpuTime()
 	for b.Loop() {
 		if _, err := m.Embed(context.Background(), texts); err != nil {
 			b.Fatal(err)
 		}
 	}
-	s := b.Elapsed().Seconds()
-	b.ReportMetric(float64(pieces*b.N)/s, "pieces/s")
-	b.ReportMetric(float64(len(texts)*b.N)/s, "sentences/s")
+	report(b, cpu, float64(pieces*b.N), "pieces")
+	b.ReportMetric(float64(len(texts)*b.N)/b.Elapsed().Seconds(), "sentences/s")
 }
 
 // BenchmarkEmbed runs on all cores; BenchmarkEmbedOneCore is its peer in
@@ -42,42 +47,85 @@ func benchmarkEmbed(b *testing.B, procs int) {
 func BenchmarkEmbed(b *testing.B)        { benchmarkEmbed(b, runtime.NumCPU()) }
 func BenchmarkEmbedOneCore(b *testing.B) { benchmarkEmbed(b, 1) }
 
-// BenchmarkEmbedChunks embeds long chunks (128 pieces each), the shape of
-// ingest, on all cores.
-func BenchmarkEmbedChunks(b *testing.B) {
+// benchChunks returns n chunks of at least maxPieces pieces, each joined
+// from consecutive golden sentences: the shape of ingest.
+func benchChunks(b *testing.B, n int) []string {
 	m := model(b)
-	chunk := longText(200)
-	texts := make([]string, 64)
-	for i := range texts {
-		texts[i] = chunk
+	cases := loadGolden(b)
+	chunks := make([]string, 0, n)
+	for i := 0; len(chunks) < n; {
+		var parts []string
+		for pieces := 0; pieces < maxPieces; i++ {
+			t := cases[i%len(cases)].Text
+			parts = append(parts, t)
+			pieces += len(m.Tokenize(t))
+		}
+		chunks = append(chunks, strings.Join(parts, " "))
 	}
+	return chunks
+}
+
+// benchmarkChunks embeds 64 chunks of 128 pieces per iteration on procs
+// cores and reports pieces/s, chunks/s and the GFLOP/s of the matrix
+// products (compare BenchmarkKernelPeak in the same run).
+func benchmarkChunks(b *testing.B, procs int) {
+	m := model(b)
+	texts := benchChunks(b, 64)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 	b.ResetTimer()
+	cpu := cpuTime()
 	for b.Loop() {
 		if _, err := m.Embed(context.Background(), texts); err != nil {
 			b.Fatal(err)
 		}
 	}
-	s := b.Elapsed().Seconds()
-	b.ReportMetric(float64(len(texts)*maxPieces*b.N)/s, "pieces/s")
-	b.ReportMetric(float64(len(texts)*b.N)/s, "chunks/s")
+	chunks := float64(len(texts) * b.N)
+	report(b, cpu, chunks*maxPieces, "pieces")
+	report(b, cpu, chunks, "chunks")
+	report(b, cpu, chunks*forwardFLOPs(maxPieces)/1e9, "GFLOP")
 }
 
-// naiveApply is the textbook triple loop over the untransposed weights,
-// the floor the tiled kernel is measured against.
-func naiveApply(l *linear, dst, src []float32, rows int) {
+// BenchmarkEmbedChunks runs on all cores, BenchmarkEmbedChunksOneCore on
+// one.
+func BenchmarkEmbedChunks(b *testing.B)        { benchmarkChunks(b, runtime.NumCPU()) }
+func BenchmarkEmbedChunksOneCore(b *testing.B) { benchmarkChunks(b, 1) }
+
+// report reports work units per second of wall-clock time (unit/s) and,
+// where the CPU time is known, per second of CPU time since cpu0
+// (unit/CPU-s): on a machine shared with other processes the first falls
+// with the load while the second does not.
+func report(b *testing.B, cpu0 time.Duration, work float64, unit string) {
+	b.ReportMetric(work/b.Elapsed().Seconds(), unit+"/s")
+	if cpu := cpuTime() - cpu0; cpu0 > 0 && cpu > 0 {
+		b.ReportMetric(work/cpu.Seconds(), unit+"/CPU-s")
+	}
+}
+
+// naiveApply is the textbook triple loop (reading the packed weights
+// element by element) with apply's epilogues, the floor the blocked kernel
+// is measured against.
+func naiveApply(l *linear, dst, src []float32, rows, ep int) {
 	for i := 0; i < rows; i++ {
 		for j := 0; j < l.out; j++ {
-			var s float32
+			s := l.b[j]
 			for k := 0; k < l.in; k++ {
-				s += src[i*l.in+k] * l.wt[j*l.in+k]
+				s += src[i*l.in+k] * l.wp[(j/panelCols*l.in+k)*panelCols+j%panelCols]
 			}
-			dst[i*l.out+j] = s + l.b[j]
+			switch ep {
+			case epAdd:
+				dst[i*l.out+j] += s
+			case epReLU:
+				dst[i*l.out+j] = max(s, 0)
+			default:
+				dst[i*l.out+j] = s
+			}
 		}
 	}
 }
 
-// BenchmarkLinear compares the tiled kernel with the naive loop on the
-// largest layer (512→1536, 256 rows) and reports GMAC/s.
+// BenchmarkLinear compares the blocked kernel with the naive loop on the
+// largest layer (512→1536, 256 rows) and reports GFLOP/s (2 per
+// multiply-add).
 func BenchmarkLinear(b *testing.B) {
 	l := &model(b).layers[1].ffn1
 	const rows = 256
@@ -90,16 +138,66 @@ func BenchmarkLinear(b *testing.B) {
 		name string
 		run  func()
 	}{
-		{"Tiled", func() { l.apply(dst, src, rows, epStore) }},
-		{"Naive", func() { naiveApply(l, dst, src, rows) }},
+		{"Blocked", func() { l.apply(dst, src, rows, epStore) }},
+		{"Naive", func() { naiveApply(l, dst, src, rows, epStore) }},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
+			cpu := cpuTime()
 			for b.Loop() {
 				bc.run()
 			}
-			b.ReportMetric(float64(rows*l.in*l.out)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+			report(b, cpu, 2*float64(rows*l.in*l.out)*float64(b.N)/1e9, "GFLOP")
 		})
 	}
+}
+
+// BenchmarkKernelPeak runs the 6×32 tile kernel alone on data that stays
+// in L1 (a 6×256 block of A, two 256×16 panels of B), on one core and on
+// all cores at once: the ceiling the end-to-end GFLOP/s are measured
+// against.
+func BenchmarkKernelPeak(b *testing.B) {
+	const k, kernelReps = 256, 4096
+	for _, procs := range []int{1, runtime.NumCPU()} {
+		b.Run(fmt.Sprintf("Cores%d", procs), func(b *testing.B) {
+			var tiles atomic.Int64
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			cpu := cpuTime()
+			for range procs {
+				wg.Go(func() {
+					a := make([]float32, tileRows*k)
+					w := make([]float32, 2*k*panelCols)
+					c := make([]float32, tileRows*tileCols)
+					for i := range a {
+						a[i] = float32(i%5) * 0.01
+					}
+					for i := range w {
+						w[i] = float32(i%3) * 0.01
+					}
+					for range b.N {
+						for range kernelReps {
+							gemmTile(a, k, w, panelCols, k*panelCols, c, tileCols, k, tileRows, 0)
+						}
+					}
+					tiles.Add(int64(b.N) * kernelReps)
+				})
+			}
+			wg.Wait()
+			report(b, cpu, 2*float64(tileRows*tileCols*k)*float64(tiles.Load())/1e9, "GFLOP")
+		})
+	}
+}
+
+// forwardFLOPs counts the floating-point operations (2 per multiply-add)
+// of the matrix products forward runs for a sentence of n pieces: the
+// per-piece projections, attention (scores and weighted sum, both n² per
+// head), and the per-sentence last feed-forward projection and tanh layer.
+func forwardFLOPs(n int) float64 {
+	perPiece := embedDim*modelDim + embedDim*3*embedDim + embedDim*modelDim + 2*modelDim*ffnDim + // layer 0
+		modelDim*3*modelDim + modelDim*modelDim + modelDim*ffnDim // layer 1 (ffn2 per sentence)
+	attention := n * n * 2 * (embedDim + modelDim)
+	perSentence := ffnDim*modelDim + modelDim*modelDim
+	return 2 * float64(n*perPiece+attention+perSentence)
 }
 
 // BenchmarkTokenize measures the tokenizer alone on the golden corpus.

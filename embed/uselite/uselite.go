@@ -29,18 +29,19 @@ import (
 // ModelName is the name clients use to select this model.
 const ModelName = "use-lite"
 
-// packRows is how many pieces one worker runs through the layers at once;
-// a sentence has at most maxPieces, so every sentence fits in a pack.
+// packRows is how many pieces (and texts) one worker runs through the
+// layers at once; a sentence has at most maxPieces, so every sentence fits
+// in a pack.
 const packRows = 256
 
 // Model is the use-lite embedder. It is safe for concurrent use.
 type Model struct {
-	tok     *tokenizer
-	emb     []float32 // vocabulary×embedDim
-	timing  []float32 // embedDim/2 timing-signal frequencies
-	layers  [attnLayers]layer
-	pool    linear // the tanh layer
-	scratch sync.Pool
+	tok       *tokenizer
+	emb       []float32 // vocabulary×embedDim
+	posTiming []float32 // maxPieces×embedDim: timing signal by position
+	layers    [attnLayers]layer
+	pool      linear // the tanh layer
+	scratch   sync.Pool
 }
 
 var (
@@ -67,7 +68,7 @@ func load(buf []byte) (*Model, error) {
 	b := builder{ts: ts}
 	m := &Model{tok: newTokenizer(vocab)}
 	m.emb = b.get("emb", -1, embedDim)
-	m.timing = b.get("timing", 1, embedDim/2)
+	m.posTiming = timingSignal(b.get("timing", 1, embedDim/2))
 	if b.err == nil && len(m.emb)/embedDim < len(vocab) {
 		b.err = fmt.Errorf("%d embeddings for %d pieces", len(m.emb)/embedDim, len(vocab))
 	}
@@ -76,20 +77,19 @@ func load(buf []byte) (*Model, error) {
 		p := fmt.Sprintf("l%d.", i)
 		l := &m.layers[i]
 		l.dim = dIn
-		l.qScale = float32(1 / math.Sqrt(float64(dIn/numHeads)))
 		l.attLN = b.norm(p+"att.ln", dIn)
-		l.qkv = b.linear(p+"qkv", dIn, 3*dIn)
-		l.out = b.linear(p+"out", dIn, modelDim)
+		l.qkv = b.linear(p+"qkv", dIn, 3*dIn, float32(1/math.Sqrt(float64(dIn/numHeads))))
+		l.out = b.linear(p+"out", dIn, modelDim, 1)
 		if dIn != modelDim {
-			res := b.linear(p+"res", dIn, modelDim)
+			res := b.linear(p+"res", dIn, modelDim, 1)
 			l.res = &res
 		}
 		l.ffnLN = b.norm(p+"ffn.ln", modelDim)
-		l.ffn1 = b.linear(p+"ffn1", modelDim, ffnDim)
-		l.ffn2 = b.linear(p+"ffn2", ffnDim, modelDim)
+		l.ffn1 = b.linear(p+"ffn1", modelDim, ffnDim, 1)
+		l.ffn2 = b.linear(p+"ffn2", ffnDim, modelDim, 1)
 		dIn = modelDim
 	}
-	m.pool = b.linear("pool", modelDim, modelDim)
+	m.pool = b.linear("pool", modelDim, modelDim, 1)
 	if b.err != nil {
 		return nil, &ragd.Error{Kind: ragd.EINTERNAL, Message: "the built-in use-lite weights do not fit the model", Err: b.err}
 	}
@@ -132,20 +132,45 @@ func (b *builder) get(name string, rows, cols int) []float32 {
 	return t.data
 }
 
-// linear returns the dense layer name.w (in×out) / name.b, transposed.
-func (b *builder) linear(name string, in, out int) linear {
+// linear returns the dense layer name.w (in×out) / name.b, packed for
+// linear.apply, with the weights and bias of the first in outputs
+// multiplied by firstScale (the attention's query scale; 1 elsewhere).
+func (b *builder) linear(name string, in, out int, firstScale float32) linear {
 	w := b.get(name+".w", in, out)
 	bias := b.get(name+".b", 1, out)
 	if b.err != nil {
 		return linear{}
 	}
-	wt := make([]float32, in*out)
-	for i := 0; i < in; i++ {
-		for j := 0; j < out; j++ {
-			wt[j*in+i] = w[i*out+j]
+	if firstScale != 1 {
+		for i := 0; i < in; i++ {
+			for j := 0; j < in; j++ {
+				w[i*out+j] *= firstScale
+			}
+		}
+		for j := 0; j < in; j++ {
+			bias[j] *= firstScale
 		}
 	}
-	return linear{wt: wt, b: bias, in: in, out: out}
+	return newLinear(w, bias, in, out)
+}
+
+// timingSignal returns the graph's timing signal for every position p <
+// maxPieces: sin(p·f) for each frequency f, then cos(p·f).
+func timingSignal(freq []float32) []float32 {
+	if freq == nil {
+		return nil
+	}
+	half := len(freq)
+	t := make([]float32, maxPieces*2*half)
+	for p := 0; p < maxPieces; p++ {
+		row := t[p*2*half : (p+1)*2*half]
+		for k, f := range freq {
+			angle := float64(float32(p) * f)
+			row[k] = float32(math.Sin(angle))
+			row[half+k] = float32(math.Cos(angle))
+		}
+	}
+	return t
 }
 
 // norm returns the layer normalisation name.scale / name.bias of width d.
@@ -209,17 +234,7 @@ func (m *Model) Embed(ctx context.Context, texts []string) ([][]float32, error) 
 		return nil, err
 	}
 
-	// Group consecutive texts into packs of at most packRows pieces.
-	var packs [][2]int // [first, end) text indexes
-	for i := 0; i < len(texts); {
-		j, rows := i, 0
-		for j < len(texts) && rows+len(ids[j]) <= packRows {
-			rows += len(ids[j])
-			j++
-		}
-		packs = append(packs, [2]int{i, j})
-		i = j
-	}
+	packs := makePacks(ids, runtime.GOMAXPROCS(0))
 	next.Store(0)
 	workers = min(runtime.GOMAXPROCS(0), len(packs))
 	m.parallel(workers, func(sc *scratch) {
@@ -243,6 +258,29 @@ func (m *Model) Embed(ctx context.Context, texts []string) ([][]float32, error) 
 		return nil, err
 	}
 	return out, nil
+}
+
+// makePacks groups consecutive texts into packs, as [first, end) text
+// indexes, of at most packRows pieces and packRows texts. Packs are made
+// smaller (down to maxPieces pieces) when that gives every one of the
+// workers a pack.
+func makePacks(ids [][]int32, workers int) [][2]int {
+	total := 0
+	for _, t := range ids {
+		total += len(t)
+	}
+	target := min(packRows, max(maxPieces, (total+workers-1)/workers))
+	var packs [][2]int
+	for i := 0; i < len(ids); {
+		j, rows := i, 0
+		for j < len(ids) && j-i < packRows && rows+len(ids[j]) <= target {
+			rows += len(ids[j])
+			j++
+		}
+		packs = append(packs, [2]int{i, j})
+		i = j
+	}
+	return packs
 }
 
 // parallel runs work on n goroutines, each with its own scratch from the

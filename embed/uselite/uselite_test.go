@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"slices"
@@ -272,35 +273,197 @@ func TestHalfToFloat(t *testing.T) {
 	}
 }
 
-// TestKernelsAgree checks the kernel in use (assembly where the CPU has
-// AVX2/FMA) against the portable Go kernel, on full and partial tiles.
+// TestKernelsAgree checks the tile kernels in use (assembly where the CPU
+// has AVX-512 or AVX2/FMA) against a plain sum, on full and partial
+// tiles, overwriting and accumulating, and checks that they write nothing
+// outside their tile.
 func TestKernelsAgree(t *testing.T) {
 	tests := []struct {
-		name    string
-		n       int
-		xstride int
+		name            string
+		m, k            int
+		lda, ldb, bnext int
+		ldc, flags      int
 	}{
-		{"FullTile512", 512, 520},
-		{"RepeatedRow", 256, 0},
-		{"Wide1536", 1536, 1536},
-		{"OddLength", 13, 13},
+		{"FullTile", 6, 256, 260, 16, 4096, 40, 0},
+		{"Accumulate", 6, 512, 512, 16, 8192, 32, tileAcc},
+		{"OneRowReLU", 1, 64, 64, 48, 16, 32, tileAcc | tileReLU},
+		{"FiveRowsOddKReLU", 5, 13, 13, 16, 208, 32, tileReLU},
+		{"ThreeRowsK1", 3, 1, 7, 16, 16, 32, tileAcc},
+		{"RowMajorB", 4, 128, 1536, 1536, 16, 512, 0},
+	}
+	kernels := []struct {
+		name string
+		cols int
+		run  func(a []float32, lda int, b []float32, ldb, bnext int, c []float32, ldc, k, m, flags int)
+	}{
+		{"Tile", tileCols, gemmTile},
+		{"Panel", panelCols, func(a []float32, lda int, b []float32, ldb, _ int, c []float32, ldc, k, m, flags int) {
+			gemm6x16(a, lda, b, ldb, c, ldc, k, m, flags)
+		}},
+		{"Go", panelCols, func(a []float32, lda int, b []float32, ldb, _ int, c []float32, ldc, k, m, flags int) {
+			gemm6x16Go(a, lda, b, ldb, c, ldc, k, m, flags)
+		}},
+	}
+	for _, tt := range tests {
+		for _, kern := range kernels {
+			t.Run(tt.name+"/"+kern.name, func(t *testing.T) {
+				a := make([]float32, (tt.m-1)*tt.lda+tt.k)
+				b := make([]float32, (tt.k-1)*tt.ldb+tt.bnext+panelCols)
+				c := make([]float32, tileRows*tt.ldc+tileCols)
+				for i := range a {
+					a[i] = float32(math.Sin(float64(i)))
+				}
+				for i := range b {
+					b[i] = float32(math.Cos(float64(3 * i)))
+				}
+				for i := range c {
+					c[i] = float32(i%11) - 5
+				}
+				kern.run(a, tt.lda, b, tt.ldb, tt.bnext, c, tt.ldc, tt.k, tt.m, tt.flags)
+				for i := range c {
+					r, j := i/tt.ldc, i%tt.ldc
+					want := float32(i%11) - 5
+					if r < tt.m && j < kern.cols {
+						if tt.flags&tileAcc == 0 {
+							want = 0
+						}
+						col := j
+						if j >= panelCols {
+							col = tt.bnext + j - panelCols
+						}
+						for p := 0; p < tt.k; p++ {
+							want += a[r*tt.lda+p] * b[p*tt.ldb+col]
+						}
+						if tt.flags&tileReLU != 0 {
+							want = max(want, 0)
+						}
+					}
+					if math.Abs(float64(c[i]-want)) > 1e-4*(1+math.Abs(float64(want))) {
+						t.Fatalf("c[%d] (row %d col %d) = %g, want %g (AVX-512 %v, AVX2 %v)", i, r, j, c[i], want, useAVX512, useAVX2)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestLinearMatchesNaive checks the blocked, packed matrix product against
+// the textbook loop on real weights, with partial row tiles and several
+// k blocks, for every epilogue.
+func TestLinearMatchesNaive(t *testing.T) {
+	m := model(t)
+	tests := []struct {
+		name string
+		l    *linear
+		rows int
+		ep   int
+	}{
+		{"QKVStore", &m.layers[0].qkv, 6, epStore},
+		{"FFN1ReLU", &m.layers[1].ffn1, 13, epReLU},
+		{"FFN2Add", &m.layers[1].ffn2, 7, epAdd},
+		{"PoolOneRow", &m.pool, 1, epStore},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			x := make([]float32, 3*tt.xstride+tt.n)
-			w := make([]float32, 2*tt.n+5)
-			for i := range x {
-				x[i] = float32(math.Sin(float64(i)))
+			src := make([]float32, tt.rows*tt.l.in)
+			for i := range src {
+				src[i] = float32(math.Sin(float64(i) * 0.37))
 			}
-			for i := range w {
-				w[i] = float32(math.Cos(float64(3 * i)))
+			got := make([]float32, tt.rows*tt.l.out)
+			for i := range got {
+				got[i] = float32(i%5) - 2
 			}
-			var got, want [8]float32
-			dot4x2(x, tt.xstride, w, tt.n+5, tt.n, &got)
-			dot4x2Go(x, tt.xstride, w, tt.n+5, tt.n, &want)
+			want := slices.Clone(got)
+			tt.l.apply(got, src, tt.rows, tt.ep)
+			naiveApply(tt.l, want, src, tt.rows, tt.ep)
 			for i := range got {
 				if math.Abs(float64(got[i]-want[i])) > 1e-4*(1+math.Abs(float64(want[i]))) {
-					t.Errorf("out[%d] = %g, portable kernel %g (AVX2 in use: %v)", i, got[i], want[i], useAVX2)
+					t.Fatalf("out[%d] = %g, naive %g", i, got[i], want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestMakePacks(t *testing.T) {
+	ids := func(lens ...int) [][]int32 {
+		out := make([][]int32, len(lens))
+		for i, n := range lens {
+			out[i] = make([]int32, n)
+		}
+		return out
+	}
+	tests := []struct {
+		name    string
+		ids     [][]int32
+		workers int
+		want    [][2]int
+	}{
+		{"OneShort", ids(5), 2, [][2]int{{0, 1}}},
+		{"FullPacks", ids(128, 128, 128, 128), 1, [][2]int{{0, 2}, {2, 4}}},
+		{"SplitForWorkers", ids(100, 100, 100, 100), 2, [][2]int{{0, 2}, {2, 4}}},
+		{"AtLeastMaxPieces", ids(60, 60, 60), 3, [][2]int{{0, 2}, {2, 3}}},
+		{"ManyEmpty", ids(make([]int, 300)...), 1, [][2]int{{0, 256}, {256, 300}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := makePacks(tt.ids, tt.workers)
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("makePacks = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestExpNeg(t *testing.T) {
+	for _, x := range []float32{0, -1e-8, -0.3, -0.5, -0.69, -1, -2.5, -10, -40.2, -80, -87.3, -87.4, -100, float32(math.Inf(-1))} {
+		got, want := float64(expNeg(x)), math.Exp(float64(x))
+		if want < 1.2e-38 {
+			if got != 0 {
+				t.Errorf("expNeg(%g) = %g, want 0", x, got)
+			}
+			continue
+		}
+		if math.Abs(got-want) > 3e-7*want {
+			t.Errorf("expNeg(%g) = %.9g, want %.9g", x, got, want)
+		}
+	}
+	for i := range 100000 {
+		x := -float32(i) * 0.000873
+		got, want := float64(expNeg(x)), math.Exp(float64(x))
+		if math.Abs(got-want) > 3e-7*want {
+			t.Fatalf("expNeg(%g) = %.9g, want %.9g", x, got, want)
+		}
+	}
+}
+
+// TestSoftmax checks the softmax in use (AVX2 assembly where the CPU has
+// it) against float64 arithmetic, on row lengths around the vector width
+// and with scores far below the maximum. Scores span ±12, so rounding the
+// float32 differences to the maximum alone costs up to 2e-6 relative.
+func TestSoftmax(t *testing.T) {
+	for _, n := range []int{1, 2, 7, 8, 9, 31, 64, 100, 128} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			row := make([]float32, (n+31)/32*32)
+			for j := range n {
+				row[j] = float32(math.Sin(float64(j)*1.7)) * 12
+			}
+			if n > 2 {
+				row[2] = -200 // underflows to 0
+			}
+			want := make([]float64, n)
+			maxScore, sum := math.Inf(-1), 0.0
+			for _, s := range row[:n] {
+				maxScore = max(maxScore, float64(s))
+			}
+			for j, s := range row[:n] {
+				want[j] = math.Exp(float64(s) - maxScore)
+				sum += want[j]
+			}
+			softmax(row, n)
+			for j, w := range want {
+				if got := float64(row[j]); math.Abs(got-w/sum) > 4e-6*(w/sum)+1e-30 {
+					t.Errorf("softmax[%d] = %.9g, want %.9g", j, got, w/sum)
 				}
 			}
 		})
