@@ -5,6 +5,11 @@ import (
 	"github.com/ragd/ragd/embed/uselite"
 )
 
+// DefaultModelName is the default model of new collections: of the
+// built-in models, use-lite has the best hybrid retrieval quality on the
+// benchmark in docs/benchmarks.md, at an ingest speed that stays practical.
+const DefaultModelName = uselite.ModelName
+
 // HashDimensions is the vector length of the built-in hash model.
 const HashDimensions = 384
 

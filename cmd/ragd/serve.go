@@ -49,7 +49,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.DataDir, "data-dir", envOr("RAGD_DATA_DIR", "./data"), "data directory (env RAGD_DATA_DIR)")
 	fs.Int64Var(&m.MaxBodyBytes, "max-body-bytes", server.DefaultMaxBodyBytes, "largest JSON request body, in bytes")
 	fs.DurationVar(&m.Grace, "shutdown-grace", 30*time.Second, "how long a shutdown waits for in-flight work")
-	fs.StringVar(&m.EmbeddingModel, "embedding-model", envOr("RAGD_EMBEDDING_MODEL", embed.HashModelName), "default embedding model of new collections (env RAGD_EMBEDDING_MODEL)")
+	fs.StringVar(&m.EmbeddingModel, "embedding-model", envOr("RAGD_EMBEDDING_MODEL", ""), "default embedding model of new collections (env RAGD_EMBEDDING_MODEL; default: the config file's, else "+embed.DefaultModelName+")")
 	fs.StringVar(&m.Config, "config", envOr("RAGD_CONFIG", ""), "optional YAML file listing chat and embedding providers (env RAGD_CONFIG)")
 	fs.StringVar(&m.LogLevel, "log-level", envOr("RAGD_LOG_LEVEL", "info"), "debug, info, warn or error (env RAGD_LOG_LEVEL)")
 	m.ops.registerOpsFlags(fs)
@@ -83,8 +83,11 @@ func embedders(ctx context.Context, defaultModel string, fc *fileConfig) (*embed
 	if err != nil {
 		return nil, err
 	}
-	if fc.Embedding.DefaultModel != "" && defaultModel == embed.HashModelName {
+	if defaultModel == "" {
 		defaultModel = fc.Embedding.DefaultModel
+	}
+	if defaultModel == "" {
+		defaultModel = embed.DefaultModelName
 	}
 	reg := embed.NewRegistry(defaultModel, append(models, remote...)...)
 	if _, err := reg.Get(defaultModel); err != nil {
