@@ -109,25 +109,34 @@ func (s *Store) Collections(ctx context.Context, ws string, p Page) ([]*Collecti
 	if err != nil {
 		return nil, false, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+collectionColumns+` FROM collections WHERE workspace = ? AND seq > ? ORDER BY seq LIMIT ?`, ws, after, p.Limit+1)
+	return listPage(ctx, s, p.Limit, func(r rowScanner) (*Collection, error) {
+		c, _, err := scanCollection(r)
+		return c, err
+	}, `SELECT `+collectionColumns+` FROM collections WHERE workspace = ? AND seq > ? ORDER BY seq LIMIT ?`, ws, after, p.Limit+1)
+}
+
+// listPage runs a page query (whose LIMIT asks for one row more than
+// limit) and scans its rows; it reports whether more rows follow.
+func listPage[T any](ctx context.Context, s *Store, limit int, scan func(rowScanner) (T, error), query string, args ...any) ([]T, bool, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, false, err
 	}
 	defer rows.Close()
-	var out []*Collection
+	var out []T
 	for rows.Next() {
-		c, _, err := scanCollection(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, false, err
 		}
-		out = append(out, c)
+		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, false, err
 	}
-	more := len(out) > p.Limit
+	more := len(out) > limit
 	if more {
-		out = out[:p.Limit]
+		out = out[:limit]
 	}
 	return out, more, nil
 }

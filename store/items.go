@@ -198,27 +198,8 @@ func (s *Store) Items(ctx context.Context, ws, colID string, p Page) ([]*Item, b
 	if err != nil {
 		return nil, false, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+itemColumns+` FROM items WHERE collection_id = ? AND seq > ? ORDER BY seq LIMIT ?`, c.ID, after, p.Limit+1)
-	if err != nil {
-		return nil, false, err
-	}
-	defer rows.Close()
-	var out []*Item
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, it)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, err
-	}
-	more := len(out) > p.Limit
-	if more {
-		out = out[:p.Limit]
-	}
-	return out, more, nil
+	return listPage(ctx, s, p.Limit, scanItem,
+		`SELECT `+itemColumns+` FROM items WHERE collection_id = ? AND seq > ? ORDER BY seq LIMIT ?`, c.ID, after, p.Limit+1)
 }
 
 // ItemUpdate holds the fields of an item that may change; nil means

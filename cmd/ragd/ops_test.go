@@ -104,13 +104,19 @@ func (p *process) waitLog(t *testing.T, s string) {
 // call sends a JSON request with the admin key and decodes the reply.
 func call(t *testing.T, method, url string, body any, out any) int {
 	t.Helper()
+	return callAs(t, method, url, testAdminKey, body, out)
+}
+
+// callAs sends a JSON request with key and decodes the reply into out.
+func callAs(t *testing.T, method, url, key string, body any, out any) int {
+	t.Helper()
 	var r io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		r = bytes.NewReader(b)
 	}
 	req, _ := http.NewRequest(method, url, r)
-	req.Header.Set("Authorization", "Bearer "+testAdminKey)
+	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

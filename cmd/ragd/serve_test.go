@@ -64,21 +64,8 @@ func startMain(t *testing.T, dataDir string, env map[string]string) (url string,
 
 func apiCall(t *testing.T, method, url, key string, body any) (int, map[string]any) {
 	t.Helper()
-	var r io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		r = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, url, r)
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var out map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
+	return callAs(t, method, url, key, body, &out), out
 }
 
 var keyPattern = regexp.MustCompile(`ragd-[0-9a-z]{40,}`)
