@@ -3,6 +3,7 @@
 //	ragd serve    run the HTTP API
 //	ragd keys     create, list and revoke API keys on a data directory
 //	ragd backup   write a consistent copy of the database while it serves
+//	ragd ingest   bulk-load files and directories through the HTTP API
 package main
 
 import (
@@ -52,6 +53,7 @@ commands:
   serve    run the HTTP API (ragd serve --help lists its flags)
   keys     create, list or revoke API keys: ragd keys create|list|revoke
   backup   copy the database consistently while it serves: ragd backup OUT.db
+  ingest   upload files and directories into a collection: ragd ingest --collection NAME PATH...
   version  print the version
 `
 
@@ -72,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runKeys(ctx, args[1:], stdout, stderr)
 	case "backup":
 		return runBackup(ctx, args[1:], stdout, stderr)
+	case "ingest":
+		return runIngest(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "ragd", version)
 		return nil
