@@ -244,11 +244,11 @@ func apiError(resp *http.Response) error {
 // pageSize is the largest page the API serves.
 const pageSize = 100
 
-// list returns an iterator over all elements of a paged list route,
-// fetching pageSize at a time. key is the array's JSON key.
-func list[T any](ctx context.Context, c *Client, path, key string) iter.Seq2[*T, error] {
+// list returns an iterator over the elements of a paged list route after
+// the one with id after (all if empty), fetching pageSize at a time. key
+// is the array's JSON key.
+func list[T any](ctx context.Context, c *Client, path, key, after string) iter.Seq2[*T, error] {
 	return func(yield func(*T, error) bool) {
-		after := ""
 		for {
 			q := url.Values{"limit": {strconv.Itoa(pageSize)}}
 			if after != "" {

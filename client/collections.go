@@ -45,7 +45,7 @@ type NewCollection struct {
 // Collections iterates over the collections of the key's workspace in
 // creation order, a page at a time.
 func (c *Client) Collections(ctx context.Context) iter.Seq2[*Collection, error] {
-	return list[Collection](ctx, c, "/v1/vector_store", "collections")
+	return list[Collection](ctx, c, "/v1/vector_store", "collections", "")
 }
 
 // CollectionByName returns the collection named name, or an ENOTFOUND

@@ -56,9 +56,11 @@ type fileResponse struct {
 	File *File `json:"file"`
 }
 
-// Files iterates over the files of a collection, a page at a time.
-func (c *Client) Files(ctx context.Context, collectionID string) iter.Seq2[*File, error] {
-	return list[File](ctx, c, collectionPath(collectionID, "/files"), "files")
+// Files iterates over the files of a collection in the server's order
+// (creation order), a page at a time, starting after the file with id
+// after, or at the start if after is empty.
+func (c *Client) Files(ctx context.Context, collectionID, after string) iter.Seq2[*File, error] {
+	return list[File](ctx, c, collectionPath(collectionID, "/files"), "files", after)
 }
 
 // File returns one file of a collection, or an ENOTFOUND error.

@@ -193,12 +193,12 @@ type failure struct{ name, code, message string }
 
 // ingestRun is one run of ragd ingest.
 type ingestRun struct {
-	opts           *ingestOptions
-	c              *client.Client
+	opts     *ingestOptions
+	c        *client.Client
 	stdout   io.Writer
 	progress *progress
-	col            *client.Collection
-	entries        []entry
+	col      *client.Collection
+	entries  []entry
 
 	mu       sync.Mutex
 	known    map[string]*client.File // by sha256: the collection's files
@@ -207,6 +207,11 @@ type ingestRun struct {
 
 	uploaded, skipped, completed, failed atomic.Int64
 	sent, retries, collectionFiles       atomic.Int64
+
+	// The poller lists files from after doneID, the last of the first
+	// doneN files of the collection, all of them completed or failed.
+	doneID string
+	doneN  int64
 }
 
 // run ingests every file and prints the summary.
@@ -222,7 +227,7 @@ func (r *ingestRun) run(ctx context.Context) error {
 	if r.col, err = r.collection(ctx); err != nil {
 		return err
 	}
-	for f, err := range r.c.Files(ctx, r.col.ID) {
+	for f, err := range r.c.Files(ctx, r.col.ID, "") {
 		if err != nil {
 			return fmt.Errorf("listing the files of collection %q: %w", r.opts.collection, err)
 		}
@@ -415,9 +420,7 @@ func (r *ingestRun) fail(i int, code, msg string) {
 }
 
 // poll checks on pending files until uploads are done and nothing is
-// pending, or ctx ends. Each round costs the fewer requests of listing
-// the whole collection or getting each pending file, and rounds are at
-// least as far apart as they take.
+// pending, or ctx ends. Rounds are at least as far apart as they take.
 func (r *ingestRun) poll(ctx context.Context, uploadsDone <-chan struct{}) {
 	t := time.NewTimer(r.opts.pollInterval)
 	defer t.Stop()
@@ -449,20 +452,16 @@ func (r *ingestRun) pendingIDs() []string {
 	return ids
 }
 
-// pollOnce updates the pending files once.
+// pollOnce updates the pending files once, with the fewer requests of
+// listing the collection (from the first file not yet done) or getting
+// each pending file.
 func (r *ingestRun) pollOnce(ctx context.Context) {
 	ids := r.pendingIDs()
 	if len(ids) == 0 {
 		return
 	}
-	if pages := (r.collectionFiles.Load() + 99) / 100; int64(len(ids)) > pages {
-		for f, err := range r.c.Files(ctx, r.col.ID) {
-			if err != nil {
-				r.pollError(ctx, err)
-				return
-			}
-			r.update(f)
-		}
+	if pages := (r.collectionFiles.Load() - r.doneN + 99) / 100; int64(len(ids)) > pages {
+		r.pollList(ctx, ids)
 		return
 	}
 	sem := make(chan struct{}, r.opts.parallel)
@@ -474,8 +473,7 @@ func (r *ingestRun) pollOnce(ctx context.Context) {
 			f, err := r.c.File(ctx, r.col.ID, id)
 			switch {
 			case ragd.ErrorKind(err) == ragd.ENOTFOUND:
-				r.update(&client.File{ID: id, Status: client.StatusFailed,
-					Error: &client.FileError{Code: "deleted", Message: "the file was deleted before it was processed"}})
+				r.update(&client.File{ID: id, Status: client.StatusFailed, Error: errDeleted})
 			case err != nil:
 				r.pollError(ctx, err)
 			default:
@@ -485,6 +483,41 @@ func (r *ingestRun) pollOnce(ctx context.Context) {
 	}
 	wg.Wait()
 }
+
+// pollList lists the collection from the first file not yet done and
+// moves that mark on. Lists are in creation order, so files uploaded
+// since come after it; should a pending file not show up all the same,
+// the next round lists from the start.
+func (r *ingestRun) pollList(ctx context.Context, ids []string) {
+	missing := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		missing[id] = true
+	}
+	from, prefix := r.doneID, true
+	for f, err := range r.c.Files(ctx, r.col.ID, from) {
+		if err != nil {
+			r.pollError(ctx, err)
+			return
+		}
+		delete(missing, f.ID)
+		r.update(f)
+		if prefix = prefix && f.Done(); prefix {
+			r.doneID, r.doneN = f.ID, r.doneN+1
+		}
+	}
+	switch {
+	case len(missing) == 0:
+	case from == "": // listed everything: they are gone
+		for id := range missing {
+			r.update(&client.File{ID: id, Status: client.StatusFailed, Error: errDeleted})
+		}
+	default:
+		r.doneID, r.doneN = "", 0
+	}
+}
+
+// errDeleted is the failure of a file deleted while we waited for it.
+var errDeleted = &client.FileError{Code: "deleted", Message: "the file was deleted before it was processed"}
 
 // pollError reports a failed status check; the next round tries again.
 func (r *ingestRun) pollError(ctx context.Context, err error) {
