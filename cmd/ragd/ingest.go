@@ -435,10 +435,17 @@ func (r *ingestRun) poll(ctx context.Context, uploadsDone <-chan struct{}) {
 			r.pollOnce(ctx)
 			t.Reset(max(r.opts.pollInterval, time.Since(start)))
 		}
-		if uploadsDone == nil && r.pendingIDs() == nil {
+		if uploadsDone == nil && r.pendingCount() == 0 {
 			return
 		}
 	}
+}
+
+// pendingCount returns the number of files being waited for.
+func (r *ingestRun) pendingCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.pending)
 }
 
 // pendingIDs returns the ids of the files being waited for.
@@ -551,7 +558,7 @@ func (r *ingestRun) unfinished() int64 {
 // status returns how many files are done and the counts behind it.
 func (r *ingestRun) status() (done int64, counts string) {
 	return r.completed.Load() + r.failed.Load(), fmt.Sprintf("%d uploaded, %d skipped, %d failed, %d processing",
-		r.uploaded.Load(), r.skipped.Load(), r.failed.Load(), len(r.pendingIDs()))
+		r.uploaded.Load(), r.skipped.Load(), r.failed.Load(), r.pendingCount())
 }
 
 // summary prints what the run did.
