@@ -188,8 +188,12 @@ func walkDir(dir, rel string, seen map[string]bool, out []entry) []entry {
 	return out
 }
 
-// failure is a file that failed, for the summary.
-type failure struct{ name, code, message string }
+// failure is a file that failed, for the summary. stored is whether the
+// server kept the failed file (a failure in processing, not at upload).
+type failure struct {
+	name, code, message string
+	stored              bool
+}
 
 // ingestRun is one run of ragd ingest.
 type ingestRun struct {
@@ -299,12 +303,12 @@ feed:
 func (r *ingestRun) ingestFile(ctx context.Context, i int, buf []byte) {
 	e := &r.entries[i]
 	if e.err != nil {
-		r.fail(i, "unreadable", e.err.Error())
+		r.fail(failure{name: e.name, code: "unreadable", message: e.err.Error()})
 		return
 	}
 	sum, err := hashFile(e.path, buf)
 	if err != nil {
-		r.fail(i, "unreadable", err.Error())
+		r.fail(failure{name: e.name, code: "unreadable", message: err.Error()})
 		return
 	}
 	r.mu.Lock()
@@ -387,11 +391,11 @@ func (r *ingestRun) finish(i int, f *client.File) {
 		}
 		return
 	}
-	code, msg := "failed", "the server gave no reason"
+	fl := failure{name: r.entries[i].name, code: "failed", message: "the server gave no reason", stored: f.Error != errDeleted}
 	if f.Error != nil {
-		code, msg = f.Error.Code, f.Error.Message
+		fl.code, fl.message = f.Error.Code, f.Error.Message
 	}
-	r.fail(i, code, msg)
+	r.fail(fl)
 }
 
 // failErr records entry i as failed with err, unless err is only the run
@@ -400,22 +404,22 @@ func (r *ingestRun) failErr(ctx context.Context, i int, err error) {
 	if ctx.Err() != nil {
 		return
 	}
+	fl := failure{name: r.entries[i].name, code: "unreadable", message: err.Error()}
 	var e *ragd.Error
 	if errors.As(err, &e) {
-		r.fail(i, e.ClientCode(), e.Message)
-		return
+		fl.code, fl.message = e.ClientCode(), e.Message
 	}
-	r.fail(i, "unreadable", err.Error())
+	r.fail(fl)
 }
 
-// fail records entry i as failed.
-func (r *ingestRun) fail(i int, code, msg string) {
+// fail records a failed file.
+func (r *ingestRun) fail(fl failure) {
 	r.failed.Add(1)
 	r.mu.Lock()
-	r.failures = append(r.failures, failure{r.entries[i].name, code, msg})
+	r.failures = append(r.failures, fl)
 	r.mu.Unlock()
 	if r.opts.verbose {
-		r.progress.printf("failed %s: %s: %s", r.entries[i].name, code, msg)
+		r.progress.printf("failed %s: %s: %s", fl.name, fl.code, fl.message)
 	}
 }
 
@@ -582,14 +586,17 @@ func (r *ingestRun) summary(d time.Duration) {
 	secs := max(d.Seconds(), 1e-9)
 	fmt.Fprintf(w, "  throughput  %.1f files/s, %s/s uploaded\n",
 		float64(r.uploaded.Load()+r.skipped.Load())/secs, humanBytes(int64(float64(r.sent.Load())/secs)))
-	if len(r.failures) > 0 {
-		fmt.Fprintln(w, "failed files:")
-		for _, f := range r.failures {
-			fmt.Fprintf(w, "  %s: %s: %s\n", f.name, f.code, f.message)
-		}
-		if !r.opts.retryFailed {
-			fmt.Fprintln(w, "(a failed file stays in the collection; --retry-failed uploads it again)")
-		}
+	if len(r.failures) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "failed files:")
+	stored := false
+	for _, f := range r.failures {
+		fmt.Fprintf(w, "  %s: %s: %s\n", f.name, f.code, f.message)
+		stored = stored || f.stored
+	}
+	if stored && !r.opts.retryFailed {
+		fmt.Fprintln(w, "(a file that failed in processing stays in the collection; --retry-failed uploads it again)")
 	}
 }
 
