@@ -47,10 +47,12 @@ type fakeRagd struct {
 	retryAfter string // the Retry-After of those 429s
 	fail5xx    int    // then answer this many uploads with 503
 	// stopAfter, when positive, calls stop once that many files exist
-	// and refuses every later upload with 503, as a server that went
-	// away would.
+	// and from then on refuses with 503 every upload made with key, so
+	// that requests of an interrupted run still on their way cannot land.
+	// altKey is accepted too and never refused.
 	stopAfter int
 	stop      func()
+	altKey    string
 
 	// Observations.
 	attempts   []time.Time // every upload request, in arrival order
@@ -83,7 +85,7 @@ func newFakeRagd(t testing.TB) (*fakeRagd, *httptest.Server) {
 	mux.HandleFunc("GET /v1/vector_store/{id}/files/{fid}", f.getFile)
 	mux.HandleFunc("DELETE /v1/vector_store/{id}/files/{fid}", f.deleteFile)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer "+f.key {
+		if auth := r.Header.Get("Authorization"); auth != "Bearer "+f.key && (f.altKey == "" || auth != "Bearer "+f.altKey) {
 			apiErr(w, 401, "authentication_error", "invalid_api_key", "", "the API key is missing or unknown")
 			return
 		}
@@ -275,7 +277,7 @@ func (f *fakeRagd) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	wait := r.URL.Query().Get("wait") == "true"
 	f.mu.Lock()
-	if f.stopAfter > 0 && f.created >= f.stopAfter {
+	if f.stopAfter > 0 && f.created >= f.stopAfter && r.Header.Get("Authorization") == "Bearer "+f.key {
 		f.mu.Unlock()
 		apiErr(w, 503, "server_error", "upstream_unavailable", "", "shutting down")
 		return
@@ -796,7 +798,7 @@ func TestIngestInterruptAndResume(t *testing.T) {
 	fake, srv := newFakeRagd(t)
 	root := makeTree(t, n)
 	ctx, cancel := context.WithCancel(t.Context())
-	fake.stopAfter, fake.stop = n/2, cancel
+	fake.stopAfter, fake.stop, fake.altKey = n/2, cancel, "sk-second-run"
 	stdout, stderr, err := ingestCLI(ctx, srv.URL, fake.key, "--collection", "resume", "--create", "--parallel", "8", root)
 	if err == nil || !strings.Contains(err.Error(), "interrupted") {
 		t.Fatalf("err = %v, want interrupted\n%s%s", err, stdout, stderr)
@@ -809,10 +811,7 @@ func TestIngestInterruptAndResume(t *testing.T) {
 		t.Errorf("no unfinished files reported:\n%s", stdout)
 	}
 
-	fake.mu.Lock()
-	fake.stopAfter = 0
-	fake.mu.Unlock()
-	stdout, stderr, err = ingestCLI(t.Context(), srv.URL, fake.key, "--collection", "resume", "--parallel", "8", root)
+	stdout, stderr, err = ingestCLI(t.Context(), srv.URL, fake.altKey, "--collection", "resume", "--parallel", "8", root)
 	if err != nil {
 		t.Fatalf("re-run: %v\n%s%s", err, stdout, stderr)
 	}
