@@ -4,6 +4,7 @@
 //	ragd keys     create, list and revoke API keys on a data directory
 //	ragd backup   write a consistent copy of the database while it serves
 //	ragd check    run SQLite's integrity check on a data directory
+//	ragd ingest   bulk-load files and directories through the HTTP API
 package main
 
 import (
@@ -54,6 +55,7 @@ commands:
   keys     create, list or revoke API keys: ragd keys create|list|revoke
   backup   copy the database consistently while it serves: ragd backup OUT.db
   check    run SQLite's integrity check on the database: ragd check --data-dir DIR
+  ingest   upload files and directories into a collection: ragd ingest --collection NAME PATH...
   version  print the version
 `
 
@@ -76,6 +78,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBackup(ctx, args[1:], stdout, stderr)
 	case "check":
 		return runCheck(ctx, args[1:], stdout, stderr)
+	case "ingest":
+		return runIngest(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "ragd", version)
 		return nil
