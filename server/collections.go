@@ -192,8 +192,12 @@ func (s *Server) handleCollectionUpdate(c echo.Context) error {
 
 func (s *Server) handleCollectionDelete(c echo.Context) error {
 	id := c.Param("id")
-	if _, err := s.store.DeleteCollection(c.Request().Context(), workspaceOf(c), id); err != nil {
+	files, err := s.store.DeleteCollection(c.Request().Context(), workspaceOf(c), id)
+	if err != nil {
 		return err
+	}
+	if s.cfg.Ingester != nil {
+		s.cfg.Ingester.Forget(files)
 	}
 	return c.JSON(http.StatusOK, deletedResponse{ID: id, Deleted: true})
 }

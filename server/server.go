@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/store"
 )
 
@@ -26,6 +27,9 @@ type Config struct {
 	AdminKey string
 	// Logger receives one line per request and every server error.
 	Logger *slog.Logger
+	// Ingester receives and ingests uploaded files; without it the file
+	// routes are not served.
+	Ingester *ingest.Ingester
 }
 
 // DefaultMaxBodyBytes is the default JSON body limit: room for a batch of
@@ -65,6 +69,9 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) *Server {
 	v1 := e.Group("/v1", s.authenticate)
 	s.registerCollectionRoutes(v1)
 	s.registerItemRoutes(v1)
+	if cfg.Ingester != nil {
+		s.registerFileRoutes(v1)
+	}
 	s.registerSearchRoutes(v1)
 	s.registerKeyRoutes(v1)
 	s.registerWorkspaceRoutes(v1)

@@ -2,15 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/server"
 	"github.com/ragd/ragd/store"
 )
@@ -26,6 +30,10 @@ type Main struct {
 	LogLevel     string
 	// EmbeddingModel is the default model of new collections.
 	EmbeddingModel string
+	// Workers is how many files are ingested at once.
+	Workers int
+	// MaxFileBytes is the upload size limit.
+	MaxFileBytes int64
 
 	// Ready, when set, receives the server URL once it listens.
 	Ready chan<- string
@@ -45,6 +53,8 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.Int64Var(&m.MaxBodyBytes, "max-body-bytes", server.DefaultMaxBodyBytes, "largest JSON request body, in bytes")
 	fs.DurationVar(&m.Grace, "shutdown-grace", 30*time.Second, "how long a shutdown waits for in-flight work")
 	fs.StringVar(&m.EmbeddingModel, "embedding-model", envOr("RAGD_EMBEDDING_MODEL", embed.HashModelName), "default embedding model of new collections (env RAGD_EMBEDDING_MODEL)")
+	fs.IntVar(&m.Workers, "workers", envInt("RAGD_WORKERS", runtime.NumCPU()), "files ingested at once (env RAGD_WORKERS)")
+	fs.Int64Var(&m.MaxFileBytes, "max-file-bytes", int64(envInt("RAGD_MAX_FILE_BYTES", ingest.DefaultMaxFileBytes)), "largest uploaded file, in bytes (env RAGD_MAX_FILE_BYTES)")
 	fs.StringVar(&m.LogLevel, "log-level", envOr("RAGD_LOG_LEVEL", "info"), "debug, info, warn or error (env RAGD_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -55,6 +65,15 @@ func (m *Main) ParseFlags(args []string) error {
 	// Secrets come only from the environment, never from flags.
 	m.AdminKey = os.Getenv("RAGD_ADMIN_KEY")
 	return nil
+}
+
+// envInt returns the environment variable name as an integer, or def when
+// unset or not a number.
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return n
+	}
+	return def
 }
 
 // openStore opens the database of a data directory, creating the directory.
@@ -98,8 +117,17 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv := server.New(st, reg, server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log})
+	ing, err := ingest.New(st, reg, ingest.Config{Dir: filepath.Join(m.DataDir, "files"), Workers: m.Workers,
+		MaxFileBytes: m.MaxFileBytes, Logger: log})
+	if err != nil {
+		return err
+	}
+	if err := ing.Start(ctx); err != nil {
+		return err
+	}
+	srv := server.New(st, reg, server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log, Ingester: ing})
 	if err := srv.Open(m.Addr); err != nil {
+		ing.Close(ctx)
 		return err
 	}
 	fmt.Fprintf(m.stdout, "ragd %s serving %s (data: %s)\n", version, srv.URL(), m.DataDir)
@@ -111,7 +139,9 @@ func (m *Main) Run(ctx context.Context) error {
 	log.Info("shutting down", "grace", m.Grace.String())
 	sctx, cancel := context.WithTimeout(context.Background(), m.Grace)
 	defer cancel()
-	return srv.Close(sctx)
+	// Workers stop first so that uploads waiting on them return at once;
+	// an ingest cut short is queued again for the next start.
+	return errors.Join(ing.Close(sctx), srv.Close(sctx))
 }
 
 // ensureAdminKey creates and prints an admin key on first start, when no
