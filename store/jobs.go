@@ -248,10 +248,3 @@ func setJobState(ctx context.Context, tx *sql.Tx, jobID int64, state string, now
 	_, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, updated = ? WHERE id = ?`, state, now, jobID)
 	return err
 }
-
-// QueuedJobs returns how many jobs wait for a worker.
-func (s *Store) QueuedJobs(ctx context.Context) (int, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM jobs WHERE state = ?`, JobQueued).Scan(&n)
-	return n, err
-}
