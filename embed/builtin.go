@@ -2,6 +2,7 @@ package embed
 
 import (
 	"github.com/ragd/ragd/embed/glove"
+	"github.com/ragd/ragd/embed/uselite"
 )
 
 // HashDimensions is the vector length of the built-in hash model.
@@ -11,13 +12,21 @@ const HashDimensions = 384
 // need no model server or network:
 //   - "hash": feature-hashed words and character trigrams (lexical);
 //   - "glove-100d": idf-weighted mean of GloVe word vectors (semantic at
-//     the word level).
+//     the word level);
+//   - "use-lite": Universal Sentence Encoder lite, a small transformer
+//     (semantic at the sentence level).
 func Builtin() ([]Embedder, error) {
 	g, err := glove.New()
 	if err != nil {
 		return nil, err
 	}
-	return []Embedder{NewHash(HashDimensions), g}, nil
+	u, err := uselite.New()
+	if err != nil {
+		return nil, err
+	}
+	// use-lite reads at most 128 word pieces; longer chunks are embedded
+	// as the mean of their windows.
+	return []Embedder{NewHash(HashDimensions), g, NewWindowed(u, 8192)}, nil
 }
 
 // Describe returns a one-line description of a built-in model, or "".
@@ -27,6 +36,8 @@ func Describe(name string) string {
 		return "built-in lexical model: feature-hashed words and character trigrams; matches shared words, not meanings"
 	case glove.Name:
 		return "built-in word-vector model: idf-weighted mean of GloVe 100-d vectors (100k words)"
+	case uselite.ModelName:
+		return "built-in sentence encoder: Universal Sentence Encoder lite (2-layer transformer, 512-d); texts over 96 tokens are embedded as the mean of 96-token windows"
 	}
 	return ""
 }

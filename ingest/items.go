@@ -7,39 +7,25 @@ import (
 	"context"
 
 	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/ingest/chunk"
 	"github.com/ragd/ragd/store"
-	"github.com/ragd/ragd/tokenize"
 )
 
 // EmbedBatch is how many texts go to an embedder in one call.
 const EmbedBatch = 256
 
-// ChunkText splits text into chunks of at most ch.MaxTokens tokens with
-// ch.OverlapTokens tokens of overlap, recording byte offsets.
-func ChunkText(text string, ch store.Chunking) []store.Chunk {
-	enc := tokenize.MustGet(tokenize.CL100K)
-	toks := enc.Encode(text)
-	var out []store.Chunk
-	offset := 0
-	step := ch.MaxTokens - ch.OverlapTokens
-	// ends[i] is the byte offset where token i ends.
-	ends := make([]int, len(toks))
-	for i, t := range toks {
-		offset += len(enc.Decode([]int{t}))
-		ends[i] = offset
+// ChunkText splits an item's text into chunks with the collection's
+// chunking, at paragraph, sentence, word or token boundaries.
+func ChunkText(text string, ch store.Chunking) ([]store.Chunk, error) {
+	parts, err := chunk.Split(text, chunk.Options{MaxTokens: ch.MaxTokens, OverlapTokens: ch.OverlapTokens})
+	if err != nil {
+		return nil, err
 	}
-	for start := 0; start < len(toks); start += step {
-		end := min(start+ch.MaxTokens, len(toks))
-		from := 0
-		if start > 0 {
-			from = ends[start-1]
-		}
-		out = append(out, store.Chunk{Index: len(out), Content: text[from:ends[end-1]], Tokens: end - start, Start: from, End: ends[end-1]})
-		if end == len(toks) {
-			break
-		}
+	out := make([]store.Chunk, len(parts))
+	for i, p := range parts {
+		out[i] = toStoreChunk(p)
 	}
-	return out
+	return out, nil
 }
 
 // EmbedChunks fills in the vectors of chunks, calling emb in batches.
@@ -68,7 +54,10 @@ func PrepareItems(ctx context.Context, emb embed.Embedder, ch store.Chunking, it
 	var all []*store.Chunk
 	tokens := 0
 	for i := range items {
-		items[i].Chunks = ChunkText(items[i].Content, ch)
+		var err error
+		if items[i].Chunks, err = ChunkText(items[i].Content, ch); err != nil {
+			return nil, 0, err
+		}
 		for j := range items[i].Chunks {
 			all = append(all, &items[i].Chunks[j])
 			tokens += items[i].Chunks[j].Tokens

@@ -160,7 +160,9 @@ func (r *fileRun) chunkAll(ctx context.Context, sr *spoolReader) error {
 			err = r.addRecord(ctx, e.rec)
 		} else {
 			if ch == nil {
-				ch = newChunker(r.opts, func(c store.Chunk) error { return r.addDocChunk(ctx, c) })
+				if ch, err = newChunker(r.opts, func(c store.Chunk) error { return r.addDocChunk(ctx, c) }); err != nil {
+					return err
+				}
 			}
 			r.keep(sep + e.seg.Text)
 			// Segments are paragraphs or pages: keep them apart.
@@ -224,9 +226,13 @@ func (r *fileRun) addRecord(ctx context.Context, rec extract.Record) error {
 		meta = map[string]any{}
 	}
 	maps.Copy(meta, rec.Metadata)
+	chunks, err := ChunkText(rec.Text, r.opts)
+	if err != nil {
+		return err
+	}
 	content := truncate(rec.Text, MaxItemContent)
 	it := &store.StagedItem{NewItem: store.NewItem{Content: content, Description: Describe(truncate(content, 4096)),
-		Metadata: meta, Chunks: splitText(rec.Text, r.opts)}}
+		Metadata: meta, Chunks: chunks}}
 	r.pending = append(r.pending, it)
 	return r.added(ctx, len(it.Chunks))
 }

@@ -16,6 +16,11 @@ func TestCollectionCRUD(t *testing.T) {
 		obj(c["chunking"])["max_tokens"] != 200.0 || obj(c["metadata"])["team"] != "a" || c["item_count"] != 0.0 {
 		t.Fatalf("created collection %v", c)
 	}
+	// A collection is addressable by its name as well as its ID.
+	byName := obj(ts.do(t, "GET", "/v1/vector_store/docs", ts.admin, nil).must(t, 200)["collection"])
+	if byName["id"] != id {
+		t.Fatalf("by name: %v", byName)
+	}
 	got := obj(ts.do(t, "GET", "/v1/vector_store/"+id, ts.admin, nil).must(t, 200)["collection"])
 	if got["name"] != "docs" || got["description"] != "d" {
 		t.Fatalf("get: %v", got)
@@ -27,7 +32,10 @@ func TestCollectionCRUD(t *testing.T) {
 			t.Fatalf("%s: %v", method, u)
 		}
 	}
-	ts.item(t, ts.admin, id, "some content to delete with the collection", nil)
+	ts.item(t, ts.admin, "renamed-PATCH", "some content to delete with the collection", nil)
+	if items := list(ts.do(t, "GET", "/v1/vector_store/renamed-PATCH/items", ts.admin, nil).must(t, 200)["items"]); len(items) != 1 {
+		t.Fatalf("items by collection name: %v", items)
+	}
 	d := ts.do(t, "DELETE", "/v1/vector_store/"+id, ts.admin, nil).must(t, 200)
 	if d["id"] != id || d["deleted"] != true {
 		t.Fatalf("delete: %v", d)

@@ -34,6 +34,10 @@ type modelListResponse struct {
 // models lists every model this server offers.
 func (s *Server) models() []modelObject {
 	var out []modelObject
+	for _, m := range s.chat.Models() {
+		out = append(out, modelObject{ID: m.ID, Object: "model", OwnedBy: m.Provider, Type: "chat",
+			ContextWindow: m.ContextWindow, Default: m.ID == s.chat.DefaultModel(), Description: m.Description})
+	}
 	def := s.embedders.Default().Name()
 	for _, e := range s.embedders.List() {
 		out = append(out, modelObject{ID: e.Name(), Object: "model", OwnedBy: "ragd", Type: "embedding",

@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
+	"github.com/ragd/ragd/rag"
 	"github.com/ragd/ragd/store"
 )
 
@@ -30,6 +31,9 @@ type Config struct {
 	// Ingester receives and ingests uploaded files; without it the file
 	// routes are not served.
 	Ingester *ingest.Ingester
+	// Chat routes chat models to providers; nil means only the built-in
+	// ragd-extractive model.
+	Chat *rag.Router
 }
 
 // DefaultMaxBodyBytes is the default JSON body limit: room for a batch of
@@ -40,6 +44,7 @@ const DefaultMaxBodyBytes = 32 << 20
 type Server struct {
 	store     *store.Store
 	embedders *embed.Registry
+	chat      *rag.Router
 	cfg       Config
 	log       *slog.Logger
 	echo      *echo.Echo
@@ -55,7 +60,14 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{store: st, embedders: embedders, cfg: cfg, log: cfg.Logger}
+	if cfg.Chat == nil {
+		router, err := rag.NewRouter(rag.Config{})
+		if err != nil {
+			panic(err) // the built-in model alone always configures
+		}
+		cfg.Chat = router
+	}
+	s := &Server{store: st, embedders: embedders, chat: cfg.Chat, cfg: cfg, log: cfg.Logger}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -77,6 +89,7 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) *Server {
 	s.registerWorkspaceRoutes(v1)
 	s.registerEmbeddingRoutes(v1)
 	s.registerModelRoutes(v1)
+	s.registerChatRoutes(v1)
 	s.echo = e
 	return s
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/ragd/ragd"
@@ -74,7 +75,8 @@ func (s *Store) CreateCollection(ctx context.Context, c *Collection) error {
 	})
 }
 
-// Collection returns the collection id of workspace ws, or ENOTFOUND.
+// Collection returns the collection of workspace ws whose ID (or else
+// name) is id, or ENOTFOUND.
 func (s *Store) Collection(ctx context.Context, ws, id string) (*Collection, error) {
 	c, _, err := s.collection(ctx, s.db, ws, id)
 	return c, err
@@ -85,7 +87,9 @@ type querier interface {
 }
 
 func (s *Store) collection(ctx context.Context, q querier, ws, id string) (*Collection, int64, error) {
-	c, seq, err := scanCollection(q.QueryRowContext(ctx, `SELECT `+collectionColumns+` FROM collections WHERE id = ? AND workspace = ?`, id, ws))
+	// A collection is addressed by its ID or, for convenience, its name.
+	c, seq, err := scanCollection(q.QueryRowContext(ctx, `SELECT `+collectionColumns+` FROM collections
+		WHERE workspace = ? AND (id = ? OR name = ?) ORDER BY id = ? DESC LIMIT 1`, ws, id, id, id))
 	if err == sql.ErrNoRows {
 		return nil, 0, notFound("collection", id)
 	}
@@ -186,15 +190,20 @@ func (s *Store) UpdateCollection(ctx context.Context, ws, id string, u Collectio
 
 // DeleteCollection removes collection id of workspace ws with all its
 // items, files, chunks, vectors and keyword entries, and returns the freed
-// pages to the file system. It returns the IDs of the deleted files so the
-// caller can remove their stored bytes.
-func (s *Store) DeleteCollection(ctx context.Context, ws, id string) ([]string, error) {
+// pages to the file system. It returns the deleted collection and the IDs
+// of its files so the caller can remove their stored bytes.
+func (s *Store) DeleteCollection(ctx context.Context, ws, id string) (*Collection, []string, error) {
 	var files []string
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, seq, err := s.collection(ctx, tx, ws, id)
-		if err != nil {
+	c, seq, err := s.collection(ctx, s.db, ws, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	id = c.ID
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		if _, _, err := s.collection(ctx, tx, ws, id); err != nil {
 			return err
 		}
+		var err error
 		if files, err = queryStrings(tx, `SELECT id FROM files WHERE collection_id = ?`, id); err != nil {
 			return err
 		}
@@ -210,10 +219,21 @@ func (s *Store) DeleteCollection(ctx context.Context, ws, id string) ([]string, 
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	_, err = s.wdb.ExecContext(ctx, "PRAGMA incremental_vacuum")
-	return files, err
+	return c, files, s.vacuum(ctx)
+}
+
+// vacuum returns the free pages to the file system. SQLite frees one page
+// per step of PRAGMA incremental_vacuum, so the rows are drained.
+func (s *Store) vacuum(ctx context.Context) error {
+	rows, err := s.wdb.QueryContext(ctx, "PRAGMA incremental_vacuum")
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+	}
+	return errors.Join(rows.Err(), rows.Close())
 }
 
 func dropCollectionTables(tx *sql.Tx, seq int64) error {

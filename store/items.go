@@ -176,12 +176,12 @@ func (w *chunkWriter) addCounts(files int) error {
 
 // Item returns item itemID of collection colID in workspace ws.
 func (s *Store) Item(ctx context.Context, ws, colID, itemID string) (*Item, error) {
-	it, err := scanItem(s.db.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM items WHERE id = ? AND collection_id =
-		(SELECT id FROM collections WHERE id = ? AND workspace = ?)`, itemID, colID, ws))
+	c, err := s.Collection(ctx, ws, colID)
+	if err != nil {
+		return nil, err
+	}
+	it, err := scanItem(s.db.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM items WHERE id = ? AND collection_id = ?`, itemID, c.ID))
 	if err == sql.ErrNoRows {
-		if _, err := s.Collection(ctx, ws, colID); err != nil {
-			return nil, err
-		}
 		return nil, notFound("item", itemID)
 	}
 	return it, err
@@ -190,14 +190,15 @@ func (s *Store) Item(ctx context.Context, ws, colID, itemID string) (*Item, erro
 // Items lists the items of collection colID in workspace ws in creation
 // order, and whether more follow.
 func (s *Store) Items(ctx context.Context, ws, colID string, p Page) ([]*Item, bool, error) {
-	if _, err := s.Collection(ctx, ws, colID); err != nil {
-		return nil, false, err
-	}
-	after, err := s.afterSeq(ctx, "items", "collection_id = ?", p.After, colID)
+	c, err := s.Collection(ctx, ws, colID)
 	if err != nil {
 		return nil, false, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+itemColumns+` FROM items WHERE collection_id = ? AND seq > ? ORDER BY seq LIMIT ?`, colID, after, p.Limit+1)
+	after, err := s.afterSeq(ctx, "items", "collection_id = ?", p.After, c.ID)
+	if err != nil {
+		return nil, false, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+itemColumns+` FROM items WHERE collection_id = ? AND seq > ? ORDER BY seq LIMIT ?`, c.ID, after, p.Limit+1)
 	if err != nil {
 		return nil, false, err
 	}
@@ -238,7 +239,7 @@ func (s *Store) UpdateItem(ctx context.Context, ws, colID, itemID string, u Item
 		if err != nil {
 			return err
 		}
-		it, err := scanItem(tx.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM items WHERE id = ? AND collection_id = ?`, itemID, colID))
+		it, err := scanItem(tx.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM items WHERE id = ? AND collection_id = ?`, itemID, c.ID))
 		if err == sql.ErrNoRows {
 			return notFound("item", itemID)
 		}
@@ -291,12 +292,12 @@ func (s *Store) UpdateItem(ctx context.Context, ws, colID, itemID string, u Item
 // entries.
 func (s *Store) DeleteItem(ctx context.Context, ws, colID, itemID string) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		_, seq, err := s.collection(ctx, tx, ws, colID)
+		c, seq, err := s.collection(ctx, tx, ws, colID)
 		if err != nil {
 			return err
 		}
 		var contentLen int64
-		err = tx.QueryRow(`SELECT length(CAST(content AS BLOB)) FROM items WHERE id = ? AND collection_id = ?`, itemID, colID).Scan(&contentLen)
+		err = tx.QueryRow(`SELECT length(CAST(content AS BLOB)) FROM items WHERE id = ? AND collection_id = ?`, itemID, c.ID).Scan(&contentLen)
 		if err == sql.ErrNoRows {
 			return notFound("item", itemID)
 		}
@@ -311,7 +312,7 @@ func (s *Store) DeleteItem(ctx context.Context, ws, colID, itemID string) error 
 			return err
 		}
 		_, err = tx.Exec(`UPDATE collections SET item_count = item_count - 1, chunk_count = chunk_count - ?, bytes = bytes - ?, updated = ? WHERE id = ?`,
-			removed, contentLen, s.Now().Unix(), colID)
+			removed, contentLen, s.Now().Unix(), c.ID)
 		return err
 	})
 }

@@ -14,9 +14,6 @@ import (
 // MaxTopK is the largest top_k a search accepts.
 const MaxTopK = 100
 
-// rrfK is the rank offset of reciprocal rank fusion (Cormack et al. 2009).
-const rrfK = 60
-
 // candidate is a chunk found by one search mode, best first.
 type candidate struct {
 	id    int64
@@ -28,8 +25,9 @@ type candidate struct {
 //
 // Scores by mode: vector, the cosine similarity of the query and chunk
 // vectors (-1..1); keyword, FTS5's BM25 negated so that higher is better
-// (0..+inf); hybrid, the reciprocal-rank-fusion score sum(1/(60+rank)) over
-// the vector and keyword rankings (at most 2/61).
+// (0..+inf); hybrid, the relative-score-fusion score (0..1): the mean of
+// the vector and keyword scores, each min-max normalised over its
+// candidates.
 func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]SearchResult, error) {
 	if q.TopK < 1 || q.TopK > MaxTopK {
 		return nil, ragd.Invalid("top_k", "top_k must be between 1 and %d, got %d", MaxTopK, q.TopK)
@@ -46,7 +44,7 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]
 	if q.Filter != nil {
 		within = ` AND rowid IN (SELECT c.id FROM chunks c JOIN items i ON i.id = c.item_id
 			LEFT JOIN files fl ON fl.id = i.file_id WHERE c.collection_id = ? AND (` + cond + `))`
-		args = append([]any{colID}, args...)
+		args = append([]any{c.ID}, args...)
 	}
 	var cands []candidate
 	switch q.Mode {
@@ -140,12 +138,25 @@ func ftsQuery(text string) string {
 	return strings.Join(terms, " OR ")
 }
 
-// fuse merges rankings with reciprocal rank fusion and keeps the best k.
+// fuse merges rankings by relative score fusion: each ranking's scores are
+// min-max normalised to 0..1 over its candidates, a chunk's fused score is
+// the mean of its normalised scores (0 where a ranking lacks it), and the
+// best k are kept. Unlike reciprocal rank fusion it keeps how far apart
+// the scores are, so a weak ranking's near-ties do not outvote a strong
+// ranking's clear winner (docs/benchmarks.md has the comparison).
 func fuse(k int, rankings ...[]candidate) []candidate {
 	scores := map[int64]float64{}
 	for _, r := range rankings {
-		for rank, cd := range r {
-			scores[cd.id] += 1 / float64(rrfK+rank+1)
+		if len(r) == 0 {
+			continue
+		}
+		lo, hi := r[len(r)-1].score, r[0].score
+		for _, cd := range r {
+			n := 1.0
+			if hi > lo {
+				n = (cd.score - lo) / (hi - lo)
+			}
+			scores[cd.id] += n / float64(len(rankings))
 		}
 	}
 	out := make([]candidate, 0, len(scores))

@@ -178,3 +178,21 @@ func TestKeywordQuerySyntaxIsLiteral(t *testing.T) {
 		}
 	}
 }
+
+func TestHybridScores(t *testing.T) {
+	s := MustOpen(t)
+	c, items := seedFruit(t, s)
+	res, err := s.Search(context.Background(), "ws1", c.ID, store.SearchQuery{Text: "sour lemons", Vector: query(t, "sour lemons"), Mode: store.ModeHybrid, TopK: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The item best in both rankings scores exactly 1; every score is in 0..1.
+	if res[0].ItemID != items[4].ID || res[0].Score != 1 {
+		t.Fatalf("best %+v, want the lemon item with score 1", res[0])
+	}
+	for _, r := range res {
+		if r.Score < 0 || r.Score > 1 {
+			t.Errorf("hybrid score %v out of 0..1", r.Score)
+		}
+	}
+}

@@ -51,6 +51,8 @@ func registerDriver() {
 					"PRAGMA mmap_size = 17179869184",
 					"PRAGMA cache_size = -65536",
 					"PRAGMA temp_store = MEMORY",
+					// After a checkpoint, the WAL file shrinks back to this size.
+					"PRAGMA journal_size_limit = 67108864",
 				} {
 					if _, err := c.Exec(p, nil); err != nil {
 						return err
@@ -161,6 +163,28 @@ func (s *Store) checkpointLoop(every time.Duration) {
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	return s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// FileStats describes the database file's size.
+type FileStats struct {
+	// Pages is the number of pages in the file, FreePages of them unused.
+	Pages, FreePages int64
+	// PageSize is the size of a page in bytes.
+	PageSize int64
+}
+
+// Stats returns the database file's size in pages.
+func (s *Store) Stats(ctx context.Context) (FileStats, error) {
+	var st FileStats
+	for _, p := range []struct {
+		pragma string
+		dst    *int64
+	}{{"page_count", &st.Pages}, {"freelist_count", &st.FreePages}, {"page_size", &st.PageSize}} {
+		if err := s.db.QueryRowContext(ctx, "PRAGMA "+p.pragma).Scan(p.dst); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
 }
 
 // IntegrityCheck runs PRAGMA integrity_check and returns its first problem.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
+	"github.com/ragd/ragd/rag"
 	"github.com/ragd/ragd/server"
 	"github.com/ragd/ragd/store"
 )
@@ -34,6 +35,8 @@ type Main struct {
 	Workers int
 	// MaxFileBytes is the upload size limit.
 	MaxFileBytes int64
+	// Config is the optional config file listing model providers.
+	Config string
 
 	// Ready, when set, receives the server URL once it listens.
 	Ready chan<- string
@@ -55,6 +58,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.EmbeddingModel, "embedding-model", envOr("RAGD_EMBEDDING_MODEL", embed.HashModelName), "default embedding model of new collections (env RAGD_EMBEDDING_MODEL)")
 	fs.IntVar(&m.Workers, "workers", envInt("RAGD_WORKERS", runtime.NumCPU()), "files ingested at once (env RAGD_WORKERS)")
 	fs.Int64Var(&m.MaxFileBytes, "max-file-bytes", int64(envInt("RAGD_MAX_FILE_BYTES", ingest.DefaultMaxFileBytes)), "largest uploaded file, in bytes (env RAGD_MAX_FILE_BYTES)")
+	fs.StringVar(&m.Config, "config", envOr("RAGD_CONFIG", ""), "optional YAML file listing chat and embedding providers (env RAGD_CONFIG)")
 	fs.StringVar(&m.LogLevel, "log-level", envOr("RAGD_LOG_LEVEL", "info"), "debug, info, warn or error (env RAGD_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -84,14 +88,21 @@ func openStore(dataDir string) (*store.Store, error) {
 	return store.Open(filepath.Join(dataDir, store.FileName))
 }
 
-// embedders returns the registry of embedding models with the given
-// default.
-func embedders(defaultModel string) (*embed.Registry, error) {
+// embedders returns the registry of the built-in and remote embedding
+// models with the given default.
+func embedders(ctx context.Context, defaultModel string, fc *fileConfig) (*embed.Registry, error) {
 	models, err := embed.Builtin()
 	if err != nil {
 		return nil, err
 	}
-	reg := embed.NewRegistry(defaultModel, models...)
+	remote, err := remoteEmbedders(ctx, fc)
+	if err != nil {
+		return nil, err
+	}
+	if fc.Embedding.DefaultModel != "" && defaultModel == embed.HashModelName {
+		defaultModel = fc.Embedding.DefaultModel
+	}
+	reg := embed.NewRegistry(defaultModel, append(models, remote...)...)
 	if _, err := reg.Get(defaultModel); err != nil {
 		return nil, fmt.Errorf("--embedding-model: %w", err)
 	}
@@ -113,7 +124,19 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.ensureAdminKey(ctx, st); err != nil {
 		return err
 	}
-	reg, err := embedders(m.EmbeddingModel)
+	fc, err := loadConfig(m.Config)
+	if err != nil {
+		return err
+	}
+	reg, err := embedders(ctx, m.EmbeddingModel, fc)
+	if err != nil {
+		return err
+	}
+	cc, err := chatConfig(fc)
+	if err != nil {
+		return err
+	}
+	chat, err := rag.NewRouter(cc)
 	if err != nil {
 		return err
 	}
@@ -125,7 +148,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := ing.Start(ctx); err != nil {
 		return err
 	}
-	srv := server.New(st, reg, server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log, Ingester: ing})
+	srv := server.New(st, reg, server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log, Chat: chat, Ingester: ing})
 	if err := srv.Open(m.Addr); err != nil {
 		ing.Close(ctx)
 		return err

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/rag"
+	"gopkg.in/yaml.v3"
+)
+
+// fileConfig is the optional config file (--config ragd.yaml).
+type fileConfig struct {
+	Chat struct {
+		DefaultModel string               `yaml:"default_model"`
+		Providers    []chatProviderConfig `yaml:"providers"`
+	} `yaml:"chat"`
+	Embedding struct {
+		DefaultModel string                `yaml:"default_model"`
+		Providers    []embedProviderConfig `yaml:"providers"`
+	} `yaml:"embedding"`
+}
+
+// embedProviderConfig is a remote embedding provider in the config file.
+type embedProviderConfig struct {
+	Name       string             `yaml:"name"`
+	Type       string             `yaml:"type"` // openai (default) or ollama
+	BaseURL    string             `yaml:"base_url"`
+	APIKeyEnv  string             `yaml:"api_key_env"`
+	Timeout    time.Duration      `yaml:"timeout"`
+	BatchSize  int                `yaml:"batch_size"`
+	MaxRetries *int               `yaml:"max_retries"`
+	Models     []embedModelConfig `yaml:"models"`
+}
+
+// embedModelConfig is one remote embedding model.
+type embedModelConfig struct {
+	ID             string `yaml:"id"`
+	Dimensions     int    `yaml:"dimensions"`
+	MaxInputTokens int    `yaml:"max_input_tokens"`
+}
+
+// remoteEmbedders builds the remote embedding models of the config file
+// and of RAGD_EMBED_BASE_URL, RAGD_EMBED_API_KEY and RAGD_EMBED_MODELS.
+// A model whose dimensions are not configured is asked once at start.
+func remoteEmbedders(ctx context.Context, fc *fileConfig) ([]embed.Embedder, error) {
+	providers := fc.Embedding.Providers
+	if base := os.Getenv("RAGD_EMBED_BASE_URL"); base != "" {
+		p := embedProviderConfig{Name: "env", Type: "openai", BaseURL: base}
+		for _, m := range splitList(os.Getenv("RAGD_EMBED_MODELS")) {
+			p.Models = append(p.Models, embedModelConfig{ID: m})
+		}
+		if len(p.Models) == 0 {
+			return nil, fmt.Errorf("RAGD_EMBED_BASE_URL is set but RAGD_EMBED_MODELS names no model")
+		}
+		providers = append(providers, p)
+	}
+	var out []embed.Embedder
+	for _, p := range providers {
+		key := ""
+		switch {
+		case p.Name == "env":
+			key = os.Getenv("RAGD_EMBED_API_KEY")
+		case p.APIKeyEnv != "":
+			if key = os.Getenv(p.APIKeyEnv); key == "" {
+				return nil, fmt.Errorf("embedding provider %q: environment variable %s is empty", p.Name, p.APIKeyEnv)
+			}
+		}
+		retries := 3
+		if p.MaxRetries != nil {
+			retries = *p.MaxRetries
+		}
+		for _, m := range p.Models {
+			rc := embed.RemoteConfig{BaseURL: p.BaseURL, APIKey: key, Model: m.ID, Dimensions: m.Dimensions,
+				MaxInputTokens: m.MaxInputTokens, BatchSize: p.BatchSize, Timeout: p.Timeout, MaxRetries: retries}
+			var e interface {
+				embed.Embedder
+				Probe(context.Context) error
+			}
+			var err error
+			switch p.Type {
+			case "", "openai":
+				e, err = embed.NewOpenAI(rc)
+			case "ollama":
+				e, err = embed.NewOllama(rc)
+			default:
+				err = fmt.Errorf("unknown type %q; use openai or ollama", p.Type)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("embedding provider %q model %q: %w", p.Name, m.ID, err)
+			}
+			if m.Dimensions == 0 {
+				pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				err := e.Probe(pctx)
+				cancel()
+				if err != nil {
+					return nil, fmt.Errorf("embedding model %q: set its dimensions in the config or make %s reachable: %w", m.ID, p.BaseURL, err)
+				}
+			}
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// chatProviderConfig is a chat provider as written in the config file:
+// its key is named by an environment variable, never written inline.
+type chatProviderConfig struct {
+	rag.ProviderConfig `yaml:",inline"`
+	APIKeyEnv          string `yaml:"api_key_env"`
+}
+
+// loadConfig reads the config file at path; an empty path is no file.
+func loadConfig(path string) (*fileConfig, error) {
+	cfg := &fileConfig{}
+	if path == "" {
+		return cfg, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// chatConfig builds the chat router's config from the file and, for the
+// one-upstream case, RAGD_CHAT_BASE_URL, RAGD_CHAT_API_KEY and
+// RAGD_CHAT_MODELS.
+func chatConfig(fc *fileConfig) (rag.Config, error) {
+	cfg := rag.Config{DefaultModel: fc.Chat.DefaultModel}
+	for _, p := range fc.Chat.Providers {
+		pc := p.ProviderConfig
+		if p.APIKeyEnv != "" {
+			pc.APIKey = os.Getenv(p.APIKeyEnv)
+			if pc.APIKey == "" {
+				return cfg, fmt.Errorf("chat provider %q: environment variable %s is empty", pc.Name, p.APIKeyEnv)
+			}
+		}
+		cfg.Providers = append(cfg.Providers, pc)
+	}
+	if base := os.Getenv("RAGD_CHAT_BASE_URL"); base != "" {
+		models := splitList(os.Getenv("RAGD_CHAT_MODELS"))
+		if len(models) == 0 {
+			return cfg, fmt.Errorf("RAGD_CHAT_BASE_URL is set but RAGD_CHAT_MODELS names no model")
+		}
+		pc := rag.ProviderConfig{Name: "env", Type: "openai", BaseURL: base, APIKey: os.Getenv("RAGD_CHAT_API_KEY")}
+		for _, m := range models {
+			pc.Models = append(pc.Models, rag.ModelConfig{ID: m})
+		}
+		cfg.Providers = append(cfg.Providers, pc)
+	}
+	return cfg, nil
+}
+
+// splitList splits a comma-separated list, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestChatConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ragd.yaml")
+	os.WriteFile(path, []byte(`chat:
+  default_model: gpt-4o-mini
+  providers:
+    - name: openai
+      type: openai
+      base_url: https://api.example.test/v1
+      api_key_env: TEST_UPSTREAM_KEY
+      models:
+        - id: gpt-4o-mini
+          fallback: [llama3.1]
+    - name: local
+      base_url: http://127.0.0.1:11434/v1
+      models:
+        - id: llama3.1
+          context_window: 32768
+`), 0o600)
+	t.Setenv("TEST_UPSTREAM_KEY", "sk-from-env")
+	fc, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := chatConfig(fc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Providers) != 2 || cfg.Providers[0].APIKey != "sk-from-env" || cfg.DefaultModel != "gpt-4o-mini" ||
+		cfg.Providers[0].Models[0].Fallback[0] != "llama3.1" || cfg.Providers[1].Models[0].ContextWindow != 32768 {
+		t.Fatalf("config %+v", cfg)
+	}
+	t.Setenv("TEST_UPSTREAM_KEY", "")
+	if _, err := chatConfig(fc); err == nil || !strings.Contains(err.Error(), "TEST_UPSTREAM_KEY") {
+		t.Fatalf("empty key env: %v", err)
+	}
+	os.WriteFile(path, []byte("chat:\n  providers:\n    - name: x\n      api_key: inline-secret\n"), 0o600)
+	if _, err := loadConfig(path); err == nil {
+		t.Fatal("an inline api_key was accepted; keys come only from the environment")
+	}
+}
+
+func TestRemoteEmbeddersFromEnv(t *testing.T) {
+	var paths []string
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths = append(paths, r.URL.Path+" "+r.Header.Get("Authorization"))
+		var req struct {
+			Input []string `json:"input"`
+			Model string   `json:"model"`
+		}
+		json.NewDecoder(r.Body).Decode(&req)
+		data := []map[string]any{}
+		for i := range req.Input {
+			data = append(data, map[string]any{"object": "embedding", "index": i, "embedding": []float64{1, 2, 3, 4}})
+		}
+		json.NewEncoder(w).Encode(map[string]any{"object": "list", "model": req.Model, "data": data})
+	}))
+	defer up.Close()
+	url, _, stop := startMain(t, t.TempDir(), map[string]string{"RAGD_ADMIN_KEY": "admin-secret-key-2",
+		"RAGD_EMBED_BASE_URL": up.URL + "/v1", "RAGD_EMBED_API_KEY": "emb-key", "RAGD_EMBED_MODELS": "bge-small"})
+	defer stop()
+	st, b := call(t, "POST", url+"/v1/vector_store", "admin-secret-key-2", map[string]any{"name": "remote", "embedding_model": "bge-small"})
+	if st != 201 || b["collection"].(map[string]any)["dimensions"] != 4.0 {
+		t.Fatalf("collection on a remote model: %d %v", st, b)
+	}
+	if st, b = call(t, "POST", url+"/v1/vector_store/remote/items", "admin-secret-key-2", map[string]any{"content": "remote vectors"}); st != 201 {
+		t.Fatalf("item: %d %v", st, b)
+	}
+	if len(paths) < 2 || paths[0] != "/v1/embeddings Bearer emb-key" {
+		t.Fatalf("upstream saw %v", paths)
+	}
+}

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startMain runs `ragd serve` on dataDir and 127.0.0.1:0 until stop is
+// called; it returns the URL and the program's stdout.
+func startMain(t *testing.T, dataDir string, env map[string]string) (url string, stdout *syncBuffer, stop func()) {
+	t.Helper()
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	stdout = &syncBuffer{}
+	m := NewMain(stdout, io.Discard)
+	if err := m.ParseFlags([]string{"--addr", "127.0.0.1:0", "--data-dir", dataDir}); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	m.Ready = ready
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	select {
+	case url = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("ragd serve exited: %v", err)
+	}
+	return url, stdout, func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("ragd serve: %v", err)
+		}
+	}
+}
+
+func call(t *testing.T, method, url, key string, body any) (int, map[string]any) {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, url, r)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+var keyPattern = regexp.MustCompile(`ragd-[0-9a-z]{40,}`)
+
+func TestServePersistsAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	url, out, stop := startMain(t, dir, map[string]string{"RAGD_ADMIN_KEY": ""})
+	key := keyPattern.FindString(out.String())
+	if key == "" {
+		t.Fatalf("first start printed no admin key: %q", out.String())
+	}
+	st, b := call(t, "POST", url+"/v1/vector_store", key, map[string]any{"name": "kept"})
+	if st != 201 {
+		t.Fatalf("create: %d %v", st, b)
+	}
+	col := b["collection"].(map[string]any)["id"].(string)
+	if st, b = call(t, "POST", url+"/v1/vector_store/"+col+"/items", key, map[string]any{"content": "durable words survive restarts"}); st != 201 {
+		t.Fatalf("item: %d %v", st, b)
+	}
+	stop()
+
+	url, out, stop = startMain(t, dir, nil)
+	defer stop()
+	if strings.Contains(out.String(), "Created an admin API key") {
+		t.Fatal("second start created another admin key")
+	}
+	st, b = call(t, "POST", url+"/v1/vector_store/"+col+"/search", key, map[string]any{"input": "durable restarts"})
+	if st != 200 || len(b["results"].([]any)) != 1 {
+		t.Fatalf("search after restart: %d %v", st, b)
+	}
+}
+
+func TestServeAdminKeyFromEnv(t *testing.T) {
+	url, out, stop := startMain(t, t.TempDir(), map[string]string{"RAGD_ADMIN_KEY": "operator-chosen-secret-123"})
+	defer stop()
+	if keyPattern.MatchString(out.String()) {
+		t.Fatalf("printed a generated key although RAGD_ADMIN_KEY is set: %q", out.String())
+	}
+	if st, b := call(t, "POST", url+"/v1/keys", "operator-chosen-secret-123", map[string]any{"name": "app"}); st != 201 {
+		t.Fatalf("admin route with RAGD_ADMIN_KEY: %d %v", st, b)
+	}
+	if st, _ := call(t, "GET", url+"/v1/vector_store", "operator-chosen-secret-12", nil); st != 401 {
+		t.Fatalf("a near-miss key: %d", st)
+	}
+}
+
+func TestRunUsage(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"bogus"}, &out, &errOut); exitCode(err) != 2 || !strings.Contains(errOut.String(), "unknown command") {
+		t.Fatalf("bogus command: %v %q", err, errOut.String())
+	}
+	if err := run(context.Background(), []string{"version"}, &out, &errOut); err != nil || !strings.Contains(out.String(), "ragd") {
+		t.Fatalf("version: %v %q", err, out.String())
+	}
+}
+
+func TestServeChatFromEnv(t *testing.T) {
+	var sent map[string]any
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewDecoder(r.Body).Decode(&sent)
+		if r.Header.Get("Authorization") != "Bearer up-key" || r.URL.Path != "/v1/chat/completions" {
+			http.Error(w, "bad request", 400)
+			return
+		}
+		io.WriteString(w, `{"id":"x","object":"chat.completion","created":1,"model":"llama3.1","choices":[{"index":0,"message":{"role":"assistant","content":"from upstream"},"finish_reason":"stop"}]}`)
+	}))
+	defer up.Close()
+	url, _, stop := startMain(t, t.TempDir(), map[string]string{"RAGD_ADMIN_KEY": "admin-secret-key-1",
+		"RAGD_CHAT_BASE_URL": up.URL + "/v1", "RAGD_CHAT_API_KEY": "up-key", "RAGD_CHAT_MODELS": "llama3.1"})
+	defer stop()
+	call(t, "POST", url+"/v1/vector_store", "admin-secret-key-1", map[string]any{"name": "kb"})
+	call(t, "POST", url+"/v1/vector_store/kb/items", "admin-secret-key-1", map[string]any{"content": "ragd stores vectors in SQLite."})
+	st, b := call(t, "POST", url+"/v1/chat/completions/RAG", "admin-secret-key-1", map[string]any{"collection": "kb", "model": "llama3.1",
+		"messages": []any{map[string]any{"role": "user", "content": "Where does ragd store vectors?"}}})
+	if st != 200 || len(b["sources"].([]any)) != 1 {
+		t.Fatalf("RAG through env upstream: %d %v", st, b)
+	}
+	if msgs := sent["messages"].([]any); !strings.Contains(msgs[0].(map[string]any)["content"].(string), "SQLite") {
+		t.Fatalf("upstream got %v", sent)
+	}
+}

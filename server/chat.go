@@ -1,0 +1,221 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/rag"
+	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/tokenize"
+)
+
+func (s *Server) registerChatRoutes(g *echo.Group) {
+	g.POST("/chat/completions", s.handleChat)
+	g.POST("/chat/completions/RAG", s.handleRAG)
+	g.GET("/chat/completions/:id", s.handleCompletionGet)
+	g.POST("/chat/completions/:id/vote", s.handleCompletionVote)
+	g.POST("/tokenize", s.handleTokenize)
+}
+
+// readBody reads the whole request body, at most limit bytes.
+func readBody(c echo.Context, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, limit))
+	if err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+// retriever searches the collections of one workspace for the RAG engine.
+type retriever struct {
+	s  *Server
+	ws string
+}
+
+func (r retriever) Retrieve(ctx context.Context, collection, query string, o rag.RetrieveOptions) ([]store.SearchResult, error) {
+	res, _, err := r.s.search(ctx, r.ws, collection, query, store.SearchQuery{TopK: o.TopK, Mode: o.Mode, Filter: o.Filter, ScoreThreshold: o.ScoreThreshold})
+	return res, err
+}
+
+func (s *Server) handleChat(c echo.Context) error {
+	body, err := readBody(c, s.cfg.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	req, err := rag.ParseChatRequest(body)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if req.IsStream() {
+		st, err := s.chat.Stream(ctx, req)
+		if err != nil {
+			return err
+		}
+		return s.relay(c, st)
+	}
+	res, err := s.chat.Complete(ctx, req)
+	if err != nil {
+		return err
+	}
+	return s.answer(c, res)
+}
+
+func (s *Server) handleRAG(c echo.Context) error {
+	body, err := readBody(c, s.cfg.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	req, err := rag.ParseRAGRequest(body)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	engine := rag.NewEngine(s.chat, retriever{s, workspaceOf(c)})
+	if req.IsStream() {
+		st, err := engine.Stream(ctx, req)
+		if err != nil {
+			return err
+		}
+		return s.relay(c, st)
+	}
+	res, err := engine.Complete(ctx, req)
+	if err != nil {
+		return err
+	}
+	return s.answer(c, res)
+}
+
+// answer stores a whole completion and sends it.
+func (s *Server) answer(c echo.Context, res *rag.Result) error {
+	res.Served.SetHeaders(c.Response().Header())
+	if err := s.saveCompletion(c.Request().Context(), workspaceOf(c), res.Completion); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res.Response)
+}
+
+// relay streams a completion as server-sent events as it arrives, then
+// stores it.
+func (s *Server) relay(c echo.Context, st *rag.ChatStream) error {
+	w := c.Response()
+	st.Served.SetHeaders(w.Header())
+	w.Header().Set(echo.HeaderContentType, "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	err := rag.WriteSSE(w, w.Flush, st)
+	if err != nil {
+		s.log.Warn("chat stream ended early", "request_id", w.Header().Get(echo.HeaderXRequestID), "err", err)
+	}
+	// The client has its answer; storing uses a context of its own so a
+	// client that already left does not lose the record.
+	if serr := s.saveCompletion(context.WithoutCancel(c.Request().Context()), workspaceOf(c), st.Completion()); serr != nil {
+		s.log.Error("storing a streamed completion", "err", serr)
+	}
+	return nil
+}
+
+func (s *Server) saveCompletion(ctx context.Context, ws string, comp *rag.Completion) error {
+	record, err := json.Marshal(comp)
+	if err != nil {
+		return err
+	}
+	return s.store.SaveCompletion(ctx, ws, &store.StoredCompletion{ID: comp.ID, Created: comp.Created, Model: comp.Model, Record: record})
+}
+
+// completionResponse is a stored completion with the client's vote.
+type completionResponse struct {
+	json.RawMessage
+	vote string
+}
+
+func (r completionResponse) MarshalJSON() ([]byte, error) {
+	var m map[string]any
+	if err := json.Unmarshal(r.RawMessage, &m); err != nil {
+		return nil, err
+	}
+	if _, ok := m["sources"]; !ok {
+		m["sources"] = nil
+	}
+	if r.vote != "" {
+		m["vote"] = r.vote
+	} else {
+		m["vote"] = nil
+	}
+	return json.Marshal(m)
+}
+
+func (s *Server) handleCompletionGet(c echo.Context) error {
+	comp, err := s.store.Completion(c.Request().Context(), workspaceOf(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, completionResponse{comp.Record, comp.Vote})
+}
+
+type voteRequest struct {
+	Vote string `json:"vote"`
+}
+
+func (s *Server) handleCompletionVote(c echo.Context) error {
+	var req voteRequest
+	if err := decodeJSON(c, s.cfg.MaxBodyBytes, true, &req); err != nil {
+		return err
+	}
+	if req.Vote != "up" && req.Vote != "down" {
+		return ragd.Invalid("vote", `vote must be "up" or "down", got %q`, req.Vote)
+	}
+	id := c.Param("id")
+	if err := s.store.VoteCompletion(c.Request().Context(), workspaceOf(c), id, req.Vote); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"id": id, "vote": req.Vote})
+}
+
+type tokenizeRequest struct {
+	Model    string          `json:"model"`
+	Input    *string         `json:"input"`
+	Messages json.RawMessage `json:"messages"`
+}
+
+type tokenizeResponse struct {
+	Model    string `json:"model"`
+	Encoding string `json:"encoding"`
+	Tokens   int    `json:"tokens"`
+}
+
+// handleTokenize counts tokens with a model's tokenizer without running
+// it: a chat model's own encoding, cl100k_base for embedding models.
+func (s *Server) handleTokenize(c echo.Context) error {
+	var req tokenizeRequest
+	if err := decodeJSON(c, s.cfg.MaxBodyBytes, true, &req); err != nil {
+		return err
+	}
+	if req.Input == nil && len(req.Messages) == 0 {
+		return ragd.Invalid("input", "send input (a string) or messages (a chat conversation) to count")
+	}
+	model := req.Model
+	if model == "" {
+		model = s.chat.DefaultModel()
+	}
+	encoding := tokenize.CL100K
+	if info, err := s.chat.Model(model); err == nil {
+		encoding = info.Encoding
+	} else if _, eerr := s.embedders.Get(model); eerr != nil {
+		return err
+	}
+	input := ""
+	if req.Input != nil {
+		input = *req.Input
+	}
+	n, err := rag.CountTokens(encoding, input, req.Messages)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, tokenizeResponse{Model: model, Encoding: encoding, Tokens: n})
+}

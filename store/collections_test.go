@@ -1,0 +1,62 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/store"
+)
+
+// Deleting a collection removes its rows and hands the pages back to the
+// file system; the WAL is checkpointed back to nothing.
+func TestDeleteCollectionFreesSpace(t *testing.T) {
+	s := MustOpen(t)
+	ctx := context.Background()
+	keep := mustCollection(t, s, "ws", "keep")
+	if _, err := s.InsertItems(ctx, "ws", keep.ID, []store.NewItem{newItem(t, "a small item that stays", nil)}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := s.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := mustCollection(t, s, "ws", "big")
+	var items []store.NewItem
+	for i := 0; i < 3000; i++ {
+		items = append(items, newItem(t, fmt.Sprintf("item %d with enough words to take some room in the index number %d", i, i*7), map[string]any{"i": i}))
+	}
+	if _, err := s.InsertItems(ctx, "ws", big.ID, items); err != nil {
+		t.Fatal(err)
+	}
+	grown, _ := s.Stats(ctx)
+	if grown.Pages < before.Pages+100 {
+		t.Fatalf("3000 items grew the file from %d to only %d pages", before.Pages, grown.Pages)
+	}
+	c, _, err := s.DeleteCollection(ctx, "ws", "big")
+	if err != nil || c.ID != big.ID {
+		t.Fatalf("delete by name: %v %v", c, err)
+	}
+	after, _ := s.Stats(ctx)
+	if after.FreePages != 0 || after.Pages > before.Pages+20 {
+		t.Fatalf("after delete: %d pages (%d free), before insert %d", after.Pages, after.FreePages, before.Pages)
+	}
+	if err := s.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(s.Path() + "-wal"); err != nil || fi.Size() != 0 {
+		t.Fatalf("WAL after checkpoint: %v %v", fi, err)
+	}
+	if _, err := s.Collection(ctx, "ws", big.ID); kindOf(err) != ragd.ENOTFOUND {
+		t.Fatalf("deleted collection: %v", err)
+	}
+	res, err := s.Search(ctx, "ws", keep.ID, store.SearchQuery{Mode: "keyword", Text: "stays", TopK: 5})
+	if err != nil || len(res) != 1 {
+		t.Fatalf("the other collection after delete: %v %v", res, err)
+	}
+	if err := s.IntegrityCheck(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
