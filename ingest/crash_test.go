@@ -1,7 +1,9 @@
 package ingest_test
 
 import (
+	"bufio"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -24,22 +26,30 @@ func writeCorpus(t testing.TB, dir string, n, size int) []string {
 		glacier violin pepper granite falcon tunnel quarry beacon saddle marble`)
 	var paths []string
 	for i := range n {
-		rng := rand.New(rand.NewPCG(uint64(i), 42))
-		var b strings.Builder
-		for b.Len() < size {
-			for range 3 + rng.IntN(5) {
-				for w := range 6 + rng.IntN(14) {
-					if w > 0 {
-						b.WriteByte(' ')
-					}
-					b.WriteString(words[rng.IntN(len(words))])
-				}
-				b.WriteString(". ")
-			}
-			b.WriteString("\n\n")
-		}
 		p := filepath.Join(dir, fmt.Sprintf("generated-%02d.txt", i))
-		if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := bufio.NewWriter(f)
+		rng := rand.New(rand.NewPCG(uint64(i), 42))
+		for written := 0; written < size; {
+			for range 3 + rng.IntN(5) {
+				for j := range 6 + rng.IntN(14) {
+					if j > 0 {
+						w.WriteByte(' ')
+						written++
+					}
+					n, _ := w.WriteString(words[rng.IntN(len(words))])
+					written += n
+				}
+				w.WriteString(". ")
+				written += 2
+			}
+			w.WriteString("\n\n")
+			written += 2
+		}
+		if err := errors.Join(w.Flush(), f.Close()); err != nil {
 			t.Fatal(err)
 		}
 		paths = append(paths, p)
