@@ -20,20 +20,14 @@ import (
 	"github.com/ragd/ragd/store"
 )
 
-// benchCorpus returns the real documents of testdata/extract, plus the
-// HTML manual of python3.11-doc when that package is installed
-// (apt-get install python3.11-doc).
-func benchCorpus(b *testing.B) []string {
-	b.Helper()
-	var paths []string
-	for _, pattern := range []string{"../testdata/extract/*/input.*", "/usr/share/doc/python3.11/html/library/*.html"} {
-		m, err := filepath.Glob(pattern)
-		if err != nil {
-			b.Fatal(err)
-		}
-		paths = append(paths, m...)
-	}
-	return paths
+// benchCorpora are the real documents ingested by BenchmarkIngest: the
+// testdata PDFs, all testdata files, and the HTML library reference of
+// python3.11-doc when that package is installed (apt-get install
+// python3.11-doc).
+var benchCorpora = []struct{ name, pattern string }{
+	{"PDF", "../testdata/extract/pdf-*/input.pdf"},
+	{"Testdata", "../testdata/extract/*/input.*"},
+	{"PythonDocHTML", "/usr/share/doc/python3.11/html/library/*.html"},
 }
 
 // discard is an extract.Sink that keeps nothing.
@@ -47,8 +41,21 @@ func (discard) Record(extract.Record) error   { return nil }
 // with one worker per CPU, and prints beside it extraction alone over the
 // same files: the ceiling ingest cannot pass.
 func BenchmarkIngest(b *testing.B) {
+	for _, c := range benchCorpora {
+		corpus, err := filepath.Glob(c.pattern)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(corpus) == 0 {
+			b.Logf("%s: no files match %s", c.name, c.pattern)
+			continue
+		}
+		b.Run(c.name, func(b *testing.B) { benchmarkIngest(b, corpus) })
+	}
+}
+
+func benchmarkIngest(b *testing.B, corpus []string) {
 	ctx := context.Background()
-	corpus := benchCorpus(b)
 	var size int64
 	for _, p := range corpus {
 		st, err := os.Stat(p)
