@@ -23,7 +23,7 @@ func ChunkText(text string, ch store.Chunking) ([]store.Chunk, error) {
 	}
 	out := make([]store.Chunk, len(parts))
 	for i, p := range parts {
-		out[i] = store.Chunk{Index: p.Index, Content: p.Text, Tokens: p.Tokens, Page: p.Page, Start: int(p.Start), End: int(p.End)}
+		out[i] = toStoreChunk(p)
 	}
 	return out, nil
 }

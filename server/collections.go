@@ -191,9 +191,12 @@ func (s *Server) handleCollectionUpdate(c echo.Context) error {
 }
 
 func (s *Server) handleCollectionDelete(c echo.Context) error {
-	col, _, err := s.store.DeleteCollection(c.Request().Context(), workspaceOf(c), c.Param("id"))
+	col, files, err := s.store.DeleteCollection(c.Request().Context(), workspaceOf(c), c.Param("id"))
 	if err != nil {
 		return err
+	}
+	if s.cfg.Ingester != nil {
+		s.cfg.Ingester.Forget(files)
 	}
 	return c.JSON(http.StatusOK, deletedResponse{ID: col.ID, Deleted: true})
 }

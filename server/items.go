@@ -48,23 +48,6 @@ type itemsResponse struct {
 	Usage usage         `json:"usage"`
 }
 
-// defaultDescription shortens content to a one-line description.
-func defaultDescription(content string) string {
-	d := strings.Join(strings.Fields(content), " ")
-	const max = 200
-	if len(d) <= max {
-		return d
-	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(d[cut]) {
-		cut--
-	}
-	if sp := strings.LastIndexByte(d[:cut], ' '); sp > max/2 {
-		cut = sp
-	}
-	return d[:cut] + "…"
-}
-
 // newItem validates one item of a request; param prefixes field names.
 func newItem(req itemRequest, param string) (store.NewItem, error) {
 	if req.Content == nil || strings.TrimSpace(*req.Content) == "" {
@@ -77,7 +60,7 @@ func newItem(req itemRequest, param string) (store.NewItem, error) {
 	if req.Description != nil {
 		ni.Description = *req.Description
 	} else {
-		ni.Description = defaultDescription(ni.Content)
+		ni.Description = ingest.Describe(ni.Content)
 	}
 	return ni, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/rag"
 	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/webhook"
@@ -29,6 +30,9 @@ type Config struct {
 	AdminKey string
 	// Logger receives one line per request and every server error.
 	Logger *slog.Logger
+	// Ingester receives and ingests uploaded files; without it the file
+	// routes are not served.
+	Ingester *ingest.Ingester
 	// Chat routes chat models to providers; nil means only the built-in
 	// ragd-extractive model.
 	Chat *rag.Router
@@ -92,6 +96,10 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) *Server {
 	v1 := e.Group("/v1", s.authenticate, s.rateLimit, s.emitEvents)
 	s.registerCollectionRoutes(v1)
 	s.registerItemRoutes(v1)
+	if cfg.Ingester != nil {
+		s.registerFileRoutes(v1)
+		cfg.Ingester.Observe(s)
+	}
 	s.registerSearchRoutes(v1)
 	s.registerKeyRoutes(v1)
 	s.registerWorkspaceRoutes(v1)

@@ -18,6 +18,10 @@ type NewItem struct {
 	Chunks      []Chunk
 }
 
+// itemVisible holds for items added directly and items of completed
+// files: a file's items appear all at once, when its ingest publishes.
+const itemVisible = `(file_id IS NULL OR file_id IN (SELECT id FROM files WHERE status = 'completed'))`
+
 const itemColumns = `id, collection_id, coalesce(file_id, ''), created, updated, description, content, metadata, chunk_count, tokens`
 
 func scanItem(r rowScanner) (*Item, error) {
@@ -180,7 +184,7 @@ func (s *Store) Item(ctx context.Context, ws, colID, itemID string) (*Item, erro
 	if err != nil {
 		return nil, err
 	}
-	it, err := scanItem(s.db.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM items WHERE id = ? AND collection_id = ?`, itemID, c.ID))
+	it, err := scanItem(s.db.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM items WHERE id = ? AND collection_id = ? AND `+itemVisible, itemID, c.ID))
 	if err == sql.ErrNoRows {
 		return nil, notFound("item", itemID)
 	}
@@ -199,7 +203,7 @@ func (s *Store) Items(ctx context.Context, ws, colID string, p Page) ([]*Item, b
 		return nil, false, err
 	}
 	return listPage(ctx, s, p.Limit, scanItem,
-		`SELECT `+itemColumns+` FROM items WHERE collection_id = ? AND seq > ? ORDER BY seq LIMIT ?`, c.ID, after, p.Limit+1)
+		`SELECT `+itemColumns+` FROM items WHERE collection_id = ? AND seq > ? AND `+itemVisible+` ORDER BY seq LIMIT ?`, c.ID, after, p.Limit+1)
 }
 
 // ItemUpdate holds the fields of an item that may change; nil means

@@ -36,32 +36,41 @@ var migrations embed.FS
 // FileName is the database's file name inside the data directory.
 const FileName = "ragd.db"
 
-const driverName = "sqlite3_ragd"
+// Driver names: readers map the database into memory, the writer does not.
+const (
+	driverName       = "sqlite3_ragd"
+	writerDriverName = "sqlite3_ragd_writer"
+)
 
 var registerOnce sync.Once
 
 func registerDriver() {
 	registerOnce.Do(func() {
 		vec.Auto()
-		sql.Register(driverName, &sqlite3.SQLiteDriver{
-			ConnectHook: func(c *sqlite3.SQLiteConn) error {
-				// mmap lets vector scans read pages without copying them
-				// through SQLite's page cache.
-				for _, p := range []string{
-					"PRAGMA mmap_size = 17179869184",
-					"PRAGMA cache_size = -65536",
-					"PRAGMA temp_store = MEMORY",
-					// After a checkpoint, the WAL file shrinks back to this size.
-					"PRAGMA journal_size_limit = 67108864",
-				} {
-					if _, err := c.Exec(p, nil); err != nil {
-						return err
-					}
-				}
-				return nil
-			},
-		})
+		// mmap lets vector scans read pages without copying them through
+		// SQLite's page cache. The writer reads through its bounded page
+		// cache instead: publishing a large file reads all its staged
+		// chunks, and mapped pages would count in the process's RSS.
+		sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: connectHook("PRAGMA mmap_size = 17179869184")})
+		sql.Register(writerDriverName, &sqlite3.SQLiteDriver{ConnectHook: connectHook("PRAGMA mmap_size = 0")})
 	})
+}
+
+func connectHook(mmap string) func(c *sqlite3.SQLiteConn) error {
+	return func(c *sqlite3.SQLiteConn) error {
+		for _, p := range []string{
+			mmap,
+			"PRAGMA cache_size = -65536",
+			"PRAGMA temp_store = MEMORY",
+			// After a checkpoint, the WAL file shrinks back to this size.
+			"PRAGMA journal_size_limit = 67108864",
+		} {
+			if _, err := c.Exec(p, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 // Store is ragd's database. It is safe for concurrent use.
@@ -95,7 +104,7 @@ func Open(path string) (*Store, error) {
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_auto_vacuum", "incremental")
 	dsn := "file:" + abs + "?" + q.Encode()
-	wdb, err := sql.Open(driverName, dsn+"&_txlock=immediate")
+	wdb, err := sql.Open(writerDriverName, dsn+"&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}

@@ -2,15 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/rag"
 	"github.com/ragd/ragd/server"
 	"github.com/ragd/ragd/store"
@@ -27,6 +31,10 @@ type Main struct {
 	LogLevel     string
 	// EmbeddingModel is the default model of new collections.
 	EmbeddingModel string
+	// Workers is how many files are ingested at once.
+	Workers int
+	// MaxFileBytes is the upload size limit.
+	MaxFileBytes int64
 	// Config is the optional config file listing model providers.
 	Config string
 
@@ -50,6 +58,8 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.Int64Var(&m.MaxBodyBytes, "max-body-bytes", server.DefaultMaxBodyBytes, "largest JSON request body, in bytes")
 	fs.DurationVar(&m.Grace, "shutdown-grace", 30*time.Second, "how long a shutdown waits for in-flight work")
 	fs.StringVar(&m.EmbeddingModel, "embedding-model", envOr("RAGD_EMBEDDING_MODEL", ""), "default embedding model of new collections (env RAGD_EMBEDDING_MODEL; default: the config file's, else "+embed.DefaultModelName+")")
+	fs.IntVar(&m.Workers, "workers", envInt("RAGD_WORKERS", runtime.NumCPU()), "files ingested at once (env RAGD_WORKERS)")
+	fs.Int64Var(&m.MaxFileBytes, "max-file-bytes", int64(envInt("RAGD_MAX_FILE_BYTES", ingest.DefaultMaxFileBytes)), "largest uploaded file, in bytes (env RAGD_MAX_FILE_BYTES)")
 	fs.StringVar(&m.Config, "config", envOr("RAGD_CONFIG", ""), "optional YAML file listing chat and embedding providers (env RAGD_CONFIG)")
 	fs.StringVar(&m.LogLevel, "log-level", envOr("RAGD_LOG_LEVEL", "info"), "debug, info, warn or error (env RAGD_LOG_LEVEL)")
 	m.ops.registerOpsFlags(fs)
@@ -62,6 +72,15 @@ func (m *Main) ParseFlags(args []string) error {
 	// Secrets come only from the environment, never from flags.
 	m.AdminKey = os.Getenv("RAGD_ADMIN_KEY")
 	return nil
+}
+
+// envInt returns the environment variable name as an integer, or def when
+// unset or not a number.
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return n
+	}
+	return def
 }
 
 // openStore opens the database of a data directory, creating the directory.
@@ -131,8 +150,17 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv := server.New(st, reg, server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log, Ops: ops, Chat: chat})
+	ing, err := ingest.New(st, reg, ingest.Config{Dir: filepath.Join(m.DataDir, "files"), Workers: m.Workers,
+		MaxFileBytes: m.MaxFileBytes, Logger: log})
+	if err != nil {
+		return err
+	}
+	srv := server.New(st, reg, server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log, Ops: ops, Chat: chat, Ingester: ing})
+	if err := ing.Start(ctx); err != nil {
+		return err
+	}
 	if err := srv.Open(m.Addr); err != nil {
+		ing.Close(ctx)
 		return err
 	}
 	fmt.Fprintf(m.stdout, "ragd %s serving %s (data: %s)\n", version, srv.URL(), m.DataDir)
@@ -144,7 +172,10 @@ func (m *Main) Run(ctx context.Context) error {
 	log.Info("shutting down", "grace", m.Grace.String())
 	sctx, cancel := context.WithTimeout(context.Background(), m.Grace)
 	defer cancel()
-	if err := srv.Close(sctx); err != nil {
+	// Workers stop first so that uploads waiting on them return at once;
+	// an ingest cut short is queued again for the next start. Then the
+	// server drains requests and flushes usage and logs.
+	if err := errors.Join(ing.Close(sctx), srv.Close(sctx)); err != nil {
 		return fmt.Errorf("shutdown within %s: %w", m.Grace, err)
 	}
 	log.Info("stopped", "grace", m.Grace.String())

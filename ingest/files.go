@@ -1,0 +1,196 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/ingest/extract"
+	"github.com/ragd/ragd/store"
+)
+
+// DefaultMaxFileBytes is the default upload size limit (512 MiB).
+const DefaultMaxFileBytes = 512 << 20
+
+// contentTypes is the content type recorded for each detected format; the
+// client's own Content-Type is often missing or generic.
+var contentTypes = map[extract.Format]string{
+	extract.Text:     "text/plain; charset=utf-8",
+	extract.Markdown: "text/markdown; charset=utf-8",
+	extract.HTML:     "text/html; charset=utf-8",
+	extract.PDF:      "application/pdf",
+	extract.DOCX:     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+	extract.CSV:      "text/csv; charset=utf-8",
+	extract.JSONL:    "application/jsonl",
+	extract.JSON:     "application/json",
+}
+
+// Upload is a file received to disk whose ingest is not yet recorded.
+// Either Add it or Discard it.
+type Upload struct {
+	ID     string
+	Size   int64
+	SHA256 string
+	path   string
+}
+
+// Discard removes the received bytes.
+func (u *Upload) Discard() { os.Remove(u.path) }
+
+// Receive streams r to a new file on disk, computing its size and SHA-256
+// as it goes, so the file is never held in memory. Past the configured
+// size limit it stops, removes what it wrote and returns an ETOOLARGE error
+// with code "file_too_large".
+func (g *Ingester) Receive(r io.Reader) (*Upload, error) {
+	up := &Upload{ID: store.NewID("file")}
+	up.path = filepath.Join(g.tmpDir(), up.ID)
+	f, err := os.OpenFile(up.path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r, g.cfg.MaxFileBytes+1))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && n > g.cfg.MaxFileBytes {
+		err = &ragd.Error{Kind: ragd.ETOOLARGE, Code: "file_too_large", Param: "file",
+			Message: fmt.Sprintf("the file is larger than the limit of %d bytes", g.cfg.MaxFileBytes)}
+	}
+	if err != nil {
+		up.Discard()
+		return nil, err
+	}
+	up.Size, up.SHA256 = n, hex.EncodeToString(h.Sum(nil))
+	return up, nil
+}
+
+// MaxFileBytes returns the upload size limit.
+func (g *Ingester) MaxFileBytes() int64 { return g.cfg.MaxFileBytes }
+
+// NewFile is what a client says about an uploaded file.
+type NewFile struct {
+	// Filename is the client's file name (only recorded and shown; the
+	// bytes are stored under the file's ID).
+	Filename string
+	// ContentType is the client's Content-Type, possibly empty or wrong.
+	ContentType string
+	Metadata    map[string]any
+	// Chunking is the chunk sizes to ingest the file with.
+	Chunking store.Chunking
+}
+
+// Add detects the type of an upload, records the file in collection colID
+// of workspace ws and queues its ingest, and returns the file with created
+// true. When the collection already holds the same bytes, the upload is
+// discarded and the existing file returned with created false. An
+// unsupported type is an EUNSUPPORTED error listing the supported types; an
+// empty file an EUNPROCESSABLE error with code "empty_file". The upload is
+// consumed in every case.
+func (g *Ingester) Add(ctx context.Context, ws, colID string, up *Upload, nf NewFile) (*store.File, bool, error) {
+	format, err := extract.Detect(up.path, nf.Filename, nf.ContentType)
+	if err != nil {
+		up.Discard()
+		return nil, false, err
+	}
+	// The bytes take their final name before the file is recorded, so a
+	// worker never sees a file without bytes; a crash in between leaves
+	// an unrecorded file that the next start removes.
+	final := g.Path(up.ID)
+	if err := os.Rename(up.path, final); err != nil {
+		up.Discard()
+		return nil, false, err
+	}
+	f, created, err := g.store.CreateFile(ctx, ws, colID, &store.File{ID: up.ID, Filename: cleanFilename(nf.Filename),
+		Bytes: up.Size, ContentType: contentTypes[format], SHA256: up.SHA256, Metadata: nf.Metadata, Chunking: nf.Chunking})
+	if err != nil || !created {
+		os.Remove(final)
+		return f, false, err
+	}
+	g.wakeWorker()
+	return f, true, nil
+}
+
+// cleanFilename keeps the base name of a client's file name, as valid
+// UTF-8 without control characters, at most 255 bytes.
+func cleanFilename(name string) string {
+	name = strings.ToValidUTF8(name, "\uFFFD")
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, name)
+	for len(name) > 255 {
+		_, size := utf8.DecodeLastRuneInString(name)
+		name = name[:len(name)-size]
+	}
+	if name == "" {
+		return "file"
+	}
+	return name
+}
+
+// Path returns where the bytes of file fileID are stored.
+func (g *Ingester) Path(fileID string) string { return filepath.Join(g.cfg.Dir, fileID) }
+
+// Open opens the stored bytes of file fileID.
+func (g *Ingester) Open(fileID string) (*os.File, error) { return os.Open(g.Path(fileID)) }
+
+// Delete removes file fileID of collection colID in workspace ws with its
+// items, chunks, vectors, keyword entries and stored bytes. A running
+// ingest of the file is cancelled and leaves nothing behind.
+func (g *Ingester) Delete(ctx context.Context, ws, colID, fileID string) error {
+	if err := g.store.DeleteFile(ctx, ws, colID, fileID); err != nil {
+		return err
+	}
+	g.Forget([]string{fileID})
+	return nil
+}
+
+// Forget cancels the running ingests of files already deleted from the
+// store (such as a deleted collection's files) and removes their bytes.
+func (g *Ingester) Forget(fileIDs []string) {
+	for _, id := range fileIDs {
+		g.mu.Lock()
+		cancel := g.running[id]
+		g.mu.Unlock()
+		if cancel != nil {
+			cancel(errDeleted)
+		}
+		if err := os.Remove(g.Path(id)); err != nil && !os.IsNotExist(err) {
+			g.log.Warn("removing file bytes", "file_id", id, "err", err)
+		}
+	}
+}
+
+// Describe shortens content to a one-line description of at most about
+// 200 bytes, cut at a word boundary.
+func Describe(content string) string {
+	d := strings.Join(strings.Fields(content), " ")
+	const max = 200
+	if len(d) <= max {
+		return d
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(d[cut]) {
+		cut--
+	}
+	if sp := strings.LastIndexByte(d[:cut], ' '); sp > max/2 {
+		cut = sp
+	}
+	return d[:cut] + "…"
+}

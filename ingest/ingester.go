@@ -1,0 +1,259 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/ingest/extract"
+	"github.com/ragd/ragd/store"
+)
+
+// Config holds an Ingester's settings; zero fields take defaults.
+type Config struct {
+	// Dir is where uploaded files' bytes are stored, one file per file ID.
+	Dir string
+	// Workers is how many files are ingested at once (default: the
+	// number of CPUs).
+	Workers int
+	// MaxFileBytes is the upload size limit (default DefaultMaxFileBytes).
+	MaxFileBytes int64
+	// Limits bound each file's extraction (default extract.DefaultLimits).
+	Limits extract.Limits
+	// Logger receives failures (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// pollInterval is how often idle workers look for jobs they were not told
+// about (jobs queued by another process on the same database).
+const pollInterval = 2 * time.Second
+
+var (
+	errDeleted  = errors.New("ingest: file deleted")
+	errShutdown = errors.New("ingest: shutting down")
+)
+
+// Ingester receives uploaded files and ingests them through a persistent
+// job queue in the store, with a bounded pool of workers: extract, chunk,
+// embed in batches, stage, then publish each file in one transaction.
+type Ingester struct {
+	store     *store.Store
+	embedders *embed.Registry
+	cfg       Config
+	log       *slog.Logger
+
+	wake     chan struct{}
+	stopping chan struct{} // closed by Close: take no more jobs
+	ctx      context.Context
+	cancel   context.CancelCauseFunc // cancels running jobs, with errShutdown
+	wg       sync.WaitGroup
+
+	mu      sync.Mutex
+	running map[string]context.CancelCauseFunc // by file ID
+	changed chan struct{}                      // closed and replaced when a file's ingest ends
+
+	stats    stageStats
+	observer atomic.Pointer[Observer]
+}
+
+// New returns an Ingester over st; call Start to run its workers.
+func New(st *store.Store, embedders *embed.Registry, cfg Config) (*Ingester, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("ingest: Config.Dir is required")
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.NumCPU()
+	}
+	if cfg.MaxFileBytes <= 0 {
+		cfg.MaxFileBytes = DefaultMaxFileBytes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	g := &Ingester{store: st, embedders: embedders, cfg: cfg, log: cfg.Logger,
+		wake: make(chan struct{}, cfg.Workers), stopping: make(chan struct{}),
+		running: map[string]context.CancelCauseFunc{}, changed: make(chan struct{})}
+	g.ctx, g.cancel = context.WithCancelCause(context.Background())
+	if err := os.MkdirAll(g.tmpDir(), 0o700); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+func (g *Ingester) tmpDir() string { return filepath.Join(g.cfg.Dir, "tmp") }
+
+// Start recovers from an unclean stop, then starts the workers: jobs left
+// running are queued again with what they had staged removed, partial
+// uploads and spools are deleted, and so are stored bytes of files the
+// database does not know (an upload interrupted between its rename and its
+// commit).
+func (g *Ingester) Start(ctx context.Context) error {
+	n, err := g.store.RequeueRunningJobs(ctx)
+	if err != nil {
+		return fmt.Errorf("ingest: requeue interrupted jobs: %w", err)
+	}
+	if n > 0 {
+		g.log.Info("requeued interrupted ingest jobs", "jobs", n)
+	}
+	if err := g.sweep(ctx); err != nil {
+		return fmt.Errorf("ingest: sweep %s: %w", g.cfg.Dir, err)
+	}
+	for range g.cfg.Workers {
+		g.wg.Add(1)
+		go g.worker()
+	}
+	return nil
+}
+
+func (g *Ingester) sweep(ctx context.Context) error {
+	tmp, err := os.ReadDir(g.tmpDir())
+	if err != nil {
+		return err
+	}
+	for _, e := range tmp {
+		os.Remove(filepath.Join(g.tmpDir(), e.Name()))
+	}
+	entries, err := os.ReadDir(g.cfg.Dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		ok, err := g.store.HasFile(ctx, e.Name())
+		if err != nil {
+			return err
+		}
+		if !ok {
+			os.Remove(filepath.Join(g.cfg.Dir, e.Name()))
+		}
+	}
+	return nil
+}
+
+// Close stops taking jobs and waits for the running ones to finish until
+// ctx is done; then it cancels them, and each is queued again, with what
+// it staged removed, to run after the next start.
+func (g *Ingester) Close(ctx context.Context) error {
+	close(g.stopping)
+	done := make(chan struct{})
+	go func() { g.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		g.cancel(errShutdown)
+		<-done
+		return nil
+	}
+}
+
+func (g *Ingester) wakeWorker() {
+	select {
+	case g.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (g *Ingester) worker() {
+	defer g.wg.Done()
+	for {
+		select {
+		case <-g.stopping:
+			return
+		default:
+		}
+		job, err := g.store.ClaimJob(g.ctx)
+		if err != nil {
+			g.log.Error("claiming an ingest job", "err", err)
+		}
+		if job == nil {
+			select {
+			case <-g.stopping:
+				return
+			case <-g.wake:
+			case <-time.After(pollInterval):
+			}
+			continue
+		}
+		g.run(job)
+	}
+}
+
+// run ingests one claimed job and records how it ended.
+func (g *Ingester) run(job *store.Job) {
+	ctx, cancel := context.WithCancelCause(g.ctx)
+	defer cancel(nil)
+	g.mu.Lock()
+	g.running[job.File.ID] = cancel
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		delete(g.running, job.File.ID)
+		close(g.changed)
+		g.changed = make(chan struct{})
+		g.mu.Unlock()
+	}()
+
+	err := g.ingest(ctx, job)
+	if err == nil {
+		return
+	}
+	// Record the outcome even when ctx is cancelled.
+	bg := context.WithoutCancel(ctx)
+	var re *ragd.Error
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, errShutdown):
+		if err := g.store.RequeueJob(bg, job.ID); err != nil {
+			g.log.Error("requeueing an interrupted ingest job", "file_id", job.File.ID, "err", err)
+		}
+	case errors.Is(cause, errDeleted), errors.As(err, &re) && re.Code == "file_deleted":
+		// The file is gone with everything it staged.
+	default:
+		fe := store.FileError{Code: ragd.EINTERNAL, Message: "ingesting this file failed on an internal error; the server log has details under the file id"}
+		if errors.As(err, &re) && re.Kind != ragd.EINTERNAL {
+			fe = store.FileError{Code: re.ClientCode(), Message: re.Message}
+		} else {
+			g.log.Error("ingest failed", "file_id", job.File.ID, "err", err)
+		}
+		if err := g.store.FailJob(bg, job, fe); err != nil {
+			g.log.Error("recording a failed ingest", "file_id", job.File.ID, "err", err)
+		} else if f, err := g.store.File(bg, job.Workspace, job.Collection.ID, job.File.ID); err == nil {
+			g.notify(bg, job, f)
+		}
+	}
+}
+
+// Wait blocks until the ingest of file fileID has ended (completed or
+// failed) and returns the file, or returns early with ctx's error, or an
+// EUNAVAILABLE error when the Ingester is closing.
+func (g *Ingester) Wait(ctx context.Context, ws, colID, fileID string) (*store.File, error) {
+	for {
+		g.mu.Lock()
+		changed := g.changed
+		g.mu.Unlock()
+		f, err := g.store.File(ctx, ws, colID, fileID)
+		if err != nil || f.Done() {
+			return f, err
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-g.stopping:
+			return nil, &ragd.Error{Kind: ragd.EUNAVAILABLE, Code: "shutting_down",
+				Message: "the server is shutting down; the file stays queued and is ingested after the restart"}
+		case <-time.After(pollInterval):
+		}
+	}
+}

@@ -1,0 +1,216 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/ingest"
+	"github.com/ragd/ragd/store"
+)
+
+func (s *Server) registerFileRoutes(g *echo.Group) {
+	g.POST("/vector_store/:id/files", s.handleFileUpload)
+	g.GET("/vector_store/:id/files", s.handleFileList)
+	g.GET("/vector_store/:id/files/:fileid", s.handleFileGet)
+	g.GET("/vector_store/:id/files/:fileid/content", s.handleFileContent)
+	g.DELETE("/vector_store/:id/files/:fileid", s.handleFileDelete)
+}
+
+type fileResponse struct {
+	File *store.File `json:"file"`
+}
+
+type fileListResponse struct {
+	Files   []*store.File `json:"files"`
+	HasMore bool          `json:"has_more"`
+	LastID  *string       `json:"last_id"`
+}
+
+// maxFormField bounds each multipart field other than the file.
+const maxFormField = 1 << 20
+
+// handleFileUpload receives a multipart upload: the "file" part streams to
+// disk, "metadata" is a JSON object, "max_tokens" and "overlap_tokens"
+// override the collection's chunking. A new file is queued and answered
+// with 202, or with ?wait=true after its ingest ended with 201 (its status
+// then completed or failed, with the error). Bytes the collection already
+// holds return the existing file with 200. An empty file is refused at
+// upload (422 empty_file), an unsupported type too (415).
+func (s *Server) handleFileUpload(c echo.Context) error {
+	ctx, ws, colID := c.Request().Context(), workspaceOf(c), c.Param("id")
+	col, err := s.store.Collection(ctx, ws, colID)
+	if err != nil {
+		return err
+	}
+	emb, err := s.collectionEmbedder(col)
+	if err != nil {
+		return err
+	}
+	wait := false
+	if v := c.QueryParam("wait"); v != "" {
+		if wait, err = strconv.ParseBool(v); err != nil {
+			return ragd.Invalid("wait", "wait must be true or false, got %q", v)
+		}
+	}
+	r := c.Request()
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, s.cfg.Ingester.MaxFileBytes()+maxFormField*4)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return ragd.Invalid("file", "send the file as multipart/form-data with a part named \"file\": %v", err)
+	}
+	var up *ingest.Upload
+	defer func() {
+		if up != nil {
+			up.Discard()
+		}
+	}()
+	nf := ingest.NewFile{}
+	var chunking chunkingRequest
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return multipartError(err)
+		}
+		switch name := p.FormName(); name {
+		case "file":
+			if up != nil {
+				return ragd.Invalid("file", "send one file per request")
+			}
+			nf.Filename, nf.ContentType = p.FileName(), p.Header.Get(echo.HeaderContentType)
+			if up, err = s.cfg.Ingester.Receive(p); err != nil {
+				return multipartError(err)
+			}
+		case "metadata":
+			v, err := formValue(p, name)
+			if err != nil {
+				return err
+			}
+			if err := json.Unmarshal(v, &nf.Metadata); err != nil || nf.Metadata == nil {
+				return ragd.Invalid("metadata", "metadata must be a JSON object, such as {\"source\": \"wiki\"}")
+			}
+		case "max_tokens", "overlap_tokens":
+			v, err := formValue(p, name)
+			if err != nil {
+				return err
+			}
+			n, err := strconv.Atoi(string(v))
+			if err != nil {
+				return ragd.Invalid(name, "%s must be a whole number, got %q", name, v)
+			}
+			if name == "max_tokens" {
+				chunking.MaxTokens = &n
+			} else {
+				chunking.OverlapTokens = &n
+			}
+		}
+	}
+	if up == nil {
+		return ragd.Invalid("file", "the multipart body needs a part named \"file\" holding the file")
+	}
+	if nf.Chunking, err = resolveChunking(&chunking, col.Chunking, emb.MaxInputTokens()); err != nil {
+		return err
+	}
+	received := up
+	up = nil // Add consumes it
+	f, created, err := s.cfg.Ingester.Add(ctx, ws, colID, received, nf)
+	if err != nil {
+		return err
+	}
+	if !created {
+		return c.JSON(http.StatusOK, fileResponse{f})
+	}
+	if !wait {
+		return c.JSON(http.StatusAccepted, fileResponse{f})
+	}
+	if f, err = s.cfg.Ingester.Wait(ctx, ws, colID, f.ID); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, fileResponse{f})
+}
+
+// formValue reads a small multipart field.
+func formValue(p io.Reader, name string) ([]byte, error) {
+	v, err := io.ReadAll(io.LimitReader(p, maxFormField+1))
+	if err != nil {
+		return nil, multipartError(err)
+	}
+	if len(v) > maxFormField {
+		return nil, ragd.Invalid(name, "the %s field is longer than %d bytes", name, maxFormField)
+	}
+	return v, nil
+}
+
+// multipartError turns a failure reading the multipart body into a client
+// error, keeping size-limit errors as they are.
+func multipartError(err error) error {
+	var re *ragd.Error
+	var mbe *http.MaxBytesError
+	if errors.As(err, &re) || errors.As(err, &mbe) {
+		return err
+	}
+	return ragd.Invalid("file", "the multipart body could not be read: %v", err)
+}
+
+func (s *Server) handleFileList(c echo.Context) error {
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	list, more, err := s.store.Files(c.Request().Context(), workspaceOf(c), c.Param("id"), p)
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []*store.File{}
+	}
+	return c.JSON(http.StatusOK, fileListResponse{list, more, lastID(list, func(f *store.File) string { return f.ID })})
+}
+
+func (s *Server) handleFileGet(c echo.Context) error {
+	f, err := s.store.File(c.Request().Context(), workspaceOf(c), c.Param("id"), c.Param("fileid"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, fileResponse{f})
+}
+
+// handleFileContent streams the file's original bytes with its content
+// type (ranges and conditional requests included).
+func (s *Server) handleFileContent(c echo.Context) error {
+	f, err := s.store.File(c.Request().Context(), workspaceOf(c), c.Param("id"), c.Param("fileid"))
+	if err != nil {
+		return err
+	}
+	fh, err := s.cfg.Ingester.Open(f.ID)
+	if errors.Is(err, os.ErrNotExist) {
+		return ragd.NotFound("file", f.ID) // deleted meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, f.ContentType)
+	h.Set(echo.HeaderContentDisposition, mime.FormatMediaType("attachment", map[string]string{"filename": f.Filename}))
+	http.ServeContent(c.Response(), c.Request(), "", time.Unix(f.Created, 0), fh)
+	return nil
+}
+
+func (s *Server) handleFileDelete(c echo.Context) error {
+	id := c.Param("fileid")
+	if err := s.cfg.Ingester.Delete(c.Request().Context(), workspaceOf(c), c.Param("id"), id); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, deletedResponse{ID: id, Deleted: true})
+}

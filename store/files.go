@@ -1,0 +1,247 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/ragd/ragd"
+)
+
+// File statuses.
+const (
+	FileEnqueued   = "enqueued"
+	FileProcessing = "processing"
+	FileCompleted  = "completed"
+	FileFailed     = "failed"
+)
+
+// FileError says why a file failed: the code and message of the
+// *ragd.Error that stopped its ingest.
+type FileError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// File is an uploaded file of a collection and the state of its ingest.
+// Its bytes are kept outside the database, named by its ID.
+type File struct {
+	ID           string         `json:"id"`
+	CollectionID string         `json:"-"`
+	Filename     string         `json:"filename"`
+	Bytes        int64          `json:"bytes"`
+	ContentType  string         `json:"content_type"`
+	SHA256       string         `json:"sha256"`
+	Status       string         `json:"status"`
+	Error        *FileError     `json:"error"`
+	Items        int            `json:"items"`
+	Chunks       int            `json:"chunks"`
+	Tokens       int            `json:"tokens"`
+	Pages        int            `json:"pages,omitempty"`
+	Created      int64          `json:"created"`
+	CompletedAt  *int64         `json:"completed_at,omitempty"`
+	Metadata     map[string]any `json:"metadata"`
+	// Chunking is the chunk sizes this file is ingested with.
+	Chunking Chunking `json:"-"`
+}
+
+// Done reports whether the file's ingest has ended, completed or failed.
+func (f *File) Done() bool { return f.Status == FileCompleted || f.Status == FileFailed }
+
+const fileColumns = `id, collection_id, filename, bytes, content_type, sha256, status, coalesce(error_code, ''),
+	coalesce(error_message, ''), items, chunks, tokens, pages, created, completed_at, metadata, max_tokens, overlap_tokens`
+
+func scanFile(r rowScanner) (*File, error) {
+	f := &File{}
+	var code, msg, meta string
+	var completed sql.NullInt64
+	if err := r.Scan(&f.ID, &f.CollectionID, &f.Filename, &f.Bytes, &f.ContentType, &f.SHA256, &f.Status, &code, &msg,
+		&f.Items, &f.Chunks, &f.Tokens, &f.Pages, &f.Created, &completed, &meta, &f.Chunking.MaxTokens, &f.Chunking.OverlapTokens); err != nil {
+		return nil, err
+	}
+	if code != "" {
+		f.Error = &FileError{Code: code, Message: msg}
+	}
+	if completed.Valid {
+		f.CompletedAt = &completed.Int64
+	}
+	var err error
+	f.Metadata, err = decodeMetadata(meta)
+	return f, err
+}
+
+// CreateFile records f (its ID, Filename, Bytes, ContentType, SHA256,
+// Metadata and Chunking set by the caller) in collection colID of
+// workspace ws with status enqueued, and queues its ingest job, in one
+// transaction. When the collection already holds a file with the same
+// SHA256, nothing is written and that file is returned with created false.
+func (s *Store) CreateFile(ctx context.Context, ws, colID string, f *File) (out *File, created bool, err error) {
+	meta, err := encodeMetadata(f.Metadata)
+	if err != nil {
+		return nil, false, err
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		if _, _, err := s.collection(ctx, tx, ws, colID); err != nil {
+			return err
+		}
+		old, err := scanFile(tx.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE collection_id = ? AND sha256 = ?`, colID, f.SHA256))
+		if err == nil {
+			out = old
+			return nil
+		}
+		if err != sql.ErrNoRows {
+			return err
+		}
+		now := s.Now().Unix()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO files (id, collection_id, filename, bytes, content_type, sha256, status,
+			created, metadata, max_tokens, overlap_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			f.ID, colID, f.Filename, f.Bytes, f.ContentType, f.SHA256, FileEnqueued, now, meta,
+			f.Chunking.MaxTokens, f.Chunking.OverlapTokens); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (file_id, state, created, updated) VALUES (?, ?, ?, ?)`,
+			f.ID, JobQueued, now, now); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE collections SET file_count = file_count + 1, updated = ? WHERE id = ?`, now, colID); err != nil {
+			return err
+		}
+		out, err = scanFile(tx.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE id = ?`, f.ID))
+		created = true
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return out, created, nil
+}
+
+// File returns file fileID of collection colID in workspace ws.
+func (s *Store) File(ctx context.Context, ws, colID, fileID string) (*File, error) {
+	f, err := scanFile(s.db.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE id = ? AND collection_id =
+		(SELECT id FROM collections WHERE id = ? AND workspace = ?)`, fileID, colID, ws))
+	if err == sql.ErrNoRows {
+		if _, err := s.Collection(ctx, ws, colID); err != nil {
+			return nil, err
+		}
+		return nil, notFound("file", fileID)
+	}
+	return f, err
+}
+
+// Files lists the files of collection colID in workspace ws in upload
+// order, and whether more follow.
+func (s *Store) Files(ctx context.Context, ws, colID string, p Page) ([]*File, bool, error) {
+	if _, err := s.Collection(ctx, ws, colID); err != nil {
+		return nil, false, err
+	}
+	after, err := s.afterSeq(ctx, "files", "collection_id = ?", p.After, colID)
+	if err != nil {
+		return nil, false, err
+	}
+	return queryPage(ctx, s.db, p.Limit, scanFile, `SELECT `+fileColumns+` FROM files WHERE collection_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+		colID, after, p.Limit+1)
+}
+
+// queryPage runs a list query that asks for one row more than limit and
+// returns up to limit rows, and whether more follow.
+func queryPage[T any](ctx context.Context, db *sql.DB, limit int, scan func(rowScanner) (T, error), query string, args ...any) ([]T, bool, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	more := len(out) > limit
+	if more {
+		out = out[:limit]
+	}
+	return out, more, nil
+}
+
+// HasFile reports whether a file with this ID exists in any collection.
+func (s *Store) HasFile(ctx context.Context, fileID string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM files WHERE id = ?`, fileID).Scan(&n)
+	return n > 0, err
+}
+
+// DeleteFile removes file fileID of collection colID in workspace ws with
+// its job, items, chunks, vectors and keyword entries, whatever its status:
+// an ingest still running for it finds the file gone and stops.
+func (s *Store) DeleteFile(ctx context.Context, ws, colID, fileID string) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, seq, err := s.collection(ctx, tx, ws, colID)
+		if err != nil {
+			return err
+		}
+		var status string
+		err = tx.QueryRowContext(ctx, `SELECT status FROM files WHERE id = ? AND collection_id = ?`, fileID, colID).Scan(&status)
+		if err == sql.ErrNoRows {
+			return notFound("file", fileID)
+		}
+		if err != nil {
+			return err
+		}
+		var items, chunks int
+		var contentBytes int64
+		if err := tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(chunk_count), 0), coalesce(sum(length(CAST(content AS BLOB))), 0)
+			FROM items WHERE file_id = ?`, fileID).Scan(&items, &chunks, &contentBytes); err != nil {
+			return err
+		}
+		if status == FileCompleted {
+			// Only a completed file's chunks are in the search tables
+			// and its items in the collection's counters.
+			for _, q := range []string{
+				`DELETE FROM vec_c%d WHERE rowid IN (SELECT c.id FROM chunks c JOIN items i ON i.id = c.item_id WHERE i.file_id = ?)`,
+				`DELETE FROM fts_c%d WHERE rowid IN (SELECT c.id FROM chunks c JOIN items i ON i.id = c.item_id WHERE i.file_id = ?)`,
+			} {
+				if _, err := tx.ExecContext(ctx, fmt.Sprintf(q, seq), fileID); err != nil {
+					return err
+				}
+			}
+		} else {
+			items, chunks, contentBytes = 0, 0, 0
+		}
+		if err := deleteFileItems(ctx, tx, fileID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM files WHERE id = ?`, fileID); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE collections SET file_count = file_count - 1, item_count = item_count - ?,
+			chunk_count = chunk_count - ?, bytes = bytes - ?, updated = ? WHERE id = ?`, items, chunks, contentBytes, s.Now().Unix(), colID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	_, err = s.wdb.ExecContext(ctx, "PRAGMA incremental_vacuum")
+	return err
+}
+
+// deleteFileItems removes the items of a file and their chunks (not their
+// vector and keyword entries).
+func deleteFileItems(ctx context.Context, tx *sql.Tx, fileID string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM chunks WHERE item_id IN (SELECT id FROM items WHERE file_id = ?)`, fileID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM items WHERE file_id = ?`, fileID)
+	return err
+}
+
+// fileGone is the error of staging or publishing for a file deleted while
+// it was being ingested.
+func fileGone(fileID string) error {
+	return &ragd.Error{Kind: ragd.ENOTFOUND, Code: "file_deleted", Message: fmt.Sprintf("file %q was deleted during its ingest", fileID)}
+}

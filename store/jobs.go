@@ -1,0 +1,257 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// Job states. A job is queued until a worker claims it (running), and ends
+// done or failed; a running job found at start-up was interrupted and is
+// queued again.
+const (
+	JobQueued  = "queued"
+	JobRunning = "running"
+	JobDone    = "done"
+	JobFailed  = "failed"
+)
+
+// Job is a claimed ingest job: a file to ingest into a collection.
+type Job struct {
+	ID       int64
+	Attempts int
+	// Workspace is the workspace of the file's collection.
+	Workspace  string
+	File       *File
+	Collection *Collection
+	seq        int64
+}
+
+// ClaimJob marks the oldest queued job running, its file processing, and
+// returns it; it returns nil when no job is queued.
+func (s *Store) ClaimJob(ctx context.Context) (*Job, error) {
+	var job *Job
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		j := &Job{}
+		var fileID string
+		err := tx.QueryRowContext(ctx, `UPDATE jobs SET state = ?, attempts = attempts + 1, updated = ?
+			WHERE id = (SELECT id FROM jobs WHERE state = ? ORDER BY id LIMIT 1) RETURNING id, attempts, file_id`,
+			JobRunning, s.Now().Unix(), JobQueued).Scan(&j.ID, &j.Attempts, &fileID)
+		if err == sql.ErrNoRows {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE files SET status = ? WHERE id = ?`, FileProcessing, fileID); err != nil {
+			return err
+		}
+		if j.File, err = scanFile(tx.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE id = ?`, fileID)); err != nil {
+			return err
+		}
+		if j.Collection, j.seq, err = scanCollection(tx.QueryRowContext(ctx, `SELECT `+collectionColumns+` FROM collections WHERE id = ?`,
+			j.File.CollectionID)); err != nil {
+			return err
+		}
+		j.Workspace = j.Collection.Workspace
+		job = j
+		return nil
+	})
+	return job, err
+}
+
+// StagedItem is an item of a file being ingested. Its first StageChunks
+// inserts it with its Chunks and sets ID; later calls add the Chunks they
+// are given to it. Staged items and chunks are invisible to search until
+// PublishFile.
+type StagedItem struct {
+	ID string
+	NewItem
+}
+
+// StageChunks writes items and their chunks in one transaction, vectors
+// waiting in the staging column. It returns an ENOTFOUND error with code
+// "file_deleted" when the job's file no longer exists.
+func (s *Store) StageChunks(ctx context.Context, job *Job, items []*StagedItem) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if err := checkProcessing(ctx, tx, job.File.ID); err != nil {
+			return err
+		}
+		w, err := s.newChunkWriter(tx, job.Collection, job.seq, false)
+		if err != nil {
+			return err
+		}
+		defer w.close()
+		for _, si := range items {
+			if si.ID == "" {
+				it, err := w.insertItem(ctx, job.File.ID, si.NewItem)
+				if err != nil {
+					return err
+				}
+				si.ID = it.ID
+				continue
+			}
+			if err := w.insertChunks(ctx, si.ID, si.Chunks); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func checkProcessing(ctx context.Context, tx *sql.Tx, fileID string) error {
+	var status string
+	err := tx.QueryRowContext(ctx, `SELECT status FROM files WHERE id = ?`, fileID).Scan(&status)
+	if err == sql.ErrNoRows || (err == nil && status != FileProcessing) {
+		return fileGone(fileID)
+	}
+	return err
+}
+
+// PublishFile makes a job's staged chunks searchable, all in one
+// transaction: vectors move into the collection's vector table, contents
+// into its keyword table, the items get their counts (and, for items in
+// texts, their final content and description), the file is completed with
+// its counts and pages, the collection's counters grow and the job is
+// done. It returns the completed file, or the "file_deleted" error.
+func (s *Store) PublishFile(ctx context.Context, job *Job, pages int, texts []*StagedItem) (*File, error) {
+	var out *File
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		fileID := job.File.ID
+		if err := checkProcessing(ctx, tx, fileID); err != nil {
+			return err
+		}
+		const ofFile = ` WHERE id IN (SELECT c.id FROM chunks c JOIN items i ON i.id = c.item_id WHERE i.file_id = ?)`
+		for _, q := range []string{
+			fmt.Sprintf(`INSERT INTO vec_c%d (rowid, embedding) SELECT id, staged_vector FROM chunks`+ofFile, job.seq),
+			fmt.Sprintf(`INSERT INTO fts_c%d (rowid, content) SELECT id, content FROM chunks`+ofFile, job.seq),
+			`UPDATE chunks SET staged_vector = NULL` + ofFile,
+		} {
+			if _, err := tx.ExecContext(ctx, q, fileID); err != nil {
+				return err
+			}
+		}
+		for _, t := range texts {
+			if _, err := tx.ExecContext(ctx, `UPDATE items SET content = ?, description = ? WHERE id = ?`, t.Content, t.Description, t.ID); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE items SET
+			chunk_count = (SELECT count(*) FROM chunks WHERE item_id = items.id),
+			tokens = (SELECT coalesce(sum(tokens), 0) FROM chunks WHERE item_id = items.id) WHERE file_id = ?`, fileID); err != nil {
+			return err
+		}
+		var items, chunks, tokens int
+		var contentBytes int64
+		if err := tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(chunk_count), 0), coalesce(sum(tokens), 0),
+			coalesce(sum(length(CAST(content AS BLOB))), 0) FROM items WHERE file_id = ?`, fileID).Scan(&items, &chunks, &tokens, &contentBytes); err != nil {
+			return err
+		}
+		now := s.Now().Unix()
+		if _, err := tx.ExecContext(ctx, `UPDATE files SET status = ?, items = ?, chunks = ?, tokens = ?, pages = ?, completed_at = ?,
+			error_code = NULL, error_message = NULL WHERE id = ?`, FileCompleted, items, chunks, tokens, pages, now, fileID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE collections SET item_count = item_count + ?, chunk_count = chunk_count + ?,
+			bytes = bytes + ?, updated = ? WHERE id = ?`, items, chunks, contentBytes, now, job.Collection.ID); err != nil {
+			return err
+		}
+		if err := setJobState(ctx, tx, job.ID, JobDone, now); err != nil {
+			return err
+		}
+		var err error
+		out, err = scanFile(tx.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE id = ?`, fileID))
+		return err
+	})
+	return out, err
+}
+
+// FailJob removes what a job staged and marks its file failed with the
+// error's code and message. A file deleted meanwhile is not an error.
+func (s *Store) FailJob(ctx context.Context, job *Job, fe FileError) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if err := checkProcessing(ctx, tx, job.File.ID); err != nil {
+			return nil
+		}
+		if err := deleteFileItems(ctx, tx, job.File.ID); err != nil {
+			return err
+		}
+		now := s.Now().Unix()
+		if _, err := tx.ExecContext(ctx, `UPDATE files SET status = ?, error_code = ?, error_message = ?, items = 0, chunks = 0,
+			tokens = 0, pages = 0 WHERE id = ?`, FileFailed, fe.Code, fe.Message, job.File.ID); err != nil {
+			return err
+		}
+		return setJobState(ctx, tx, job.ID, JobFailed, now)
+	})
+}
+
+// RequeueJob removes what a running job staged and queues it again, for a
+// job interrupted by a shutdown.
+func (s *Store) RequeueJob(ctx context.Context, jobID int64) error {
+	return s.write(ctx, func(tx *sql.Tx) error { return requeue(ctx, tx, jobID, s.Now().Unix()) })
+}
+
+// RequeueRunningJobs queues again every job left running by a process that
+// stopped without finishing it (a crash or kill), first removing what it
+// had staged, so that each job still finishes exactly once. Call it at
+// start-up before any worker runs. It returns how many jobs it requeued.
+func (s *Store) RequeueRunningJobs(ctx context.Context) (int, error) {
+	n := 0
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM jobs WHERE state = ?`, JobRunning)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		now := s.Now().Unix()
+		for _, id := range ids {
+			if err := requeue(ctx, tx, id, now); err != nil {
+				return err
+			}
+		}
+		n = len(ids)
+		return nil
+	})
+	return n, err
+}
+
+func requeue(ctx context.Context, tx *sql.Tx, jobID int64, now int64) error {
+	var fileID string
+	if err := tx.QueryRowContext(ctx, `SELECT file_id FROM jobs WHERE id = ? AND state = ?`, jobID, JobRunning).Scan(&fileID); err != nil {
+		if err == sql.ErrNoRows {
+			return nil // deleted with its file, or already finished
+		}
+		return err
+	}
+	if err := deleteFileItems(ctx, tx, fileID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE files SET status = ? WHERE id = ?`, FileEnqueued, fileID); err != nil {
+		return err
+	}
+	return setJobState(ctx, tx, jobID, JobQueued, now)
+}
+
+func setJobState(ctx context.Context, tx *sql.Tx, jobID int64, state string, now int64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, updated = ? WHERE id = ?`, state, now, jobID)
+	return err
+}
+
+// PendingJobs returns how many jobs are queued or running.
+func (s *Store) PendingJobs(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM jobs WHERE state IN (?, ?)`, JobQueued, JobRunning).Scan(&n)
+	return n, err
+}
