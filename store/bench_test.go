@@ -404,4 +404,3 @@ func BenchmarkInsert(b *testing.B) {
 		})
 	}
 }
-
