@@ -14,7 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -33,7 +33,7 @@ const (
 	benchItemsPerBatch = 250 // 1000 chunks per InsertItems call
 	benchWordsPerChunk = 120
 	benchVocabulary    = 20000
-	benchQueries       = 200 // timed queries per latency measurement
+	benchQueries       = 100 // timed queries per latency measurement
 	benchWarmup        = 10
 )
 
@@ -202,69 +202,68 @@ func openBenchStore(b *testing.B, dir string, dims int) (*store.Store, *store.Co
 	return s, col
 }
 
-// scanFloor returns the time both cores need to stream a slice of the
-// given size once (median of several passes after a warm-up), the floor
-// of any search that reads that many bytes, and the bandwidth in GB/s.
-func scanFloor(bytes int) (time.Duration, float64) {
-	data := make([]float32, bytes/4)
-	for i := range data {
-		data[i] = float32(i & 1023)
-	}
-	workers := runtime.GOMAXPROCS(0)
-	var sink float32
-	pass := func() time.Duration {
-		start := time.Now()
-		var wg sync.WaitGroup
-		sums := make([]float32, workers)
-		part := (len(data) + workers - 1) / workers
-		for w := 0; w < workers; w++ {
-			lo, hi := w*part, min((w+1)*part, len(data))
-			wg.Go(func() { sums[w] = sumFloats(data[lo:hi]) })
-		}
-		wg.Wait()
-		d := time.Since(start)
-		for _, s := range sums {
-			sink += s
-		}
-		return d
-	}
-	pass()
-	ds := make([]time.Duration, 15)
-	for i := range ds {
-		ds[i] = pass()
-	}
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	if sink == -1 {
-		fmt.Println(sink)
-	}
-	d := ds[len(ds)/2]
-	return d, float64(bytes) / d.Seconds() / 1e9
+// floorScan is the physical floor of a search reading a given number of
+// bytes: one pass of all cores over a slice of that size, read by a tight
+// loop (sumFloats). Timed passes alternate with the queries they are compared
+// with, so that both see the same machine load.
+type floorScan struct {
+	data []float32
+	sink float32
 }
 
-// sumFloats sums x with eight independent accumulators, so that the loop is
-// bound by memory, not by the latency of one dependent chain of adds.
+func newFloorScan(bytes int) *floorScan {
+	f := &floorScan{data: make([]float32, bytes/4)}
+	for i := range f.data {
+		f.data[i] = float32(i & 1023)
+	}
+	f.pass()
+	return f
+}
+
+// pass streams the slice once with GOMAXPROCS goroutines and returns the
+// time it took.
+func (f *floorScan) pass() time.Duration {
+	workers := runtime.GOMAXPROCS(0)
+	sums := make([]float32, workers)
+	part := (len(f.data) + workers - 1) / workers
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*part, min((w+1)*part, len(f.data))
+		wg.Go(func() { sums[w] = sumFloats(f.data[lo:hi]) })
+	}
+	wg.Wait()
+	d := time.Since(start)
+	for _, s := range sums {
+		f.sink += s
+	}
+	return d
+}
+
+// sumFloats sums one float of every 64-byte cache line of x with four
+// independent accumulators: it moves every byte of x from memory into the
+// cache, which any scan of x must do, with too little arithmetic to be
+// bound by anything but memory.
 func sumFloats(x []float32) float32 {
-	var s0, s1, s2, s3, s4, s5, s6, s7 float32
-	for len(x) >= 8 {
+	const line = 16 // floats per cache line
+	var s0, s1, s2, s3 float32
+	for len(x) >= 4*line {
 		s0 += x[0]
-		s1 += x[1]
-		s2 += x[2]
-		s3 += x[3]
-		s4 += x[4]
-		s5 += x[5]
-		s6 += x[6]
-		s7 += x[7]
-		x = x[8:]
+		s1 += x[line]
+		s2 += x[2*line]
+		s3 += x[3*line]
+		x = x[4*line:]
 	}
-	for _, v := range x {
-		s0 += v
+	for ; len(x) > 0; x = x[min(line, len(x)):] {
+		s0 += x[0]
 	}
-	return s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7
+	return s0 + s1 + s2 + s3
 }
 
 // latencies runs query benchQueries times after a warm-up and reports
-// p50 and p95 in ms, with the floor and the ratios to it.
-func latencies(b *testing.B, floor time.Duration, query func(i int) error) {
+// p50 and p95 in ms; with a floor, also the floor's median over passes
+// alternating with the queries, and the ratios to it.
+func latencies(b *testing.B, floor *floorScan, query func(i int) error) {
 	b.Helper()
 	for i := 0; i < benchWarmup; i++ {
 		if err := query(i); err != nil {
@@ -274,34 +273,55 @@ func latencies(b *testing.B, floor time.Duration, query func(i int) error) {
 	b.ResetTimer()
 	for range b.N {
 		ds := make([]time.Duration, benchQueries)
+		var fs []time.Duration
 		for i := range ds {
+			if floor != nil {
+				fs = append(fs, floor.pass())
+			}
 			start := time.Now()
 			if err := query(i); err != nil {
 				b.Fatal(err)
 			}
 			ds[i] = time.Since(start)
 		}
-		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-		p50, p95 := ds[len(ds)/2], ds[len(ds)*95/100]
+		p50, p95 := percentile(ds, 50), percentile(ds, 95)
 		b.ReportMetric(ms(p50), "p50-ms")
 		b.ReportMetric(ms(p95), "p95-ms")
-		if floor > 0 {
-			b.ReportMetric(ms(floor), "floor-ms")
-			b.ReportMetric(float64(p50)/float64(floor), "p50/floor")
-			b.ReportMetric(float64(p95)/float64(floor), "p95/floor")
+		if floor != nil {
+			f := percentile(fs, 50)
+			b.ReportMetric(ms(f), "floor-ms")
+			b.ReportMetric(float64(len(floor.data)*4)/f.Seconds()/1e9, "floor-GB/s")
+			b.ReportMetric(float64(p50)/float64(f), "p50/floor")
+			b.ReportMetric(float64(p95)/float64(f), "p95/floor")
 		}
 	}
 }
 
+// percentile returns the p-th percentile of ds, sorting ds.
+func percentile(ds []time.Duration, p int) time.Duration {
+	slices.Sort(ds)
+	return ds[(len(ds)-1)*p/100]
+}
+
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
-// queryTexts returns n keyword queries of three to five words drawn from
-// the corpus distribution.
-func queryTexts(n int) []string {
+// queryTexts returns n keyword queries of three to five words: drawn from
+// the corpus distribution (common words included, like the stop words of
+// natural questions) or, when rare, uniformly from the less frequent 90% of
+// the vocabulary (content words only).
+func queryTexts(n int, rare bool) []string {
 	c := newCorpus(benchSeed + 1)
 	out := make([]string, n)
 	for i := range out {
-		out[i] = c.text(3 + i%3)
+		if !rare {
+			out[i] = c.text(3 + i%3)
+			continue
+		}
+		words := make([]string, 3+i%3)
+		for j := range words {
+			words[j] = c.words[benchVocabulary/10+c.r.IntN(benchVocabulary*9/10)]
+		}
+		out[i] = strings.Join(words, " ")
 	}
 	return out
 }
@@ -323,28 +343,36 @@ func shapeName(n, dims int) string { return fmt.Sprintf("%dk/%dd", n/1000, dims)
 // top_k 10 over random unit vectors (fixed seed) and Zipf-distributed text.
 func BenchmarkSearch(b *testing.B) {
 	ctx := context.Background()
-	texts := queryTexts(benchQueries)
+	natural, rare := queryTexts(benchQueries, false), queryTexts(benchQueries, true)
 	for _, sh := range benchShapes {
 		b.Run(shapeName(sh.n, sh.dims), func(b *testing.B) {
 			f := benchStore(b, sh.n, sh.dims)
-			floor, gbs := scanFloor(sh.n * sh.dims * 4)
-			b.Logf("floor: %d MB of vectors at %.1f GB/s (%d cores) = %.2f ms",
-				sh.n*sh.dims*4/1e6, gbs, runtime.GOMAXPROCS(0), ms(floor))
+			floor := newFloorScan(sh.n * sh.dims * 4)
 			vecs := queryVectors(benchQueries, sh.dims)
 			modes := []struct {
-				mode  string
-				floor time.Duration
-			}{{store.ModeVector, floor}, {store.ModeHybrid, floor}, {store.ModeKeyword, 0}}
+				name, mode string
+				texts      []string
+				floor      *floorScan
+			}{
+				{"vector", store.ModeVector, nil, floor},
+				{"hybrid", store.ModeHybrid, natural, floor},
+				{"hybrid-rare-words", store.ModeHybrid, rare, floor},
+				{"keyword", store.ModeKeyword, natural, nil},
+				{"keyword-rare-words", store.ModeKeyword, rare, nil},
+			}
 			for _, m := range modes {
-				if m.mode != store.ModeVector && sh.n != 100_000 {
+				if m.mode != store.ModeVector && (sh.n != 100_000 || sh.dims != 384) {
 					continue
 				}
-				b.Run(m.mode, func(b *testing.B) {
+				b.Run(m.name, func(b *testing.B) {
 					latencies(b, m.floor, func(i int) error {
-						res, err := f.s.Search(ctx, "bench", f.col.ID, store.SearchQuery{
-							Mode: m.mode, Text: texts[i%len(texts)], Vector: vecs[i%len(vecs)], TopK: 10})
+						q := store.SearchQuery{Mode: m.mode, Vector: vecs[i%len(vecs)], TopK: 10}
+						if m.texts != nil {
+							q.Text = m.texts[i%len(m.texts)]
+						}
+						res, err := f.s.Search(ctx, "bench", f.col.ID, q)
 						if err == nil && len(res) == 0 {
-							err = fmt.Errorf("%s search found nothing", m.mode)
+							err = fmt.Errorf("%s search found nothing", m.name)
 						}
 						return err
 					})
