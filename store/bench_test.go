@@ -378,6 +378,18 @@ func BenchmarkSearch(b *testing.B) {
 					})
 				})
 			}
+			if sh.n == 100_000 && sh.dims == 384 {
+				// The peer: sqlite-vec's own KNN over the same table.
+				b.Run("vector-sqlite-vec", func(b *testing.B) {
+					f.s.SetVectorCacheBytes(0)
+					defer f.s.SetVectorCacheBytes(store.DefaultVectorCacheBytes)
+					latencies(b, floor, func(i int) error {
+						_, err := f.s.Search(ctx, "bench", f.col.ID, store.SearchQuery{
+							Mode: store.ModeVector, Vector: vecs[i%len(vecs)], TopK: 10})
+						return err
+					})
+				})
+			}
 			b.Run("vector-filtered", func(b *testing.B) {
 				// A filter passing 10% of the items.
 				filter := &store.Filter{Key: "group", Op: "eq", Value: 0.0}

@@ -81,9 +81,6 @@ type Store struct {
 // migrations. Call Close when done.
 func Open(path string) (*Store, error) {
 	registerDriver()
-	if err := checkCPU(); err != nil {
-		return nil, err
-	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
