@@ -2,10 +2,10 @@
 # so SQLite's C source compiles once into the Go build cache.
 GOARCH  := $(shell go env GOARCH)
 TAGS    := sqlite_fts5
-ifeq ($(GOARCH),amd64)
-# sqlite-vec's AVX distance kernel; ragd checks for AVX at start (see docs/benchmarks.md).
-VEC_CFLAGS := -DSQLITE_VEC_ENABLE_AVX -mavx
-endif
+# No -mavx on amd64: CGO_CFLAGS reach every cgo package, runtime/cgo and
+# SQLite included, so gcc would put AVX instructions into code that runs
+# before main and crash a CPU without AVX before any check. ragd's vector
+# scan picks its AVX2+FMA kernel at run time instead (docs/benchmarks.md).
 ifeq ($(GOARCH),arm64)
 VEC_CFLAGS := -DSQLITE_VEC_ENABLE_NEON
 endif
@@ -31,6 +31,8 @@ run: build
 test:
 	go test -race -count=1 $(PKG)
 
+# Benchmarks at realistic sizes, each latency beside its floor measured in
+# the same run (docs/benchmarks.md); about 10 minutes on 2 cores.
 bench:
 	go test -run '^$$' -bench . -benchtime 1x -timeout 60m $(PKG)
 

@@ -40,16 +40,17 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]
 	if err != nil {
 		return nil, err
 	}
-	var within string // restricts a search to chunks passing the filter
+	var filter, within string // the chunks passing the filter, and a condition restricting a search to them
 	if q.Filter != nil {
-		within = ` AND rowid IN (SELECT c.id FROM chunks c JOIN items i ON i.id = c.item_id
-			LEFT JOIN files fl ON fl.id = i.file_id WHERE c.collection_id = ? AND (` + cond + `))`
+		filter = `SELECT c.id FROM chunks c JOIN items i ON i.id = c.item_id
+			LEFT JOIN files fl ON fl.id = i.file_id WHERE c.collection_id = ? AND (` + cond + `)`
+		within = ` AND rowid IN (` + filter + `)`
 		args = append([]any{c.ID}, args...)
 	}
 	var cands []candidate
 	switch q.Mode {
 	case ModeVector:
-		cands, err = s.vectorSearch(ctx, c, seq, q.Vector, q.TopK, within, args)
+		cands, err = s.vectorSearch(ctx, c, seq, q.Vector, q.TopK, filter, within, args)
 	case ModeKeyword:
 		cands, err = s.keywordSearch(ctx, seq, q.Text, q.TopK, within, args)
 	case ModeHybrid, "":
@@ -57,7 +58,7 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]
 		// that is second-best in both rankings win.
 		n := max(q.TopK*4, 40)
 		var vc, kc []candidate
-		if vc, err = s.vectorSearch(ctx, c, seq, q.Vector, n, within, args); err == nil {
+		if vc, err = s.vectorSearch(ctx, c, seq, q.Vector, n, filter, within, args); err == nil {
 			kc, err = s.keywordSearch(ctx, seq, q.Text, n, within, args)
 		}
 		cands = fuse(q.TopK, vc, kc)
@@ -79,10 +80,17 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]
 	return s.hydrate(ctx, cands)
 }
 
-func (s *Store) vectorSearch(ctx context.Context, c *Collection, seq int64, v []float32, k int, within string, filterArgs []any) ([]candidate, error) {
+// vectorSearch returns the k chunks nearest to v, restricted to those
+// selected by filter (with filterArgs) when it is not empty. The scan is
+// exact: from the vector cache at memory bandwidth (vecscan.go), or with
+// sqlite-vec's KNN when the collection does not fit the cache.
+func (s *Store) vectorSearch(ctx context.Context, c *Collection, seq int64, v []float32, k int, filter, within string, filterArgs []any) ([]candidate, error) {
 	if len(v) != c.Dimensions {
 		return nil, &ragd.Error{Kind: ragd.EUNPROCESSABLE, Code: "dimension_mismatch",
 			Message: fmt.Sprintf("query vector has %d dimensions but collection %s (model %s) stores %d", len(v), c.ID, c.EmbeddingModel, c.Dimensions)}
+	}
+	if cands, ok, err := s.cachedVectorSearch(ctx, seq, v, k, c.ChunkCount, filter, filterArgs); ok {
+		return cands, err
 	}
 	args := append([]any{encodeVector(v), k}, filterArgs...)
 	rows, err := s.db.QueryContext(ctx, fmt.Sprintf(`SELECT rowid, distance FROM vec_c%d WHERE embedding MATCH ? AND k = ?%s ORDER BY distance`, seq, within), args...)

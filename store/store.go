@@ -82,6 +82,8 @@ type Store struct {
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
 
+	vecs *vecCache // vectors of searched collections, see vecscan.go
+
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
@@ -90,9 +92,6 @@ type Store struct {
 // migrations. Call Close when done.
 func Open(path string) (*Store, error) {
 	registerDriver()
-	if err := checkCPU(); err != nil {
-		return nil, err
-	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
@@ -117,7 +116,7 @@ func Open(path string) (*Store, error) {
 	}
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
-	s := &Store{path: abs, db: db, wdb: wdb, Now: time.Now, stop: make(chan struct{})}
+	s := &Store{path: abs, db: db, wdb: wdb, Now: time.Now, vecs: newVecCache(DefaultVectorCacheBytes), stop: make(chan struct{})}
 	if err := s.migrate(context.Background()); err != nil {
 		s.closeDBs()
 		return nil, fmt.Errorf("migrate %s: %w", abs, err)

@@ -1,0 +1,234 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/store"
+)
+
+// exactSet is a brute-force reference: the items of a collection with
+// their vectors and metadata.
+type exactSet struct {
+	ids   []string
+	vecs  map[string][]float32
+	group map[string]int
+}
+
+// nearest returns the IDs and cosine scores (1 - d^2/2) of the k items
+// nearest to q by L2 distance in float64, among those passing keep.
+func (e *exactSet) nearest(q []float32, k int, keep func(id string) bool) ([]string, []float64) {
+	type hit struct {
+		id string
+		d  float64
+	}
+	var hits []hit
+	for _, id := range e.ids {
+		if keep != nil && !keep(id) {
+			continue
+		}
+		var d float64
+		for i, x := range e.vecs[id] {
+			diff := float64(x) - float64(q[i])
+			d += diff * diff
+		}
+		hits = append(hits, hit{id, d})
+	}
+	slices.SortStableFunc(hits, func(a, b hit) int { return cmpFloat(a.d, b.d) })
+	var ids []string
+	var scores []float64
+	for _, h := range hits[:min(k, len(hits))] {
+		ids = append(ids, h.id)
+		scores = append(scores, 1-h.d/2)
+	}
+	return ids, scores
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// seedExact inserts n items of one chunk each with random unit vectors
+// (fixed seed) and metadata {"group": i % 7, "n": i}.
+func seedExact(t *testing.T, s *store.Store, dims, n int) (*store.Collection, *exactSet) {
+	t.Helper()
+	c := &store.Collection{Workspace: "ws1", Name: "exact", EmbeddingModel: "random", Dimensions: dims,
+		Chunking: store.Chunking{MaxTokens: 512, OverlapTokens: 64}}
+	if err := s.CreateCollection(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(7, uint64(dims)))
+	e := &exactSet{vecs: map[string][]float32{}, group: map[string]int{}}
+	var nis []store.NewItem
+	for i := 0; i < n; i++ {
+		text := fmt.Sprintf("item %d", i)
+		nis = append(nis, store.NewItem{Content: text, Metadata: map[string]any{"group": i % 7, "n": i},
+			Chunks: []store.Chunk{{Content: text, Tokens: 2, End: len(text), Vector: randomUnit(r, dims)}}})
+	}
+	items, err := s.InsertItems(context.Background(), "ws1", c.ID, nis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, it := range items {
+		e.ids = append(e.ids, it.ID)
+		e.vecs[it.ID] = nis[i].Chunks[0].Vector
+		e.group[it.ID] = i % 7
+	}
+	return c, e
+}
+
+// checkExact searches s and compares the results with the reference.
+func checkExact(t *testing.T, s *store.Store, c *store.Collection, e *exactSet, q []float32, k int, f *store.Filter, keep func(string) bool) {
+	t.Helper()
+	res, err := s.Search(context.Background(), "ws1", c.ID, store.SearchQuery{Mode: store.ModeVector, Vector: q, TopK: k, Filter: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantIDs, wantScores := e.nearest(q, k, keep)
+	if len(res) != len(wantIDs) {
+		t.Fatalf("got %d results, want %d", len(res), len(wantIDs))
+	}
+	for i, r := range res {
+		if r.ItemID != wantIDs[i] {
+			t.Fatalf("result %d is %s (score %.7f), want %s (score %.7f)", i, r.ItemID, r.Score, wantIDs[i], wantScores[i])
+		}
+		if math.Abs(r.Score-wantScores[i]) > 1e-5 {
+			t.Fatalf("result %d score %.7f, want %.7f", i, r.Score, wantScores[i])
+		}
+	}
+}
+
+// Vector search returns exactly the brute-force top k, from the vector
+// cache and from sqlite-vec (cache off), with and without filters, for
+// dimensions that do and do not fill whole SIMD registers, and over a few
+// sqlite-vec chunks of 1024 vectors.
+func TestVectorSearchIsExact(t *testing.T) {
+	for _, dims := range []int{64, 67, 384} {
+		s := MustOpen(t)
+		c, e := seedExact(t, s, dims, 2500)
+		r := rand.New(rand.NewPCG(99, uint64(dims)))
+		filters := []struct {
+			name string
+			f    *store.Filter
+			keep func(string) bool
+		}{
+			{"NoFilter", nil, nil},
+			{"Group3", &store.Filter{Key: "group", Op: "eq", Value: 3.0}, func(id string) bool { return e.group[id] == 3 }},
+			// Fewer matches than top_k: every one must come back.
+			{"FewMatches", &store.Filter{Key: "n", Op: "lt", Value: 40.0}, func(id string) bool { return slices.Index(e.ids, id) < 40 }},
+			{"NoMatch", &store.Filter{Key: "group", Op: "eq", Value: 99.0}, func(string) bool { return false }},
+		}
+		for _, cache := range []struct {
+			name  string
+			bytes int64
+		}{{"Cache", store.DefaultVectorCacheBytes}, {"SqliteVec", 0}} {
+			for _, f := range filters {
+				t.Run(fmt.Sprintf("%dd/%s/%s", dims, cache.name, f.name), func(t *testing.T) {
+					s.SetVectorCacheBytes(cache.bytes)
+					for _, k := range []int{1, 10, 100} {
+						checkExact(t, s, c, e, randomUnit(r, dims), k, f.f, f.keep)
+					}
+				})
+			}
+		}
+	}
+}
+
+// Deleting and updating items changes the next search, and concurrent
+// searches during writes never fail or return a deleted item after the
+// delete returned.
+func TestVectorSearchSeesWrites(t *testing.T) {
+	const dims = 32
+	s := MustOpen(t)
+	c, e := seedExact(t, s, dims, 3000)
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(5, 5))
+	q := randomUnit(r, dims)
+	checkExact(t, s, c, e, q, 20, nil, nil) // fills the cache
+
+	t.Run("Delete", func(t *testing.T) {
+		ids, _ := e.nearest(q, 5, nil)
+		for _, id := range ids {
+			if err := s.DeleteItem(ctx, "ws1", c.ID, id); err != nil {
+				t.Fatal(err)
+			}
+			e.ids = slices.DeleteFunc(e.ids, func(x string) bool { return x == id })
+			checkExact(t, s, c, e, q, 20, nil, nil)
+		}
+	})
+	t.Run("Update", func(t *testing.T) {
+		// Move a far item right onto the query.
+		far := e.ids[len(e.ids)-1]
+		content := "moved"
+		if _, err := s.UpdateItem(ctx, "ws1", c.ID, far, store.ItemUpdate{Content: &content,
+			Chunks: []store.Chunk{{Content: content, Tokens: 1, End: len(content), Vector: q}}}); err != nil {
+			t.Fatal(err)
+		}
+		e.vecs[far] = q
+		checkExact(t, s, c, e, q, 20, nil, nil)
+		res, err := s.Search(ctx, "ws1", c.ID, store.SearchQuery{Mode: store.ModeVector, Vector: q, TopK: 1})
+		if err != nil || len(res) != 1 || res[0].ItemID != far || math.Abs(res[0].Score-1) > 1e-6 {
+			t.Fatalf("got %+v, %v; want the updated item %s with score 1", res, err, far)
+		}
+	})
+	t.Run("Insert", func(t *testing.T) {
+		it, err := s.InsertItems(ctx, "ws1", c.ID, []store.NewItem{{Content: "new",
+			Chunks: []store.Chunk{{Content: "new", Tokens: 1, End: 3, Vector: q}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.ids = append(e.ids, it[0].ID)
+		e.vecs[it[0].ID] = q
+		checkExact(t, s, c, e, q, 20, nil, nil)
+	})
+	t.Run("ConcurrentDeletes", func(t *testing.T) {
+		victims, _ := e.nearest(q, 30, nil)
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		for range 2 {
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if _, err := s.Search(ctx, "ws1", c.ID, store.SearchQuery{Mode: store.ModeVector, Vector: q, TopK: 10}); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		for _, id := range victims {
+			if err := s.DeleteItem(ctx, "ws1", c.ID, id); err != nil {
+				t.Fatal(err)
+			}
+			e.ids = slices.DeleteFunc(e.ids, func(x string) bool { return x == id })
+			checkExact(t, s, c, e, q, 10, nil, nil)
+		}
+		close(stop)
+		wg.Wait()
+	})
+	t.Run("DeleteCollection", func(t *testing.T) {
+		if _, _, err := s.DeleteCollection(ctx, "ws1", c.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.Search(ctx, "ws1", c.ID, store.SearchQuery{Mode: store.ModeVector, Vector: q, TopK: 1})
+		if kindOf(err) != ragd.ENOTFOUND {
+			t.Fatalf("search of a deleted collection: %v", err)
+		}
+	})
+}
