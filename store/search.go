@@ -52,14 +52,14 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]
 	case ModeVector:
 		cands, err = s.vectorSearch(ctx, c, seq, q.Vector, q.TopK, filter, within, args)
 	case ModeKeyword:
-		cands, err = s.keywordSearch(ctx, seq, q.Text, q.TopK, within, args)
+		cands, err = s.keywordSearch(ctx, c, seq, q.Text, q.TopK, within, args)
 	case ModeHybrid, "":
 		// Each ranking contributes its head; a deeper head lets a chunk
 		// that is second-best in both rankings win.
 		n := max(q.TopK*4, 40)
 		var vc, kc []candidate
 		if vc, err = s.vectorSearch(ctx, c, seq, q.Vector, n, filter, within, args); err == nil {
-			kc, err = s.keywordSearch(ctx, seq, q.Text, n, within, args)
+			kc, err = s.keywordSearch(ctx, c, seq, q.Text, n, within, args)
 		}
 		cands = fuse(q.TopK, vc, kc)
 	default:
@@ -100,18 +100,67 @@ func (s *Store) vectorSearch(ctx context.Context, c *Collection, seq int64, v []
 	return scanCandidates(rows, func(d float64) float64 { return 1 - d*d/2 })
 }
 
-func (s *Store) keywordSearch(ctx context.Context, seq int64, text string, k int, within string, filterArgs []any) ([]candidate, error) {
-	match := ftsQuery(text)
-	if match == "" {
+// minPruneRows is the smallest collection whose keyword queries are pruned
+// of terms found in half its chunks; below it every query is cheap.
+const minPruneRows = 2000
+
+func (s *Store) keywordSearch(ctx context.Context, c *Collection, seq int64, text string, k int, within string, filterArgs []any) ([]candidate, error) {
+	terms := ftsTerms(text)
+	if len(terms) == 0 {
 		return nil, nil
 	}
-	args := append([]any{match}, filterArgs...)
-	args = append(args, k)
-	rows, err := s.db.QueryContext(ctx, fmt.Sprintf(`SELECT rowid, bm25(fts_c%d) FROM fts_c%d WHERE fts_c%d MATCH ?%s ORDER BY rank LIMIT ?`, seq, seq, seq, within), args...)
-	if err != nil {
-		return nil, err
+	run := func(terms []string) ([]candidate, error) {
+		args := append([]any{strings.Join(terms, " OR ")}, filterArgs...)
+		args = append(args, k)
+		rows, err := s.db.QueryContext(ctx, fmt.Sprintf(`SELECT rowid, bm25(fts_c%d) FROM fts_c%d WHERE fts_c%d MATCH ?%s ORDER BY rank LIMIT ?`, seq, seq, seq, within), args...)
+		if err != nil {
+			return nil, err
+		}
+		return scanCandidates(rows, func(b float64) float64 { return -b })
 	}
-	return scanCandidates(rows, func(b float64) float64 { return -b })
+	if c.ChunkCount >= minPruneRows && len(terms) > 1 {
+		kept, err := s.rareTerms(ctx, seq, terms, c.ChunkCount)
+		if err != nil {
+			return nil, err
+		}
+		if len(kept) < len(terms) {
+			cands, err := run(kept)
+			if err != nil || len(cands) >= k {
+				return cands, err
+			}
+		}
+	}
+	return run(terms)
+}
+
+// rareTerms returns the terms found in fewer than half of the rows of
+// collection table seq (or, when there is none, the rarest term).
+//
+// FTS5's BM25 gives a term in half the rows or more an idf of 1e-6, so
+// such a term moves no score by more than ~2e-6, yet scoring it makes
+// FTS5 rank nearly every row. Counting stops at half the rows, so a
+// common term costs one pass over half its doclist, without ranking.
+func (s *Store) rareTerms(ctx context.Context, seq int64, terms []string, rows int) ([]string, error) {
+	half := (rows + 1) / 2
+	var kept []string
+	rarest, rarestCount := "", half+1
+	for _, t := range terms {
+		var n int
+		err := s.db.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM fts_c%d WHERE fts_c%d MATCH ? LIMIT ?)`, seq, seq), t, half).Scan(&n)
+		if err != nil {
+			return nil, err
+		}
+		if n < half {
+			kept = append(kept, t)
+		}
+		if n < rarestCount {
+			rarest, rarestCount = t, n
+		}
+	}
+	if len(kept) == 0 {
+		kept = []string{rarest}
+	}
+	return kept, nil
 }
 
 func scanCandidates(rows *sql.Rows, score func(float64) float64) ([]candidate, error) {
@@ -129,11 +178,12 @@ func scanCandidates(rows *sql.Rows, score func(float64) float64) ([]candidate, e
 	return out, rows.Err()
 }
 
-// ftsQuery turns free text into an FTS5 query that matches any of its
-// words, each quoted so that no word is read as FTS5 syntax. Stopwords are
-// left out unless the query has nothing else: their BM25 weight is next to
-// nothing, but matching them makes FTS5 score nearly every row.
-func ftsQuery(text string) string {
+// ftsTerms turns free text into FTS5 query terms, matched with OR: its
+// distinct words, each quoted so that no word is read as FTS5 syntax.
+// Stopwords are left out unless the query has nothing else: their BM25
+// weight is next to nothing, but matching them makes FTS5 score nearly
+// every row.
+func ftsTerms(text string) []string {
 	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsNumber(r)
 	})
@@ -154,7 +204,7 @@ func ftsQuery(text string) string {
 			terms = append(terms, `"`+w+`"`)
 		}
 	}
-	return strings.Join(terms, " OR ")
+	return terms
 }
 
 // fuse merges rankings by relative score fusion: each ranking's scores are

@@ -196,3 +196,50 @@ func TestHybridScores(t *testing.T) {
 		}
 	}
 }
+
+// Terms found in half the chunks or more are dropped from large keyword
+// queries; the results are those of the full query.
+func TestKeywordPruning(t *testing.T) {
+	s := MustOpen(t)
+	ctx := context.Background()
+	c := mustCollection(t, s, "ws", "prune")
+	var nis []store.NewItem
+	for i := 0; i < 2400; i++ {
+		text := fmt.Sprintf("widget report number %d", i)
+		switch {
+		case i%100 == 7:
+			text += " zanzibar"
+		case i == 5 || i == 900:
+			text += " quokka"
+		}
+		nis = append(nis, newItem(t, text, map[string]any{"i": i}))
+	}
+	if _, err := s.InsertItems(ctx, "ws", c.ID, nis); err != nil {
+		t.Fatal(err)
+	}
+	search := func(q string, k int) []string {
+		res, err := s.Search(ctx, "ws", c.ID, store.SearchQuery{Mode: store.ModeKeyword, Text: q, TopK: k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, r := range res {
+			ids = append(ids, r.ItemID)
+		}
+		return ids
+	}
+	// 24 chunks hold zanzibar: enough for top 10 without "widget".
+	if got, want := search("widget zanzibar", 10), search("zanzibar", 10); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("pruned query %v, want %v", got, want)
+	}
+	// Only 2 chunks hold quokka: the full query fills the other 8 places.
+	got := search("widget quokka", 10)
+	if len(got) != 10 {
+		t.Fatalf("got %d results, want 10", len(got))
+	}
+	rare := map[string]bool{got[0]: true, got[1]: true}
+	want := search("quokka", 10)
+	if len(want) != 2 || !rare[want[0]] || !rare[want[1]] {
+		t.Fatalf("quokka chunks %v are not the top 2 of %v", want, got)
+	}
+}
