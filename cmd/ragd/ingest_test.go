@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -22,6 +23,12 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ragd/ragd/client"
+	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/ingest"
+	"github.com/ragd/ragd/server"
+	"github.com/ragd/ragd/store"
 )
 
 // fakeRagd speaks the collection list/create and file routes of
@@ -973,4 +980,132 @@ func BenchmarkIngest10000Files(b *testing.B) {
 		b.Logf("ragd ingest: %.0f files/s waiting for completion, %.0f files/s uploading only; bare upload loop %.0f files/s; read+sha256 alone %.0f files/s",
 			full, noWait, bareRate, hashRate)
 	}
+}
+
+// realServer starts the real ragd HTTP server with its ingester on a temp
+// directory, as server/files_test.go does, and returns its URL and an
+// admin key.
+func realServer(t *testing.T) (url, key string) {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := store.Open(filepath.Join(dir, store.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	reg := embed.NewRegistry(embed.HashModelName, embed.NewHash(embed.HashDimensions))
+	ing, err := ingest.New(st, reg, ingest.Config{Dir: filepath.Join(dir, "files"), Workers: 2, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ing.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(server.New(st, reg, server.Config{MaxBodyBytes: 1 << 20, Logger: log, Ingester: ing}).Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := ing.Close(ctx); err != nil {
+			t.Error(err)
+		}
+		st.Close()
+	})
+	k := &store.Key{Name: "test", Workspace: store.DefaultWorkspace, Admin: true}
+	if err := st.CreateKey(context.Background(), k); err != nil {
+		t.Fatal(err)
+	}
+	return srv.URL, k.Secret
+}
+
+func TestIngestRealServer(t *testing.T) {
+	url, key := realServer(t)
+	root := filepath.Join("..", "..", "testdata", "extract")
+	want, err := walkPaths([]string{root})
+	if err != nil || len(want) < 10 {
+		t.Fatalf("walk %s: %d files, %v", root, len(want), err)
+	}
+	stdout, stderr, err := ingestCLI(t.Context(), url, key, "--collection", "docs", "--create", "--parallel", "4",
+		"--metadata", `{"source":"testdata"}`, root)
+	if err != nil {
+		t.Fatalf("ingest: %v\n%s%s", err, stdout, stderr)
+	}
+	for label, n := range map[string]int{"uploaded": len(want), "completed": len(want), "failed": 0} {
+		if got := summaryCount(t, stdout, label); got != n {
+			t.Errorf("%s = %d, want %d\n%s", label, got, n, stdout)
+		}
+	}
+
+	// The server holds every file, completed, chunked, with its path.
+	c, err := client.New(url, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col, err := c.CollectionByName(t.Context(), "docs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := map[string]bool{}
+	for f, err := range c.Files(t.Context(), col.ID, "") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Status != client.StatusCompleted || f.Chunks == 0 || f.Metadata["source"] != "testdata" {
+			t.Errorf("%s: status %s, %d chunks, metadata %v", f.Filename, f.Status, f.Chunks, f.Metadata)
+		}
+		paths[fmt.Sprint(f.Metadata["path"])] = true
+	}
+	for _, e := range want {
+		if !paths[e.name] {
+			t.Errorf("no file with path %q on the server", e.name)
+		}
+	}
+
+	// A sentence of the Markdown file is found in it, by its path.
+	body := `{"input": "rustfmt configuration options", "mode": "keyword", "top_k": 3,
+		"filter": {"key": "path", "op": "eq", "value": "markdown-rustfmt/input.md"}}`
+	req, _ := http.NewRequest(http.MethodPost, url+"/v1/vector_store/"+col.ID+"/search", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found struct {
+		Results []struct {
+			Filename string `json:"filename"`
+		} `json:"results"`
+	}
+	json.NewDecoder(resp.Body).Decode(&found)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(found.Results) == 0 || found.Results[0].Filename != "input.md" {
+		t.Errorf("search by path: status %d, %+v", resp.StatusCode, found)
+	}
+
+	t.Run("RerunSkipsAll", func(t *testing.T) {
+		stdout, stderr, err := ingestCLI(t.Context(), url, key, "--collection", "docs", root)
+		if err != nil {
+			t.Fatalf("re-run: %v\n%s%s", err, stdout, stderr)
+		}
+		if up, sk := summaryCount(t, stdout, "uploaded"), summaryCount(t, stdout, "skipped"); up != 0 || sk != len(want) {
+			t.Errorf("re-run uploaded %d, skipped %d", up, sk)
+		}
+	})
+
+	t.Run("RefusedFiles", func(t *testing.T) {
+		dir := t.TempDir()
+		writeFiles(t, dir, map[string]string{"empty.txt": "", "blob.bin": "\x00\x01\x02\xff\xfe binary \x00\x00", "fine.md": "# Fine\n\nA fine file."})
+		stdout, stderr, err := ingestCLI(t.Context(), url, key, "--collection", "docs", "-v", dir)
+		if err == nil || !strings.Contains(err.Error(), "2 of 3 files failed") {
+			t.Fatalf("err = %v\n%s%s", err, stdout, stderr)
+		}
+		for _, want := range []string{"empty.txt: empty_file:", "blob.bin: unsupported_type:"} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("summary lacks %q:\n%s", want, stdout)
+			}
+		}
+		if strings.Contains(stdout, "--retry-failed") {
+			t.Errorf("files refused at upload are not in the collection, yet the summary offers --retry-failed:\n%s", stdout)
+		}
+	})
 }

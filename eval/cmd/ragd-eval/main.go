@@ -85,7 +85,8 @@ func startRagd(ctx context.Context, bin string, cfg *eval.Config) (func(), error
 	secret := make([]byte, 16)
 	rand.Read(secret)
 	cfg.BaseURL, cfg.APIKey = "http://"+addr, "sk-eval-"+hex.EncodeToString(secret)
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--data-dir", dir)
+	// The benchmark measures retrieval, not the default rate limit.
+	cmd := exec.Command(bin, "serve", "--addr", addr, "--data-dir", dir, "--rate-limit-tier", "unlimited", "--log-level", "warn")
 	cmd.Env = append(os.Environ(), "RAGD_ADMIN_KEY="+cfg.APIKey)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
