@@ -81,9 +81,11 @@ func (s *Store) CreateFile(ctx context.Context, ws, colID string, f *File) (out 
 		return nil, false, err
 	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		if _, _, err := s.collection(ctx, tx, ws, colID); err != nil {
+		c, _, err := s.collection(ctx, tx, ws, colID)
+		if err != nil {
 			return err
 		}
+		colID = c.ID
 		old, err := scanFile(tx.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE collection_id = ? AND sha256 = ?`, colID, f.SHA256))
 		if err == nil {
 			out = old
@@ -118,12 +120,12 @@ func (s *Store) CreateFile(ctx context.Context, ws, colID string, f *File) (out 
 
 // File returns file fileID of collection colID in workspace ws.
 func (s *Store) File(ctx context.Context, ws, colID, fileID string) (*File, error) {
-	f, err := scanFile(s.db.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE id = ? AND collection_id =
-		(SELECT id FROM collections WHERE id = ? AND workspace = ?)`, fileID, colID, ws))
+	c, err := s.Collection(ctx, ws, colID)
+	if err != nil {
+		return nil, err
+	}
+	f, err := scanFile(s.db.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE id = ? AND collection_id = ?`, fileID, c.ID))
 	if err == sql.ErrNoRows {
-		if _, err := s.Collection(ctx, ws, colID); err != nil {
-			return nil, err
-		}
 		return nil, notFound("file", fileID)
 	}
 	return f, err
@@ -132,41 +134,16 @@ func (s *Store) File(ctx context.Context, ws, colID, fileID string) (*File, erro
 // Files lists the files of collection colID in workspace ws in upload
 // order, and whether more follow.
 func (s *Store) Files(ctx context.Context, ws, colID string, p Page) ([]*File, bool, error) {
-	if _, err := s.Collection(ctx, ws, colID); err != nil {
-		return nil, false, err
-	}
-	after, err := s.afterSeq(ctx, "files", "collection_id = ?", p.After, colID)
+	c, err := s.Collection(ctx, ws, colID)
 	if err != nil {
 		return nil, false, err
 	}
-	return queryPage(ctx, s.db, p.Limit, scanFile, `SELECT `+fileColumns+` FROM files WHERE collection_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
-		colID, after, p.Limit+1)
-}
-
-// queryPage runs a list query that asks for one row more than limit and
-// returns up to limit rows, and whether more follow.
-func queryPage[T any](ctx context.Context, db *sql.DB, limit int, scan func(rowScanner) (T, error), query string, args ...any) ([]T, bool, error) {
-	rows, err := db.QueryContext(ctx, query, args...)
+	after, err := s.afterSeq(ctx, "files", "collection_id = ?", p.After, c.ID)
 	if err != nil {
 		return nil, false, err
 	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, err
-	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
-	}
-	return out, more, nil
+	return listPage(ctx, s, p.Limit, scanFile, `SELECT `+fileColumns+` FROM files WHERE collection_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+		c.ID, after, p.Limit+1)
 }
 
 // HasFile reports whether a file with this ID exists in any collection.
@@ -181,10 +158,11 @@ func (s *Store) HasFile(ctx context.Context, fileID string) (bool, error) {
 // an ingest still running for it finds the file gone and stops.
 func (s *Store) DeleteFile(ctx context.Context, ws, colID, fileID string) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, seq, err := s.collection(ctx, tx, ws, colID)
+		c, seq, err := s.collection(ctx, tx, ws, colID)
 		if err != nil {
 			return err
 		}
+		colID = c.ID
 		var status string
 		err = tx.QueryRowContext(ctx, `SELECT status FROM files WHERE id = ? AND collection_id = ?`, fileID, colID).Scan(&status)
 		if err == sql.ErrNoRows {

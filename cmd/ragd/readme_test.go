@@ -56,6 +56,7 @@ func TestREADMEQuickstart(t *testing.T) {
 		}
 		c = strings.ReplaceAll(c, "http://127.0.0.1:8080", url)
 		cmd := exec.Command("bash", "-c", c)
+		cmd.Dir = "../.." // the README's paths are relative to the repository
 		cmd.Env = append(os.Environ(), "RAGD_KEY="+key)
 		got, err := cmd.Output()
 		if err != nil {
