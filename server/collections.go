@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -126,34 +127,33 @@ func page(c echo.Context) (store.Page, error) {
 	return p, nil
 }
 
-// lastID returns the ID of the last element, or nil for an empty list.
-func lastID[T any](list []T, id func(T) string) *string {
-	if len(list) == 0 {
-		return nil
-	}
-	v := id(list[len(list)-1])
-	return &v
-}
-
-type collectionListResponse struct {
-	Collections []*store.Collection `json:"collections"`
-	HasMore     bool                `json:"has_more"`
-	LastID      *string             `json:"last_id"`
-}
-
-func (s *Server) handleCollectionList(c echo.Context) error {
+// listPage answers a paginated list request: the page that fetch returns,
+// under key, with has_more and last_id (null for an empty page).
+func listPage[T any](c echo.Context, key string, id func(T) string, fetch func(ctx context.Context, ws, colID string, p store.Page) ([]T, bool, error)) error {
 	p, err := page(c)
 	if err != nil {
 		return err
 	}
-	list, more, err := s.store.Collections(c.Request().Context(), workspaceOf(c), p)
+	list, more, err := fetch(c.Request().Context(), workspaceOf(c), c.Param("id"), p)
 	if err != nil {
 		return err
 	}
-	if list == nil {
-		list = []*store.Collection{}
+	var last *string
+	if len(list) > 0 {
+		v := id(list[len(list)-1])
+		last = &v
 	}
-	return c.JSON(http.StatusOK, collectionListResponse{list, more, lastID(list, func(c *store.Collection) string { return c.ID })})
+	if list == nil {
+		list = []T{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{key: list, "has_more": more, "last_id": last})
+}
+
+func (s *Server) handleCollectionList(c echo.Context) error {
+	return listPage(c, "collections", func(c *store.Collection) string { return c.ID },
+		func(ctx context.Context, ws, _ string, p store.Page) ([]*store.Collection, bool, error) {
+			return s.store.Collections(ctx, ws, p)
+		})
 }
 
 func (s *Server) handleCollectionGet(c echo.Context) error {

@@ -28,12 +28,6 @@ type fileResponse struct {
 	File *store.File `json:"file"`
 }
 
-type fileListResponse struct {
-	Files   []*store.File `json:"files"`
-	HasMore bool          `json:"has_more"`
-	LastID  *string       `json:"last_id"`
-}
-
 // maxFormField bounds each multipart field other than the file.
 const maxFormField = 1 << 20
 
@@ -163,18 +157,7 @@ func multipartError(err error) error {
 }
 
 func (s *Server) handleFileList(c echo.Context) error {
-	p, err := page(c)
-	if err != nil {
-		return err
-	}
-	list, more, err := s.store.Files(c.Request().Context(), workspaceOf(c), c.Param("id"), p)
-	if err != nil {
-		return err
-	}
-	if list == nil {
-		list = []*store.File{}
-	}
-	return c.JSON(http.StatusOK, fileListResponse{list, more, lastID(list, func(f *store.File) string { return f.ID })})
+	return listPage(c, "files", func(f *store.File) string { return f.ID }, s.store.Files)
 }
 
 func (s *Server) handleFileGet(c echo.Context) error {

@@ -129,25 +129,8 @@ func (s *Server) handleItemBatch(c echo.Context) error {
 	return c.JSON(http.StatusCreated, itemsResponse{Items: items, Usage: newUsage(tokens)})
 }
 
-type itemListResponse struct {
-	Items   []*store.Item `json:"items"`
-	HasMore bool          `json:"has_more"`
-	LastID  *string       `json:"last_id"`
-}
-
 func (s *Server) handleItemList(c echo.Context) error {
-	p, err := page(c)
-	if err != nil {
-		return err
-	}
-	list, more, err := s.store.Items(c.Request().Context(), workspaceOf(c), c.Param("id"), p)
-	if err != nil {
-		return err
-	}
-	if list == nil {
-		list = []*store.Item{}
-	}
-	return c.JSON(http.StatusOK, itemListResponse{list, more, lastID(list, func(it *store.Item) string { return it.ID })})
+	return listPage(c, "items", func(it *store.Item) string { return it.ID }, s.store.Items)
 }
 
 func (s *Server) handleItemGet(c echo.Context) error {
