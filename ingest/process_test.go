@@ -47,10 +47,13 @@ type ragdProc struct {
 	url string
 }
 
-// startRagd runs ragd serve on dataDir and waits until it listens.
+// startRagd runs ragd serve on dataDir and waits until it listens. The
+// tests poll often and measure ingest, so there is no rate limit and the
+// fast hash model embeds.
 func startRagd(t testing.TB, dataDir string, args ...string) *ragdProc {
 	t.Helper()
-	cmd := exec.Command(ragdBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn"}, args...)...)
+	cmd := exec.Command(ragdBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn",
+		"--rate-limit-tier", "unlimited", "--embedding-model", "hash"}, args...)...)
 	cmd.Env = append(os.Environ(), "RAGD_ADMIN_KEY="+testKey)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
