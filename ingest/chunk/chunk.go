@@ -108,6 +108,8 @@ type Chunker struct {
 	err   error
 	index int
 	total int64
+	// lastEnd is where the last emitted chunk ends.
+	lastEnd int64
 
 	// buf holds the scanned text from bufStart on; start is where the
 	// current chunk begins (bufStart <= start, with lookback bytes kept
@@ -373,13 +375,16 @@ func (c *Chunker) nextStart(e int) int {
 	return e
 }
 
-// flush emits toks[:e] as a chunk unless it is only white space.
+// flush emits toks[:e] as a chunk unless it is only white space or lies
+// within the chunk before it (an overlap start followed by a cut moved
+// back by fit can end where the previous chunk ended).
 func (c *Chunker) flush(e, tokens int) {
 	text := c.text(e)
 	lead := len(text) - len(strings.TrimLeftFunc(text, unicode.IsSpace))
-	if lead == len(text) {
+	if lead == len(text) || c.index > 0 && c.toks[e-1].end <= c.lastEnd {
 		return
 	}
+	c.lastEnd = c.toks[e-1].end
 	ch := Chunk{Index: c.index, Text: text, Start: c.start, End: c.toks[e-1].end,
 		Page: c.pageAt(c.start + int64(lead)), Tokens: tokens}
 	c.index++
