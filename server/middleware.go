@@ -230,6 +230,10 @@ func (s *Server) flushLoop() {
 // flush writes the pending usage and request logs; what fails to be
 // written stays pending for the next flush.
 func (s *Server) flush(ctx context.Context) error {
+	// Readers of usage and logs hold flushMu too, so that what a flush
+	// takes from memory is never missing from both memory and database.
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
 	u := s.usage.take()
 	errU := s.store.AddUsage(ctx, u)
 	if errU != nil {

@@ -207,8 +207,10 @@ func (s *Server) handleRequestLogs(c echo.Context) error {
 	}
 	q := store.RequestLogQuery{Workspace: workspaceOf(c), From: to.Add(-time.Duration(period) * time.Minute), To: to,
 		Endpoint: req.Endpoint, Limit: limit}
+	s.flushMu.RLock()
 	logs := s.logs.matching(q)
 	stored, err := s.store.RequestLogs(c.Request().Context(), q)
+	s.flushMu.RUnlock()
 	if err != nil {
 		return err
 	}

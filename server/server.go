@@ -59,6 +59,7 @@ type Server struct {
 	usage         *usageRecorder
 	logs          *logBuffer
 	metrics       *Metrics
+	flushMu       sync.RWMutex // held by flush, read-held by readers of usage and logs
 	webhooks      *webhook.Dispatcher
 	shutdownHooks []func(context.Context) error
 	stopFlush     chan struct{}

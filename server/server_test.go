@@ -83,6 +83,12 @@ func (ts *testServer) do(t *testing.T, method, path, key string, body any) respo
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	return send(t, req)
+}
+
+// send sends req and reads the reply, decoding a JSON object body.
+func send(t *testing.T, req *http.Request) response {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +101,7 @@ func (ts *testServer) do(t *testing.T, method, path, key string, body any) respo
 	out := response{status: resp.StatusCode, header: resp.Header, raw: raw}
 	if len(raw) > 0 && raw[0] == '{' {
 		if err := json.Unmarshal(raw, &out.body); err != nil {
-			t.Fatalf("%s %s: bad JSON %q: %v", method, path, raw, err)
+			t.Fatalf("%s %s: bad JSON %q: %v", req.Method, req.URL.Path, raw, err)
 		}
 	}
 	return out

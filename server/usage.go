@@ -252,6 +252,8 @@ type usageResponse struct {
 // monthUsage sums the stored and unflushed usage of ws in month.
 func (s *Server) monthUsage(c echo.Context, ws, month string, current bool) (monthUsage, error) {
 	ctx := c.Request().Context()
+	s.flushMu.RLock()
+	defer s.flushMu.RUnlock()
 	byEndpoint, err := s.store.Usage(ctx, ws, month)
 	if err != nil {
 		return monthUsage{}, err
