@@ -30,6 +30,8 @@ type RetrieveOptions struct {
 	Filter *store.Filter `json:"filter"`
 	// ScoreThreshold drops results scoring below it, when set.
 	ScoreThreshold *float64 `json:"score_threshold"`
+	// Alpha weighs the vector ranking in hybrid search, when set.
+	Alpha *float64 `json:"alpha"`
 }
 
 // DefaultRetrieveTopK is the number of passages retrieved when a RAG
@@ -71,6 +73,8 @@ func ParseRAGRequest(body []byte) (*RAGRequest, error) {
 		return nil, ragd.Invalid("retrieval.top_k", "retrieval.top_k must be between 1 and 100")
 	case r.Retrieval.Mode != store.ModeHybrid && r.Retrieval.Mode != store.ModeVector && r.Retrieval.Mode != store.ModeKeyword:
 		return nil, ragd.Invalid("retrieval.mode", "retrieval.mode must be hybrid, vector or keyword")
+	case r.Retrieval.Alpha != nil && (*r.Retrieval.Alpha < 0 || *r.Retrieval.Alpha > 1):
+		return nil, ragd.Invalid("retrieval.alpha", "retrieval.alpha must be between 0 and 1")
 	}
 	var sampling struct {
 		MaxTokens   *int     `json:"max_tokens"`

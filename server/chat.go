@@ -38,7 +38,7 @@ type retriever struct {
 }
 
 func (r retriever) Retrieve(ctx context.Context, collection, query string, o rag.RetrieveOptions) ([]store.SearchResult, error) {
-	res, _, err := r.s.search(ctx, r.ws, collection, query, store.SearchQuery{TopK: o.TopK, Mode: o.Mode, Filter: o.Filter, ScoreThreshold: o.ScoreThreshold})
+	res, _, err := r.s.search(ctx, r.ws, collection, query, store.SearchQuery{TopK: o.TopK, Mode: o.Mode, Filter: o.Filter, ScoreThreshold: o.ScoreThreshold, Alpha: o.Alpha})
 	return res, err
 }
 

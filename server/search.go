@@ -23,6 +23,7 @@ type searchRequest struct {
 	ScoreThreshold *float64      `json:"score_threshold"`
 	Filter         *store.Filter `json:"filter"`
 	IncludeContent *bool         `json:"include_content"`
+	Alpha          *float64      `json:"alpha"`
 }
 
 type searchResponse struct {
@@ -81,7 +82,7 @@ func (s *Server) handleSearch(c echo.Context) error {
 	if req.Input == nil || strings.TrimSpace(*req.Input) == "" {
 		return ragd.Invalid("input", "input is required: the text to search for")
 	}
-	q := store.SearchQuery{TopK: 10, Mode: store.ModeHybrid, ScoreThreshold: req.ScoreThreshold, Filter: req.Filter}
+	q := store.SearchQuery{TopK: 10, Mode: store.ModeHybrid, ScoreThreshold: req.ScoreThreshold, Filter: req.Filter, Alpha: req.Alpha}
 	if req.TopK != nil {
 		q.TopK = *req.TopK
 	}

@@ -78,6 +78,7 @@ func TestSearch(t *testing.T) {
 		{"ErrTopKTooBig", map[string]any{"input": "a", "top_k": 101}, "top_k"},
 		{"ErrTopKType", `{"input": "a", "top_k": "ten"}`, "top_k"},
 		{"ErrMode", map[string]any{"input": "a", "mode": "fuzzy"}, "mode"},
+		{"ErrAlpha", map[string]any{"input": "a", "alpha": 1.5}, "alpha"},
 		{"ErrFilterOp", map[string]any{"input": "a", "filter": map[string]any{"key": "class", "op": "like", "value": "b"}}, "filter.op"},
 		{"ErrFilterShape", map[string]any{"input": "a", "filter": map[string]any{"key": "class", "op": "eq", "value": 1, "and": []any{}}}, "filter"},
 		{"ErrFilterNested", map[string]any{"input": "a", "filter": map[string]any{"or": []any{map[string]any{"key": "x", "op": "in", "value": 3}}}}, "filter.or[0].value"},

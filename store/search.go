@@ -32,6 +32,9 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]
 	if q.TopK < 1 || q.TopK > MaxTopK {
 		return nil, ragd.Invalid("top_k", "top_k must be between 1 and %d, got %d", MaxTopK, q.TopK)
 	}
+	if q.Alpha != nil && (*q.Alpha < 0 || *q.Alpha > 1) {
+		return nil, ragd.Invalid("alpha", "alpha (the weight of the vector ranking in hybrid search) must be between 0 and 1, got %v", *q.Alpha)
+	}
 	c, seq, err := s.collection(ctx, s.db, ws, colID)
 	if err != nil {
 		return nil, err
@@ -61,7 +64,11 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]
 		if vc, err = s.vectorSearch(ctx, c, seq, q.Vector, n, filter, within, args); err == nil {
 			kc, err = s.keywordSearch(ctx, c, seq, q.Text, n, within, args)
 		}
-		cands = fuse(q.TopK, vc, kc)
+		alpha := DefaultAlpha
+		if q.Alpha != nil {
+			alpha = *q.Alpha
+		}
+		cands = fuse(q.TopK, alpha, vc, kc)
 	default:
 		return nil, ragd.Invalid("mode", "unknown search mode %q; use hybrid, vector or keyword", q.Mode)
 	}
@@ -207,25 +214,29 @@ func ftsTerms(text string) []string {
 	return terms
 }
 
-// fuse merges rankings by relative score fusion: each ranking's scores are
-// min-max normalised to 0..1 over its candidates, a chunk's fused score is
-// the mean of its normalised scores (0 where a ranking lacks it), and the
-// best k are kept. Unlike reciprocal rank fusion it keeps how far apart
+// fuse merges the vector and keyword rankings by relative score fusion:
+// each ranking's scores are min-max normalised to 0..1 over its
+// candidates, a chunk's fused score is alpha times its normalised vector
+// score plus 1-alpha times its normalised keyword score (0 where a ranking
+// lacks it), and the best k are kept. Unlike reciprocal rank fusion it keeps how far apart
 // the scores are, so a weak ranking's near-ties do not outvote a strong
 // ranking's clear winner (docs/benchmarks.md has the comparison).
-func fuse(k int, rankings ...[]candidate) []candidate {
+func fuse(k int, alpha float64, vector, keyword []candidate) []candidate {
 	scores := map[int64]float64{}
-	for _, r := range rankings {
-		if len(r) == 0 {
+	for _, r := range []struct {
+		list   []candidate
+		weight float64
+	}{{vector, alpha}, {keyword, 1 - alpha}} {
+		if len(r.list) == 0 {
 			continue
 		}
-		lo, hi := r[len(r)-1].score, r[0].score
-		for _, cd := range r {
+		lo, hi := r.list[len(r.list)-1].score, r.list[0].score
+		for _, cd := range r.list {
 			n := 1.0
 			if hi > lo {
 				n = (cd.score - lo) / (hi - lo)
 			}
-			scores[cd.id] += n / float64(len(rankings))
+			scores[cd.id] += r.weight * n
 		}
 	}
 	out := make([]candidate, 0, len(scores))

@@ -243,3 +243,30 @@ func TestKeywordPruning(t *testing.T) {
 		t.Fatalf("quokka chunks %v are not the top 2 of %v", want, got)
 	}
 }
+
+// Alpha weighs the rankings of a hybrid search: at 1 it orders like the
+// vector search, at 0 like the keyword search.
+func TestHybridAlpha(t *testing.T) {
+	s := MustOpen(t)
+	c, _ := seedFruit(t, s)
+	ctx := context.Background()
+	q := "yellow fruit trees"
+	ids := func(mode string, alpha *float64) []string {
+		res, err := s.Search(ctx, "ws1", c.ID, store.SearchQuery{Text: q, Vector: query(t, q), Mode: mode, TopK: 2, Alpha: alpha})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range res {
+			out = append(out, r.ItemID)
+		}
+		return out
+	}
+	one, zero := 1.0, 0.0
+	if got, want := ids(store.ModeHybrid, &one), ids(store.ModeVector, nil); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("alpha 1: %v, vector search: %v", got, want)
+	}
+	if got, want := ids(store.ModeHybrid, &zero), ids(store.ModeKeyword, nil); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("alpha 0: %v, keyword search: %v", got, want)
+	}
+}

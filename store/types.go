@@ -88,7 +88,14 @@ type SearchQuery struct {
 	ScoreThreshold *float64
 	// Filter restricts the searched chunks, when set.
 	Filter *Filter
+	// Alpha is the weight of the vector ranking in hybrid search, 0..1
+	// (the keyword ranking weighs 1-Alpha); nil means DefaultAlpha.
+	Alpha *float64
 }
+
+// DefaultAlpha is the weight of the vector ranking in hybrid search when a
+// query does not set it.
+const DefaultAlpha = 0.5
 
 // Position locates a chunk within its item.
 type Position struct {
