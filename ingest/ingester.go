@@ -31,6 +31,29 @@ type Config struct {
 	Limits extract.Limits
 	// Logger receives failures (default slog.Default()).
 	Logger *slog.Logger
+	// RetryBackoff is the wait before a file whose ingest failed on a
+	// transient error (a model provider down or timing out) is tried
+	// again; it doubles with each attempt, up to 10 minutes (default 30 s).
+	RetryBackoff time.Duration
+	// MaxAttempts is how many times such a file is tried before it is
+	// marked failed (default 5).
+	MaxAttempts int
+}
+
+// maxRetryBackoff caps the wait between attempts of a file.
+const maxRetryBackoff = 10 * time.Minute
+
+// retryAt returns when a job that failed transiently on its attempt-th
+// try may run again, or false when it has had all its attempts.
+func (g *Ingester) retryAt(attempts int) (time.Time, bool) {
+	if attempts >= g.cfg.MaxAttempts {
+		return time.Time{}, false
+	}
+	wait := g.cfg.RetryBackoff << (attempts - 1)
+	if wait > maxRetryBackoff || wait <= 0 {
+		wait = maxRetryBackoff
+	}
+	return time.Now().Add(wait), true
 }
 
 // pollInterval is how often idle workers look for jobs they were not told
@@ -78,6 +101,12 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) (*Ingester, err
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.RetryBackoff <= 0 {
+		cfg.RetryBackoff = 30 * time.Second
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 5
 	}
 	g := &Ingester{store: st, embedders: embedders, cfg: cfg, log: cfg.Logger,
 		wake: make(chan struct{}, cfg.Workers), stopping: make(chan struct{}),
@@ -219,6 +248,17 @@ func (g *Ingester) run(job *store.Job) {
 		}
 	case errors.Is(cause, errDeleted), errors.As(err, &re) && re.Code == "file_deleted":
 		// The file is gone with everything it staged.
+	case errors.As(err, &re) && (re.Kind == ragd.EUNAVAILABLE || re.Kind == ragd.ETIMEOUT):
+		at, ok := g.retryAt(job.Attempts)
+		if !ok {
+			g.fail(bg, job, store.FileError{Code: re.ClientCode(), Message: fmt.Sprintf("%s (gave up after %d attempts)", re.Message, job.Attempts)})
+			return
+		}
+		g.log.Warn("ingest failed on a transient error; retrying", "file_id", job.File.ID, "attempt", job.Attempts, "at", at, "err", err)
+		if err := g.store.RetryJob(bg, job.ID, at); err != nil {
+			g.log.Error("queueing an ingest job again", "file_id", job.File.ID, "err", err)
+		}
+		time.AfterFunc(time.Until(at), g.wakeWorker)
 	default:
 		fe := store.FileError{Code: ragd.EINTERNAL, Message: "ingesting this file failed on an internal error; the server log has details under the file id"}
 		if errors.As(err, &re) && re.Kind != ragd.EINTERNAL {
@@ -226,11 +266,16 @@ func (g *Ingester) run(job *store.Job) {
 		} else {
 			g.log.Error("ingest failed", "file_id", job.File.ID, "err", err)
 		}
-		if err := g.store.FailJob(bg, job, fe); err != nil {
-			g.log.Error("recording a failed ingest", "file_id", job.File.ID, "err", err)
-		} else if f, err := g.store.File(bg, job.Workspace, job.Collection.ID, job.File.ID); err == nil {
-			g.notify(bg, job, f)
-		}
+		g.fail(bg, job, fe)
+	}
+}
+
+// fail marks a job's file failed with fe and tells the observer.
+func (g *Ingester) fail(ctx context.Context, job *store.Job, fe store.FileError) {
+	if err := g.store.FailJob(ctx, job, fe); err != nil {
+		g.log.Error("recording a failed ingest", "file_id", job.File.ID, "err", err)
+	} else if f, err := g.store.File(ctx, job.Workspace, job.Collection.ID, job.File.ID); err == nil {
+		g.notify(ctx, job, f)
 	}
 }
 

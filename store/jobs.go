@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 )
 
 // Job states. A job is queued until a worker claims it (running), and ends
@@ -27,16 +28,17 @@ type Job struct {
 	seq        int64
 }
 
-// ClaimJob marks the oldest queued job running, its file processing, and
-// returns it; it returns nil when no job is queued.
+// ClaimJob marks the oldest queued job that may run now running, its file
+// processing, and returns it; it returns nil when no job is ready.
 func (s *Store) ClaimJob(ctx context.Context) (*Job, error) {
 	var job *Job
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		j := &Job{}
 		var fileID string
+		now := s.Now().Unix()
 		err := tx.QueryRowContext(ctx, `UPDATE jobs SET state = ?, attempts = attempts + 1, updated = ?
-			WHERE id = (SELECT id FROM jobs WHERE state = ? ORDER BY id LIMIT 1) RETURNING id, attempts, file_id`,
-			JobRunning, s.Now().Unix(), JobQueued).Scan(&j.ID, &j.Attempts, &fileID)
+			WHERE id = (SELECT id FROM jobs WHERE state = ? AND not_before <= ? ORDER BY id LIMIT 1) RETURNING id, attempts, file_id`,
+			JobRunning, now, JobQueued, now).Scan(&j.ID, &j.Attempts, &fileID)
 		if err == sql.ErrNoRows {
 			return nil
 		}
@@ -189,6 +191,19 @@ func (s *Store) FailJob(ctx context.Context, job *Job, fe FileError) error {
 // job interrupted by a shutdown.
 func (s *Store) RequeueJob(ctx context.Context, jobID int64) error {
 	return s.write(ctx, func(tx *sql.Tx) error { return requeue(ctx, tx, jobID, s.Now().Unix()) })
+}
+
+// RetryJob queues a running job again, removing what it staged, to be
+// claimed no earlier than at: its run failed on something that may pass,
+// such as a model provider being down.
+func (s *Store) RetryJob(ctx context.Context, jobID int64, at time.Time) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if err := requeue(ctx, tx, jobID, s.Now().Unix()); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE jobs SET not_before = ? WHERE id = ?`, at.Unix(), jobID)
+		return err
+	})
 }
 
 // RequeueRunningJobs queues again every job left running by a process that
