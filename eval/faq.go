@@ -108,7 +108,7 @@ const faqDir = "usr/share/doc/python3.11/html/_sources/faq"
 func LoadPythonFAQ(ctx context.Context, cacheDir string) ([]Pair, error) {
 	dir := filepath.Join(cacheDir, "python3.11-doc")
 	if _, err := os.Stat(filepath.Join(dir, faqDir)); err != nil {
-		if err := fetchDocPackage(ctx, cacheDir, dir); err != nil {
+		if err := fetchDocPackage(ctx, "python3.11-doc", cacheDir, dir); err != nil {
 			return nil, err
 		}
 	}
@@ -128,22 +128,22 @@ func LoadPythonFAQ(ctx context.Context, cacheDir string) ([]Pair, error) {
 	return Dedupe(pairs), nil
 }
 
-// fetchDocPackage runs apt-get download in cacheDir and unpacks the .deb
-// into dir.
-func fetchDocPackage(ctx context.Context, cacheDir, dir string) error {
+// fetchDocPackage runs apt-get download pkg in cacheDir (unless its .deb
+// is there already) and unpacks the .deb into dir.
+func fetchDocPackage(ctx context.Context, pkg, cacheDir, dir string) error {
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return err
 	}
-	debs, _ := filepath.Glob(filepath.Join(cacheDir, "python3.11-doc_*.deb"))
+	debs, _ := filepath.Glob(filepath.Join(cacheDir, pkg+"_*.deb"))
 	if len(debs) == 0 {
-		cmd := exec.CommandContext(ctx, "apt-get", "download", "python3.11-doc")
+		cmd := exec.CommandContext(ctx, "apt-get", "download", pkg)
 		cmd.Dir = cacheDir
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return &ragd.Error{Kind: ragd.EUNAVAILABLE, Message: fmt.Sprintf("apt-get download python3.11-doc failed (run apt-get update first?): %s", strings.TrimSpace(string(out))), Err: err}
+			return &ragd.Error{Kind: ragd.EUNAVAILABLE, Message: fmt.Sprintf("apt-get download %s failed (run apt-get update first?): %s", pkg, strings.TrimSpace(string(out))), Err: err}
 		}
-		debs, _ = filepath.Glob(filepath.Join(cacheDir, "python3.11-doc_*.deb"))
+		debs, _ = filepath.Glob(filepath.Join(cacheDir, pkg+"_*.deb"))
 		if len(debs) == 0 {
-			return ragd.Errorf(ragd.ENOTFOUND, "apt-get download left no python3.11-doc .deb in %s", cacheDir)
+			return ragd.Errorf(ragd.ENOTFOUND, "apt-get download left no %s .deb in %s", pkg, cacheDir)
 		}
 	}
 	if out, err := exec.CommandContext(ctx, "dpkg-deb", "-x", debs[0], dir).CombinedOutput(); err != nil {
