@@ -2,10 +2,7 @@ package eval
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 
 	"golang.org/x/net/html"
@@ -120,28 +117,5 @@ const debianFAQDir = "usr/share/doc/debian/FAQ"
 // Debian's debian-faq package, fetched with apt-get into cacheDir on the
 // first call like LoadPythonFAQ. Pages are read in name order.
 func LoadDebianFAQ(ctx context.Context, cacheDir string) ([]Pair, error) {
-	dir := filepath.Join(cacheDir, "debian-faq")
-	if _, err := os.Stat(filepath.Join(dir, debianFAQDir)); err != nil {
-		if err := fetchDocPackage(ctx, "debian-faq", cacheDir, dir); err != nil {
-			return nil, err
-		}
-	}
-	files, err := filepath.Glob(filepath.Join(dir, debianFAQDir, "*.en.html"))
-	if err != nil || len(files) == 0 {
-		return nil, ragd.Errorf(ragd.ENOTFOUND, "no FAQ pages under %s", filepath.Join(dir, debianFAQDir))
-	}
-	sort.Strings(files)
-	var pairs []Pair
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		ps, err := ParseDocBookFAQ(string(b), "FAQ/"+filepath.Base(f))
-		if err != nil {
-			return nil, err
-		}
-		pairs = append(pairs, ps...)
-	}
-	return Dedupe(pairs), nil
+	return loadDocSet(ctx, cacheDir, "debian-faq", debianFAQDir, "*.en.html", "FAQ/", ParseDocBookFAQ)
 }

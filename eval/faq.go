@@ -106,15 +106,25 @@ const faqDir = "usr/share/doc/python3.11/html/_sources/faq"
 // it there; later calls reuse the unpacked files. Files are read in name
 // order, so the pair order is stable.
 func LoadPythonFAQ(ctx context.Context, cacheDir string) ([]Pair, error) {
-	dir := filepath.Join(cacheDir, "python3.11-doc")
-	if _, err := os.Stat(filepath.Join(dir, faqDir)); err != nil {
-		if err := fetchDocPackage(ctx, "python3.11-doc", cacheDir, dir); err != nil {
+	return loadDocSet(ctx, cacheDir, "python3.11-doc", faqDir, "*.rst.txt", "faq/", func(text, source string) ([]Pair, error) {
+		return ParseFAQ(text, source), nil
+	})
+}
+
+// loadDocSet returns the deduplicated pairs that parse finds in the files
+// matching pattern under sub of Debian package pkg, read in name order
+// and named prefix+file name; pkg is fetched into cacheDir/pkg first
+// unless it is unpacked there already.
+func loadDocSet(ctx context.Context, cacheDir, pkg, sub, pattern, prefix string, parse func(text, source string) ([]Pair, error)) ([]Pair, error) {
+	dir := filepath.Join(cacheDir, pkg)
+	if _, err := os.Stat(filepath.Join(dir, sub)); err != nil {
+		if err := fetchDocPackage(ctx, pkg, cacheDir, dir); err != nil {
 			return nil, err
 		}
 	}
-	files, err := filepath.Glob(filepath.Join(dir, faqDir, "*.rst.txt"))
+	files, err := filepath.Glob(filepath.Join(dir, sub, pattern))
 	if err != nil || len(files) == 0 {
-		return nil, ragd.Errorf(ragd.ENOTFOUND, "no FAQ sources under %s", filepath.Join(dir, faqDir))
+		return nil, ragd.Errorf(ragd.ENOTFOUND, "no %s files under %s", pattern, filepath.Join(dir, sub))
 	}
 	sort.Strings(files)
 	var pairs []Pair
@@ -123,7 +133,11 @@ func LoadPythonFAQ(ctx context.Context, cacheDir string) ([]Pair, error) {
 		if err != nil {
 			return nil, err
 		}
-		pairs = append(pairs, ParseFAQ(string(b), "faq/"+filepath.Base(f))...)
+		ps, err := parse(string(b), prefix+filepath.Base(f))
+		if err != nil {
+			return nil, err
+		}
+		pairs = append(pairs, ps...)
 	}
 	return Dedupe(pairs), nil
 }
