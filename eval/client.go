@@ -149,13 +149,17 @@ type hit struct {
 	Metadata map[string]any `json:"metadata"`
 }
 
-// search runs one query and returns its results, best first.
-func (c *client) search(ctx context.Context, collection, query, mode string) ([]hit, error) {
+// search runs one query and returns its results, best first. A non-nil
+// alpha is sent as the request's "alpha".
+func (c *client) search(ctx context.Context, collection, query, mode string, alpha *float64) ([]hit, error) {
 	var resp struct {
 		Results []hit `json:"results"`
 	}
-	err := c.do(ctx, http.MethodPost, "/v1/vector_store/"+collection+"/search",
-		map[string]any{"input": query, "top_k": Cutoff, "mode": mode, "include_content": false}, &resp)
+	body := map[string]any{"input": query, "top_k": Cutoff, "mode": mode, "include_content": false}
+	if alpha != nil {
+		body["alpha"] = *alpha
+	}
+	err := c.do(ctx, http.MethodPost, "/v1/vector_store/"+collection+"/search", body, &resp)
 	return resp.Results, err
 }
 

@@ -100,3 +100,42 @@ func TestBM25(t *testing.T) {
 		t.Errorf("BM25Ranks = %v, want [1 0]", got)
 	}
 }
+
+func TestParseDocBookFAQ(t *testing.T) {
+	b, err := os.ReadFile("testdata/debfaq/sample.en.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pairs, err := ParseDocBookFAQ(string(b), "FAQ/sample.en.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct{ q, answer string }{
+		{"What is a widget?", "A widget is a small gadget\nthat does one thing well.\nSee also the widget site."},
+		{"How do I clean a widget?", "Use a soft cloth, and never water:\nwidget --clean --soft"},
+		{"What is a widget?", "A widget is a small gadget\nthat does one thing well.\nSee also the widget site."},
+		{"Why are widgets sold in 7.5. sizes?", "Because people have hands of many sizes, and widgets fit hands."},
+	}
+	if len(pairs) != len(want) {
+		for _, p := range pairs {
+			t.Logf("%q: %q", p.Question, p.Answer)
+		}
+		t.Fatalf("got %d pairs, want %d", len(pairs), len(want))
+	}
+	for i, w := range want {
+		if p := pairs[i]; p.Question != w.q || p.Answer != w.answer || p.Source != "FAQ/sample.en.html" {
+			t.Errorf("pair %d = %q / %q, want %q / %q", i, p.Question, p.Answer, w.q, w.answer)
+		}
+	}
+	t.Run("Dedupe", func(t *testing.T) {
+		if got := Dedupe(pairs); len(got) != 3 || got[2].Question != "Why are widgets sold in 7.5. sizes?" {
+			t.Errorf("Dedupe kept %+v", got)
+		}
+	})
+	t.Run("NoQuestions", func(t *testing.T) {
+		got, err := ParseDocBookFAQ("<html><body><h1>Notes</h1><p>Nothing is asked on this page at all, only told.</p></body></html>", "x")
+		if err != nil || len(got) != 0 {
+			t.Errorf("got %v, %v; want no pairs", got, err)
+		}
+	})
+}

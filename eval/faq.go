@@ -106,15 +106,25 @@ const faqDir = "usr/share/doc/python3.11/html/_sources/faq"
 // it there; later calls reuse the unpacked files. Files are read in name
 // order, so the pair order is stable.
 func LoadPythonFAQ(ctx context.Context, cacheDir string) ([]Pair, error) {
-	dir := filepath.Join(cacheDir, "python3.11-doc")
-	if _, err := os.Stat(filepath.Join(dir, faqDir)); err != nil {
-		if err := fetchDocPackage(ctx, cacheDir, dir); err != nil {
+	return loadDocSet(ctx, cacheDir, "python3.11-doc", faqDir, "*.rst.txt", "faq/", func(text, source string) ([]Pair, error) {
+		return ParseFAQ(text, source), nil
+	})
+}
+
+// loadDocSet returns the deduplicated pairs that parse finds in the files
+// matching pattern under sub of Debian package pkg, read in name order
+// and named prefix+file name; pkg is fetched into cacheDir/pkg first
+// unless it is unpacked there already.
+func loadDocSet(ctx context.Context, cacheDir, pkg, sub, pattern, prefix string, parse func(text, source string) ([]Pair, error)) ([]Pair, error) {
+	dir := filepath.Join(cacheDir, pkg)
+	if _, err := os.Stat(filepath.Join(dir, sub)); err != nil {
+		if err := fetchDocPackage(ctx, pkg, cacheDir, dir); err != nil {
 			return nil, err
 		}
 	}
-	files, err := filepath.Glob(filepath.Join(dir, faqDir, "*.rst.txt"))
+	files, err := filepath.Glob(filepath.Join(dir, sub, pattern))
 	if err != nil || len(files) == 0 {
-		return nil, ragd.Errorf(ragd.ENOTFOUND, "no FAQ sources under %s", filepath.Join(dir, faqDir))
+		return nil, ragd.Errorf(ragd.ENOTFOUND, "no %s files under %s", pattern, filepath.Join(dir, sub))
 	}
 	sort.Strings(files)
 	var pairs []Pair
@@ -123,27 +133,31 @@ func LoadPythonFAQ(ctx context.Context, cacheDir string) ([]Pair, error) {
 		if err != nil {
 			return nil, err
 		}
-		pairs = append(pairs, ParseFAQ(string(b), "faq/"+filepath.Base(f))...)
+		ps, err := parse(string(b), prefix+filepath.Base(f))
+		if err != nil {
+			return nil, err
+		}
+		pairs = append(pairs, ps...)
 	}
 	return Dedupe(pairs), nil
 }
 
-// fetchDocPackage runs apt-get download in cacheDir and unpacks the .deb
-// into dir.
-func fetchDocPackage(ctx context.Context, cacheDir, dir string) error {
+// fetchDocPackage runs apt-get download pkg in cacheDir (unless its .deb
+// is there already) and unpacks the .deb into dir.
+func fetchDocPackage(ctx context.Context, pkg, cacheDir, dir string) error {
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return err
 	}
-	debs, _ := filepath.Glob(filepath.Join(cacheDir, "python3.11-doc_*.deb"))
+	debs, _ := filepath.Glob(filepath.Join(cacheDir, pkg+"_*.deb"))
 	if len(debs) == 0 {
-		cmd := exec.CommandContext(ctx, "apt-get", "download", "python3.11-doc")
+		cmd := exec.CommandContext(ctx, "apt-get", "download", pkg)
 		cmd.Dir = cacheDir
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return &ragd.Error{Kind: ragd.EUNAVAILABLE, Message: fmt.Sprintf("apt-get download python3.11-doc failed (run apt-get update first?): %s", strings.TrimSpace(string(out))), Err: err}
+			return &ragd.Error{Kind: ragd.EUNAVAILABLE, Message: fmt.Sprintf("apt-get download %s failed (run apt-get update first?): %s", pkg, strings.TrimSpace(string(out))), Err: err}
 		}
-		debs, _ = filepath.Glob(filepath.Join(cacheDir, "python3.11-doc_*.deb"))
+		debs, _ = filepath.Glob(filepath.Join(cacheDir, pkg+"_*.deb"))
 		if len(debs) == 0 {
-			return ragd.Errorf(ragd.ENOTFOUND, "apt-get download left no python3.11-doc .deb in %s", cacheDir)
+			return ragd.Errorf(ragd.ENOTFOUND, "apt-get download left no %s .deb in %s", pkg, cacheDir)
 		}
 	}
 	if out, err := exec.CommandContext(ctx, "dpkg-deb", "-x", debs[0], dir).CombinedOutput(); err != nil {

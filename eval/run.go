@@ -27,6 +27,13 @@ type Config struct {
 	Models []string
 	// Modes are the search modes to measure; empty means Modes.
 	Modes []string
+	// Alphas are the weights of the vector ranking to measure hybrid
+	// search with, each sent as the request's "alpha"; empty sends none,
+	// so ragd uses its default.
+	Alphas []float64
+	// Set names the question/answer set in the collection names
+	// ("eval-SET-MODEL-..."), e.g. "pyfaq"; empty leaves it out.
+	Set string
 	// HTTPClient sends the requests; nil means a client with a 2 minute
 	// timeout per request.
 	HTTPClient *http.Client
@@ -35,6 +42,9 @@ type Config struct {
 // Result is the quality of one model in one search mode.
 type Result struct {
 	Model, Mode string
+	// Alpha is the "alpha" sent with each hybrid search; nil means none
+	// was sent (and always for the other modes).
+	Alpha *float64
 	Metrics
 	// Ingest is how long storing (chunking and embedding) all answers took.
 	Ingest time.Duration
@@ -80,7 +90,7 @@ func Run(ctx context.Context, cfg Config, pairs []Pair) (*Report, error) {
 	}
 	rep := &Report{Pairs: len(pairs), BM25: Score(BM25Ranks(pairs))}
 	for _, model := range models {
-		res, err := runModel(ctx, c, model, modes, pairs)
+		res, err := runModel(ctx, c, cfg, model, modes, pairs)
 		if err != nil {
 			return nil, fmt.Errorf("model %s: %w", model, err)
 		}
@@ -90,8 +100,11 @@ func Run(ctx context.Context, cfg Config, pairs []Pair) (*Report, error) {
 }
 
 // runModel measures one model in every mode, in a collection of its own.
-func runModel(ctx context.Context, c *client, model string, modes []string, pairs []Pair) (_ []Result, err error) {
-	name := fmt.Sprintf("eval-python-faq-%s-%d", model, time.Now().UnixNano())
+func runModel(ctx context.Context, c *client, cfg Config, model string, modes []string, pairs []Pair) (_ []Result, err error) {
+	name := fmt.Sprintf("eval-%s-%d", model, time.Now().UnixNano())
+	if cfg.Set != "" {
+		name = "eval-" + cfg.Set + name[len("eval"):]
+	}
 	coll, err := c.createCollection(ctx, name, model)
 	if err != nil {
 		return nil, err
@@ -113,17 +126,26 @@ func runModel(ctx context.Context, c *client, model string, modes []string, pair
 	}
 	var out []Result
 	for _, mode := range modes {
-		ranks := make([]int, len(pairs))
-		start := time.Now()
-		for i, p := range pairs {
-			hits, err := c.search(ctx, coll, p.Question, mode)
-			if err != nil {
-				return nil, err
+		alphas := []*float64{nil}
+		if mode == "hybrid" && len(cfg.Alphas) > 0 {
+			alphas = alphas[:0]
+			for i := range cfg.Alphas {
+				alphas = append(alphas, &cfg.Alphas[i])
 			}
-			ranks[i] = rankOf(distinctPairs(hits, pairOf), i)
 		}
-		out = append(out, Result{Model: model, Mode: mode, Metrics: Score(ranks), Ingest: ingest,
-			Search: time.Since(start) / time.Duration(len(pairs))})
+		for _, alpha := range alphas {
+			ranks := make([]int, len(pairs))
+			start := time.Now()
+			for i, p := range pairs {
+				hits, err := c.search(ctx, coll, p.Question, mode, alpha)
+				if err != nil {
+					return nil, err
+				}
+				ranks[i] = rankOf(distinctPairs(hits, pairOf), i)
+			}
+			out = append(out, Result{Model: model, Mode: mode, Alpha: alpha, Metrics: Score(ranks), Ingest: ingest,
+				Search: time.Since(start) / time.Duration(len(pairs))})
+		}
 	}
 	return out, nil
 }
@@ -152,16 +174,23 @@ func distinctPairs(hits []hit, pairOf map[string]int) []int {
 	return out
 }
 
-// WriteTable prints the report as an aligned table: one row per model
-// and mode, then the BM25 baseline.
+// WriteTable prints the report as an aligned table: one row per model,
+// mode and (for hybrid) alpha, then the BM25 baseline. The alpha column
+// is "-" for the other modes and "default" where none was sent.
 func (r *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "model\tmode\tnDCG@10\tR@1\tR@10\tingest\tsearch/query\t\n")
+	fmt.Fprintf(tw, "model\tmode\talpha\tnDCG@10\tR@1\tR@10\tingest\tsearch/query\t\n")
 	for _, res := range r.Results {
-		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.3f\t%.3f\t%s\t%s\t\n", res.Model, res.Mode, res.NDCG10, res.R1, res.R10,
+		alpha := "-"
+		if res.Alpha != nil {
+			alpha = fmt.Sprintf("%.2f", *res.Alpha)
+		} else if res.Mode == "hybrid" {
+			alpha = "default"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.3f\t%.3f\t%s\t%s\t\n", res.Model, res.Mode, alpha, res.NDCG10, res.R1, res.R10,
 			res.Ingest.Round(time.Millisecond), res.Search.Round(10*time.Microsecond))
 	}
-	fmt.Fprintf(tw, "BM25 (in-process baseline)\t-\t%.3f\t%.3f\t%.3f\t-\t-\t\n", r.BM25.NDCG10, r.BM25.R1, r.BM25.R10)
-	fmt.Fprintf(tw, "(%d questions, top_k %d)\t\t\t\t\t\t\t\n", r.Pairs, Cutoff)
+	fmt.Fprintf(tw, "BM25 (in-process baseline)\t-\t-\t%.3f\t%.3f\t%.3f\t-\t-\t\n", r.BM25.NDCG10, r.BM25.R1, r.BM25.R10)
+	fmt.Fprintf(tw, "(%d questions, top_k %d)\t\t\t\t\t\t\t\t\n", r.Pairs, Cutoff)
 	return tw.Flush()
 }

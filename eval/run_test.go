@@ -18,8 +18,9 @@ import (
 // fakeRagd speaks the routes of shared/API.md that Run uses. Keyword
 // search is real BM25 over the stored items, each hit sent as two chunks
 // of its item; vector search returns the third, second and first items
-// whatever the question; hybrid
-// answers 429 once before behaving like keyword.
+// whatever the question; hybrid answers 429 once before behaving like
+// keyword, or like vector when the request's alpha is 1. The alphas of
+// hybrid requests are recorded, -1 where none was sent.
 type fakeRagd struct {
 	t       *testing.T
 	key     string
@@ -28,6 +29,7 @@ type fakeRagd struct {
 	content map[string]string   // item id -> content
 	deleted []string
 	limited bool
+	alphas  []float64
 }
 
 func (f *fakeRagd) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -59,7 +61,7 @@ func (f *fakeRagd) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			{"id": "fake-chat", "object": "model", "type": "chat"},
 		}})
 	case r.Method == http.MethodPost && r.URL.Path == "/v1/vector_store":
-		if body["embedding_model"] != "fake-embed" || !strings.HasPrefix(fmt.Sprint(body["name"]), "eval-python-faq-fake-embed-") {
+		if body["embedding_model"] != "fake-embed" || !strings.HasPrefix(fmt.Sprint(body["name"]), "eval-pyfaq-fake-embed-") {
 			f.t.Errorf("create collection body %v", body)
 		}
 		id := fmt.Sprintf("vs_%d", len(f.items)+1)
@@ -89,7 +91,18 @@ func (f *fakeRagd) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				results = append(results, map[string]any{"id": fmt.Sprintf("%s_c%d", item, chunk), "item_id": item, "metadata": map[string]any{}})
 			}
 		}
-		switch body["mode"] {
+		mode := body["mode"]
+		if mode == "hybrid" {
+			alpha, sent := body["alpha"].(float64)
+			if !sent {
+				alpha = -1
+			}
+			f.alphas = append(f.alphas, alpha)
+			if alpha == 1 {
+				mode = "vector"
+			}
+		}
+		switch mode {
 		case "vector":
 			for _, k := range []int{2, 1, 0} {
 				add(ids[k])
@@ -129,7 +142,7 @@ func TestRun(t *testing.T) {
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
 
-	rep, err := Run(context.Background(), Config{BaseURL: srv.URL + "/", APIKey: "sk-test"}, pairs)
+	rep, err := Run(context.Background(), Config{BaseURL: srv.URL + "/", APIKey: "sk-test", Set: "pyfaq"}, pairs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +156,7 @@ func TestRun(t *testing.T) {
 		t.Fatalf("report %+v", rep)
 	}
 	for _, res := range rep.Results {
-		if res.Model != "fake-embed" || res.Metrics != want[res.Mode] {
+		if res.Model != "fake-embed" || res.Metrics != want[res.Mode] || res.Alpha != nil {
 			t.Errorf("%s/%s = %+v, want %+v", res.Model, res.Mode, res.Metrics, want[res.Mode])
 		}
 	}
@@ -154,11 +167,54 @@ func TestRun(t *testing.T) {
 	if err := rep.WriteTable(&buf); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"nDCG@10", "fake-embed", "vector", fmt.Sprintf("%.3f", want["vector"].NDCG10), "BM25", fmt.Sprintf("%.3f", bm25.NDCG10)} {
+	for _, s := range []string{"nDCG@10", "alpha", "fake-embed", "vector", fmt.Sprintf("%.3f", want["vector"].NDCG10), "BM25", fmt.Sprintf("%.3f", bm25.NDCG10), "hybrid  default"} {
 		if !strings.Contains(buf.String(), s) {
 			t.Errorf("table lacks %q:\n%s", s, buf.String())
 		}
 	}
+	for _, a := range fake.alphas {
+		if a != -1 {
+			t.Errorf("hybrid search sent alpha %v with no Alphas configured", a)
+		}
+	}
+
+	t.Run("AlphaSweep", func(t *testing.T) {
+		fake.alphas = nil
+		rep, err := Run(context.Background(), Config{BaseURL: srv.URL, APIKey: "sk-test", Set: "pyfaq", Modes: []string{"keyword", "hybrid"}, Alphas: []float64{0, 0.25, 1}}, pairs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantRows := []struct {
+			mode  string
+			alpha float64 // -1: no alpha
+			m     Metrics
+		}{{"keyword", -1, bm25}, {"hybrid", 0, bm25}, {"hybrid", 0.25, bm25}, {"hybrid", 1, want["vector"]}}
+		if len(rep.Results) != len(wantRows) {
+			t.Fatalf("%d results, want %d: %+v", len(rep.Results), len(wantRows), rep.Results)
+		}
+		for i, w := range wantRows {
+			res := rep.Results[i]
+			got := -1.0
+			if res.Alpha != nil {
+				got = *res.Alpha
+			}
+			if res.Mode != w.mode || got != w.alpha || res.Metrics != w.m {
+				t.Errorf("row %d = %s alpha %v %+v, want %s alpha %v %+v", i, res.Mode, got, res.Metrics, w.mode, w.alpha, w.m)
+			}
+		}
+		if len(fake.alphas) != 3*len(pairs) || fake.alphas[0] != 0 || fake.alphas[len(pairs)] != 0.25 || fake.alphas[2*len(pairs)] != 1 {
+			t.Errorf("alphas sent %v", fake.alphas)
+		}
+		var buf bytes.Buffer
+		if err := rep.WriteTable(&buf); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []string{"keyword      -", "hybrid   0.00", "hybrid   0.25", "hybrid   1.00"} {
+			if !strings.Contains(buf.String(), s) {
+				t.Errorf("table lacks %q:\n%s", s, buf.String())
+			}
+		}
+	})
 
 	t.Run("ErrBadKey", func(t *testing.T) {
 		_, err := Run(context.Background(), Config{BaseURL: srv.URL, APIKey: "wrong", Models: []string{"fake-embed"}}, pairs)

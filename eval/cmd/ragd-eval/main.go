@@ -1,11 +1,13 @@
 // Command ragd-eval runs the retrieval-quality benchmark of package eval
-// (the Python FAQ set of shared/eval/README.md) against a ragd and prints
-// the table. With -url it measures a running ragd; without, it starts
+// (the Python FAQ set of shared/eval/README.md, or the held-out Debian FAQ
+// set with -set debfaq) against a ragd and prints the table. -alpha sweeps
+// hybrid search over a list of vector weights. With -url it measures a running ragd; without, it starts
 // -ragd serve on a free port and a temporary data directory and stops it
 // afterwards:
 //
 //	ragd-eval -ragd bin/ragd
 //	ragd-eval -url http://127.0.0.1:8080 -key $RAGD_API_KEY -models glove-100d
+//	ragd-eval -set debfaq -modes hybrid -alpha 0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1
 package main
 
 import (
@@ -21,6 +23,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,16 +37,26 @@ func main() {
 	bin := flag.String("ragd", "bin/ragd", "ragd binary to start when -url is empty")
 	models := flag.String("models", "", "comma-separated embedding models; empty: all that ragd lists")
 	modes := flag.String("modes", "", "comma-separated search modes; empty: vector,keyword,hybrid")
-	cacheDir := flag.String("cache", filepath.Join(cache, "ragd-eval"), "where python3.11-doc is downloaded and unpacked")
+	cacheDir := flag.String("cache", filepath.Join(cache, "ragd-eval"), "where the documentation packages are downloaded and unpacked")
+	setName := flag.String("set", "pyfaq", "question/answer set: pyfaq (python3.11-doc) or debfaq (debian-faq, held out)")
+	alphaList := flag.String("alpha", "", "comma-separated hybrid vector weights 0..1 to sweep; empty: ragd's default")
 	flag.Parse()
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	pairs, err := eval.LoadPythonFAQ(ctx, *cacheDir)
+	set, ok := sets[*setName]
+	if !ok {
+		log.Fatalf("unknown -set %q: want pyfaq or debfaq", *setName)
+	}
+	alphas, err := parseAlphas(*alphaList)
 	if err != nil {
 		log.Fatal(err)
 	}
-	cfg := eval.Config{BaseURL: *url, APIKey: *key, Models: split(*models), Modes: split(*modes)}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	pairs, err := set.load(ctx, *cacheDir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg := eval.Config{BaseURL: *url, APIKey: *key, Models: split(*models), Modes: split(*modes), Alphas: alphas, Set: *setName}
 	if cfg.BaseURL == "" {
 		shutdown, err := startRagd(ctx, *bin, &cfg)
 		if err != nil {
@@ -56,8 +69,30 @@ func main() {
 		log.Print(err)
 		return
 	}
-	fmt.Printf("Python FAQ retrieval benchmark, %s\n\n", time.Now().UTC().Format(time.DateOnly))
+	fmt.Printf("%s retrieval benchmark, %s\n\n", set.title, time.Now().UTC().Format(time.DateOnly))
 	rep.WriteTable(os.Stdout)
+}
+
+// sets are the question/answer sets -set chooses from.
+var sets = map[string]struct {
+	title string
+	load  func(context.Context, string) ([]eval.Pair, error)
+}{
+	"pyfaq":  {"Python FAQ", eval.LoadPythonFAQ},
+	"debfaq": {"Debian FAQ (held out)", eval.LoadDebianFAQ},
+}
+
+// parseAlphas reads a comma-separated list of weights in 0..1.
+func parseAlphas(s string) ([]float64, error) {
+	var out []float64
+	for _, f := range split(s) {
+		a, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || a < 0 || a > 1 {
+			return nil, fmt.Errorf("-alpha: %q is not a number in 0..1", f)
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 func split(s string) []string {
