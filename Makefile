@@ -20,7 +20,7 @@ ADDR    ?= 127.0.0.1:8080
 DATA    ?= ./data
 FUZZTIME ?= 10s
 
-.PHONY: build run test bench lint fuzz env clean models eval
+.PHONY: build run test bench bench-corpus lint fuzz env clean models eval
 
 build:
 	go build -ldflags '$(LDFLAGS)' -o bin/ragd ./cmd/ragd
@@ -33,8 +33,13 @@ test:
 
 # Benchmarks at realistic sizes, each latency beside its floor measured in
 # the same run (docs/benchmarks.md); about 10 minutes on 2 cores.
-bench:
+bench: bench-corpus
 	go test -run '^$$' -bench . -benchtime 1x -timeout 60m $(PKG)
+
+# The ingest benchmark's real corpus: the HTML of python3.11-doc, from Debian.
+bench-corpus:
+	@test -d /usr/share/doc/python3.11/html/library || \
+		{ SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq python3.11-doc >/dev/null; }
 
 # Runs every Fuzz target for FUZZTIME each (CI runs a short round after the tests).
 fuzz:

@@ -22,8 +22,7 @@ import (
 
 // benchCorpora are the real documents ingested by BenchmarkIngest: the
 // testdata PDFs, all testdata files, and the HTML library reference of
-// python3.11-doc when that package is installed (apt-get install
-// python3.11-doc).
+// python3.11-doc, which `make bench` installs.
 var benchCorpora = []struct{ name, pattern string }{
 	{"PDF", "../testdata/extract/pdf-*/input.pdf"},
 	{"Testdata", "../testdata/extract/*/input.*"},
