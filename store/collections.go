@@ -219,8 +219,14 @@ func (s *Store) DeleteCollection(ctx context.Context, ws, id string) (*Collectio
 		if err := dropCollectionTables(tx, seq); err != nil {
 			return err
 		}
-		for _, table := range []string{"chunks", "items", "files"} {
-			if _, err := tx.Exec(`DELETE FROM `+table+` WHERE collection_id = ?`, id); err != nil {
+		// Chunks are found through the collection's items (indexed), not
+		// by scanning every collection's chunks.
+		for _, stmt := range []string{
+			`DELETE FROM chunks WHERE item_id IN (SELECT id FROM items WHERE collection_id = ?)`,
+			`DELETE FROM items WHERE collection_id = ?`,
+			`DELETE FROM files WHERE collection_id = ?`,
+		} {
+			if _, err := tx.Exec(stmt, id); err != nil {
 				return err
 			}
 		}

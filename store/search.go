@@ -45,8 +45,10 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]
 	}
 	var filter, within string // the chunks passing the filter, and a condition restricting a search to them
 	if q.Filter != nil {
-		filter = `SELECT c.id FROM chunks c JOIN items i ON i.id = c.item_id
-			LEFT JOIN files fl ON fl.id = i.file_id WHERE c.collection_id = ? AND (` + cond + `)`
+		// Driven from the collection's items (index items_collection), so
+		// the filter reads this collection's rows only.
+		filter = `SELECT c.id FROM items i JOIN chunks c ON c.item_id = i.id
+			LEFT JOIN files fl ON fl.id = i.file_id WHERE i.collection_id = ? AND (` + cond + `)`
 		within = ` AND rowid IN (` + filter + `)`
 		args = append([]any{c.ID}, args...)
 	}
