@@ -213,7 +213,7 @@ func (s *Store) DeleteCollection(ctx context.Context, ws, id string) (*Collectio
 			return err
 		}
 		var err error
-		if files, err = queryStrings(tx, `SELECT id FROM files WHERE collection_id = ?`, id); err != nil {
+		if files, err = queryColumn[string](ctx, tx, `SELECT id FROM files WHERE collection_id = ?`, id); err != nil {
 			return err
 		}
 		if err := dropCollectionTables(tx, seq); err != nil {
@@ -259,15 +259,16 @@ func dropCollectionTables(tx *sql.Tx, seq int64) error {
 	return err
 }
 
-func queryStrings(tx *sql.Tx, query string, args ...any) ([]string, error) {
-	rows, err := tx.Query(query, args...)
+// queryColumn returns the single column of a query's rows.
+func queryColumn[T any](ctx context.Context, tx *sql.Tx, query string, args ...any) ([]T, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []string
+	var out []T
 	for rows.Next() {
-		var v string
+		var v T
 		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}

@@ -166,7 +166,7 @@ func (s *Store) cachedVectorSearch(ctx context.Context, seq int64, v []float32, 
 	}
 	var allowed []int64
 	if filter != "" {
-		if allowed, err = queryIDs(ctx, tx, filter, args); err != nil {
+		if allowed, err = queryColumn[int64](ctx, tx, filter, args...); err != nil {
 			return nil, true, err
 		}
 		if len(allowed) == 0 {
@@ -216,7 +216,7 @@ func (s *Store) syncChunks(ctx context.Context, tx *sql.Tx, seq int64, vc *vecCo
 	}
 	if len(cached) == 0 {
 		// A collection enters the cache: drop the ones deleted meanwhile.
-		live, err := queryIDs(ctx, tx, `SELECT seq FROM collections`, nil)
+		live, err := queryColumn[int64](ctx, tx, `SELECT seq FROM collections`)
 		if err != nil {
 			return nil, err
 		}
@@ -297,23 +297,6 @@ func loadVectors(ctx context.Context, tx *sql.Tx, seq int64, dims int, chunks []
 		}
 	}
 	return nil
-}
-
-func queryIDs(ctx context.Context, tx *sql.Tx, query string, args []any) ([]int64, error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
 }
 
 // hit is a scanned vector: its rowid and squared distance to the query.

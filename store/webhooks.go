@@ -122,7 +122,7 @@ func (s *Store) DeleteWebhook(ctx context.Context, ws, id string) error {
 func (s *Store) EnqueueEvent(ctx context.Context, ws, eventType, eventID string, payload []byte) (int, error) {
 	n := 0
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		ids, err := queryStrings(tx, `SELECT w.id FROM webhooks w, json_each(w.events) e WHERE w.workspace = ? AND e.value = ?`, ws, eventType)
+		ids, err := queryColumn[string](ctx, tx, `SELECT w.id FROM webhooks w, json_each(w.events) e WHERE w.workspace = ? AND e.value = ?`, ws, eventType)
 		if err != nil {
 			return err
 		}
