@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -25,10 +24,6 @@ import (
 	"time"
 
 	"github.com/ragd/ragd/client"
-	"github.com/ragd/ragd/embed"
-	"github.com/ragd/ragd/ingest"
-	"github.com/ragd/ragd/server"
-	"github.com/ragd/ragd/store"
 )
 
 // fakeRagd speaks the collection list/create and file routes of
@@ -982,40 +977,16 @@ func BenchmarkIngest10000Files(b *testing.B) {
 	}
 }
 
-// realServer starts the real ragd HTTP server with its ingester on a temp
-// directory, as server/files_test.go does, and returns its URL and an
-// admin key.
+// realServer runs `ragd serve` (the whole program, as a user starts it)
+// on a temp directory with the fast hash model and no rate limit, and
+// returns its URL and an admin key.
 func realServer(t *testing.T) (url, key string) {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, store.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	reg := embed.NewRegistry(embed.HashModelName, embed.NewHash(embed.HashDimensions))
-	ing, err := ingest.New(st, reg, ingest.Config{Dir: filepath.Join(dir, "files"), Workers: 2, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ing.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(server.New(st, reg, server.Config{MaxBodyBytes: 1 << 20, Logger: log, Ingester: ing}).Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := ing.Close(ctx); err != nil {
-			t.Error(err)
-		}
-		st.Close()
-	})
-	k := &store.Key{Name: "test", Workspace: store.DefaultWorkspace, Admin: true}
-	if err := st.CreateKey(context.Background(), k); err != nil {
-		t.Fatal(err)
-	}
-	return srv.URL, k.Secret
+	key = "cli-e2e-admin-key-0123456789"
+	url, _, stop := startMain(t, t.TempDir(), map[string]string{"RAGD_ADMIN_KEY": key,
+		"RAGD_EMBEDDING_MODEL": "hash", "RAGD_RATE_LIMIT_TIER": "unlimited"})
+	t.Cleanup(stop)
+	return url, key
 }
 
 func TestIngestRealServer(t *testing.T) {
