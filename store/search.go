@@ -1,11 +1,15 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
-	"sort"
+	"math"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/ragd/ragd"
@@ -25,9 +29,9 @@ type candidate struct {
 //
 // Scores by mode: vector, the cosine similarity of the query and chunk
 // vectors (-1..1); keyword, FTS5's BM25 negated so that higher is better
-// (0..+inf); hybrid, the relative-score-fusion score (0..1): the mean of
-// the vector and keyword scores, each min-max normalised over its
-// candidates.
+// (0..+inf); hybrid, the relative-score-fusion score (0..1): alpha times
+// the vector score plus 1-alpha times the keyword score, each min-max
+// normalised over its candidates (see fuse).
 func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]SearchResult, error) {
 	if q.TopK < 1 || q.TopK > MaxTopK {
 		return nil, ragd.Invalid("top_k", "top_k must be between 1 and %d, got %d", MaxTopK, q.TopK)
@@ -60,12 +64,16 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]
 		cands, err = s.keywordSearch(ctx, c, seq, q.Text, q.TopK, within, args)
 	case ModeHybrid, "":
 		// Each ranking contributes its head; a deeper head lets a chunk
-		// that is second-best in both rankings win.
+		// that is second-best in both rankings win. The two run at once:
+		// FTS5 ranks on its own connections while the vector scan runs.
 		n := max(q.TopK*4, 40)
 		var vc, kc []candidate
-		if vc, err = s.vectorSearch(ctx, c, seq, q.Vector, n, filter, within, args); err == nil {
-			kc, err = s.keywordSearch(ctx, c, seq, q.Text, n, within, args)
-		}
+		var kerr error
+		var wg sync.WaitGroup
+		wg.Go(func() { kc, kerr = s.keywordSearch(ctx, c, seq, q.Text, n, within, args) })
+		vc, err = s.vectorSearch(ctx, c, seq, q.Vector, n, filter, within, args)
+		wg.Wait()
+		err = cmp.Or(err, kerr)
 		alpha := DefaultAlpha
 		if q.Alpha != nil {
 			alpha = *q.Alpha
@@ -113,19 +121,23 @@ func (s *Store) vectorSearch(ctx context.Context, c *Collection, seq int64, v []
 // of terms found in half its chunks; below it every query is cheap.
 const minPruneRows = 2000
 
+// defaultKeywordSplitRows is the default smallest collection whose
+// keyword queries are ranked in parallel, one rowid range per core
+// (docs/benchmarks.md): FTS5 computes BM25 for every matching row, about
+// 0.6 us each, before it sorts.
+const defaultKeywordSplitRows = 10_000
+
 func (s *Store) keywordSearch(ctx context.Context, c *Collection, seq int64, text string, k int, within string, filterArgs []any) ([]candidate, error) {
 	terms := ftsTerms(text)
 	if len(terms) == 0 {
 		return nil, nil
 	}
+	ranges, err := s.rowidRanges(ctx, c, seq)
+	if err != nil {
+		return nil, err
+	}
 	run := func(terms []string) ([]candidate, error) {
-		args := append([]any{strings.Join(terms, " OR ")}, filterArgs...)
-		args = append(args, k)
-		rows, err := s.db.QueryContext(ctx, fmt.Sprintf(`SELECT rowid, bm25(fts_c%d) FROM fts_c%d WHERE fts_c%d MATCH ?%s ORDER BY rank LIMIT ?`, seq, seq, seq, within), args...)
-		if err != nil {
-			return nil, err
-		}
-		return scanCandidates(rows, func(b float64) float64 { return -b })
+		return s.rankKeyword(ctx, seq, strings.Join(terms, " OR "), k, ranges, within, filterArgs)
 	}
 	if c.ChunkCount >= minPruneRows && len(terms) > 1 {
 		kept, err := s.rareTerms(ctx, seq, terms, c.ChunkCount)
@@ -142,6 +154,57 @@ func (s *Store) keywordSearch(ctx context.Context, c *Collection, seq int64, tex
 	return run(terms)
 }
 
+// rowidRange is an inclusive range of rowids.
+type rowidRange struct{ lo, hi int64 }
+
+// rowidRanges splits the rowids of fts table seq into one range per core
+// when collection c has at least s.keywordSplitRows chunks, and returns a
+// single range covering every rowid otherwise.
+func (s *Store) rowidRanges(ctx context.Context, c *Collection, seq int64) ([]rowidRange, error) {
+	all := []rowidRange{{math.MinInt64, math.MaxInt64}}
+	parts := int64(runtime.GOMAXPROCS(0))
+	if c.ChunkCount < s.keywordSplitRows || parts < 2 {
+		return all, nil
+	}
+	var lo, hi sql.NullInt64
+	err := s.db.QueryRowContext(ctx, fmt.Sprintf(`SELECT (SELECT rowid FROM fts_c%d ORDER BY rowid LIMIT 1),
+		(SELECT rowid FROM fts_c%[1]d ORDER BY rowid DESC LIMIT 1)`, seq)).Scan(&lo, &hi)
+	if err != nil || !lo.Valid || hi.Int64-lo.Int64 < parts {
+		return all, err
+	}
+	ranges := make([]rowidRange, parts)
+	width := (hi.Int64 - lo.Int64 + 1) / parts
+	for i := range ranges {
+		ranges[i] = rowidRange{lo.Int64 + int64(i)*width, lo.Int64 + int64(i+1)*width - 1}
+	}
+	ranges[0].lo, ranges[parts-1].hi = math.MinInt64, math.MaxInt64
+	return ranges, nil
+}
+
+// rankKeyword returns the k chunks of fts table seq with the best BM25 for
+// the FTS5 query match, restricted by within (with filterArgs). Each rowid
+// range is ranked on its own reader connection, all at once. BM25 is the
+// same whatever the range: FTS5 computes its IDF and average length over
+// the whole table. Ties are broken by rowid, so the merged head of the
+// ranges' heads is exactly the head of one ranking over all of them.
+func (s *Store) rankKeyword(ctx context.Context, seq int64, match string, k int, ranges []rowidRange, within string, filterArgs []any) ([]candidate, error) {
+	query := fmt.Sprintf(`SELECT rowid, bm25(fts_c%d) FROM fts_c%[1]d WHERE fts_c%[1]d MATCH ? AND rowid BETWEEN ? AND ?%s
+		ORDER BY bm25(fts_c%[1]d), rowid LIMIT ?`, seq, within)
+	heads := make([][]candidate, len(ranges))
+	err := parallel(len(ranges), func(i int) error {
+		args := append([]any{match, ranges[i].lo, ranges[i].hi}, filterArgs...)
+		rows, err := s.db.QueryContext(ctx, query, append(args, k)...)
+		if err == nil {
+			heads[i], err = scanCandidates(rows, func(b float64) float64 { return -b })
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return best(slices.Concat(heads...), k), nil
+}
+
 // rareTerms returns the terms found in fewer than half of the rows of
 // collection table seq (or, when there is none, the rarest term).
 //
@@ -149,27 +212,64 @@ func (s *Store) keywordSearch(ctx context.Context, c *Collection, seq int64, tex
 // such a term moves no score by more than ~2e-6, yet scoring it makes
 // FTS5 rank nearly every row. Counting stops at half the rows, so a
 // common term costs one pass over half its doclist, without ranking.
+//
+// The counts are cached (termcounts.go): only terms the table's current
+// version has not seen yet are counted.
 func (s *Store) rareTerms(ctx context.Context, seq int64, terms []string, rows int) ([]string, error) {
 	half := (rows + 1) / 2
+	version, err := s.termVersion(ctx, seq)
+	if err != nil {
+		return nil, err
+	}
+	version = fmt.Sprint(half, ":", version) // counts stop at half
+	counts := make([]int, len(terms))
+	var missing []int
+	for i, t := range terms {
+		var ok bool
+		if counts[i], ok = s.terms.get(seq, version, t); !ok {
+			missing = append(missing, i)
+		}
+	}
+	query := fmt.Sprintf(`SELECT (SELECT count(*) FROM (SELECT 1 FROM fts_c%d WHERE fts_c%[1]d MATCH ? LIMIT ?)), `+versionSQL, seq)
+	err = parallel(len(missing), func(j int) error {
+		i := missing[j]
+		var v string
+		if err := s.db.QueryRowContext(ctx, query, terms[i], half).Scan(&counts[i], &v); err != nil {
+			return err
+		}
+		s.terms.put(seq, fmt.Sprint(half, ":", v), terms[i], counts[i])
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	var kept []string
-	rarest, rarestCount := "", half+1
-	for _, t := range terms {
-		var n int
-		err := s.db.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM fts_c%d WHERE fts_c%d MATCH ? LIMIT ?)`, seq, seq), t, half).Scan(&n)
-		if err != nil {
-			return nil, err
-		}
-		if n < half {
+	for i, t := range terms {
+		if counts[i] < half {
 			kept = append(kept, t)
-		}
-		if n < rarestCount {
-			rarest, rarestCount = t, n
 		}
 	}
 	if len(kept) == 0 {
-		kept = []string{rarest}
+		kept = []string{terms[slices.Index(counts, slices.Min(counts))]}
 	}
 	return kept, nil
+}
+
+// parallel calls f(0) ... f(n-1), as many at once as there are cores, and
+// returns the first error.
+func parallel(n int, f func(i int) error) error {
+	errs := make([]error, n)
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			errs[i] = f(i)
+		})
+	}
+	wg.Wait()
+	return cmp.Or(errs...)
 }
 
 func scanCandidates(rows *sql.Rows, score func(float64) float64) ([]candidate, error) {
@@ -245,16 +345,18 @@ func fuse(k int, alpha float64, vector, keyword []candidate) []candidate {
 	for id, sc := range scores {
 		out = append(out, candidate{id: id, score: sc})
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].score != out[j].score {
-			return out[i].score > out[j].score
+	return best(out, k)
+}
+
+// best sorts cands by score, best first, ties by id, and keeps the first k.
+func best(cands []candidate, k int) []candidate {
+	slices.SortFunc(cands, func(a, b candidate) int {
+		if c := cmp.Compare(b.score, a.score); c != 0 {
+			return c
 		}
-		return out[i].id < out[j].id
+		return cmp.Compare(a.id, b.id)
 	})
-	if len(out) > k {
-		out = out[:k]
-	}
-	return out
+	return cands[:min(k, len(cands))]
 }
 
 // hydrate loads the chunks and items of cands, keeping their order.

@@ -3,6 +3,9 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/ragd/ragd"
@@ -242,6 +245,140 @@ func TestKeywordPruning(t *testing.T) {
 	if len(want) != 2 || !rare[want[0]] || !rare[want[1]] {
 		t.Fatalf("quokka chunks %v are not the top 2 of %v", want, got)
 	}
+}
+
+// A keyword query ranked in parallel over rowid ranges returns exactly
+// what one ranking over the whole table returns: the same chunks, scores
+// and order, ties included, with and without a filter, alone and in
+// hybrid search.
+func TestKeywordSplitMatchesWhole(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3)) // three uneven ranges
+	s := MustOpen(t)
+	ctx := context.Background()
+	c := mustCollection(t, s, "ws", "split")
+	r := rand.New(rand.NewPCG(7, 7))
+	vocab := strings.Fields("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon")
+	var nis []store.NewItem
+	for i := range 1500 {
+		words := make([]string, 3+r.IntN(12))
+		for j := range words {
+			words[j] = vocab[min(r.IntN(len(vocab)), r.IntN(len(vocab)))] // skewed to the first words
+		}
+		nis = append(nis, newItem(t, strings.Join(words, " "), map[string]any{"group": i % 3}))
+	}
+	if _, err := s.InsertItems(ctx, "ws", c.ID, nis); err != nil {
+		t.Fatal(err)
+	}
+	search := func(q store.SearchQuery) string { return searchString(t, s, c.ID, q) }
+	for _, tc := range []struct {
+		name   string
+		text   string
+		mode   string
+		k      int
+		filter *store.Filter
+	}{
+		{"OneCommonTerm", "alpha", store.ModeKeyword, 10, nil},
+		{"ManyTies", "upsilon", store.ModeKeyword, 100, nil},
+		{"MixedTerms", "beta kappa upsilon", store.ModeKeyword, 40, nil},
+		{"Filtered", "gamma sigma", store.ModeKeyword, 25, &store.Filter{Key: "group", Op: "eq", Value: 1.0}},
+		{"Hybrid", "delta tau", store.ModeHybrid, 10, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := store.SearchQuery{Text: tc.text, Vector: query(t, tc.text), Mode: tc.mode, TopK: tc.k, Filter: tc.filter}
+			s.SetKeywordSplitRows(1 << 30)
+			whole := search(q)
+			s.SetKeywordSplitRows(1)
+			if n, err := s.KeywordRanges(ctx, "ws", c.ID); err != nil || n != 3 {
+				t.Fatalf("split into %d ranges (%v), want 3", n, err)
+			}
+			if split := search(q); split != whole {
+				t.Errorf("split ranking\n%s\nwant\n%s", split, whole)
+			}
+			if whole == "" {
+				t.Fatal("no results")
+			}
+		})
+	}
+}
+
+// The term counts cached for keyword pruning follow every write: each
+// insert, delete and content change gives the keyword table a new
+// version, and a store whose cache saw every earlier version ranks like a
+// store opened afresh on the same file, also once a term crosses half
+// the rows and stops being scored.
+func TestTermCountsFollowWrites(t *testing.T) {
+	s := MustOpen(t)
+	ctx := context.Background()
+	c := mustCollection(t, s, "ws", "counts")
+	var nis []store.NewItem
+	for i := range 2400 {
+		text := fmt.Sprintf("report number %d", i)
+		if i%3 == 0 {
+			text += " widget" // 800 of 2400: counted and scored
+		}
+		if i%100 == 1 {
+			text += " zanzibar"
+		}
+		nis = append(nis, newItem(t, text, nil))
+	}
+	items, err := s.InsertItems(ctx, "ws", c.ID, nis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	versions := map[string]string{}
+	check := func(step string) {
+		t.Helper()
+		v, err := s.TermVersion(ctx, "ws", c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prev, seen := versions[v]; seen {
+			t.Fatalf("after %s the keyword table has the version it had after %s", step, prev)
+		}
+		versions[v] = step
+		fresh, err := store.Open(s.Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fresh.Close()
+		q := store.SearchQuery{Mode: store.ModeKeyword, Text: "widget zanzibar report", TopK: 10}
+		if got, want := searchString(t, s, c.ID, q), searchString(t, fresh, c.ID, q); got != want {
+			t.Fatalf("after %s the cached store ranks\n%s\nwant\n%s", step, got, want)
+		}
+	}
+	check("insert")
+	more := make([]store.NewItem, 1000)
+	for i := range more {
+		more[i] = newItem(t, fmt.Sprintf("widget gadget %d", i), nil) // 1800 of 3400: past half
+	}
+	if _, err := s.InsertItems(ctx, "ws", c.ID, more); err != nil {
+		t.Fatal(err)
+	}
+	check("second insert")
+	if err := s.DeleteItem(ctx, "ws", c.ID, items[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	check("delete")
+	same := newItem(t, "report number 4 zanzibar", nil) // as many words as item 4
+	if _, err := s.UpdateItem(ctx, "ws", c.ID, items[4].ID, store.ItemUpdate{Content: &same.Content, Chunks: same.Chunks}); err != nil {
+		t.Fatal(err)
+	}
+	check("content change")
+}
+
+// searchString runs q on collection colID of workspace "ws" and returns
+// its results' chunk IDs and scores.
+func searchString(t *testing.T, s *store.Store, colID string, q store.SearchQuery) string {
+	t.Helper()
+	res, err := s.Search(context.Background(), "ws", colID, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	for _, r := range res {
+		fmt.Fprintf(&sb, "%s:%.12g ", r.ID, r.Score)
+	}
+	return sb.String()
 }
 
 // Alpha weighs the rankings of a hybrid search: at 1 it orders like the

@@ -84,6 +84,9 @@ type Store struct {
 
 	vecs *vecCache // vectors of searched collections, see vecscan.go
 
+	keywordSplitRows int        // see defaultKeywordSplitRows
+	terms            termCounts // rows per keyword term, see termcounts.go
+
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
@@ -116,7 +119,7 @@ func Open(path string) (*Store, error) {
 	}
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
-	s := &Store{path: abs, db: db, wdb: wdb, Now: time.Now, vecs: newVecCache(DefaultVectorCacheBytes), stop: make(chan struct{})}
+	s := &Store{path: abs, db: db, wdb: wdb, Now: time.Now, vecs: newVecCache(DefaultVectorCacheBytes), keywordSplitRows: defaultKeywordSplitRows, stop: make(chan struct{})}
 	if err := s.migrate(context.Background()); err != nil {
 		s.closeDBs()
 		return nil, fmt.Errorf("migrate %s: %w", abs, err)

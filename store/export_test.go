@@ -1,0 +1,28 @@
+package store
+
+import "context"
+
+// SetKeywordSplitRows sets the smallest collection whose keyword queries
+// are ranked in parallel, so that tests can split small collections.
+func (s *Store) SetKeywordSplitRows(n int) { s.keywordSplitRows = n }
+
+// KeywordRanges returns how many rowid ranges a keyword query over
+// collection colID of workspace ws is split into.
+func (s *Store) KeywordRanges(ctx context.Context, ws, colID string) (int, error) {
+	c, seq, err := s.collection(ctx, s.db, ws, colID)
+	if err != nil {
+		return 0, err
+	}
+	r, err := s.rowidRanges(ctx, c, seq)
+	return len(r), err
+}
+
+// TermVersion returns the version of the keyword table of collection
+// colID of workspace ws, under which term counts are cached.
+func (s *Store) TermVersion(ctx context.Context, ws, colID string) (string, error) {
+	_, seq, err := s.collection(ctx, s.db, ws, colID)
+	if err != nil {
+		return "", err
+	}
+	return s.termVersion(ctx, seq)
+}
