@@ -61,7 +61,7 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]
 	case ModeVector:
 		cands, err = s.vectorSearch(ctx, c, seq, q.Vector, q.TopK, filter, within, args)
 	case ModeKeyword:
-		cands, err = s.keywordSearch(ctx, c, seq, q.Text, q.TopK, within, args)
+		cands, err = s.keywordSearch(ctx, c, seq, q.Text, q.TopK, within, args, false)
 	case ModeHybrid, "":
 		// Each ranking contributes its head; a deeper head lets a chunk
 		// that is second-best in both rankings win. The two run at once:
@@ -70,7 +70,7 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]
 		var vc, kc []candidate
 		var kerr error
 		var wg sync.WaitGroup
-		wg.Go(func() { kc, kerr = s.keywordSearch(ctx, c, seq, q.Text, n, within, args) })
+		wg.Go(func() { kc, kerr = s.keywordSearch(ctx, c, seq, q.Text, n, within, args, true) })
 		vc, err = s.vectorSearch(ctx, c, seq, q.Vector, n, filter, within, args)
 		wg.Wait()
 		err = cmp.Or(err, kerr)
@@ -127,7 +127,15 @@ const minPruneRows = 2000
 // 0.6 us each, before it sorts.
 const defaultKeywordSplitRows = 10_000
 
-func (s *Store) keywordSearch(ctx context.Context, c *Collection, seq int64, text string, k int, within string, filterArgs []any) ([]candidate, error) {
+// keywordSearch returns the k chunks with the best BM25 for text,
+// restricted by within (with filterArgs).
+//
+// With informative set (hybrid search), a query whose every term is in
+// half the rows or more of a collection of minPruneRows or more finds
+// nothing: FTS5 weighs such terms at 1e-6, so their ranking orders chunks
+// by term frequency and length alone, and min-max normalisation in fuse
+// would give that noise the keyword ranking's full weight.
+func (s *Store) keywordSearch(ctx context.Context, c *Collection, seq int64, text string, k int, within string, filterArgs []any, informative bool) ([]candidate, error) {
 	terms := ftsTerms(text)
 	if len(terms) == 0 {
 		return nil, nil
@@ -139,10 +147,16 @@ func (s *Store) keywordSearch(ctx context.Context, c *Collection, seq int64, tex
 	run := func(terms []string) ([]candidate, error) {
 		return s.rankKeyword(ctx, seq, strings.Join(terms, " OR "), k, ranges, within, filterArgs)
 	}
-	if c.ChunkCount >= minPruneRows && len(terms) > 1 {
-		kept, err := s.rareTerms(ctx, seq, terms, c.ChunkCount)
+	if c.ChunkCount >= minPruneRows && (len(terms) > 1 || informative) {
+		kept, rarest, err := s.rareTerms(ctx, seq, terms, c.ChunkCount)
 		if err != nil {
 			return nil, err
+		}
+		if len(kept) == 0 {
+			if informative {
+				return nil, nil
+			}
+			kept = []string{rarest}
 		}
 		if len(kept) < len(terms) {
 			cands, err := run(kept)
@@ -206,7 +220,7 @@ func (s *Store) rankKeyword(ctx context.Context, seq int64, match string, k int,
 }
 
 // rareTerms returns the terms found in fewer than half of the rows of
-// collection table seq (or, when there is none, the rarest term).
+// collection table seq, and the rarest term.
 //
 // FTS5's BM25 gives a term in half the rows or more an idf of 1e-6, so
 // such a term moves no score by more than ~2e-6, yet scoring it makes
@@ -215,11 +229,11 @@ func (s *Store) rankKeyword(ctx context.Context, seq int64, match string, k int,
 //
 // The counts are cached (termcounts.go): only terms the table's current
 // version has not seen yet are counted.
-func (s *Store) rareTerms(ctx context.Context, seq int64, terms []string, rows int) ([]string, error) {
+func (s *Store) rareTerms(ctx context.Context, seq int64, terms []string, rows int) (kept []string, rarest string, err error) {
 	half := (rows + 1) / 2
 	version, err := s.termVersion(ctx, seq)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	version = fmt.Sprint(half, ":", version) // counts stop at half
 	counts := make([]int, len(terms))
@@ -241,18 +255,14 @@ func (s *Store) rareTerms(ctx context.Context, seq int64, terms []string, rows i
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	var kept []string
 	for i, t := range terms {
 		if counts[i] < half {
 			kept = append(kept, t)
 		}
 	}
-	if len(kept) == 0 {
-		kept = []string{terms[slices.Index(counts, slices.Min(counts))]}
-	}
-	return kept, nil
+	return kept, terms[slices.Index(counts, slices.Min(counts))], nil
 }
 
 // parallel calls f(0) ... f(n-1), as many at once as there are cores, and

@@ -245,6 +245,35 @@ func TestKeywordPruning(t *testing.T) {
 	if len(want) != 2 || !rare[want[0]] || !rare[want[1]] {
 		t.Fatalf("quokka chunks %v are not the top 2 of %v", want, got)
 	}
+	// Words in every chunk still find chunks by keyword, but add nothing
+	// to a hybrid search, which then ranks like the vector search.
+	if got := search("widget report", 10); len(got) != 10 {
+		t.Fatalf("keyword search for common words found %d chunks, want 10", len(got))
+	}
+	for _, text := range []string{"widget report", "widget"} {
+		v := query(t, "report number 7 zanzibar")
+		hybrid := searchString(t, s, c.ID, store.SearchQuery{Mode: store.ModeHybrid, Text: text, Vector: v, TopK: 10})
+		vector := searchString(t, s, c.ID, store.SearchQuery{Mode: store.ModeVector, Vector: v, TopK: 10})
+		if ids(hybrid) != ids(vector) {
+			t.Errorf("hybrid search for %q ranks\n%s\nwant the vector ranking\n%s", text, hybrid, vector)
+		}
+	}
+	// One informative word is enough for the keyword ranking to count.
+	v := query(t, "report number 7 zanzibar")
+	hybrid := searchString(t, s, c.ID, store.SearchQuery{Mode: store.ModeHybrid, Text: "widget quokka", Vector: v, TopK: 10})
+	vector := searchString(t, s, c.ID, store.SearchQuery{Mode: store.ModeVector, Vector: v, TopK: 10})
+	if ids(hybrid) == ids(vector) {
+		t.Errorf("hybrid search for \"widget quokka\" ranks like the vector search alone:\n%s", hybrid)
+	}
+}
+
+// ids keeps the chunk IDs of a searchString result.
+func ids(results string) string {
+	var out []string
+	for _, f := range strings.Fields(results) {
+		out = append(out, strings.SplitN(f, ":", 2)[0])
+	}
+	return strings.Join(out, " ")
 }
 
 // A keyword query ranked in parallel over rowid ranges returns exactly
