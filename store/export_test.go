@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 // SetKeywordSplitRows sets the smallest collection whose keyword queries
 // are ranked in parallel, so that tests can split small collections.
@@ -25,4 +28,28 @@ func (s *Store) TermVersion(ctx context.Context, ws, colID string) (string, erro
 		return "", err
 	}
 	return s.termVersion(ctx, seq)
+}
+
+// FilterPlan returns SQLite's query plan for the chunks of collection
+// colID passing f, one step a line.
+func (s *Store) FilterPlan(ctx context.Context, f *Filter, colID string) (string, error) {
+	query, args, err := filterQuery(f, colID)
+	if err != nil {
+		return "", err
+	}
+	rows, err := s.db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return "", err
+		}
+		plan = append(plan, detail)
+	}
+	return strings.Join(plan, "\n"), rows.Err()
 }

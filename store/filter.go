@@ -10,13 +10,26 @@ import (
 // maxFilterDepth bounds the nesting of and/or filters.
 const maxFilterDepth = 8
 
-// filterSQL compiles f into a SQL condition over items i and files f,
-// with its bound arguments. Metadata values are read with json_extract, so
-// a filter never post-filters a fixed top-k.
-func filterSQL(f *Filter) (string, []any, error) {
-	var args []any
+// filterQuery compiles f into a SELECT of the IDs of the chunks of
+// collection colID that pass it, with its bound arguments; both are empty
+// when f is nil. Metadata values are read with json_extract, so a search
+// restricted to these chunks never post-filters a fixed top-k.
+//
+// The query is driven from the collection's items through the covering
+// index items_collection_meta (migration 030), so it reads neither other
+// collections' rows nor the items' content, which can be large
+// (TestFilterQueryPlan).
+func filterQuery(f *Filter, colID string) (string, []any, error) {
+	if f == nil {
+		return "", nil, nil
+	}
+	args := []any{colID}
 	cond, err := compileFilter(f, "filter", 0, &args)
-	return cond, args, err
+	if err != nil {
+		return "", nil, err
+	}
+	return `SELECT c.id FROM items i JOIN chunks c ON c.item_id = i.id
+		LEFT JOIN files fl ON fl.id = i.file_id WHERE i.collection_id = ? AND (` + cond + `)`, args, nil
 }
 
 func compileFilter(f *Filter, param string, depth int, args *[]any) (string, error) {

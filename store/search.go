@@ -43,18 +43,14 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]
 	if err != nil {
 		return nil, err
 	}
-	cond, args, err := filterSQL(q.Filter)
+	// The chunks passing the filter, and a condition restricting a search to them.
+	filter, args, err := filterQuery(q.Filter, c.ID)
 	if err != nil {
 		return nil, err
 	}
-	var filter, within string // the chunks passing the filter, and a condition restricting a search to them
-	if q.Filter != nil {
-		// Driven from the collection's items (index items_collection), so
-		// the filter reads this collection's rows only.
-		filter = `SELECT c.id FROM items i JOIN chunks c ON c.item_id = i.id
-			LEFT JOIN files fl ON fl.id = i.file_id WHERE i.collection_id = ? AND (` + cond + `)`
+	var within string
+	if filter != "" {
 		within = ` AND rowid IN (` + filter + `)`
-		args = append([]any{c.ID}, args...)
 	}
 	var cands []candidate
 	switch q.Mode {

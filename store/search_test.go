@@ -276,6 +276,29 @@ func ids(results string) string {
 	return strings.Join(out, " ")
 }
 
+// A filter reads the collection's items through the covering index of
+// migration 030, never the item rows (whose content can be large) and
+// never another collection's rows.
+func TestFilterQueryPlan(t *testing.T) {
+	s, ctx := MustOpen(t), context.Background()
+	c := mustCollection(t, s, "ws", "plan")
+	for _, f := range []*store.Filter{
+		{Key: "kind", Op: "eq", Value: "fruit"},
+		{Key: "file_id", Op: "in", Value: []any{"file_a", "file_b"}},
+		{Key: "filename", Op: "eq", Value: "a.pdf"},
+		{Or: []*store.Filter{{Key: "item_id", Op: "ne", Value: "item_a"}, {Key: "price", Op: "lt", Value: 3.0}}},
+	} {
+		plan, err := s.FilterPlan(ctx, f, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan, "SEARCH i USING COVERING INDEX items_collection_meta (collection_id=?)") ||
+			!strings.Contains(plan, "SEARCH c USING COVERING INDEX chunks_item (item_id=?)") || strings.Contains(plan, "SCAN") {
+			t.Errorf("filter %+v runs as\n%s\nwant covering-index searches of items and chunks", f, plan)
+		}
+	}
+}
+
 // A keyword query ranked in parallel over rowid ranges returns exactly
 // what one ranking over the whole table returns: the same chunks, scores
 // and order, ties included, with and without a filter, alone and in
