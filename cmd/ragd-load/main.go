@@ -1,9 +1,11 @@
 // Command ragd-load is ragd's reliability harness: from its own process it
 // drives a ragd over loopback with concurrent searches while items are
-// added, bounded in requests and time, and reports throughput, p50/p99
-// latency and errors; then it checks that every acknowledged write is
-// present. With -crash it kills ragd with SIGKILL halfway, runs
-// "ragd check" (PRAGMA integrity_check), restarts it and checks again.
+// added and files are uploaded and ingested, bounded in requests and time,
+// and reports throughput, p50/p99 latency and errors; then it checks that
+// every acknowledged write is present and every acknowledged file is
+// ingested. With -crash it kills ragd with SIGKILL halfway, runs "ragd
+// check" (PRAGMA integrity_check), restarts it and checks again: files
+// acknowledged before the kill must finish ingesting after the restart.
 //
 //	make build && go run ./cmd/ragd-load -ragd bin/ragd -duration 30s
 //	go run ./cmd/ragd-load -ragd bin/ragd -duration 30s -crash
@@ -20,19 +22,21 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
 func main() {
-	if err := run(); err != nil {
+	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "ragd-load:", err)
 		os.Exit(1)
 	}
@@ -44,11 +48,13 @@ type config struct {
 	duration                time.Duration
 	maxRequests             int64
 	searchers, writers      int
+	uploaders               int
 	crash                   bool
 }
 
-func run() error {
+func run(args []string) error {
 	var c config
+	flag := flag.NewFlagSet("ragd-load", flag.ExitOnError)
 	flag.StringVar(&c.ragd, "ragd", "", "ragd binary to start on a temporary data dir (else -url and -key)")
 	flag.StringVar(&c.url, "url", "", "base URL of a running ragd")
 	flag.StringVar(&c.key, "key", os.Getenv("RAGD_KEY"), "API key for -url (env RAGD_KEY); give it a high rpm")
@@ -57,8 +63,9 @@ func run() error {
 	flag.Int64Var(&c.maxRequests, "max-requests", 50_000, "how many requests the load sends at most")
 	flag.IntVar(&c.searchers, "searchers", 8, "concurrent search clients")
 	flag.IntVar(&c.writers, "writers", 2, "concurrent item writers")
+	flag.IntVar(&c.uploaders, "uploaders", 1, "concurrent file uploaders, each waiting for its file to be ingested before the next")
 	flag.BoolVar(&c.crash, "crash", false, "with -ragd: SIGKILL ragd halfway, check the database, restart and verify")
-	flag.Parse()
+	flag.Parse(args)
 	if c.crash && c.ragd == "" {
 		return errors.New("-crash needs -ragd")
 	}
@@ -88,8 +95,8 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("collection %s seeded with %d items; load: %d searchers, %d writers, at most %s and %d requests\n",
-		colID, seedItems, c.searchers, c.writers, c.duration, c.maxRequests)
+	fmt.Printf("collection %s seeded with %d items; load: %d searchers, %d writers, %d uploaders, at most %s and %d requests\n",
+		colID, seedItems, c.searchers, c.writers, c.uploaders, c.duration, c.maxRequests)
 	ctx, cancel := context.WithTimeout(context.Background(), c.duration)
 	defer cancel()
 	if c.crash {
@@ -102,6 +109,12 @@ func run() error {
 	}
 	res := load(ctx, cl, colID, c)
 	res.print()
+	if n := res.fivexx(); n > 0 {
+		return fmt.Errorf("%d requests answered 5xx", n)
+	}
+	if res.transportErrors > 0 && !c.crash {
+		return fmt.Errorf("%d requests failed in transport", res.transportErrors)
+	}
 	if c.crash {
 		out, err := exec.Command(c.ragd, "check", "--data-dir", c.dataDir).CombinedOutput()
 		fmt.Printf("ragd check after SIGKILL: %s", out)
@@ -243,12 +256,14 @@ func (c *client) setup() (string, error) {
 
 // result is what a load run measured.
 type result struct {
-	elapsed         time.Duration
-	search, write   []time.Duration
-	statuses        map[int]int
-	transportErrors int
-	acked           []string
-	mu              sync.Mutex
+	elapsed               time.Duration
+	search, write, upload []time.Duration
+	statuses              map[int]int
+	transportErrors       int
+	acked                 []string // items
+	files                 []string // acknowledged uploads
+	inFlight              atomic.Int64
+	mu                    sync.Mutex
 }
 
 func (r *result) record(op *[]time.Duration, d time.Duration, status int, err error) {
@@ -289,6 +304,24 @@ func load(ctx context.Context, c *client, colID string, cfg config) *result {
 			res.record(&res.search, time.Since(start), st, err)
 		}
 	}
+	uploader := func(id int) {
+		defer wg.Done()
+		for i := 0; ctx.Err() == nil && sent.Add(1) <= cfg.maxRequests; i++ {
+			start := time.Now()
+			var f fileReply
+			st, err := c.upload(colID, fmt.Sprintf("load-%d-%d.md", id, i), document(id, i), &f)
+			res.record(&res.upload, time.Since(start), st, err)
+			if err != nil {
+				continue
+			}
+			res.mu.Lock()
+			res.files = append(res.files, f.File.ID)
+			res.mu.Unlock()
+			if f := c.waitFile(ctx, colID, f.File.ID); f.File.Status != "completed" && f.File.Status != "failed" {
+				res.inFlight.Add(1) // cut by the end of the load or a kill
+			}
+		}
+	}
 	start := time.Now()
 	for i := range cfg.searchers {
 		wg.Add(1)
@@ -297,6 +330,10 @@ func load(ctx context.Context, c *client, colID string, cfg config) *result {
 	for i := range cfg.writers {
 		wg.Add(1)
 		go worker(i, true)
+	}
+	for i := range cfg.uploaders {
+		wg.Add(1)
+		go uploader(i)
 	}
 	wg.Wait()
 	res.elapsed = time.Since(start)
@@ -313,26 +350,46 @@ func percentile(d []time.Duration, p float64) time.Duration {
 }
 
 func (r *result) print() {
-	total := len(r.search) + len(r.write)
+	total := len(r.search) + len(r.write) + len(r.upload)
 	fmt.Printf("%d requests ok in %.1fs: %.0f req/s\n", total, r.elapsed.Seconds(), float64(total)/r.elapsed.Seconds())
 	for _, op := range []struct {
 		name string
 		d    []time.Duration
-	}{{"search", r.search}, {"add item", r.write}} {
+	}{{"search", r.search}, {"add item", r.write}, {"upload", r.upload}} {
 		fmt.Printf("  %-8s %6d ok  %6.0f/s  p50 %7.2fms  p99 %7.2fms\n", op.name, len(op.d), float64(len(op.d))/r.elapsed.Seconds(),
 			float64(percentile(op.d, .5).Microseconds())/1000, float64(percentile(op.d, .99).Microseconds())/1000)
 	}
-	fivexx := 0
-	for st, n := range r.statuses {
-		if st >= 500 {
-			fivexx += n
-		}
-	}
-	fmt.Printf("  statuses %v; 5xx: %d; transport errors: %d\n", r.statuses, fivexx, r.transportErrors)
+	fmt.Printf("  statuses %v; 5xx: %d; transport errors: %d\n", r.statuses, r.fivexx(), r.transportErrors)
 }
 
-// verify checks that every acknowledged item is present and counts them.
+// fivexx counts the replies with a 5xx status.
+func (r *result) fivexx() int {
+	n := 0
+	for st, count := range r.statuses {
+		if st >= 500 {
+			n += count
+		}
+	}
+	return n
+}
+
+// verify checks that every acknowledged item is present and that every
+// acknowledged file finishes ingesting, and counts them.
 func verify(c *client, colID string, res *result) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	status := map[string]int{}
+	chunks := 0
+	for _, id := range res.files {
+		f := c.waitFile(ctx, colID, id)
+		status[f.File.Status]++
+		chunks += f.File.Chunks
+	}
+	fmt.Printf("acknowledged files: %d (%d not yet ingested when the load ended), by status after ingest: %v, %d chunks\n",
+		len(res.files), res.inFlight.Load(), status, chunks)
+	if n := len(res.files) - status["completed"]; n > 0 {
+		return fmt.Errorf("%d acknowledged files did not complete", n)
+	}
 	missing := 0
 	for _, id := range res.acked {
 		if st, _ := c.call("GET", "/v1/vector_store/"+colID+"/items/"+id, nil, nil); st != 200 {
@@ -353,4 +410,68 @@ func verify(c *client, colID string, res *result) error {
 		return fmt.Errorf("%d acknowledged writes lost", missing)
 	}
 	return nil
+}
+
+// fileReply is the reply of the file routes.
+type fileReply struct {
+	File struct {
+		ID, Status string
+		Chunks     int
+	}
+}
+
+// upload posts a file to the collection without waiting for its ingest.
+func (c *client) upload(colID, name, content string, out *fileReply) (int, error) {
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	part, _ := mw.CreateFormFile("file", name)
+	io.WriteString(part, content)
+	mw.Close()
+	req, _ := http.NewRequest("POST", c.base+"/v1/vector_store/"+colID+"/files", &body)
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return resp.StatusCode, fmt.Errorf("upload %s: %d %s", name, resp.StatusCode, msg)
+	}
+	return resp.StatusCode, json.NewDecoder(resp.Body).Decode(out)
+}
+
+// waitFile polls file id until it is completed or failed, or ctx ends,
+// and returns its last state.
+func (c *client) waitFile(ctx context.Context, colID, id string) fileReply {
+	var f fileReply
+	for {
+		f = fileReply{}
+		st, _ := c.call("GET", "/v1/vector_store/"+colID+"/files/"+id, nil, &f)
+		if st == 200 && (f.File.Status == "completed" || f.File.Status == "failed") {
+			return f
+		}
+		select {
+		case <-ctx.Done():
+			return f
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// document makes a deterministic Markdown file of about 4 KB, different
+// for each uploader and sequence number.
+func document(uploader, seq int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Load document %d-%d\n\n", uploader, seq)
+	for p := range 6 {
+		fmt.Fprintf(&b, "## Section %d\n\n", p+1)
+		for s := range 5 {
+			b.WriteString(sentence(10_000_000*(uploader+1) + seq*100 + p*10 + s))
+			b.WriteString(". ")
+		}
+		b.WriteString("\n\n")
+	}
+	return b.String()
 }
