@@ -390,15 +390,23 @@ func BenchmarkSearch(b *testing.B) {
 					})
 				})
 			}
-			b.Run("vector-filtered", func(b *testing.B) {
-				// A filter passing 10% of the items.
-				filter := &store.Filter{Key: "group", Op: "eq", Value: 0.0}
-				latencies(b, floor, func(i int) error {
-					_, err := f.s.Search(ctx, "bench", f.col.ID, store.SearchQuery{
-						Mode: store.ModeVector, Vector: vecs[i%len(vecs)], TopK: 10, Filter: filter})
-					return err
+			// A filter passing 10% of the items.
+			filter := &store.Filter{Key: "group", Op: "eq", Value: 0.0}
+			for _, mode := range []string{store.ModeVector, store.ModeHybrid} {
+				if mode != store.ModeVector && (sh.n != 100_000 || sh.dims != 384) {
+					continue
+				}
+				b.Run(mode+"-filtered", func(b *testing.B) {
+					latencies(b, floor, func(i int) error {
+						res, err := f.s.Search(ctx, "bench", f.col.ID, store.SearchQuery{Mode: mode,
+							Vector: vecs[i%len(vecs)], Text: natural[i%len(natural)], TopK: 10, Filter: filter})
+						if err == nil && len(res) == 0 {
+							err = fmt.Errorf("%s-filtered search found nothing", mode)
+						}
+						return err
+					})
 				})
-			})
+			}
 		})
 	}
 }

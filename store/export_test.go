@@ -37,6 +37,25 @@ func (s *Store) FilterPlan(ctx context.Context, f *Filter, colID string) (string
 	if err != nil {
 		return "", err
 	}
+	return s.plan(ctx, query, args...)
+}
+
+// KeywordPlan returns SQLite's plan for the keyword ranking of collection
+// colID of workspace ws, with or without a filter.
+func (s *Store) KeywordPlan(ctx context.Context, ws, colID string, filtered bool) (string, error) {
+	_, seq, err := s.collection(ctx, s.db, ws, colID)
+	if err != nil {
+		return "", err
+	}
+	args := []any{`"word"`, 1, 100}
+	if filtered {
+		args = append(args, "[1,2,3]")
+	}
+	return s.plan(ctx, keywordQuery(seq, filtered), append(args, 10)...)
+}
+
+// plan returns SQLite's query plan for query with args, one step a line.
+func (s *Store) plan(ctx context.Context, query string, args ...any) (string, error) {
 	rows, err := s.db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
 	if err != nil {
 		return "", err

@@ -299,6 +299,30 @@ func TestFilterQueryPlan(t *testing.T) {
 	}
 }
 
+// A filter does not change how FTS5 runs a keyword query: the allowed
+// rowids are checked by SQLite, never handed to FTS5 as rowid constraints,
+// which would make FTS5 run the query once per allowed rowid.
+func TestKeywordFilterPlan(t *testing.T) {
+	s, ctx := MustOpen(t), context.Background()
+	c := mustCollection(t, s, "ws", "plan")
+	ftsStep := func(filtered bool) string {
+		plan, err := s.KeywordPlan(ctx, "ws", c.ID, filtered)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, step := range strings.Split(plan, "\n") {
+			if strings.Contains(step, "fts_c") {
+				return step
+			}
+		}
+		t.Fatalf("no FTS5 step in the plan\n%s", plan)
+		return ""
+	}
+	if plain, filtered := ftsStep(false), ftsStep(true); filtered != plain {
+		t.Errorf("filtered keyword search runs FTS5 as %q, want %q as without a filter", filtered, plain)
+	}
+}
+
 // A keyword query ranked in parallel over rowid ranges returns exactly
 // what one ranking over the whole table returns: the same chunks, scores
 // and order, ties included, with and without a filter, alone and in

@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"unsafe"
 )
@@ -148,10 +146,10 @@ func (c *vecCache) forget(live map[int64]bool) {
 }
 
 // cachedVectorSearch returns the k chunks of vec table seq nearest to v by
-// L2 distance, restricted to the rowids returned by filter (a SELECT of
-// chunk ids with args) when it is not empty. ok is false when the
-// collection does not fit the cache; the caller then asks sqlite-vec.
-func (s *Store) cachedVectorSearch(ctx context.Context, seq int64, v []float32, k int, chunkCount int, filter string, args []any) (_ []candidate, ok bool, err error) {
+// L2 distance, restricted to the sorted rowids allowed unless it is nil.
+// ok is false when the collection does not fit the cache; the caller then
+// asks sqlite-vec.
+func (s *Store) cachedVectorSearch(ctx context.Context, seq int64, v []float32, k int, chunkCount int, allowed []int64) (_ []candidate, ok bool, err error) {
 	dims := len(v)
 	vc := s.vecs.collection(seq, dims, int64(chunkCount)*int64(dims)*4)
 	if vc == nil {
@@ -165,16 +163,6 @@ func (s *Store) cachedVectorSearch(ctx context.Context, seq int64, v []float32, 
 	chunks, err := s.syncChunks(ctx, tx, seq, vc)
 	if err != nil {
 		return nil, true, err
-	}
-	var allowed []int64
-	if filter != "" {
-		if allowed, err = queryIDs(ctx, tx, filter, args...); err != nil {
-			return nil, true, err
-		}
-		if len(allowed) == 0 {
-			return nil, true, nil
-		}
-		slices.Sort(allowed)
 	}
 	return scanChunks(chunks, v, k, allowed), true, nil
 }
@@ -395,28 +383,4 @@ func scanChunks(chunks []*vecChunk, v []float32, k int, allowed []int64) []candi
 		out[i] = candidate{id: h.id, score: 1 - float64(h.d)/2}
 	}
 	return out
-}
-
-// queryIDs returns the integers of the column "id" that query selects. SQLite
-// joins them into one string: a filter can pass tens of thousands of
-// chunks, and fetching each as a row of its own costs about 1 us in
-// database/sql, more than the query.
-func queryIDs(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]int64, error) {
-	var joined sql.NullString
-	if err := tx.QueryRowContext(ctx, `SELECT group_concat(id) FROM (`+query+`)`, args...).Scan(&joined); err != nil {
-		return nil, err
-	}
-	if !joined.Valid {
-		return nil, nil
-	}
-	fields := strings.Split(joined.String, ",")
-	ids := make([]int64, len(fields))
-	for i, f := range fields {
-		id, err := strconv.ParseInt(f, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("filter returned chunk id %q: %w", f, err)
-		}
-		ids[i] = id
-	}
-	return ids, nil
 }
