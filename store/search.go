@@ -62,7 +62,7 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]
 	var cands []candidate
 	switch q.Mode {
 	case ModeVector:
-		cands, err = s.vectorSearch(ctx, c, seq, q.Vector, q.TopK, allowed, filter, args)
+		cands, err = s.vectorSearch(ctx, c, seq, q.Vector, q.TopK, allowed)
 	case ModeKeyword:
 		cands, err = s.keywordSearch(ctx, c, seq, q.Text, q.TopK, allowed, false)
 	case ModeHybrid, "":
@@ -74,7 +74,7 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]
 		var kerr error
 		var wg sync.WaitGroup
 		wg.Go(func() { kc, kerr = s.keywordSearch(ctx, c, seq, q.Text, n, allowed, true) })
-		vc, err = s.vectorSearch(ctx, c, seq, q.Vector, n, allowed, filter, args)
+		vc, err = s.vectorSearch(ctx, c, seq, q.Vector, n, allowed)
 		wg.Wait()
 		err = cmp.Or(err, kerr)
 		alpha := DefaultAlpha
@@ -101,11 +101,10 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]
 }
 
 // vectorSearch returns the k chunks nearest to v, restricted to the
-// sorted IDs allowed unless it is nil; filter (with filterArgs) is the
-// query that selected them. The scan is exact: from the vector cache at
-// memory bandwidth (vecscan.go), or with sqlite-vec's KNN when the
-// collection does not fit the cache.
-func (s *Store) vectorSearch(ctx context.Context, c *Collection, seq int64, v []float32, k int, allowed []int64, filter string, filterArgs []any) ([]candidate, error) {
+// sorted IDs allowed unless it is nil. The scan is exact: from the vector
+// cache at memory bandwidth (vecscan.go), or with sqlite-vec's KNN when
+// the collection does not fit the cache.
+func (s *Store) vectorSearch(ctx context.Context, c *Collection, seq int64, v []float32, k int, allowed []int64) ([]candidate, error) {
 	if len(v) != c.Dimensions {
 		return nil, &ragd.Error{Kind: ragd.EUNPROCESSABLE, Code: "dimension_mismatch",
 			Message: fmt.Sprintf("query vector has %d dimensions but collection %s (model %s) stores %d", len(v), c.ID, c.EmbeddingModel, c.Dimensions)}
@@ -116,10 +115,11 @@ func (s *Store) vectorSearch(ctx context.Context, c *Collection, seq int64, v []
 	// sqlite-vec applies a rowid IN constraint inside its KNN, so the
 	// filter does not post-filter the k nearest.
 	var within string
-	if filter != "" {
-		within = ` AND rowid IN (` + filter + `)`
+	args := []any{encodeVector(v), k}
+	if allowed != nil {
+		within = ` AND rowid IN (SELECT value FROM json_each(?))`
+		args = append(args, jsonIDs(allowed))
 	}
-	args := append([]any{encodeVector(v), k}, filterArgs...)
 	rows, err := s.db.QueryContext(ctx, fmt.Sprintf(`SELECT rowid, distance FROM vec_c%d WHERE embedding MATCH ? AND k = ?%s ORDER BY distance`, seq, within), args...)
 	if err != nil {
 		return nil, err
