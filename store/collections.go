@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/ragd/ragd"
@@ -198,9 +197,10 @@ func (s *Store) UpdateCollection(ctx context.Context, ws, id string, u Collectio
 }
 
 // DeleteCollection removes collection id of workspace ws with all its
-// items, files, chunks, vectors and keyword entries, and returns the freed
-// pages to the file system. It returns the deleted collection and the IDs
-// of its files so the caller can remove their stored bytes.
+// items, files, chunks, vectors and keyword entries, in one transaction,
+// and has the freed pages returned to the file system in the background
+// (vacuumLoop). It returns the deleted collection and the IDs of its files
+// so the caller can remove their stored bytes.
 func (s *Store) DeleteCollection(ctx context.Context, ws, id string) (*Collection, []string, error) {
 	var files []string
 	c, seq, err := s.collection(ctx, s.db, ws, id)
@@ -236,19 +236,8 @@ func (s *Store) DeleteCollection(ctx context.Context, ws, id string) (*Collectio
 	if err != nil {
 		return nil, nil, err
 	}
-	return c, files, s.vacuum(ctx)
-}
-
-// vacuum returns the free pages to the file system. SQLite frees one page
-// per step of PRAGMA incremental_vacuum, so the rows are drained.
-func (s *Store) vacuum(ctx context.Context) error {
-	rows, err := s.wdb.QueryContext(ctx, "PRAGMA incremental_vacuum")
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-	}
-	return errors.Join(rows.Err(), rows.Close())
+	s.freeSpace()
+	return c, files, nil
 }
 
 func dropCollectionTables(tx *sql.Tx, seq int64) error {

@@ -180,13 +180,8 @@ func (s *Store) DeleteFile(ctx context.Context, ws, colID, fileID string) error 
 		if status == FileCompleted {
 			// Only a completed file's chunks are in the search tables
 			// and its items in the collection's counters.
-			for _, q := range []string{
-				`DELETE FROM vec_c%d WHERE rowid IN (SELECT c.id FROM chunks c JOIN items i ON i.id = c.item_id WHERE i.file_id = ?)`,
-				`DELETE FROM fts_c%d WHERE rowid IN (SELECT c.id FROM chunks c JOIN items i ON i.id = c.item_id WHERE i.file_id = ?)`,
-			} {
-				if _, err := tx.ExecContext(ctx, fmt.Sprintf(q, seq), fileID); err != nil {
-					return err
-				}
+			if err := unindexChunks(ctx, tx, seq, `SELECT c.id FROM chunks c JOIN items i ON i.id = c.item_id WHERE i.file_id = ?`, fileID); err != nil {
+				return err
 			}
 		} else {
 			items, chunks, contentBytes = 0, 0, 0
@@ -201,10 +196,9 @@ func (s *Store) DeleteFile(ctx context.Context, ws, colID, fileID string) error 
 			chunk_count = chunk_count - ?, bytes = bytes - ?, updated = ? WHERE id = ?`, items, chunks, contentBytes, s.Now().Unix(), colID)
 		return err
 	})
-	if err != nil {
-		return err
+	if err == nil {
+		s.freeSpace()
 	}
-	_, err = s.wdb.ExecContext(ctx, "PRAGMA incremental_vacuum")
 	return err
 }
 

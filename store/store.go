@@ -87,6 +87,8 @@ type Store struct {
 	keywordSplitRows int        // see defaultKeywordSplitRows
 	terms            termCounts // rows per keyword term, see termcounts.go
 
+	vacuumKick chan struct{} // wakes vacuumLoop, see freeSpace
+
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
@@ -119,13 +121,16 @@ func Open(path string) (*Store, error) {
 	}
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
-	s := &Store{path: abs, db: db, wdb: wdb, Now: time.Now, vecs: newVecCache(DefaultVectorCacheBytes), keywordSplitRows: defaultKeywordSplitRows, stop: make(chan struct{})}
+	s := &Store{path: abs, db: db, wdb: wdb, Now: time.Now, vecs: newVecCache(DefaultVectorCacheBytes), keywordSplitRows: defaultKeywordSplitRows,
+		vacuumKick: make(chan struct{}, 1), stop: make(chan struct{})}
 	if err := s.migrate(context.Background()); err != nil {
 		s.closeDBs()
 		return nil, fmt.Errorf("migrate %s: %w", abs, err)
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.checkpointLoop(30 * time.Second)
+	go s.vacuumLoop()
+	s.freeSpace() // pages a previous run left free
 	return s, nil
 }
 
@@ -168,6 +173,73 @@ func (s *Store) checkpointLoop(every time.Duration) {
 			}
 		}
 	}
+}
+
+// vacuumStep is how many free pages one step of vacuumLoop returns to the
+// file system: 8 MiB, about 0.15 s of writing on the benchmark machine.
+const vacuumStep = 2048
+
+// freeSpace asks vacuumLoop to return the database's free pages to the
+// file system; it does not wait.
+func (s *Store) freeSpace() {
+	select {
+	case s.vacuumKick <- struct{}{}:
+	default: // already asked
+	}
+}
+
+// vacuumLoop returns free pages to the file system when freeSpace asks,
+// vacuumStep pages per PRAGMA incremental_vacuum. Each step holds the one
+// writer connection alone, so other writes run between steps instead of
+// waiting for the whole collection's space (7 s for 100k chunks). Pages
+// still free at Close are freed after the next Open.
+func (s *Store) vacuumLoop() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.vacuumKick:
+		}
+		for {
+			select {
+			case <-s.stop:
+				return
+			default:
+			}
+			free, err := s.vacuumOnce(context.Background())
+			if err != nil {
+				slog.Warn("incremental vacuum", "err", err)
+				break
+			}
+			if free == 0 {
+				break
+			}
+		}
+	}
+}
+
+// vacuumOnce frees up to vacuumStep pages and returns how many remain
+// free. SQLite frees one page per row of PRAGMA incremental_vacuum, so the
+// rows are drained.
+func (s *Store) vacuumOnce(ctx context.Context) (int64, error) {
+	conn, err := s.wdb.Conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(ctx, fmt.Sprintf("PRAGMA incremental_vacuum(%d)", vacuumStep))
+	if err != nil {
+		return 0, err
+	}
+	for rows.Next() {
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return 0, err
+	}
+	var free int64
+	err = conn.QueryRowContext(ctx, "PRAGMA freelist_count").Scan(&free)
+	return free, err
 }
 
 // Ping checks that the database answers.
