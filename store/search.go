@@ -40,9 +40,16 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]
 	if q.Alpha != nil && (*q.Alpha < 0 || *q.Alpha > 1) {
 		return nil, ragd.Invalid("alpha", "alpha (the weight of the vector ranking in hybrid search) must be between 0 and 1, got %v", *q.Alpha)
 	}
+	if !slices.Contains([]string{ModeHybrid, ModeVector, ModeKeyword, ""}, q.Mode) {
+		return nil, ragd.Invalid("mode", "unknown search mode %q; use hybrid, vector or keyword", q.Mode)
+	}
 	c, seq, err := s.collection(ctx, s.db, ws, colID)
 	if err != nil {
 		return nil, err
+	}
+	if q.Mode != ModeKeyword && len(q.Vector) != c.Dimensions {
+		return nil, &ragd.Error{Kind: ragd.EUNPROCESSABLE, Code: "dimension_mismatch",
+			Message: fmt.Sprintf("query vector has %d dimensions but collection %s (model %s) stores %d", len(q.Vector), c.ID, c.EmbeddingModel, c.Dimensions)}
 	}
 	// The chunks passing the filter, selected once for both rankings.
 	filter, args, err := filterQuery(q.Filter, c.ID)
@@ -82,8 +89,6 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]
 			alpha = *q.Alpha
 		}
 		cands = fuse(q.TopK, alpha, vc, kc)
-	default:
-		return nil, ragd.Invalid("mode", "unknown search mode %q; use hybrid, vector or keyword", q.Mode)
 	}
 	if err != nil {
 		return nil, err
@@ -100,15 +105,12 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]
 	return s.hydrate(ctx, cands)
 }
 
-// vectorSearch returns the k chunks nearest to v, restricted to the
-// sorted IDs allowed unless it is nil. The scan is exact: from the vector
+// vectorSearch returns the k chunks nearest to v, which has the
+// collection's dimensions, restricted to the sorted IDs allowed unless it
+// is nil. The scan is exact: from the vector
 // cache at memory bandwidth (vecscan.go), or with sqlite-vec's KNN when
 // the collection does not fit the cache.
 func (s *Store) vectorSearch(ctx context.Context, c *Collection, seq int64, v []float32, k int, allowed []int64) ([]candidate, error) {
-	if len(v) != c.Dimensions {
-		return nil, &ragd.Error{Kind: ragd.EUNPROCESSABLE, Code: "dimension_mismatch",
-			Message: fmt.Sprintf("query vector has %d dimensions but collection %s (model %s) stores %d", len(v), c.ID, c.EmbeddingModel, c.Dimensions)}
-	}
 	if cands, ok, err := s.cachedVectorSearch(ctx, seq, v, k, c.ChunkCount, allowed); ok {
 		return cands, err
 	}

@@ -144,6 +144,7 @@ func TestSearchFilterIsNotPostFilter(t *testing.T) {
 func TestSearchErrors(t *testing.T) {
 	s := MustOpen(t)
 	c, _ := seedFruit(t, s)
+	nothing := &store.Filter{Key: "kind", Op: "eq", Value: "mineral"}
 	tests := []struct {
 		name  string
 		ws    string
@@ -160,6 +161,9 @@ func TestSearchErrors(t *testing.T) {
 		{"ErrInNotArray", "ws1", store.SearchQuery{Mode: "keyword", Text: "x", TopK: 1, Filter: &store.Filter{Key: "a", Op: "in", Value: "x"}}, ragd.EINVALID, "filter.value"},
 		{"ErrBadKey", "ws1", store.SearchQuery{Mode: "keyword", Text: "x", TopK: 1, Filter: &store.Filter{Key: `a"b`, Op: "eq", Value: "x"}}, ragd.EINVALID, "filter.key"},
 		{"ErrOtherWorkspace", "ws2", store.SearchQuery{Mode: "keyword", Text: "x", TopK: 1}, ragd.ENOTFOUND, ""},
+		// A filter that passes nothing does not hide a bad request.
+		{"ErrModeFilterPassingNothing", "ws1", store.SearchQuery{Mode: "semantic", Text: "x", TopK: 1, Filter: nothing}, ragd.EINVALID, "mode"},
+		{"ErrDimensionsFilterPassingNothing", "ws1", store.SearchQuery{Mode: "hybrid", Text: "x", Vector: make([]float32, 3), TopK: 1, Filter: nothing}, ragd.EUNPROCESSABLE, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
