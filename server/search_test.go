@@ -43,13 +43,27 @@ func TestSearch(t *testing.T) {
 			}
 		})
 	}
-	t.Run("Filter", func(t *testing.T) {
-		b := ts.do(t, "POST", path, ts.admin, map[string]any{"input": "fastest animal", "filter": map[string]any{
-			"and": []any{map[string]any{"key": "class", "op": "eq", "value": "bird"}, map[string]any{"key": "legs", "op": "lte", "value": 2}}}}).must(t, 200)
-		if res := list(b["results"]); len(res) != 2 {
-			t.Fatalf("filtered search %v, want the 2 birds", b)
-		}
-	})
+	birds := map[string]any{"and": []any{map[string]any{"key": "class", "op": "eq", "value": "bird"}, map[string]any{"key": "legs", "op": "lte", "value": 2}}}
+	none := map[string]any{"key": "class", "op": "eq", "value": "mineral"}
+	for _, mode := range []string{"vector", "keyword", "hybrid"} {
+		t.Run("Filter_"+mode, func(t *testing.T) {
+			// The cheetah matches the words best but is not a bird.
+			b := ts.do(t, "POST", path, ts.admin, map[string]any{"input": "fastest cheetahs swim like birds", "mode": mode, "filter": birds}).must(t, 200)
+			res := list(b["results"])
+			if len(res) != 2 {
+				t.Fatalf("filtered search %v, want the 2 birds", b)
+			}
+			for _, r := range res {
+				if obj(obj(r)["metadata"])["class"] != "bird" {
+					t.Errorf("filtered search returned %v", r)
+				}
+			}
+			b = ts.do(t, "POST", path, ts.admin, map[string]any{"input": "fastest cheetahs", "mode": mode, "filter": none}).must(t, 200)
+			if res := list(b["results"]); len(res) != 0 {
+				t.Fatalf("a filter passing nothing found %v", res)
+			}
+		})
+	}
 	t.Run("ScoreThreshold", func(t *testing.T) {
 		b := ts.do(t, "POST", path, ts.admin, map[string]any{"input": "penguins swim", "mode": "vector", "score_threshold": 0.99}).must(t, 200)
 		if res := list(b["results"]); len(res) != 0 {
