@@ -107,9 +107,9 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]
 
 // vectorSearch returns the k chunks nearest to v, which has the
 // collection's dimensions, restricted to the sorted IDs allowed unless it
-// is nil. The scan is exact: from the vector
-// cache at memory bandwidth (vecscan.go), or with sqlite-vec's KNN when
-// the collection does not fit the cache.
+// is nil. The scan is exact: from the vector cache at memory bandwidth
+// (vecscan.go), or with sqlite-vec's KNN when the collection does not fit
+// the cache.
 func (s *Store) vectorSearch(ctx context.Context, c *Collection, seq int64, v []float32, k int, allowed []int64) ([]candidate, error) {
 	if cands, ok, err := s.cachedVectorSearch(ctx, seq, v, k, c.ChunkCount, allowed); ok {
 		return cands, err
@@ -263,7 +263,7 @@ func (s *Store) rareTerms(ctx context.Context, seq int64, terms []string, rows i
 	if err != nil {
 		return nil, "", err
 	}
-	version = fmt.Sprint(half, ":", version) // counts stop at half
+	version = countsVersion(half, version)
 	counts := make([]int, len(terms))
 	var missing []int
 	for i, t := range terms {
@@ -279,7 +279,7 @@ func (s *Store) rareTerms(ctx context.Context, seq int64, terms []string, rows i
 		if err := s.db.QueryRowContext(ctx, query, terms[i], half).Scan(&counts[i], &v); err != nil {
 			return err
 		}
-		s.terms.put(seq, fmt.Sprint(half, ":", v), terms[i], counts[i])
+		s.terms.put(seq, countsVersion(half, v), terms[i], counts[i])
 		return nil
 	})
 	if err != nil {

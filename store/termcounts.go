@@ -37,6 +37,10 @@ const maxTermCounts = 1 << 17
 const versionSQL = `coalesce((SELECT hex(block) FROM fts_c%[1]d_data WHERE id = 1), '') || '/' ||
 	coalesce((SELECT hex(block) FROM fts_c%[1]d_data WHERE id = 10), '')`
 
+// countsVersion is the cache version of counts that stop at half in
+// keyword table version v.
+func countsVersion(half int, v string) string { return fmt.Sprint(half, ":", v) }
+
 // termVersion returns the current version of keyword table seq.
 func (s *Store) termVersion(ctx context.Context, seq int64) (string, error) {
 	var v string
