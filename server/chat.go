@@ -31,14 +31,22 @@ func readBody(c echo.Context, limit int64) ([]byte, error) {
 	return body, nil
 }
 
-// retriever searches the collections of one workspace for the RAG engine.
+// retriever searches the collections of one workspace for the RAG engine
+// and reports the tokens each search used to count.
 type retriever struct {
-	s  *Server
-	ws string
+	s     *Server
+	ws    string
+	count func(TokenUse)
 }
 
 func (r retriever) Retrieve(ctx context.Context, collection, query string, o rag.RetrieveOptions) ([]store.SearchResult, error) {
-	res, _, err := r.s.search(ctx, r.ws, collection, query, store.SearchQuery{TopK: o.TopK, Mode: o.Mode, Filter: o.Filter, ScoreThreshold: o.ScoreThreshold, Alpha: o.Alpha})
+	q := store.SearchQuery{TopK: o.TopK, Mode: o.Mode, Filter: o.Filter, ScoreThreshold: o.ScoreThreshold, Alpha: o.Alpha}
+	rk, err := r.s.newReranking("retrieval.rerank", o.Rerank, &q)
+	if err != nil {
+		return nil, err
+	}
+	res, tokens, err := r.s.search(ctx, r.ws, collection, query, q, rk)
+	r.count(TokenUse{Embedding: tokens})
 	return res, err
 }
 
@@ -76,7 +84,7 @@ func (s *Server) handleRAG(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	engine := rag.NewEngine(s.chat, retriever{s, workspaceOf(c)})
+	engine := rag.NewEngine(s.chat, retriever{s, workspaceOf(c), func(t TokenUse) { AddTokens(c, t) }})
 	if req.IsStream() {
 		st, err := engine.Stream(ctx, req)
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/rag"
+	"github.com/ragd/ragd/rerank"
 	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/webhook"
 )
@@ -38,6 +39,15 @@ type Config struct {
 	Chat *rag.Router
 	// Ops holds rate limits, logs, webhooks, CORS, TLS and health checks.
 	Ops OpsConfig
+	// Rerankers are the rerank models of /v1/rerank and of the rerank
+	// option of search and RAG; nil means none.
+	Rerankers *rerank.Registry
+	// MaxRerankDocuments limits the documents of one /v1/rerank call;
+	// 0 means DefaultMaxRerankDocuments.
+	MaxRerankDocuments int
+	// MaxRerankBytes limits the query and documents of one /v1/rerank call
+	// together; 0 means DefaultMaxRerankBytes.
+	MaxRerankBytes int64
 }
 
 // DefaultMaxBodyBytes is the default JSON body limit: room for a batch of
@@ -48,6 +58,7 @@ const DefaultMaxBodyBytes = 32 << 20
 type Server struct {
 	store     *store.Store
 	embedders *embed.Registry
+	rerankers *rerank.Registry
 	chat      *rag.Router
 	cfg       Config
 	log       *slog.Logger
@@ -75,6 +86,15 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Rerankers == nil {
+		cfg.Rerankers = rerank.NewRegistry()
+	}
+	if cfg.MaxRerankDocuments <= 0 {
+		cfg.MaxRerankDocuments = DefaultMaxRerankDocuments
+	}
+	if cfg.MaxRerankBytes <= 0 {
+		cfg.MaxRerankBytes = DefaultMaxRerankBytes
+	}
 	if cfg.Chat == nil {
 		router, err := rag.NewRouter(rag.Config{})
 		if err != nil {
@@ -92,6 +112,7 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) *Server {
 			return err
 		}}))
 	s.initOps(e)
+	s.rerankers = s.metrics.instrumentRerankers(cfg.Rerankers)
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
 	v1 := e.Group("/v1", s.authenticate, s.rateLimit, s.emitEvents)
@@ -105,6 +126,7 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) *Server {
 	s.registerKeyRoutes(v1)
 	s.registerWorkspaceRoutes(v1)
 	s.registerEmbeddingRoutes(v1)
+	s.registerRerankRoutes(v1)
 	s.registerModelRoutes(v1)
 	s.registerChatRoutes(v1)
 	s.registerOpsRoutes(v1)

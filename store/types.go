@@ -109,7 +109,10 @@ type Position struct {
 	Page  int `json:"page,omitempty"`
 }
 
-// SearchResult is one matching chunk, with its item's identity.
+// SearchResult is one matching chunk, with its item's identity. Score is
+// the search's own (see Search); RerankScore, set only when a rerank
+// model reordered the results, is that model's relevance score, which
+// then decides the order.
 type SearchResult struct {
 	ID          string         `json:"id"`
 	ItemID      string         `json:"item_id"`
@@ -118,6 +121,7 @@ type SearchResult struct {
 	Content     string         `json:"content,omitempty"`
 	Description string         `json:"description"`
 	Score       float64        `json:"score"`
+	RerankScore *float64       `json:"rerank_score,omitempty"`
 	Metadata    map[string]any `json:"metadata"`
 	Created     int64          `json:"created"`
 	Position    Position       `json:"position"`
