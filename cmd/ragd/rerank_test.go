@@ -1,7 +1,10 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -94,5 +97,54 @@ func TestRerankConfigErrors(t *testing.T) {
 				t.Errorf("error %v, want %q", err, c.want)
 			}
 		})
+	}
+}
+
+// The README's /v1/rerank example works as written, and its response
+// shows the shape and token count ragd really answers with.
+func TestREADMERerankExample(t *testing.T) {
+	data, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(data), "**`POST /v1/rerank`**")
+	if !ok {
+		t.Fatal("README has no POST /v1/rerank paragraph")
+	}
+	_, cmd, _ := strings.Cut(section, "```sh\n")
+	cmd, rest, _ := strings.Cut(cmd, "```")
+	_, example, _ := strings.Cut(rest, "```json\n")
+	example, _, _ = strings.Cut(example, "```")
+	var want map[string]any
+	// The example shortens the id; everything else is literal JSON.
+	if err := json.Unmarshal([]byte(strings.Replace(example, `"4f0c..."`, `"x"`, 1)), &want); err != nil {
+		t.Fatalf("README response example is not JSON: %v\n%s", err, example)
+	}
+
+	tei := reranktest.New(t, reranktest.TEI, countWord)
+	url, _, stop := startMain(t, t.TempDir(), map[string]string{"RAGD_ADMIN_KEY": "admin-secret-key-4",
+		"RAGD_RERANK_BASE_URL": tei.URL, "RAGD_RERANK_TYPE": "tei", "RAGD_RERANK_API_KEY": tei.Key, "RAGD_RERANK_MODELS": "bge-reranker-base"})
+	defer stop()
+	c := exec.Command("bash", "-c", strings.ReplaceAll(strings.ReplaceAll(cmd, "\\\n", " "), "http://127.0.0.1:8080", url))
+	c.Env = append(os.Environ(), "RAGD_KEY=admin-secret-key-4")
+	out, err := c.Output()
+	if err != nil {
+		t.Fatalf("%s: %v", cmd, err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(out, &got); err != nil || got["error"] != nil {
+		t.Fatalf("answered %s", out)
+	}
+	docs := tei.Requests()[0].Documents
+	results, wantResults := got["results"].([]any), want["results"].([]any)
+	if len(results) != len(wantResults) || got["model"] != want["model"] || fmt.Sprint(got["usage"]) != fmt.Sprint(want["usage"]) {
+		t.Fatalf("answer %s, README shows %s", out, example)
+	}
+	for _, r := range results {
+		r := r.(map[string]any)
+		i := int(r["index"].(float64))
+		if r["document"].(map[string]any)["text"] != docs[i] || len(r) != len(wantResults[0].(map[string]any)) {
+			t.Errorf("result %v does not have the README's shape with the text of document %d", r, i)
+		}
 	}
 }
