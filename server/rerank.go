@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -110,7 +111,7 @@ func (s *Server) handleRerank(c echo.Context) error {
 	}
 	if int64(size) > s.cfg.MaxRerankBytes {
 		return &ragd.Error{Kind: ragd.ETOOLARGE, Param: "documents",
-			Message: "the query and documents hold " + itoa(size) + " bytes, more than the limit of " + itoa(int(s.cfg.MaxRerankBytes)) + " (--max-rerank-bytes); send fewer or shorter documents"}
+			Message: fmt.Sprintf("the query and documents hold %d bytes, more than the limit of %d (--max-rerank-bytes); send fewer or shorter documents", size, s.cfg.MaxRerankBytes)}
 	}
 	n := len(docs)
 	if req.TopN != nil {
