@@ -41,7 +41,9 @@ type Reply struct {
 
 // Request is what the server received in one call.
 type Request struct {
-	Query     string
+	// Query is the query ranked against.
+	Query string
+	// Documents are TEI's texts or Cohere's documents, in request order.
 	Documents []string
 }
 
