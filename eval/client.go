@@ -133,38 +133,39 @@ func (c *client) createCollection(ctx context.Context, name, model string) (*col
 	return &resp.Collection, err
 }
 
-// uploadFile uploads one file with ?wait=true and fails unless its ingest
-// completed.
-func (c *client) uploadFile(ctx context.Context, coll, name string, data []byte) error {
+// uploadFile uploads one file with ?wait=true, fails unless its ingest
+// completed, and returns the number of chunks ragd made of it.
+func (c *client) uploadFile(ctx context.Context, coll, name string, data []byte) (int, error) {
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	part, err := mw.CreateFormFile("file", name)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	part.Write(data)
 	if err := mw.Close(); err != nil {
-		return err
+		return 0, err
 	}
 	var resp struct {
 		File struct {
 			Status string `json:"status"`
+			Chunks int    `json:"chunks"`
 			Error  *struct {
 				Message string `json:"message"`
 			} `json:"error"`
 		} `json:"file"`
 	}
 	if err := c.send(ctx, http.MethodPost, "/v1/vector_store/"+coll+"/files?wait=true", mw.FormDataContentType(), body.Bytes(), &resp); err != nil {
-		return err
+		return 0, err
 	}
 	if f := resp.File; f.Status != "completed" {
 		msg := ""
 		if f.Error != nil {
 			msg = f.Error.Message
 		}
-		return ragd.Errorf(ragd.EUNPROCESSABLE, "file %s: ingest ended %q: %s", name, f.Status, msg)
+		return 0, ragd.Errorf(ragd.EUNPROCESSABLE, "file %s: ingest ended %q: %s", name, f.Status, msg)
 	}
-	return nil
+	return resp.File.Chunks, nil
 }
 
 // addAnswers stores one item per pair (content: the answer, metadata:

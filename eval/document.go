@@ -62,9 +62,10 @@ func loadDocs(ctx context.Context, cacheDir, pkg, sub, pattern, prefix string, t
 type DocReport struct {
 	// Model is the embedding model of the collection: ragd's default.
 	Model string
-	// Docs, Pairs and Chunks count the uploaded files, the questions and
-	// the baseline's windows.
-	Docs, Pairs, Windows int
+	// Docs, Pairs, Chunks and Windows count the uploaded files, the
+	// questions, the chunks ragd made of the files and the baseline's
+	// windows.
+	Docs, Pairs, Chunks, Windows int
 	// Unfound counts the questions whose answer key is not in the words
 	// of its document's text at all (a parser difference); they count as
 	// misses in every row.
@@ -112,9 +113,11 @@ func RunDocuments(ctx context.Context, cfg Config, docs []Doc, pairs []Pair) (_ 
 	start := time.Now()
 	for i, d := range docs {
 		cfg.progress("documents: uploading %s (%d/%d)", d.Name, i+1, len(docs))
-		if err := c.uploadFile(ctx, coll.ID, filepath.Base(d.Name), d.Data); err != nil {
+		chunks, err := c.uploadFile(ctx, coll.ID, filepath.Base(d.Name), d.Data)
+		if err != nil {
 			return nil, err
 		}
+		rep.Chunks += chunks
 	}
 	rep.Ingest = time.Since(start)
 
@@ -194,7 +197,7 @@ func (r *DocReport) WriteTable(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "(%d questions in %d files, ingest %s, top_k %d; %d answers' first sentences not in their file's text)\n",
-		r.Pairs, r.Docs, r.Ingest.Round(time.Millisecond), Cutoff, r.Unfound)
+	_, err := fmt.Fprintf(w, "(%d questions in %d files, %d chunks, ingest %s, top_k %d; %d answers' first sentences not in their file's text)\n",
+		r.Pairs, r.Docs, r.Chunks, r.Ingest.Round(time.Millisecond), Cutoff, r.Unfound)
 	return err
 }
