@@ -78,7 +78,7 @@ models:
 # prints nDCG@10, R@1, R@10 per model and mode beside BM25 (questions and
 # hand-written paraphrases), the document-level task and ragd-extractive's
 # answers against the top source's first sentences, with 95% bootstrap CIs.
-# About 6 minutes on 2 cores. EVAL_ARGS="-sets pyfaq -tasks retrieval
+# About 3 minutes on 2 cores. EVAL_ARGS="-sets pyfaq -tasks retrieval
 # -models use-lite" for a quick run; EVAL_ARGS="-url http://HOST:PORT -key
 # KEY" measures a running ragd.
 EVAL_CACHE ?= $(HOME)/.cache/ragd-eval
