@@ -277,6 +277,9 @@ func (x *Extractive) quote(query string, passages []string, ranked bool) []strin
 		maxGroups = unsureQuoteGroups
 	}
 	units := parsePassage(passages[best])
+	if len(units) == 0 {
+		return nil // its terms were all in markup, such as an rst target
+	}
 	tokens := make([]int, len(units))
 	for i, u := range units {
 		tokens[i] = x.enc.Count(u.text) + 1
