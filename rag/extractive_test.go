@@ -250,6 +250,56 @@ func checkQuote(t *testing.T, answer string, passages []store.SearchResult) {
 	}
 }
 
+// TestParsePassage shows the units the extractive model quotes whole,
+// one per line: kind, then "P" for a new paragraph, "L" for a new line,
+// ":" for a unit that introduces the next.
+func TestParsePassage(t *testing.T) {
+	kinds := map[unitKind]string{unitSentence: "sentence", unitItem: "item", unitCode: "code", unitHeading: "heading"}
+	for _, tc := range []struct {
+		name, text string
+		want       []string
+	}{
+		{"TildeFenceAfterColon", "Install it with:\r\n\r\n~~~\r\napt install ragd\r\n~~~\r\nDone.",
+			[]string{"sentence : Install it with:", "code P ~~~\napt install ragd\n~~~", "sentence P Done."}},
+		{"CodeDirective", ".. code-block:: python\n\n   print(1)\n\nThat prints 1.",
+			[]string{"code ```\nprint(1)\n```", "sentence P That prints 1."}},
+		{"RSTLiteralAfterBareColons", "Like this:\n\n::\n\n   x = 1",
+			[]string{"sentence : Like this:", "code P ```\nx = 1\n```"}},
+		{"IndentedProseIsNoCode", "Terms:\n\n  (a) You must give a copy.\n  (b) You must keep notices.",
+			[]string{"sentence : Terms:", "item L (a) You must give a copy.", "item L (b) You must keep notices."}},
+		{"NumberedListWithTwoSentences", "Steps:\n1) Stop it. Wait.\n2) Copy the file.",
+			[]string{"sentence : Steps:", "item L 1) Stop it.", "sentence Wait.", "item L 2) Copy the file."}},
+		{"WrappedColonGoesOn", "It solves a problem with assignment:\nsince local variables differ.",
+			[]string{"sentence It solves a problem with assignment: since local variables differ."}},
+		{"DefinitionTerms", "Features:\nFreedom:\nIt is free.\nSpeed:\nIt is fast.",
+			[]string{"sentence : Features:", "sentence L: Freedom:", "sentence L It is free.", "sentence L: Speed:", "sentence L It is fast."}},
+		{"Headings", "Install\n=======\n\n## Linux\nRun make.",
+			[]string{"heading Install", "heading P ## Linux", "sentence P Run make."}},
+		{"Ideographic", "これは本です。あれはペンです。",
+			[]string{"sentence これは本です。", "sentence あれはペンです。"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, u := range parsePassage(tc.text) {
+				flags := ""
+				if u.para {
+					flags += "P"
+				}
+				if u.line {
+					flags += "L"
+				}
+				if u.binds {
+					flags += ":"
+				}
+				got = append(got, strings.Join(strings.Fields(kinds[u.kind]+" "+flags), " ")+" "+u.text)
+			}
+			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+				t.Errorf("units\n%q\nwant\n%q", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestSplitSentences(t *testing.T) {
 	got := splitSentences("6. Trademarks. This License does\n   not grant. Second one?  Third!\nA heading\n  \nv1.2 is a version. End")
 	want := []string{"6. Trademarks.", "This License does not grant.", "Second one?", "Third!", "A heading", "v1.2 is a version.", "End"}
