@@ -88,6 +88,9 @@ func (s *Server) handleCollectionCreate(c echo.Context) error {
 	if err := validName(req.Name); err != nil {
 		return err
 	}
+	if err := ragd.ValidateMetadata("metadata", req.Metadata); err != nil {
+		return err
+	}
 	emb := s.embedders.Default()
 	if req.EmbeddingModel != "" {
 		var err error
@@ -181,6 +184,9 @@ func (s *Server) handleCollectionUpdate(c echo.Context) error {
 		}
 		trimmed := strings.TrimSpace(*req.Name)
 		req.Name = &trimmed
+	}
+	if err := ragd.ValidateMetadata("metadata", req.Metadata); err != nil {
+		return err
 	}
 	col, err := s.store.UpdateCollection(c.Request().Context(), workspaceOf(c), c.Param("id"),
 		store.CollectionUpdate{Name: req.Name, Description: req.Description, Metadata: req.Metadata})

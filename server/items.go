@@ -56,6 +56,9 @@ func newItem(req itemRequest, param string) (store.NewItem, error) {
 	if !utf8.ValidString(*req.Content) {
 		return store.NewItem{}, ragd.Invalid(param+"content", "content must be valid UTF-8 text")
 	}
+	if err := ragd.ValidateMetadata(param+"metadata", req.Metadata); err != nil {
+		return store.NewItem{}, err
+	}
 	ni := store.NewItem{Content: *req.Content, Metadata: req.Metadata}
 	if req.Description != nil {
 		ni.Description = *req.Description
@@ -144,6 +147,9 @@ func (s *Server) handleItemGet(c echo.Context) error {
 func (s *Server) handleItemUpdate(c echo.Context) error {
 	var req itemRequest
 	if err := decodeJSON(c, s.cfg.MaxBodyBytes, true, &req); err != nil {
+		return err
+	}
+	if err := ragd.ValidateMetadata("metadata", req.Metadata); err != nil {
 		return err
 	}
 	ctx, ws, colID := c.Request().Context(), workspaceOf(c), c.Param("id")

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 
 	"github.com/ragd/ragd"
 )
@@ -26,8 +27,8 @@ func scanCollection(r rowScanner) (*Collection, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	c.Metadata, err = decodeMetadata(meta)
-	return c, seq, err
+	c.Metadata = decodeMetadata(meta)
+	return c, seq, nil
 }
 
 // CreateCollection stores c (ID, Created and Updated are set here) in the
@@ -277,10 +278,18 @@ func encodeMetadata(m map[string]any) (string, error) {
 	return string(b), nil
 }
 
-func decodeMetadata(s string) (map[string]any, error) {
+// decodeMetadata returns the stored metadata s as a map. Metadata that
+// does not decode (written by hand, or by an older ragd that checked less)
+// reads as empty, with a warning: one such row must not make every read of
+// its collection fail.
+func decodeMetadata(s string) map[string]any {
 	m := map[string]any{}
 	if s == "" {
-		return m, nil
+		return m
 	}
-	return m, json.Unmarshal([]byte(s), &m)
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		slog.Warn("stored metadata is not a JSON object; reading it as {}", "bytes", len(s), "err", err)
+		return map[string]any{}
+	}
+	return m
 }

@@ -459,9 +459,7 @@ func (s *Store) hydrate(ctx context.Context, cands []candidate) ([]SearchResult,
 		if filename.Valid {
 			r.Filename = &filename.String
 		}
-		if r.Metadata, err = decodeMetadata(meta); err != nil {
-			return nil, err
-		}
+		r.Metadata = decodeMetadata(meta)
 		r.ID = fmt.Sprintf("chunk_%d", id)
 		byID[id] = r
 	}
