@@ -97,6 +97,9 @@ func (s *Server) handleEmbeddings(c echo.Context) error {
 		}
 		tokens += n
 	}
+	if err := s.reserveTokens(c, tokens); err != nil {
+		return err
+	}
 	vecs, err := emb.Embed(c.Request().Context(), texts)
 	if err != nil {
 		return err

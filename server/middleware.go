@@ -152,6 +152,9 @@ type OpsConfig struct {
 	// ProviderChecks are reported by GET /v1/health beside the database
 	// and the embedding models (chat providers, for example).
 	ProviderChecks []ProviderCheck
+	// Now is the clock of the rate limits; nil means time.Now. Tests
+	// pass a fake clock to refill buckets without waiting.
+	Now func() time.Time
 }
 
 // initOps sets up rate limits, usage, request logs, webhooks and metrics
@@ -171,7 +174,10 @@ func (s *Server) initOps(e *echo.Echo) {
 	if o.Webhooks.Logger == nil {
 		o.Webhooks.Logger = s.log
 	}
-	s.limits = newRateLimiter(*o.DefaultTier)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s.limits = newRateLimiter(*o.DefaultTier, o.Now)
 	s.usage = &usageRecorder{}
 	s.logs = &logBuffer{}
 	s.metrics = newMetrics(s.store)

@@ -97,6 +97,11 @@ func (s *Server) handleSearch(c echo.Context) error {
 	if q.TopK < 1 || q.TopK > store.MaxTopK {
 		return ragd.Invalid("top_k", "top_k must be between 1 and %d, got %d", store.MaxTopK, q.TopK)
 	}
+	if q.Mode != store.ModeKeyword {
+		if err := s.reserveTokens(c, countTokens(*req.Input)); err != nil {
+			return err
+		}
+	}
 	res, tokens, err := s.search(c.Request().Context(), workspaceOf(c), c.Param("id"), *req.Input, q)
 	if err != nil {
 		return err
