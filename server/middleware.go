@@ -152,6 +152,11 @@ type OpsConfig struct {
 	// ProviderChecks are reported by GET /v1/health beside the database
 	// and the embedding models (chat providers, for example).
 	ProviderChecks []ProviderCheck
+	// MetricsAuth makes GET /metrics take an admin key like the admin
+	// routes; without it, /metrics is open to anyone who can reach the
+	// port (its series hold no workspace data, and invented methods and
+	// paths cannot add series).
+	MetricsAuth bool
 	// Now is the clock of the rate limits; nil means time.Now. Tests
 	// pass a fake clock to refill buckets without waiting.
 	Now func() time.Time
@@ -194,7 +199,11 @@ func (s *Server) initOps(e *echo.Echo) {
 			MaxAge: 600,
 		}))
 	}
-	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
+	var metricsAuth []echo.MiddlewareFunc
+	if o.MetricsAuth {
+		metricsAuth = []echo.MiddlewareFunc{s.authenticate, requireAdmin}
+	}
+	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()), metricsAuth...)
 	s.stopFlush, s.flushDone = make(chan struct{}), make(chan struct{})
 	go s.flushLoop()
 }
