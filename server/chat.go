@@ -139,6 +139,11 @@ func (s *Server) answer(c echo.Context, res *rag.Result) error {
 // stores it.
 func (s *Server) relay(c echo.Context, st *rag.ChatStream) error {
 	w := c.Response()
+	// A stream has no write deadline (Timeouts.Write): it lasts as long
+	// as the model writes.
+	if err := http.NewResponseController(w).SetWriteDeadline(time.Time{}); err != nil {
+		s.log.Warn("clearing the write deadline of a stream", "err", err)
+	}
 	st.Served.SetHeaders(w.Header())
 	w.Header().Set(echo.HeaderContentType, "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")

@@ -38,7 +38,32 @@ type Config struct {
 	Chat *rag.Router
 	// Ops holds rate limits, logs, webhooks, CORS, TLS and health checks.
 	Ops OpsConfig
+	// Timeouts bound each connection; zero fields take DefaultTimeouts'.
+	Timeouts Timeouts
 }
+
+// Timeouts bound how long a connection may take, so that slow or idle
+// clients cannot hold connections, with their goroutines and buffers,
+// open without end.
+type Timeouts struct {
+	// ReadHeader is the time to read a request's headers.
+	ReadHeader time.Duration
+	// Read is the time to read a whole request, body included: an upload
+	// of the largest allowed file must arrive within it.
+	Read time.Duration
+	// Write is the time from the end of a request's headers to the end of
+	// its response. Streamed (server-sent events) responses have none: a
+	// chat stream lasts as long as the model writes.
+	Write time.Duration
+	// Idle is how long a keep-alive connection may wait for its next
+	// request.
+	Idle time.Duration
+}
+
+// DefaultTimeouts are the connection timeouts of a server configured with
+// none: a 512 MiB upload needs 1.7 MB/s to arrive within Read, and Write
+// leaves a ?wait=true upload or a long RAG answer several minutes more.
+var DefaultTimeouts = Timeouts{ReadHeader: 10 * time.Second, Read: 5 * time.Minute, Write: 10 * time.Minute, Idle: time.Minute}
 
 // DefaultMaxBodyBytes is the default JSON body limit: room for a batch of
 // 1000 items of a few KiB each.
@@ -74,6 +99,12 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) *Server {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	for _, t := range []struct{ v, def *time.Duration }{{&cfg.Timeouts.ReadHeader, &DefaultTimeouts.ReadHeader},
+		{&cfg.Timeouts.Read, &DefaultTimeouts.Read}, {&cfg.Timeouts.Write, &DefaultTimeouts.Write}, {&cfg.Timeouts.Idle, &DefaultTimeouts.Idle}} {
+		if *t.v <= 0 {
+			*t.v = *t.def
+		}
 	}
 	if cfg.Chat == nil {
 		router, err := rag.NewRouter(rag.Config{})
@@ -125,7 +156,9 @@ func (s *Server) Open(addr string) error {
 		return err
 	}
 	s.ln = ln
-	s.http = &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
+	t := s.cfg.Timeouts
+	s.http = &http.Server{Handler: s.echo, ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read, WriteTimeout: t.Write,
+		IdleTimeout: t.Idle, MaxHeaderBytes: 64 << 10}
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("serve", "err", err)

@@ -37,6 +37,8 @@ type Main struct {
 	MaxFileBytes int64
 	// Config is the optional config file listing model providers.
 	Config string
+	// Timeouts bound each HTTP connection.
+	Timeouts server.Timeouts
 
 	ops opsSettings
 
@@ -62,6 +64,11 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.Int64Var(&m.MaxFileBytes, "max-file-bytes", int64(envInt("RAGD_MAX_FILE_BYTES", ingest.DefaultMaxFileBytes)), "largest uploaded file, in bytes (env RAGD_MAX_FILE_BYTES)")
 	fs.StringVar(&m.Config, "config", envOr("RAGD_CONFIG", ""), "optional YAML file listing chat and embedding providers (env RAGD_CONFIG)")
 	fs.StringVar(&m.LogLevel, "log-level", envOr("RAGD_LOG_LEVEL", "info"), "debug, info, warn or error (env RAGD_LOG_LEVEL)")
+	d := server.DefaultTimeouts
+	fs.DurationVar(&m.Timeouts.ReadHeader, "read-header-timeout", d.ReadHeader, "time to read a request's headers")
+	fs.DurationVar(&m.Timeouts.Read, "read-timeout", d.Read, "time to read a whole request, body included (uploads must arrive within it)")
+	fs.DurationVar(&m.Timeouts.Write, "write-timeout", d.Write, "time from a request's headers to the end of its response; streamed chat answers have none")
+	fs.DurationVar(&m.Timeouts.Idle, "idle-timeout", d.Idle, "how long a keep-alive connection may wait for its next request")
 	m.ops.registerOpsFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -155,7 +162,8 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv := server.New(st, reg, server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log, Ops: ops, Chat: chat, Ingester: ing})
+	srv := server.New(st, reg, server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log, Ops: ops, Chat: chat, Ingester: ing,
+		Timeouts: m.Timeouts})
 	if err := ing.Start(ctx); err != nil {
 		return err
 	}
