@@ -48,17 +48,6 @@ type deletedResponse struct {
 	Deleted bool   `json:"deleted"`
 }
 
-func validName(name string) error {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		return ragd.Invalid("name", "name is required")
-	}
-	if len(name) > 256 {
-		return ragd.Invalid("name", "name must be at most 256 bytes")
-	}
-	return nil
-}
-
 // resolveChunking applies defaults to req and checks the sizes against the
 // embedder's input limit.
 func resolveChunking(req *chunkingRequest, base store.Chunking, limit int) (store.Chunking, error) {
@@ -85,7 +74,11 @@ func (s *Server) handleCollectionCreate(c echo.Context) error {
 	if err := decodeJSON(c, s.cfg.MaxBodyBytes, true, &req); err != nil {
 		return err
 	}
-	if err := validName(req.Name); err != nil {
+	req.Name = strings.TrimSpace(req.Name)
+	if err := ragd.ValidateCollectionName(req.Name); err != nil {
+		return err
+	}
+	if err := ragd.ValidateText("description", req.Description, true); err != nil {
 		return err
 	}
 	if err := ragd.ValidateMetadata("metadata", req.Metadata); err != nil {
@@ -106,7 +99,7 @@ func (s *Server) handleCollectionCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	col := &store.Collection{Workspace: workspaceOf(c), Name: strings.TrimSpace(req.Name), Description: req.Description,
+	col := &store.Collection{Workspace: workspaceOf(c), Name: req.Name, Description: req.Description,
 		EmbeddingModel: emb.Name(), Dimensions: emb.Dimensions(), Chunking: chunking, Metadata: req.Metadata}
 	if col.Metadata == nil {
 		col.Metadata = map[string]any{}
@@ -179,11 +172,16 @@ func (s *Server) handleCollectionUpdate(c echo.Context) error {
 		return err
 	}
 	if req.Name != nil {
-		if err := validName(*req.Name); err != nil {
+		trimmed := strings.TrimSpace(*req.Name)
+		if err := ragd.ValidateCollectionName(trimmed); err != nil {
 			return err
 		}
-		trimmed := strings.TrimSpace(*req.Name)
 		req.Name = &trimmed
+	}
+	if req.Description != nil {
+		if err := ragd.ValidateText("description", *req.Description, true); err != nil {
+			return err
+		}
 	}
 	if err := ragd.ValidateMetadata("metadata", req.Metadata); err != nil {
 		return err

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -107,6 +108,17 @@ func TestCollectionErrors(t *testing.T) {
 		{"ErrMaxTokensOverLimit", "POST", "/v1/vector_store", map[string]any{"name": "m", "chunking": map[string]any{"max_tokens": 100000}}, 400, "invalid_request", "max_tokens"},
 		{"ErrOverlap", "POST", "/v1/vector_store", map[string]any{"name": "m", "chunking": map[string]any{"max_tokens": 100, "overlap_tokens": 100}}, 400, "invalid_request", "overlap_tokens"},
 		{"ErrMetadataType", "POST", "/v1/vector_store", map[string]any{"name": "m", "metadata": "x"}, 400, "invalid_request", "metadata"},
+		{"ErrNameSlash", "POST", "/v1/vector_store", map[string]any{"name": "a/b"}, 400, "invalid_request", "name"},
+		{"ErrNameLooksLikeID", "POST", "/v1/vector_store", map[string]any{"name": id}, 400, "invalid_request", "name"},
+		{"ErrNameIDPrefix", "POST", "/v1/vector_store", map[string]any{"name": "col_notes"}, 400, "invalid_request", "name"},
+		{"ErrNameDotDot", "POST", "/v1/vector_store", map[string]any{"name": ".."}, 400, "invalid_request", "name"},
+		{"ErrNameNUL", "POST", "/v1/vector_store", map[string]any{"name": "a\x00b"}, 400, "invalid_request", "name"},
+		{"ErrNameEscape", "POST", "/v1/vector_store", map[string]any{"name": "red\x1b[31m"}, 400, "invalid_request", "name"},
+		{"ErrNameNewline", "POST", "/v1/vector_store", map[string]any{"name": "two\nlines"}, 400, "invalid_request", "name"},
+		{"ErrNameTooLong", "POST", "/v1/vector_store", map[string]any{"name": strings.Repeat("n", 257)}, 400, "invalid_request", "name"},
+		{"ErrDescriptionNUL", "POST", "/v1/vector_store", map[string]any{"name": "d", "description": "x\x00"}, 400, "invalid_request", "description"},
+		{"ErrRenameSlash", "PATCH", "/v1/vector_store/" + id, map[string]any{"name": "a/b"}, 400, "invalid_request", "name"},
+		{"ErrUpdateDescriptionControl", "PATCH", "/v1/vector_store/" + id, map[string]any{"description": "bell\a"}, 400, "invalid_request", "description"},
 		{"ErrGetUnknown", "GET", "/v1/vector_store/col_nope", nil, 404, "not_found", nil},
 		{"ErrUpdateUnknown", "PATCH", "/v1/vector_store/col_nope", map[string]any{"name": "a"}, 404, "not_found", nil},
 		{"ErrUpdateRenameTaken", "PATCH", "/v1/vector_store/" + id, map[string]any{"name": "taken2"}, 200, "", nil},
@@ -119,6 +131,12 @@ func TestCollectionErrors(t *testing.T) {
 		{"ErrMethod", "POST", "/healthz", nil, 400, "method_not_allowed", nil},
 	}
 	ts.collection(t, ts.admin, "taken3")
+	// Spaces, accents and punctuation are fine in names, and descriptions hold lines.
+	b := ts.do(t, "POST", "/v1/vector_store", ts.admin, map[string]any{"name": " Notes d'été (v2) ", "description": "line one\n\tline two"}).must(t, 201)
+	if c := obj(b["collection"]); c["name"] != "Notes d'été (v2)" {
+		t.Fatalf("created %v", c)
+	}
+	ts.do(t, "GET", "/v1/vector_store/"+url.PathEscape("Notes d'été (v2)"), ts.admin, nil).must(t, 200)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := ts.do(t, tt.method, tt.path, ts.admin, tt.body)

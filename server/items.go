@@ -60,6 +60,9 @@ func newItem(req itemRequest, param string) (store.NewItem, error) {
 	}
 	ni := store.NewItem{Content: *req.Content, Metadata: req.Metadata}
 	if req.Description != nil {
+		if err := ragd.ValidateText(param+"description", *req.Description, true); err != nil {
+			return store.NewItem{}, err
+		}
 		ni.Description = *req.Description
 	} else {
 		ni.Description = ingest.Describe(ni.Content)
@@ -165,6 +168,11 @@ func (s *Server) handleItemUpdate(c echo.Context) error {
 	}
 	if err := ragd.ValidateMetadata("metadata", req.Metadata); err != nil {
 		return err
+	}
+	if req.Description != nil {
+		if err := ragd.ValidateText("description", *req.Description, true); err != nil {
+			return err
+		}
 	}
 	ctx, ws, colID := c.Request().Context(), workspaceOf(c), c.Param("id")
 	u := store.ItemUpdate{Description: req.Description, Metadata: req.Metadata}

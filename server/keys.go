@@ -35,6 +35,12 @@ func (s *Server) handleKeyCreate(c echo.Context) error {
 	if strings.TrimSpace(req.Name) == "" {
 		return ragd.Invalid("name", "name is required: say who or what the key is for")
 	}
+	if len(req.Name) > ragd.MaxNameBytes {
+		return ragd.Invalid("name", "name must be at most %d bytes, got %d", ragd.MaxNameBytes, len(req.Name))
+	}
+	if err := ragd.ValidateText("name", req.Name, false); err != nil {
+		return err
+	}
 	if req.Workspace == "" {
 		req.Workspace = store.DefaultWorkspace
 	}
