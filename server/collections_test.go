@@ -128,7 +128,7 @@ func TestCollectionErrors(t *testing.T) {
 		{"ErrLimitNotNumber", "GET", "/v1/vector_store?limit=ten", nil, 400, "invalid_request", "limit"},
 		{"ErrAfter", "GET", "/v1/vector_store?after=col_nope", nil, 400, "invalid_request", "after"},
 		{"ErrRoute", "GET", "/v1/nothing/here", nil, 404, "route_not_found", nil},
-		{"ErrMethod", "POST", "/healthz", nil, 400, "method_not_allowed", nil},
+		{"ErrMethod", "POST", "/healthz", nil, 405, "method_not_allowed", nil},
 	}
 	ts.collection(t, ts.admin, "taken3")
 	// Spaces, accents and punctuation are fine in names, and descriptions hold lines.
@@ -157,5 +157,51 @@ func TestCollectionErrors(t *testing.T) {
 	r := ts.do(t, "PATCH", "/v1/vector_store/"+id, ts.admin, map[string]any{"name": "taken3"})
 	if code, _ := r.errCode(); r.status != 409 || code != "collection_exists" {
 		t.Fatalf("rename onto an existing name: %d %s", r.status, r.raw)
+	}
+}
+
+// TestMethodNotAllowed sends wrong methods to existing routes: 405 with
+// an Allow header listing the right ones, after authentication.
+func TestMethodNotAllowed(t *testing.T) {
+	ts := newTestServer(t)
+	col := ts.collection(t, ts.admin, "docs")
+	for _, tt := range []struct {
+		method, path string
+		allow        []string
+	}{
+		{"DELETE", "/v1/vector_store", []string{"GET", "POST"}},
+		{"POST", "/v1/vector_store/" + col, []string{"GET", "PUT", "PATCH", "DELETE"}},
+		{"GET", "/v1/vector_store/" + col + "/search", []string{"POST"}},
+		{"PUT", "/v1/keys", []string{"GET", "POST"}},
+		{"GET", "/v1/embeddings", []string{"POST"}},
+		{"POST", "/healthz", []string{"GET"}},
+		{"DELETE", "/metrics", []string{"GET"}},
+	} {
+		t.Run(tt.method+tt.path, func(t *testing.T) {
+			r := ts.do(t, tt.method, tt.path, ts.admin, nil)
+			r.must(t, 405)
+			if code, _ := r.errCode(); code != "method_not_allowed" {
+				t.Fatalf("code %q: %s", code, r.raw)
+			}
+			allow := r.header.Get("Allow")
+			for _, m := range tt.allow {
+				if !strings.Contains(allow, m) {
+					t.Errorf("Allow %q lacks %s", allow, m)
+				}
+			}
+			if strings.Contains(allow, tt.method) {
+				t.Errorf("Allow %q lists the refused %s", allow, tt.method)
+			}
+		})
+	}
+	// Routes under /v1 still authenticate first, and unknown paths are 404.
+	if r := ts.do(t, "DELETE", "/v1/vector_store", "", nil); r.status != 401 {
+		t.Errorf("wrong method without a key: %d %s", r.status, r.raw)
+	}
+	if code, _ := ts.do(t, "GET", "/v1/nothing/here", ts.admin, nil).errCode(); code != "route_not_found" {
+		t.Errorf("unknown route: %s", code)
+	}
+	if r := ts.do(t, "GET", "/v1/nothing/here", "", nil); r.status != 401 {
+		t.Errorf("unknown route without a key: %d %s", r.status, r.raw)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -125,7 +126,12 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) *Server {
 	s.initOps(e)
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
-	v1 := e.Group("/v1", s.authenticate, s.rateLimit, s.emitEvents)
+	// The /v1 middleware wraps every request under /v1 instead of being
+	// the group's: Echo gives a group with middleware a catch-all route,
+	// which answers 404 where a wrong method on a route must get 405 and
+	// an Allow header.
+	e.Use(under("/v1", s.authenticate, s.rateLimit, s.emitEvents))
+	v1 := e.Group("/v1")
 	s.registerCollectionRoutes(v1)
 	s.registerItemRoutes(v1)
 	if cfg.Ingester != nil {
@@ -141,6 +147,23 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) *Server {
 	s.registerOpsRoutes(v1)
 	s.echo = e
 	return s
+}
+
+// under applies the middleware mws, in order, to requests whose path is
+// prefix or below it, and passes other requests straight on.
+func under(prefix string, mws ...echo.MiddlewareFunc) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		wrapped := next
+		for i := len(mws) - 1; i >= 0; i-- {
+			wrapped = mws[i](wrapped)
+		}
+		return func(c echo.Context) error {
+			if p := c.Request().URL.Path; p == prefix || strings.HasPrefix(p, prefix+"/") {
+				return wrapped(c)
+			}
+			return next(c)
+		}
+	}
 }
 
 // Handler returns the server's HTTP handler.
