@@ -112,13 +112,26 @@ func (s *Server) handleCollectionCreate(c echo.Context) error {
 
 // page reads ?limit= (default 20, at most 100) and ?after=.
 func page(c echo.Context) (store.Page, error) {
-	p := store.Page{Limit: 20, After: c.QueryParam("after")}
-	if v := c.QueryParam("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			return p, ragd.Invalid("limit", "limit must be a whole number from 1 to 100, got %q", v)
+	v := c.QueryParam("limit")
+	if v == "" {
+		return pageOf(nil, c.QueryParam("after"))
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return store.Page{}, ragd.Invalid("limit", "limit must be a whole number from 1 to 100, got %q", v)
+	}
+	return pageOf(&n, c.QueryParam("after"))
+}
+
+// pageOf checks a list's limit (nil: the default of 20, else 1 to 100)
+// and cursor.
+func pageOf(limit *int, after string) (store.Page, error) {
+	p := store.Page{Limit: 20, After: after}
+	if limit != nil {
+		if *limit < 1 || *limit > 100 {
+			return p, ragd.Invalid("limit", "limit must be a whole number from 1 to 100, got %d", *limit)
 		}
-		p.Limit = n
+		p.Limit = *limit
 	}
 	return p, nil
 }

@@ -141,18 +141,26 @@ func listPage[T any](ctx context.Context, s *Store, limit int, scan func(rowScan
 	return out, more, nil
 }
 
-// afterSeq resolves a pagination cursor (a row ID) to its seq within the
-// rows of table matching scope; an unknown cursor is EINVALID.
+// afterSeq resolves a pagination cursor (a row ID) to its rowid (seq, in
+// tables that have one) within the rows of table matching scope; an
+// unknown cursor is EINVALID. Lists are in rowid order, which is creation
+// order.
 func (s *Store) afterSeq(ctx context.Context, table, scope, after string, args ...any) (int64, error) {
 	if after == "" {
 		return 0, nil
 	}
 	var seq int64
-	err := s.db.QueryRowContext(ctx, `SELECT seq FROM `+table+` WHERE id = ? AND `+scope, append([]any{after}, args...)...).Scan(&seq)
+	err := s.db.QueryRowContext(ctx, `SELECT rowid FROM `+table+` WHERE id = ? AND `+scope, append([]any{after}, args...)...).Scan(&seq)
 	if err == sql.ErrNoRows {
-		return 0, ragd.Invalid("after", "after=%q is not an id in this list; pass the last_id of a previous page", after)
+		return 0, InvalidCursor(after)
 	}
 	return seq, err
+}
+
+// InvalidCursor is the EINVALID error of a list's ?after= that names no
+// item of the list.
+func InvalidCursor(after string) error {
+	return ragd.Invalid("after", "after=%q is not an id in this list; pass the last_id of a previous page", after)
 }
 
 // CollectionUpdate holds the fields of a collection that may change; nil
