@@ -101,12 +101,13 @@ func (b *bucket) state(now time.Time) (remaining int, untilFull time.Duration) {
 	return max(0, int(b.level)), b.until(b.size)
 }
 
-// until returns how long until the bucket holds want; b.mu is held.
+// until returns how long until the bucket holds want, rounded up so that
+// a wait is never 0; b.mu is held.
 func (b *bucket) until(want float64) time.Duration {
 	if b.level >= want {
 		return 0
 	}
-	return time.Duration((want - b.level) / b.size * float64(time.Minute))
+	return time.Duration(math.Ceil((want - b.level) / b.size * float64(time.Minute)))
 }
 
 // keyLimiter holds the buckets of one key.
