@@ -237,6 +237,9 @@ func (r *fileRun) addRecord(ctx context.Context, rec extract.Record) error {
 		meta = map[string]any{}
 	}
 	maps.Copy(meta, rec.Metadata)
+	if err := ragd.ValidateMetadata(fmt.Sprintf("the metadata of line %d", rec.Line), meta); err != nil {
+		return err
+	}
 	chunks, err := ChunkText(rec.Text, r.opts)
 	if err != nil {
 		return err

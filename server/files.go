@@ -93,6 +93,9 @@ func (s *Server) handleFileUpload(c echo.Context) error {
 			if err := json.Unmarshal(v, &nf.Metadata); err != nil || nf.Metadata == nil {
 				return ragd.Invalid("metadata", "metadata must be a JSON object, such as {\"source\": \"wiki\"}")
 			}
+			if err := ragd.ValidateMetadata("metadata", nf.Metadata); err != nil {
+				return err
+			}
 		case "max_tokens", "overlap_tokens":
 			v, err := formValue(p, name)
 			if err != nil {

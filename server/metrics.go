@@ -89,8 +89,19 @@ func (m *Metrics) ObserveEmbedding(provider, model string, d time.Duration, err 
 	m.embedLatency.WithLabelValues(provider, model, outcome(err)).Observe(d.Seconds())
 }
 
-// observeRequest records one finished HTTP request.
+// labelledMethods are the HTTP methods with a label value of their own.
+// Clients may send any token as a method, so every other one is counted
+// as "OTHER": a label value per invented method grew /metrics by a series
+// per request.
+var labelledMethods = map[string]bool{http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
+	http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true}
+
+// observeRequest records one finished HTTP request; route is a route
+// pattern or "unmatched", never a client's path.
 func (m *Metrics) observeRequest(method, route string, status int, d time.Duration) {
+	if !labelledMethods[method] {
+		method = "OTHER"
+	}
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(method, route).Observe(d.Seconds())
 }

@@ -113,6 +113,11 @@ func (s *Server) handleSearch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if q.Mode != store.ModeKeyword {
+		if err := s.reserveTokens(c, countTokens(*req.Input)); err != nil {
+			return err
+		}
+	}
 	res, tokens, err := s.search(c.Request().Context(), workspaceOf(c), c.Param("id"), *req.Input, q, rk)
 	if err != nil {
 		return err

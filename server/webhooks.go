@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
@@ -85,19 +86,11 @@ func (s *Server) handleWebhookCreate(c echo.Context) error {
 	return c.JSON(http.StatusCreated, webhookResponse{w})
 }
 
-type webhookListResponse struct {
-	Webhooks []*store.Webhook `json:"webhooks"`
-}
-
 func (s *Server) handleWebhookList(c echo.Context) error {
-	list, err := s.store.Webhooks(c.Request().Context(), workspaceOf(c))
-	if err != nil {
-		return err
-	}
-	if list == nil {
-		list = []*store.Webhook{}
-	}
-	return c.JSON(http.StatusOK, webhookListResponse{list})
+	return listPage(c, "webhooks", func(w *store.Webhook) string { return w.ID },
+		func(ctx context.Context, ws, _ string, p store.Page) ([]*store.Webhook, bool, error) {
+			return s.store.Webhooks(ctx, ws, p)
+		})
 }
 
 func (s *Server) handleWebhookGet(c echo.Context) error {

@@ -33,7 +33,7 @@ func (s *Store) TermVersion(ctx context.Context, ws, colID string) (string, erro
 // FilterPlan returns SQLite's query plan for the chunks of collection
 // colID passing f, one step a line.
 func (s *Store) FilterPlan(ctx context.Context, f *Filter, colID string) (string, error) {
-	query, args, err := filterQuery(f, colID)
+	query, args, err := filterQuery(f, colID, false)
 	if err != nil {
 		return "", err
 	}

@@ -65,9 +65,8 @@ func scanFile(r rowScanner) (*File, error) {
 	if completed.Valid {
 		f.CompletedAt = &completed.Int64
 	}
-	var err error
-	f.Metadata, err = decodeMetadata(meta)
-	return f, err
+	f.Metadata = decodeMetadata(meta)
+	return f, nil
 }
 
 // CreateFile records f (its ID, Filename, Bytes, ContentType, SHA256,

@@ -31,9 +31,8 @@ func scanItem(r rowScanner) (*Item, error) {
 		&meta, &it.ChunkCount, &it.Tokens); err != nil {
 		return nil, err
 	}
-	var err error
-	it.Metadata, err = decodeMetadata(meta)
-	return it, err
+	it.Metadata = decodeMetadata(meta)
+	return it, nil
 }
 
 // InsertItems adds items to collection colID of workspace ws in one

@@ -21,6 +21,7 @@ type opsSettings struct {
 	corsOrigins  string
 	tlsCert      string
 	tlsKey       string
+	metricsAuth  bool
 }
 
 // registerOpsFlags adds the operations flags of ragd serve to fs.
@@ -33,6 +34,7 @@ func (o *opsSettings) registerOpsFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.flush, "usage-flush-interval", 2*time.Second, "how often usage and request logs are written to the database")
 	fs.StringVar(&o.corsOrigins, "cors-origins", envOr("RAGD_CORS_ORIGINS", ""), "comma-separated origins allowed to call the API from a browser; empty: CORS off (env RAGD_CORS_ORIGINS)")
 	fs.StringVar(&o.tlsCert, "tls-cert", envOr("RAGD_TLS_CERT", ""), "TLS certificate file (PEM); with --tls-key, serve HTTPS (env RAGD_TLS_CERT)")
+	fs.BoolVar(&o.metricsAuth, "metrics-auth", false, "require an admin API key on GET /metrics (default: open to whoever reaches the port)")
 	fs.StringVar(&o.tlsKey, "tls-key", envOr("RAGD_TLS_KEY", ""), "TLS private key file (PEM) (env RAGD_TLS_KEY)")
 }
 
@@ -52,7 +54,7 @@ func (o *opsSettings) config() (server.OpsConfig, error) {
 		return server.OpsConfig{}, fmt.Errorf("--tls-cert and --tls-key go together")
 	}
 	cfg := server.OpsConfig{DefaultTier: &tier, LogRetention: o.logRetention, LogBodies: o.logBodies, FlushInterval: o.flush,
-		TLSCertFile: o.tlsCert, TLSKeyFile: o.tlsKey}
+		TLSCertFile: o.tlsCert, TLSKeyFile: o.tlsKey, MetricsAuth: o.metricsAuth}
 	for _, origin := range strings.Split(o.corsOrigins, ",") {
 		if origin = strings.TrimSpace(origin); origin != "" {
 			cfg.CORSOrigins = append(cfg.CORSOrigins, origin)

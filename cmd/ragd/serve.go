@@ -40,6 +40,8 @@ type Main struct {
 	// MaxRerankDocuments and MaxRerankBytes limit one /v1/rerank call.
 	MaxRerankDocuments int
 	MaxRerankBytes     int64
+	// Timeouts bound each HTTP connection.
+	Timeouts server.Timeouts
 
 	ops opsSettings
 
@@ -67,6 +69,11 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.IntVar(&m.MaxRerankDocuments, "max-rerank-documents", envInt("RAGD_MAX_RERANK_DOCUMENTS", server.DefaultMaxRerankDocuments), "most documents in one /v1/rerank call (env RAGD_MAX_RERANK_DOCUMENTS)")
 	fs.Int64Var(&m.MaxRerankBytes, "max-rerank-bytes", int64(envInt("RAGD_MAX_RERANK_BYTES", server.DefaultMaxRerankBytes)), "largest query plus documents of one /v1/rerank call, in bytes (env RAGD_MAX_RERANK_BYTES)")
 	fs.StringVar(&m.LogLevel, "log-level", envOr("RAGD_LOG_LEVEL", "info"), "debug, info, warn or error (env RAGD_LOG_LEVEL)")
+	d := server.DefaultTimeouts
+	fs.DurationVar(&m.Timeouts.ReadHeader, "read-header-timeout", d.ReadHeader, "time to read a request's headers")
+	fs.DurationVar(&m.Timeouts.Read, "read-timeout", d.Read, "time to read a whole request, body included (uploads must arrive within it)")
+	fs.DurationVar(&m.Timeouts.Write, "write-timeout", d.Write, "time from a request's headers to the end of its response; streamed chat answers have none")
+	fs.DurationVar(&m.Timeouts.Idle, "idle-timeout", d.Idle, "how long a keep-alive connection may wait for its next request")
 	m.ops.registerOpsFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -165,7 +172,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	srv := server.New(st, reg, server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log, Ops: ops, Chat: chat, Ingester: ing,
-		Rerankers: rr, MaxRerankDocuments: m.MaxRerankDocuments, MaxRerankBytes: m.MaxRerankBytes})
+		Rerankers: rr, MaxRerankDocuments: m.MaxRerankDocuments, MaxRerankBytes: m.MaxRerankBytes, Timeouts: m.Timeouts})
 	if err := ing.Start(ctx); err != nil {
 		return err
 	}
