@@ -32,6 +32,9 @@ type Segment struct {
 	Text string
 	// Page is the 1-based page the text is on; 0 means unknown.
 	Page int
+	// Section is where the text is in the document's headings, such as
+	// "Title > Installation > On Windows"; empty means none.
+	Section string
 }
 
 // Chunk is one piece of a document, ready to embed.
@@ -44,6 +47,8 @@ type Chunk struct {
 	Start, End int64
 	// Page is the page of the chunk's first non-space byte (0: unknown).
 	Page int
+	// Section is the section of the chunk's first non-space byte.
+	Section string
 	// Tokens is the number of cl100k_base tokens of Text.
 	Tokens int
 }
@@ -121,13 +126,16 @@ type Chunker struct {
 	carry string
 	// toks are the tokens from start on.
 	toks []token
-	// pages are the page changes, the first at or before start.
-	pages []pageMark
+	// marks are the changes of page or section, the first at or before
+	// start.
+	marks []mark
 }
 
-type pageMark struct {
-	at   int64
-	page int
+// mark is where a page or a section begins.
+type mark struct {
+	at      int64
+	page    int
+	section string
 }
 
 // New returns a Chunker with opts, checked against MaxLimit, that calls
@@ -163,8 +171,8 @@ func (c *Chunker) Write(seg Segment) error {
 		return c.err
 	}
 	at := c.bufStart + int64(len(c.buf)) + int64(len(c.carry))
-	if n := len(c.pages); n == 0 || c.pages[n-1].page != seg.Page {
-		c.pages = append(c.pages, pageMark{at: at, page: seg.Page})
+	if n := len(c.marks); n == 0 || c.marks[n-1].page != seg.Page || c.marks[n-1].section != seg.Section {
+		c.marks = append(c.marks, mark{at: at, page: seg.Page, section: seg.Section})
 	}
 	c.carry += seg.Text
 	// Tokenize a window at a time so that a huge segment never has all its
@@ -385,21 +393,23 @@ func (c *Chunker) flush(e, tokens int) {
 		return
 	}
 	c.lastEnd = c.toks[e-1].end
+	m := c.markAt(c.start + int64(lead))
 	ch := Chunk{Index: c.index, Text: text, Start: c.start, End: c.toks[e-1].end,
-		Page: c.pageAt(c.start + int64(lead)), Tokens: tokens}
+		Page: m.page, Section: m.section, Tokens: tokens}
 	c.index++
 	c.err = c.emit(ch)
 }
 
-func (c *Chunker) pageAt(off int64) int {
-	page := 0
-	for _, m := range c.pages {
+// markAt returns the page and section in effect at offset off.
+func (c *Chunker) markAt(off int64) mark {
+	var at mark
+	for _, m := range c.marks {
 		if m.at > off {
 			break
 		}
-		page = m.page
+		at = m
 	}
-	return page
+	return at
 }
 
 // advance makes toks[s] the first token of the next chunk and drops what
@@ -412,8 +422,8 @@ func (c *Chunker) advance(s int) {
 	c.buf = c.buf[keep-c.bufStart:]
 	c.bufStart = keep
 	k := 0
-	for k+1 < len(c.pages) && c.pages[k+1].at <= c.start {
+	for k+1 < len(c.marks) && c.marks[k+1].at <= c.start {
 		k++
 	}
-	c.pages = c.pages[k:]
+	c.marks = c.marks[k:]
 }

@@ -227,7 +227,7 @@ func TestChunkPages(t *testing.T) {
 	page := func(n int) string {
 		return fmt.Sprintf("This is page %d of the report. It has a few sentences of its own, about topic %d.\n\n", n, n)
 	}
-	segs := []Segment{{page(1), 1}, {page(2), 2}, {"", 3}, {page(4), 4}, {page(5), 0}}
+	segs := []Segment{{Text: page(1), Page: 1}, {Text: page(2), Page: 2}, {Text: "", Page: 3}, {Text: page(4), Page: 4}, {Text: page(5), Page: 0}}
 	chunks := collect(t, Options{MaxTokens: 25}, segs...)
 	input := ""
 	for _, s := range segs {
@@ -243,6 +243,52 @@ func TestChunkPages(t *testing.T) {
 	}
 	if !slices.Equal(got, []int{1, 2, 4, 0}) {
 		t.Fatalf("pages %v, want [1 2 4 0]", got)
+	}
+}
+
+// A chunk carries the section of its first non-space byte, whether
+// sections change with pages, within a page, or span several chunks.
+func TestChunkSections(t *testing.T) {
+	para := func(topic string, n int) string {
+		return fmt.Sprintf("\n\nThis paragraph is about %s. It is number %d and has a second sentence.", topic, n)
+	}
+	cases := []struct {
+		name string
+		segs []Segment
+		want []string // each chunk's section
+	}{
+		{"OnePerChunk", []Segment{
+			{Text: "Install" + para("installing", 1), Section: "Guide > Install"},
+			{Text: para("windows", 2), Section: "Guide > Install > On Windows"},
+			{Text: para("licence", 3), Section: "Guide > Licence"},
+		}, []string{"Guide > Install", "Guide > Install > On Windows", "Guide > Licence"}},
+		{"SpansChunks", []Segment{
+			{Text: "Intro" + para("nothing", 1), Section: ""},
+			{Text: para("windows", 2) + para("windows", 3) + para("windows", 4), Section: "On Windows"},
+		}, []string{"", "On Windows", "On Windows", "On Windows"}},
+		{"WithinAPage", []Segment{
+			{Text: "First" + para("pages", 1), Page: 1, Section: "A"},
+			{Text: para("pages", 2), Page: 1, Section: "B"},
+			{Text: para("pages", 3), Page: 2, Section: "B"},
+		}, []string{"A", "B", "B"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := Options{MaxTokens: 24}
+			chunks := collect(t, opts, tc.segs...)
+			input := ""
+			for _, s := range tc.segs {
+				input += s.Text
+			}
+			checkInvariants(t, input, opts, chunks)
+			var got []string
+			for _, c := range chunks {
+				got = append(got, c.Section)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("sections %q, want %q; chunks %q", got, tc.want, texts(chunks))
+			}
+		})
 	}
 }
 
