@@ -1,7 +1,8 @@
 // Package chunk splits a document's text into chunks of at most a given
 // number of cl100k_base tokens, preferring to cut at paragraph, then
 // sentence, then word, then token boundaries, with overlap between
-// neighbours. It streams: text goes in as segments (from a parser, page by
+// neighbours; where segments carry sections, a section's start is the
+// best boundary of all, and no overlap reaches back across it. It streams: text goes in as segments (from a parser, page by
 // page or block by block) and chunks come out, in order, as soon as they
 // are complete, so memory stays bounded whatever the document's size.
 package chunk
@@ -87,6 +88,7 @@ const (
 	prioWord      = 1 // next to white space, or between ideographs
 	prioSentence  = 2
 	prioParagraph = 3
+	prioSection   = 4 // the first non-space byte of a new section
 )
 
 // lookback is how many bytes before a boundary decide its priority.
@@ -129,6 +131,9 @@ type Chunker struct {
 	// marks are the changes of page or section, the first at or before
 	// start.
 	marks []mark
+	// sections are the offsets of the first non-space bytes of sections
+	// not yet scanned.
+	sections []int64
 }
 
 // mark is where a page or a section begins.
@@ -171,8 +176,12 @@ func (c *Chunker) Write(seg Segment) error {
 		return c.err
 	}
 	at := c.bufStart + int64(len(c.buf)) + int64(len(c.carry))
-	if n := len(c.marks); n == 0 || c.marks[n-1].page != seg.Page || c.marks[n-1].section != seg.Section {
+	n := len(c.marks)
+	if n == 0 || c.marks[n-1].page != seg.Page || c.marks[n-1].section != seg.Section {
 		c.marks = append(c.marks, mark{at: at, page: seg.Page, section: seg.Section})
+	}
+	if lead := len(seg.Text) - len(strings.TrimLeftFunc(seg.Text, unicode.IsSpace)); n > 0 && c.marks[n-1].section != seg.Section && lead < len(seg.Text) {
+		c.sections = append(c.sections, at+int64(lead))
 	}
 	c.carry += seg.Text
 	// Tokenize a window at a time so that a huge segment never has all its
@@ -223,8 +232,15 @@ func (c *Chunker) scan(eof bool) int {
 	for i := first; i < len(c.toks); i++ {
 		t := &c.toks[i]
 		var hspace bool
-		t.prio, hspace = c.priority(c.tokStart(i))
+		start := c.tokStart(i)
+		t.prio, hspace = c.priority(start)
 		t.cleanEnd = t.piece && !hspace
+		for len(c.sections) > 0 && c.sections[0] <= start {
+			if c.sections[0] == start && t.prio >= prioWord {
+				t.prio = prioSection
+			}
+			c.sections = c.sections[1:]
+		}
 	}
 	return n
 }
@@ -368,11 +384,18 @@ func (c *Chunker) text(e int) string {
 	return string(c.buf[c.start-c.bufStart : c.toks[e-1].end-c.bufStart])
 }
 
-// nextStart picks where the chunk after toks[:e] begins: within the last
-// OverlapTokens tokens, at the earliest sentence start, else the earliest
-// word start, else the earliest allowed boundary, else at e.
+// nextStart picks where the chunk after toks[:e] begins: at the latest
+// section start from the last OverlapTokens tokens to e, so that a chunk
+// begins in the section it is mostly about; else within those tokens at
+// the earliest sentence start, else the earliest word start, else the
+// earliest allowed boundary, else at e.
 func (c *Chunker) nextStart(e int) int {
 	lo := max(e-c.opts.OverlapTokens, 1)
+	for b := e; b >= lo; b-- {
+		if c.toks[b].prio == prioSection {
+			return b
+		}
+	}
 	for _, want := range []int8{prioSentence, prioWord, prioToken} {
 		for b := lo; b < e; b++ {
 			if c.toks[b].prio >= want {
