@@ -58,7 +58,9 @@ func embedText(c *store.Chunk, limit int) string {
 		return c.Content
 	}
 	text := c.Section + "\n\n" + c.Content
-	if tokenize.MustGet(tokenize.CL100K).Count(text) > limit {
+	// A token is at least a byte, so a text of at most limit bytes needs
+	// no counting (a 512-token chunk is about 2 KB; use-lite takes 8192).
+	if len(text) > limit && tokenize.MustGet(tokenize.CL100K).Count(text) > limit {
 		return c.Content
 	}
 	return text

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ragd/ragd/ingest/extract"
 	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/tokenize"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/sections")
@@ -70,6 +71,32 @@ func TestSectionsGolden(t *testing.T) {
 					}
 				}
 				t.Fatalf("output differs from %s in length: %d lines, want %d", golden, len(g), len(w))
+			}
+		})
+	}
+}
+
+// The section line is embedded in front of the content unless the two
+// would pass the model's input limit.
+func TestEmbedText(t *testing.T) {
+	const content = "Run the installer and follow its steps."
+	tokens := tokenize.MustGet(tokenize.CL100K).Count(content)
+	withSection := "Guide > Installing on Windows\n\n" + content
+	tests := []struct {
+		name, section string
+		limit         int
+		want          string
+	}{
+		{"NoSection", "", 8192, content},
+		{"Fits", "Guide > Installing on Windows", 8192, withSection},
+		{"FitsExactly", "Guide > Installing on Windows", tokenize.MustGet(tokenize.CL100K).Count(withSection), withSection},
+		{"TooLong", "Guide > Installing on Windows", tokens + 2, content},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &store.Chunk{Content: content, Section: tc.section, Tokens: tokens}
+			if got := embedText(c, tc.limit); got != tc.want {
+				t.Fatalf("embedText = %q, want %q", got, tc.want)
 			}
 		})
 	}
