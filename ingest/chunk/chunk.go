@@ -2,9 +2,10 @@
 // number of cl100k_base tokens, preferring to cut at paragraph, then
 // sentence, then word, then token boundaries, with overlap between
 // neighbours; where segments carry sections, a section's start is the
-// best boundary of all, and no overlap reaches back across it. It streams: text goes in as segments (from a parser, page by
-// page or block by block) and chunks come out, in order, as soon as they
-// are complete, so memory stays bounded whatever the document's size.
+// best boundary of all, and no overlap reaches back across it. It
+// streams: text goes in as segments (from a parser, page by page or block
+// by block) and chunks come out, in order, as soon as they are complete,
+// so memory stays bounded whatever the document's size.
 package chunk
 
 import (

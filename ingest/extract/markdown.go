@@ -31,8 +31,8 @@ var (
 // parseMarkdown keeps a Markdown file's headings and paragraphs as blocks
 // and drops the markup: emphasis, link targets, images' URLs, HTML tags,
 // code fences, rules, table separators, YAML front matter and images in
-// headings. Headings are
-// ATX ("## Title") or setext (a paragraph underlined with "===" or "---").
+// headings. Headings are ATX ("## Title") or setext (a paragraph
+// underlined with "===" or "---").
 func parseMarkdown(j *job) error {
 	b := &blocks{j: j, inline: mdInline}
 	inFence, inFront, first := false, false, true
