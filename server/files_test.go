@@ -155,6 +155,45 @@ func TestFileUploadAndSearch(t *testing.T) {
 	}
 }
 
+// Words that a document has only in a heading find the passages under
+// that heading in keyword search, even those that do not repeat it, and
+// results say where a passage is in position.section.
+func TestFileSections(t *testing.T) {
+	fs := newFileServer(t, 0)
+	col := fs.collection(t, fs.admin, "docs")
+	tests := []struct {
+		name, file, filename, query, section string
+	}{
+		{"Markdown", "markdown-rustfmt/input.md", "README.md", "verifying", "rustfmt > Running > Verifying code is formatted"},
+		{"HTML", "html-python-policy/input.html", "policy.html", "abstract", "Debian Python Policy 0.12.0.0 documentation > Abstract"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := obj(fs.upload(t, fs.admin, col, "?wait=true", tt.filename, readTestdata(t, tt.file),
+				map[string]string{"max_tokens": "24", "overlap_tokens": "0"}).must(t, 201)["file"])
+			if f["status"] != "completed" {
+				t.Fatalf("file %v", f)
+			}
+			res := fs.search(t, col, map[string]any{"input": tt.query, "mode": "keyword", "top_k": 10})
+			under := 0
+			for _, r := range res {
+				r := obj(r)
+				content, section := str(r["content"]), str(obj(r["position"])["section"])
+				if strings.Contains(strings.ToLower(content), tt.query) {
+					continue // the heading's own chunk
+				}
+				if section != tt.section || r["file_id"] != f["id"] {
+					t.Errorf("result %v lacks %q, yet is not under %q", r, tt.query, tt.section)
+				}
+				under++
+			}
+			if under == 0 {
+				t.Fatalf("no chunk under %q without the heading's words was found: %v", tt.section, res)
+			}
+		})
+	}
+}
+
 func TestFileRecords(t *testing.T) {
 	fs := newFileServer(t, 0)
 	col := fs.collection(t, fs.admin, "countries")

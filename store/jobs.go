@@ -126,7 +126,7 @@ func (s *Store) PublishFile(ctx context.Context, job *Job, pages int, texts []*S
 		const ofFile = ` WHERE id IN (SELECT c.id FROM chunks c JOIN items i ON i.id = c.item_id WHERE i.file_id = ?)`
 		for _, q := range []string{
 			fmt.Sprintf(`INSERT INTO vec_c%d (rowid, embedding) SELECT id, staged_vector FROM chunks`+ofFile, job.seq),
-			fmt.Sprintf(`INSERT INTO fts_c%d (rowid, content) SELECT id, content FROM chunks`+ofFile, job.seq),
+			fmt.Sprintf(`INSERT INTO fts_c%d (rowid, content) SELECT id, `+keywordText+` FROM chunks`+ofFile, job.seq),
 			`UPDATE chunks SET staged_vector = NULL` + ofFile,
 		} {
 			if _, err := tx.ExecContext(ctx, q, fileID); err != nil {

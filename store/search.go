@@ -432,7 +432,7 @@ func (s *Store) hydrate(ctx context.Context, cands []candidate) ([]SearchResult,
 		marks[i], args[i] = "?", cd.id
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT c.id, c.item_id, i.file_id, fl.filename, c.content, i.description,
-		i.metadata, i.created, c.idx, c.page FROM chunks c JOIN items i ON i.id = c.item_id
+		i.metadata, i.created, c.idx, c.page, c.section FROM chunks c JOIN items i ON i.id = c.item_id
 		LEFT JOIN files fl ON fl.id = i.file_id WHERE c.id IN (`+strings.Join(marks, ",")+`)`, args...)
 	if err != nil {
 		return nil, err
@@ -445,7 +445,7 @@ func (s *Store) hydrate(ctx context.Context, cands []candidate) ([]SearchResult,
 		var fileID, filename sql.NullString
 		var meta string
 		if err := rows.Scan(&id, &r.ItemID, &fileID, &filename, &r.Content, &r.Description, &meta, &r.Created,
-			&r.Position.Chunk, &r.Position.Page); err != nil {
+			&r.Position.Chunk, &r.Position.Page, &r.Position.Section); err != nil {
 			return nil, err
 		}
 		if fileID.Valid {

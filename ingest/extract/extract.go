@@ -33,7 +33,18 @@ type Segment struct {
 	Text string
 	// Page is the 1-based page the text is on, or 0 when the format has no pages.
 	Page int
+	// Section is where the text is in the document's structure, so that a
+	// passage can be found by the headings above it: the document's title
+	// and the headings in effect, outermost first, joined by
+	// SectionSeparator ("Title > Installation > On Windows"). It is empty
+	// for formats whose headings are not read (PDF, DOCX, records) and for
+	// text before the first heading of a document without a title. A
+	// heading starts a new Segment, so that each Segment lies in one section.
+	Section string
 }
+
+// SectionSeparator joins the headings of a Segment's Section.
+const SectionSeparator = " > "
 
 // Record is one item of a one-item-per-row format: a CSV row, a JSON Lines
 // line or an element of a top-level JSON array of objects.
