@@ -23,7 +23,9 @@ type Config struct {
 	// Dir is where uploaded files' bytes are stored, one file per file ID.
 	Dir string
 	// Workers is how many files are ingested at once (default: the
-	// number of CPUs).
+	// number of CPUs). One more worker takes only files of workspaces
+	// with none running, so that one workspace's backlog of long files
+	// never holds up another workspace's first file.
 	Workers int
 	// MaxFileBytes is the upload size limit (default DefaultMaxFileBytes).
 	MaxFileBytes int64
@@ -74,7 +76,9 @@ type Ingester struct {
 	cfg       Config
 	log       *slog.Logger
 
-	wake     chan struct{}
+	wake     chan struct{} // to the Workers regular workers
+	wakeIdle chan struct{} // to the worker for idle workspaces
+	busy     atomic.Int32  // regular workers claiming or running a job
 	stopping chan struct{} // closed by Close: take no more jobs
 	ctx      context.Context
 	cancel   context.CancelCauseFunc // cancels running jobs, with errShutdown
@@ -109,7 +113,7 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) (*Ingester, err
 		cfg.MaxAttempts = 5
 	}
 	g := &Ingester{store: st, embedders: embedders, cfg: cfg, log: cfg.Logger,
-		wake: make(chan struct{}, cfg.Workers), stopping: make(chan struct{}),
+		wake: make(chan struct{}, cfg.Workers), wakeIdle: make(chan struct{}, 1), stopping: make(chan struct{}),
 		running: map[string]context.CancelCauseFunc{}, changed: make(chan struct{})}
 	g.ctx, g.cancel = context.WithCancelCause(context.Background())
 	if err := os.MkdirAll(g.tmpDir(), 0o700); err != nil {
@@ -138,8 +142,10 @@ func (g *Ingester) Start(ctx context.Context) error {
 	}
 	for range g.cfg.Workers {
 		g.wg.Add(1)
-		go g.worker()
+		go g.worker(false, g.wake)
 	}
+	g.wg.Add(1)
+	go g.worker(true, g.wakeIdle)
 	return nil
 }
 
@@ -188,13 +194,20 @@ func (g *Ingester) Close(ctx context.Context) error {
 }
 
 func (g *Ingester) wakeWorker() {
-	select {
-	case g.wake <- struct{}{}:
-	default:
+	for _, c := range []chan struct{}{g.wake, g.wakeIdle} {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
 	}
 }
 
-func (g *Ingester) worker() {
+// worker claims and runs jobs until the Ingester closes. The worker for
+// idle workspaces (idleOnly) claims only jobs of workspaces with no
+// running job, and only while every regular worker is busy: otherwise a
+// regular worker takes the job, and one workspace never has more than
+// Workers files running.
+func (g *Ingester) worker(idleOnly bool, wake <-chan struct{}) {
 	defer g.wg.Done()
 	for {
 		select {
@@ -202,7 +215,17 @@ func (g *Ingester) worker() {
 			return
 		default:
 		}
-		job, err := g.store.ClaimJob(g.ctx)
+		var job *store.Job
+		var err error
+		switch {
+		case !idleOnly:
+			g.busy.Add(1)
+			if job, err = g.store.ClaimJob(g.ctx, false); job == nil {
+				g.busy.Add(-1)
+			}
+		case g.busy.Load() >= int32(g.cfg.Workers):
+			job, err = g.store.ClaimJob(g.ctx, true)
+		}
 		if err != nil {
 			g.log.Error("claiming an ingest job", "err", err)
 		}
@@ -210,12 +233,15 @@ func (g *Ingester) worker() {
 			select {
 			case <-g.stopping:
 				return
-			case <-g.wake:
+			case <-wake:
 			case <-time.After(pollInterval):
 			}
 			continue
 		}
 		g.run(job)
+		if !idleOnly {
+			g.busy.Add(-1)
+		}
 	}
 }
 
