@@ -144,7 +144,7 @@ func benchmarkIngest(b *testing.B, corpus []string) {
 func BenchmarkPeakRSS(b *testing.B) {
 	path := writeCorpus(b, b.TempDir(), 1, 200<<20)[0]
 	for b.Loop() {
-		p := startRagd(b, b.TempDir(), "--workers", "2")
+		p := startRagd(b, b.TempDir(), "--workers", "2", "--max-text-bytes", fmt.Sprint(256<<20))
 		peak := make(chan float64, 1)
 		go func() {
 			status := fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid)

@@ -31,6 +31,11 @@ type Config struct {
 	MaxFileBytes int64
 	// Limits bound each file's extraction (default extract.DefaultLimits).
 	Limits extract.Limits
+	// FileTimeout bounds the whole ingest of one file: extraction,
+	// chunking and embedding. Past it the file fails with code
+	// "ingest_timeout" and its worker is free again (default
+	// DefaultFileTimeout).
+	FileTimeout time.Duration
 	// Logger receives failures (default slog.Default()).
 	Logger *slog.Logger
 	// RetryBackoff is the wait before a file whose ingest failed on a
@@ -41,6 +46,11 @@ type Config struct {
 	// marked failed (default 5).
 	MaxAttempts int
 }
+
+// DefaultFileTimeout is the default FileTimeout: about twice what the
+// default text limit (extract.DefaultLimits.MaxText) takes to embed with
+// the slowest built-in model on one core.
+const DefaultFileTimeout = 30 * time.Minute
 
 // maxRetryBackoff caps the wait between attempts of a file.
 const maxRetryBackoff = 10 * time.Minute
@@ -65,6 +75,7 @@ const pollInterval = 2 * time.Second
 var (
 	errDeleted  = errors.New("ingest: file deleted")
 	errShutdown = errors.New("ingest: shutting down")
+	errTimeout  = errors.New("ingest: file timeout")
 )
 
 // Ingester receives uploaded files and ingests them through a persistent
@@ -111,6 +122,9 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) (*Ingester, err
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 5
+	}
+	if cfg.FileTimeout <= 0 {
+		cfg.FileTimeout = DefaultFileTimeout
 	}
 	g := &Ingester{store: st, embedders: embedders, cfg: cfg, log: cfg.Logger,
 		wake: make(chan struct{}, cfg.Workers), wakeIdle: make(chan struct{}, 1), stopping: make(chan struct{}),
@@ -260,6 +274,8 @@ func (g *Ingester) run(job *store.Job) {
 		g.mu.Unlock()
 	}()
 
+	ctx, stop := context.WithTimeoutCause(ctx, g.cfg.FileTimeout, errTimeout)
+	defer stop()
 	err := g.ingest(ctx, job)
 	if err == nil {
 		return
@@ -268,6 +284,9 @@ func (g *Ingester) run(job *store.Job) {
 	bg := context.WithoutCancel(ctx)
 	var re *ragd.Error
 	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, errTimeout):
+		g.fail(bg, job, store.FileError{Code: "ingest_timeout", Message: fmt.Sprintf("ingesting this file (extraction, chunking "+
+			"and embedding) took longer than %s, the server's limit for one file; split it into smaller files", g.cfg.FileTimeout)})
 	case errors.Is(cause, errShutdown):
 		if err := g.store.RequeueJob(bg, job.ID); err != nil {
 			g.log.Error("requeueing an interrupted ingest job", "file_id", job.File.ID, "err", err)

@@ -38,7 +38,8 @@ type Main struct {
 	// Config is the optional config file listing model providers.
 	Config string
 
-	ops opsSettings
+	ops    opsSettings
+	ingest ingestSettings
 
 	// Ready, when set, receives the server URL once it listens.
 	Ready chan<- string
@@ -63,11 +64,15 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.Config, "config", envOr("RAGD_CONFIG", ""), "optional YAML file listing chat and embedding providers (env RAGD_CONFIG)")
 	fs.StringVar(&m.LogLevel, "log-level", envOr("RAGD_LOG_LEVEL", "info"), "debug, info, warn or error (env RAGD_LOG_LEVEL)")
 	m.ops.registerOpsFlags(fs)
+	m.ingest.registerIngestFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if err := m.ingest.check(); err != nil {
+		return err
 	}
 	// Secrets come only from the environment, never from flags.
 	m.AdminKey = os.Getenv("RAGD_ADMIN_KEY")
@@ -150,8 +155,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ing, err := ingest.New(st, reg, ingest.Config{Dir: filepath.Join(m.DataDir, "files"), Workers: m.Workers,
-		MaxFileBytes: m.MaxFileBytes, Logger: log})
+	icfg := ingest.Config{Dir: filepath.Join(m.DataDir, "files"), Workers: m.Workers, MaxFileBytes: m.MaxFileBytes, Logger: log}
+	m.ingest.apply(&icfg)
+	ing, err := ingest.New(st, reg, icfg)
 	if err != nil {
 		return err
 	}
