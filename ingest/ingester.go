@@ -324,6 +324,25 @@ func (g *Ingester) fail(ctx context.Context, job *store.Job, fe store.FileError)
 	}
 }
 
+// Failure returns the error file f failed with, for a client that waited
+// for its ingest: of kind EUNAVAILABLE, ETIMEOUT or EINTERNAL when its
+// code is one of those (a model provider stayed down, an internal error),
+// else EUNPROCESSABLE (the file cannot be indexed as it is), with the
+// file's code and a message naming the file.
+func Failure(f *store.File) *ragd.Error {
+	fe := store.FileError{Code: ragd.EINTERNAL, Message: "no reason was recorded"}
+	if f.Error != nil {
+		fe = *f.Error
+	}
+	kind := ragd.EUNPROCESSABLE
+	switch fe.Code {
+	case ragd.EUNAVAILABLE, ragd.ETIMEOUT, ragd.EINTERNAL:
+		kind = fe.Code
+	}
+	return &ragd.Error{Kind: kind, Code: fe.Code, Param: "file",
+		Message: fmt.Sprintf("the file %q (%s) failed to ingest: %s", f.Filename, f.ID, fe.Message)}
+}
+
 // Wait blocks until the ingest of file fileID has ended (completed or
 // failed) and returns the file, or returns early with ctx's error, or an
 // EUNAVAILABLE error when the Ingester is closing.

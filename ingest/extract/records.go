@@ -255,6 +255,9 @@ func parseJSON(j *job) error {
 			}
 		}
 		tok, err = dec.Token()
+		if errors.Is(err, io.EOF) && len(stack) > 1 {
+			return corrupt(JSON, err, "it ends before all its objects and arrays are closed (is it cut short?)")
+		}
 		if errors.Is(err, io.EOF) {
 			return b.flush()
 		}

@@ -342,6 +342,10 @@ func TestRecords(t *testing.T) {
 			t.Errorf("message %q does not name line 2", e.Message)
 		}
 	})
+	t.Run("JSONTruncated", func(t *testing.T) {
+		_, _, err := extractBytes(t, "a.json", []byte(`{"title": "Hello", "tags": ["a b", {"k": "dee`), Options{})
+		wantCode(t, err, ragd.EUNPROCESSABLE, "corrupt_json")
+	})
 	t.Run("JSONObjectKeysDropped", func(t *testing.T) {
 		_, c, err := extractBytes(t, "a.json", []byte(`{"title": "Hello", "tags": ["a b", {"k": "deep"}], "n": 3}`), Options{})
 		if err != nil || len(c.Segments) != 1 || c.Segments[0].Text != "Hello\n\na b\n\ndeep" {
