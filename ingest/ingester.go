@@ -31,6 +31,11 @@ type Config struct {
 	MaxFileBytes int64
 	// Limits bound each file's extraction (default extract.DefaultLimits).
 	Limits extract.Limits
+	// MemoryBudget bounds the memory of the files being ingested, all
+	// workers together: each running file reserves an estimate of what it
+	// needs (see fileMemory), and a worker waits until its file's
+	// reservation fits (default DefaultMemoryBudget).
+	MemoryBudget int64
 	// FileTimeout bounds the whole ingest of one file: extraction,
 	// chunking and embedding. Past it the file fails with code
 	// "ingest_timeout" and its worker is free again (default
@@ -90,6 +95,7 @@ type Ingester struct {
 	wake     chan struct{} // to the Workers regular workers
 	wakeIdle chan struct{} // to the worker for idle workspaces
 	busy     atomic.Int32  // regular workers claiming or running a job
+	memory   *memoryBudget
 	stopping chan struct{} // closed by Close: take no more jobs
 	ctx      context.Context
 	cancel   context.CancelCauseFunc // cancels running jobs, with errShutdown
@@ -126,9 +132,12 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) (*Ingester, err
 	if cfg.FileTimeout <= 0 {
 		cfg.FileTimeout = DefaultFileTimeout
 	}
+	if cfg.MemoryBudget <= 0 {
+		cfg.MemoryBudget = DefaultMemoryBudget
+	}
 	g := &Ingester{store: st, embedders: embedders, cfg: cfg, log: cfg.Logger,
 		wake: make(chan struct{}, cfg.Workers), wakeIdle: make(chan struct{}, 1), stopping: make(chan struct{}),
-		running: map[string]context.CancelCauseFunc{}, changed: make(chan struct{})}
+		running: map[string]context.CancelCauseFunc{}, changed: make(chan struct{}), memory: newMemoryBudget(cfg.MemoryBudget)}
 	g.ctx, g.cancel = context.WithCancelCause(context.Background())
 	if err := os.MkdirAll(g.tmpDir(), 0o700); err != nil {
 		return nil, err
@@ -274,9 +283,16 @@ func (g *Ingester) run(job *store.Job) {
 		g.mu.Unlock()
 	}()
 
-	ctx, stop := context.WithTimeoutCause(ctx, g.cfg.FileTimeout, errTimeout)
-	defer stop()
-	err := g.ingest(ctx, job)
+	// The file's time budget starts once it has its memory.
+	need := g.fileMemory(job.File.Bytes)
+	err := g.memory.acquire(ctx, need)
+	if err == nil {
+		defer g.memory.release(need)
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeoutCause(ctx, g.cfg.FileTimeout, errTimeout)
+		defer stop()
+		err = g.ingest(ctx, job)
+	}
 	if err == nil {
 		return
 	}

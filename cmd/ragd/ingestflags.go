@@ -10,12 +10,13 @@ import (
 	"github.com/ragd/ragd/ingest/extract"
 )
 
-// ingestSettings are the serve flags that bound what one uploaded file may
-// cost: text, expansion and time.
+// ingestSettings are the serve flags that bound what uploaded files may
+// cost: text, expansion and time per file, memory of all together.
 type ingestSettings struct {
 	maxText   int64
 	expansion int64
 	timeout   time.Duration
+	memory    int64
 }
 
 // registerIngestFlags adds the ingest limit flags of ragd serve to fs.
@@ -27,6 +28,8 @@ func (s *ingestSettings) registerIngestFlags(fs *flag.FlagSet) {
 		"most bytes of text per byte of file (plus 1 MiB); past it the file fails with too_large_after_extraction (env RAGD_MAX_TEXT_EXPANSION)")
 	fs.DurationVar(&s.timeout, "ingest-timeout", envDuration("RAGD_INGEST_TIMEOUT", ingest.DefaultFileTimeout),
 		"longest ingest of one file (extraction, chunking, embedding); past it the file fails with ingest_timeout (env RAGD_INGEST_TIMEOUT)")
+	fs.Int64Var(&s.memory, "ingest-memory", int64(envInt("RAGD_INGEST_MEMORY", ingest.DefaultMemoryBudget)),
+		"memory budget of all ingest workers together, in bytes: each file reserves 32 MiB plus twice its size (at most the budget) and waits until that fits (env RAGD_INGEST_MEMORY)")
 }
 
 // check refuses limits that would mean no limit.
@@ -38,13 +41,15 @@ func (s *ingestSettings) check() error {
 		return fmt.Errorf("--max-text-expansion must be positive, got %d", s.expansion)
 	case s.timeout <= 0:
 		return fmt.Errorf("--ingest-timeout must be positive, got %s", s.timeout)
+	case s.memory <= 0:
+		return fmt.Errorf("--ingest-memory must be positive, got %d", s.memory)
 	}
 	return nil
 }
 
 // apply sets the limits on cfg.
 func (s *ingestSettings) apply(cfg *ingest.Config) {
-	cfg.Limits.MaxText, cfg.Limits.MaxExpansion, cfg.FileTimeout = s.maxText, s.expansion, s.timeout
+	cfg.Limits.MaxText, cfg.Limits.MaxExpansion, cfg.FileTimeout, cfg.MemoryBudget = s.maxText, s.expansion, s.timeout, s.memory
 }
 
 // envDuration returns the environment variable name as a duration, or def
