@@ -366,3 +366,21 @@ func TestUTF16(t *testing.T) {
 		t.Fatalf("segments = %+v, err = %v", c.Segments, err)
 	}
 }
+
+func TestCSVValue(t *testing.T) {
+	for _, tt := range []struct {
+		cell string
+		want any
+	}{
+		{"12", int64(12)}, {"-3", int64(-3)}, {"0", int64(0)}, {" 7 ", int64(7)},
+		{"29.50", 29.5}, {"9.00", 9.0}, {"-3.5", -3.5}, {"0.25", 0.25},
+		{"99999999999999999999", 1e20}, // too large for int64
+		{"true", true}, {"false", false},
+		{"02134", "02134"}, {"1e5", "1e5"}, {"1,000", "1,000"}, {"+5", "+5"}, {".5", ".5"}, {"5.", "5."},
+		{"-", "-"}, {"", ""}, {"1.2.3", "1.2.3"}, {"TRUE", "TRUE"}, {" text ", " text "},
+	} {
+		if got := csvValue(tt.cell); got != tt.want {
+			t.Errorf("csvValue(%q) = %#v, want %#v", tt.cell, got, tt.want)
+		}
+	}
+}
