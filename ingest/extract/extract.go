@@ -211,7 +211,7 @@ func Extract(ctx context.Context, src Source, opts Options, sink Sink) (*Result,
 	} else {
 		g.limit = limit
 	}
-	job := &job{ctx: fctx, f: f, opts: opts, lim: lim, sink: g, res: g.res}
+	job := &job{ctx: fctx, f: f, src: src, format: format, opts: opts, lim: lim, sink: g, res: g.res}
 	done := make(chan error, 1)
 	go func() { done <- job.run(format) }()
 
@@ -241,12 +241,14 @@ func Extract(ctx context.Context, src Source, opts Options, sink Sink) (*Result,
 
 // job is one running extraction.
 type job struct {
-	ctx  context.Context
-	f    *os.File
-	opts Options
-	lim  Limits
-	sink *guardSink
-	res  *Result
+	ctx    context.Context
+	f      *os.File
+	src    Source
+	format Format
+	opts   Options
+	lim    Limits
+	sink   *guardSink
+	res    *Result
 }
 
 // run calls the format's parser, turning a panic into an EUNPROCESSABLE error.

@@ -35,8 +35,12 @@ const htmlMaxToken = 16 << 20
 // blocks (headings, paragraphs, list items, table rows), drops scripts,
 // styles, navigation, headers and footers, and decodes entities.
 func parseHTML(j *job) error {
+	r, err := j.textReader()
+	if err != nil {
+		return err
+	}
 	b := &blocks{j: j}
-	z := html.NewTokenizer(j.textReader())
+	z := html.NewTokenizer(r)
 	z.SetMaxBuf(htmlMaxToken)
 	var cur strings.Builder
 	skip, pre := 0, 0

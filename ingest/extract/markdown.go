@@ -28,9 +28,13 @@ var (
 // and drops the markup: emphasis, link targets, images' URLs, HTML tags,
 // code fences, rules, table separators and YAML front matter.
 func parseMarkdown(j *job) error {
+	r, err := j.textReader()
+	if err != nil {
+		return err
+	}
 	b := &blocks{j: j, inline: mdInline}
 	inFence, inFront, first := false, false, true
-	return paragraphs(lines(j.textReader(), j.lim.MaxSegment), b, func(l string) (string, lineKind) {
+	return paragraphs(lines(r, j.lim.MaxSegment), b, func(l string) (string, lineKind) {
 		wasFirst := first
 		first = false
 		switch {

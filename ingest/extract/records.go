@@ -58,7 +58,11 @@ func renderFields(names []string, value func(i int) string) string {
 // parseCSV emits one record per row; the first row names the columns. The
 // delimiter (comma, semicolon or tab) is guessed from the header.
 func parseCSV(j *job) error {
-	br := bufio.NewReaderSize(j.textReader(), 64<<10)
+	tr, err := j.textReader()
+	if err != nil {
+		return err
+	}
+	br := bufio.NewReaderSize(tr, 64<<10)
 	peek, _ := br.Peek(64 << 10)
 	header := peek
 	if i := bytes.IndexByte(peek, '\n'); i >= 0 {
@@ -159,7 +163,11 @@ func isDecimal(s string) bool {
 
 // parseJSONL emits one record per non-blank line.
 func parseJSONL(j *job) error {
-	sc := bufio.NewScanner(j.textReader())
+	r, err := j.textReader()
+	if err != nil {
+		return err
+	}
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), j.lim.MaxSegment*16)
 	for line := 1; sc.Scan(); line++ {
 		raw := bytes.TrimSpace(sc.Bytes())
@@ -226,7 +234,11 @@ func jsonText(v any) string {
 // parseJSON emits the elements of a top-level array as records, streaming;
 // any other document yields its string values, one per line, as text.
 func parseJSON(j *job) error {
-	br := bufio.NewReader(j.textReader())
+	r, err := j.textReader()
+	if err != nil {
+		return err
+	}
+	br := bufio.NewReader(r)
 	dec := json.NewDecoder(br)
 	tok, err := dec.Token()
 	if err != nil {
