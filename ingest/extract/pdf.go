@@ -283,6 +283,7 @@ func (p *pdfRun) stream(r io.Reader, res pdf.Value, ctm matrix, depth int) {
 	var stack []gstate
 	fonts := map[string]*pdfFont{}
 	l := &lexer{r: r}
+	defer l.close()
 	for {
 		op, ok := l.next()
 		if !ok {

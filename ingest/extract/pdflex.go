@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"strconv"
+	"sync"
 )
 
 // A content-stream operand: a number, a string or name (bytes), an array,
@@ -20,10 +21,12 @@ type operand struct {
 //
 // A stream is read from r through a window of lexWindow bytes, never held
 // whole: a content stream can inflate to gigabytes. buf is then the window
-// (a CMap is lexed from memory, with r nil). Each refill takes a new
-// buffer, so operands of the current operator, which point into the old
-// one, stay valid. A token longer than half the window (no real content
-// stream has one) is cut at the window's end.
+// (a CMap is lexed from memory, with r nil). A refill moves to another
+// window, so that the operands of the current operator, which point into
+// the old one, stay valid; windows come from a pool and go back to it once
+// no operand points into them (at the next operator, or at close). A
+// token longer than half the window (no real content stream has one) is
+// cut at the window's end.
 type lexer struct {
 	r       io.Reader
 	err     error // of r; io.EOF at its end
@@ -31,10 +34,18 @@ type lexer struct {
 	pos     int
 	args    []operand
 	maxArgs int // operands kept per operator; 0 means 64, more than any operator takes
+
+	window *[]byte   // from lexWindows, holding buf
+	used   []*[]byte // earlier windows the current operands may point into
 }
 
 // lexWindow is the lexer's window on a streamed content stream.
 const lexWindow = 1 << 20
+
+// lexWindows recycles windows: a page runs a lexer per content stream and
+// per form it draws, and allocating (and zeroing) a fresh megabyte for
+// each made extraction half as fast.
+var lexWindows = sync.Pool{New: func() any { b := make([]byte, lexWindow); return &b }}
 
 // fill makes at least half a window of bytes available after pos, unless
 // the stream ends first.
@@ -42,13 +53,34 @@ func (l *lexer) fill() {
 	if l.r == nil || l.err != nil || len(l.buf)-l.pos >= lexWindow/2 {
 		return
 	}
-	nb := make([]byte, len(l.buf)-l.pos, lexWindow)
-	copy(nb, l.buf[l.pos:])
-	l.buf, l.pos = nb, 0
+	w := lexWindows.Get().(*[]byte)
+	nb := (*w)[:copy(*w, l.buf[l.pos:])]
+	if l.window != nil {
+		l.used = append(l.used, l.window)
+	}
+	l.window, l.buf, l.pos = w, nb, 0
 	for len(l.buf) < cap(l.buf) && l.err == nil {
 		n, err := l.r.Read(l.buf[len(l.buf):cap(l.buf)])
 		l.buf = l.buf[:len(l.buf)+n]
 		l.err = err
+	}
+}
+
+// recycle returns the windows no operand points into any more.
+func (l *lexer) recycle() {
+	for _, w := range l.used {
+		lexWindows.Put(w)
+	}
+	l.used = l.used[:0]
+}
+
+// close returns the lexer's windows; neither it nor its operands may be
+// used after.
+func (l *lexer) close() {
+	l.recycle()
+	if l.window != nil {
+		lexWindows.Put(l.window)
+		l.window, l.buf = nil, nil
 	}
 }
 
@@ -114,6 +146,7 @@ func isPDFDelim(c byte) bool {
 // the end of the stream.
 func (l *lexer) next() (string, bool) {
 	l.args = l.args[:0]
+	l.recycle()
 	for {
 		o, op, ok := l.token(0)
 		if !ok {
