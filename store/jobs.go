@@ -45,17 +45,19 @@ func (s *Store) ClaimJob(ctx context.Context, idleOnly bool) (*Job, error) {
 		if idleOnly {
 			maxRunning = 1
 		}
-		// The queued scan visits each queued job once (two primary-key
-		// lookups each); running jobs are at most the worker count.
+		// The workspaces with queued jobs are walked through the jobs_queue
+		// index, one seek each; so is each one's oldest job that may run.
 		var id int64
-		err := tx.QueryRowContext(ctx, `WITH
-			running AS (SELECT c.workspace, count(*) AS n FROM jobs j JOIN files f ON f.id = j.file_id
-				JOIN collections c ON c.id = f.collection_id WHERE j.state = ? GROUP BY c.workspace),
-			next AS (SELECT c.workspace, min(j.id) AS id FROM jobs j JOIN files f ON f.id = j.file_id
-				JOIN collections c ON c.id = f.collection_id WHERE j.state = ? AND j.not_before <= ? GROUP BY c.workspace)
-			SELECT next.id FROM next LEFT JOIN running ON running.workspace = next.workspace
-			WHERE coalesce(running.n, 0) < ? ORDER BY coalesce(running.n, 0), next.id LIMIT 1`,
-			JobRunning, JobQueued, now, maxRunning).Scan(&id)
+		err := tx.QueryRowContext(ctx, `WITH RECURSIVE
+			queued(ws) AS (SELECT (SELECT min(workspace) FROM jobs WHERE state = ?1)
+				UNION ALL SELECT (SELECT min(workspace) FROM jobs WHERE state = ?1 AND workspace > queued.ws)
+				FROM queued WHERE queued.ws IS NOT NULL),
+			running AS (SELECT workspace, count(*) AS n FROM jobs WHERE state = ?2 GROUP BY workspace),
+			next AS (SELECT (SELECT min(id) FROM jobs WHERE state = ?1 AND workspace = queued.ws AND not_before <= ?3) AS id,
+				coalesce(running.n, 0) AS n FROM queued LEFT JOIN running ON running.workspace = queued.ws
+				WHERE queued.ws IS NOT NULL)
+			SELECT id FROM next WHERE id IS NOT NULL AND n < ?4 ORDER BY n, id LIMIT 1`,
+			JobQueued, JobRunning, now, maxRunning).Scan(&id)
 		if err == sql.ErrNoRows {
 			return nil
 		}

@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/store"
@@ -259,4 +261,40 @@ func TestClaimJobFairness(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkClaimJob measures a fair claim (then gives the job back) with
+// 10,000 queued jobs in 10 workspaces and one running job per workspace.
+func BenchmarkClaimJob(b *testing.B) {
+	ctx := context.Background()
+	s := MustOpen(b)
+	var cols []*store.Collection
+	for w := range 10 {
+		cols = append(cols, mustCollection(b, s, fmt.Sprintf("ws%d", w), "docs"))
+	}
+	for i := range 10000 {
+		c := cols[i%len(cols)]
+		if _, _, err := s.CreateFile(ctx, c.Workspace, c.ID, &store.File{ID: store.NewID("file"), Filename: "f.txt",
+			SHA256: fmt.Sprint(i), Chunking: c.Chunking}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for range cols {
+		if job, err := s.ClaimJob(ctx, false); err != nil || job == nil {
+			b.Fatal(job, err)
+		}
+	}
+	var claiming time.Duration
+	for b.Loop() {
+		start := time.Now()
+		job, err := s.ClaimJob(ctx, false)
+		claiming += time.Since(start)
+		if err != nil || job == nil {
+			b.Fatal(job, err)
+		}
+		if err := s.RequeueJob(ctx, job.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(claiming.Microseconds())/1000/float64(b.N), "claim-ms")
 }
