@@ -21,10 +21,10 @@ type operand struct {
 //
 // A stream is read from r through a window of lexWindow bytes, never held
 // whole: a content stream can inflate to gigabytes. buf is then the window
-// (a CMap is lexed from memory, with r nil). A refill moves to another
-// window, so that the operands of the current operator, which point into
-// the old one, stay valid; windows come from a pool and go back to it once
-// no operand points into them (at the next operator, or at close). A
+// (a CMap is lexed from memory, with r nil), refilled in place. So that a
+// refill may overwrite it, the strings and names of the current
+// operator's operands are copied out to arena, at most lexArena bytes of
+// them (the rest are dropped; a real operator carries a few hundred). A
 // token longer than half the window (no real content stream has one) is
 // cut at the window's end.
 type lexer struct {
@@ -35,12 +35,16 @@ type lexer struct {
 	args    []operand
 	maxArgs int // operands kept per operator; 0 means 64, more than any operator takes
 
-	window *[]byte   // from lexWindows, holding buf
-	used   []*[]byte // earlier windows the current operands may point into
+	window *[]byte // from lexWindows, holding buf
+	arena  []byte  // the current operator's strings and names
 }
 
-// lexWindow is the lexer's window on a streamed content stream.
-const lexWindow = 1 << 20
+const (
+	// lexWindow is the lexer's window on a streamed content stream.
+	lexWindow = 1 << 20
+	// lexArena bounds the bytes of strings and names kept for one operator.
+	lexArena = 1 << 20
+)
 
 // lexWindows recycles windows: a page runs a lexer per content stream and
 // per form it draws, and allocating (and zeroing) a fresh megabyte for
@@ -53,12 +57,10 @@ func (l *lexer) fill() {
 	if l.r == nil || l.err != nil || len(l.buf)-l.pos >= lexWindow/2 {
 		return
 	}
-	w := lexWindows.Get().(*[]byte)
-	nb := (*w)[:copy(*w, l.buf[l.pos:])]
-	if l.window != nil {
-		l.used = append(l.used, l.window)
+	if l.window == nil {
+		l.window = lexWindows.Get().(*[]byte)
 	}
-	l.window, l.buf, l.pos = w, nb, 0
+	l.buf, l.pos = (*l.window)[:copy(*l.window, l.buf[l.pos:])], 0
 	for len(l.buf) < cap(l.buf) && l.err == nil {
 		n, err := l.r.Read(l.buf[len(l.buf):cap(l.buf)])
 		l.buf = l.buf[:len(l.buf)+n]
@@ -66,18 +68,24 @@ func (l *lexer) fill() {
 	}
 }
 
-// recycle returns the windows no operand points into any more.
-func (l *lexer) recycle() {
-	for _, w := range l.used {
-		lexWindows.Put(w)
+// keep returns o with its bytes copied out of the window, when streaming.
+func (l *lexer) keep(o operand) operand {
+	if l.r == nil || o.kind != 's' && o.kind != '/' {
+		return o
 	}
-	l.used = l.used[:0]
+	if len(l.arena)+len(o.str) > lexArena {
+		o.str = nil
+		return o
+	}
+	start := len(l.arena)
+	l.arena = append(l.arena, o.str...)
+	o.str = l.arena[start:len(l.arena):len(l.arena)]
+	return o
 }
 
-// close returns the lexer's windows; neither it nor its operands may be
+// close returns the lexer's window; neither it nor its operands may be
 // used after.
 func (l *lexer) close() {
-	l.recycle()
 	if l.window != nil {
 		lexWindows.Put(l.window)
 		l.window, l.buf = nil, nil
@@ -145,8 +153,7 @@ func isPDFDelim(c byte) bool {
 // next returns the next operator, with its operands in l.args, and false at
 // the end of the stream.
 func (l *lexer) next() (string, bool) {
-	l.args = l.args[:0]
-	l.recycle()
+	l.args, l.arena = l.args[:0], l.arena[:0]
 	for {
 		o, op, ok := l.token(0)
 		if !ok {
@@ -154,7 +161,7 @@ func (l *lexer) next() (string, bool) {
 		}
 		if op == "" {
 			if len(l.args) < max(l.maxArgs, 64) {
-				l.args = append(l.args, o)
+				l.args = append(l.args, l.keep(o))
 			}
 			continue
 		}
@@ -203,7 +210,7 @@ func (l *lexer) token(depth int) (o operand, op string, ok bool) {
 				break
 			}
 			if eop == "" && len(arr) < 1<<16 {
-				arr = append(arr, e)
+				arr = append(arr, l.keep(e))
 			}
 		}
 		return operand{kind: '[', arr: arr}, "", true
