@@ -100,8 +100,8 @@ func (s *Store) CreateFile(ctx context.Context, ws, colID string, f *File) (out 
 			f.Chunking.MaxTokens, f.Chunking.OverlapTokens); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (file_id, state, created, updated) VALUES (?, ?, ?, ?)`,
-			f.ID, JobQueued, now, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (file_id, workspace, state, created, updated) VALUES (?, ?, ?, ?, ?)`,
+			f.ID, c.Workspace, JobQueued, now, now); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE collections SET file_count = file_count + 1, updated = ? WHERE id = ?`, now, colID); err != nil {

@@ -43,7 +43,8 @@ type Main struct {
 	// Timeouts bound each HTTP connection.
 	Timeouts server.Timeouts
 
-	ops opsSettings
+	ops    opsSettings
+	ingest ingestSettings
 
 	// Ready, when set, receives the server URL once it listens.
 	Ready chan<- string
@@ -75,11 +76,15 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.DurationVar(&m.Timeouts.Write, "write-timeout", d.Write, "time from a request's headers to the end of its response; streamed chat answers have none")
 	fs.DurationVar(&m.Timeouts.Idle, "idle-timeout", d.Idle, "how long a keep-alive connection may wait for its next request")
 	m.ops.registerOpsFlags(fs)
+	m.ingest.registerIngestFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if err := m.ingest.check(); err != nil {
+		return err
 	}
 	// Secrets come only from the environment, never from flags.
 	m.AdminKey = os.Getenv("RAGD_ADMIN_KEY")
@@ -166,8 +171,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ing, err := ingest.New(st, reg, ingest.Config{Dir: filepath.Join(m.DataDir, "files"), Workers: m.Workers,
-		MaxFileBytes: m.MaxFileBytes, Logger: log})
+	icfg := ingest.Config{Dir: filepath.Join(m.DataDir, "files"), Workers: m.Workers, MaxFileBytes: m.MaxFileBytes, Logger: log}
+	m.ingest.apply(&icfg)
+	ing, err := ingest.New(st, reg, icfg)
 	if err != nil {
 		return err
 	}

@@ -40,8 +40,12 @@ const htmlMaxToken = 16 << 20
 // document's title is its <title>, else its first <h1>; h1 to h6 are its
 // headings.
 func parseHTML(j *job) error {
+	r, err := j.textReader()
+	if err != nil {
+		return err
+	}
 	b := &blocks{j: j}
-	z := html.NewTokenizer(j.textReader())
+	z := html.NewTokenizer(r)
 	z.SetMaxBuf(htmlMaxToken)
 	var cur strings.Builder
 	skip, pre := 0, 0

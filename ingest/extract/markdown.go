@@ -34,9 +34,13 @@ var (
 // headings. Headings are ATX ("## Title") or setext (a paragraph
 // underlined with "===" or "---").
 func parseMarkdown(j *job) error {
+	r, err := j.textReader()
+	if err != nil {
+		return err
+	}
 	b := &blocks{j: j, inline: mdInline}
 	inFence, inFront, first := false, false, true
-	return paragraphs(lines(j.textReader(), j.lim.MaxSegment), b, func(l, para string) line {
+	return paragraphs(lines(r, j.lim.MaxSegment), b, func(l, para string) line {
 		wasFirst := first
 		first = false
 		switch {

@@ -4,18 +4,101 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"mime"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
+	"golang.org/x/net/html/charset"
+	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
 )
 
-// textReader returns the job's file as UTF-8: a UTF-8 or UTF-16 byte order
-// mark is honoured and dropped.
-func (j *job) textReader() io.Reader {
-	return transform.NewReader(j.f, unicode.BOMOverride(transform.Nop))
+// textReader returns the job's file as UTF-8. A UTF-8 or UTF-16 byte
+// order mark is honoured and dropped; otherwise the file is decoded from
+// the charset it declares (the Content-Type's charset, or for HTML a
+// <meta> charset), unless that is UTF-8 or Windows-1252 (ISO-8859-1's
+// superset, which browsers use for both): those, and files declaring
+// nothing, are read as UTF-8 when the file looks like UTF-8 (looksUTF8),
+// else as Windows-1252, by far the most common legacy encoding of such
+// files.
+func (j *job) textReader() (io.Reader, error) {
+	label := ""
+	if _, params, err := mime.ParseMediaType(j.src.ContentType); err == nil {
+		label = params["charset"]
+	}
+	if label == "" && j.format == HTML {
+		head := make([]byte, 1024)
+		n, err := io.ReadFull(j.f, head)
+		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+			return nil, err
+		}
+		_, label, _ = charset.DetermineEncoding(head[:n], "")
+		if _, err := j.f.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+	}
+	if enc, name := charset.Lookup(label); enc != nil && name != "utf-8" && name != "windows-1252" {
+		return transform.NewReader(j.f, unicode.BOMOverride(enc.NewDecoder())), nil
+	}
+	valid, err := looksUTF8(j.f)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := j.f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	if valid {
+		return transform.NewReader(j.f, unicode.BOMOverride(transform.Nop)), nil
+	}
+	return transform.NewReader(j.f, unicode.BOMOverride(charmap.Windows1252.NewDecoder())), nil
+}
+
+// looksUTF8 reports whether r, read to its end in blocks, is UTF-8: valid
+// throughout, or with fewer invalid bytes than valid multi-byte
+// characters (a UTF-8 file with a stray byte, which is read as UTF-8 with
+// that byte replaced, rather than as Windows-1252 mojibake).
+func looksUTF8(r io.Reader) (bool, error) {
+	buf := make([]byte, 64<<10)
+	carry, multi, invalid := 0, 0, 0
+	for {
+		n, err := r.Read(buf[carry:])
+		b := buf[:carry+n]
+		cut := len(b) // an incomplete rune at the end waits for the next block
+		for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+			if utf8.RuneStart(b[i]) {
+				if !utf8.FullRune(b[i:]) && err == nil {
+					cut = i
+				}
+				break
+			}
+		}
+		for _, c := range b[:cut] {
+			if c >= 0xC0 {
+				multi++ // the start of a multi-byte character, if valid
+			}
+		}
+		if !utf8.Valid(b[:cut]) {
+			for rest := b[:cut]; len(rest) > 0; {
+				r, size := utf8.DecodeRune(rest)
+				if r == utf8.RuneError && size == 1 {
+					invalid++
+					if rest[0] >= 0xC0 {
+						multi--
+					}
+				}
+				rest = rest[size:]
+			}
+		}
+		carry = copy(buf, b[cut:])
+		if err == io.EOF {
+			return invalid == 0 || multi > invalid, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
 }
 
 // lines returns a scanner over r's lines without their line endings. A line
@@ -228,9 +311,13 @@ func paragraphs(sc *bufio.Scanner, b *blocks, clean func(l, para string) line) e
 // Levels follow the order in which adornment styles first appear, as in
 // reStructuredText.
 func parseText(j *job) error {
+	r, err := j.textReader()
+	if err != nil {
+		return err
+	}
 	b := &blocks{j: j}
 	var styles []string // adornment styles by level, from 1
-	return paragraphs(lines(j.textReader(), j.lim.MaxSegment), b, func(l, para string) line {
+	return paragraphs(lines(r, j.lim.MaxSegment), b, func(l, para string) line {
 		c := adornment(l)
 		if c == 0 || para == "" {
 			return line{text: l}
