@@ -474,7 +474,8 @@ func BenchmarkInsert(b *testing.B) {
 // while nothing else happens (search-alone, its floor), the same search
 // right after another workspace created a collection (search-after-create:
 // with one creation a second and searches far shorter than that, every
-// search follows a creation), and the creation itself.
+// search follows a creation), the creation itself, and the cause: a
+// reader connection's load of the schema (schema-load).
 //
 // Every collection has its own vec0 and FTS5 tables, 12 rows of
 // sqlite_schema, and a creation changes the schema: each pooled reader
@@ -523,6 +524,9 @@ func BenchmarkManyCollections(b *testing.B) {
 			b.Run("search-alone", func(b *testing.B) { latencies(b, nil, search) })
 			b.Run("search-after-create", func(b *testing.B) { measure(b, afterCreate, nil, create, search) })
 			b.Run("create", func(b *testing.B) { measure(b, afterCreate, nil, nil, create) })
+			b.Run("schema-load", func(b *testing.B) {
+				measure(b, afterCreate, nil, nil, func(int) error { return s.LoadSchema(ctx) })
+			})
 		})
 	}
 }
