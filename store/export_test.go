@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"strings"
 )
 
@@ -71,4 +73,17 @@ func (s *Store) plan(ctx context.Context, query string, args ...any) (string, er
 		plan = append(plan, detail)
 	}
 	return strings.Join(plan, "\n"), rows.Err()
+}
+
+// LoadSchema opens a new reader connection and runs one statement on it,
+// so that SQLite reads the whole schema, as each pooled reader does before
+// its next statement after another connection changed the schema.
+func (s *Store) LoadSchema(ctx context.Context) error {
+	db, err := sql.Open(driverName, "file:"+s.path+"?_query_only=1")
+	if err != nil {
+		return err
+	}
+	var n int
+	err = db.QueryRowContext(ctx, `SELECT count(*) FROM collections`).Scan(&n)
+	return errors.Join(err, db.Close())
 }
