@@ -23,7 +23,7 @@ DATA    ?= ./data
 # (golang.org/issue/75804, unfixed before Go 1.27). A count has no deadline.
 FUZZTIME ?= 10000x
 
-.PHONY: build run test bench bench-corpus lint fuzz env clean models eval
+.PHONY: build run test bench bench-corpus lint fuzz env clean models model-static eval
 
 build:
 	go build -ldflags '$(LDFLAGS)' -o bin/ragd ./cmd/ragd

@@ -99,14 +99,12 @@ type SearchQuery struct {
 }
 
 // DefaultAlpha is the weight of the vector ranking in hybrid search when a
-// query does not set it. It was chosen on a held-out set, not on the
-// Python FAQ: the Debian FAQ (debian-faq package, 120 question/answer
-// pairs, BM25 nDCG@10 0.504; ragd-eval -set debfaq) swept over alpha 0..1
-// in steps of 0.1 gave the best mean nDCG@10 over the built-in models at
-// 0.2 (use-lite 0.600, hash 0.591, glove-100d 0.598, against 0.574, 0.560
-// and 0.553 at 0.5): the built-in vector rankers are weaker than the
-// keyword ranking, so they get the smaller weight.
-const DefaultAlpha = 0.2
+// query does not set it. Swept over 0.2..0.6 with the default model
+// (ragd-static) on both dev sets (ragd-eval -tasks retrieval -modes hybrid
+// -alpha ...; docs/benchmarks.md), 0.4 has the best mean nDCG@10: Python
+// FAQ 0.752, 0.763, 0.767, 0.768, 0.746 and Debian FAQ 0.615, 0.643,
+// 0.645, 0.632, 0.627 at 0.2, 0.3, 0.4, 0.5, 0.6.
+const DefaultAlpha = 0.4
 
 // Position locates a chunk within its item.
 type Position struct {
