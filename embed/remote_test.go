@@ -12,9 +12,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/internal/pipenet"
 )
 
 // reply scripts one answer of the fake server. The zero reply is a 200
@@ -47,8 +49,14 @@ type fake struct {
 }
 
 func newFake(t *testing.T, kind string, script ...reply) *fake {
+	return newFakeOn(t, httptest.NewServer, kind, script...)
+}
+
+// newFakeOn is newFake on a server started by start: pipenet.NewServer
+// for a test inside a synctest bubble.
+func newFakeOn(t *testing.T, start func(http.Handler) *httptest.Server, kind string, script ...reply) *fake {
 	f := &fake{t: t, kind: kind, key: "sk-test-123", model: "test-embed", dims: 3, script: script}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	f.srv = start(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
 }
@@ -156,7 +164,7 @@ func (f *fake) requestSizes() []int {
 // sleep that records waits instead of sleeping.
 func (f *fake) embedder(t *testing.T, cfg RemoteConfig) (Embedder, *[]time.Duration) {
 	t.Helper()
-	cfg.APIKey, cfg.Model = f.key, f.model
+	cfg.APIKey, cfg.Model, cfg.HTTPClient = f.key, f.model, f.srv.Client()
 	var (
 		e   Embedder
 		err error
@@ -355,26 +363,30 @@ func TestRemoteErrors(t *testing.T) {
 	}
 	for _, kind := range providers {
 		for _, c := range cases {
+			// On synctest's fake clock, the Timeout case's 50 ms pass only
+			// once the fake holds the request, however slow the machine.
 			t.Run(kind+"/"+c.name, func(t *testing.T) {
-				f := newFake(t, kind, c.script...)
-				e, _ := f.embedder(t, c.cfg)
-				var err error
-				if c.name == "InconsistentDimensions" {
-					if _, err := e.Embed(context.Background(), []string{"first"}); err != nil {
-						t.Fatal(err)
+				synctest.Test(t, func(t *testing.T) {
+					f := newFakeOn(t, pipenet.NewServer, kind, c.script...)
+					e, _ := f.embedder(t, c.cfg)
+					var err error
+					if c.name == "InconsistentDimensions" {
+						if _, err := e.Embed(context.Background(), []string{"first"}); err != nil {
+							t.Fatal(err)
+						}
 					}
-				}
-				_, err = e.Embed(context.Background(), []string{"one", "two"})
-				re := wantKind(t, err, c.kind)
-				if re.ClientCode() != c.code && c.code != "" {
-					t.Errorf("code %q, want %q", re.ClientCode(), c.code)
-				}
-				if !strings.Contains(re.Message, c.message) || !strings.Contains(re.Message, kind) {
-					t.Errorf("message %q, want it to name %s and contain %q", re.Message, kind, c.message)
-				}
-				if n := len(f.requestSizes()); n != c.requests {
-					t.Errorf("%d requests, want %d", n, c.requests)
-				}
+					_, err = e.Embed(context.Background(), []string{"one", "two"})
+					re := wantKind(t, err, c.kind)
+					if re.ClientCode() != c.code && c.code != "" {
+						t.Errorf("code %q, want %q", re.ClientCode(), c.code)
+					}
+					if !strings.Contains(re.Message, c.message) || !strings.Contains(re.Message, kind) {
+						t.Errorf("message %q, want it to name %s and contain %q", re.Message, kind, c.message)
+					}
+					if n := len(f.requestSizes()); n != c.requests {
+						t.Errorf("%d requests, want %d", n, c.requests)
+					}
+				})
 			})
 		}
 	}
