@@ -83,14 +83,6 @@ func envInt(name string, def int) int {
 	return def
 }
 
-// openStore opens the database of a data directory, creating the directory.
-func openStore(dataDir string) (*store.Store, error) {
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, err
-	}
-	return store.Open(filepath.Join(dataDir, store.FileName))
-}
-
 // embedders returns the registry of the built-in and remote embedding
 // models with the given default.
 func embedders(ctx context.Context, defaultModel string, fc *fileConfig) (*embed.Registry, error) {
@@ -122,7 +114,12 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	log := slog.New(slog.NewJSONHandler(m.stderr, &slog.HandlerOptions{Level: level}))
-	st, err := openStore(m.DataDir)
+	unlock, err := lockDataDir(m.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st, err := createStore(m.DataDir)
 	if err != nil {
 		return err
 	}

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -146,4 +148,37 @@ func TestServeChatFromEnv(t *testing.T) {
 	if msgs := sent["messages"].([]any); !strings.Contains(msgs[0].(map[string]any)["content"].(string), "SQLite") {
 		t.Fatalf("upstream got %v", sent)
 	}
+}
+
+// A second ragd serve on a data directory in use refuses to start, before
+// it touches the database (where it would requeue the first one's jobs);
+// once the first stops, the directory is free again.
+func TestServeLocksDataDir(t *testing.T) {
+	dir := t.TempDir()
+	_, _, stop := startMain(t, dir, map[string]string{"RAGD_ADMIN_KEY": "admin-secret-key-1"})
+	second := NewMain(io.Discard, io.Discard)
+	if err := second.ParseFlags([]string{"--addr", "127.0.0.1:0", "--data-dir", dir}); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	second.Ready = ready
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- second.Run(ctx) }()
+	var err error
+	select {
+	case err = <-done:
+	case url := <-ready:
+		cancel()
+		<-done
+		t.Fatalf("a second serve started on the same data directory, at %s", url)
+	}
+	cancel()
+	want := fmt.Sprintf("data directory %s is in use by another ragd serve (pid %d)", dir, os.Getpid())
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("second serve: %v, want %q", err, want)
+	}
+	stop()
+	_, _, stop = startMain(t, dir, nil)
+	stop()
 }
