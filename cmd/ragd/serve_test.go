@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -181,4 +184,58 @@ func TestServeLocksDataDir(t *testing.T) {
 	stop()
 	_, _, stop = startMain(t, dir, nil)
 	stop()
+}
+
+// Everything ragd serve writes in its data directory (database, WAL, lock,
+// uploaded files) is readable by its user only, whatever the umask.
+func TestServeDataDirIsPrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	url, _, stop := startMain(t, dir, map[string]string{"RAGD_ADMIN_KEY": "admin-secret-key-1"})
+	if st, b := apiCall(t, "POST", url+"/v1/vector_store", "admin-secret-key-1", map[string]any{"name": "private"}); st != 201 {
+		t.Fatalf("create: %d %v", st, b)
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("file", "notes.txt")
+	io.WriteString(fw, "Private notes about otters.\n")
+	mw.Close()
+	req, _ := http.NewRequest("POST", url+"/v1/vector_store/private/files?wait=true", &body)
+	req.Header.Set("Authorization", "Bearer admin-secret-key-1")
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("upload: %d", resp.StatusCode)
+	}
+	check := func() {
+		t.Helper()
+		n := 0
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			want := fs.FileMode(0o600)
+			if d.IsDir() {
+				want = 0o700
+			}
+			if fi.Mode().Perm() != want {
+				t.Errorf("%s has mode %v, want %v", path, fi.Mode().Perm(), want)
+			}
+			n++
+			return nil
+		})
+		if err != nil || n < 5 { // the dir, ragd.db, -wal, -shm, ragd.lock, files/...
+			t.Fatalf("walked %d entries: %v", n, err)
+		}
+	}
+	check()
+	stop()
+	check()
 }
