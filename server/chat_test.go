@@ -34,6 +34,15 @@ type upstream struct {
 func newUpstream(t *testing.T) *upstream {
 	u := &upstream{}
 	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/models" && r.Method == "GET" { // the health check
+			if r.Header.Get("Authorization") != "Bearer upstream-secret" {
+				http.Error(w, `{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}`, 401)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"object":"list","data":[{"id":"gpt-4o-mini","object":"model","created":1,"owned_by":"fake"}]}`)
+			return
+		}
 		if r.URL.Path != "/v1/chat/completions" || r.Method != "POST" {
 			http.Error(w, `{"error":{"message":"no route"}}`, 404)
 			return
@@ -78,10 +87,15 @@ func (u *upstream) last() map[string]any {
 // upstream; "gpt-4o-mini" falls back to "backup" on a dead provider.
 func newChatServer(t *testing.T, up *upstream) *testServer {
 	t.Helper()
-	router, err := rag.NewRouter(rag.Config{Providers: []rag.ProviderConfig{
-		{Name: "fake", BaseURL: up.URL + "/v1", APIKey: "upstream-secret", Models: []rag.ModelConfig{{ID: "gpt-4o-mini"}, {ID: "backup"}}},
-		{Name: "dead", BaseURL: "http://127.0.0.1:1/v1", Models: []rag.ModelConfig{{ID: "flaky", Fallback: []string{"backup"}}, {ID: "down"}}},
-	}})
+	return newChatServerWith(t,
+		rag.ProviderConfig{Name: "fake", BaseURL: up.URL + "/v1", APIKey: "upstream-secret", Models: []rag.ModelConfig{{ID: "gpt-4o-mini"}, {ID: "backup"}}},
+		rag.ProviderConfig{Name: "dead", BaseURL: "http://127.0.0.1:1/v1", Models: []rag.ModelConfig{{ID: "flaky", Fallback: []string{"backup"}}, {ID: "down"}}})
+}
+
+// newChatServerWith is a test server with the given chat providers.
+func newChatServerWith(t *testing.T, providers ...rag.ProviderConfig) *testServer {
+	t.Helper()
+	router, err := rag.NewRouter(rag.Config{Providers: providers})
 	if err != nil {
 		t.Fatal(err)
 	}

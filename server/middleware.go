@@ -149,9 +149,6 @@ type OpsConfig struct {
 	TLSCertFile, TLSKeyFile string
 	// Webhooks tunes webhook delivery.
 	Webhooks webhook.Options
-	// ProviderChecks are reported by GET /v1/health beside the database
-	// and the embedding models (chat providers, for example).
-	ProviderChecks []ProviderCheck
 }
 
 // initOps sets up rate limits, usage, request logs, webhooks and metrics
