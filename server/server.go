@@ -94,7 +94,7 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) *Server {
 	s.initOps(e)
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
-	v1 := e.Group("/v1", s.authenticate, s.rateLimit, s.emitEvents)
+	v1 := e.Group("/v1", s.authenticate, s.rateLimit)
 	s.registerCollectionRoutes(v1)
 	s.registerItemRoutes(v1)
 	if cfg.Ingester != nil {

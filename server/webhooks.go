@@ -136,28 +136,10 @@ func (s *Server) handleWebhookDeliveries(c echo.Context) error {
 	return c.JSON(http.StatusOK, deliveryListResponse{list})
 }
 
-// routeEvents maps a route ("METHOD pattern") to the event its success
-// publishes and the event's data.
-var routeEvents = map[string]struct {
-	typ  string
-	data func(c echo.Context) any
-}{
-	http.MethodDelete + " /v1/vector_store/:id": {webhook.CollectionDeleted, func(c echo.Context) any {
-		return map[string]any{"id": c.Param("id"), "object": "collection", "deleted": true}
-	}},
-}
-
-// emitEvents publishes the webhook event of a route once it succeeded.
-func (s *Server) emitEvents(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		err := next(c)
-		ev, ok := routeEvents[c.Request().Method+" "+c.Path()]
-		if err != nil || !ok || c.Response().Status/100 != 2 {
-			return err
-		}
-		if perr := s.webhooks.Publish(c.Request().Context(), workspaceOf(c), ev.typ, ev.data(c)); perr != nil {
-			s.log.Error("publishing webhook event", "type", ev.typ, "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", perr)
-		}
-		return nil
+// publish queues a webhook event of the request's workspace; a failure
+// to queue is logged, not returned, since the change it reports is done.
+func (s *Server) publish(c echo.Context, typ string, data any) {
+	if err := s.webhooks.Publish(c.Request().Context(), workspaceOf(c), typ, data); err != nil {
+		s.log.Error("publishing webhook event", "type", typ, "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
 	}
 }
