@@ -74,7 +74,20 @@ func (b *logBuffer) matching(q store.RequestLogQuery) []store.RequestLog {
 }
 
 // secretFields are JSON fields whose values never reach a log.
-var secretFields = map[string]bool{"secret": true, "api_key": true, "apikey": true, "password": true, "token": true, "authorization": true}
+var secretFields = []string{"secret", "api_key", "apikey", "password", "token", "authorization"}
+
+// isSecretField reports whether a JSON key decodes into a secret field.
+// encoding/json matches keys to fields under Unicode case folding, so
+// "ſecret" (long s) or "toKen" (Kelvin sign) set the secret as well as
+// "secret" does; strings.EqualFold folds the same way.
+func isSecretField(key string) bool {
+	for _, f := range secretFields {
+		if strings.EqualFold(key, f) {
+			return true
+		}
+	}
+	return false
+}
 
 // keyPattern matches ragd key secrets and bearer tokens in free text.
 var keyPattern = regexp.MustCompile(store.KeyPrefix + `[0-9a-z]{16,}|(?i)bearer\s+\S+`)
@@ -84,7 +97,7 @@ func redactJSON(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
-			if secretFields[strings.ToLower(k)] {
+			if isSecretField(k) {
 				x[k] = "[redacted]"
 			} else {
 				x[k] = redactJSON(e)
