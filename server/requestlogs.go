@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/webhook"
 )
 
 // DefaultLogRetention is how long request logs are kept by default.
@@ -92,7 +93,8 @@ func isSecretField(key string) bool {
 // keyPattern matches ragd key secrets and bearer tokens in free text.
 var keyPattern = regexp.MustCompile(store.KeyPrefix + `[0-9a-z]{16,}|(?i)bearer\s+\S+`)
 
-// redactJSON replaces the values of secret fields, at any depth.
+// redactJSON replaces the values of secret fields and the credentials of
+// URLs, at any depth.
 func redactJSON(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
@@ -107,6 +109,8 @@ func redactJSON(v any) any {
 		for i, e := range x {
 			x[i] = redactJSON(e)
 		}
+	case string:
+		return webhook.RedactURL(x) // credentials in a URL, such as a webhook's
 	}
 	return v
 }

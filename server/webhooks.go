@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -44,11 +45,18 @@ func newWebhookSecret() string {
 	return "whsec_" + hex.EncodeToString(b[:])
 }
 
-// checkWebhook validates a create request.
-func checkWebhook(req *webhookCreateRequest) error {
+// checkWebhook validates a create request. A URL naming a refused
+// address is refused here; a hostname is checked on every delivery, on
+// the addresses it resolves to.
+func checkWebhook(req *webhookCreateRequest, dest webhook.Destinations) error {
 	u, err := url.Parse(req.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return ragd.Invalid("url", "url must be an absolute http or https URL, got %q", req.URL)
+		return ragd.Invalid("url", "url must be an absolute http or https URL, got %q", webhook.RedactURL(req.URL))
+	}
+	if addr, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil {
+		if err := dest.Check(addr); err != nil {
+			return ragd.Invalid("url", "url: %v", err)
+		}
 	}
 	if len(req.Events) == 0 {
 		return ragd.Invalid("events", "events must list at least one of: %s", strings.Join(webhook.EventTypes, ", "))
@@ -71,7 +79,7 @@ func (s *Server) handleWebhookCreate(c echo.Context) error {
 	if err := decodeJSON(c, s.cfg.MaxBodyBytes, true, &req); err != nil {
 		return err
 	}
-	if err := checkWebhook(&req); err != nil {
+	if err := checkWebhook(&req, s.cfg.Ops.Webhooks.Destinations); err != nil {
 		return err
 	}
 	if req.Secret == "" {
@@ -82,7 +90,15 @@ func (s *Server) handleWebhookCreate(c echo.Context) error {
 	if err := s.store.CreateWebhook(c.Request().Context(), w); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, webhookResponse{w})
+	return c.JSON(http.StatusCreated, webhookResponse{shownWebhook(w)})
+}
+
+// shownWebhook is w as the API shows it: credentials in its URL are
+// never echoed (the secret is shown by the create answer only).
+func shownWebhook(w *store.Webhook) *store.Webhook {
+	c := *w
+	c.URL = webhook.RedactURL(w.URL)
+	return &c
 }
 
 type webhookListResponse struct {
@@ -94,10 +110,11 @@ func (s *Server) handleWebhookList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if list == nil {
-		list = []*store.Webhook{}
+	shown := make([]*store.Webhook, len(list))
+	for i, w := range list {
+		shown[i] = shownWebhook(w)
 	}
-	return c.JSON(http.StatusOK, webhookListResponse{list})
+	return c.JSON(http.StatusOK, webhookListResponse{shown})
 }
 
 func (s *Server) handleWebhookGet(c echo.Context) error {
@@ -105,7 +122,7 @@ func (s *Server) handleWebhookGet(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, webhookResponse{w})
+	return c.JSON(http.StatusOK, webhookResponse{shownWebhook(w)})
 }
 
 func (s *Server) handleWebhookDelete(c echo.Context) error {
