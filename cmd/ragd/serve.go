@@ -29,6 +29,8 @@ type Main struct {
 	MaxBodyBytes int64
 	Grace        time.Duration
 	LogLevel     string
+	// LogFormat is json or text, for every line ragd logs.
+	LogFormat string
 	// EmbeddingModel is the default model of new collections.
 	EmbeddingModel string
 	// Workers is how many files are ingested at once.
@@ -62,6 +64,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.Int64Var(&m.MaxFileBytes, "max-file-bytes", int64(envInt("RAGD_MAX_FILE_BYTES", ingest.DefaultMaxFileBytes)), "largest uploaded file, in bytes (env RAGD_MAX_FILE_BYTES)")
 	fs.StringVar(&m.Config, "config", envOr("RAGD_CONFIG", ""), "optional YAML file listing chat and embedding providers (env RAGD_CONFIG)")
 	fs.StringVar(&m.LogLevel, "log-level", envOr("RAGD_LOG_LEVEL", "info"), "debug, info, warn or error (env RAGD_LOG_LEVEL)")
+	fs.StringVar(&m.LogFormat, "log-format", envOr("RAGD_LOG_FORMAT", "json"), "json or text, for every log line (env RAGD_LOG_FORMAT)")
 	m.ops.registerOpsFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -107,13 +110,34 @@ func embedders(ctx context.Context, defaultModel string, fc *fileConfig) (*embed
 	return reg, nil
 }
 
+// newLogger returns the logger of --log-format and --log-level on w.
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var opts slog.HandlerOptions
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts.Level = lv
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, &opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, &opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format: %q is neither json nor text", format)
+}
+
 // Run serves until ctx ends, then shuts down gracefully.
 func (m *Main) Run(ctx context.Context) error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(m.LogLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+	log, err := newLogger(m.stderr, m.LogFormat, m.LogLevel)
+	if err != nil {
+		return err
 	}
-	log := slog.New(slog.NewJSONHandler(m.stderr, &slog.HandlerOptions{Level: level}))
+	// Packages that log through slog's or the log package's default (the
+	// store's checkpoint warnings, net/http's server errors) write in the
+	// same format to the same place.
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(log)
 	unlock, err := lockDataDir(m.DataDir)
 	if err != nil {
 		return err

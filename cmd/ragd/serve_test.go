@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -238,4 +241,82 @@ func TestServeDataDirIsPrivate(t *testing.T) {
 	check()
 	stop()
 	check()
+}
+
+// Every line ragd logs is in the format of --log-format, including those
+// of packages that use the standard loggers, and probes of /healthz and
+// /readyz are logged only at debug level.
+func TestServeLogFormat(t *testing.T) {
+	for _, tc := range []struct {
+		format, level string
+		probesLogged  bool
+	}{{"json", "info", false}, {"text", "info", false}, {"text", "debug", true}} {
+		t.Run(tc.format+"_"+tc.level, func(t *testing.T) {
+			t.Setenv("RAGD_ADMIN_KEY", "admin-secret-key-1")
+			stderr := &syncBuffer{}
+			m := NewMain(io.Discard, stderr)
+			if err := m.ParseFlags([]string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--log-format", tc.format, "--log-level", tc.level}); err != nil {
+				t.Fatal(err)
+			}
+			ready := make(chan string, 1)
+			m.Ready = ready
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- m.Run(ctx) }()
+			url := <-ready
+			for _, p := range []string{"/healthz", "/readyz"} {
+				resp, err := http.Get(url + p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+			}
+			apiCall(t, "GET", url+"/v1/models", "admin-secret-key-1", nil)
+			log.Print("a line of a package using the log package")
+			slog.Warn("a line of a package using slog's default")
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			var all []map[string]any
+			for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+				rec := map[string]any{}
+				if tc.format == "json" {
+					if err := json.Unmarshal([]byte(line), &rec); err != nil {
+						t.Fatalf("not a JSON line: %q", line)
+					}
+				} else {
+					if !strings.HasPrefix(line, "time=") {
+						t.Fatalf("not a text line: %q", line)
+					}
+					for _, m := range regexp.MustCompile(`(\w+)=("(?:[^"\\]|\\.)*"|\S*)`).FindAllStringSubmatch(line, -1) {
+						v, err := strconv.Unquote(m[2])
+						if err != nil {
+							v = m[2]
+						}
+						rec[m[1]] = v
+					}
+				}
+				all = append(all, rec)
+			}
+			seen := map[string]string{} // msg or route -> level
+			for _, rec := range all {
+				key := fmt.Sprint(rec["msg"])
+				if key == "request" {
+					key = fmt.Sprint(rec["route"])
+				}
+				seen[key] = fmt.Sprint(rec["level"])
+			}
+			for _, want := range []string{"serving", "/v1/models", "a line of a package using the log package", "a line of a package using slog's default"} {
+				if _, ok := seen[want]; !ok {
+					t.Errorf("no line for %q in %s", want, stderr.String())
+				}
+			}
+			for _, probe := range []string{"/healthz", "/readyz"} {
+				if level, ok := seen[probe]; ok != tc.probesLogged || (ok && level != "DEBUG") {
+					t.Errorf("probe %s logged %v at %q\n%s", probe, ok, level, stderr.String())
+				}
+			}
+		})
+	}
 }
