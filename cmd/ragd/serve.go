@@ -204,14 +204,19 @@ func (m *Main) Run(ctx context.Context) error {
 }
 
 // ensureAdminKey creates and prints an admin key on first start, when no
-// key exists and RAGD_ADMIN_KEY is not set.
+// key exists and RAGD_ADMIN_KEY is not set. On a later start it says how
+// to create another, since a key is shown only once.
 func (m *Main) ensureAdminKey(ctx context.Context, st *store.Store) error {
 	if m.AdminKey != "" {
 		return nil
 	}
 	n, err := st.CountKeys(ctx)
-	if err != nil || n > 0 {
+	if err != nil {
 		return err
+	}
+	if n > 0 {
+		fmt.Fprintf(m.stdout, "This data directory has %d API key(s), shown only when created. To create an admin key, run:\n\n    ragd keys create --admin --data-dir %s\n\n", n, m.DataDir)
+		return nil
 	}
 	k := &store.Key{Name: "first admin key", Workspace: store.DefaultWorkspace, Admin: true}
 	if err := st.CreateKey(ctx, k); err != nil {

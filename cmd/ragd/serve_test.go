@@ -100,6 +100,9 @@ func TestServePersistsAcrossRestart(t *testing.T) {
 	if strings.Contains(out.String(), "Created an admin API key") {
 		t.Fatal("second start created another admin key")
 	}
+	if !strings.Contains(out.String(), "ragd keys create --admin --data-dir "+dir+"\n") {
+		t.Errorf("second start does not say how to create a key: %q", out.String())
+	}
 	st, b = apiCall(t, "POST", url+"/v1/vector_store/"+col+"/search", key, map[string]any{"input": "durable restarts"})
 	if st != 200 || len(b["results"].([]any)) != 1 {
 		t.Fatalf("search after restart: %d %v", st, b)
