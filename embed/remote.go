@@ -73,6 +73,7 @@ type remote struct {
 	provider string // "openai" or "ollama", named in errors
 	cfg      RemoteConfig
 	endpoint string
+	pingURL  string
 	wire     wireFormat
 	client   *http.Client
 	dims     atomic.Int64
@@ -84,10 +85,13 @@ type remote struct {
 }
 
 // wireFormat is a provider's request body for a batch and the decoder of
-// its response into one vector per text, in input order.
+// its response into one vector per text, in input order, and the route
+// health checks GET.
 type wireFormat struct {
-	request func(model string, batch []string) any
-	decode  func(body []byte) ([][]float32, error)
+	// pingPath answers a GET cheaply, without running the model.
+	pingPath string
+	request  func(model string, batch []string) any
+	decode   func(body []byte) ([][]float32, error)
 }
 
 func newRemote(provider, path string, wire wireFormat, cfg RemoteConfig) (*remote, error) {
@@ -126,6 +130,7 @@ func newRemote(provider, path string, wire wireFormat, cfg RemoteConfig) (*remot
 		provider: provider,
 		cfg:      cfg,
 		endpoint: strings.TrimRight(cfg.BaseURL, "/") + path,
+		pingURL:  strings.TrimRight(cfg.BaseURL, "/") + wire.pingPath,
 		wire:     wire,
 		client:   client,
 		sleep:    sleepCtx,
@@ -153,6 +158,33 @@ func (r *remote) Probe(ctx context.Context) error {
 	}
 	_, err := r.Embed(ctx, []string{"ragd"})
 	return err
+}
+
+// Ping checks that the provider answers, for health checks: a GET of a
+// route that runs no model. A server that answers is up even if it does
+// not know the route (404, 405); a refused key (401, 403), a 5xx, a
+// refused connection or no answer while ctx lasts is an error.
+func (r *remote) Ping(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.pingURL, nil)
+	if err != nil {
+		return err
+	}
+	if r.cfg.APIKey != "" {
+		req.Header.Set("Authorization", "Bearer "+r.cfg.APIKey)
+	}
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("embedding provider %s (model %q) is unreachable: %w", r.provider, r.cfg.Model, err)
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	switch s := resp.StatusCode; {
+	case s == http.StatusUnauthorized || s == http.StatusForbidden:
+		return fmt.Errorf("embedding provider %s (model %q) refused ragd's API key (HTTP %d)", r.provider, r.cfg.Model, s)
+	case s >= 500:
+		return fmt.Errorf("embedding provider %s (model %q) failed (HTTP %d)", r.provider, r.cfg.Model, s)
+	}
+	return nil
 }
 
 // Embed implements Embedder. It sends texts in batches of at most

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -62,6 +63,10 @@ func newFakeOn(t *testing.T, start func(http.Handler) *httptest.Server, kind str
 }
 
 func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
+	if ping := map[string]string{"openai": "/v1/models", "ollama": "/api/version"}[f.kind]; r.Method == http.MethodGet && r.URL.Path == ping {
+		f.ping(w, r)
+		return
+	}
 	wantPath := map[string]string{"openai": "/v1/embeddings", "ollama": "/api/embed"}[f.kind]
 	if r.Method != http.MethodPost || r.URL.Path != wantPath {
 		f.t.Errorf("request %s %s, want POST %s", r.Method, r.URL.Path, wantPath)
@@ -139,6 +144,22 @@ func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	json.NewEncoder(w).Encode(map[string]any{"object": "list", "data": data, "model": f.model,
 		"usage": map[string]int{"prompt_tokens": 3, "total_tokens": 3}})
+}
+
+// ping answers a health check as the provider does: OpenAI lists its
+// models and refuses a wrong key; Ollama, which has no keys, its version.
+func (f *fake) ping(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if f.kind == "ollama" {
+		io.WriteString(w, `{"version":"0.5.7"}`)
+		return
+	}
+	if r.Header.Get("Authorization") != "Bearer "+f.key {
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}`)
+		return
+	}
+	fmt.Fprintf(w, `{"object":"list","data":[{"id":%q,"object":"model","created":1,"owned_by":"fake"}]}`, f.model)
 }
 
 // rawVector is the fake model: an unnormalised vector derived from text.
@@ -538,5 +559,43 @@ func TestUpstreamMessageLong(t *testing.T) {
 	}
 	if got := upstreamMessage(nil); got != "no message" {
 		t.Errorf("empty body gives %q", got)
+	}
+}
+
+// Ping, for /v1/health, asks the provider's model-free route; a dead
+// upstream or a refused key is an error naming the provider.
+func TestRemotePing(t *testing.T) {
+	for _, kind := range providers {
+		for _, tc := range []struct {
+			name string
+			key  string // "" keeps the right one
+			dead bool
+			want string // part of the error; "" for none
+		}{
+			{"Up", "", false, ""},
+			{"Dead", "", true, "is unreachable"},
+			{"RefusedKey", "sk-revoked", false, "refused ragd's API key (HTTP 401)"},
+		} {
+			if kind == "ollama" && tc.key != "" {
+				continue // Ollama has no keys
+			}
+			t.Run(kind+"/"+tc.name, func(t *testing.T) {
+				f := newFake(t, kind)
+				e, _ := f.embedder(t, RemoteConfig{})
+				if tc.key != "" {
+					remoteOf(e).cfg.APIKey = tc.key
+				}
+				if tc.dead {
+					f.srv.Close()
+				}
+				err := remoteOf(e).Ping(context.Background())
+				if (err == nil) != (tc.want == "") || (err != nil && (!strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), kind))) {
+					t.Errorf("Ping = %v, want an error with %q", err, tc.want)
+				}
+				if n := len(f.requestSizes()); n != 0 {
+					t.Errorf("Ping embedded %d batches", n)
+				}
+			})
+		}
 	}
 }

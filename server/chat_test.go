@@ -87,13 +87,14 @@ func (u *upstream) last() map[string]any {
 // upstream; "gpt-4o-mini" falls back to "backup" on a dead provider.
 func newChatServer(t *testing.T, up *upstream) *testServer {
 	t.Helper()
-	return newChatServerWith(t,
+	return newChatServerWith(t, nil,
 		rag.ProviderConfig{Name: "fake", BaseURL: up.URL + "/v1", APIKey: "upstream-secret", Models: []rag.ModelConfig{{ID: "gpt-4o-mini"}, {ID: "backup"}}},
 		rag.ProviderConfig{Name: "dead", BaseURL: "http://127.0.0.1:1/v1", Models: []rag.ModelConfig{{ID: "flaky", Fallback: []string{"backup"}}, {ID: "down"}}})
 }
 
-// newChatServerWith is a test server with the given chat providers.
-func newChatServerWith(t *testing.T, providers ...rag.ProviderConfig) *testServer {
+// newChatServerWith is a test server with the given chat providers and,
+// beside the hash model, embedding models.
+func newChatServerWith(t *testing.T, embedders []embed.Embedder, providers ...rag.ProviderConfig) *testServer {
 	t.Helper()
 	router, err := rag.NewRouter(rag.Config{Providers: providers})
 	if err != nil {
@@ -103,7 +104,8 @@ func newChatServerWith(t *testing.T, providers ...rag.ProviderConfig) *testServe
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(st, embed.NewRegistry(embed.HashModelName, embed.NewHash(384)), server.Config{Chat: router, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	reg := embed.NewRegistry(embed.HashModelName, append([]embed.Embedder{embed.NewHash(384)}, embedders...)...)
+	srv := server.New(st, reg, server.Config{Chat: router, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ts := &testServer{Server: httptest.NewServer(srv.Handler()), store: st}
 	t.Cleanup(func() { ts.Close(); st.Close() })
 	ts.admin = ts.key(t, "default", true)

@@ -44,18 +44,25 @@ func TestHealth(t *testing.T) {
 	live := rag.ProviderConfig{Name: "fake", BaseURL: up.URL + "/v1", APIKey: "upstream-secret", Models: []rag.ModelConfig{{ID: "gpt-4o-mini"}}}
 	dead := rag.ProviderConfig{Name: "local-llm", BaseURL: deadURL(t) + "/v1", Models: []rag.ModelConfig{{ID: "llama3.1"}}}
 	badKey := rag.ProviderConfig{Name: "stale-key", BaseURL: up.URL + "/v1", APIKey: "revoked", Models: []rag.ModelConfig{{ID: "gpt-4o"}}}
+	deadEmbedder, err := embed.NewOllama(embed.RemoteConfig{BaseURL: deadURL(t), Model: "nomic-embed-text", Dimensions: 768})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name      string
 		providers []rag.ProviderConfig
+		embedders []embed.Embedder
 		want      string
-		down      map[string]string // provider -> part of its error
+		down      map[string]string // provider or model -> part of its error
 	}{
-		{"OK", []rag.ProviderConfig{live}, "ok", nil},
-		{"DeadUpstream", []rag.ProviderConfig{live, dead}, "degraded", map[string]string{"local-llm": `chat provider "local-llm" is unreachable`}},
-		{"RefusedKey", []rag.ProviderConfig{live, badKey}, "degraded", map[string]string{"stale-key": "refused ragd's API key (HTTP 401)"}},
+		{"OK", []rag.ProviderConfig{live}, nil, "ok", nil},
+		{"DeadUpstream", []rag.ProviderConfig{live, dead}, nil, "degraded", map[string]string{"local-llm": `chat provider "local-llm" is unreachable`}},
+		{"RefusedKey", []rag.ProviderConfig{live, badKey}, nil, "degraded", map[string]string{"stale-key": "refused ragd's API key (HTTP 401)"}},
+		{"DeadEmbeddingUpstream", []rag.ProviderConfig{live}, []embed.Embedder{deadEmbedder}, "degraded",
+			map[string]string{"nomic-embed-text": `embedding provider ollama (model "nomic-embed-text") is unreachable`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ts := newChatServerWith(t, c.providers...)
+			ts := newChatServerWith(t, c.embedders, c.providers...)
 			b := ts.do(t, "GET", "/v1/health", ts.admin, nil).must(t, 200)
 			if b["status"] != c.want {
 				t.Errorf("status %v, want %s", b["status"], c.want)
@@ -71,8 +78,14 @@ func TestHealth(t *testing.T) {
 			if h := byName[embed.HashModelName]; h["type"] != "embedding" || h["status"] != "ok" {
 				t.Errorf("hash model %v", h)
 			}
-			if len(byName) != len(c.providers)+1 {
-				t.Errorf("providers %v, want the %d chat providers and the hash model", byName, len(c.providers))
+			if len(byName) != len(c.providers)+1+len(c.embedders) {
+				t.Errorf("providers %v, want the %d chat providers, the hash model and %d others", byName, len(c.providers), len(c.embedders))
+			}
+			for _, e := range c.embedders {
+				h := byName[e.Name()]
+				if h["type"] != "embedding" || h["status"] != "down" || !strings.Contains(str(h["error"]), c.down[e.Name()]) {
+					t.Errorf("embedding model %s: %v", e.Name(), h)
+				}
 			}
 			for _, pc := range c.providers {
 				h := byName[pc.Name]
