@@ -14,6 +14,7 @@ const (
 	EUNAUTHORIZED  = "invalid_api_key"      // 401
 	EFORBIDDEN     = "permission_denied"    // 403
 	ENOTFOUND      = "not_found"            // 404
+	EMETHOD        = "method_not_allowed"   // 405: the route exists, not with this method
 	ECONFLICT      = "conflict"             // 409
 	ETOOLARGE      = "too_large"            // 413
 	EUNSUPPORTED   = "unsupported_type"     // 415

@@ -1,7 +1,6 @@
 package embed
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/internal/pipenet"
+	"github.com/ragd/ragd/upstream"
 )
 
 // reply scripts one answer of the fake server. The zero reply is a 200
@@ -203,13 +203,13 @@ func (f *fake) embedder(t *testing.T, cfg RemoteConfig) (Embedder, *[]time.Durat
 	r := remoteOf(e)
 	waits := &[]time.Duration{}
 	var mu sync.Mutex
-	r.sleep = func(ctx context.Context, d time.Duration) error {
+	r.http.Sleep = func(ctx context.Context, d time.Duration) error {
 		mu.Lock()
 		*waits = append(*waits, d)
 		mu.Unlock()
 		return ctx.Err()
 	}
-	r.now = func() time.Time { return time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC) }
+	r.http.Now = func() time.Time { return time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC) }
 	return e, waits
 }
 
@@ -318,9 +318,9 @@ func TestRemoteRetry(t *testing.T) {
 		{"RetryAfterDatePassed", []reply{{status: 503, retryAfter: "Sun, 01 Jun 2025 11:00:00 GMT"}}, exactly(0)},
 		{"ServerErrorBacksOff", []reply{{status: 500, body: "boom"}, {status: 502}}, func(t *testing.T, waits []time.Duration) {
 			// Equal jitter: attempt n waits between half and all of base*2^n.
-			if len(waits) != 2 || waits[0] < backoffBase/2 || waits[0] > backoffBase ||
-				waits[1] < backoffBase || waits[1] > 2*backoffBase {
-				t.Errorf("waits %v, want one in [%v,%v] then one in [%v,%v]", waits, backoffBase/2, backoffBase, backoffBase, 2*backoffBase)
+			if len(waits) != 2 || waits[0] < upstream.BackoffBase/2 || waits[0] > upstream.BackoffBase ||
+				waits[1] < upstream.BackoffBase || waits[1] > 2*upstream.BackoffBase {
+				t.Errorf("waits %v, want one in [%v,%v] then one in [%v,%v]", waits, upstream.BackoffBase/2, upstream.BackoffBase, upstream.BackoffBase, 2*upstream.BackoffBase)
 			}
 		}},
 	}
@@ -475,7 +475,7 @@ func TestRemoteCancel(t *testing.T) {
 			f.arrived = make(chan struct{}, 1)
 			e, _ := f.embedder(t, RemoteConfig{MaxRetries: 5})
 			// The real sleep: a 100 s Retry-After that cancellation must cut short.
-			remoteOf(e).sleep = sleepCtx
+			remoteOf(e).http.Sleep = upstream.SleepCtx
 			cancelOnArrival(t, f, e)
 		})
 	}
@@ -528,40 +528,6 @@ func TestRemoteConfigInvalid(t *testing.T) {
 	}
 }
 
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-	cases := []struct {
-		header string
-		want   time.Duration
-	}{
-		{"", -1},
-		{"0", 0},
-		{" 12 ", 12 * time.Second},
-		{"-3", -1},
-		{"soon", -1},
-		{"99999999999", maxRetryAfter + time.Second},
-		{"Sun, 01 Jun 2025 12:01:30 GMT", 90 * time.Second},
-		{"Sunday, 01-Jun-25 12:00:05 GMT", 5 * time.Second},
-		{"Sun, 01 Jun 2025 11:59:00 GMT", 0},
-	}
-	for _, c := range cases {
-		if got := parseRetryAfter(c.header, now); got != c.want {
-			t.Errorf("parseRetryAfter(%q) = %v, want %v", c.header, got, c.want)
-		}
-	}
-}
-
-func TestUpstreamMessageLong(t *testing.T) {
-	body := bytes.Repeat([]byte("é"), 400) // 800 bytes: cut inside a rune
-	msg := upstreamMessage(body)
-	if len(msg) > 303 || !strings.HasSuffix(msg, "...") || !strings.HasPrefix(msg, "éé") {
-		t.Errorf("shortened message %q (%d bytes)", msg, len(msg))
-	}
-	if got := upstreamMessage(nil); got != "no message" {
-		t.Errorf("empty body gives %q", got)
-	}
-}
-
 // Ping, for /v1/health, asks the provider's model-free route; a dead
 // upstream or a refused key is an error naming the provider.
 func TestRemotePing(t *testing.T) {
@@ -583,7 +549,7 @@ func TestRemotePing(t *testing.T) {
 				f := newFake(t, kind)
 				e, _ := f.embedder(t, RemoteConfig{})
 				if tc.key != "" {
-					remoteOf(e).cfg.APIKey = tc.key
+					remoteOf(e).http.APIKey = tc.key
 				}
 				if tc.dead {
 					f.srv.Close()

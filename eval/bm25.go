@@ -80,17 +80,30 @@ func (ix *BM25) Search(query string, k int) []int {
 // BM25Ranks runs the BM25 baseline on pairs: all answers form the index
 // and every question is a query. It returns the rank of each question's
 // own answer (0 when not in the top Cutoff).
-func BM25Ranks(pairs []Pair) []int {
+func BM25Ranks(pairs []Pair) []int { return BM25QueryRanks(pairs, Questions(pairs)) }
+
+// BM25QueryRanks runs the BM25 baseline for queries over the answers of
+// pairs and returns the rank of each query's relevant answer.
+func BM25QueryRanks(pairs []Pair, queries []Query) []int {
 	answers := make([]string, len(pairs))
 	for i, p := range pairs {
 		answers[i] = p.Answer
 	}
 	ix := NewBM25(answers)
-	ranks := make([]int, len(pairs))
-	for i, p := range pairs {
-		ranks[i] = rankOf(ix.Search(p.Question, Cutoff), i)
+	ranks := make([]int, len(queries))
+	for i, q := range queries {
+		ranks[i] = rankOf(ix.Search(q.Text, Cutoff), q.Pair)
 	}
 	return ranks
+}
+
+// Questions returns the pairs' own questions as queries.
+func Questions(pairs []Pair) []Query {
+	qs := make([]Query, len(pairs))
+	for i, p := range pairs {
+		qs[i] = Query{Text: p.Question, Pair: i}
+	}
+	return qs
 }
 
 // rankOf returns the 1-based position of want in got, or 0.

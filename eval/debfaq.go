@@ -35,36 +35,55 @@ func ParseDocBookFAQ(page, source string) ([]Pair, error) {
 		}
 		body.Reset()
 	}
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		switch n.Type {
-		case html.TextNode:
-			body.WriteString(n.Data)
-			return
-		case html.ElementNode:
-			switch n.Data {
-			case "h1", "h2", "h3", "h4", "h5", "h6":
-				flush()
-				title = strings.Join(strings.Fields(textOf(n)), " ")
-				return
-			case "head", "script", "style":
-				return
-			case "div":
-				if hasClass(n, "navheader", "navfooter", "toc") {
-					return
-				}
-			}
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-		if n.Type == html.ElementNode && blockElements[n.Data] {
-			body.WriteString("\n")
-		}
-	}
-	walk(doc)
+	walkDocBook(doc, &body, func(t string) {
+		flush()
+		title = t
+	})
 	flush()
 	return pairs, nil
+}
+
+// walkDocBook writes the text of a DocBook page's sections to body in
+// document order, ending a line after each block element and leaving out
+// the navigation header and footer and tables of contents. At each
+// heading h1-h6 it calls heading with the title, whitespace collapsed,
+// instead of writing it.
+func walkDocBook(n *html.Node, body *strings.Builder, heading func(title string)) {
+	switch n.Type {
+	case html.TextNode:
+		body.WriteString(n.Data)
+		return
+	case html.ElementNode:
+		switch n.Data {
+		case "h1", "h2", "h3", "h4", "h5", "h6":
+			heading(strings.Join(strings.Fields(textOf(n)), " "))
+			return
+		case "head", "script", "style":
+			return
+		case "div":
+			if hasClass(n, "navheader", "navfooter", "toc") {
+				return
+			}
+		}
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		walkDocBook(c, body, heading)
+	}
+	if n.Type == html.ElementNode && blockElements[n.Data] {
+		body.WriteString("\n")
+	}
+}
+
+// DocBookText is the text of a DocBook page as walkDocBook sees it, each
+// heading a line of its own, whitespace collapsed within lines.
+func DocBookText(page string) (string, error) {
+	doc, err := html.Parse(strings.NewReader(page))
+	if err != nil {
+		return "", ragd.Errorf(ragd.EUNPROCESSABLE, "%v", err)
+	}
+	var body strings.Builder
+	walkDocBook(doc, &body, func(title string) { body.WriteString("\n" + title + "\n") })
+	return tidy(body.String()), nil
 }
 
 // blockElements end a line of the extracted text.

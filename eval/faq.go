@@ -112,21 +112,13 @@ func LoadPythonFAQ(ctx context.Context, cacheDir string) ([]Pair, error) {
 }
 
 // loadDocSet returns the deduplicated pairs that parse finds in the files
-// matching pattern under sub of Debian package pkg, read in name order
-// and named prefix+file name; pkg is fetched into cacheDir/pkg first
-// unless it is unpacked there already.
+// matching pattern under sub of Debian package pkg (see docFiles), named
+// prefix+file name.
 func loadDocSet(ctx context.Context, cacheDir, pkg, sub, pattern, prefix string, parse func(text, source string) ([]Pair, error)) ([]Pair, error) {
-	dir := filepath.Join(cacheDir, pkg)
-	if _, err := os.Stat(filepath.Join(dir, sub)); err != nil {
-		if err := fetchDocPackage(ctx, pkg, cacheDir, dir); err != nil {
-			return nil, err
-		}
+	files, err := docFiles(ctx, cacheDir, pkg, sub, pattern)
+	if err != nil {
+		return nil, err
 	}
-	files, err := filepath.Glob(filepath.Join(dir, sub, pattern))
-	if err != nil || len(files) == 0 {
-		return nil, ragd.Errorf(ragd.ENOTFOUND, "no %s files under %s", pattern, filepath.Join(dir, sub))
-	}
-	sort.Strings(files)
 	var pairs []Pair
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -140,6 +132,24 @@ func loadDocSet(ctx context.Context, cacheDir, pkg, sub, pattern, prefix string,
 		pairs = append(pairs, ps...)
 	}
 	return Dedupe(pairs), nil
+}
+
+// docFiles returns the files matching pattern under sub of Debian package
+// pkg, in name order; pkg is fetched into cacheDir/pkg first unless it is
+// unpacked there already.
+func docFiles(ctx context.Context, cacheDir, pkg, sub, pattern string) ([]string, error) {
+	dir := filepath.Join(cacheDir, pkg)
+	if _, err := os.Stat(filepath.Join(dir, sub)); err != nil {
+		if err := fetchDocPackage(ctx, pkg, cacheDir, dir); err != nil {
+			return nil, err
+		}
+	}
+	files, err := filepath.Glob(filepath.Join(dir, sub, pattern))
+	if err != nil || len(files) == 0 {
+		return nil, ragd.Errorf(ragd.ENOTFOUND, "no %s files under %s", pattern, filepath.Join(dir, sub))
+	}
+	sort.Strings(files)
+	return files, nil
 }
 
 // fetchDocPackage runs apt-get download pkg in cacheDir (unless its .deb

@@ -30,7 +30,7 @@ func Score(ranks []int) Metrics {
 		if r < 1 || r > Cutoff {
 			continue
 		}
-		m.NDCG10 += 1 / math.Log2(float64(r)+1)
+		m.NDCG10 += gain(r)
 		m.R10++
 		if r == 1 {
 			m.R1++
@@ -41,4 +41,32 @@ func Score(ranks []int) Metrics {
 	m.R1 /= n
 	m.R10 /= n
 	return m
+}
+
+// gain is one question's nDCG@10: 1/log2(rank+1) for a rank in 1..10.
+func gain(rank int) float64 {
+	if rank < 1 || rank > Cutoff {
+		return 0
+	}
+	return 1 / math.Log2(float64(rank)+1)
+}
+
+// Ranking is where each question's answer came in one run, with the
+// averages; the per-question ranks give the confidence intervals.
+type Ranking struct {
+	Metrics
+	// Ranks holds each question's rank, as Score takes them.
+	Ranks []int
+}
+
+// NewRanking scores ranks.
+func NewRanking(ranks []int) Ranking { return Ranking{Score(ranks), ranks} }
+
+// Gains returns each question's nDCG@10.
+func (r Ranking) Gains() []float64 {
+	g := make([]float64, len(r.Ranks))
+	for i, rank := range r.Ranks {
+		g[i] = gain(rank)
+	}
+	return g
 }

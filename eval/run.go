@@ -34,9 +34,40 @@ type Config struct {
 	// Set names the question/answer set in the collection names
 	// ("eval-SET-MODEL-..."), e.g. "pyfaq"; empty leaves it out.
 	Set string
+	// Paraphrases are searched in the same collection as the questions,
+	// in every model and mode; none leaves the paraphrase rows out.
+	Paraphrases []Query
 	// HTTPClient sends the requests; nil means a client with a 2 minute
 	// timeout per request.
 	HTTPClient *http.Client
+	// Progress, when set, is told what the run is doing (the command
+	// prints it to stderr).
+	Progress func(format string, args ...any)
+}
+
+// progress reports through cfg.Progress, if set.
+func (cfg *Config) progress(format string, args ...any) {
+	if cfg.Progress != nil {
+		cfg.Progress(format, args...)
+	}
+}
+
+// newClient returns the client of cfg's ragd.
+func (cfg *Config) newClient() *client {
+	c := &client{base: strings.TrimRight(cfg.BaseURL, "/"), key: cfg.APIKey, http: cfg.HTTPClient}
+	if c.http == nil {
+		c.http = &http.Client{Timeout: 2 * time.Minute}
+	}
+	return c
+}
+
+// collectionName names a new collection of the benchmark:
+// "eval-SET-WHAT-NANOS", without SET when cfg.Set is empty.
+func (cfg *Config) collectionName(what string) string {
+	if cfg.Set == "" {
+		return fmt.Sprintf("eval-%s-%d", what, time.Now().UnixNano())
+	}
+	return fmt.Sprintf("eval-%s-%s-%d", cfg.Set, what, time.Now().UnixNano())
 }
 
 // Result is the quality of one model in one search mode.
@@ -45,7 +76,10 @@ type Result struct {
 	// Alpha is the "alpha" sent with each hybrid search; nil means none
 	// was sent (and always for the other modes).
 	Alpha *float64
-	Metrics
+	Ranking
+	// Paraphrase is the ranking of the paraphrased questions, nil without
+	// Config.Paraphrases.
+	Paraphrase *Ranking
 	// Ingest is how long storing (chunking and embedding) all answers took.
 	Ingest time.Duration
 	// Search is the mean latency of one search request.
@@ -57,7 +91,10 @@ type Report struct {
 	// Pairs is the number of question/answer pairs.
 	Pairs int
 	// BM25 is the baseline, computed in the same run.
-	BM25 Metrics
+	BM25 Ranking
+	// ParaphraseBM25 is the baseline on the paraphrases, nil without
+	// Config.Paraphrases.
+	ParaphraseBM25 *Ranking
 	// Results has one entry per model and mode, in the order measured.
 	Results []Result
 }
@@ -66,15 +103,13 @@ type Report struct {
 // for each model it creates a collection, stores every answer as one item,
 // searches every question with top_k 10 in each mode, scores where the
 // question's own answer came (several chunks of one item count as one
-// hit), and deletes the collection again.
+// hit), does the same for the paraphrases, and deletes the collection
+// again.
 func Run(ctx context.Context, cfg Config, pairs []Pair) (*Report, error) {
 	if len(pairs) == 0 {
 		return nil, ragd.Invalid("pairs", "no question/answer pairs to measure")
 	}
-	c := &client{base: strings.TrimRight(cfg.BaseURL, "/"), key: cfg.APIKey, http: cfg.HTTPClient}
-	if c.http == nil {
-		c.http = &http.Client{Timeout: 2 * time.Minute}
-	}
+	c := cfg.newClient()
 	models, modes := cfg.Models, cfg.Modes
 	if len(modes) == 0 {
 		modes = Modes
@@ -88,7 +123,11 @@ func Run(ctx context.Context, cfg Config, pairs []Pair) (*Report, error) {
 			return nil, ragd.Errorf(ragd.ENOTFOUND, "ragd at %s lists no embedding model", cfg.BaseURL)
 		}
 	}
-	rep := &Report{Pairs: len(pairs), BM25: Score(BM25Ranks(pairs))}
+	rep := &Report{Pairs: len(pairs), BM25: NewRanking(BM25Ranks(pairs))}
+	if len(cfg.Paraphrases) > 0 {
+		r := NewRanking(BM25QueryRanks(pairs, cfg.Paraphrases))
+		rep.ParaphraseBM25 = &r
+	}
 	for _, model := range models {
 		res, err := runModel(ctx, c, cfg, model, modes, pairs)
 		if err != nil {
@@ -101,29 +140,22 @@ func Run(ctx context.Context, cfg Config, pairs []Pair) (*Report, error) {
 
 // runModel measures one model in every mode, in a collection of its own.
 func runModel(ctx context.Context, c *client, cfg Config, model string, modes []string, pairs []Pair) (_ []Result, err error) {
-	name := fmt.Sprintf("eval-%s-%d", model, time.Now().UnixNano())
-	if cfg.Set != "" {
-		name = "eval-" + cfg.Set + name[len("eval"):]
-	}
-	coll, err := c.createCollection(ctx, name, model)
+	coll, err := c.createCollection(ctx, cfg.collectionName(model), model)
 	if err != nil {
 		return nil, err
 	}
 	defer func() {
-		if derr := c.deleteCollection(context.WithoutCancel(ctx), coll); err == nil {
+		if derr := c.deleteCollection(context.WithoutCancel(ctx), coll.ID); err == nil {
 			err = derr
 		}
 	}()
 	start := time.Now()
-	ids, err := c.addAnswers(ctx, coll, pairs)
+	pairOf, err := c.addAnswers(ctx, coll.ID, pairs)
 	if err != nil {
 		return nil, err
 	}
 	ingest := time.Since(start)
-	pairOf := make(map[string]int, len(ids))
-	for i, id := range ids {
-		pairOf[id] = i
-	}
+	questions := Questions(pairs)
 	var out []Result
 	for _, mode := range modes {
 		alphas := []*float64{nil}
@@ -134,20 +166,40 @@ func runModel(ctx context.Context, c *client, cfg Config, model string, modes []
 			}
 		}
 		for _, alpha := range alphas {
-			ranks := make([]int, len(pairs))
+			cfg.progress("retrieval: %s, mode %s", model, mode)
 			start := time.Now()
-			for i, p := range pairs {
-				hits, err := c.search(ctx, coll, p.Question, mode, alpha)
+			ranks, err := searchRanks(ctx, c, coll.ID, mode, alpha, questions, pairOf)
+			if err != nil {
+				return nil, err
+			}
+			res := Result{Model: model, Mode: mode, Alpha: alpha, Ranking: NewRanking(ranks), Ingest: ingest,
+				Search: time.Since(start) / time.Duration(len(pairs))}
+			if len(cfg.Paraphrases) > 0 {
+				ranks, err := searchRanks(ctx, c, coll.ID, mode, alpha, cfg.Paraphrases, pairOf)
 				if err != nil {
 					return nil, err
 				}
-				ranks[i] = rankOf(distinctPairs(hits, pairOf), i)
+				r := NewRanking(ranks)
+				res.Paraphrase = &r
 			}
-			out = append(out, Result{Model: model, Mode: mode, Alpha: alpha, Metrics: Score(ranks), Ingest: ingest,
-				Search: time.Since(start) / time.Duration(len(pairs))})
+			out = append(out, res)
 		}
 	}
 	return out, nil
+}
+
+// searchRanks searches every query and returns the rank of its pair's
+// answer.
+func searchRanks(ctx context.Context, c *client, collection, mode string, alpha *float64, queries []Query, pairOf map[string]int) ([]int, error) {
+	ranks := make([]int, len(queries))
+	for i, q := range queries {
+		hits, err := c.search(ctx, collection, q.Text, mode, alpha, false)
+		if err != nil {
+			return nil, err
+		}
+		ranks[i] = rankOf(distinctPairs(hits, pairOf), q.Pair)
+	}
+	return ranks, nil
 }
 
 // distinctPairs maps search hits to pair indexes, best first, counting
@@ -174,23 +226,60 @@ func distinctPairs(hits []hit, pairOf map[string]int) []int {
 	return out
 }
 
-// WriteTable prints the report as an aligned table: one row per model,
-// mode and (for hybrid) alpha, then the BM25 baseline. The alpha column
-// is "-" for the other modes and "default" where none was sent.
+// WriteTable prints the report as aligned tables: one row per model, mode
+// and (for hybrid) alpha, then the BM25 baseline, each nDCG@10 with its
+// bootstrap 95% interval and its ratio to BM25 with the paired interval;
+// then the same for the paraphrases, if measured. The alpha column is "-"
+// for the other modes and "default" where none was sent.
 func (r *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "model\tmode\talpha\tnDCG@10\tR@1\tR@10\tingest\tsearch/query\t\n")
+	fmt.Fprintf(tw, "model\tmode\talpha\t%s\tingest\tsearch/query\t\n", rankingHeader)
 	for _, res := range r.Results {
-		alpha := "-"
-		if res.Alpha != nil {
-			alpha = fmt.Sprintf("%.2f", *res.Alpha)
-		} else if res.Mode == "hybrid" {
-			alpha = "default"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.3f\t%.3f\t%s\t%s\t\n", res.Model, res.Mode, alpha, res.NDCG10, res.R1, res.R10,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", res.Model, res.Mode, res.alpha(), rankingCells(res.Ranking, r.BM25),
 			res.Ingest.Round(time.Millisecond), res.Search.Round(10*time.Microsecond))
 	}
-	fmt.Fprintf(tw, "BM25 (in-process baseline)\t-\t-\t%.3f\t%.3f\t%.3f\t-\t-\t\n", r.BM25.NDCG10, r.BM25.R1, r.BM25.R10)
-	fmt.Fprintf(tw, "(%d questions, top_k %d)\t\t\t\t\t\t\t\t\n", r.Pairs, Cutoff)
+	fmt.Fprintf(tw, "BM25 (in-process baseline)\t-\t-\t%s\t-\t-\t\n", rankingCells(r.BM25, r.BM25))
+	fmt.Fprintf(tw, "(%d questions, top_k %d)\t\t\t\t\t\t\t\t\t\n", r.Pairs, Cutoff)
+	if err := tw.Flush(); err != nil || r.ParaphraseBM25 == nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nParaphrased questions (no content word of the original; relevant: the original's answer)\n\n")
+	fmt.Fprintf(tw, "model\tmode\talpha\t%s\t\n", rankingHeader)
+	for _, res := range r.Results {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", res.Model, res.Mode, res.alpha(), rankingCells(*res.Paraphrase, *r.ParaphraseBM25))
+	}
+	fmt.Fprintf(tw, "BM25 (in-process baseline)\t-\t-\t%s\t\n", rankingCells(*r.ParaphraseBM25, *r.ParaphraseBM25))
+	fmt.Fprintf(tw, "(%d paraphrases, top_k %d)\t\t\t\t\t\t\t\n", len(r.ParaphraseBM25.Ranks), Cutoff)
 	return tw.Flush()
 }
+
+// alpha is the alpha column of the result's row.
+func (res *Result) alpha() string {
+	switch {
+	case res.Alpha != nil:
+		return fmt.Sprintf("%.2f", *res.Alpha)
+	case res.Mode == "hybrid":
+		return "default"
+	default:
+		return "-"
+	}
+}
+
+// rankingHeader and rankingCells are the columns of a ranking in a table.
+const rankingHeader = "nDCG@10\t95% CI\tx BM25\t95% CI\tR@1\tR@10"
+
+// rankingCells are the columns of rankingHeader for r measured beside the
+// baseline bm25 on the same questions.
+func rankingCells(r, bm25 Ranking) string {
+	g, b := r.Gains(), bm25.Gains()
+	return fmt.Sprintf("%.3f\t%s\t%s\t%s\t%.3f\t%.3f", r.NDCG10, MeanCI(g).format("%.3f"),
+		formatRatio(ratio(r.NDCG10, bm25.NDCG10)), RatioCI(g, b).format("%.2f"), r.R1, r.R10)
+}
+
+// format prints the interval as [lo, hi] with verb.
+func (iv Interval) format(verb string) string {
+	return "[" + fmt.Sprintf(verb, iv.Lo) + ", " + fmt.Sprintf(verb, iv.Hi) + "]"
+}
+
+// formatRatio prints a ratio to BM25 like "1.08x".
+func formatRatio(x float64) string { return fmt.Sprintf("%.2fx", x) }

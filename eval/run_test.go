@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -152,7 +153,7 @@ func TestRun(t *testing.T) {
 		"keyword": bm25,
 		"hybrid":  bm25,
 	}
-	if rep.Pairs != len(pairs) || rep.BM25 != bm25 || len(rep.Results) != 3 {
+	if rep.Pairs != len(pairs) || rep.BM25.Metrics != bm25 || len(rep.Results) != 3 {
 		t.Fatalf("report %+v", rep)
 	}
 	for _, res := range rep.Results {
@@ -177,6 +178,43 @@ func TestRun(t *testing.T) {
 			t.Errorf("hybrid search sent alpha %v with no Alphas configured", a)
 		}
 	}
+
+	t.Run("Paraphrases", func(t *testing.T) {
+		// The fake's keyword search is BM25, so its paraphrase ranks are
+		// the baseline's; its vector search ranks the third item first.
+		qs := []Query{{"gadget", 0}, {"soft cloth", 1}, {"workshops", 2}, {"zebra", 3}}
+		rep, err := Run(context.Background(), Config{BaseURL: srv.URL, APIKey: "sk-test", Set: "pyfaq", Modes: []string{"vector", "keyword"}, Paraphrases: qs}, pairs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bm25 := NewRanking(BM25QueryRanks(pairs, qs))
+		if rep.ParaphraseBM25 == nil || !slices.Equal(rep.ParaphraseBM25.Ranks, bm25.Ranks) || bm25.R10 == 0 || bm25.R10 == 1 {
+			t.Fatalf("paraphrase baseline %+v, want %+v (some found, some not)", rep.ParaphraseBM25, bm25)
+		}
+		for _, res := range rep.Results {
+			want := bm25.Ranks
+			if res.Mode == "vector" {
+				want = []int{3, 2, 1, 0}
+			}
+			if res.Paraphrase == nil || !slices.Equal(res.Paraphrase.Ranks, want) {
+				t.Errorf("%s paraphrase ranking %+v, want ranks %v", res.Mode, res.Paraphrase, want)
+			}
+		}
+		var buf bytes.Buffer
+		if err := rep.WriteTable(&buf); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(buf.String(), "\n")
+		if !strings.Contains(buf.String(), "Paraphrased questions") || !strings.Contains(buf.String(), "(4 paraphrases, top_k 10)") {
+			t.Errorf("table lacks the paraphrase rows:\n%s", buf.String())
+		}
+		// Every row of the first table shows its interval and its ratio to
+		// BM25; the baseline's own ratio is exactly 1.
+		ci := fmt.Sprintf("%s  %s", fmt.Sprintf("%.3f", rep.BM25.NDCG10), MeanCI(rep.BM25.Gains()).format("%.3f"))
+		if !strings.Contains(buf.String(), ci) || !strings.Contains(lines[3], "1.00x  [1.00, 1.00]") {
+			t.Errorf("table lacks %q or the baseline's ratio:\n%s", ci, buf.String())
+		}
+	})
 
 	t.Run("AlphaSweep", func(t *testing.T) {
 		fake.alphas = nil

@@ -144,7 +144,7 @@ func benchmarkIngest(b *testing.B, corpus []string) {
 func BenchmarkPeakRSS(b *testing.B) {
 	path := writeCorpus(b, b.TempDir(), 1, 200<<20)[0]
 	for b.Loop() {
-		p := startRagd(b, b.TempDir(), "--workers", "2")
+		p := startRagd(b, b.TempDir(), "--workers", "2", "--max-text-bytes", fmt.Sprint(256<<20))
 		peak := make(chan float64, 1)
 		go func() {
 			status := fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid)
@@ -180,5 +180,49 @@ func BenchmarkPeakRSS(b *testing.B) {
 		if mib > 300 {
 			b.Errorf("peak RSS %.0f MiB is over the 300 MiB budget", mib)
 		}
+	}
+}
+
+// BenchmarkFairness measures how long a 20-byte file of workspace B takes
+// to complete while workspace A's backlog of large text files (three per
+// worker, 4 MB each, real extraction, chunking and hash embedding) holds
+// the workers, beside the time one of A's files takes: B's file must not
+// wait for A's.
+func BenchmarkFairness(b *testing.B) {
+	workers := runtime.NumCPU()
+	corpus := writeCorpus(b, b.TempDir(), 3*workers, 4<<20)[:3*workers]
+	for b.Loop() {
+		g, st := testIngester(b, ingest.Config{Workers: workers})
+		colA := testCollection(b, st, "a", "backlog", embed.HashModelName)
+		colB := testCollection(b, st, "b", "small", embed.HashModelName)
+		start := time.Now()
+		var backlog []*store.File
+		for _, p := range corpus {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			backlog = append(backlog, addFile(b, g, colA, filepath.Base(p), data))
+		}
+		small := time.Now()
+		f := waitFile(b, g, colB, addFile(b, g, colB, "small.txt", []byte("twenty bytes of text")))
+		smallTook := time.Since(small)
+		if f.Status != store.FileCompleted {
+			b.Fatalf("b's file %+v", f)
+		}
+		first := waitFile(b, g, colA, backlog[0])
+		firstTook := time.Since(start)
+		for _, f := range backlog {
+			waitFile(b, g, colA, f)
+		}
+		all := time.Since(start)
+		if first.Status != store.FileCompleted {
+			b.Fatalf("a's file %+v", first)
+		}
+		b.ReportMetric(float64(smallTook.Microseconds())/1000, "B-small-file-ms")
+		b.ReportMetric(float64(firstTook.Microseconds())/1000, "A-first-file-ms")
+		b.ReportMetric(all.Seconds(), "A-backlog-s")
+		b.Logf("%d workers, A's backlog of %d files of 4 MB: B's 20-byte file completed in %v; A's first file in %v, all in %v",
+			workers, len(backlog), smallTook.Round(time.Millisecond), firstTook.Round(time.Millisecond), all.Round(time.Millisecond))
 	}
 }

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"github.com/ragd/ragd/ingest/chunk"
+	"github.com/ragd/ragd/ingest/extract"
 	"github.com/ragd/ragd/store"
 )
 
@@ -10,23 +11,31 @@ import (
 // (items.go) chunks a text held in memory.
 
 // chunker chunks a document written to it segment by segment, emitting
-// chunks in order with their page and byte offsets in the document.
-type chunker struct{ c *chunk.Chunker }
+// chunks in order with their page, section and byte offsets in the
+// document.
+type chunker struct {
+	c   *chunk.Chunker
+	sep string // what goes before the next segment
+}
 
 func newChunker(opts store.Chunking, emit func(store.Chunk) error) (*chunker, error) {
 	c, err := chunk.New(chunk.Options{MaxTokens: opts.MaxTokens, OverlapTokens: opts.OverlapTokens},
 		func(ch chunk.Chunk) error { return emit(toStoreChunk(ch)) })
-	return &chunker{c}, err
+	return &chunker{c: c}, err
 }
 
-// write adds text that is on page (0: unknown).
-func (c *chunker) write(text string, page int) error {
-	return c.c.Write(chunk.Segment{Text: text, Page: page})
+// write adds a segment and returns the document text it added: segments
+// are paragraphs or pages, kept apart by a paragraph break.
+func (c *chunker) write(seg extract.Segment) (string, error) {
+	text := c.sep + seg.Text
+	c.sep = "\n\n"
+	return text, c.c.Write(chunk.Segment{Text: text, Page: seg.Page, Section: seg.Section})
 }
 
 // close emits the last chunks.
 func (c *chunker) close() error { return c.c.Close() }
 
 func toStoreChunk(p chunk.Chunk) store.Chunk {
-	return store.Chunk{Index: p.Index, Content: p.Text, Tokens: p.Tokens, Page: p.Page, Start: int(p.Start), End: int(p.End)}
+	return store.Chunk{Index: p.Index, Content: p.Text, Tokens: p.Tokens, Page: p.Page, Section: p.Section,
+		Start: int(p.Start), End: int(p.End)}
 }

@@ -23,12 +23,24 @@ type Config struct {
 	// Dir is where uploaded files' bytes are stored, one file per file ID.
 	Dir string
 	// Workers is how many files are ingested at once (default: the
-	// number of CPUs).
+	// number of CPUs). One more worker takes only files of workspaces
+	// with none running, so that one workspace's backlog of long files
+	// never holds up another workspace's first file.
 	Workers int
 	// MaxFileBytes is the upload size limit (default DefaultMaxFileBytes).
 	MaxFileBytes int64
 	// Limits bound each file's extraction (default extract.DefaultLimits).
 	Limits extract.Limits
+	// MemoryBudget bounds the memory of the files being ingested, all
+	// workers together: each running file reserves an estimate of what it
+	// needs (see fileMemory), and a worker waits until its file's
+	// reservation fits (default DefaultMemoryBudget).
+	MemoryBudget int64
+	// FileTimeout bounds the whole ingest of one file: extraction,
+	// chunking and embedding. Past it the file fails with code
+	// "ingest_timeout" and its worker is free again (default
+	// DefaultFileTimeout).
+	FileTimeout time.Duration
 	// Logger receives failures (default slog.Default()).
 	Logger *slog.Logger
 	// RetryBackoff is the wait before a file whose ingest failed on a
@@ -39,6 +51,11 @@ type Config struct {
 	// marked failed (default 5).
 	MaxAttempts int
 }
+
+// DefaultFileTimeout is the default FileTimeout: about twice what the
+// default text limit (extract.DefaultLimits.MaxText) takes to embed with
+// the slowest built-in model on one core.
+const DefaultFileTimeout = 30 * time.Minute
 
 // maxRetryBackoff caps the wait between attempts of a file.
 const maxRetryBackoff = 10 * time.Minute
@@ -63,6 +80,7 @@ const pollInterval = 2 * time.Second
 var (
 	errDeleted  = errors.New("ingest: file deleted")
 	errShutdown = errors.New("ingest: shutting down")
+	errTimeout  = errors.New("ingest: file timeout")
 )
 
 // Ingester receives uploaded files and ingests them through a persistent
@@ -74,7 +92,10 @@ type Ingester struct {
 	cfg       Config
 	log       *slog.Logger
 
-	wake     chan struct{}
+	wake     chan struct{} // to the Workers regular workers
+	wakeIdle chan struct{} // to the worker for idle workspaces
+	busy     atomic.Int32  // regular workers claiming or running a job
+	memory   *memoryBudget
 	stopping chan struct{} // closed by Close: take no more jobs
 	ctx      context.Context
 	cancel   context.CancelCauseFunc // cancels running jobs, with errShutdown
@@ -108,9 +129,15 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) (*Ingester, err
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 5
 	}
+	if cfg.FileTimeout <= 0 {
+		cfg.FileTimeout = DefaultFileTimeout
+	}
+	if cfg.MemoryBudget <= 0 {
+		cfg.MemoryBudget = DefaultMemoryBudget
+	}
 	g := &Ingester{store: st, embedders: embedders, cfg: cfg, log: cfg.Logger,
-		wake: make(chan struct{}, cfg.Workers), stopping: make(chan struct{}),
-		running: map[string]context.CancelCauseFunc{}, changed: make(chan struct{})}
+		wake: make(chan struct{}, cfg.Workers), wakeIdle: make(chan struct{}, 1), stopping: make(chan struct{}),
+		running: map[string]context.CancelCauseFunc{}, changed: make(chan struct{}), memory: newMemoryBudget(cfg.MemoryBudget)}
 	g.ctx, g.cancel = context.WithCancelCause(context.Background())
 	if err := os.MkdirAll(g.tmpDir(), 0o700); err != nil {
 		return nil, err
@@ -138,8 +165,10 @@ func (g *Ingester) Start(ctx context.Context) error {
 	}
 	for range g.cfg.Workers {
 		g.wg.Add(1)
-		go g.worker()
+		go g.worker(false, g.wake)
 	}
+	g.wg.Add(1)
+	go g.worker(true, g.wakeIdle)
 	return nil
 }
 
@@ -188,13 +217,20 @@ func (g *Ingester) Close(ctx context.Context) error {
 }
 
 func (g *Ingester) wakeWorker() {
-	select {
-	case g.wake <- struct{}{}:
-	default:
+	for _, c := range []chan struct{}{g.wake, g.wakeIdle} {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
 	}
 }
 
-func (g *Ingester) worker() {
+// worker claims and runs jobs until the Ingester closes. The worker for
+// idle workspaces (idleOnly) claims only jobs of workspaces with no
+// running job, and only while every regular worker is busy: otherwise a
+// regular worker takes the job, and one workspace never has more than
+// Workers files running.
+func (g *Ingester) worker(idleOnly bool, wake <-chan struct{}) {
 	defer g.wg.Done()
 	for {
 		select {
@@ -202,7 +238,17 @@ func (g *Ingester) worker() {
 			return
 		default:
 		}
-		job, err := g.store.ClaimJob(g.ctx)
+		var job *store.Job
+		var err error
+		switch {
+		case !idleOnly:
+			g.busy.Add(1)
+			if job, err = g.store.ClaimJob(g.ctx, false); job == nil {
+				g.busy.Add(-1)
+			}
+		case g.busy.Load() >= int32(g.cfg.Workers):
+			job, err = g.store.ClaimJob(g.ctx, true)
+		}
 		if err != nil {
 			g.log.Error("claiming an ingest job", "err", err)
 		}
@@ -210,12 +256,15 @@ func (g *Ingester) worker() {
 			select {
 			case <-g.stopping:
 				return
-			case <-g.wake:
+			case <-wake:
 			case <-time.After(pollInterval):
 			}
 			continue
 		}
 		g.run(job)
+		if !idleOnly {
+			g.busy.Add(-1)
+		}
 	}
 }
 
@@ -234,7 +283,16 @@ func (g *Ingester) run(job *store.Job) {
 		g.mu.Unlock()
 	}()
 
-	err := g.ingest(ctx, job)
+	// The file's time budget starts once it has its memory.
+	need := g.fileMemory(job.File.Bytes)
+	err := g.memory.acquire(ctx, need)
+	if err == nil {
+		defer g.memory.release(need)
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeoutCause(ctx, g.cfg.FileTimeout, errTimeout)
+		defer stop()
+		err = g.ingest(ctx, job)
+	}
 	if err == nil {
 		return
 	}
@@ -242,6 +300,9 @@ func (g *Ingester) run(job *store.Job) {
 	bg := context.WithoutCancel(ctx)
 	var re *ragd.Error
 	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, errTimeout):
+		g.fail(bg, job, store.FileError{Code: "ingest_timeout", Message: fmt.Sprintf("ingesting this file (extraction, chunking "+
+			"and embedding) took longer than %s, the server's limit for one file; split it into smaller files", g.cfg.FileTimeout)})
 	case errors.Is(cause, errShutdown):
 		if err := g.store.RequeueJob(bg, job.ID); err != nil {
 			g.log.Error("requeueing an interrupted ingest job", "file_id", job.File.ID, "err", err)
@@ -277,6 +338,25 @@ func (g *Ingester) fail(ctx context.Context, job *store.Job, fe store.FileError)
 	} else if f, err := g.store.File(ctx, job.Workspace, job.Collection.ID, job.File.ID); err == nil {
 		g.notify(ctx, job, f)
 	}
+}
+
+// Failure returns the error file f failed with, for a client that waited
+// for its ingest: of kind EUNAVAILABLE, ETIMEOUT or EINTERNAL when its
+// code is one of those (a model provider stayed down, an internal error),
+// else EUNPROCESSABLE (the file cannot be indexed as it is), with the
+// file's code and a message naming the file.
+func Failure(f *store.File) *ragd.Error {
+	fe := store.FileError{Code: ragd.EINTERNAL, Message: "no reason was recorded"}
+	if f.Error != nil {
+		fe = *f.Error
+	}
+	kind := ragd.EUNPROCESSABLE
+	switch fe.Code {
+	case ragd.EUNAVAILABLE, ragd.ETIMEOUT, ragd.EINTERNAL:
+		kind = fe.Code
+	}
+	return &ragd.Error{Kind: kind, Code: fe.Code, Param: "file",
+		Message: fmt.Sprintf("the file %q (%s) failed to ingest: %s", f.Filename, f.ID, fe.Message)}
 }
 
 // Wait blocks until the ingest of file fileID has ended (completed or

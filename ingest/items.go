@@ -9,6 +9,7 @@ import (
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest/chunk"
 	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/tokenize"
 )
 
 // EmbedBatch is how many texts go to an embedder in one call.
@@ -34,7 +35,7 @@ func EmbedChunks(ctx context.Context, emb embed.Embedder, chunks []*store.Chunk)
 		batch := chunks[start:min(start+EmbedBatch, len(chunks))]
 		texts := make([]string, len(batch))
 		for i, c := range batch {
-			texts[i] = c.Content
+			texts[i] = embedText(c, emb.MaxInputTokens())
 		}
 		vecs, err := emb.Embed(ctx, texts)
 		if err != nil {
@@ -45,6 +46,24 @@ func EmbedChunks(ctx context.Context, emb embed.Embedder, chunks []*store.Chunk)
 		}
 	}
 	return nil
+}
+
+// embedText is the text embedded for c: its section line, when it has
+// one, then its content, so that the vector places the passage in its
+// document (a passage under "Installing on Windows" is about Windows even
+// when it never says so); or its content alone when the two together
+// would pass limit, the model's input limit in tokens.
+func embedText(c *store.Chunk, limit int) string {
+	if c.Section == "" {
+		return c.Content
+	}
+	text := c.Section + "\n\n" + c.Content
+	// A token is at least a byte, so a text of at most limit bytes needs
+	// no counting (a 512-token chunk is about 2 KB; use-lite takes 8192).
+	if len(text) > limit && tokenize.MustGet(tokenize.CL100K).Count(text) > limit {
+		return c.Content
+	}
+	return text
 }
 
 // PrepareItems chunks and embeds the contents of items for a collection

@@ -147,7 +147,6 @@ func (g *Ingester) record(f *store.File, t [4]time.Duration) {
 // segments into one item, each record into an item of its own.
 func (r *fileRun) chunkAll(ctx context.Context, sr *spoolReader) error {
 	var ch *chunker
-	sep := ""
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -168,10 +167,9 @@ func (r *fileRun) chunkAll(ctx context.Context, sr *spoolReader) error {
 					return err
 				}
 			}
-			r.keep(sep + e.seg.Text)
-			// Segments are paragraphs or pages: keep them apart.
-			err = ch.write(sep+e.seg.Text, e.seg.Page)
-			sep = "\n\n"
+			var text string
+			text, err = ch.write(e.seg)
+			r.keep(text)
 		}
 		r.chunkTime(start, nested)
 		if err != nil {
@@ -237,6 +235,9 @@ func (r *fileRun) addRecord(ctx context.Context, rec extract.Record) error {
 		meta = map[string]any{}
 	}
 	maps.Copy(meta, rec.Metadata)
+	if err := ragd.ValidateMetadata(fmt.Sprintf("the metadata of line %d", rec.Line), meta); err != nil {
+		return err
+	}
 	chunks, err := ChunkText(rec.Text, r.opts)
 	if err != nil {
 		return err

@@ -133,6 +133,19 @@ func (p *ragdProc) send(t testing.TB, req *http.Request, want int) map[string]an
 // in memory, and returns the file object.
 func (p *ragdProc) upload(t testing.TB, col, path, query string, want int) map[string]any {
 	t.Helper()
+	status, body, err := p.uploadFile(col, path, query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status != want {
+		t.Fatalf("upload %s: status %d, want %d: %v", path, status, want, body)
+	}
+	return body["file"].(map[string]any)
+}
+
+// uploadFile is upload for any goroutine: it returns the status and the
+// decoded body.
+func (p *ragdProc) uploadFile(col, path, query string) (int, map[string]any, error) {
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
 	go func() {
@@ -152,7 +165,16 @@ func (p *ragdProc) upload(t testing.TB, col, path, query string, want int) map[s
 	req, _ := http.NewRequest("POST", p.url+"/v1/vector_store/"+col+"/files"+query, pr)
 	req.Header.Set("Authorization", "Bearer "+testKey)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	return p.send(t, req, want)["file"].(map[string]any)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return resp.StatusCode, nil, fmt.Errorf("upload %s: status %d: %w", path, resp.StatusCode, err)
+	}
+	return resp.StatusCode, body, nil
 }
 
 // collection creates a collection and returns its id.

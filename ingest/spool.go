@@ -17,7 +17,8 @@ import (
 // (not a slow embedder behind it) and memory stays bounded whatever the
 // file's size. Entries are framed as: a kind byte ('S' segment, 'R'
 // record), a uvarint page (segments) or line (records), a uvarint length
-// and the text, and for records a uvarint length and the metadata as JSON.
+// and the text, then for segments a uvarint length and the section, for
+// records a uvarint length and the metadata as JSON.
 type spoolWriter struct {
 	f *os.File
 	w *bufio.Writer
@@ -53,7 +54,10 @@ func (s *spoolWriter) Segment(seg extract.Segment) error {
 	if err := s.uvarint(seg.Page); err != nil {
 		return err
 	}
-	return s.bytes(seg.Text)
+	if err := s.bytes(seg.Text); err != nil {
+		return err
+	}
+	return s.bytes(seg.Section)
 }
 
 // Record implements extract.Sink.
@@ -136,7 +140,11 @@ func (s *spoolReader) next() (spoolEntry, error) {
 	}
 	switch kind {
 	case 'S':
-		e.seg = extract.Segment{Text: text, Page: int(num)}
+		section, err := s.text()
+		if err != nil {
+			return e, unexpected(err)
+		}
+		e.seg = extract.Segment{Text: text, Page: int(num), Section: section}
 	case 'R':
 		meta, err := s.text()
 		if err != nil {

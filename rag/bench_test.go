@@ -67,8 +67,8 @@ func BenchmarkRAGOverhead(b *testing.B) {
 		for b.Loop() {
 			a = x.answer(chat)
 		}
-		if !strings.Contains(strings.Join(a.sentences, " "), "[") {
-			b.Fatalf("answer %q", a.sentences)
+		if !strings.Contains(strings.Join(a.pieces, ""), "[") {
+			b.Fatalf("answer %q", a.pieces)
 		}
 	})
 }

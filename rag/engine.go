@@ -7,16 +7,18 @@ import (
 	"time"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/rerank"
 	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/tokenize"
 )
 
 // Retriever searches a collection for the passages relevant to a query.
 type Retriever interface {
-	// Retrieve returns up to opts.TopK chunks, best first, with their
-	// content. It returns an ENOTFOUND *ragd.Error when the collection
-	// does not exist (or belongs to another workspace) and an EINVALID one
-	// for a bad filter or mode.
+	// Retrieve returns up to opts.TopK chunks (opts.Rerank.TopN when
+	// reranking), best first, with their content. It returns an ENOTFOUND
+	// *ragd.Error when the collection does not exist (or belongs to
+	// another workspace) or the rerank model is not configured, and an
+	// EINVALID one for a bad filter or mode.
 	Retrieve(ctx context.Context, collection, query string, opts RetrieveOptions) ([]store.SearchResult, error)
 }
 
@@ -32,6 +34,9 @@ type RetrieveOptions struct {
 	ScoreThreshold *float64 `json:"score_threshold"`
 	// Alpha weighs the vector ranking in hybrid search, when set.
 	Alpha *float64 `json:"alpha"`
+	// Rerank, when set, reranks Rerank.Candidates results and keeps the
+	// Rerank.TopN best (validated: defaults filled in).
+	Rerank *rerank.Options `json:"rerank"`
 }
 
 // DefaultRetrieveTopK is the number of passages retrieved when a RAG
@@ -75,6 +80,11 @@ func ParseRAGRequest(body []byte) (*RAGRequest, error) {
 		return nil, ragd.Invalid("retrieval.mode", "retrieval.mode must be hybrid, vector or keyword")
 	case r.Retrieval.Alpha != nil && (*r.Retrieval.Alpha < 0 || *r.Retrieval.Alpha > 1):
 		return nil, ragd.Invalid("retrieval.alpha", "retrieval.alpha must be between 0 and 1")
+	}
+	if r.Retrieval.Rerank != nil {
+		if err := r.Retrieval.Rerank.Validate("retrieval.rerank", r.Retrieval.TopK, store.MaxTopK); err != nil {
+			return nil, err
+		}
 	}
 	var sampling struct {
 		MaxTokens   *int     `json:"max_tokens"`

@@ -4,15 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/store"
 )
 
 func TestExtractive(t *testing.T) {
@@ -73,8 +80,8 @@ func TestExtractive(t *testing.T) {
 		ex := NewExtractive()
 		// Retrieval matched "warranty"; a request whose terms no passage holds:
 		req := &ChatRequest{obj: mustChat(t, `{"messages":[{"role":"user","content":"zzyzx qwfp"}]}`).obj, rag: true, passages: res.Completion.Sources}
-		if a := ex.answer(req); strings.Join(a.sentences, " ") != extractiveNoMatch {
-			t.Errorf("answer %q", a.sentences)
+		if a := ex.answer(req); strings.Join(a.pieces, "") != extractiveNoMatch {
+			t.Errorf("answer %q", a.pieces)
 		}
 	})
 	t.Run("MaxTokens", func(t *testing.T) {
@@ -97,7 +104,11 @@ func TestExtractive(t *testing.T) {
 			{"QuotesEarlierMessages", `{"model":"ragd-extractive","messages":[
 				{"role":"system","content":"Opening hours: the library opens at 9am. It closes at 6pm on weekdays."},
 				{"role":"assistant","content":"The library closes whenever."},
-				{"role":"user","content":"When does the library close?"}]}`, "It closes at 6pm on weekdays. [1] Opening hours: the library opens at 9am. [1]"},
+				{"role":"user","content":"When does the library close?"}]}`, "Opening hours: the library opens at 9am. It closes at 6pm on weekdays. [1]"},
+			{"QuotesTheMessageThatMatches", `{"model":"ragd-extractive","messages":[
+				{"role":"system","content":"You are the front desk of the town library."},
+				{"role":"user","content":"Parking: the car park behind the library is free after 5pm."},
+				{"role":"user","content":"Where can I park my car?"}]}`, "Parking: the car park behind the library is free after 5pm. [2]"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				res, err := r.Complete(context.Background(), mustChat(t, tc.body))
@@ -110,6 +121,183 @@ func TestExtractive(t *testing.T) {
 			})
 		}
 	})
+}
+
+var update = flag.Bool("update", false, "rewrite the golden answers in testdata/extractive")
+
+// TestExtractiveGolden answers the question of each case in
+// testdata/extractive from its passages, given in retrieval order, and
+// compares the answer with the case's golden answer.md. Whatever the
+// golden text, every answer must quote one passage, cite it by its
+// number, and keep its words in the passage's order.
+func TestExtractiveGolden(t *testing.T) {
+	inputs, err := filepath.Glob(filepath.Join("testdata", "extractive", "*", "input.txt"))
+	if err != nil || len(inputs) == 0 {
+		t.Fatalf("no cases in testdata/extractive: %v", err)
+	}
+	x := NewExtractive()
+	for _, in := range inputs {
+		dir := filepath.Dir(in)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			question, passages := readExtractiveCase(t, in)
+			body, _ := json.Marshal(map[string]any{"messages": []map[string]string{{"role": "user", "content": question}}})
+			req := &ChatRequest{obj: mustChat(t, string(body)).obj, rag: true, passages: passages}
+			got := strings.Join(x.answer(req).pieces, "")
+			golden := filepath.Join(dir, "answer.md")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got+"\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if got+"\n" != string(want) {
+				t.Errorf("answer differs from %s (run go test -update and review the diff):\n%s", golden, got)
+			}
+			checkQuote(t, got, passages)
+		})
+	}
+}
+
+// FuzzExtractiveQuote checks on any passage what TestExtractiveGolden
+// checks on real ones: the answer quotes the passage, cited as [1], in
+// its order (passages holding a citation-like "[" are left out: their
+// own marks would be quoted).
+func FuzzExtractiveQuote(f *testing.F) {
+	inputs, _ := filepath.Glob(filepath.Join("testdata", "extractive", "*", "input.txt"))
+	for _, in := range inputs {
+		data, err := os.ReadFile(in)
+		if err != nil {
+			f.Fatal(err)
+		}
+		parts := strings.Split(string(data), "=== passage\n")
+		f.Add("how do I install rustfmt with apt-get on Debian?", parts[len(parts)-1])
+	}
+	x := NewExtractive()
+	f.Fuzz(func(t *testing.T, question, passage string) {
+		if strings.ContainsAny(passage, "[]") {
+			return
+		}
+		body, _ := json.Marshal(map[string]any{"messages": []map[string]string{{"role": "user", "content": question}}})
+		req := &ChatRequest{obj: mustChat(t, string(body)).obj, rag: true, passages: []store.SearchResult{result("fuzz", 0, passage)}}
+		if got := strings.Join(x.answer(req).pieces, ""); got != extractiveNoMatch {
+			checkQuote(t, got, req.passages)
+		}
+	})
+}
+
+// readExtractiveCase reads a case file: "source:" and "question:" lines,
+// then each passage after a "=== passage" line.
+func readExtractiveCase(t *testing.T, path string) (string, []store.SearchResult) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(string(data), "=== passage\n")
+	var question string
+	for _, l := range strings.Split(parts[0], "\n") {
+		if q, ok := strings.CutPrefix(l, "question: "); ok {
+			question = q
+		}
+	}
+	if question == "" || len(parts) < 2 {
+		t.Fatalf("%s: want a question: line and at least one === passage", path)
+	}
+	var passages []store.SearchResult
+	for i, p := range parts[1:] {
+		passages = append(passages, result(filepath.Base(filepath.Dir(path)), i, strings.TrimSpace(p)))
+	}
+	return question, passages
+}
+
+var citation = regexp.MustCompile(`\[(\d+)\]`)
+
+// checkQuote checks that answer cites one passage and that its words,
+// citations left out, occur in that passage in the same order (the last
+// one may be cut short).
+func checkQuote(t *testing.T, answer string, passages []store.SearchResult) {
+	t.Helper()
+	cited := map[string]bool{}
+	for _, m := range citation.FindAllStringSubmatch(answer, -1) {
+		cited[m[1]] = true
+	}
+	if len(cited) != 1 {
+		t.Fatalf("answer cites %v, want one passage: %q", cited, answer)
+	}
+	var k int
+	for n := range cited {
+		k, _ = strconv.Atoi(n)
+	}
+	if k < 1 || k > len(passages) {
+		t.Fatalf("answer cites [%d] of %d passages", k, len(passages))
+	}
+	words := func(s string) []string {
+		return strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	}
+	quoted, source := words(citation.ReplaceAllString(answer, " ")), words(passages[k-1].Content)
+	j := 0
+	for i, w := range quoted {
+		for j < len(source) && source[j] != w && !(i == len(quoted)-1 && strings.HasPrefix(source[j], w)) {
+			j++
+		}
+		if j == len(source) {
+			t.Fatalf("quoted word %d %q is not next in passage [%d]; answer %q", i, w, k, answer)
+		}
+		j++
+	}
+}
+
+// TestParsePassage shows the units the extractive model quotes whole,
+// one per line: kind, then "P" for a new paragraph, "L" for a new line,
+// ":" for a unit that introduces the next.
+func TestParsePassage(t *testing.T) {
+	kinds := map[unitKind]string{unitSentence: "sentence", unitItem: "item", unitCode: "code", unitHeading: "heading"}
+	for _, tc := range []struct {
+		name, text string
+		want       []string
+	}{
+		{"TildeFenceAfterColon", "Install it with:\r\n\r\n~~~\r\napt install ragd\r\n~~~\r\nDone.",
+			[]string{"sentence : Install it with:", "code P ~~~\napt install ragd\n~~~", "sentence P Done."}},
+		{"CodeDirective", ".. code-block:: python\n\n   print(1)\n\nThat prints 1.",
+			[]string{"code ```\nprint(1)\n```", "sentence P That prints 1."}},
+		{"RSTLiteralAfterBareColons", "Like this:\n\n::\n\n   x = 1",
+			[]string{"sentence : Like this:", "code P ```\nx = 1\n```"}},
+		{"IndentedProseIsNoCode", "Terms:\n\n  (a) You must give a copy.\n  (b) You must keep notices.",
+			[]string{"sentence : Terms:", "item L (a) You must give a copy.", "item L (b) You must keep notices."}},
+		{"NumberedListWithTwoSentences", "Steps:\n1) Stop it. Wait.\n2) Copy the file.",
+			[]string{"sentence : Steps:", "item L 1) Stop it.", "sentence Wait.", "item L 2) Copy the file."}},
+		{"WrappedColonGoesOn", "It solves a problem with assignment:\nsince local variables differ.",
+			[]string{"sentence It solves a problem with assignment: since local variables differ."}},
+		{"DefinitionTerms", "Features:\nFreedom:\nIt is free.\nSpeed:\nIt is fast.",
+			[]string{"sentence : Features:", "sentence L: Freedom:", "sentence L It is free.", "sentence L: Speed:", "sentence L It is fast."}},
+		{"Headings", "Install\n=======\n\n## Linux\nRun make.",
+			[]string{"heading Install", "heading P ## Linux", "sentence P Run make."}},
+		{"Ideographic", "これは本です。あれはペンです。",
+			[]string{"sentence これは本です。", "sentence あれはペンです。"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, u := range parsePassage(tc.text) {
+				flags := ""
+				if u.para {
+					flags += "P"
+				}
+				if u.line {
+					flags += "L"
+				}
+				if u.binds {
+					flags += ":"
+				}
+				got = append(got, strings.Join(strings.Fields(kinds[u.kind]+" "+flags), " ")+" "+u.text)
+			}
+			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+				t.Errorf("units\n%q\nwant\n%q", got, tc.want)
+			}
+		})
+	}
 }
 
 func TestSplitSentences(t *testing.T) {

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -93,8 +94,13 @@ func TestKeys(t *testing.T) {
 		t.Fatalf("revoked key: %d", r.status)
 	}
 	ts.do(t, "DELETE", "/v1/keys/"+str(k["id"]), ts.admin, nil).must(t, 404)
-	for _, bad := range []any{map[string]any{}, map[string]any{"name": "x", "workspace": "bad name!"}, map[string]any{"name": "x", "rpm": -1}} {
-		ts.do(t, "POST", "/v1/keys", ts.admin, bad).must(t, 400)
+	for _, bad := range []any{map[string]any{}, map[string]any{"name": "x", "workspace": "bad name!"}, map[string]any{"name": "x", "rpm": -1},
+		map[string]any{"name": "nul\x00"}, map[string]any{"name": "esc\x1b[2J"}, map[string]any{"name": strings.Repeat("k", 257)}} {
+		r := ts.do(t, "POST", "/v1/keys", ts.admin, bad)
+		r.must(t, 400)
+		if _, param := r.errCode(); param == nil {
+			t.Errorf("%v: error names no field: %s", bad, r.raw)
+		}
 	}
 }
 

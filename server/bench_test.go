@@ -73,7 +73,7 @@ func BenchmarkRAGOverhead(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	engine := rag.NewEngine(s.chat, retriever{s, "bench"})
+	engine := rag.NewEngine(s.chat, retriever{s, "bench", func(TokenUse) {}})
 	var retrieval, assembly, search []time.Duration
 	ask := func() {
 		q := benchDoc(r, text, 12) + "?"
@@ -89,7 +89,7 @@ func BenchmarkRAGOverhead(b *testing.B) {
 		retrieval = append(retrieval, res.Timings.Retrieval)
 		assembly = append(assembly, res.Timings.Assembly)
 		start := time.Now()
-		if _, _, err := s.search(ctx, "bench", col.ID, q, store.SearchQuery{TopK: 10, Mode: store.ModeHybrid}); err != nil {
+		if _, _, err := s.search(ctx, "bench", col.ID, q, store.SearchQuery{TopK: 10, Mode: store.ModeHybrid}, nil); err != nil {
 			b.Fatal(err)
 		}
 		search = append(search, time.Since(start))

@@ -31,14 +31,22 @@ func readBody(c echo.Context, limit int64) ([]byte, error) {
 	return body, nil
 }
 
-// retriever searches the collections of one workspace for the RAG engine.
+// retriever searches the collections of one workspace for the RAG engine
+// and reports the tokens each search used to count.
 type retriever struct {
-	s  *Server
-	ws string
+	s     *Server
+	ws    string
+	count func(TokenUse)
 }
 
 func (r retriever) Retrieve(ctx context.Context, collection, query string, o rag.RetrieveOptions) ([]store.SearchResult, error) {
-	res, _, err := r.s.search(ctx, r.ws, collection, query, store.SearchQuery{TopK: o.TopK, Mode: o.Mode, Filter: o.Filter, ScoreThreshold: o.ScoreThreshold, Alpha: o.Alpha})
+	q := store.SearchQuery{TopK: o.TopK, Mode: o.Mode, Filter: o.Filter, ScoreThreshold: o.ScoreThreshold, Alpha: o.Alpha}
+	rk, err := r.s.newReranking("retrieval.rerank", o.Rerank, &q)
+	if err != nil {
+		return nil, err
+	}
+	res, tokens, err := r.s.search(ctx, r.ws, collection, query, q, rk)
+	r.count(TokenUse{Embedding: tokens})
 	return res, err
 }
 
@@ -49,6 +57,9 @@ func (s *Server) handleChat(c echo.Context) error {
 	}
 	req, err := rag.ParseChatRequest(body)
 	if err != nil {
+		return err
+	}
+	if err := s.reserveChatTokens(c, body); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
@@ -75,8 +86,11 @@ func (s *Server) handleRAG(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.reserveChatTokens(c, body); err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
-	engine := rag.NewEngine(s.chat, retriever{s, workspaceOf(c)})
+	engine := rag.NewEngine(s.chat, retriever{s, workspaceOf(c), func(t TokenUse) { AddTokens(c, t) }})
 	if req.IsStream() {
 		st, err := engine.Stream(ctx, req)
 		if err != nil {
@@ -89,6 +103,33 @@ func (s *Server) handleRAG(c echo.Context) error {
 		return err
 	}
 	return s.answer(c, res)
+}
+
+// reserveChatTokens reserves what a chat or RAG request, whose body the
+// rag parser has accepted, is expected to use: its messages (counted in
+// cl100k_base, ragd's usage unit) plus its completion budget
+// (max_completion_tokens or max_tokens, else rag.DefaultMaxTokens). The
+// sources a RAG prompt adds are charged when the request settles.
+func (s *Server) reserveChatTokens(c echo.Context, body []byte) error {
+	var req struct {
+		Messages            json.RawMessage `json:"messages"`
+		MaxTokens           *int            `json:"max_tokens"`
+		MaxCompletionTokens *int            `json:"max_completion_tokens"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		return ragd.Invalid("max_tokens", "max_tokens and max_completion_tokens must be whole numbers: %v", err)
+	}
+	n, err := rag.CountTokens(tokenize.CL100K, "", req.Messages)
+	if err != nil {
+		return err
+	}
+	budget := rag.DefaultMaxTokens
+	if req.MaxCompletionTokens != nil && *req.MaxCompletionTokens > 0 {
+		budget = *req.MaxCompletionTokens
+	} else if req.MaxTokens != nil && *req.MaxTokens > 0 {
+		budget = *req.MaxTokens
+	}
+	return s.reserveTokens(c, n+budget)
 }
 
 // answer stores a whole completion and sends it.
@@ -106,6 +147,11 @@ func (s *Server) answer(c echo.Context, res *rag.Result) error {
 // stores it.
 func (s *Server) relay(c echo.Context, st *rag.ChatStream) error {
 	w := c.Response()
+	// A stream has no write deadline (Timeouts.Write): it lasts as long
+	// as the model writes.
+	if err := http.NewResponseController(w).SetWriteDeadline(time.Time{}); err != nil {
+		s.log.Warn("clearing the write deadline of a stream", "err", err)
+	}
 	st.Served.SetHeaders(w.Header())
 	w.Header().Set(echo.HeaderContentType, "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")

@@ -49,17 +49,6 @@ type deletedResponse struct {
 	Deleted bool   `json:"deleted"`
 }
 
-func validName(name string) error {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		return ragd.Invalid("name", "name is required")
-	}
-	if len(name) > 256 {
-		return ragd.Invalid("name", "name must be at most 256 bytes")
-	}
-	return nil
-}
-
 // resolveChunking applies defaults to req and checks the sizes against the
 // embedder's input limit.
 func resolveChunking(req *chunkingRequest, base store.Chunking, limit int) (store.Chunking, error) {
@@ -86,7 +75,14 @@ func (s *Server) handleCollectionCreate(c echo.Context) error {
 	if err := decodeJSON(c, s.cfg.MaxBodyBytes, true, &req); err != nil {
 		return err
 	}
-	if err := validName(req.Name); err != nil {
+	req.Name = strings.TrimSpace(req.Name)
+	if err := ragd.ValidateCollectionName(req.Name); err != nil {
+		return err
+	}
+	if err := ragd.ValidateText("description", req.Description, true); err != nil {
+		return err
+	}
+	if err := ragd.ValidateMetadata("metadata", req.Metadata); err != nil {
 		return err
 	}
 	emb := s.embedders.Default()
@@ -104,7 +100,7 @@ func (s *Server) handleCollectionCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	col := &store.Collection{Workspace: workspaceOf(c), Name: strings.TrimSpace(req.Name), Description: req.Description,
+	col := &store.Collection{Workspace: workspaceOf(c), Name: req.Name, Description: req.Description,
 		EmbeddingModel: emb.Name(), Dimensions: emb.Dimensions(), Chunking: chunking, Metadata: req.Metadata}
 	if col.Metadata == nil {
 		col.Metadata = map[string]any{}
@@ -117,13 +113,26 @@ func (s *Server) handleCollectionCreate(c echo.Context) error {
 
 // page reads ?limit= (default 20, at most 100) and ?after=.
 func page(c echo.Context) (store.Page, error) {
-	p := store.Page{Limit: 20, After: c.QueryParam("after")}
-	if v := c.QueryParam("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			return p, ragd.Invalid("limit", "limit must be a whole number from 1 to 100, got %q", v)
+	v := c.QueryParam("limit")
+	if v == "" {
+		return pageOf(nil, c.QueryParam("after"))
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return store.Page{}, ragd.Invalid("limit", "limit must be a whole number from 1 to 100, got %q", v)
+	}
+	return pageOf(&n, c.QueryParam("after"))
+}
+
+// pageOf checks a list's limit (nil: the default of 20, else 1 to 100)
+// and cursor.
+func pageOf(limit *int, after string) (store.Page, error) {
+	p := store.Page{Limit: 20, After: after}
+	if limit != nil {
+		if *limit < 1 || *limit > 100 {
+			return p, ragd.Invalid("limit", "limit must be a whole number from 1 to 100, got %d", *limit)
 		}
-		p.Limit = n
+		p.Limit = *limit
 	}
 	return p, nil
 }
@@ -177,11 +186,19 @@ func (s *Server) handleCollectionUpdate(c echo.Context) error {
 		return err
 	}
 	if req.Name != nil {
-		if err := validName(*req.Name); err != nil {
+		trimmed := strings.TrimSpace(*req.Name)
+		if err := ragd.ValidateCollectionName(trimmed); err != nil {
 			return err
 		}
-		trimmed := strings.TrimSpace(*req.Name)
 		req.Name = &trimmed
+	}
+	if req.Description != nil {
+		if err := ragd.ValidateText("description", *req.Description, true); err != nil {
+			return err
+		}
+	}
+	if err := ragd.ValidateMetadata("metadata", req.Metadata); err != nil {
+		return err
 	}
 	col, err := s.store.UpdateCollection(c.Request().Context(), workspaceOf(c), c.Param("id"),
 		store.CollectionUpdate{Name: req.Name, Description: req.Description, Metadata: req.Metadata})

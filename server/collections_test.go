@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -107,6 +108,17 @@ func TestCollectionErrors(t *testing.T) {
 		{"ErrMaxTokensOverLimit", "POST", "/v1/vector_store", map[string]any{"name": "m", "chunking": map[string]any{"max_tokens": 100000}}, 400, "invalid_request", "max_tokens"},
 		{"ErrOverlap", "POST", "/v1/vector_store", map[string]any{"name": "m", "chunking": map[string]any{"max_tokens": 100, "overlap_tokens": 100}}, 400, "invalid_request", "overlap_tokens"},
 		{"ErrMetadataType", "POST", "/v1/vector_store", map[string]any{"name": "m", "metadata": "x"}, 400, "invalid_request", "metadata"},
+		{"ErrNameSlash", "POST", "/v1/vector_store", map[string]any{"name": "a/b"}, 400, "invalid_request", "name"},
+		{"ErrNameLooksLikeID", "POST", "/v1/vector_store", map[string]any{"name": id}, 400, "invalid_request", "name"},
+		{"ErrNameIDPrefix", "POST", "/v1/vector_store", map[string]any{"name": "col_notes"}, 400, "invalid_request", "name"},
+		{"ErrNameDotDot", "POST", "/v1/vector_store", map[string]any{"name": ".."}, 400, "invalid_request", "name"},
+		{"ErrNameNUL", "POST", "/v1/vector_store", map[string]any{"name": "a\x00b"}, 400, "invalid_request", "name"},
+		{"ErrNameEscape", "POST", "/v1/vector_store", map[string]any{"name": "red\x1b[31m"}, 400, "invalid_request", "name"},
+		{"ErrNameNewline", "POST", "/v1/vector_store", map[string]any{"name": "two\nlines"}, 400, "invalid_request", "name"},
+		{"ErrNameTooLong", "POST", "/v1/vector_store", map[string]any{"name": strings.Repeat("n", 257)}, 400, "invalid_request", "name"},
+		{"ErrDescriptionNUL", "POST", "/v1/vector_store", map[string]any{"name": "d", "description": "x\x00"}, 400, "invalid_request", "description"},
+		{"ErrRenameSlash", "PATCH", "/v1/vector_store/" + id, map[string]any{"name": "a/b"}, 400, "invalid_request", "name"},
+		{"ErrUpdateDescriptionControl", "PATCH", "/v1/vector_store/" + id, map[string]any{"description": "bell\a"}, 400, "invalid_request", "description"},
 		{"ErrGetUnknown", "GET", "/v1/vector_store/col_nope", nil, 404, "not_found", nil},
 		{"ErrUpdateUnknown", "PATCH", "/v1/vector_store/col_nope", map[string]any{"name": "a"}, 404, "not_found", nil},
 		{"ErrUpdateRenameTaken", "PATCH", "/v1/vector_store/" + id, map[string]any{"name": "taken2"}, 200, "", nil},
@@ -116,9 +128,15 @@ func TestCollectionErrors(t *testing.T) {
 		{"ErrLimitNotNumber", "GET", "/v1/vector_store?limit=ten", nil, 400, "invalid_request", "limit"},
 		{"ErrAfter", "GET", "/v1/vector_store?after=col_nope", nil, 400, "invalid_request", "after"},
 		{"ErrRoute", "GET", "/v1/nothing/here", nil, 404, "route_not_found", nil},
-		{"ErrMethod", "POST", "/healthz", nil, 400, "method_not_allowed", nil},
+		{"ErrMethod", "POST", "/healthz", nil, 405, "method_not_allowed", nil},
 	}
 	ts.collection(t, ts.admin, "taken3")
+	// Spaces, accents and punctuation are fine in names, and descriptions hold lines.
+	b := ts.do(t, "POST", "/v1/vector_store", ts.admin, map[string]any{"name": " Notes d'été (v2) ", "description": "line one\n\tline two"}).must(t, 201)
+	if c := obj(b["collection"]); c["name"] != "Notes d'été (v2)" {
+		t.Fatalf("created %v", c)
+	}
+	ts.do(t, "GET", "/v1/vector_store/"+url.PathEscape("Notes d'été (v2)"), ts.admin, nil).must(t, 200)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := ts.do(t, tt.method, tt.path, ts.admin, tt.body)
@@ -139,5 +157,51 @@ func TestCollectionErrors(t *testing.T) {
 	r := ts.do(t, "PATCH", "/v1/vector_store/"+id, ts.admin, map[string]any{"name": "taken3"})
 	if code, _ := r.errCode(); r.status != 409 || code != "collection_exists" {
 		t.Fatalf("rename onto an existing name: %d %s", r.status, r.raw)
+	}
+}
+
+// TestMethodNotAllowed sends wrong methods to existing routes: 405 with
+// an Allow header listing the right ones, after authentication.
+func TestMethodNotAllowed(t *testing.T) {
+	ts := newTestServer(t)
+	col := ts.collection(t, ts.admin, "docs")
+	for _, tt := range []struct {
+		method, path string
+		allow        []string
+	}{
+		{"DELETE", "/v1/vector_store", []string{"GET", "POST"}},
+		{"POST", "/v1/vector_store/" + col, []string{"GET", "PUT", "PATCH", "DELETE"}},
+		{"GET", "/v1/vector_store/" + col + "/search", []string{"POST"}},
+		{"PUT", "/v1/keys", []string{"GET", "POST"}},
+		{"GET", "/v1/embeddings", []string{"POST"}},
+		{"POST", "/healthz", []string{"GET"}},
+		{"DELETE", "/metrics", []string{"GET"}},
+	} {
+		t.Run(tt.method+tt.path, func(t *testing.T) {
+			r := ts.do(t, tt.method, tt.path, ts.admin, nil)
+			r.must(t, 405)
+			if code, _ := r.errCode(); code != "method_not_allowed" {
+				t.Fatalf("code %q: %s", code, r.raw)
+			}
+			allow := r.header.Get("Allow")
+			for _, m := range tt.allow {
+				if !strings.Contains(allow, m) {
+					t.Errorf("Allow %q lacks %s", allow, m)
+				}
+			}
+			if strings.Contains(allow, tt.method) {
+				t.Errorf("Allow %q lists the refused %s", allow, tt.method)
+			}
+		})
+	}
+	// Routes under /v1 still authenticate first, and unknown paths are 404.
+	if r := ts.do(t, "DELETE", "/v1/vector_store", "", nil); r.status != 401 {
+		t.Errorf("wrong method without a key: %d %s", r.status, r.raw)
+	}
+	if code, _ := ts.do(t, "GET", "/v1/nothing/here", ts.admin, nil).errCode(); code != "route_not_found" {
+		t.Errorf("unknown route: %s", code)
+	}
+	if r := ts.do(t, "GET", "/v1/nothing/here", "", nil); r.status != 401 {
+		t.Errorf("unknown route without a key: %d %s", r.status, r.raw)
 	}
 }

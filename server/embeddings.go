@@ -52,6 +52,9 @@ func parseInputs(raw json.RawMessage) ([]string, error) {
 	}
 	var one string
 	if err := json.Unmarshal(raw, &one); err == nil {
+		if one == "" {
+			return nil, ragd.Invalid("input", "input must not be empty: send the text to embed")
+		}
 		return []string{one}, nil
 	}
 	var many []string
@@ -60,6 +63,12 @@ func parseInputs(raw json.RawMessage) ([]string, error) {
 	}
 	if len(many) == 0 || len(many) > MaxEmbeddingInputs {
 		return nil, ragd.Invalid("input", "input must hold between 1 and %d strings, got %d", MaxEmbeddingInputs, len(many))
+	}
+	for i, s := range many {
+		if s == "" {
+			param := "input[" + itoa(i) + "]"
+			return nil, ragd.Invalid(param, "%s must not be empty: send the text to embed", param)
+		}
 	}
 	return many, nil
 }
@@ -96,6 +105,9 @@ func (s *Server) handleEmbeddings(c echo.Context) error {
 			return ragd.Invalid("input", "input[%d] has %d tokens; model %s takes at most %d", i, n, emb.Name(), emb.MaxInputTokens())
 		}
 		tokens += n
+	}
+	if err := s.reserveTokens(c, tokens); err != nil {
+		return err
 	}
 	vecs, err := emb.Embed(c.Request().Context(), texts)
 	if err != nil {

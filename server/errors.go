@@ -22,6 +22,7 @@ var errorStatus = map[string]struct {
 	ragd.EUNAUTHORIZED:  {http.StatusUnauthorized, "authentication_error"},
 	ragd.EFORBIDDEN:     {http.StatusForbidden, "permission_error"},
 	ragd.ENOTFOUND:      {http.StatusNotFound, "not_found_error"},
+	ragd.EMETHOD:        {http.StatusMethodNotAllowed, "invalid_request_error"},
 	ragd.ECONFLICT:      {http.StatusConflict, "invalid_request_error"},
 	ragd.ETOOLARGE:      {http.StatusRequestEntityTooLarge, "invalid_request_error"},
 	ragd.EUNSUPPORTED:   {http.StatusUnsupportedMediaType, "invalid_request_error"},
@@ -57,7 +58,7 @@ func toError(err error) *ragd.Error {
 		case http.StatusNotFound:
 			return &ragd.Error{Kind: ragd.ENOTFOUND, Code: "route_not_found", Message: "no such route; see the API reference for the available routes"}
 		case http.StatusMethodNotAllowed:
-			return &ragd.Error{Kind: ragd.EINVALID, Code: "method_not_allowed", Message: "this route does not accept that method"}
+			return &ragd.Error{Kind: ragd.EMETHOD, Message: "this route does not accept that method; the Allow header lists the methods it does"}
 		case http.StatusRequestEntityTooLarge:
 			return &ragd.Error{Kind: ragd.ETOOLARGE, Code: "body_too_large", Message: "the request body is too large"}
 		case http.StatusUnauthorized:

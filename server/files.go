@@ -34,10 +34,12 @@ const maxFormField = 1 << 20
 // handleFileUpload receives a multipart upload: the "file" part streams to
 // disk, "metadata" is a JSON object, "max_tokens" and "overlap_tokens"
 // override the collection's chunking. A new file is queued and answered
-// with 202, or with ?wait=true after its ingest ended with 201 (its status
-// then completed or failed, with the error). Bytes the collection already
-// holds return the existing file with 200. An empty file is refused at
-// upload (422 empty_file), an unsupported type too (415).
+// with 202, or with ?wait=true after its ingest ended: 201 with the
+// completed file, or the file's error (ingest.Failure: 422 with its code
+// such as corrupt_pdf, 503/504 when its embedding provider stayed down),
+// the file staying listed as failed. Bytes the collection already holds
+// return the existing file with 200. An empty file is refused at upload
+// (422 empty_file), an unsupported type too (415).
 func (s *Server) handleFileUpload(c echo.Context) error {
 	ctx, ws, colID := c.Request().Context(), workspaceOf(c), c.Param("id")
 	col, err := s.store.Collection(ctx, ws, colID)
@@ -93,6 +95,9 @@ func (s *Server) handleFileUpload(c echo.Context) error {
 			if err := json.Unmarshal(v, &nf.Metadata); err != nil || nf.Metadata == nil {
 				return ragd.Invalid("metadata", "metadata must be a JSON object, such as {\"source\": \"wiki\"}")
 			}
+			if err := ragd.ValidateMetadata("metadata", nf.Metadata); err != nil {
+				return err
+			}
 		case "max_tokens", "overlap_tokens":
 			v, err := formValue(p, name)
 			if err != nil {
@@ -129,6 +134,9 @@ func (s *Server) handleFileUpload(c echo.Context) error {
 	}
 	if f, err = s.cfg.Ingester.Wait(ctx, ws, colID, f.ID); err != nil {
 		return err
+	}
+	if f.Status == store.FileFailed {
+		return ingest.Failure(f)
 	}
 	return c.JSON(http.StatusCreated, fileResponse{f})
 }

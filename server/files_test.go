@@ -95,6 +95,18 @@ func readTestdata(t *testing.T, name string) []byte {
 }
 
 // search runs a search and returns its results.
+// fileNamed returns the file of collection col named filename.
+func fileNamed(t *testing.T, fs *fileServer, col, filename string) map[string]any {
+	t.Helper()
+	for _, f := range list(fs.do(t, "GET", "/v1/vector_store/"+col+"/files?limit=100", fs.admin, nil).must(t, 200)["files"]) {
+		if obj(f)["filename"] == filename {
+			return obj(f)
+		}
+	}
+	t.Fatalf("no file %q in %s", filename, col)
+	return nil
+}
+
 func (fs *fileServer) search(t *testing.T, col string, body map[string]any) []any {
 	t.Helper()
 	return list(fs.do(t, "POST", "/v1/vector_store/"+col+"/search", fs.admin, body).must(t, 200)["results"])
@@ -153,6 +165,45 @@ func TestFileUploadAndSearch(t *testing.T) {
 	c := fs.collectionBody(t, col)
 	if c["file_count"] != 3.0 || c["item_count"] != 3.0 || c["chunk_count"].(float64) < 3 {
 		t.Errorf("collection counters %v", c)
+	}
+}
+
+// Words that a document has only in a heading find the passages under
+// that heading in keyword search, even those that do not repeat it, and
+// results say where a passage is in position.section.
+func TestFileSections(t *testing.T) {
+	fs := newFileServer(t, 0)
+	col := fs.collection(t, fs.admin, "docs")
+	tests := []struct {
+		name, file, filename, query, section string
+	}{
+		{"Markdown", "markdown-rustfmt/input.md", "README.md", "verifying", "rustfmt > Running > Verifying code is formatted"},
+		{"HTML", "html-python-policy/input.html", "policy.html", "abstract", "Debian Python Policy 0.12.0.0 documentation > Abstract"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := obj(fs.upload(t, fs.admin, col, "?wait=true", tt.filename, readTestdata(t, tt.file),
+				map[string]string{"max_tokens": "24", "overlap_tokens": "0"}).must(t, 201)["file"])
+			if f["status"] != "completed" {
+				t.Fatalf("file %v", f)
+			}
+			res := fs.search(t, col, map[string]any{"input": tt.query, "mode": "keyword", "top_k": 10})
+			under := 0
+			for _, r := range res {
+				r := obj(r)
+				content, section := str(r["content"]), str(obj(r["position"])["section"])
+				if strings.Contains(strings.ToLower(content), tt.query) {
+					continue // the heading's own chunk
+				}
+				if section != tt.section || r["file_id"] != f["id"] {
+					t.Errorf("result %v lacks %q, yet is not under %q", r, tt.query, tt.section)
+				}
+				under++
+			}
+			if under == 0 {
+				t.Fatalf("no chunk under %q without the heading's words was found: %v", tt.section, res)
+			}
+		})
 	}
 }
 
@@ -325,9 +376,12 @@ func TestFileErrors(t *testing.T) {
 	})
 	t.Run("CorruptPDF", func(t *testing.T) {
 		truncated := pdf[:40<<10]
-		f := obj(fs.upload(t, fs.admin, col, "?wait=true", "broken.pdf", truncated, nil).must(t, 201)["file"])
-		e := obj(f["error"])
-		if f["status"] != "failed" || !strings.HasPrefix(str(e["code"]), "corrupt_") || str(e["message"]) == "" || f["chunks"] != 0.0 {
+		r := fs.upload(t, fs.admin, col, "?wait=true", "broken.pdf", truncated, nil)
+		if code, param := r.errCode(); r.status != 422 || code != "corrupt_pdf" || param != "file" || !strings.Contains(string(r.raw), "broken.pdf") {
+			t.Fatalf("status %d: %s", r.status, r.raw)
+		}
+		f := fileNamed(t, fs, col, "broken.pdf")
+		if e := obj(f["error"]); f["status"] != "failed" || e["code"] != "corrupt_pdf" || str(e["message"]) == "" || f["chunks"] != 0.0 {
 			t.Fatalf("file %v", f)
 		}
 		// The server keeps serving other uploads.
@@ -339,12 +393,23 @@ func TestFileErrors(t *testing.T) {
 			t.Errorf("collection %v", c)
 		}
 	})
-	t.Run("WhitespaceOnly", func(t *testing.T) {
-		f := obj(fs.upload(t, fs.admin, col, "?wait=true", "blank.txt", bytes.Repeat([]byte(" \n"), 5000), nil).must(t, 201)["file"])
-		if f["status"] != "failed" || obj(f["error"])["code"] != "empty_file" {
-			t.Fatalf("file %v", f)
-		}
-	})
+	// A file that fails to ingest answers ?wait=true with its own code,
+	// never 201.
+	for _, tt := range []struct{ name, filename, data, code string }{
+		{"WhitespaceOnly", "blank.txt", strings.Repeat(" \n", 5000), "empty_file"},
+		{"TruncatedJSON", "cut.json", `{"title": "a JSON document cut short", "body": [`, "corrupt_json"},
+		{"InvalidJSONLines", "rows.jsonl", "{\"text\": \"fine\"}\n{\"text\": oops}\n", "corrupt_jsonl"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := fs.upload(t, fs.admin, col, "?wait=true", tt.filename, []byte(tt.data), nil)
+			if code, _ := r.errCode(); r.status != 422 || code != tt.code {
+				t.Fatalf("status %d: %s", r.status, r.raw)
+			}
+			if f := fileNamed(t, fs, col, tt.filename); f["status"] != "failed" || obj(f["error"])["code"] != tt.code {
+				t.Fatalf("file %v", f)
+			}
+		})
+	}
 	tests := []struct {
 		name, query string
 		data        []byte

@@ -38,7 +38,8 @@ func TestFileIngestEvents(t *testing.T) {
 	}
 	col := fs.collection(t, fs.admin, "events")
 	good := obj(fs.upload(t, fs.admin, col, "?wait=true", "README.md", readTestdata(t, "markdown-rustfmt/input.md"), nil).must(t, 201)["file"])
-	bad := obj(fs.upload(t, fs.admin, col, "?wait=true", "broken.pdf", readTestdata(t, "pdf-pdftex/input.pdf")[:40<<10], nil).must(t, 201)["file"])
+	fs.upload(t, fs.admin, col, "?wait=true", "broken.pdf", readTestdata(t, "pdf-pdftex/input.pdf")[:40<<10], nil).must(t, 422)
+	bad := fileNamed(t, fs, col, "broken.pdf")
 	if good["status"] != "completed" || bad["status"] != "failed" {
 		t.Fatalf("files %v %v", good, bad)
 	}

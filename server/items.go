@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -56,8 +55,14 @@ func newItem(req itemRequest, param string) (store.NewItem, error) {
 	if !utf8.ValidString(*req.Content) {
 		return store.NewItem{}, ragd.Invalid(param+"content", "content must be valid UTF-8 text")
 	}
+	if err := ragd.ValidateMetadata(param+"metadata", req.Metadata); err != nil {
+		return store.NewItem{}, err
+	}
 	ni := store.NewItem{Content: *req.Content, Metadata: req.Metadata}
 	if req.Description != nil {
+		if err := ragd.ValidateText(param+"description", *req.Description, true); err != nil {
+			return store.NewItem{}, err
+		}
 		ni.Description = *req.Description
 	} else {
 		ni.Description = ingest.Describe(ni.Content)
@@ -65,8 +70,9 @@ func newItem(req itemRequest, param string) (store.NewItem, error) {
 	return ni, nil
 }
 
-// addItems chunks, embeds and stores items in collection colID.
-func (s *Server) addItems(ctx context.Context, ws, colID string, items []store.NewItem) ([]*store.Item, int, error) {
+// addItems chunks, embeds and stores items in the request's collection.
+func (s *Server) addItems(c echo.Context, items []store.NewItem) ([]*store.Item, int, error) {
+	ctx, ws, colID := c.Request().Context(), workspaceOf(c), c.Param("id")
 	col, err := s.store.Collection(ctx, ws, colID)
 	if err != nil {
 		return nil, 0, err
@@ -75,12 +81,26 @@ func (s *Server) addItems(ctx context.Context, ws, colID string, items []store.N
 	if err != nil {
 		return nil, 0, err
 	}
+	if err := s.reserveContentTokens(c, items); err != nil {
+		return nil, 0, err
+	}
 	items, tokens, err := ingest.PrepareItems(ctx, emb, col.Chunking, items)
 	if err != nil {
 		return nil, 0, err
 	}
 	stored, err := s.store.InsertItems(ctx, ws, colID, items)
 	return stored, tokens, err
+}
+
+// reserveContentTokens reserves the tokens of the items' contents, which
+// embedding them will use (a little more where chunks overlap; the
+// difference is settled when the request ends).
+func (s *Server) reserveContentTokens(c echo.Context, items []store.NewItem) error {
+	n := 0
+	for _, it := range items {
+		n += countTokens(it.Content)
+	}
+	return s.reserveTokens(c, n)
 }
 
 func (s *Server) handleItemCreate(c echo.Context) error {
@@ -92,7 +112,7 @@ func (s *Server) handleItemCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	items, tokens, err := s.addItems(c.Request().Context(), workspaceOf(c), c.Param("id"), []store.NewItem{ni})
+	items, tokens, err := s.addItems(c, []store.NewItem{ni})
 	if err != nil {
 		return err
 	}
@@ -122,7 +142,7 @@ func (s *Server) handleItemBatch(c echo.Context) error {
 			return err
 		}
 	}
-	items, tokens, err := s.addItems(c.Request().Context(), workspaceOf(c), c.Param("id"), nis)
+	items, tokens, err := s.addItems(c, nis)
 	if err != nil {
 		return err
 	}
@@ -146,6 +166,14 @@ func (s *Server) handleItemUpdate(c echo.Context) error {
 	if err := decodeJSON(c, s.cfg.MaxBodyBytes, true, &req); err != nil {
 		return err
 	}
+	if err := ragd.ValidateMetadata("metadata", req.Metadata); err != nil {
+		return err
+	}
+	if req.Description != nil {
+		if err := ragd.ValidateText("description", *req.Description, true); err != nil {
+			return err
+		}
+	}
 	ctx, ws, colID := c.Request().Context(), workspaceOf(c), c.Param("id")
 	u := store.ItemUpdate{Description: req.Description, Metadata: req.Metadata}
 	tokens := 0
@@ -160,6 +188,9 @@ func (s *Server) handleItemUpdate(c echo.Context) error {
 		}
 		emb, err := s.collectionEmbedder(col)
 		if err != nil {
+			return err
+		}
+		if err := s.reserveContentTokens(c, []store.NewItem{ni}); err != nil {
 			return err
 		}
 		prepared, n, err := ingest.PrepareItems(ctx, emb, col.Chunking, []store.NewItem{ni})

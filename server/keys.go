@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -35,6 +36,12 @@ func (s *Server) handleKeyCreate(c echo.Context) error {
 	if strings.TrimSpace(req.Name) == "" {
 		return ragd.Invalid("name", "name is required: say who or what the key is for")
 	}
+	if len(req.Name) > ragd.MaxNameBytes {
+		return ragd.Invalid("name", "name must be at most %d bytes, got %d", ragd.MaxNameBytes, len(req.Name))
+	}
+	if err := ragd.ValidateText("name", req.Name, false); err != nil {
+		return err
+	}
 	if req.Workspace == "" {
 		req.Workspace = store.DefaultWorkspace
 	}
@@ -60,19 +67,13 @@ func (s *Server) handleKeyCreate(c echo.Context) error {
 	return c.JSON(http.StatusCreated, keyResponse{k})
 }
 
-type keyListResponse struct {
-	Keys []*store.Key `json:"keys"`
-}
-
+// handleKeyList lists the live keys of every workspace: keys are the
+// operator's, managed with an admin key.
 func (s *Server) handleKeyList(c echo.Context) error {
-	keys, err := s.store.Keys(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	if keys == nil {
-		keys = []*store.Key{}
-	}
-	return c.JSON(http.StatusOK, keyListResponse{keys})
+	return listPage(c, "keys", func(k *store.Key) string { return k.ID },
+		func(ctx context.Context, _, _ string, p store.Page) ([]*store.Key, bool, error) {
+			return s.store.Keys(ctx, p)
+		})
 }
 
 func (s *Server) handleKeyRevoke(c echo.Context) error {

@@ -11,18 +11,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/rerank"
 	"github.com/ragd/ragd/store"
 )
 
 // Metrics holds the server's Prometheus metrics, served at /metrics. The
 // ingest pool and chat handlers update the exported ones.
 type Metrics struct {
-	reg          *prometheus.Registry
-	requests     *prometheus.CounterVec
-	latency      *prometheus.HistogramVec
-	embedLatency *prometheus.HistogramVec
-	chatLatency  *prometheus.HistogramVec
-	logsDropped  prometheus.Counter
+	reg           *prometheus.Registry
+	requests      *prometheus.CounterVec
+	latency       *prometheus.HistogramVec
+	embedLatency  *prometheus.HistogramVec
+	chatLatency   *prometheus.HistogramVec
+	rerankLatency *prometheus.HistogramVec
+	logsDropped   prometheus.Counter
 
 	// IngestQueueDepth is the number of files waiting for or in ingestion.
 	IngestQueueDepth prometheus.Gauge
@@ -44,6 +46,8 @@ func newMetrics(st *store.Store) *Metrics {
 			Help: "Latency of embedding calls by provider and model.", Buckets: latencyBuckets}, []string{"provider", "model", "outcome"}),
 		chatLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ragd_chat_duration_seconds",
 			Help: "Latency of chat model calls by provider and model.", Buckets: latencyBuckets}, []string{"provider", "model", "outcome"}),
+		rerankLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ragd_rerank_duration_seconds",
+			Help: "Latency of rerank calls by provider and model.", Buckets: latencyBuckets}, []string{"provider", "model", "outcome"}),
 		logsDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "ragd_request_logs_dropped_total",
 			Help: "Request log entries dropped because the writer fell too far behind."}),
 		IngestQueueDepth: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ragd_ingest_queue_depth",
@@ -51,7 +55,7 @@ func newMetrics(st *store.Store) *Metrics {
 		IngestJobs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ragd_ingest_jobs_total",
 			Help: "Finished ingest jobs by outcome."}, []string{"outcome"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.embedLatency, m.chatLatency, m.logsDropped, m.IngestQueueDepth, m.IngestJobs,
+	m.reg.MustRegister(m.requests, m.latency, m.embedLatency, m.chatLatency, m.rerankLatency, m.logsDropped, m.IngestQueueDepth, m.IngestJobs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ragd_database_bytes",
 			Help: "Size of the database file and its WAL."}, func() float64 { return float64(st.DatabaseBytes()) }))
@@ -85,8 +89,19 @@ func (m *Metrics) ObserveEmbedding(provider, model string, d time.Duration, err 
 	m.embedLatency.WithLabelValues(provider, model, outcome(err)).Observe(d.Seconds())
 }
 
-// observeRequest records one finished HTTP request.
+// labelledMethods are the HTTP methods with a label value of their own.
+// Clients may send any token as a method, so every other one is counted
+// as "OTHER": a label value per invented method grew /metrics by a series
+// per request.
+var labelledMethods = map[string]bool{http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
+	http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true}
+
+// observeRequest records one finished HTTP request; route is a route
+// pattern or "unmatched", never a client's path.
 func (m *Metrics) observeRequest(method, route string, status int, d time.Duration) {
+	if !labelledMethods[method] {
+		method = "OTHER"
+	}
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(method, route).Observe(d.Seconds())
 }
@@ -140,6 +155,38 @@ func (m *Metrics) instrument(reg *embed.Registry) *embed.Registry {
 		list = append(list, timedEmbedder{Embedder: e, provider: embedderProvider(e), m: m})
 	}
 	return embed.NewRegistry(reg.Default().Name(), list...)
+}
+
+// timedReranker records the latency of every Rerank call of a reranker.
+type timedReranker struct {
+	rerank.Reranker
+	provider string
+	m        *Metrics
+}
+
+// Rerank scores documents and records how long it took.
+func (t timedReranker) Rerank(ctx context.Context, query string, documents []string) ([]float64, error) {
+	start := time.Now()
+	scores, err := t.Reranker.Rerank(ctx, query, documents)
+	t.m.rerankLatency.WithLabelValues(t.provider, t.Name(), outcome(err)).Observe(time.Since(start).Seconds())
+	return scores, err
+}
+
+// Provider names the reranker's provider.
+func (t timedReranker) Provider() string { return t.provider }
+
+// instrumentRerankers returns a registry of the same models whose Rerank
+// calls are timed.
+func (m *Metrics) instrumentRerankers(reg *rerank.Registry) *rerank.Registry {
+	var list []rerank.Reranker
+	for _, r := range reg.List() {
+		provider := "unknown"
+		if p, ok := r.(providerNamer); ok {
+			provider = p.Provider()
+		}
+		list = append(list, timedReranker{Reranker: r, provider: provider, m: m})
+	}
+	return rerank.NewRegistry(list...)
 }
 
 // Routes returns every route registered on the server, for documentation

@@ -158,6 +158,14 @@ type OpsConfig struct {
 	TLSCertFile, TLSKeyFile string
 	// Webhooks tunes webhook delivery.
 	Webhooks webhook.Options
+	// MetricsAuth makes GET /metrics take an admin key like the admin
+	// routes; without it, /metrics is open to anyone who can reach the
+	// port (its series hold no workspace data, and invented methods and
+	// paths cannot add series).
+	MetricsAuth bool
+	// Now is the clock of the rate limits; nil means time.Now. Tests
+	// pass a fake clock to refill buckets without waiting.
+	Now func() time.Time
 }
 
 // initOps sets up rate limits, usage, request logs, webhooks and metrics
@@ -177,7 +185,10 @@ func (s *Server) initOps(e *echo.Echo) {
 	if o.Webhooks.Logger == nil {
 		o.Webhooks.Logger = s.log
 	}
-	s.limits = newRateLimiter(*o.DefaultTier)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s.limits = newRateLimiter(*o.DefaultTier, o.Now)
 	s.usage = &usageRecorder{}
 	s.logs = &logBuffer{}
 	s.metrics = newMetrics(s.store)
@@ -194,7 +205,11 @@ func (s *Server) initOps(e *echo.Echo) {
 			MaxAge: 600,
 		}))
 	}
-	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
+	var metricsAuth []echo.MiddlewareFunc
+	if o.MetricsAuth {
+		metricsAuth = []echo.MiddlewareFunc{s.authenticate, requireAdmin}
+	}
+	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()), metricsAuth...)
 	s.stopFlush, s.flushDone = make(chan struct{}), make(chan struct{})
 	go s.flushLoop()
 }

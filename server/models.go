@@ -44,6 +44,9 @@ func (s *Server) models() []modelObject {
 			ContextWindow: e.MaxInputTokens(), Dimensions: e.Dimensions(), Default: e.Name() == def,
 			Description: embed.Describe(e.Name())})
 	}
+	for _, r := range s.rerankers.List() {
+		out = append(out, modelObject{ID: r.Name(), Object: "model", OwnedBy: r.(providerNamer).Provider(), Type: "rerank"})
+	}
 	return out
 }
 

@@ -70,6 +70,8 @@ func TestEmbeddingsWithOpenAIClient(t *testing.T) {
 		{"ErrUnknownModel", openai.EmbeddingNewParams{Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("x")}, Model: "nope"}, 404, "model"},
 		{"ErrTooManyDimensions", openai.EmbeddingNewParams{Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("x")}, Model: "hash", Dimensions: openai.Int(385)}, 400, "dimensions"},
 		{"ErrTokenArrays", openai.EmbeddingNewParams{Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfTokens: []int64{1, 2}}, Model: "hash"}, 400, "input"},
+		{"ErrEmptyInput", openai.EmbeddingNewParams{Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("")}, Model: "hash"}, 400, "input"},
+		{"ErrEmptyInputInArray", openai.EmbeddingNewParams{Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: []string{"a", ""}}, Model: "hash"}, 400, "input[1]"},
 	}
 	for _, tt := range errs {
 		t.Run(tt.name, func(t *testing.T) {

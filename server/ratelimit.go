@@ -10,7 +10,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/store"
-	"golang.org/x/time/rate"
 )
 
 // Tier is a rate limit: requests and tokens per minute. A limit of 0 or
@@ -45,31 +44,89 @@ func TierByName(name string) (Tier, error) {
 	return Tier{}, ragd.Invalid("tier", "unknown rate limit tier %q; use free, pro, team or unlimited", name)
 }
 
-// keyLimiter holds the token buckets of one key.
-type keyLimiter struct {
-	rpm, tpm int
-	requests *rate.Limiter // nil: no request limit
-	tokens   *rate.Limiter // nil: no token limit
+// bucket is a token bucket holding up to size, refilled at size per
+// minute. Unlike golang.org/x/time/rate's limiter, what was taken can be
+// settled afterwards for a different amount, in either direction: a
+// request reserves its estimated tokens before it runs and is charged its
+// real use when it ends.
+type bucket struct {
+	mu    sync.Mutex
+	size  float64
+	level float64 // may fall below 0 when a request used more than it reserved
+	at    time.Time
 }
 
-// perMinute returns a bucket refilled at n per minute holding n, or nil
-// for no limit.
-func perMinute(n int) *rate.Limiter {
+// newBucket returns a full bucket of n a minute, or nil for no limit.
+func newBucket(n int, now time.Time) *bucket {
 	if n <= 0 {
 		return nil
 	}
-	return rate.NewLimiter(rate.Limit(float64(n)/60), n)
+	return &bucket{size: float64(n), level: float64(n), at: now}
+}
+
+// refill adds what flowed in since the last call; b.mu is held.
+func (b *bucket) refill(now time.Time) {
+	if d := now.Sub(b.at); d > 0 {
+		b.level = min(b.size, b.level+d.Minutes()*b.size)
+		b.at = now
+	}
+}
+
+// take removes n if the bucket holds them and returns 0, or else takes
+// nothing and returns how long until it holds n (n is at most the size).
+func (b *bucket) take(now time.Time, n int) time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.refill(now)
+	if b.level >= float64(n) {
+		b.level -= float64(n)
+		return 0
+	}
+	return b.until(float64(n))
+}
+
+// give puts n back (a negative n takes more), never above the size.
+func (b *bucket) give(now time.Time, n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.refill(now)
+	b.level = min(b.size, b.level+float64(n))
+}
+
+// state returns what the bucket holds and how long until it is full.
+func (b *bucket) state(now time.Time) (remaining int, untilFull time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.refill(now)
+	return max(0, int(b.level)), b.until(b.size)
+}
+
+// until returns how long until the bucket holds want, rounded up so that
+// a wait is never 0; b.mu is held.
+func (b *bucket) until(want float64) time.Duration {
+	if b.level >= want {
+		return 0
+	}
+	return time.Duration(math.Ceil((want - b.level) / b.size * float64(time.Minute)))
+}
+
+// keyLimiter holds the buckets of one key.
+type keyLimiter struct {
+	rpm, tpm int
+	requests *bucket // nil: no request limit
+	tokens   *bucket // nil: no token limit
 }
 
 // rateLimiter keeps a keyLimiter per key.
 type rateLimiter struct {
 	def  Tier
+	now  func() time.Time
 	mu   sync.Mutex
 	keys map[string]*keyLimiter
 }
 
-func newRateLimiter(def Tier) *rateLimiter {
-	return &rateLimiter{def: def, keys: map[string]*keyLimiter{}}
+func newRateLimiter(def Tier, now func() time.Time) *rateLimiter {
+	return &rateLimiter{def: def, now: now, keys: map[string]*keyLimiter{}}
 }
 
 // limiter returns the buckets of k, made afresh when its limits changed.
@@ -85,23 +142,19 @@ func (r *rateLimiter) limiter(k *store.Key) *keyLimiter {
 	defer r.mu.Unlock()
 	l := r.keys[k.ID]
 	if l == nil || l.rpm != rpm || l.tpm != tpm {
-		l = &keyLimiter{rpm: rpm, tpm: tpm, requests: perMinute(rpm), tokens: perMinute(tpm)}
+		now := r.now()
+		l = &keyLimiter{rpm: rpm, tpm: tpm, requests: newBucket(rpm, now), tokens: newBucket(tpm, now)}
 		r.keys[k.ID] = l
 	}
 	return l
 }
 
-// secondsUntil returns the whole seconds until lim holds want tokens.
-func secondsUntil(lim *rate.Limiter, now time.Time, want float64) int {
-	have := lim.TokensAt(now)
-	if have >= want {
-		return 0
-	}
-	return int(math.Ceil((want - have) / float64(lim.Limit())))
-}
+// seconds rounds a wait up to whole seconds, for Retry-After.
+func seconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
 
-// rateLimitError is the 429 of a spent limit.
-func rateLimitError(what string, limit, retry int) error {
+// rateLimitError is the 429 of a spent limit; it sets Retry-After.
+func rateLimitError(c echo.Context, what string, limit, retry int) error {
+	c.Response().Header().Set("Retry-After", strconv.Itoa(retry))
 	return &ragd.Error{Kind: ragd.ERATELIMIT, Code: "rate_limit_exceeded",
 		Message: "rate limit of " + strconv.Itoa(limit) + " " + what + " per minute reached for this API key; retry after " +
 			strconv.Itoa(retry) + " s (see the Retry-After header) or ask for a key with a higher limit"}
@@ -112,55 +165,79 @@ func rateLimitError(what string, limit, retry int) error {
 func setRateHeaders(h http.Header, l *keyLimiter, now time.Time) {
 	reset := 0
 	for _, b := range []struct {
-		lim          *rate.Limiter
+		b            *bucket
 		n            int
 		limitH, remH string
 	}{{l.requests, l.rpm, "X-RateLimit-Limit-Requests", "X-RateLimit-Remaining-Requests"},
 		{l.tokens, l.tpm, "X-RateLimit-Limit-Tokens", "X-RateLimit-Remaining-Tokens"}} {
-		if b.lim == nil {
+		if b.b == nil {
 			continue
 		}
+		remaining, untilFull := b.b.state(now)
 		h.Set(b.limitH, strconv.Itoa(b.n))
-		h.Set(b.remH, strconv.Itoa(max(0, int(b.lim.TokensAt(now)))))
-		reset = max(reset, secondsUntil(b.lim, now, float64(b.n)))
+		h.Set(b.remH, strconv.Itoa(remaining))
+		reset = max(reset, seconds(untilFull))
 	}
 	h.Set("X-RateLimit-Reset", strconv.Itoa(reset))
 }
 
-// rateLimit enforces the key's requests and tokens per minute and sets
-// the X-RateLimit-* headers. Tokens are charged after the request, from
-// what the handler reported (AddTokens), so a request that overdraws the
-// token bucket succeeds and the following ones wait until it refills.
+const reservationContextKey = "ragd.tokens"
+
+// reservation is what a request took from its key's token bucket.
+type reservation struct {
+	l        *keyLimiter
+	reserved int
+}
+
+// rateLimit enforces the key's requests per minute and sets the
+// X-RateLimit-* headers. Tokens per minute are enforced by reservation:
+// a handler that will use tokens calls reserveTokens with its estimate
+// before doing the work, and once the request ends the reservation is
+// settled against the tokens it reported (AddTokens or its response's
+// usage): the difference is given back or charged.
 func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		l := s.limits.limiter(keyOf(c))
-		now := time.Now()
-		var err error
-		if l.tokens != nil {
-			if wait := secondsUntil(l.tokens, now, 1); wait > 0 {
-				c.Response().Header().Set("Retry-After", strconv.Itoa(wait))
-				err = rateLimitError("tokens", l.tpm, wait)
-			}
-		}
-		if err == nil && l.requests != nil {
-			r := l.requests.ReserveN(now, 1)
-			if d := r.DelayFrom(now); d > 0 {
-				r.CancelAt(now)
-				wait := int(math.Ceil(d.Seconds()))
-				c.Response().Header().Set("Retry-After", strconv.Itoa(wait))
-				err = rateLimitError("requests", l.rpm, wait)
+		now := s.limits.now()
+		if l.requests != nil {
+			if wait := l.requests.take(now, 1); wait > 0 {
+				setRateHeaders(c.Response().Header(), l, now)
+				return rateLimitError(c, "requests", l.rpm, seconds(wait))
 			}
 		}
 		setRateHeaders(c.Response().Header(), l, now)
-		if err != nil {
-			return err
-		}
-		err = next(c)
-		if n := statsOf(c).tokens().Total(); n > 0 && l.tokens != nil {
-			// A reservation larger than the bucket is refused; charge
-			// what fits, which empties it for a whole minute.
-			l.tokens.ReserveN(time.Now(), min(n, l.tpm))
+		r := &reservation{l: l}
+		c.Set(reservationContextKey, r)
+		err := next(c)
+		if l.tokens != nil {
+			l.tokens.give(s.limits.now(), r.reserved-statsOf(c).tokens().Total())
 		}
 		return err
 	}
+}
+
+// reserveTokens takes n, the tokens the request is expected to use, from
+// its key's tokens-per-minute budget before the work starts. When they do
+// not fit, the request is refused with 429 and Retry-After; a request
+// whose estimate is larger than the whole budget can never fit and says
+// so.
+func (s *Server) reserveTokens(c echo.Context, n int) error {
+	r, ok := c.Get(reservationContextKey).(*reservation)
+	if !ok || r.l.tokens == nil || n <= 0 {
+		return nil
+	}
+	now := s.limits.now()
+	if n > r.l.tpm {
+		c.Response().Header().Set("Retry-After", "60")
+		return &ragd.Error{Kind: ragd.ERATELIMIT, Code: "tokens_exceed_limit",
+			Message: "this request needs an estimated " + strconv.Itoa(n) + " tokens, more than this API key's limit of " +
+				strconv.Itoa(r.l.tpm) + " tokens per minute; split it into smaller requests (or lower max_tokens) or ask for a key with a higher limit"}
+	}
+	if wait := r.l.tokens.take(now, n); wait > 0 {
+		setRateHeaders(c.Response().Header(), r.l, now)
+		return rateLimitError(c, "tokens", r.l.tpm, seconds(wait))
+	}
+	r.reserved += n
+	setRateHeaders(c.Response().Header(), r.l, now)
+	return nil
 }

@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/server"
@@ -108,34 +110,98 @@ func TestRateLimitRequests(t *testing.T) {
 	ts.do(t, "GET", "/v1/vector_store", ts.limitedKey(t, "acme", 3, 0), nil).must(t, 200)
 }
 
+// fakeClock is a clock that moves only when told to.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// TestRateLimitTokens sends concurrent requests on a key limited to 1000
+// tokens a minute while the clock stands still: each reserves its tokens
+// before it runs, so exactly as many are served as fit in the minute and
+// the rest are refused with Retry-After.
 func TestRateLimitTokens(t *testing.T) {
-	ts := newOpsServer(t, server.OpsConfig{})
-	key := ts.limitedKey(t, "acme", 100, 40)
-	input := strings.Repeat("the quick brown fox jumps over the lazy dog ", 10)
-	want := tokenize.MustGet(tokenize.CL100K).Count(input)
-	if want <= 40 {
-		t.Fatalf("input of %d tokens does not overdraw 40", want)
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	ts := newOpsServer(t, server.OpsConfig{Now: clock.Now})
+	const tpm = 1000
+	key := ts.limitedKey(t, "acme", 10_000, tpm)
+	input := strings.Repeat("the quick brown fox jumps over the lazy dog ", 30)
+	cost := tokenize.MustGet(tokenize.CL100K).Count(input)
+	fits := tpm / cost
+	if fits < 2 || fits > 5 {
+		t.Fatalf("input of %d tokens: %d fit in %d, want a few", cost, fits, tpm)
 	}
+	const clients = 12
+	results := make([]response, clients)
+	var wg sync.WaitGroup
+	for i := range clients {
+		wg.Go(func() { results[i] = ts.do(t, "POST", "/v1/embeddings", key, map[string]any{"input": input}) })
+	}
+	wg.Wait()
+	served, used := 0, 0
+	for _, r := range results {
+		switch r.status {
+		case 200:
+			served++
+			used += int(obj(r.body["usage"])["prompt_tokens"].(float64))
+		case 429:
+			code, _ := r.errCode()
+			// 1000 tokens a minute: what one request needs comes back within the minute.
+			if wait := headerInt(t, r, "Retry-After"); code != "rate_limit_exceeded" || wait < 1 || wait > 60 ||
+				!strings.Contains(str(obj(r.body["error"])["message"]), "1000 tokens per minute") {
+				t.Errorf("refusal %d %s (Retry-After %d)", r.status, r.raw, wait)
+			}
+		default:
+			t.Errorf("status %d: %s", r.status, r.raw)
+		}
+	}
+	if served != fits || used > tpm {
+		t.Fatalf("%d of %d concurrent requests of %d tokens served (%d tokens) within a minute of %d tokens; want exactly %d",
+			served, clients, cost, used, tpm, fits)
+	}
+	// A request that uses no tokens is not held back by an empty token bucket.
+	ts.do(t, "GET", "/v1/vector_store", key, nil).must(t, 200)
+
+	// A minute later the bucket is full again.
+	clock.Advance(time.Minute)
 	r := ts.do(t, "POST", "/v1/embeddings", key, map[string]any{"input": input})
-	body := r.must(t, 200)
-	if got := headerInt(t, r, "X-RateLimit-Remaining-Tokens"); got != 40 {
-		t.Errorf("remaining tokens before the first request %d, want 40", got)
+	r.must(t, 200)
+	if got := headerInt(t, r, "X-RateLimit-Remaining-Tokens"); got != tpm-cost {
+		t.Errorf("remaining tokens after one request %d, want %d", got, tpm-cost)
 	}
-	if n := int(obj(body["usage"])["prompt_tokens"].(float64)); n != want {
-		t.Fatalf("usage %v tokens, want %d", n, want)
+
+	// A chat request reserves its messages plus max_tokens: one whose
+	// budget alone passes the limit can never fit.
+	col := ts.collection(t, key, "kb")
+	ts.item(t, key, col, "Herons wade in shallow water to catch fish.", nil)
+	clock.Advance(time.Minute)
+	rag := func(maxTokens int) response {
+		return ts.do(t, "POST", "/v1/chat/completions/RAG", key, map[string]any{"collection": col, "max_tokens": maxTokens,
+			"messages": []any{map[string]any{"role": "user", "content": "How do herons fish?"}}})
 	}
-	// The first request overdrew the bucket: the next waits for it.
+	r = rag(tpm + 1)
+	if code, _ := r.errCode(); r.status != 429 || code != "tokens_exceed_limit" || r.header.Get("Retry-After") == "" {
+		t.Fatalf("RAG with max_tokens over the limit: %d %s", r.status, r.raw)
+	}
+	// One that fits is charged what it really used, sources included.
+	b := rag(100).must(t, 200)
+	usage := obj(b["usage"])
+	total := int(usage["prompt_tokens"].(float64) + usage["completion_tokens"].(float64))
 	r = ts.do(t, "GET", "/v1/vector_store", key, nil)
-	r.must(t, 429)
-	if got := headerInt(t, r, "X-RateLimit-Remaining-Tokens"); got != 0 {
-		t.Errorf("remaining tokens %d, want 0", got)
-	}
-	// 40 tokens a minute: one token back takes 1.5 s, the whole bucket 60 s.
-	if wait := headerInt(t, r, "Retry-After"); wait < 1 || wait > 60 {
-		t.Errorf("Retry-After %d", wait)
-	}
-	if !strings.Contains(obj(r.body["error"])["message"].(string), "40 tokens per minute") {
-		t.Errorf("message %v", r.body["error"])
+	if got := headerInt(t, r, "X-RateLimit-Remaining-Tokens"); got != tpm-total {
+		t.Errorf("remaining tokens after a RAG request of %d tokens: %d, want %d", total, got, tpm-total)
 	}
 }
 

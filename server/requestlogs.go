@@ -60,20 +60,6 @@ func (b *logBuffer) putBack(batch []store.RequestLog) {
 	b.pending = append(batch, b.pending...)
 }
 
-// matching returns the unflushed logs q selects.
-func (b *logBuffer) matching(q store.RequestLogQuery) []store.RequestLog {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []store.RequestLog
-	for _, l := range b.pending {
-		if l.Workspace == q.Workspace && !l.Time.Before(q.From) && l.Time.Before(q.To) &&
-			(q.Endpoint == "" || q.Endpoint == l.Endpoint || q.Endpoint == l.Path) {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
 // secretFields are JSON fields whose values never reach a log.
 var secretFields = []string{"secret", "api_key", "apikey", "password", "token", "authorization"}
 
@@ -159,6 +145,7 @@ type requestLogQuery struct {
 	Timestamp string `json:"timestamp"`
 	Endpoint  string `json:"endpoint"`
 	Limit     *int   `json:"limit"`
+	After     string `json:"after"`
 }
 
 // requestLogEntry is one request in the response.
@@ -172,6 +159,10 @@ type requestLogsResponse struct {
 	Requests []requestLogEntry `json:"requests"`
 	From     string            `json:"from"`
 	To       string            `json:"to"`
+	HasMore  bool              `json:"has_more"`
+	// LastID is the id of the last request listed, in decimal: the
+	// ?after= of the next page.
+	LastID *string `json:"last_id"`
 }
 
 // readLogQuery reads the query from the URL (GET) or the body (POST).
@@ -180,7 +171,7 @@ func (s *Server) readLogQuery(c echo.Context) (requestLogQuery, error) {
 	if c.Request().Method == http.MethodPost {
 		return q, decodeJSON(c, s.cfg.MaxBodyBytes, true, &q)
 	}
-	q.Timestamp, q.Endpoint = c.QueryParam("timestamp"), c.QueryParam("endpoint")
+	q.Timestamp, q.Endpoint, q.After = c.QueryParam("timestamp"), c.QueryParam("endpoint"), c.QueryParam("after")
 	for _, p := range []struct {
 		name string
 		dst  **int
@@ -196,8 +187,9 @@ func (s *Server) readLogQuery(c echo.Context) (requestLogQuery, error) {
 	return q, nil
 }
 
-// handleRequestLogs lists the workspace's requests in the period (15, 30,
-// 45 or 60 minutes) before timestamp (ISO 8601, default now).
+// handleRequestLogs lists a page of the workspace's requests in the period
+// (15, 30, 45 or 60 minutes) before timestamp (ISO 8601, default now),
+// newest first.
 func (s *Server) handleRequestLogs(c echo.Context) error {
 	req, err := s.readLogQuery(c)
 	if err != nil {
@@ -216,29 +208,30 @@ func (s *Server) handleRequestLogs(c echo.Context) error {
 			return ragd.Invalid("timestamp", "timestamp must be UTC ISO 8601 such as 2024-01-01T12:00:00Z, got %q", req.Timestamp)
 		}
 	}
-	limit := 100
-	if req.Limit != nil {
-		if limit = *req.Limit; limit < 1 || limit > 1000 {
-			return ragd.Invalid("limit", "limit must be from 1 to 1000, got %d", limit)
-		}
-	}
-	q := store.RequestLogQuery{Workspace: workspaceOf(c), From: to.Add(-time.Duration(period) * time.Minute), To: to,
-		Endpoint: req.Endpoint, Limit: limit}
-	s.flushMu.RLock()
-	logs := s.logs.matching(q)
-	stored, err := s.store.RequestLogs(c.Request().Context(), q)
-	s.flushMu.RUnlock()
+	p, err := pageOf(req.Limit, req.After)
 	if err != nil {
 		return err
 	}
-	// Unflushed logs are the newest.
-	for i, j := 0, len(logs)-1; i < j; i, j = i+1, j-1 {
-		logs[i], logs[j] = logs[j], logs[i]
+	q := store.RequestLogQuery{Workspace: workspaceOf(c), From: to.Add(-time.Duration(period) * time.Minute), To: to,
+		Endpoint: req.Endpoint, Page: p}
+	// Pending logs are written first: then every log listed has its id,
+	// and pages are cut in the database alone.
+	ctx := c.Request().Context()
+	if err := s.flush(ctx); err != nil {
+		return err
 	}
-	logs = append(logs, stored...)
-	resp := requestLogsResponse{Requests: []requestLogEntry{}, From: q.From.UTC().Format(time.RFC3339), To: q.To.UTC().Format(time.RFC3339)}
-	for _, l := range logs[:min(len(logs), limit)] {
+	logs, more, err := s.store.RequestLogs(ctx, q)
+	if err != nil {
+		return err
+	}
+	resp := requestLogsResponse{Requests: []requestLogEntry{}, From: q.From.UTC().Format(time.RFC3339), To: q.To.UTC().Format(time.RFC3339),
+		HasMore: more}
+	for _, l := range logs {
 		resp.Requests = append(resp.Requests, requestLogEntry{RequestLog: l, Created: l.Time.Unix(), CreatedAt: l.Time.UTC().Format(time.RFC3339Nano)})
+	}
+	if len(logs) > 0 {
+		last := strconv.FormatInt(logs[len(logs)-1].ID, 10)
+		resp.LastID = &last
 	}
 	return c.JSON(http.StatusOK, resp)
 }

@@ -101,7 +101,7 @@ func TestRequestLogs(t *testing.T) {
 	if err := ts.srv.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	stored, err := ts.store.RequestLogs(context.Background(), store.RequestLogQuery{Workspace: "acme", From: time.Now().Add(-time.Hour), To: time.Now(), Limit: 100})
+	stored, _, err := ts.store.RequestLogs(context.Background(), store.RequestLogQuery{Workspace: "acme", From: time.Now().Add(-time.Hour), To: time.Now(), Page: store.Page{Limit: 100}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestPruneRequestLogs(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("pruned %d (%v), want 1", n, err)
 	}
-	left, err := ts.store.RequestLogs(ctx, store.RequestLogQuery{Workspace: "acme", From: now.Add(-30 * 24 * time.Hour), To: now, Limit: 10})
+	left, _, err := ts.store.RequestLogs(ctx, store.RequestLogQuery{Workspace: "acme", From: now.Add(-30 * 24 * time.Hour), To: now, Page: store.Page{Limit: 10}})
 	if err != nil || len(left) != 1 || left[0].RequestID != "recent" {
 		t.Errorf("left %+v (%v)", left, err)
 	}

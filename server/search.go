@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/rerank"
 	"github.com/ragd/ragd/store"
 )
 
@@ -17,13 +18,14 @@ func (s *Server) registerSearchRoutes(g *echo.Group) {
 }
 
 type searchRequest struct {
-	Input          *string       `json:"input"`
-	TopK           *int          `json:"top_k"`
-	Mode           string        `json:"mode"`
-	ScoreThreshold *float64      `json:"score_threshold"`
-	Filter         *store.Filter `json:"filter"`
-	IncludeContent *bool         `json:"include_content"`
-	Alpha          *float64      `json:"alpha"`
+	Input          *string         `json:"input"`
+	TopK           *int            `json:"top_k"`
+	Mode           string          `json:"mode"`
+	ScoreThreshold *float64        `json:"score_threshold"`
+	Filter         *store.Filter   `json:"filter"`
+	IncludeContent *bool           `json:"include_content"`
+	Alpha          *float64        `json:"alpha"`
+	Rerank         *rerank.Options `json:"rerank"`
 }
 
 type searchResponse struct {
@@ -49,9 +51,10 @@ func (s *Server) collectionEmbedder(col *store.Collection) (embed.Embedder, erro
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // search runs one search of collection colID in workspace ws, embedding
-// the query when the mode needs a vector. It returns the results and the
-// number of tokens embedded.
-func (s *Server) search(ctx context.Context, ws, colID, input string, q store.SearchQuery) ([]store.SearchResult, int, error) {
+// the query when the mode needs a vector and reranking the results when rk
+// is not nil. It returns the results and the number of tokens the models
+// read.
+func (s *Server) search(ctx context.Context, ws, colID, input string, q store.SearchQuery, rk *reranking) ([]store.SearchResult, int, error) {
 	col, err := s.store.Collection(ctx, ws, colID)
 	if err != nil {
 		return nil, 0, err
@@ -71,7 +74,11 @@ func (s *Server) search(ctx context.Context, ws, colID, input string, q store.Se
 		tokens = countTokens(input)
 	}
 	res, err := s.store.Search(ctx, ws, colID, q)
-	return res, tokens, err
+	if err != nil || rk == nil {
+		return res, tokens, err
+	}
+	res, n, err := rk.apply(ctx, input, res)
+	return res, tokens + n, err
 }
 
 func (s *Server) handleSearch(c echo.Context) error {
@@ -97,7 +104,21 @@ func (s *Server) handleSearch(c echo.Context) error {
 	if q.TopK < 1 || q.TopK > store.MaxTopK {
 		return ragd.Invalid("top_k", "top_k must be between 1 and %d, got %d", store.MaxTopK, q.TopK)
 	}
-	res, tokens, err := s.search(c.Request().Context(), workspaceOf(c), c.Param("id"), *req.Input, q)
+	if req.Rerank != nil {
+		if err := req.Rerank.Validate("rerank", q.TopK, store.MaxTopK); err != nil {
+			return err
+		}
+	}
+	rk, err := s.newReranking("rerank", req.Rerank, &q)
+	if err != nil {
+		return err
+	}
+	if q.Mode != store.ModeKeyword {
+		if err := s.reserveTokens(c, countTokens(*req.Input)); err != nil {
+			return err
+		}
+	}
+	res, tokens, err := s.search(c.Request().Context(), workspaceOf(c), c.Param("id"), *req.Input, q, rk)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/rag"
+	"github.com/ragd/ragd/rerank"
 	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/webhook"
 )
@@ -38,7 +40,41 @@ type Config struct {
 	Chat *rag.Router
 	// Ops holds rate limits, logs, webhooks, CORS, TLS and health checks.
 	Ops OpsConfig
+	// Rerankers are the rerank models of /v1/rerank and of the rerank
+	// option of search and RAG; nil means none.
+	Rerankers *rerank.Registry
+	// MaxRerankDocuments limits the documents of one /v1/rerank call;
+	// 0 means DefaultMaxRerankDocuments.
+	MaxRerankDocuments int
+	// MaxRerankBytes limits the query and documents of one /v1/rerank call
+	// together; 0 means DefaultMaxRerankBytes.
+	MaxRerankBytes int64
+	// Timeouts bound each connection; zero fields take DefaultTimeouts'.
+	Timeouts Timeouts
 }
+
+// Timeouts bound how long a connection may take, so that slow or idle
+// clients cannot hold connections, with their goroutines and buffers,
+// open without end.
+type Timeouts struct {
+	// ReadHeader is the time to read a request's headers.
+	ReadHeader time.Duration
+	// Read is the time to read a whole request, body included: an upload
+	// of the largest allowed file must arrive within it.
+	Read time.Duration
+	// Write is the time from the end of a request's headers to the end of
+	// its response. Streamed (server-sent events) responses have none: a
+	// chat stream lasts as long as the model writes.
+	Write time.Duration
+	// Idle is how long a keep-alive connection may wait for its next
+	// request.
+	Idle time.Duration
+}
+
+// DefaultTimeouts are the connection timeouts of a server configured with
+// none: a 512 MiB upload needs 1.7 MB/s to arrive within Read, and Write
+// leaves a ?wait=true upload or a long RAG answer several minutes more.
+var DefaultTimeouts = Timeouts{ReadHeader: 10 * time.Second, Read: 5 * time.Minute, Write: 10 * time.Minute, Idle: time.Minute}
 
 // DefaultMaxBodyBytes is the default JSON body limit: room for a batch of
 // 1000 items of a few KiB each.
@@ -48,6 +84,7 @@ const DefaultMaxBodyBytes = 32 << 20
 type Server struct {
 	store     *store.Store
 	embedders *embed.Registry
+	rerankers *rerank.Registry
 	chat      *rag.Router
 	cfg       Config
 	log       *slog.Logger
@@ -75,6 +112,21 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Rerankers == nil {
+		cfg.Rerankers = rerank.NewRegistry()
+	}
+	if cfg.MaxRerankDocuments <= 0 {
+		cfg.MaxRerankDocuments = DefaultMaxRerankDocuments
+	}
+	if cfg.MaxRerankBytes <= 0 {
+		cfg.MaxRerankBytes = DefaultMaxRerankBytes
+	}
+	for _, t := range []struct{ v, def *time.Duration }{{&cfg.Timeouts.ReadHeader, &DefaultTimeouts.ReadHeader},
+		{&cfg.Timeouts.Read, &DefaultTimeouts.Read}, {&cfg.Timeouts.Write, &DefaultTimeouts.Write}, {&cfg.Timeouts.Idle, &DefaultTimeouts.Idle}} {
+		if *t.v <= 0 {
+			*t.v = *t.def
+		}
+	}
 	if cfg.Chat == nil {
 		router, err := rag.NewRouter(rag.Config{})
 		if err != nil {
@@ -92,9 +144,15 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) *Server {
 			return err
 		}}))
 	s.initOps(e)
+	s.rerankers = s.metrics.instrumentRerankers(cfg.Rerankers)
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
-	v1 := e.Group("/v1", s.authenticate, s.rateLimit)
+	// The /v1 middleware wraps every request under /v1 instead of being
+	// the group's: Echo gives a group with middleware a catch-all route,
+	// which answers 404 where a wrong method on a route must get 405 and
+	// an Allow header.
+	e.Use(under("/v1", s.authenticate, s.rateLimit))
+	v1 := e.Group("/v1")
 	s.registerCollectionRoutes(v1)
 	s.registerItemRoutes(v1)
 	if cfg.Ingester != nil {
@@ -105,11 +163,29 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) *Server {
 	s.registerKeyRoutes(v1)
 	s.registerWorkspaceRoutes(v1)
 	s.registerEmbeddingRoutes(v1)
+	s.registerRerankRoutes(v1)
 	s.registerModelRoutes(v1)
 	s.registerChatRoutes(v1)
 	s.registerOpsRoutes(v1)
 	s.echo = e
 	return s
+}
+
+// under applies the middleware mws, in order, to requests whose path is
+// prefix or below it, and passes other requests straight on.
+func under(prefix string, mws ...echo.MiddlewareFunc) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		wrapped := next
+		for i := len(mws) - 1; i >= 0; i-- {
+			wrapped = mws[i](wrapped)
+		}
+		return func(c echo.Context) error {
+			if p := c.Request().URL.Path; p == prefix || strings.HasPrefix(p, prefix+"/") {
+				return wrapped(c)
+			}
+			return next(c)
+		}
+	}
 }
 
 // Handler returns the server's HTTP handler.
@@ -125,7 +201,9 @@ func (s *Server) Open(addr string) error {
 		return err
 	}
 	s.ln = ln
-	s.http = &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
+	t := s.cfg.Timeouts
+	s.http = &http.Server{Handler: s.echo, ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read, WriteTimeout: t.Write,
+		IdleTimeout: t.Idle, MaxHeaderBytes: 64 << 10}
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("serve", "err", err)

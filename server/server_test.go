@@ -24,14 +24,24 @@ type testServer struct {
 	admin string // an admin key of workspace "default"
 }
 
-func newTestServer(t *testing.T) *testServer {
+func newTestServer(t *testing.T) *testServer { return newTestServerWith(t, server.Config{}) }
+
+// newTestServerWith is newTestServer with the settings of cfg; a body
+// limit and logger left unset are the tests' (1 MiB, discarded).
+func newTestServerWith(t *testing.T, cfg server.Config) *testServer {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), store.FileName))
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg := embed.NewRegistry(embed.HashModelName, embed.NewHash(384), renamed{embed.NewHash(64), "hash-64"})
-	srv := server.New(st, reg, server.Config{MaxBodyBytes: 1 << 20, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	srv := server.New(st, reg, cfg)
 	ts := &testServer{Server: httptest.NewServer(srv.Handler()), store: st}
 	t.Cleanup(func() {
 		ts.Close()

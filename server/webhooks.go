@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
@@ -101,20 +102,15 @@ func shownWebhook(w *store.Webhook) *store.Webhook {
 	return &c
 }
 
-type webhookListResponse struct {
-	Webhooks []*store.Webhook `json:"webhooks"`
-}
-
 func (s *Server) handleWebhookList(c echo.Context) error {
-	list, err := s.store.Webhooks(c.Request().Context(), workspaceOf(c))
-	if err != nil {
-		return err
-	}
-	shown := make([]*store.Webhook, len(list))
-	for i, w := range list {
-		shown[i] = shownWebhook(w)
-	}
-	return c.JSON(http.StatusOK, webhookListResponse{shown})
+	return listPage(c, "webhooks", func(w *store.Webhook) string { return w.ID },
+		func(ctx context.Context, ws, _ string, p store.Page) ([]*store.Webhook, bool, error) {
+			list, more, err := s.store.Webhooks(ctx, ws, p)
+			for i, w := range list {
+				list[i] = shownWebhook(w)
+			}
+			return list, more, err
+		})
 }
 
 func (s *Server) handleWebhookGet(c echo.Context) error {

@@ -265,6 +265,14 @@ func sumFloats(x []float32) float32 {
 // alternating with the queries, and the ratios to it.
 func latencies(b *testing.B, floor *floorScan, query func(i int) error) {
 	b.Helper()
+	measure(b, benchQueries, floor, nil, query)
+}
+
+// measure times n calls of query after a warm-up, calling before (untimed,
+// unless nil) ahead of each, and reports their p50 and p95 as latencies
+// does.
+func measure(b *testing.B, n int, floor *floorScan, before, query func(i int) error) {
+	b.Helper()
 	for i := 0; i < benchWarmup; i++ {
 		if err := query(i); err != nil {
 			b.Fatal(err)
@@ -272,11 +280,18 @@ func latencies(b *testing.B, floor *floorScan, query func(i int) error) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		ds := make([]time.Duration, benchQueries)
+		ds := make([]time.Duration, n)
 		var fs []time.Duration
 		for i := range ds {
 			if floor != nil {
 				fs = append(fs, floor.pass())
+			}
+			if before != nil {
+				b.StopTimer()
+				if err := before(i); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
 			}
 			start := time.Now()
 			if err := query(i); err != nil {
@@ -450,6 +465,68 @@ func BenchmarkInsert(b *testing.B) {
 				s.Close()
 				b.StartTimer()
 			}
+		})
+	}
+}
+
+// BenchmarkManyCollections measures how creating collections slows the
+// searches of another one: a hybrid search of a 2,000-chunk collection
+// while nothing else happens (search-alone, its floor), the same search
+// right after another workspace created a collection (search-after-create:
+// with one creation a second and searches far shorter than that, every
+// search follows a creation), the creation itself, and the cause: a
+// reader connection's load of the schema (schema-load).
+//
+// Every collection has its own vec0 and FTS5 tables, 12 rows of
+// sqlite_schema, and a creation changes the schema: each pooled reader
+// connection re-reads the whole schema before its next statement. That
+// re-read is quadratic in the number of collections (SQLite marks the
+// shadow tables of each virtual table it loads by walking every table
+// loaded so far: 68% of a schema load at 1k collections, 15% more in
+// table-name hash chains that SQLite caps at 64 buckets), so the sizes
+// stop at 1k: a 10k store would take an hour to build and minutes per
+// connection to load (docs/benchmarks.md).
+func BenchmarkManyCollections(b *testing.B) {
+	ctx := context.Background()
+	const chunks, dims = 2000, 384
+	const afterCreate = 20 // searches timed after a creation, each paying for it
+	texts, vecs := queryTexts(benchQueries, false), queryVectors(benchQueries, dims)
+	for _, n := range []int{250, 1_000} {
+		b.Run(fmt.Sprintf("%d", n), func(b *testing.B) {
+			s, col := openBenchStore(b, b.TempDir(), dims)
+			defer s.Close()
+			for _, batch := range benchItems(b, chunks, dims, nil) {
+				if _, err := s.InsertItems(ctx, "bench", col.ID, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			created := 1
+			create := func(int) error {
+				created++
+				return s.CreateCollection(ctx, &store.Collection{Workspace: "other", Name: fmt.Sprint("c", created),
+					EmbeddingModel: "bench", Dimensions: dims, Chunking: store.Chunking{MaxTokens: 512, OverlapTokens: 64}})
+			}
+			start := time.Now()
+			for created < n {
+				if err := create(0); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.Logf("created %d collections in %v", n, time.Since(start).Round(time.Millisecond))
+			search := func(i int) error {
+				res, err := s.Search(ctx, "bench", col.ID, store.SearchQuery{Mode: store.ModeHybrid,
+					Vector: vecs[i%len(vecs)], Text: texts[i%len(texts)], TopK: 10})
+				if err == nil && len(res) == 0 {
+					err = fmt.Errorf("search found nothing")
+				}
+				return err
+			}
+			b.Run("search-alone", func(b *testing.B) { latencies(b, nil, search) })
+			b.Run("search-after-create", func(b *testing.B) { measure(b, afterCreate, nil, create, search) })
+			b.Run("create", func(b *testing.B) { measure(b, afterCreate, nil, nil, create) })
+			b.Run("schema-load", func(b *testing.B) {
+				measure(b, afterCreate, nil, nil, func(int) error { return s.LoadSchema(ctx) })
+			})
 		})
 	}
 }

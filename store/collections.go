@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 
 	"github.com/ragd/ragd"
 )
@@ -26,8 +27,8 @@ func scanCollection(r rowScanner) (*Collection, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	c.Metadata, err = decodeMetadata(meta)
-	return c, seq, err
+	c.Metadata = decodeMetadata(meta)
+	return c, seq, nil
 }
 
 // CreateCollection stores c (ID, Created and Updated are set here) in the
@@ -140,18 +141,26 @@ func listPage[T any](ctx context.Context, s *Store, limit int, scan func(rowScan
 	return out, more, nil
 }
 
-// afterSeq resolves a pagination cursor (a row ID) to its seq within the
-// rows of table matching scope; an unknown cursor is EINVALID.
+// afterSeq resolves a pagination cursor (a row ID) to its rowid (seq, in
+// tables that have one) within the rows of table matching scope; an
+// unknown cursor is EINVALID. Lists are in rowid order, which is creation
+// order.
 func (s *Store) afterSeq(ctx context.Context, table, scope, after string, args ...any) (int64, error) {
 	if after == "" {
 		return 0, nil
 	}
 	var seq int64
-	err := s.db.QueryRowContext(ctx, `SELECT seq FROM `+table+` WHERE id = ? AND `+scope, append([]any{after}, args...)...).Scan(&seq)
+	err := s.db.QueryRowContext(ctx, `SELECT rowid FROM `+table+` WHERE id = ? AND `+scope, append([]any{after}, args...)...).Scan(&seq)
 	if err == sql.ErrNoRows {
-		return 0, ragd.Invalid("after", "after=%q is not an id in this list; pass the last_id of a previous page", after)
+		return 0, InvalidCursor(after)
 	}
 	return seq, err
+}
+
+// InvalidCursor is the EINVALID error of a list's ?after= that names no
+// item of the list.
+func InvalidCursor(after string) error {
+	return ragd.Invalid("after", "after=%q is not an id in this list; pass the last_id of a previous page", after)
 }
 
 // CollectionUpdate holds the fields of a collection that may change; nil
@@ -277,10 +286,18 @@ func encodeMetadata(m map[string]any) (string, error) {
 	return string(b), nil
 }
 
-func decodeMetadata(s string) (map[string]any, error) {
+// decodeMetadata returns the stored metadata s as a map. Metadata that
+// does not decode (written by hand, or by an older ragd that checked less)
+// reads as empty, with a warning: one such row must not make every read of
+// its collection fail.
+func decodeMetadata(s string) map[string]any {
 	m := map[string]any{}
 	if s == "" {
-		return m, nil
+		return m
 	}
-	return m, json.Unmarshal([]byte(s), &m)
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		slog.Warn("stored metadata is not a JSON object; reading it as {}", "bytes", len(s), "err", err)
+		return map[string]any{}
+	}
+	return m
 }

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"strings"
 )
 
@@ -33,7 +35,7 @@ func (s *Store) TermVersion(ctx context.Context, ws, colID string) (string, erro
 // FilterPlan returns SQLite's query plan for the chunks of collection
 // colID passing f, one step a line.
 func (s *Store) FilterPlan(ctx context.Context, f *Filter, colID string) (string, error) {
-	query, args, err := filterQuery(f, colID)
+	query, args, err := filterQuery(f, colID, false)
 	if err != nil {
 		return "", err
 	}
@@ -71,4 +73,17 @@ func (s *Store) plan(ctx context.Context, query string, args ...any) (string, er
 		plan = append(plan, detail)
 	}
 	return strings.Join(plan, "\n"), rows.Err()
+}
+
+// LoadSchema opens a new reader connection and runs one statement on it,
+// so that SQLite reads the whole schema, as each pooled reader does before
+// its next statement after another connection changed the schema.
+func (s *Store) LoadSchema(ctx context.Context) error {
+	db, err := sql.Open(driverName, "file:"+s.path+"?_query_only=1")
+	if err != nil {
+		return err
+	}
+	var n int
+	err = db.QueryRowContext(ctx, `SELECT count(*) FROM collections`).Scan(&n)
+	return errors.Join(err, db.Close())
 }

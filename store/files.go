@@ -69,9 +69,8 @@ func scanFile(r rowScanner) (*File, error) {
 	if completed.Valid {
 		f.CompletedAt = &completed.Int64
 	}
-	var err error
-	f.Metadata, err = decodeMetadata(meta)
-	return f, err
+	f.Metadata = decodeMetadata(meta)
+	return f, nil
 }
 
 // CreateFile records f (its ID, Filename, Bytes, ContentType, SHA256,
@@ -132,8 +131,8 @@ func (s *Store) CreateFile(ctx context.Context, ws, colID string, f *File) (out 
 			f.Chunking.MaxTokens, f.Chunking.OverlapTokens); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (file_id, state, created, updated) VALUES (?, ?, ?, ?)`,
-			f.ID, JobQueued, now, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (file_id, workspace, state, created, updated) VALUES (?, ?, ?, ?, ?)`,
+			f.ID, c.Workspace, JobQueued, now, now); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE collections SET file_count = file_count + 1, updated = ? WHERE id = ?`, now, colID); err != nil {
@@ -184,8 +183,7 @@ func reingestFile(ctx context.Context, tx *sql.Tx, seq int64, old, f *File, meta
 // encoded as enc once that reads back from the database too (a number
 // written 9.50 reads back as 9.5).
 func sameMetadata(m map[string]any, enc string) bool {
-	n, err := decodeMetadata(enc)
-	return err == nil && reflect.DeepEqual(m, n)
+	return reflect.DeepEqual(m, decodeMetadata(enc))
 }
 
 // File returns file fileID of collection colID in workspace ws.

@@ -31,9 +31,8 @@ func scanItem(r rowScanner) (*Item, error) {
 		&meta, &it.ChunkCount, &it.Tokens); err != nil {
 		return nil, err
 	}
-	var err error
-	it.Metadata, err = decodeMetadata(meta)
-	return it, err
+	it.Metadata = decodeMetadata(meta)
+	return it, nil
 }
 
 // InsertItems adds items to collection colID of workspace ws in one
@@ -65,6 +64,13 @@ func (s *Store) InsertItems(ctx context.Context, ws, colID string, items []NewIt
 	return out, err
 }
 
+// keywordText is the SQL, over a row of chunks, for the text a chunk's
+// keyword entry indexes: its section line, when it has one, then its
+// content. Indexing the section makes a passage findable by the headings
+// above it even when it does not repeat them; the stored content, which
+// search returns, stays the passage itself.
+const keywordText = `iif(section = '', content, section || char(10) || char(10) || content)`
+
 // chunkWriter inserts items and chunks of one collection inside one
 // transaction with prepared statements.
 type chunkWriter struct {
@@ -95,10 +101,10 @@ func (s *Store) newChunkWriter(tx *sql.Tx, c *Collection, seq int64, publish boo
 	}
 	w.item = prep(`INSERT INTO items (id, collection_id, file_id, created, updated, description, content, metadata, chunk_count, tokens)
 		VALUES (?, ?, nullif(?, ''), ?, ?, ?, ?, ?, ?, ?)`)
-	w.chunk = prep(`INSERT INTO chunks (collection_id, item_id, idx, content, tokens, page, start_offset, end_offset, staged_vector)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
+	w.chunk = prep(`INSERT INTO chunks (collection_id, item_id, idx, content, tokens, page, section, start_offset, end_offset, staged_vector)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
 	w.vec = prep(fmt.Sprintf(`INSERT INTO vec_c%d (rowid, embedding) VALUES (?, ?)`, seq))
-	w.fts = prep(fmt.Sprintf(`INSERT INTO fts_c%d (rowid, content) VALUES (?, ?)`, seq))
+	w.fts = prep(fmt.Sprintf(`INSERT INTO fts_c%d (rowid, content) SELECT id, `+keywordText+` FROM chunks WHERE id = ?`, seq))
 	if err != nil {
 		w.close()
 		return nil, err
@@ -152,14 +158,14 @@ func (w *chunkWriter) insertChunks(ctx context.Context, itemID string, chunks []
 			staged = blob
 		}
 		var id int64
-		if err := w.chunk.QueryRowContext(ctx, w.col.ID, itemID, ch.Index, ch.Content, ch.Tokens, ch.Page, ch.Start, ch.End, staged).Scan(&id); err != nil {
+		if err := w.chunk.QueryRowContext(ctx, w.col.ID, itemID, ch.Index, ch.Content, ch.Tokens, ch.Page, ch.Section, ch.Start, ch.End, staged).Scan(&id); err != nil {
 			return err
 		}
 		if w.publish {
 			if _, err := w.vec.ExecContext(ctx, id, blob); err != nil {
 				return err
 			}
-			if _, err := w.fts.ExecContext(ctx, id, ch.Content); err != nil {
+			if _, err := w.fts.ExecContext(ctx, id); err != nil {
 				return err
 			}
 		}

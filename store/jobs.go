@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -28,21 +29,45 @@ type Job struct {
 	seq        int64
 }
 
-// ClaimJob marks the oldest queued job that may run now running, its file
-// processing, and returns it; it returns nil when no job is ready.
-func (s *Store) ClaimJob(ctx context.Context) (*Job, error) {
+// ClaimJob marks a queued job that may run now running, its file
+// processing, and returns it; it returns nil when no job is ready. Jobs
+// are claimed fairly across workspaces: the next job is the oldest one of
+// the workspace with the fewest running jobs, so a workspace with a
+// backlog gets no second worker while another waits for its first. With
+// idleOnly, only workspaces with no running job are considered: that is
+// the claim of a worker kept for workspaces whose files would otherwise
+// wait behind another's long files.
+func (s *Store) ClaimJob(ctx context.Context, idleOnly bool) (*Job, error) {
 	var job *Job
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		j := &Job{}
-		var fileID string
 		now := s.Now().Unix()
-		err := tx.QueryRowContext(ctx, `UPDATE jobs SET state = ?, attempts = attempts + 1, updated = ?
-			WHERE id = (SELECT id FROM jobs WHERE state = ? AND not_before <= ? ORDER BY id LIMIT 1) RETURNING id, attempts, file_id`,
-			JobRunning, now, JobQueued, now).Scan(&j.ID, &j.Attempts, &fileID)
+		maxRunning := math.MaxInt32
+		if idleOnly {
+			maxRunning = 1
+		}
+		// The workspaces with queued jobs are walked through the jobs_queue
+		// index, one seek each; so is each one's oldest job that may run.
+		var id int64
+		err := tx.QueryRowContext(ctx, `WITH RECURSIVE
+			queued(ws) AS (SELECT (SELECT min(workspace) FROM jobs WHERE state = ?1)
+				UNION ALL SELECT (SELECT min(workspace) FROM jobs WHERE state = ?1 AND workspace > queued.ws)
+				FROM queued WHERE queued.ws IS NOT NULL),
+			running AS (SELECT workspace, count(*) AS n FROM jobs WHERE state = ?2 GROUP BY workspace),
+			next AS (SELECT (SELECT min(id) FROM jobs WHERE state = ?1 AND workspace = queued.ws AND not_before <= ?3) AS id,
+				coalesce(running.n, 0) AS n FROM queued LEFT JOIN running ON running.workspace = queued.ws
+				WHERE queued.ws IS NOT NULL)
+			SELECT id FROM next WHERE id IS NOT NULL AND n < ?4 ORDER BY n, id LIMIT 1`,
+			JobQueued, JobRunning, now, maxRunning).Scan(&id)
 		if err == sql.ErrNoRows {
 			return nil
 		}
 		if err != nil {
+			return err
+		}
+		j := &Job{}
+		var fileID string
+		if err := tx.QueryRowContext(ctx, `UPDATE jobs SET state = ?, attempts = attempts + 1, updated = ? WHERE id = ?
+			RETURNING id, attempts, file_id`, JobRunning, now, id).Scan(&j.ID, &j.Attempts, &fileID); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE files SET status = ? WHERE id = ?`, FileProcessing, fileID); err != nil {
@@ -126,7 +151,7 @@ func (s *Store) PublishFile(ctx context.Context, job *Job, pages int, texts []*S
 		const ofFile = ` WHERE id IN (SELECT c.id FROM chunks c JOIN items i ON i.id = c.item_id WHERE i.file_id = ?)`
 		for _, q := range []string{
 			fmt.Sprintf(`INSERT INTO vec_c%d (rowid, embedding) SELECT id, staged_vector FROM chunks`+ofFile, job.seq),
-			fmt.Sprintf(`INSERT INTO fts_c%d (rowid, content) SELECT id, content FROM chunks`+ofFile, job.seq),
+			fmt.Sprintf(`INSERT INTO fts_c%d (rowid, content) SELECT id, `+keywordText+` FROM chunks`+ofFile, job.seq),
 			`UPDATE chunks SET staged_vector = NULL` + ofFile,
 		} {
 			if _, err := tx.ExecContext(ctx, q, fileID); err != nil {

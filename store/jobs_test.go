@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/store"
@@ -22,7 +24,7 @@ func newFile(t *testing.T, s *store.Store, c *store.Collection, sha string) *sto
 // claim claims the next job and checks it is file f's.
 func claim(t *testing.T, s *store.Store, f *store.File) *store.Job {
 	t.Helper()
-	job, err := s.ClaimJob(context.Background())
+	job, err := s.ClaimJob(context.Background(), false)
 	if err != nil || job == nil || job.File.ID != f.ID || job.File.Status != store.FileProcessing {
 		t.Fatalf("ClaimJob: %+v, %v; want the job of %s", job, err, f.ID)
 	}
@@ -66,7 +68,7 @@ func TestFileLifecycle(t *testing.T) {
 		}
 	})
 	job := claim(t, s, f)
-	if next, err := s.ClaimJob(ctx); next != nil || err != nil {
+	if next, err := s.ClaimJob(ctx, false); next != nil || err != nil {
 		t.Fatalf("second claim %+v %v, want none", next, err)
 	}
 	it := stage(t, s, job, "staged zebra text")
@@ -210,4 +212,92 @@ func TestJobFailRequeueAndDelete(t *testing.T) {
 			t.Fatalf("%d items", items())
 		}
 	})
+}
+
+// Jobs are claimed fairly across workspaces: workspace b's file is
+// claimed before the rest of a's earlier backlog, and a claim for idle
+// workspaces skips every workspace with a running job.
+func TestClaimJobFairness(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpen(t)
+	a := mustCollection(t, s, "a", "docs")
+	b := mustCollection(t, s, "b", "docs")
+	a1, a2, a3 := newFile(t, s, a, "a1"), newFile(t, s, a, "a2"), newFile(t, s, a, "a3")
+	b1 := newFile(t, s, b, "b1")
+	var b2 *store.File
+	jobs := map[string]*store.Job{}
+	for _, step := range []struct {
+		name     string
+		before   func()
+		idleOnly bool
+		want     **store.File // nil: no job
+	}{
+		{name: "OldestFirst", want: &a1},
+		{name: "IdleWorkspaceBeforeBacklog", want: &b1},
+		{name: "IdleOnlyWithEveryWorkspaceBusy", idleOnly: true},
+		{name: "BacklogWhenOthersAreServed", want: &a2},
+		{name: "IdleOnlyAfterWorkspaceFinished", idleOnly: true, want: &b2, before: func() {
+			if err := s.FailJob(ctx, jobs[b1.ID], store.FileError{Code: "x"}); err != nil {
+				t.Fatal(err)
+			}
+			b2 = newFile(t, s, b, "b2")
+		}},
+		{name: "BacklogGoesOn", want: &a3},
+		{name: "NothingLeft"},
+	} {
+		t.Run(step.name, func(t *testing.T) {
+			if step.before != nil {
+				step.before()
+			}
+			job, err := s.ClaimJob(ctx, step.idleOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case step.want == nil && job != nil:
+				t.Fatalf("claimed %s of %s, want none", job.File.Filename, job.Workspace)
+			case step.want != nil && (job == nil || job.File.ID != (*step.want).ID):
+				t.Fatalf("claimed %+v, want %s", job, (*step.want).Filename)
+			}
+			if job != nil {
+				jobs[job.File.ID] = job
+			}
+		})
+	}
+}
+
+// BenchmarkClaimJob measures a fair claim (then gives the job back) with
+// 10,000 queued jobs in 10 workspaces and one running job per workspace.
+func BenchmarkClaimJob(b *testing.B) {
+	ctx := context.Background()
+	s := MustOpen(b)
+	var cols []*store.Collection
+	for w := range 10 {
+		cols = append(cols, mustCollection(b, s, fmt.Sprintf("ws%d", w), "docs"))
+	}
+	for i := range 10000 {
+		c := cols[i%len(cols)]
+		if _, _, err := s.CreateFile(ctx, c.Workspace, c.ID, &store.File{ID: store.NewID("file"), Filename: "f.txt",
+			SHA256: fmt.Sprint(i), Chunking: c.Chunking}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for range cols {
+		if job, err := s.ClaimJob(ctx, false); err != nil || job == nil {
+			b.Fatal(job, err)
+		}
+	}
+	var claiming time.Duration
+	for b.Loop() {
+		start := time.Now()
+		job, err := s.ClaimJob(ctx, false)
+		claiming += time.Since(start)
+		if err != nil || job == nil {
+			b.Fatal(job, err)
+		}
+		if err := s.RequeueJob(ctx, job.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(claiming.Microseconds())/1000/float64(b.N), "claim-ms")
 }

@@ -88,22 +88,15 @@ func (s *Store) KeyBySecret(ctx context.Context, secret string) (*Key, error) {
 	return k, err
 }
 
-// Keys lists the live keys, oldest first, without secrets.
-func (s *Store) Keys(ctx context.Context) ([]*Key, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE revoked_at IS NULL ORDER BY created, id`)
+// Keys lists a page of the live keys, oldest first, without secrets, and
+// whether more follow.
+func (s *Store) Keys(ctx context.Context, p Page) ([]*Key, bool, error) {
+	after, err := s.afterSeq(ctx, "api_keys", "revoked_at IS NULL", p.After)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	defer rows.Close()
-	var out []*Key
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return listPage(ctx, s, p.Limit, scanKey,
+		`SELECT `+keyColumns+` FROM api_keys WHERE revoked_at IS NULL AND rowid > ? ORDER BY rowid LIMIT ?`, after, p.Limit+1)
 }
 
 // CountKeys returns the number of live keys.

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"strconv"
 	"time"
 )
 
@@ -54,12 +56,15 @@ type RequestLogQuery struct {
 	// Endpoint, when set, keeps requests whose route pattern or path is
 	// Endpoint.
 	Endpoint string
-	// Limit is the most logs returned, newest first.
-	Limit int
+	// Page is the window wanted, newest first: Page.After is the ID (in
+	// decimal) of the last log of the previous page.
+	Page Page
 }
 
-// RequestLogs returns the matching logs, newest first.
-func (s *Store) RequestLogs(ctx context.Context, q RequestLogQuery) ([]RequestLog, error) {
+// RequestLogs returns a page of the matching logs, newest first, and
+// whether more follow. A cursor that is not a log of the workspace is
+// EINVALID.
+func (s *Store) RequestLogs(ctx context.Context, q RequestLogQuery) ([]RequestLog, bool, error) {
 	query := `SELECT id, workspace, key_id, request_id, method, endpoint, path, status, duration_ms, tokens, created_ms, body
 		FROM request_logs WHERE workspace = ? AND created_ms >= ? AND created_ms < ?`
 	args := []any{q.Workspace, q.From.UnixMilli(), q.To.UnixMilli()}
@@ -67,25 +72,32 @@ func (s *Store) RequestLogs(ctx context.Context, q RequestLogQuery) ([]RequestLo
 		query += ` AND (endpoint = ? OR path = ?)`
 		args = append(args, q.Endpoint, q.Endpoint)
 	}
-	query += ` ORDER BY created_ms DESC, id DESC LIMIT ?`
-	args = append(args, q.Limit)
-	rows, err := s.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []RequestLog
-	for rows.Next() {
-		var l RequestLog
+	if q.Page.After != "" {
 		var ms int64
-		if err := rows.Scan(&l.ID, &l.Workspace, &l.KeyID, &l.RequestID, &l.Method, &l.Endpoint, &l.Path, &l.Status,
-			&l.Duration, &l.Tokens, &ms, &l.Body); err != nil {
-			return nil, err
+		id, err := strconv.ParseInt(q.Page.After, 10, 64)
+		if err == nil {
+			err = s.db.QueryRowContext(ctx, `SELECT created_ms FROM request_logs WHERE id = ? AND workspace = ?`, id, q.Workspace).Scan(&ms)
 		}
-		l.Time = time.UnixMilli(ms).UTC()
-		out = append(out, l)
+		if err == sql.ErrNoRows || errors.Is(err, strconv.ErrSyntax) || errors.Is(err, strconv.ErrRange) {
+			return nil, false, InvalidCursor(q.Page.After)
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		query += ` AND (created_ms < ? OR (created_ms = ? AND id < ?))`
+		args = append(args, ms, ms, id)
 	}
-	return out, rows.Err()
+	query += ` ORDER BY created_ms DESC, id DESC LIMIT ?`
+	return listPage(ctx, s, q.Page.Limit, scanRequestLog, query, append(args, q.Page.Limit+1)...)
+}
+
+func scanRequestLog(r rowScanner) (RequestLog, error) {
+	var l RequestLog
+	var ms int64
+	err := r.Scan(&l.ID, &l.Workspace, &l.KeyID, &l.RequestID, &l.Method, &l.Endpoint, &l.Path, &l.Status,
+		&l.Duration, &l.Tokens, &ms, &l.Body)
+	l.Time = time.UnixMilli(ms).UTC()
+	return l, err
 }
 
 // PruneRequestLogs deletes the logs of requests before t and returns how

@@ -52,19 +52,14 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]
 			Message: fmt.Sprintf("query vector has %d dimensions but collection %s (model %s) stores %d", len(q.Vector), c.ID, c.EmbeddingModel, c.Dimensions)}
 	}
 	// The chunks passing the filter, selected once for both rankings.
-	filter, args, err := filterQuery(q.Filter, c.ID)
-	if err != nil {
-		return nil, err
-	}
 	var allowed []int64 // sorted; nil without a filter
-	if filter != "" {
-		if allowed, err = queryIDs(ctx, s.db, filter, args...); err != nil {
+	if q.Filter != nil {
+		if allowed, err = s.filterIDs(ctx, q.Filter, c.ID); err != nil {
 			return nil, err
 		}
 		if len(allowed) == 0 {
 			return s.hydrate(ctx, nil)
 		}
-		slices.Sort(allowed)
 	}
 	var cands []candidate
 	switch q.Mode {
@@ -437,7 +432,7 @@ func (s *Store) hydrate(ctx context.Context, cands []candidate) ([]SearchResult,
 		marks[i], args[i] = "?", cd.id
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT c.id, c.item_id, i.file_id, fl.filename, c.content, i.description,
-		i.metadata, i.created, c.idx, c.page FROM chunks c JOIN items i ON i.id = c.item_id
+		i.metadata, i.created, c.idx, c.page, c.section FROM chunks c JOIN items i ON i.id = c.item_id
 		LEFT JOIN files fl ON fl.id = i.file_id WHERE c.id IN (`+strings.Join(marks, ",")+`)`, args...)
 	if err != nil {
 		return nil, err
@@ -450,7 +445,7 @@ func (s *Store) hydrate(ctx context.Context, cands []candidate) ([]SearchResult,
 		var fileID, filename sql.NullString
 		var meta string
 		if err := rows.Scan(&id, &r.ItemID, &fileID, &filename, &r.Content, &r.Description, &meta, &r.Created,
-			&r.Position.Chunk, &r.Position.Page); err != nil {
+			&r.Position.Chunk, &r.Position.Page, &r.Position.Section); err != nil {
 			return nil, err
 		}
 		if fileID.Valid {
@@ -459,9 +454,7 @@ func (s *Store) hydrate(ctx context.Context, cands []candidate) ([]SearchResult,
 		if filename.Valid {
 			r.Filename = &filename.String
 		}
-		if r.Metadata, err = decodeMetadata(meta); err != nil {
-			return nil, err
-		}
+		r.Metadata = decodeMetadata(meta)
 		r.ID = fmt.Sprintf("chunk_%d", id)
 		byID[id] = r
 	}

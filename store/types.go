@@ -50,6 +50,11 @@ type Chunk struct {
 	Tokens int
 	// Page is the 1-based page the chunk starts on, 0 when unknown.
 	Page int
+	// Section is the document title and heading path the chunk starts
+	// under ("Title > Installation > On Windows"), empty when unknown. It
+	// is keyword-indexed with the content (see keywordText) but is not
+	// part of Content.
+	Section string
 	// Start and End are byte offsets of the chunk in the item's text.
 	Start, End int
 	// Vector is the chunk's unit-length embedding.
@@ -105,11 +110,15 @@ const DefaultAlpha = 0.2
 
 // Position locates a chunk within its item.
 type Position struct {
-	Chunk int `json:"chunk"`
-	Page  int `json:"page,omitempty"`
+	Chunk   int    `json:"chunk"`
+	Page    int    `json:"page,omitempty"`
+	Section string `json:"section,omitempty"`
 }
 
-// SearchResult is one matching chunk, with its item's identity.
+// SearchResult is one matching chunk, with its item's identity. Score is
+// the search's own (see Search); RerankScore, set only when a rerank
+// model reordered the results, is that model's relevance score, which
+// then decides the order.
 type SearchResult struct {
 	ID          string         `json:"id"`
 	ItemID      string         `json:"item_id"`
@@ -118,6 +127,7 @@ type SearchResult struct {
 	Content     string         `json:"content,omitempty"`
 	Description string         `json:"description"`
 	Score       float64        `json:"score"`
+	RerankScore *float64       `json:"rerank_score,omitempty"`
 	Metadata    map[string]any `json:"metadata"`
 	Created     int64          `json:"created"`
 	Position    Position       `json:"position"`

@@ -72,23 +72,15 @@ func scanWebhook(r rowScanner) (*Webhook, error) {
 	return w, json.Unmarshal([]byte(events), &w.Events)
 }
 
-// Webhooks lists the webhooks of workspace ws, oldest first, without
-// secrets.
-func (s *Store) Webhooks(ctx context.Context, ws string) ([]*Webhook, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, workspace, url, events, created FROM webhooks WHERE workspace = ? ORDER BY created, id`, ws)
+// Webhooks lists a page of the webhooks of workspace ws, oldest first,
+// without secrets, and whether more follow.
+func (s *Store) Webhooks(ctx context.Context, ws string, p Page) ([]*Webhook, bool, error) {
+	after, err := s.afterSeq(ctx, "webhooks", "workspace = ?", p.After, ws)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	defer rows.Close()
-	var out []*Webhook
-	for rows.Next() {
-		w, err := scanWebhook(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, w)
-	}
-	return out, rows.Err()
+	return listPage(ctx, s, p.Limit, scanWebhook,
+		`SELECT id, workspace, url, events, created FROM webhooks WHERE workspace = ? AND rowid > ? ORDER BY rowid LIMIT ?`, ws, after, p.Limit+1)
 }
 
 // Webhook returns webhook id of workspace ws without its secret, or

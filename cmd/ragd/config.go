@@ -9,6 +9,7 @@ import (
 
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/rag"
+	"github.com/ragd/ragd/rerank"
 	"gopkg.in/yaml.v3"
 )
 
@@ -22,6 +23,80 @@ type fileConfig struct {
 		DefaultModel string                `yaml:"default_model"`
 		Providers    []embedProviderConfig `yaml:"providers"`
 	} `yaml:"embedding"`
+	Rerank struct {
+		Providers []rerankProviderConfig `yaml:"providers"`
+	} `yaml:"rerank"`
+}
+
+// rerankProviderConfig is a remote rerank provider in the config file.
+type rerankProviderConfig struct {
+	Name       string              `yaml:"name"`
+	Type       string              `yaml:"type"` // cohere (default) or tei
+	BaseURL    string              `yaml:"base_url"`
+	APIKeyEnv  string              `yaml:"api_key_env"`
+	Timeout    time.Duration       `yaml:"timeout"`
+	BatchSize  int                 `yaml:"batch_size"`
+	MaxRetries *int                `yaml:"max_retries"`
+	Models     []rerankModelConfig `yaml:"models"`
+}
+
+// rerankModelConfig is one remote rerank model.
+type rerankModelConfig struct {
+	ID string `yaml:"id"`
+}
+
+// rerankers builds the rerank models of the config file and of
+// RAGD_RERANK_BASE_URL, RAGD_RERANK_TYPE, RAGD_RERANK_API_KEY and
+// RAGD_RERANK_MODELS.
+func rerankers(fc *fileConfig) (*rerank.Registry, error) {
+	providers := fc.Rerank.Providers
+	if base := os.Getenv("RAGD_RERANK_BASE_URL"); base != "" {
+		p := rerankProviderConfig{Name: "env", Type: os.Getenv("RAGD_RERANK_TYPE"), BaseURL: base}
+		for _, m := range splitList(os.Getenv("RAGD_RERANK_MODELS")) {
+			p.Models = append(p.Models, rerankModelConfig{ID: m})
+		}
+		if len(p.Models) == 0 {
+			return nil, fmt.Errorf("RAGD_RERANK_BASE_URL is set but RAGD_RERANK_MODELS names no model")
+		}
+		providers = append(providers, p)
+	}
+	var out []rerank.Reranker
+	for _, p := range providers {
+		key := ""
+		switch {
+		case p.Name == "env":
+			key = os.Getenv("RAGD_RERANK_API_KEY")
+		case p.APIKeyEnv != "":
+			if key = os.Getenv(p.APIKeyEnv); key == "" {
+				return nil, fmt.Errorf("rerank provider %q: environment variable %s is empty", p.Name, p.APIKeyEnv)
+			}
+		}
+		retries := 3
+		if p.MaxRetries != nil {
+			retries = *p.MaxRetries
+		}
+		if len(p.Models) == 0 {
+			return nil, fmt.Errorf("rerank provider %q lists no models", p.Name)
+		}
+		for _, m := range p.Models {
+			rc := rerank.RemoteConfig{BaseURL: p.BaseURL, APIKey: key, Model: m.ID, BatchSize: p.BatchSize, Timeout: p.Timeout, MaxRetries: retries}
+			var r rerank.Reranker
+			var err error
+			switch p.Type {
+			case "", "cohere":
+				r, err = rerank.NewCohere(rc)
+			case "tei":
+				r, err = rerank.NewTEI(rc)
+			default:
+				err = fmt.Errorf("unknown type %q; use cohere or tei", p.Type)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("rerank provider %q model %q: %w", p.Name, m.ID, err)
+			}
+			out = append(out, r)
+		}
+	}
+	return rerank.NewRegistry(out...), nil
 }
 
 // embedProviderConfig is a remote embedding provider in the config file.

@@ -42,11 +42,18 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return enc.Encode(k)
 	case "list":
-		keys, err := st.Keys(ctx)
-		if err != nil {
-			return err
+		keys := []*store.Key{}
+		for p := (store.Page{Limit: 100}); ; {
+			page, more, err := st.Keys(ctx, p)
+			if err != nil {
+				return err
+			}
+			keys = append(keys, page...)
+			if !more {
+				return enc.Encode(keys)
+			}
+			p.After = page[len(page)-1].ID
 		}
-		return enc.Encode(keys)
 	case "revoke":
 		if fs.NArg() != 1 {
 			return fmt.Errorf("usage: ragd keys revoke [--data-dir DIR] KEY_ID")

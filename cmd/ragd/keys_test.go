@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -78,5 +79,38 @@ func TestCommandsRefuseMissingDatabase(t *testing.T) {
 				t.Errorf("%v created %s", args, dir)
 			}
 		})
+	}
+}
+
+// TestKeysListAllPages lists more keys than one page of the store holds.
+func TestKeysListAllPages(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	st, err := openStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for i := range 150 {
+		k := &store.Key{Name: "k" + strconv.Itoa(i)}
+		if err := st.CreateKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		want[k.ID] = true
+	}
+	st.Close()
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"keys", "list", "--data-dir", dir}, &out, &errOut); err != nil {
+		t.Fatal(err, errOut.String())
+	}
+	var keys []store.Key
+	if err := json.Unmarshal(out.Bytes(), &keys); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		delete(want, k.ID)
+	}
+	if len(keys) != 150 || len(want) != 0 {
+		t.Fatalf("listed %d keys, %d of the 150 missing", len(keys), len(want))
 	}
 }

@@ -39,8 +39,14 @@ type Main struct {
 	MaxFileBytes int64
 	// Config is the optional config file listing model providers.
 	Config string
+	// MaxRerankDocuments and MaxRerankBytes limit one /v1/rerank call.
+	MaxRerankDocuments int
+	MaxRerankBytes     int64
+	// Timeouts bound each HTTP connection.
+	Timeouts server.Timeouts
 
-	ops opsSettings
+	ops    opsSettings
+	ingest ingestSettings
 
 	// Ready, when set, receives the server URL once it listens.
 	Ready chan<- string
@@ -62,15 +68,26 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.EmbeddingModel, "embedding-model", envOr("RAGD_EMBEDDING_MODEL", ""), "default embedding model of new collections (env RAGD_EMBEDDING_MODEL; default: the config file's, else "+embed.DefaultModelName+")")
 	fs.IntVar(&m.Workers, "workers", envInt("RAGD_WORKERS", runtime.NumCPU()), "files ingested at once (env RAGD_WORKERS)")
 	fs.Int64Var(&m.MaxFileBytes, "max-file-bytes", int64(envInt("RAGD_MAX_FILE_BYTES", ingest.DefaultMaxFileBytes)), "largest uploaded file, in bytes (env RAGD_MAX_FILE_BYTES)")
-	fs.StringVar(&m.Config, "config", envOr("RAGD_CONFIG", ""), "optional YAML file listing chat and embedding providers (env RAGD_CONFIG)")
+	fs.StringVar(&m.Config, "config", envOr("RAGD_CONFIG", ""), "optional YAML file listing chat, embedding and rerank providers (env RAGD_CONFIG)")
+	fs.IntVar(&m.MaxRerankDocuments, "max-rerank-documents", envInt("RAGD_MAX_RERANK_DOCUMENTS", server.DefaultMaxRerankDocuments), "most documents in one /v1/rerank call (env RAGD_MAX_RERANK_DOCUMENTS)")
+	fs.Int64Var(&m.MaxRerankBytes, "max-rerank-bytes", int64(envInt("RAGD_MAX_RERANK_BYTES", server.DefaultMaxRerankBytes)), "largest query plus documents of one /v1/rerank call, in bytes (env RAGD_MAX_RERANK_BYTES)")
 	fs.StringVar(&m.LogLevel, "log-level", envOr("RAGD_LOG_LEVEL", "info"), "debug, info, warn or error (env RAGD_LOG_LEVEL)")
 	fs.StringVar(&m.LogFormat, "log-format", envOr("RAGD_LOG_FORMAT", "json"), "json or text, for every log line (env RAGD_LOG_FORMAT)")
+	d := server.DefaultTimeouts
+	fs.DurationVar(&m.Timeouts.ReadHeader, "read-header-timeout", d.ReadHeader, "time to read a request's headers")
+	fs.DurationVar(&m.Timeouts.Read, "read-timeout", d.Read, "time to read a whole request, body included (uploads must arrive within it)")
+	fs.DurationVar(&m.Timeouts.Write, "write-timeout", d.Write, "time from a request's headers to the end of its response; streamed chat answers have none")
+	fs.DurationVar(&m.Timeouts.Idle, "idle-timeout", d.Idle, "how long a keep-alive connection may wait for its next request")
 	m.ops.registerOpsFlags(fs)
+	m.ingest.registerIngestFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if err := m.ingest.check(); err != nil {
+		return err
 	}
 	// Secrets come only from the environment, never from flags.
 	m.AdminKey = os.Getenv("RAGD_ADMIN_KEY")
@@ -159,6 +176,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	rr, err := rerankers(fc)
+	if err != nil {
+		return err
+	}
 	cc, err := chatConfig(fc)
 	if err != nil {
 		return err
@@ -171,12 +192,14 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ing, err := ingest.New(st, reg, ingest.Config{Dir: filepath.Join(m.DataDir, "files"), Workers: m.Workers,
-		MaxFileBytes: m.MaxFileBytes, Logger: log})
+	icfg := ingest.Config{Dir: filepath.Join(m.DataDir, "files"), Workers: m.Workers, MaxFileBytes: m.MaxFileBytes, Logger: log}
+	m.ingest.apply(&icfg)
+	ing, err := ingest.New(st, reg, icfg)
 	if err != nil {
 		return err
 	}
-	srv := server.New(st, reg, server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log, Ops: ops, Chat: chat, Ingester: ing})
+	srv := server.New(st, reg, server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log, Ops: ops, Chat: chat, Ingester: ing,
+		Rerankers: rr, MaxRerankDocuments: m.MaxRerankDocuments, MaxRerankBytes: m.MaxRerankBytes, Timeouts: m.Timeouts})
 	if err := ing.Start(ctx); err != nil {
 		return err
 	}

@@ -19,6 +19,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/ragd/ragd/server"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
@@ -319,6 +322,33 @@ func TestServeLogFormat(t *testing.T) {
 				if level, ok := seen[probe]; ok != tc.probesLogged || (ok && level != "DEBUG") {
 					t.Errorf("probe %s logged %v at %q\n%s", probe, ok, level, stderr.String())
 				}
+			}
+		})
+	}
+}
+
+func TestServeFlags(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		args        []string
+		timeouts    server.Timeouts
+		metricsAuth bool
+	}{
+		{"Defaults", nil, server.DefaultTimeouts, false},
+		{"Set", []string{"--read-header-timeout", "1s", "--read-timeout", "2s", "--write-timeout", "3s", "--idle-timeout", "4s", "--metrics-auth"},
+			server.Timeouts{ReadHeader: time.Second, Read: 2 * time.Second, Write: 3 * time.Second, Idle: 4 * time.Second}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := NewMain(io.Discard, io.Discard)
+			if err := m.ParseFlags(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			ops, err := m.ops.config()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Timeouts != tt.timeouts || ops.MetricsAuth != tt.metricsAuth {
+				t.Fatalf("timeouts %+v, metrics auth %v; want %+v, %v", m.Timeouts, ops.MetricsAuth, tt.timeouts, tt.metricsAuth)
 			}
 		})
 	}

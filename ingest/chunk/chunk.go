@@ -1,9 +1,11 @@
 // Package chunk splits a document's text into chunks of at most a given
 // number of cl100k_base tokens, preferring to cut at paragraph, then
 // sentence, then word, then token boundaries, with overlap between
-// neighbours. It streams: text goes in as segments (from a parser, page by
-// page or block by block) and chunks come out, in order, as soon as they
-// are complete, so memory stays bounded whatever the document's size.
+// neighbours; where segments carry sections, a section's start is the
+// best boundary of all, and no overlap reaches back across it. It
+// streams: text goes in as segments (from a parser, page by page or block
+// by block) and chunks come out, in order, as soon as they are complete,
+// so memory stays bounded whatever the document's size.
 package chunk
 
 import (
@@ -32,6 +34,9 @@ type Segment struct {
 	Text string
 	// Page is the 1-based page the text is on; 0 means unknown.
 	Page int
+	// Section is where the text is in the document's headings, such as
+	// "Title > Installation > On Windows"; empty means none.
+	Section string
 }
 
 // Chunk is one piece of a document, ready to embed.
@@ -44,6 +49,8 @@ type Chunk struct {
 	Start, End int64
 	// Page is the page of the chunk's first non-space byte (0: unknown).
 	Page int
+	// Section is the section of the chunk's first non-space byte.
+	Section string
 	// Tokens is the number of cl100k_base tokens of Text.
 	Tokens int
 }
@@ -82,6 +89,7 @@ const (
 	prioWord      = 1 // next to white space, or between ideographs
 	prioSentence  = 2
 	prioParagraph = 3
+	prioSection   = 4 // the first non-space byte of a new section
 )
 
 // lookback is how many bytes before a boundary decide its priority.
@@ -121,13 +129,19 @@ type Chunker struct {
 	carry string
 	// toks are the tokens from start on.
 	toks []token
-	// pages are the page changes, the first at or before start.
-	pages []pageMark
+	// marks are the changes of page or section, the first at or before
+	// start.
+	marks []mark
+	// sections are the offsets of the first non-space bytes of sections
+	// not yet scanned.
+	sections []int64
 }
 
-type pageMark struct {
-	at   int64
-	page int
+// mark is where a page or a section begins.
+type mark struct {
+	at      int64
+	page    int
+	section string
 }
 
 // New returns a Chunker with opts, checked against MaxLimit, that calls
@@ -163,8 +177,12 @@ func (c *Chunker) Write(seg Segment) error {
 		return c.err
 	}
 	at := c.bufStart + int64(len(c.buf)) + int64(len(c.carry))
-	if n := len(c.pages); n == 0 || c.pages[n-1].page != seg.Page {
-		c.pages = append(c.pages, pageMark{at: at, page: seg.Page})
+	n := len(c.marks)
+	if n == 0 || c.marks[n-1].page != seg.Page || c.marks[n-1].section != seg.Section {
+		c.marks = append(c.marks, mark{at: at, page: seg.Page, section: seg.Section})
+	}
+	if lead := len(seg.Text) - len(strings.TrimLeftFunc(seg.Text, unicode.IsSpace)); n > 0 && c.marks[n-1].section != seg.Section && lead < len(seg.Text) {
+		c.sections = append(c.sections, at+int64(lead))
 	}
 	c.carry += seg.Text
 	// Tokenize a window at a time so that a huge segment never has all its
@@ -215,8 +233,15 @@ func (c *Chunker) scan(eof bool) int {
 	for i := first; i < len(c.toks); i++ {
 		t := &c.toks[i]
 		var hspace bool
-		t.prio, hspace = c.priority(c.tokStart(i))
+		start := c.tokStart(i)
+		t.prio, hspace = c.priority(start)
 		t.cleanEnd = t.piece && !hspace
+		for len(c.sections) > 0 && c.sections[0] <= start {
+			if c.sections[0] == start && t.prio >= prioWord {
+				t.prio = prioSection
+			}
+			c.sections = c.sections[1:]
+		}
 	}
 	return n
 }
@@ -360,11 +385,18 @@ func (c *Chunker) text(e int) string {
 	return string(c.buf[c.start-c.bufStart : c.toks[e-1].end-c.bufStart])
 }
 
-// nextStart picks where the chunk after toks[:e] begins: within the last
-// OverlapTokens tokens, at the earliest sentence start, else the earliest
-// word start, else the earliest allowed boundary, else at e.
+// nextStart picks where the chunk after toks[:e] begins: at the latest
+// section start from the last OverlapTokens tokens to e, so that a chunk
+// begins in the section it is mostly about; else within those tokens at
+// the earliest sentence start, else the earliest word start, else the
+// earliest allowed boundary, else at e.
 func (c *Chunker) nextStart(e int) int {
 	lo := max(e-c.opts.OverlapTokens, 1)
+	for b := e; b >= lo; b-- {
+		if c.toks[b].prio == prioSection {
+			return b
+		}
+	}
 	for _, want := range []int8{prioSentence, prioWord, prioToken} {
 		for b := lo; b < e; b++ {
 			if c.toks[b].prio >= want {
@@ -385,21 +417,23 @@ func (c *Chunker) flush(e, tokens int) {
 		return
 	}
 	c.lastEnd = c.toks[e-1].end
+	m := c.markAt(c.start + int64(lead))
 	ch := Chunk{Index: c.index, Text: text, Start: c.start, End: c.toks[e-1].end,
-		Page: c.pageAt(c.start + int64(lead)), Tokens: tokens}
+		Page: m.page, Section: m.section, Tokens: tokens}
 	c.index++
 	c.err = c.emit(ch)
 }
 
-func (c *Chunker) pageAt(off int64) int {
-	page := 0
-	for _, m := range c.pages {
+// markAt returns the page and section in effect at offset off.
+func (c *Chunker) markAt(off int64) mark {
+	var at mark
+	for _, m := range c.marks {
 		if m.at > off {
 			break
 		}
-		page = m.page
+		at = m
 	}
-	return page
+	return at
 }
 
 // advance makes toks[s] the first token of the next chunk and drops what
@@ -412,8 +446,8 @@ func (c *Chunker) advance(s int) {
 	c.buf = c.buf[keep-c.bufStart:]
 	c.bufStart = keep
 	k := 0
-	for k+1 < len(c.pages) && c.pages[k+1].at <= c.start {
+	for k+1 < len(c.marks) && c.marks[k+1].at <= c.start {
 		k++
 	}
-	c.pages = c.pages[k:]
+	c.marks = c.marks[k:]
 }

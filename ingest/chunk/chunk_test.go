@@ -215,6 +215,14 @@ func TestChunk(t *testing.T) {
 	}
 }
 
+func chunkTexts(chunks []Chunk) []string {
+	out := make([]string, len(chunks))
+	for i, c := range chunks {
+		out[i] = c.Text
+	}
+	return out
+}
+
 func texts(chunks []Chunk) string {
 	var b strings.Builder
 	for _, c := range chunks {
@@ -227,7 +235,7 @@ func TestChunkPages(t *testing.T) {
 	page := func(n int) string {
 		return fmt.Sprintf("This is page %d of the report. It has a few sentences of its own, about topic %d.\n\n", n, n)
 	}
-	segs := []Segment{{page(1), 1}, {page(2), 2}, {"", 3}, {page(4), 4}, {page(5), 0}}
+	segs := []Segment{{Text: page(1), Page: 1}, {Text: page(2), Page: 2}, {Text: "", Page: 3}, {Text: page(4), Page: 4}, {Text: page(5), Page: 0}}
 	chunks := collect(t, Options{MaxTokens: 25}, segs...)
 	input := ""
 	for _, s := range segs {
@@ -243,6 +251,71 @@ func TestChunkPages(t *testing.T) {
 	}
 	if !slices.Equal(got, []int{1, 2, 4, 0}) {
 		t.Fatalf("pages %v, want [1 2 4 0]", got)
+	}
+}
+
+// A chunk carries the section of its first non-space byte, whether
+// sections change with pages, within a page, or span several chunks; a
+// section's start is where chunks are best cut, and no overlap reaches
+// back across it.
+func TestChunkSections(t *testing.T) {
+	para := func(topic string, n int) string {
+		return fmt.Sprintf("\n\nThis paragraph is about %s. It is number %d and has a second sentence.", topic, n)
+	}
+	cases := []struct {
+		name string
+		opts Options
+		segs []Segment
+		want []string // each chunk's section
+	}{
+		{"OnePerChunk", Options{MaxTokens: 24}, []Segment{
+			{Text: "Install" + para("installing", 1), Section: "Guide > Install"},
+			{Text: "\n\nOn Windows" + para("windows", 2), Section: "Guide > Install > On Windows"},
+			{Text: "\n\nLicence" + para("licence", 3), Section: "Guide > Licence"},
+		}, []string{"Guide > Install", "Guide > Install > On Windows", "Guide > Licence"}},
+		{"SpansChunks", Options{MaxTokens: 24}, []Segment{
+			{Text: "Intro" + para("nothing", 1), Section: ""},
+			{Text: "\n\nOn Windows" + para("windows", 2) + para("windows", 3) + para("windows", 4), Section: "On Windows"},
+		}, []string{"", "On Windows", "On Windows", "On Windows"}},
+		{"WithinAPage", Options{MaxTokens: 24}, []Segment{
+			{Text: "First" + para("pages", 1), Page: 1, Section: "A"},
+			{Text: "\n\nB" + para("pages", 2), Page: 1, Section: "B"},
+			{Text: para("pages", 3), Page: 2, Section: "B"},
+		}, []string{"A", "B", "B"}},
+		// Paragraph breaks later in the window lose to the section start.
+		{"CutAtSectionStart", Options{MaxTokens: 80}, []Segment{
+			{Text: "Guide" + para("guides", 1) + para("guides", 2) + para("guides", 3), Section: "Guide"},
+			{Text: "\n\nWindows" + para("windows", 4) + para("windows", 5) + para("windows", 6), Section: "Guide > Windows"},
+		}, []string{"Guide", "Guide > Windows"}},
+		// The overlap would start at the last sentence of the section before.
+		{"NoOverlapAcrossSections", Options{MaxTokens: 40, OverlapTokens: 20}, []Segment{
+			{Text: "Guide" + para("guides", 1) + para("guides", 2), Section: "Guide"},
+			{Text: "\n\nWindows" + para("windows", 3), Section: "Guide > Windows"},
+		}, []string{"Guide", "Guide > Windows"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := tc.opts
+			chunks := collect(t, opts, tc.segs...)
+			input := ""
+			for _, s := range tc.segs {
+				input += s.Text
+			}
+			checkInvariants(t, input, opts, chunks)
+			var got []string
+			for _, c := range chunks {
+				got = append(got, c.Section)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("sections %q, want %q; chunks %q", got, tc.want, chunkTexts(chunks))
+			}
+			for i, c := range chunks {
+				headings := strings.Split(c.Section, " > ")
+				if i > 0 && c.Section != chunks[i-1].Section && !strings.HasPrefix(strings.TrimSpace(c.Text), headings[len(headings)-1]) {
+					t.Errorf("chunk %d, the first of section %q, does not start at its heading: %q", i, c.Section, c.Text)
+				}
+			}
+		})
 	}
 }
 

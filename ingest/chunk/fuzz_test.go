@@ -2,12 +2,13 @@ package chunk
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 )
 
 // FuzzChunk checks the invariants of checkInvariants on any input and
 // options, and that feeding the text in segments of any size changes
-// nothing but the pages. Seeds are in testdata/fuzz/FuzzChunk.
+// nothing but the pages, and that sections keep the invariants. Seeds are in testdata/fuzz/FuzzChunk.
 func FuzzChunk(f *testing.F) {
 	f.Add("Hello world. This is a test.\n\nSecond paragraph here!", uint16(8), uint16(3), uint8(5))
 	f.Fuzz(func(t *testing.T, text string, maxTokens, overlap uint16, segment uint8) {
@@ -23,5 +24,10 @@ func FuzzChunk(f *testing.F) {
 		if parts := collect(t, opts, segs...); !slices.Equal(parts, whole) {
 			t.Fatalf("segments of %d bytes give different chunks", size)
 		}
+		// Section starts move cuts and overlaps but keep the invariants.
+		for i := range segs {
+			segs[i].Section = strconv.Itoa(i / 3)
+		}
+		checkInvariants(t, text, opts, collect(t, opts, segs...))
 	})
 }

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/ragd/ragd"
 )
@@ -163,28 +162,22 @@ func sniffText(head []byte) Format {
 	return Text
 }
 
-// looksText reports whether head is text: UTF-16 with a BOM, or UTF-8 with
-// few NUL bytes or other control characters (a cut rune at the end is fine).
+// looksText reports whether head is text: UTF-16 with a BOM, or bytes
+// of which at most 5% are the control bytes that mark binary data (those
+// of the WHATWG sniffing algorithm, which http.DetectContentType uses, so
+// that a refusal never names a text type). Bytes that are not UTF-8 are
+// not counted: such text is decoded from its legacy charset (textReader).
 func looksText(head []byte) bool {
 	if hasUTF16BOM(head) {
 		return true
 	}
-	b := trimBOM(head)
 	bad := 0
-	for len(b) > 0 {
-		r, size := utf8.DecodeRune(b)
-		switch {
-		case r == utf8.RuneError && size <= 1:
-			if len(b) < utf8.UTFMax && !utf8.FullRune(b) {
-				return bad*20 <= len(head)
-			}
-			bad++
-		case r < 0x20 && r != '\n' && r != '\r' && r != '\t' && r != '\f':
+	for _, c := range head {
+		if c <= 0x08 || c == 0x0B || c >= 0x0E && c <= 0x1A || c >= 0x1C && c <= 0x1F {
 			bad++
 		}
-		b = b[size:]
 	}
-	return bad*20 <= len(head) // at most 5% odd bytes
+	return bad*20 <= len(head)
 }
 
 func hasUTF16BOM(b []byte) bool {

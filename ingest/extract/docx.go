@@ -12,7 +12,8 @@ import (
 // (word/document.xml), tabs and line breaks included, one block per
 // paragraph. The archive is bounded by MaxZipEntries and by
 // MaxDecompressed, counted on the bytes really inflated rather than on the
-// sizes the archive claims.
+// sizes the archive claims. The XML is streamed: no text run, tag or
+// paragraph is held whole when it is large (see xmlSplitter).
 func parseDOCX(j *job) error {
 	st, err := j.f.Stat()
 	if err != nil {
@@ -41,14 +42,18 @@ func parseDOCX(j *job) error {
 	defer rc.Close()
 	lr := &limitedReader{r: rc, left: j.lim.MaxDecompressed}
 	b := &blocks{j: j}
-	dec := xml.NewDecoder(lr)
+	dec := xml.NewDecoder(newXMLSplitter(lr))
 	var para strings.Builder
 	inText := false
+	depth := 0
 	for {
 		tok, err := dec.Token()
 		if err != nil {
 			if lr.over {
 				return tooLarge(DOCX, j.lim.MaxDecompressed)
+			}
+			if errors.Is(err, errXMLMarkup) {
+				return corrupt(DOCX, err, "in word/document.xml, %v", err)
 			}
 			if errors.Is(err, io.EOF) {
 				if err := b.add(para.String()); err != nil {
@@ -60,6 +65,9 @@ func parseDOCX(j *job) error {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
+			if depth++; depth > docxMaxDepth {
+				return corrupt(DOCX, nil, "word/document.xml nests elements more than %d deep", docxMaxDepth)
+			}
 			switch t.Name.Local {
 			case "t", "delText":
 				inText = t.Name.Local == "t"
@@ -69,6 +77,7 @@ func parseDOCX(j *job) error {
 				para.WriteByte('\n')
 			}
 		case xml.EndElement:
+			depth--
 			switch t.Name.Local {
 			case "t":
 				inText = false
@@ -79,12 +88,23 @@ func parseDOCX(j *job) error {
 				para.Reset()
 			}
 		case xml.CharData:
-			if inText {
-				para.Write(t)
+			if !inText {
+				break
+			}
+			para.Write(t)
+			if para.Len() >= j.lim.MaxSegment { // a paragraph too long to hold: pass on what it has so far
+				if err := b.add(para.String()); err != nil {
+					return err
+				}
+				para.Reset()
 			}
 		}
 	}
 }
+
+// docxMaxDepth bounds the nesting of word/document.xml's elements, which
+// the XML decoder keeps on a stack (Word nests a few dozen deep).
+const docxMaxDepth = 10000
 
 // limitedReader reads at most left bytes and records whether r had more.
 type limitedReader struct {

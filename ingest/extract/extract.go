@@ -33,7 +33,18 @@ type Segment struct {
 	Text string
 	// Page is the 1-based page the text is on, or 0 when the format has no pages.
 	Page int
+	// Section is where the text is in the document's structure, so that a
+	// passage can be found by the headings above it: the document's title
+	// and the headings in effect, outermost first, joined by
+	// SectionSeparator ("Title > Installation > On Windows"). It is empty
+	// for formats whose headings are not read (PDF, DOCX, records) and for
+	// text before the first heading of a document without a title. A
+	// heading starts a new Segment, so that each Segment lies in one section.
+	Section string
 }
+
+// SectionSeparator joins the headings of a Segment's Section.
+const SectionSeparator = " > "
 
 // Record is one item of a one-item-per-row format: a CSV row, a JSON Lines
 // line or an element of a top-level JSON array of objects.
@@ -98,8 +109,18 @@ type Limits struct {
 	// Timeout bounds one file's extraction; past it Extract returns an
 	// EUNPROCESSABLE error with code "extract_timeout".
 	Timeout time.Duration
-	// MaxText bounds the bytes of text one file may yield ("text_too_large").
+	// MaxText bounds the bytes of text one file may yield
+	// ("too_large_after_extraction").
 	MaxText int64
+	// MaxExpansion bounds the text one file may yield relative to its
+	// size: at most MaxExpansion bytes of text per byte of file, plus
+	// expansionAllowance ("too_large_after_extraction"). A small file
+	// that expands to hundreds of megabytes of text (a compressed PDF or
+	// DOCX) would otherwise hold a worker for many minutes of chunking
+	// and embedding; real documents yield about as much text as their
+	// size or less, and a CSV rendered as "column: value" lines a few
+	// times its size.
+	MaxExpansion int64
 	// MaxDecompressed bounds the bytes decompressed from one file: the sum of
 	// a DOCX's entries, or one PDF content stream ("decompression_limit").
 	MaxDecompressed int64
@@ -113,7 +134,8 @@ type Limits struct {
 // DefaultLimits are the limits used for zero fields of Limits.
 var DefaultLimits = Limits{
 	Timeout:         2 * time.Minute,
-	MaxText:         1 << 30,
+	MaxText:         32 << 20,
+	MaxExpansion:    20,
 	MaxDecompressed: 512 << 20,
 	MaxZipEntries:   10000,
 	MaxSegment:      64 << 10,
@@ -126,6 +148,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxText > 0 {
 		d.MaxText = l.MaxText
+	}
+	if l.MaxExpansion > 0 {
+		d.MaxExpansion = l.MaxExpansion
 	}
 	if l.MaxDecompressed > 0 {
 		d.MaxDecompressed = l.MaxDecompressed
@@ -151,6 +176,19 @@ type Result struct {
 	TextBytes int64
 }
 
+// expansionAllowance is the text any file may yield beyond MaxExpansion
+// times its size, so that small files are never refused for expanding.
+const expansionAllowance = 1 << 20
+
+// textLimit returns the most text a file of size bytes may yield, and
+// whether that limit is MaxExpansion's rather than MaxText's.
+func (l Limits) textLimit(size int64) (int64, bool) {
+	if size >= (l.MaxText-expansionAllowance)/l.MaxExpansion {
+		return l.MaxText, false
+	}
+	return l.MaxExpansion*size + expansionAllowance, true
+}
+
 // abandonGrace is how long Extract waits, after the deadline, for a parser
 // to notice it and stop before abandoning it.
 const abandonGrace = 2 * time.Second
@@ -170,12 +208,21 @@ func Extract(ctx context.Context, src Source, opts Options, sink Sink) (*Result,
 	if err != nil {
 		return nil, err
 	}
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("extract: %w", err)
+	}
 	lim := opts.Limits.withDefaults()
 	fctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
 
-	g := &guardSink{sink: sink, limit: lim.MaxText, res: &Result{Format: format}}
-	job := &job{ctx: fctx, f: f, opts: opts, lim: lim, sink: g, res: g.res}
+	g := &guardSink{sink: sink, size: st.Size(), res: &Result{Format: format}}
+	if limit, relative := lim.textLimit(st.Size()); relative {
+		g.limit, g.expansion = limit, lim.MaxExpansion
+	} else {
+		g.limit = limit
+	}
+	job := &job{ctx: fctx, f: f, src: src, format: format, opts: opts, lim: lim, sink: g, res: g.res}
 	done := make(chan error, 1)
 	go func() { done <- job.run(format) }()
 
@@ -205,12 +252,14 @@ func Extract(ctx context.Context, src Source, opts Options, sink Sink) (*Result,
 
 // job is one running extraction.
 type job struct {
-	ctx  context.Context
-	f    *os.File
-	opts Options
-	lim  Limits
-	sink *guardSink
-	res  *Result
+	ctx    context.Context
+	f      *os.File
+	src    Source
+	format Format
+	opts   Options
+	lim    Limits
+	sink   *guardSink
+	res    *Result
 }
 
 // run calls the format's parser, turning a panic into an EUNPROCESSABLE error.
@@ -256,11 +305,13 @@ func (j *job) check() {
 // guardSink forwards to the caller's Sink while counting output, enforcing
 // MaxText, and refusing every call once Extract has returned.
 type guardSink struct {
-	mu     sync.Mutex
-	sink   Sink
-	closed bool
-	limit  int64
-	res    *Result
+	mu        sync.Mutex
+	sink      Sink
+	closed    bool
+	size      int64 // of the file
+	limit     int64
+	expansion int64 // when limit is relative to size: MaxExpansion
+	res       *Result
 }
 
 var errAbandoned = errors.New("extract: extraction abandoned")
@@ -270,11 +321,16 @@ func (g *guardSink) admit(text string) error {
 		return errAbandoned
 	}
 	g.res.TextBytes += int64(len(text))
-	if g.res.TextBytes > g.limit {
-		return &ragd.Error{Kind: ragd.EUNPROCESSABLE, Code: "text_too_large",
-			Message: fmt.Sprintf("this file holds more than %d bytes of text, the limit for one file", g.limit)}
+	if g.res.TextBytes <= g.limit {
+		return nil
 	}
-	return nil
+	e := &ragd.Error{Kind: ragd.EUNPROCESSABLE, Code: "too_large_after_extraction",
+		Message: fmt.Sprintf("this file holds more than %d bytes of text, the server's limit for one file; split it into smaller files", g.limit)}
+	if g.expansion > 0 {
+		e.Message = fmt.Sprintf("this %d-byte file expands to more than %d bytes of text, the server's limit for a file of its size "+
+			"(%d bytes of text per byte of file, plus %d); split it into smaller files", g.size, g.limit, g.expansion, expansionAllowance)
+	}
+	return e
 }
 
 // Segment forwards s unless it is empty.

@@ -42,7 +42,11 @@ func render(res *Result, c *Collector) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "format: %s, pages: %d, segments: %d, records: %d\n", res.Format, res.Pages, res.Segments, res.Records)
 	for _, s := range c.Segments {
-		fmt.Fprintf(&b, "\n--- segment, page %d ---\n%s\n", s.Page, s.Text)
+		section := ""
+		if s.Section != "" {
+			section = fmt.Sprintf(", section %q", s.Section)
+		}
+		fmt.Fprintf(&b, "\n--- segment, page %d%s ---\n%s\n", s.Page, section, s.Text)
 	}
 	for _, r := range c.Records {
 		meta, _ := json.Marshal(r.Metadata)
@@ -133,6 +137,57 @@ func TestStructure(t *testing.T) {
 			for _, l := range tc.lost {
 				if strings.Contains(all.String(), l) {
 					t.Errorf("text still has %q", l)
+				}
+			}
+		})
+	}
+}
+
+// TestSections checks which lines each format takes for headings and the
+// section each paragraph then lies in.
+func TestSections(t *testing.T) {
+	tests := []struct {
+		name, filename, input string
+		want                  map[string]string // paragraph -> its section
+	}{
+		{"MarkdownATX", "a.md", "# Guide ![ci](b.svg)\n\nIntro.\n\n## Install ##\n\nSteps.\n\n### On Windows\n\nUse the installer.\n\n## Licence\n\nMIT.\n",
+			map[string]string{"Intro.": "Guide", "Steps.": "Guide > Install", "Use the installer.": "Guide > Install > On Windows", "MIT.": "Guide > Licence"}},
+		{"MarkdownSetext", "a.md", "Guide\n=====\n\nIntro.\n\nInstall\n-------\n\nSteps.\n\n---\n\nAfter a rule.\n",
+			map[string]string{"Intro.": "Guide", "Steps.": "Guide > Install", "After a rule.": "Guide > Install"}},
+		{"MarkdownFenceIsNotAHeading", "a.md", "# Guide\n\n```\ncode\n===\n# comment\n```\n\nAfter.\n",
+			map[string]string{"code\n===\n# comment": "Guide", "After.": "Guide"}},
+		{"MarkdownListBeforeDashes", "a.md", "# Guide\n\n- item\n---\n\nAfter.\n",
+			map[string]string{"- item": "Guide", "After.": "Guide"}},
+		{"HTMLTitleAndHeadings", "a.html", "<html><head><title>The Guide</title></head><body><h1>Guide<a>¶</a></h1><p>Intro.</p>" +
+			"<h2>Install</h2><p>Steps.</p><h3>On <b>Windows</b></h3><p>Use the installer.</p><h2></h2><p>Empty heading.</p><h2>Licence</h2><p>MIT.</p></body></html>",
+			map[string]string{"Intro.": "The Guide > Guide", "Steps.": "The Guide > Guide > Install", "Use the installer.": "The Guide > Guide > Install > On Windows",
+				"Empty heading.": "The Guide > Guide > Install > On Windows", "MIT.": "The Guide > Guide > Licence"}},
+		{"HTMLFirstH1IsTitle", "a.html", "<body><p>Before.</p><h1>Guide</h1><p>Intro.</p><h2>Install</h2><p>Steps.</p></body>",
+			map[string]string{"Before.": "", "Intro.": "Guide", "Steps.": "Guide > Install"}},
+		{"TextReStructuredText", "a.txt", "=====\nGuide\n=====\n\nIntro.\n\nInstall\n=======\n\nSteps.\n\nOn Windows\n----------\n\nUse the installer.\n\nLicence\n=======\n\nMIT.\n",
+			map[string]string{"Intro.": "Guide", "Steps.": "Guide > Install", "Use the installer.": "Guide > Install > On Windows", "MIT.": "Guide > Licence"}},
+		{"TextShortUnderlineIsNotAHeading", "a.txt", "A long first line\n---\n\nAfter.\n\nTwo lines\nof text\n=========\n\n----\n\nEnd.\n",
+			map[string]string{"A long first line\n---": "", "Two lines\nof text\n=========": "", "----": "", "End.": ""}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), tc.filename)
+			if err := os.WriteFile(path, []byte(tc.input), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var c Collector
+			if _, err := Extract(context.Background(), Source{Path: path, Filename: tc.filename}, Options{}, &c); err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, s := range c.Segments {
+				for _, p := range strings.Split(s.Text, "\n\n") {
+					got[p] = s.Section
+				}
+			}
+			for p, want := range tc.want {
+				if sec, ok := got[p]; !ok || sec != want {
+					t.Errorf("paragraph %q: section %q (found %v), want %q; segments %+v", p, sec, ok, want, c.Segments)
 				}
 			}
 		})

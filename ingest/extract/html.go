@@ -28,15 +28,24 @@ var htmlBlock = map[atom.Atom]bool{
 	atom.Legend: true, atom.Center: true,
 }
 
+// htmlHeadings are the heading elements and their levels.
+var htmlHeadings = map[atom.Atom]int{atom.H1: 1, atom.H2: 2, atom.H3: 3, atom.H4: 4, atom.H5: 5, atom.H6: 6}
+
 // htmlMaxToken bounds one token (a text run or a tag) in memory.
 const htmlMaxToken = 16 << 20
 
 // parseHTML keeps an HTML document's visible text as blank-line separated
 // blocks (headings, paragraphs, list items, table rows), drops scripts,
-// styles, navigation, headers and footers, and decodes entities.
+// styles, navigation, headers and footers, and decodes entities. The
+// document's title is its <title>, else its first <h1>; h1 to h6 are its
+// headings.
 func parseHTML(j *job) error {
+	r, err := j.textReader()
+	if err != nil {
+		return err
+	}
 	b := &blocks{j: j}
-	z := html.NewTokenizer(j.textReader())
+	z := html.NewTokenizer(r)
 	z.SetMaxBuf(htmlMaxToken)
 	var cur strings.Builder
 	skip, pre := 0, 0
@@ -97,7 +106,18 @@ func parseHTML(j *job) error {
 				if strings.TrimSpace(cur.String()) == "-" {
 					break // a list item's first block keeps its bullet
 				}
-				if err := flush(); err != nil {
+				var err error
+				switch level := htmlHeadings[a]; {
+				case level > 0 && tt == html.EndTagToken:
+					err = b.heading(level, cur.String())
+					cur.Reset()
+				case a == atom.Title && tt == html.EndTagToken:
+					b.setTitle(cur.String())
+					err = flush()
+				default:
+					err = flush()
+				}
+				if err != nil {
 					return err
 				}
 				switch {

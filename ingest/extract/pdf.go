@@ -132,7 +132,7 @@ func (x *pdfExtractor) page(v, res pdf.Value) (err error) {
 				}
 			}
 		}()
-		text, err = x.pageText(v, res)
+		text, err = x.pageText(v, res, num)
 	}()
 	if err != nil {
 		return err
@@ -141,36 +141,67 @@ func (x *pdfExtractor) page(v, res pdf.Value) (err error) {
 	return x.j.sink.Segment(Segment{Text: text, Page: num})
 }
 
-func (x *pdfExtractor) pageText(v, res pdf.Value) (string, error) {
-	data, err := x.contents(v.Key("Contents"))
-	if err != nil {
-		return "", err
-	}
-	pt := &pageText{}
+// pageText runs a page's content streams and returns its text, less what
+// it already sent to the sink: a page's text is passed on every
+// MaxSegment bytes, so that a page drawing gigabytes of text is not held
+// in memory.
+func (x *pdfExtractor) pageText(v, res pdf.Value, num int) (string, error) {
+	clean := func(s string) string { return strings.TrimSpace(ligatures.Replace(s)) }
+	pt := &pageText{max: x.j.lim.MaxSegment, flush: func(s string) {
+		if err := x.j.sink.Segment(Segment{Text: clean(s), Page: num}); err != nil {
+			panic(abort{err})
+		}
+	}}
+	lr := &limitedReader{r: &streamsReader{v: v.Key("Contents")}, left: x.j.lim.MaxDecompressed}
 	run := &pdfRun{x: x, out: pt, budget: pdfMaxForms}
-	run.stream(data, res, matrix{1, 0, 0, 1, 0, 0}, 0)
-	return strings.TrimSpace(ligatures.Replace(pt.sb.String())), nil
+	run.stream(lr, res, matrix{1, 0, 0, 1, 0, 0}, 0)
+	if lr.over {
+		return "", tooLarge(PDF, x.j.lim.MaxDecompressed)
+	}
+	return clean(pt.sb.String()), nil
 }
 
-// contents reads a page's content streams, joined, within MaxDecompressed.
-func (x *pdfExtractor) contents(c pdf.Value) ([]byte, error) {
-	limit := x.j.lim.MaxDecompressed
-	if c.Kind() == pdf.Stream {
-		data, err := readStream(c, limit)
-		if errors.As(err, new(*ragd.Error)) {
-			return nil, err
+// streamsReader reads a page's content: one stream, or an array of
+// streams joined by newlines, each opened only when the one before it
+// has been read. A stream that fails to decode ends early; the next one
+// is still read.
+type streamsReader struct {
+	v    pdf.Value
+	next int // index of the next stream of an array
+	cur  io.ReadCloser
+	sep  bool // a newline is owed before the next stream
+}
+
+// Read implements io.Reader.
+func (s *streamsReader) Read(p []byte) (int, error) {
+	for {
+		if s.cur != nil {
+			n, err := s.cur.Read(p)
+			if err != nil {
+				s.cur.Close()
+				s.cur = nil
+			}
+			if n > 0 || err == nil {
+				return n, nil
+			}
 		}
-		return data, nil
-	}
-	var all []byte
-	for i := 0; i < c.Len(); i++ {
-		data, err := readStream(c.Index(i), limit-int64(len(all)))
-		if errors.As(err, new(*ragd.Error)) {
-			return nil, err
+		if s.sep && len(p) > 0 {
+			s.sep = false
+			p[0] = '\n'
+			return 1, nil
 		}
-		all = append(append(all, data...), '\n')
+		switch {
+		case s.v.Kind() == pdf.Stream && s.next == 0:
+			s.next++
+			s.cur = s.v.Reader()
+		case s.v.Kind() == pdf.Array && s.next < s.v.Len():
+			s.cur = s.v.Index(s.next).Reader()
+			s.next++
+			s.sep = true
+		default:
+			return 0, io.EOF
+		}
 	}
-	return all, nil
 }
 
 // pdfRef matches a name and the indirect reference it maps to in a printed
@@ -247,11 +278,12 @@ type pdfRun struct {
 }
 
 // stream runs one content stream (a page's or a form's) with its resources.
-func (p *pdfRun) stream(data []byte, res pdf.Value, ctm matrix, depth int) {
+func (p *pdfRun) stream(r io.Reader, res pdf.Value, ctm matrix, depth int) {
 	g := gstate{ctm: ctm, th: 1}
 	var stack []gstate
 	fonts := map[string]*pdfFont{}
-	l := &lexer{buf: data}
+	l := &lexer{r: r}
+	defer l.close()
 	for {
 		op, ok := l.next()
 		if !ok {
@@ -355,10 +387,8 @@ func (p *pdfRun) form(xo, res pdf.Value, ctm matrix, depth int) {
 		return
 	}
 	p.budget--
-	data, err := readStream(xo, p.x.j.lim.MaxDecompressed)
-	if err != nil && len(data) == 0 {
-		return
-	}
+	// A form past the decompression limit is cut there.
+	data := &limitedReader{r: &streamsReader{v: xo}, left: p.x.j.lim.MaxDecompressed}
 	if r := xo.Key("Resources"); r.Kind() == pdf.Dict {
 		res = r
 	}
@@ -401,8 +431,11 @@ func (p *pdfRun) show(g *gstate, s []byte) {
 
 // pageText lays glyphs out as text: a gap wider than a fraction of the
 // font size is a space, a move off the baseline is a new line, and a jump
-// of about two lines or more is a new paragraph.
+// of about two lines or more is a new paragraph. Once the text reaches max
+// bytes, it is passed to flush and started again.
 type pageText struct {
+	max                  int
+	flush                func(string)
 	sb                   strings.Builder
 	have                 bool
 	endX, endY           float64
@@ -465,6 +498,10 @@ func (t *pageText) glyph(text string, x, y, ex, ey, size, dx, dy float64) {
 	}
 	t.pending = breakNone
 	t.sb.WriteString(text)
+	if t.sb.Len() >= t.max {
+		t.flush(t.sb.String())
+		t.sb.Reset()
+	}
 }
 
 var _ io.ReaderAt = (*guardedFile)(nil)

@@ -26,6 +26,10 @@ type pdfFont struct {
 // maxCMapEntries bounds the entries read from one ToUnicode CMap or W array.
 const maxCMapEntries = 1 << 17
 
+// maxCMapBytes bounds a ToUnicode CMap, which is parsed from memory: far
+// more than maxCMapEntries entries take.
+const maxCMapBytes = 16 << 20
+
 // newPDFFont parses a font dictionary; maxStream bounds its ToUnicode CMap.
 func newPDFFont(v pdf.Value, maxStream int64) *pdfFont {
 	f := &pdfFont{scale: 0.001, missing: 500}
@@ -36,7 +40,7 @@ func newPDFFont(v pdf.Value, maxStream int64) *pdfFont {
 		}
 	}
 	if tu := v.Key("ToUnicode"); tu.Kind() == pdf.Stream {
-		if data, err := readStream(tu, maxStream); err == nil || len(data) > 0 {
+		if data, err := readStream(tu, min(maxStream, maxCMapBytes)); err == nil || len(data) > 0 {
 			f.uni = parseToUnicode(data)
 		}
 	}

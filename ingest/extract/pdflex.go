@@ -2,7 +2,9 @@ package extract
 
 import (
 	"bytes"
+	"io"
 	"strconv"
+	"sync"
 )
 
 // A content-stream operand: a number, a string or name (bytes), an array,
@@ -16,11 +18,124 @@ type operand struct {
 
 // lexer tokenises a PDF content stream (ISO 32000 7.2 and 8.9.7): it yields
 // operators with their operands and skips inline image data.
+//
+// A stream is read from r through a window of lexWindow bytes, never held
+// whole: a content stream can inflate to gigabytes. buf is then the window
+// (a CMap is lexed from memory, with r nil), refilled in place. So that a
+// refill may overwrite it, the strings and names of the current
+// operator's operands are copied out to arena, at most lexArena bytes of
+// them (the rest are dropped; a real operator carries a few hundred). A
+// token longer than half the window (no real content stream has one) is
+// cut at the window's end.
 type lexer struct {
+	r       io.Reader
+	err     error // of r; io.EOF at its end
 	buf     []byte
 	pos     int
 	args    []operand
 	maxArgs int // operands kept per operator; 0 means 64, more than any operator takes
+
+	window *[]byte // from lexWindows, holding buf
+	arena  []byte  // the current operator's strings and names
+}
+
+const (
+	// lexWindow is the lexer's window on a streamed content stream.
+	lexWindow = 1 << 20
+	// lexArena bounds the bytes of strings and names kept for one operator.
+	lexArena = 1 << 20
+)
+
+// lexWindows recycles windows: a page runs a lexer per content stream and
+// per form it draws, and allocating (and zeroing) a fresh megabyte for
+// each made extraction half as fast.
+var lexWindows = sync.Pool{New: func() any { b := make([]byte, lexWindow); return &b }}
+
+// fill makes at least half a window of bytes available after pos, unless
+// the stream ends first.
+func (l *lexer) fill() {
+	if l.r == nil || l.err != nil || len(l.buf)-l.pos >= lexWindow/2 {
+		return
+	}
+	if l.window == nil {
+		l.window = lexWindows.Get().(*[]byte)
+	}
+	l.buf, l.pos = (*l.window)[:copy(*l.window, l.buf[l.pos:])], 0
+	for len(l.buf) < cap(l.buf) && l.err == nil {
+		n, err := l.r.Read(l.buf[len(l.buf):cap(l.buf)])
+		l.buf = l.buf[:len(l.buf)+n]
+		l.err = err
+	}
+}
+
+// keep returns o with its bytes copied out of the window, when streaming.
+func (l *lexer) keep(o operand) operand {
+	if l.r == nil || o.kind != 's' && o.kind != '/' {
+		return o
+	}
+	if len(l.arena)+len(o.str) > lexArena {
+		o.str = nil
+		return o
+	}
+	start := len(l.arena)
+	l.arena = append(l.arena, o.str...)
+	o.str = l.arena[start:len(l.arena):len(l.arena)]
+	return o
+}
+
+// close returns the lexer's window; neither it nor its operands may be
+// used after.
+func (l *lexer) close() {
+	if l.window != nil {
+		lexWindows.Put(l.window)
+		l.window, l.buf = nil, nil
+	}
+}
+
+// more reads on when every byte of the window has been used, and reports
+// whether there is more to read.
+func (l *lexer) more() bool {
+	l.fill()
+	return l.pos < len(l.buf)
+}
+
+// skipSpace skips white space and comments, and reports whether a token
+// follows; it leaves at least half a window after pos (or the rest of the
+// stream).
+func (l *lexer) skipSpace() bool {
+	comment := false
+	for {
+		for ; l.pos < len(l.buf); l.pos++ {
+			c := l.buf[l.pos]
+			switch {
+			case comment:
+				comment = c != '\n' && c != '\r'
+			case c == '%':
+				comment = true
+			case !isPDFSpace(c):
+				l.fill()
+				return true
+			}
+		}
+		if !l.more() {
+			return false
+		}
+	}
+}
+
+// seek moves past the next occurrence of sep and reports whether there was one.
+func (l *lexer) seek(sep []byte) bool {
+	for {
+		if i := bytes.Index(l.buf[l.pos:], sep); i >= 0 {
+			l.pos += i + len(sep)
+			return true
+		}
+		l.pos = max(l.pos, len(l.buf)-len(sep)+1) // sep may straddle the refill
+		if !l.more() {
+			l.pos = len(l.buf)
+			return false
+		}
+	}
 }
 
 func isPDFSpace(c byte) bool {
@@ -38,7 +153,7 @@ func isPDFDelim(c byte) bool {
 // next returns the next operator, with its operands in l.args, and false at
 // the end of the stream.
 func (l *lexer) next() (string, bool) {
-	l.args = l.args[:0]
+	l.args, l.arena = l.args[:0], l.arena[:0]
 	for {
 		o, op, ok := l.token(0)
 		if !ok {
@@ -46,7 +161,7 @@ func (l *lexer) next() (string, bool) {
 		}
 		if op == "" {
 			if len(l.args) < max(l.maxArgs, 64) {
-				l.args = append(l.args, o)
+				l.args = append(l.args, l.keep(o))
 			}
 			continue
 		}
@@ -61,24 +176,10 @@ func (l *lexer) next() (string, bool) {
 
 // token reads one operand, or one operator when op != "".
 func (l *lexer) token(depth int) (o operand, op string, ok bool) {
-	b := l.buf
-	for l.pos < len(b) {
-		c := b[l.pos]
-		if isPDFSpace(c) {
-			l.pos++
-			continue
-		}
-		if c == '%' {
-			for l.pos < len(b) && b[l.pos] != '\n' && b[l.pos] != '\r' {
-				l.pos++
-			}
-			continue
-		}
-		break
-	}
-	if l.pos >= len(b) {
+	if !l.skipSpace() {
 		return o, "", false
 	}
+	b := l.buf
 	start := l.pos
 	switch c := b[l.pos]; {
 	case c == '(':
@@ -93,11 +194,10 @@ func (l *lexer) token(depth int) (o operand, op string, ok bool) {
 		l.pos++
 		var arr []operand
 		for {
-			l.skipSpace()
-			if l.pos >= len(b) {
+			if !l.skipSpace() {
 				break
 			}
-			if b[l.pos] == ']' {
+			if l.buf[l.pos] == ']' {
 				l.pos++
 				break
 			}
@@ -110,7 +210,7 @@ func (l *lexer) token(depth int) (o operand, op string, ok bool) {
 				break
 			}
 			if eop == "" && len(arr) < 1<<16 {
-				arr = append(arr, e)
+				arr = append(arr, l.keep(e))
 			}
 		}
 		return operand{kind: '[', arr: arr}, "", true
@@ -144,16 +244,9 @@ func (l *lexer) token(depth int) (o operand, op string, ok bool) {
 	return o, word, true
 }
 
-func (l *lexer) skipSpace() {
-	for l.pos < len(l.buf) && isPDFSpace(l.buf[l.pos]) {
-		l.pos++
-	}
-}
-
 // skipDict skips to the end of a dictionary whose "<<" has been read.
 func (l *lexer) skipDict(depth int) {
-	for l.pos < len(l.buf) {
-		l.skipSpace()
+	for l.skipSpace() {
 		if bytes.HasPrefix(l.buf[l.pos:], []byte(">>")) {
 			l.pos += 2
 			return
@@ -284,21 +377,14 @@ func unhex(c byte) (byte, bool) {
 // skipInlineImage skips an inline image's dictionary and data, up to and
 // including its EI operator.
 func (l *lexer) skipInlineImage() {
-	i := bytes.Index(l.buf[l.pos:], []byte("ID"))
-	if i < 0 {
-		l.pos = len(l.buf)
+	if !l.seek([]byte("ID")) {
 		return
 	}
-	l.pos += i + 3
-	for l.pos < len(l.buf) {
-		j := bytes.Index(l.buf[l.pos:], []byte("EI"))
-		if j < 0 {
-			l.pos = len(l.buf)
-			return
-		}
-		at := l.pos + j
-		l.pos = at + 2
-		if at > 0 && isPDFSpace(l.buf[at-1]) && (l.pos == len(l.buf) || isPDFSpace(l.buf[l.pos])) {
+	l.pos = min(l.pos+1, len(l.buf))
+	for l.seek([]byte("EI")) {
+		at := l.pos - 2
+		spaceBefore := at > 0 && isPDFSpace(l.buf[at-1])
+		if !l.more() || spaceBefore && isPDFSpace(l.buf[l.pos]) {
 			return
 		}
 	}

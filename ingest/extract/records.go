@@ -58,7 +58,11 @@ func renderFields(names []string, value func(i int) string) string {
 // parseCSV emits one record per row; the first row names the columns. The
 // delimiter (comma, semicolon or tab) is guessed from the header.
 func parseCSV(j *job) error {
-	br := bufio.NewReaderSize(j.textReader(), 64<<10)
+	tr, err := j.textReader()
+	if err != nil {
+		return err
+	}
+	br := bufio.NewReaderSize(tr, 64<<10)
 	peek, _ := br.Peek(64 << 10)
 	header := peek
 	if i := bytes.IndexByte(peek, '\n'); i >= 0 {
@@ -122,24 +126,48 @@ func parseCSV(j *job) error {
 	}
 }
 
-// csvValue types a CSV cell: integers, decimals and booleans written the
-// canonical way become numbers and booleans; anything else stays a string.
-func csvValue(s string) any {
-	if i, err := strconv.ParseInt(s, 10, 64); err == nil && strconv.FormatInt(i, 10) == s {
-		return i
-	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil && strconv.FormatFloat(f, 'f', -1, 64) == s {
-		return f
+// csvValue types a CSV cell: a decimal number (an optional minus sign,
+// digits without a leading zero unless the zero is alone, then optionally
+// a point and digits: 12, -3.5, 29.50, 9.00, 0.25) becomes an int64 (when
+// it has no point and fits) or a float64, so that numeric filters see it
+// whatever its written form; true and false become booleans; anything else
+// stays a string, codes with leading zeros (02134), exponents and
+// thousands separators included. Spaces around a cell are ignored.
+func csvValue(cell string) any {
+	s := strings.TrimSpace(cell)
+	if isDecimal(s) {
+		if !strings.Contains(s, ".") {
+			if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+				return i
+			}
+		}
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return f
+		}
 	}
 	if s == "true" || s == "false" {
 		return s == "true"
 	}
-	return s
+	return cell
+}
+
+// isDecimal reports whether s is written -?(0|[1-9][0-9]*)(\.[0-9]+)?.
+func isDecimal(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	whole, frac, point := strings.Cut(s, ".")
+	digits := func(d string) bool {
+		return d != "" && strings.Trim(d, "0123456789") == ""
+	}
+	return digits(whole) && (whole == "0" || whole[0] != '0') && (!point || digits(frac))
 }
 
 // parseJSONL emits one record per non-blank line.
 func parseJSONL(j *job) error {
-	sc := bufio.NewScanner(j.textReader())
+	r, err := j.textReader()
+	if err != nil {
+		return err
+	}
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), j.lim.MaxSegment*16)
 	for line := 1; sc.Scan(); line++ {
 		raw := bytes.TrimSpace(sc.Bytes())
@@ -206,7 +234,11 @@ func jsonText(v any) string {
 // parseJSON emits the elements of a top-level array as records, streaming;
 // any other document yields its string values, one per line, as text.
 func parseJSON(j *job) error {
-	br := bufio.NewReader(j.textReader())
+	r, err := j.textReader()
+	if err != nil {
+		return err
+	}
+	br := bufio.NewReader(r)
 	dec := json.NewDecoder(br)
 	tok, err := dec.Token()
 	if err != nil {
@@ -255,6 +287,9 @@ func parseJSON(j *job) error {
 			}
 		}
 		tok, err = dec.Token()
+		if errors.Is(err, io.EOF) && len(stack) > 1 {
+			return corrupt(JSON, err, "it ends before all its objects and arrays are closed (is it cut short?)")
+		}
 		if errors.Is(err, io.EOF) {
 			return b.flush()
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"image"
 	"image/png"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -199,7 +200,37 @@ func TestLimits(t *testing.T) {
 	})
 	t.Run("MaxText", func(t *testing.T) {
 		_, _, err := extractBytes(t, "a.pdf", pdfData, Options{Limits: Limits{MaxText: 10000}})
-		wantCode(t, err, ragd.EUNPROCESSABLE, "text_too_large")
+		wantCode(t, err, ragd.EUNPROCESSABLE, "too_large_after_extraction")
+	})
+	t.Run("DefaultMaxText", func(t *testing.T) {
+		// A 40 MB text file is within MaxExpansion but over the default MaxText.
+		text := bytes.Repeat([]byte("plain words in a very long text file.\n"), 40<<20/39)
+		_, _, err := extractBytes(t, "big.txt", text, Options{})
+		e := wantCode(t, err, ragd.EUNPROCESSABLE, "too_large_after_extraction")
+		if !strings.Contains(e.Message, "33554432 bytes of text") {
+			t.Errorf("message %q does not name the limit", e.Message)
+		}
+	})
+	t.Run("MaxExpansion", func(t *testing.T) {
+		// 4 MB of text, within MaxText, from a DOCX of a few kilobytes.
+		para := `<w:p><w:r><w:t>` + strings.Repeat("the same sentence again and again. ", 100) + `</w:t></w:r></w:p>`
+		data := docx(t, strings.Repeat(para, 4<<20/len(para)))
+		if len(data) > 1<<20 {
+			t.Fatalf("the DOCX is %d bytes", len(data))
+		}
+		_, _, err := extractBytes(t, "expands.docx", data, Options{})
+		e := wantCode(t, err, ragd.EUNPROCESSABLE, "too_large_after_extraction")
+		if !strings.Contains(e.Message, "expands to more than") {
+			t.Errorf("message %q does not say the file expands", e.Message)
+		}
+		// The same text in a plain text file of its own size is accepted.
+		var text strings.Builder
+		for range 4 << 20 / len(para) {
+			text.WriteString(strings.Repeat("the same sentence again and again. ", 100) + "\n\n")
+		}
+		if _, _, err := extractBytes(t, "same.txt", []byte(text.String()), Options{}); err != nil {
+			t.Fatal(err)
+		}
 	})
 	t.Run("PDFStreamLimit", func(t *testing.T) {
 		_, _, err := extractBytes(t, "a.pdf", pdfData, Options{Limits: Limits{MaxDecompressed: 1000}})
@@ -219,7 +250,8 @@ func TestLimits(t *testing.T) {
 		if buf.Len() > 1<<20 {
 			t.Fatalf("bomb is %d bytes compressed", buf.Len())
 		}
-		_, _, err := extractBytes(t, "bomb.docx", buf.Bytes(), Options{Limits: Limits{MaxDecompressed: 8 << 20}})
+		// Let the text expand, so that decompression is the limit met first.
+		_, _, err := extractBytes(t, "bomb.docx", buf.Bytes(), Options{Limits: Limits{MaxDecompressed: 8 << 20, MaxExpansion: 1000}})
 		wantCode(t, err, ragd.EUNPROCESSABLE, "decompression_limit")
 	})
 	t.Run("ZipEntries", func(t *testing.T) {
@@ -230,6 +262,22 @@ func TestLimits(t *testing.T) {
 		_, _, err = extractBytes(t, "a.docx", data, Options{Limits: Limits{MaxZipEntries: 3}})
 		wantCode(t, err, ragd.EUNPROCESSABLE, "corrupt_docx")
 	})
+}
+
+// docx returns a DOCX archive whose document body is body.
+func docx(t testing.TB, body string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create("word/document.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, `<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>`+body+`</w:body></w:document>`)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 // stopSink fails on the n-th call.
@@ -294,6 +342,10 @@ func TestRecords(t *testing.T) {
 			t.Errorf("message %q does not name line 2", e.Message)
 		}
 	})
+	t.Run("JSONTruncated", func(t *testing.T) {
+		_, _, err := extractBytes(t, "a.json", []byte(`{"title": "Hello", "tags": ["a b", {"k": "dee`), Options{})
+		wantCode(t, err, ragd.EUNPROCESSABLE, "corrupt_json")
+	})
 	t.Run("JSONObjectKeysDropped", func(t *testing.T) {
 		_, c, err := extractBytes(t, "a.json", []byte(`{"title": "Hello", "tags": ["a b", {"k": "deep"}], "n": 3}`), Options{})
 		if err != nil || len(c.Segments) != 1 || c.Segments[0].Text != "Hello\n\na b\n\ndeep" {
@@ -312,5 +364,23 @@ func TestUTF16(t *testing.T) {
 	res, c, err := extractBytes(t, "brief.txt", le, Options{})
 	if err != nil || res.Format != Text || c.Segments[0].Text != text {
 		t.Fatalf("segments = %+v, err = %v", c.Segments, err)
+	}
+}
+
+func TestCSVValue(t *testing.T) {
+	for _, tt := range []struct {
+		cell string
+		want any
+	}{
+		{"12", int64(12)}, {"-3", int64(-3)}, {"0", int64(0)}, {" 7 ", int64(7)},
+		{"29.50", 29.5}, {"9.00", 9.0}, {"-3.5", -3.5}, {"0.25", 0.25},
+		{"99999999999999999999", 1e20}, // too large for int64
+		{"true", true}, {"false", false},
+		{"02134", "02134"}, {"1e5", "1e5"}, {"1,000", "1,000"}, {"+5", "+5"}, {".5", ".5"}, {"5.", "5."},
+		{"-", "-"}, {"", ""}, {"1.2.3", "1.2.3"}, {"TRUE", "TRUE"}, {" text ", " text "},
+	} {
+		if got := csvValue(tt.cell); got != tt.want {
+			t.Errorf("csvValue(%q) = %#v, want %#v", tt.cell, got, tt.want)
+		}
 	}
 }

@@ -1,13 +1,19 @@
-// Command ragd-eval runs the retrieval-quality benchmark of package eval
-// (the Python FAQ set of shared/eval/README.md, or the held-out Debian FAQ
-// set with -set debfaq) against a ragd and prints the table. -alpha sweeps
-// hybrid search over a list of vector weights. With -url it measures a running ragd; without, it starts
-// -ragd serve on a free port and a temporary data directory and stops it
-// afterwards:
+// Command ragd-eval runs the benchmarks of package eval against a ragd
+// and prints their tables, on the Python FAQ set of shared/eval/README.md
+// and the held-out Debian FAQ set (-sets). Its tasks (-tasks) are
+// retrieval (each answer one item, every model and mode, beside BM25),
+// paraphrase (the hand-written paraphrases, in the same collections),
+// document (each FAQ uploaded whole as a file, default model) and answer
+// (ragd-extractive against the first three sentences of the top source,
+// default model). -alpha sweeps hybrid search over a list of vector
+// weights. With -url it measures a running ragd; without, it starts -ragd
+// serve on a free port and a temporary data directory and stops it
+// afterwards. Progress goes to stderr, tables to stdout:
 //
 //	ragd-eval -ragd bin/ragd
+//	ragd-eval -sets pyfaq -tasks retrieval,paraphrase -models use-lite
 //	ragd-eval -url http://127.0.0.1:8080 -key $RAGD_API_KEY -models glove-100d
-//	ragd-eval -set debfaq -modes hybrid -alpha 0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1
+//	ragd-eval -sets debfaq -tasks retrieval -modes hybrid -alpha 0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1
 package main
 
 import (
@@ -23,6 +29,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,21 +37,32 @@ import (
 	"github.com/ragd/ragd/eval"
 )
 
+// tasks are the benchmark's tasks, in the order they run.
+var tasks = []string{"retrieval", "paraphrase", "document", "answer"}
+
 func main() {
 	cache, _ := os.UserCacheDir()
 	url := flag.String("url", "", "base URL of a running ragd; empty starts -ragd")
 	key := flag.String("key", os.Getenv("RAGD_API_KEY"), "API key for -url (env RAGD_API_KEY)")
 	bin := flag.String("ragd", "bin/ragd", "ragd binary to start when -url is empty")
-	models := flag.String("models", "", "comma-separated embedding models; empty: all that ragd lists")
+	models := flag.String("models", "", "comma-separated embedding models of the retrieval and paraphrase tasks; empty: all that ragd lists")
 	modes := flag.String("modes", "", "comma-separated search modes; empty: vector,keyword,hybrid")
 	cacheDir := flag.String("cache", filepath.Join(cache, "ragd-eval"), "where the documentation packages are downloaded and unpacked")
-	setName := flag.String("set", "pyfaq", "question/answer set: pyfaq (python3.11-doc) or debfaq (debian-faq, held out)")
+	setList := flag.String("sets", "pyfaq,debfaq", "comma-separated question/answer sets: pyfaq (python3.11-doc), debfaq (debian-faq, held out)")
+	taskList := flag.String("tasks", strings.Join(tasks, ","), "comma-separated tasks: "+strings.Join(tasks, ", "))
 	alphaList := flag.String("alpha", "", "comma-separated hybrid vector weights 0..1 to sweep; empty: ragd's default")
 	flag.Parse()
 
-	set, ok := sets[*setName]
-	if !ok {
-		log.Fatalf("unknown -set %q: want pyfaq or debfaq", *setName)
+	setNames, taskNames := split(*setList), split(*taskList)
+	for _, s := range setNames {
+		if _, ok := sets[s]; !ok {
+			log.Fatalf("unknown set %q in -sets: want pyfaq or debfaq", s)
+		}
+	}
+	for _, t := range taskNames {
+		if !slices.Contains(tasks, t) {
+			log.Fatalf("unknown task %q in -tasks: want some of %s", t, strings.Join(tasks, ","))
+		}
 	}
 	alphas, err := parseAlphas(*alphaList)
 	if err != nil {
@@ -52,11 +70,8 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	pairs, err := set.load(ctx, *cacheDir)
-	if err != nil {
-		log.Fatal(err)
-	}
-	cfg := eval.Config{BaseURL: *url, APIKey: *key, Models: split(*models), Modes: split(*modes), Alphas: alphas, Set: *setName}
+	cfg := eval.Config{BaseURL: *url, APIKey: *key, Models: split(*models), Modes: split(*modes), Alphas: alphas,
+		Progress: func(format string, args ...any) { log.Printf(format, args...) }}
 	if cfg.BaseURL == "" {
 		shutdown, err := startRagd(ctx, *bin, &cfg)
 		if err != nil {
@@ -64,22 +79,74 @@ func main() {
 		}
 		defer shutdown()
 	}
-	rep, err := eval.Run(ctx, cfg, pairs)
-	if err != nil {
-		log.Print(err)
-		return
+	fmt.Printf("ragd-eval, %s\n", time.Now().UTC().Format(time.DateOnly))
+	for _, name := range setNames {
+		cfg.Set = name
+		if err := runSet(ctx, cfg, *cacheDir, sets[name], taskNames); err != nil {
+			log.Printf("%s: %v", name, err)
+			return
+		}
 	}
-	fmt.Printf("%s retrieval benchmark, %s\n\n", set.title, time.Now().UTC().Format(time.DateOnly))
-	rep.WriteTable(os.Stdout)
 }
 
-// sets are the question/answer sets -set chooses from.
-var sets = map[string]struct {
+// runSet runs the chosen tasks on one set and prints their tables.
+func runSet(ctx context.Context, cfg eval.Config, cacheDir string, set set, chosen []string) error {
+	pairs, err := set.load(ctx, cacheDir)
+	if err != nil {
+		return err
+	}
+	has := func(task string) bool { return slices.Contains(chosen, task) }
+	if has("paraphrase") {
+		ps, err := eval.Paraphrases()
+		if err != nil {
+			return err
+		}
+		if cfg.Paraphrases, err = eval.ParaphraseQueries(cfg.Set, pairs, ps); err != nil {
+			return err
+		}
+	}
+	if has("retrieval") || has("paraphrase") {
+		rep, err := eval.Run(ctx, cfg, pairs)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("\n## %s: retrieval, each answer one item\n\n", set.title)
+		rep.WriteTable(os.Stdout)
+	}
+	if has("document") {
+		docs, err := set.docs(ctx, cacheDir)
+		if err != nil {
+			return err
+		}
+		rep, err := eval.RunDocuments(ctx, cfg, docs, pairs)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("\n## %s: documents uploaded whole, hit = a chunk holding the answer's first sentence\n\n", set.title)
+		rep.WriteTable(os.Stdout)
+	}
+	if has("answer") {
+		rep, err := eval.RunAnswers(ctx, cfg, pairs)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("\n## %s: answers of %s against the gold answer\n\n", set.title, eval.AnswerModel)
+		rep.WriteTable(os.Stdout)
+	}
+	return nil
+}
+
+// set is a question/answer set -sets chooses from.
+type set struct {
 	title string
 	load  func(context.Context, string) ([]eval.Pair, error)
-}{
-	"pyfaq":  {"Python FAQ", eval.LoadPythonFAQ},
-	"debfaq": {"Debian FAQ (held out)", eval.LoadDebianFAQ},
+	docs  func(context.Context, string) ([]eval.Doc, error)
+}
+
+// sets are the sets by name.
+var sets = map[string]set{
+	"pyfaq":  {"Python FAQ", eval.LoadPythonFAQ, eval.LoadPythonFAQDocs},
+	"debfaq": {"Debian FAQ (held out)", eval.LoadDebianFAQ, eval.LoadDebianFAQDocs},
 }
 
 // parseAlphas reads a comma-separated list of weights in 0..1.
