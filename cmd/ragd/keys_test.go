@@ -86,7 +86,8 @@ func TestCommandsRefuseMissingDatabase(t *testing.T) {
 func TestKeysListAllPages(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	st, err := openStore(dir)
+	// keys list needs an existing database: create it as ragd serve does.
+	st, err := createStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
