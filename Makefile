@@ -23,7 +23,20 @@ DATA    ?= ./data
 # (golang.org/issue/75804, unfixed before Go 1.27). A count has no deadline.
 FUZZTIME ?= 10000x
 
-.PHONY: build run test bench bench-corpus lint fuzz env clean models model-static eval
+.PHONY: deps build run test bench bench-corpus lint fuzz env clean models model-static eval
+
+# What a fresh Debian or Ubuntu machine with Go lacks to build and test
+# ragd; CI (.ci/run) calls this too, so the list lives only here.
+# gcc, libc6-dev: cgo (SQLite and sqlite-vec are C). libsqlite3-dev:
+# sqlite-vec's cgo package includes <sqlite3.h> from the system.
+# poppler-utils: pdftotext is the test oracle for PDF extraction.
+# curl, ca-certificates: the README's examples are run as tests.
+DEPS := gcc make libc6-dev libsqlite3-dev poppler-utils curl ca-certificates
+
+deps:
+	SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEPS) >/dev/null
 
 build:
 	go build -ldflags '$(LDFLAGS)' -o bin/ragd ./cmd/ragd

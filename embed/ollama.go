@@ -25,6 +25,7 @@ type ollamaRequest struct {
 }
 
 var ollamaWire = wireFormat{
+	pingPath: "/api/version",
 	request: func(model string, batch []string) any {
 		return ollamaRequest{Model: model, Input: batch}
 	},

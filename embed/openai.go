@@ -37,6 +37,7 @@ type openAIResponse struct {
 }
 
 var openAIWire = wireFormat{
+	pingPath: "/models",
 	request: func(model string, batch []string) any {
 		return openAIRequest{Model: model, Input: batch, EncodingFormat: "float"}
 	},

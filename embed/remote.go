@@ -57,16 +57,20 @@ const (
 type remote struct {
 	provider string // "openai" or "ollama", named in errors
 	cfg      RemoteConfig
+	pingURL  string
 	wire     wireFormat
 	http     *upstream.Client
 	dims     atomic.Int64
 }
 
 // wireFormat is a provider's request body for a batch and the decoder of
-// its response into one vector per text, in input order.
+// its response into one vector per text, in input order, and the route
+// health checks GET.
 type wireFormat struct {
-	request func(model string, batch []string) any
-	decode  func(body []byte) ([][]float32, error)
+	// pingPath answers a GET cheaply, without running the model.
+	pingPath string
+	request  func(model string, batch []string) any
+	decode   func(body []byte) ([][]float32, error)
 }
 
 func newRemote(provider, path string, wire wireFormat, cfg RemoteConfig) (*remote, error) {
@@ -100,6 +104,7 @@ func newRemote(provider, path string, wire wireFormat, cfg RemoteConfig) (*remot
 	r := &remote{
 		provider: provider,
 		cfg:      cfg,
+		pingURL:  strings.TrimRight(cfg.BaseURL, "/") + wire.pingPath,
 		wire:     wire,
 		http: upstream.New(fmt.Sprintf("embedding provider %s (model %q)", provider, cfg.Model),
 			strings.TrimRight(cfg.BaseURL, "/")+path, cfg.APIKey, cfg.Timeout, cfg.MaxRetries, cfg.HTTPClient),
@@ -126,6 +131,14 @@ func (r *remote) Probe(ctx context.Context) error {
 	}
 	_, err := r.Embed(ctx, []string{"ragd"})
 	return err
+}
+
+// Ping checks that the provider answers, for health checks: a GET of a
+// route that runs no model. A server that answers is up even if it does
+// not know the route (404, 405); a refused key (401, 403), a 5xx, a
+// refused connection or no answer while ctx lasts is an error.
+func (r *remote) Ping(ctx context.Context) error {
+	return r.http.Ping(ctx, r.pingURL)
 }
 
 // Embed implements Embedder. It sends texts in batches of at most

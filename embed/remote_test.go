@@ -5,15 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/internal/pipenet"
 	"github.com/ragd/ragd/upstream"
 )
 
@@ -47,13 +50,23 @@ type fake struct {
 }
 
 func newFake(t *testing.T, kind string, script ...reply) *fake {
+	return newFakeOn(t, httptest.NewServer, kind, script...)
+}
+
+// newFakeOn is newFake on a server started by start: pipenet.NewServer
+// for a test inside a synctest bubble.
+func newFakeOn(t *testing.T, start func(http.Handler) *httptest.Server, kind string, script ...reply) *fake {
 	f := &fake{t: t, kind: kind, key: "sk-test-123", model: "test-embed", dims: 3, script: script}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	f.srv = start(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
 }
 
 func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
+	if ping := map[string]string{"openai": "/v1/models", "ollama": "/api/version"}[f.kind]; r.Method == http.MethodGet && r.URL.Path == ping {
+		f.ping(w, r)
+		return
+	}
 	wantPath := map[string]string{"openai": "/v1/embeddings", "ollama": "/api/embed"}[f.kind]
 	if r.Method != http.MethodPost || r.URL.Path != wantPath {
 		f.t.Errorf("request %s %s, want POST %s", r.Method, r.URL.Path, wantPath)
@@ -133,6 +146,22 @@ func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
 		"usage": map[string]int{"prompt_tokens": 3, "total_tokens": 3}})
 }
 
+// ping answers a health check as the provider does: OpenAI lists its
+// models and refuses a wrong key; Ollama, which has no keys, its version.
+func (f *fake) ping(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if f.kind == "ollama" {
+		io.WriteString(w, `{"version":"0.5.7"}`)
+		return
+	}
+	if r.Header.Get("Authorization") != "Bearer "+f.key {
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}`)
+		return
+	}
+	fmt.Fprintf(w, `{"object":"list","data":[{"id":%q,"object":"model","created":1,"owned_by":"fake"}]}`, f.model)
+}
+
 // rawVector is the fake model: an unnormalised vector derived from text.
 func rawVector(text string, dims int) []float32 {
 	v := make([]float32, dims)
@@ -156,7 +185,7 @@ func (f *fake) requestSizes() []int {
 // sleep that records waits instead of sleeping.
 func (f *fake) embedder(t *testing.T, cfg RemoteConfig) (Embedder, *[]time.Duration) {
 	t.Helper()
-	cfg.APIKey, cfg.Model = f.key, f.model
+	cfg.APIKey, cfg.Model, cfg.HTTPClient = f.key, f.model, f.srv.Client()
 	var (
 		e   Embedder
 		err error
@@ -355,26 +384,30 @@ func TestRemoteErrors(t *testing.T) {
 	}
 	for _, kind := range providers {
 		for _, c := range cases {
+			// On synctest's fake clock, the Timeout case's 50 ms pass only
+			// once the fake holds the request, however slow the machine.
 			t.Run(kind+"/"+c.name, func(t *testing.T) {
-				f := newFake(t, kind, c.script...)
-				e, _ := f.embedder(t, c.cfg)
-				var err error
-				if c.name == "InconsistentDimensions" {
-					if _, err := e.Embed(context.Background(), []string{"first"}); err != nil {
-						t.Fatal(err)
+				synctest.Test(t, func(t *testing.T) {
+					f := newFakeOn(t, pipenet.NewServer, kind, c.script...)
+					e, _ := f.embedder(t, c.cfg)
+					var err error
+					if c.name == "InconsistentDimensions" {
+						if _, err := e.Embed(context.Background(), []string{"first"}); err != nil {
+							t.Fatal(err)
+						}
 					}
-				}
-				_, err = e.Embed(context.Background(), []string{"one", "two"})
-				re := wantKind(t, err, c.kind)
-				if re.ClientCode() != c.code && c.code != "" {
-					t.Errorf("code %q, want %q", re.ClientCode(), c.code)
-				}
-				if !strings.Contains(re.Message, c.message) || !strings.Contains(re.Message, kind) {
-					t.Errorf("message %q, want it to name %s and contain %q", re.Message, kind, c.message)
-				}
-				if n := len(f.requestSizes()); n != c.requests {
-					t.Errorf("%d requests, want %d", n, c.requests)
-				}
+					_, err = e.Embed(context.Background(), []string{"one", "two"})
+					re := wantKind(t, err, c.kind)
+					if re.ClientCode() != c.code && c.code != "" {
+						t.Errorf("code %q, want %q", re.ClientCode(), c.code)
+					}
+					if !strings.Contains(re.Message, c.message) || !strings.Contains(re.Message, kind) {
+						t.Errorf("message %q, want it to name %s and contain %q", re.Message, kind, c.message)
+					}
+					if n := len(f.requestSizes()); n != c.requests {
+						t.Errorf("%d requests, want %d", n, c.requests)
+					}
+				})
 			})
 		}
 	}
@@ -492,5 +525,43 @@ func TestRemoteConfigInvalid(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Ping, for /v1/health, asks the provider's model-free route; a dead
+// upstream or a refused key is an error naming the provider.
+func TestRemotePing(t *testing.T) {
+	for _, kind := range providers {
+		for _, tc := range []struct {
+			name string
+			key  string // "" keeps the right one
+			dead bool
+			want string // part of the error; "" for none
+		}{
+			{"Up", "", false, ""},
+			{"Dead", "", true, "is unreachable"},
+			{"RefusedKey", "sk-revoked", false, "refused ragd's API key (HTTP 401)"},
+		} {
+			if kind == "ollama" && tc.key != "" {
+				continue // Ollama has no keys
+			}
+			t.Run(kind+"/"+tc.name, func(t *testing.T) {
+				f := newFake(t, kind)
+				e, _ := f.embedder(t, RemoteConfig{})
+				if tc.key != "" {
+					remoteOf(e).http.APIKey = tc.key
+				}
+				if tc.dead {
+					f.srv.Close()
+				}
+				err := remoteOf(e).Ping(context.Background())
+				if (err == nil) != (tc.want == "") || (err != nil && (!strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), kind))) {
+					t.Errorf("Ping = %v, want an error with %q", err, tc.want)
+				}
+				if n := len(f.requestSizes()); n != 0 {
+					t.Errorf("Ping embedded %d batches", n)
+				}
+			})
+		}
 	}
 }

@@ -93,7 +93,8 @@ type NewFile struct {
 // Add detects the type of an upload, records the file in collection colID
 // of workspace ws and queues its ingest, and returns the file with created
 // true. When the collection already holds the same bytes, the upload is
-// discarded and the existing file returned with created false. An
+// discarded and the existing file returned, as it is with created false,
+// or queued again with created true (see store.CreateFile). An
 // unsupported type is an EUNSUPPORTED error listing the supported types; an
 // empty file an EUNPROCESSABLE error with code "empty_file". The upload is
 // consumed in every case.
@@ -113,8 +114,12 @@ func (g *Ingester) Add(ctx context.Context, ws, colID string, up *Upload, nf New
 	}
 	f, created, err := g.store.CreateFile(ctx, ws, colID, &store.File{ID: up.ID, Filename: cleanFilename(nf.Filename),
 		Bytes: up.Size, ContentType: contentTypes[format], SHA256: up.SHA256, Metadata: nf.Metadata, Chunking: nf.Chunking})
-	if err != nil || !created {
+	if err != nil || f.ID != up.ID {
+		// Not recorded, or the collection's file of these bytes (kept
+		// under its own ID) is returned or ingested again.
 		os.Remove(final)
+	}
+	if err != nil || !created {
 		return f, false, err
 	}
 	g.wakeWorker()

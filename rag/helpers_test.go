@@ -118,8 +118,16 @@ type upstreamRequest struct {
 
 func newUpstream(t *testing.T, handle func(w http.ResponseWriter, r *http.Request, body []byte)) *upstream {
 	t.Helper()
+	return newUpstreamOn(t, httptest.NewServer, handle)
+}
+
+// newUpstreamOn is newUpstream on a server started by start:
+// pipenet.NewServer for a test inside a synctest bubble, whose providers
+// must then use the server's Client.
+func newUpstreamOn(t *testing.T, start func(http.Handler) *httptest.Server, handle func(w http.ResponseWriter, r *http.Request, body []byte)) *upstream {
+	t.Helper()
 	u := &upstream{}
-	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	u.Server = start(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		u.mu.Lock()
 		u.requests = append(u.requests, upstreamRequest{r.URL.Path, r.Header.Get("Authorization"), r.Header.Get("Accept"), body})

@@ -142,6 +142,34 @@ func (p *OpenAI) post(ctx, reqCtx context.Context, req *ChatRequest) (*http.Resp
 	return resp, nil
 }
 
+// Ping checks that the provider answers, with GET {base_url}/models, the
+// cheapest request every OpenAI-compatible server knows (no tokens, no
+// model loaded). A server that answers is up even if it does not know the
+// route (a 404 or 405); a refused key (401, 403) or a 5xx is an error, as
+// are a refused connection and no answer while ctx lasts.
+func (p *OpenAI) Ping(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.baseURL+"/models", nil)
+	if err != nil {
+		return err
+	}
+	if p.apiKey != "" {
+		req.Header.Set("Authorization", "Bearer "+p.apiKey)
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("chat provider %q is unreachable: %w", p.name, err)
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBytes))
+	resp.Body.Close()
+	switch s := resp.StatusCode; {
+	case s == http.StatusUnauthorized || s == http.StatusForbidden:
+		return fmt.Errorf("chat provider %q refused ragd's API key (HTTP %d); check its api_key", p.name, s)
+	case s >= 500:
+		return fmt.Errorf("chat provider %q failed (HTTP %d)", p.name, s)
+	}
+	return nil
+}
+
 // transportError maps a failed request: the caller's own cancellation is
 // returned as is, the provider's time limit is ETIMEOUT, anything else
 // (connection refused, reset, DNS) EUNAVAILABLE.

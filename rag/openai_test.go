@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/internal/pipenet"
 )
 
 // passthroughBody has fields ragd does not know, with odd spacing and
@@ -167,13 +169,15 @@ func TestOpenAIErrors(t *testing.T) {
 		}
 	})
 	t.Run("CallerCancelled", func(t *testing.T) {
-		up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, _ []byte) { <-r.Context().Done() })
+		arrived := make(chan struct{})
+		up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+			close(arrived)
+			<-r.Context().Done()
+		})
 		p, _ := NewOpenAI(ProviderConfig{Name: "up", BaseURL: up.URL})
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() {
-			for up.count() == 0 {
-				time.Sleep(time.Millisecond)
-			}
+			<-arrived
 			cancel()
 		}()
 		_, err := p.Complete(ctx, mustChat(t, `{"model":"m","messages":[{"role":"user","content":"hi"}]}`))
@@ -253,27 +257,34 @@ func TestOpenAIStream(t *testing.T) {
 		}
 		<-upstreamDone // the upstream saw its request end
 	})
+	// On synctest's fake clock the 50 ms start after the first chunk
+	// arrived, however slow the machine is to send it.
 	t.Run("IdleTimeout", func(t *testing.T) {
-		s := openStream(t, context.Background(), 50*time.Millisecond, func(w http.ResponseWriter, r *http.Request) {
-			<-r.Context().Done()
+		synctest.Test(t, func(t *testing.T) {
+			s := openStream(t, context.Background(), 50*time.Millisecond, func(w http.ResponseWriter, r *http.Request) {
+				<-r.Context().Done()
+			})
+			if _, err := s.Recv(); ragd.ErrorKind(err) != ragd.ETIMEOUT {
+				t.Errorf("a silent upstream gave %v, want ETIMEOUT", err)
+			}
 		})
-		if _, err := s.Recv(); ragd.ErrorKind(err) != ragd.ETIMEOUT {
-			t.Errorf("a silent upstream gave %v, want ETIMEOUT", err)
-		}
 	})
 }
 
 // openStream starts a stream from an upstream that sends one chunk and
 // then runs then, and reads that first chunk.
+//
+// The upstream is on pipenet, so that a caller may run in a synctest bubble.
 func openStream(t *testing.T, ctx context.Context, timeout time.Duration, then func(w http.ResponseWriter, r *http.Request)) Stream {
 	t.Helper()
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+	up := newUpstreamOn(t, pipenet.NewServer, func(w http.ResponseWriter, r *http.Request, _ []byte) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		io.WriteString(w, "data: "+textChunks("m")[0]+"\n\n")
 		w.(http.Flusher).Flush()
 		then(w, r)
 	})
 	p, _ := NewOpenAI(ProviderConfig{Name: "up", BaseURL: up.URL, Timeout: timeout})
+	p.client = up.Client()
 	s, err := p.Stream(ctx, mustChat(t, `{"model":"m","messages":[{"role":"user","content":"hi"}]}`))
 	if err != nil {
 		t.Fatal(err)

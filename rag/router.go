@@ -204,6 +204,20 @@ func (r *Router) Models() []ModelInfo {
 	return out
 }
 
+// Providers returns each configured chat provider once, in config order,
+// for health checks; the built-in model is not among them.
+func (r *Router) Providers() []*OpenAI {
+	var out []*OpenAI
+	seen := map[*OpenAI]bool{}
+	for _, id := range r.order {
+		if p, ok := r.routes[id].provider.(*OpenAI); ok && !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // Model returns the model named id ("" for the default), or an ENOTFOUND
 // *ragd.Error with code model_not_found listing the available models.
 func (r *Router) Model(id string) (ModelInfo, error) {

@@ -31,25 +31,29 @@ func TestRouterFallback(t *testing.T) {
 		primary    func(t *testing.T) string // base URL of the primary upstream
 		wantBackup bool
 		wantKind   string
+		// timeout of the primary, set only where it hangs: a timeout an
+		// answering primary could exceed on a loaded machine would make
+		// the test depend on its speed.
+		timeout time.Duration
 	}{
 		{"ServerError", func(t *testing.T) string {
 			return newUpstream(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
 				http.Error(w, `{"error":{"message":"boom","type":"server_error"}}`, 500)
 			}).URL
-		}, true, ""},
+		}, true, "", 0},
 		{"Timeout", func(t *testing.T) string {
 			return newUpstream(t, func(w http.ResponseWriter, r *http.Request, _ []byte) { <-r.Context().Done() }).URL
-		}, true, ""},
-		{"ConnectionRefused", closedURL, true, ""},
+		}, true, "", 100 * time.Millisecond},
+		{"ConnectionRefused", closedURL, true, "", 0},
 		{"BadRequestIsNotRetried", func(t *testing.T) string {
 			return newUpstream(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
 				w.WriteHeader(400)
 				w.Write([]byte(`{"error":{"message":"Unrecognized request argument supplied: seed2","type":"invalid_request_error","param":null,"code":null}}`))
 			}).URL
-		}, false, ragd.EINVALID},
+		}, false, ragd.EINVALID, 0},
 		{"RefusedKeyIsNotRetried", func(t *testing.T) string {
 			return newUpstream(t, func(w http.ResponseWriter, r *http.Request, _ []byte) { w.WriteHeader(401) }).URL
-		}, false, ragd.EUNAVAILABLE},
+		}, false, ragd.EUNAVAILABLE, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			primaryURL := tc.primary(t)
@@ -65,7 +69,7 @@ func TestRouterFallback(t *testing.T) {
 				answer("llama3.1:8b", "from backup")(w, r, body)
 			})
 			pc := provider("remote", primaryURL, ModelConfig{ID: "primary", Upstream: "gpt-4o", Fallback: []string{"backup"}})
-			pc.Timeout = 100 * time.Millisecond
+			pc.Timeout = tc.timeout
 			r := mustRouter(t, Config{Providers: []ProviderConfig{pc, provider("local", backup.URL, ModelConfig{ID: "backup", Upstream: "llama3.1:8b"})}})
 			for _, stream := range []bool{false, true} {
 				var served Served

@@ -34,6 +34,15 @@ type upstream struct {
 func newUpstream(t *testing.T) *upstream {
 	u := &upstream{}
 	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/models" && r.Method == "GET" { // the health check
+			if r.Header.Get("Authorization") != "Bearer upstream-secret" {
+				http.Error(w, `{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}`, 401)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"object":"list","data":[{"id":"gpt-4o-mini","object":"model","created":1,"owned_by":"fake"}]}`)
+			return
+		}
 		if r.URL.Path != "/v1/chat/completions" || r.Method != "POST" {
 			http.Error(w, `{"error":{"message":"no route"}}`, 404)
 			return
@@ -78,10 +87,16 @@ func (u *upstream) last() map[string]any {
 // upstream; "gpt-4o-mini" falls back to "backup" on a dead provider.
 func newChatServer(t *testing.T, up *upstream) *testServer {
 	t.Helper()
-	router, err := rag.NewRouter(rag.Config{Providers: []rag.ProviderConfig{
-		{Name: "fake", BaseURL: up.URL + "/v1", APIKey: "upstream-secret", Models: []rag.ModelConfig{{ID: "gpt-4o-mini"}, {ID: "backup"}}},
-		{Name: "dead", BaseURL: "http://127.0.0.1:1/v1", Models: []rag.ModelConfig{{ID: "flaky", Fallback: []string{"backup"}}, {ID: "down"}}},
-	}})
+	return newChatServerWith(t, nil,
+		rag.ProviderConfig{Name: "fake", BaseURL: up.URL + "/v1", APIKey: "upstream-secret", Models: []rag.ModelConfig{{ID: "gpt-4o-mini"}, {ID: "backup"}}},
+		rag.ProviderConfig{Name: "dead", BaseURL: "http://127.0.0.1:1/v1", Models: []rag.ModelConfig{{ID: "flaky", Fallback: []string{"backup"}}, {ID: "down"}}})
+}
+
+// newChatServerWith is a test server with the given chat providers and,
+// beside the hash model, embedding models.
+func newChatServerWith(t *testing.T, embedders []embed.Embedder, providers ...rag.ProviderConfig) *testServer {
+	t.Helper()
+	router, err := rag.NewRouter(rag.Config{Providers: providers})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +104,8 @@ func newChatServer(t *testing.T, up *upstream) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(st, embed.NewRegistry(embed.HashModelName, embed.NewHash(384)), server.Config{Chat: router, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	reg := embed.NewRegistry(embed.HashModelName, append([]embed.Embedder{embed.NewHash(384)}, embedders...)...)
+	srv := server.New(st, reg, server.Config{Chat: router, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ts := &testServer{Server: httptest.NewServer(srv.Handler()), store: st}
 	t.Cleanup(func() { ts.Close(); st.Close() })
 	ts.admin = ts.key(t, "default", true)
@@ -176,12 +192,11 @@ func TestChatThroughUpstreamWithOpenAIClient(t *testing.T) {
 	// The stream's request is counted once its handler returns, which may
 	// be just after the client read [DONE].
 	var chat map[string]any
-	for try := 0; try < 100; try++ {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		use := obj(ts.do(t, "GET", "/v1/usage", ts.admin, nil).must(t, 200)["current_month"])
 		if chat = obj(obj(use["by_endpoint"])["POST /v1/chat/completions"]); chat["requests"] == 2.0 {
 			break
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	if chat["requests"] != 2.0 || chat["completion_tokens"].(float64) <= 7 || chat["prompt_tokens"].(float64) <= 50 {
 		t.Fatalf("chat usage %v", chat)

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/webhook"
 )
 
 func (s *Server) registerCollectionRoutes(g *echo.Group) {
@@ -215,5 +216,7 @@ func (s *Server) handleCollectionDelete(c echo.Context) error {
 	if s.cfg.Ingester != nil {
 		s.cfg.Ingester.Forget(files)
 	}
+	// The deleted collection's id and name, whichever the URL named it by.
+	s.publish(c, webhook.CollectionDeleted, map[string]any{"id": col.ID, "name": col.Name, "object": "collection", "deleted": true})
 	return c.JSON(http.StatusOK, deletedResponse{ID: col.ID, Deleted: true})
 }

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -242,7 +243,8 @@ func TestFileDedupContentDelete(t *testing.T) {
 	first := obj(fs.upload(t, fs.admin, col, "?wait=true", "COPYING", data, nil).must(t, 201)["file"])
 	id := str(first["id"])
 	t.Run("Dedup", func(t *testing.T) {
-		again := obj(fs.upload(t, fs.admin, col, "", "copy-of-gpl.txt", data, nil).must(t, 200)["file"])
+		// Under the same name (a new name ingests it again: TestFileReupload).
+		again := obj(fs.upload(t, fs.admin, col, "", "COPYING", data, nil).must(t, 200)["file"])
 		if again["id"] != id || again["filename"] != "COPYING" {
 			t.Fatalf("second upload %v, want the first file %s", again, id)
 		}
@@ -320,11 +322,19 @@ func TestFileDeleteWhileIngesting(t *testing.T) {
 	for i := 0; big.Len() < 4<<20; i++ {
 		fmt.Fprintf(&big, "Paragraph %d tells of rivers, mountains and the weather of the day %d.\n\n", i, i%365)
 	}
-	for i := range 3 {
+	// Deleted at once, once its ingest began (or already ended), and once
+	// it completed: a state reached, not a time slept.
+	for i, until := range [][]string{nil, {"processing", "completed"}, {"completed"}} {
 		data := append([]byte(fmt.Sprintf("Copy %d.\n\n", i)), big.Bytes()...)
 		f := obj(fs.upload(t, fs.admin, col, "", "big.txt", data, nil).must(t, 202)["file"])
-		time.Sleep(time.Duration(i) * 200 * time.Millisecond) // before, during or after its ingest
-		fs.do(t, "DELETE", "/v1/vector_store/"+col+"/files/"+str(f["id"]), fs.admin, nil).must(t, 200)
+		path := "/v1/vector_store/" + col + "/files/" + str(f["id"])
+		for deadline := time.Now().Add(time.Minute); until != nil && !slices.Contains(until, str(f["status"])); time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("file %d still %v, want one of %v", i, f["status"], until)
+			}
+			f = obj(fs.do(t, "GET", path, fs.admin, nil).must(t, 200)["file"])
+		}
+		fs.do(t, "DELETE", path, fs.admin, nil).must(t, 200)
 	}
 	// The workers still serve, and nothing of the deleted files is left.
 	fs.upload(t, fs.admin, col, "?wait=true", "small.txt", []byte("A small file about otters.\n"), nil).must(t, 201)

@@ -27,8 +27,8 @@ func (s *Server) handleReadyz(c echo.Context) error {
 	return c.JSON(http.StatusOK, statusResponse{"ok"})
 }
 
-// ProviderCheck is a model provider reported by GET /v1/health.
-type ProviderCheck struct {
+// providerCheck is a model provider reported by GET /v1/health.
+type providerCheck struct {
 	// Name and Type ("chat" or "embedding") identify the provider.
 	Name, Type string
 	// Check returns nil when the provider answers.
@@ -75,9 +75,12 @@ func (s *Server) registerHealthRoutes(g *echo.Group) {
 // any of them down makes the status "degraded".
 func (s *Server) handleHealth(c echo.Context) error {
 	ctx := c.Request().Context()
-	checks := append([]ProviderCheck(nil), s.cfg.Ops.ProviderChecks...)
+	var checks []providerCheck
+	for _, p := range s.chat.Providers() {
+		checks = append(checks, providerCheck{Name: p.Name(), Type: "chat", Check: p.Ping})
+	}
 	for _, e := range s.embedders.List() {
-		checks = append(checks, ProviderCheck{Name: e.Name(), Type: "embedding", Check: e.(pinger).Ping})
+		checks = append(checks, providerCheck{Name: e.Name(), Type: "embedding", Check: e.(pinger).Ping})
 	}
 	resp := healthResponse{Status: "ok", Providers: make([]componentHealth, len(checks))}
 	var wg sync.WaitGroup

@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
 	"io"
 	"log/slog"
 	"math/big"
@@ -22,22 +21,48 @@ import (
 	"time"
 
 	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/rag"
 	"github.com/ragd/ragd/server"
 	"github.com/ragd/ragd/store"
 )
 
+// deadURL returns the URL of a loopback port nobody listens on.
+func deadURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return "http://" + l.Addr().String()
+}
+
+// GET /v1/health checks every configured chat provider on its upstream
+// (GET /models with its key) beside the database and embedding models.
 func TestHealth(t *testing.T) {
-	upstreamDown := errors.New("dial tcp 10.0.0.9:443: connection refused")
+	up := newUpstream(t)
+	live := rag.ProviderConfig{Name: "fake", BaseURL: up.URL + "/v1", APIKey: "upstream-secret", Models: []rag.ModelConfig{{ID: "gpt-4o-mini"}}}
+	dead := rag.ProviderConfig{Name: "local-llm", BaseURL: deadURL(t) + "/v1", Models: []rag.ModelConfig{{ID: "llama3.1"}}}
+	badKey := rag.ProviderConfig{Name: "stale-key", BaseURL: up.URL + "/v1", APIKey: "revoked", Models: []rag.ModelConfig{{ID: "gpt-4o"}}}
+	deadEmbedder, err := embed.NewOllama(embed.RemoteConfig{BaseURL: deadURL(t), Model: "nomic-embed-text", Dimensions: 768})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
-		name   string
-		checks []server.ProviderCheck
-		want   string
+		name      string
+		providers []rag.ProviderConfig
+		embedders []embed.Embedder
+		want      string
+		down      map[string]string // provider or model -> part of its error
 	}{
-		{"OK", []server.ProviderCheck{{Name: "local-llm", Type: "chat", Check: func(context.Context) error { return nil }}}, "ok"},
-		{"ChatProviderDown", []server.ProviderCheck{{Name: "openai", Type: "chat", Check: func(context.Context) error { return upstreamDown }}}, "degraded"},
+		{"OK", []rag.ProviderConfig{live}, nil, "ok", nil},
+		{"DeadUpstream", []rag.ProviderConfig{live, dead}, nil, "degraded", map[string]string{"local-llm": `chat provider "local-llm" is unreachable`}},
+		{"RefusedKey", []rag.ProviderConfig{live, badKey}, nil, "degraded", map[string]string{"stale-key": "refused ragd's API key (HTTP 401)"}},
+		{"DeadEmbeddingUpstream", []rag.ProviderConfig{live}, []embed.Embedder{deadEmbedder}, "degraded",
+			map[string]string{"nomic-embed-text": `embedding provider ollama (model "nomic-embed-text") is unreachable`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ts := newOpsServer(t, server.OpsConfig{ProviderChecks: c.checks})
+			ts := newChatServerWith(t, c.embedders, c.providers...)
 			b := ts.do(t, "GET", "/v1/health", ts.admin, nil).must(t, 200)
 			if b["status"] != c.want {
 				t.Errorf("status %v, want %s", b["status"], c.want)
@@ -53,12 +78,21 @@ func TestHealth(t *testing.T) {
 			if h := byName[embed.HashModelName]; h["type"] != "embedding" || h["status"] != "ok" {
 				t.Errorf("hash model %v", h)
 			}
-			chat := byName[c.checks[0].Name]
-			if chat["type"] != "chat" || (c.want == "ok") != (chat["status"] == "ok") {
-				t.Errorf("chat provider %v", chat)
+			if len(byName) != len(c.providers)+1+len(c.embedders) {
+				t.Errorf("providers %v, want the %d chat providers, the hash model and %d others", byName, len(c.providers), len(c.embedders))
 			}
-			if c.want == "degraded" && chat["error"] != upstreamDown.Error() {
-				t.Errorf("error %v", chat["error"])
+			for _, e := range c.embedders {
+				h := byName[e.Name()]
+				if h["type"] != "embedding" || h["status"] != "down" || !strings.Contains(str(h["error"]), c.down[e.Name()]) {
+					t.Errorf("embedding model %s: %v", e.Name(), h)
+				}
+			}
+			for _, pc := range c.providers {
+				h := byName[pc.Name]
+				want, down := c.down[pc.Name]
+				if h["type"] != "chat" || (h["status"] == "down") != down || !strings.Contains(str(h["error"]), want) {
+					t.Errorf("chat provider %s: %v", pc.Name, h)
+				}
 			}
 		})
 	}

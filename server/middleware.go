@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"regexp"
 	"strings"
@@ -75,10 +76,18 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 				s.metrics.logsDropped.Inc()
 			}
 		}
-		s.log.Info("request", attrs...)
+		level := slog.LevelInfo
+		if probeRoutes[route] {
+			level = slog.LevelDebug
+		}
+		s.log.Log(req.Context(), level, "request", attrs...)
 		return nil
 	}
 }
+
+// probeRoutes are logged at debug level: orchestrators and scrapers call
+// them every few seconds, which would bury the requests of clients.
+var probeRoutes = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
 
 const keyContextKey = "ragd.key"
 
@@ -149,9 +158,6 @@ type OpsConfig struct {
 	TLSCertFile, TLSKeyFile string
 	// Webhooks tunes webhook delivery.
 	Webhooks webhook.Options
-	// ProviderChecks are reported by GET /v1/health beside the database
-	// and the embedding models (chat providers, for example).
-	ProviderChecks []ProviderCheck
 	// MetricsAuth makes GET /metrics take an admin key like the admin
 	// routes; without it, /metrics is open to anyone who can reach the
 	// port (its series hold no workspace data, and invented methods and

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/webhook"
 )
 
 // DefaultLogRetention is how long request logs are kept by default.
@@ -60,17 +61,31 @@ func (b *logBuffer) putBack(batch []store.RequestLog) {
 }
 
 // secretFields are JSON fields whose values never reach a log.
-var secretFields = map[string]bool{"secret": true, "api_key": true, "apikey": true, "password": true, "token": true, "authorization": true}
+var secretFields = []string{"secret", "api_key", "apikey", "password", "token", "authorization"}
+
+// isSecretField reports whether a JSON key decodes into a secret field.
+// encoding/json matches keys to fields under Unicode case folding, so
+// "ſecret" (long s) or "toKen" (Kelvin sign) set the secret as well as
+// "secret" does; strings.EqualFold folds the same way.
+func isSecretField(key string) bool {
+	for _, f := range secretFields {
+		if strings.EqualFold(key, f) {
+			return true
+		}
+	}
+	return false
+}
 
 // keyPattern matches ragd key secrets and bearer tokens in free text.
 var keyPattern = regexp.MustCompile(store.KeyPrefix + `[0-9a-z]{16,}|(?i)bearer\s+\S+`)
 
-// redactJSON replaces the values of secret fields, at any depth.
+// redactJSON replaces the values of secret fields and the credentials of
+// URLs, at any depth.
 func redactJSON(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
-			if secretFields[strings.ToLower(k)] {
+			if isSecretField(k) {
 				x[k] = "[redacted]"
 			} else {
 				x[k] = redactJSON(e)
@@ -80,6 +95,8 @@ func redactJSON(v any) any {
 		for i, e := range x {
 			x[i] = redactJSON(e)
 		}
+	case string:
+		return webhook.RedactURL(x) // credentials in a URL, such as a webhook's
 	}
 	return v
 }

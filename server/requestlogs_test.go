@@ -22,8 +22,13 @@ func TestRequestLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	// "ſecret" (long s) sets the secret: Go decodes JSON keys under
+	// Unicode case folding. The log must redact it all the same.
 	const whSecret = "whsec_do_not_log_this_0123"
-	ts.do(t, "POST", "/v1/webhooks", admin, map[string]any{"url": "http://127.0.0.1:1/hook", "events": []string{"file.completed"}, "secret": whSecret}).must(t, 201)
+	wh := obj(ts.do(t, "POST", "/v1/webhooks", admin, map[string]any{"url": "http://127.0.0.1:1/hook", "events": []string{"file.completed"}, "ſecret": whSecret}).must(t, 201)["webhook"])
+	if wh["secret"] != whSecret {
+		t.Fatalf("the look-alike key did not set the secret: %v", wh)
+	}
 	// A key pasted into a field is redacted too.
 	ts.do(t, "POST", "/v1/vector_store", admin, map[string]any{"name": admin}).must(t, 201)
 	ts.do(t, "GET", "/v1/vector_store/col_nope", admin, nil).must(t, 404)
@@ -47,7 +52,7 @@ func TestRequestLogs(t *testing.T) {
 			t.Errorf("secret in logged body %q", body)
 		}
 	}
-	if body := str(obj(logs[2])["body"]); !strings.Contains(body, `"secret":"[redacted]"`) || !strings.Contains(body, "http://127.0.0.1:1/hook") {
+	if body := str(obj(logs[2])["body"]); !strings.Contains(body, `"ſecret":"[redacted]"`) || !strings.Contains(body, "http://127.0.0.1:1/hook") {
 		t.Errorf("webhook body logged as %q", body)
 	}
 

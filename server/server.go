@@ -151,7 +151,7 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) *Server {
 	// the group's: Echo gives a group with middleware a catch-all route,
 	// which answers 404 where a wrong method on a route must get 405 and
 	// an Allow header.
-	e.Use(under("/v1", s.authenticate, s.rateLimit, s.emitEvents))
+	e.Use(under("/v1", s.authenticate, s.rateLimit))
 	v1 := e.Group("/v1")
 	s.registerCollectionRoutes(v1)
 	s.registerItemRoutes(v1)

@@ -107,6 +107,7 @@ func TestConnectionTimeouts(t *testing.T) {
 // after them has been closed for taking longer than the same timeout.
 func TestWriteTimeoutSparesStreams(t *testing.T) {
 	release := make(chan struct{})
+	held := make(chan struct{}, 1) // the plain request reached the upstream
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/v1/chat/completions" || r.Header.Get("Authorization") != "Bearer up-key" {
 			http.Error(w, `{"error":{"message":"wrong path or key"}}`, 404)
@@ -114,6 +115,7 @@ func TestWriteTimeoutSparesStreams(t *testing.T) {
 		}
 		body, _ := io.ReadAll(r.Body)
 		if !strings.Contains(string(body), `"stream":true`) {
+			held <- struct{}{}
 			<-release
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprint(w, `{"id":"up-1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"late"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}`)
@@ -164,6 +166,13 @@ func TestWriteTimeoutSparesStreams(t *testing.T) {
 	}()
 	// Opened after both requests, closed after the same timeout: once it
 	// is closed, both requests have run longer than the write timeout.
+	// The plain request must be held first: ragd read its headers, and
+	// started its write timeout, before it asked the upstream.
+	select {
+	case <-held:
+	case err := <-plain:
+		t.Fatalf("the plain request ended before the upstream held it: %v", err)
+	}
 	witness := dial(t, srv)
 	fmt.Fprint(witness, "GET /healthz HTTP/1.1\r\nHost: ragd\r\n")
 	waitClosed(t, witness)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -45,11 +46,18 @@ func newWebhookSecret() string {
 	return "whsec_" + hex.EncodeToString(b[:])
 }
 
-// checkWebhook validates a create request.
-func checkWebhook(req *webhookCreateRequest) error {
+// checkWebhook validates a create request. A URL naming a refused
+// address is refused here; a hostname is checked on every delivery, on
+// the addresses it resolves to.
+func checkWebhook(req *webhookCreateRequest, dest webhook.Destinations) error {
 	u, err := url.Parse(req.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return ragd.Invalid("url", "url must be an absolute http or https URL, got %q", req.URL)
+		return ragd.Invalid("url", "url must be an absolute http or https URL, got %q", webhook.RedactURL(req.URL))
+	}
+	if addr, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil {
+		if err := dest.Check(addr); err != nil {
+			return ragd.Invalid("url", "url: %v", err)
+		}
 	}
 	if len(req.Events) == 0 {
 		return ragd.Invalid("events", "events must list at least one of: %s", strings.Join(webhook.EventTypes, ", "))
@@ -72,7 +80,7 @@ func (s *Server) handleWebhookCreate(c echo.Context) error {
 	if err := decodeJSON(c, s.cfg.MaxBodyBytes, true, &req); err != nil {
 		return err
 	}
-	if err := checkWebhook(&req); err != nil {
+	if err := checkWebhook(&req, s.cfg.Ops.Webhooks.Destinations); err != nil {
 		return err
 	}
 	if req.Secret == "" {
@@ -83,13 +91,25 @@ func (s *Server) handleWebhookCreate(c echo.Context) error {
 	if err := s.store.CreateWebhook(c.Request().Context(), w); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, webhookResponse{w})
+	return c.JSON(http.StatusCreated, webhookResponse{shownWebhook(w)})
+}
+
+// shownWebhook is w as the API shows it: credentials in its URL are
+// never echoed (the secret is shown by the create answer only).
+func shownWebhook(w *store.Webhook) *store.Webhook {
+	c := *w
+	c.URL = webhook.RedactURL(w.URL)
+	return &c
 }
 
 func (s *Server) handleWebhookList(c echo.Context) error {
 	return listPage(c, "webhooks", func(w *store.Webhook) string { return w.ID },
 		func(ctx context.Context, ws, _ string, p store.Page) ([]*store.Webhook, bool, error) {
-			return s.store.Webhooks(ctx, ws, p)
+			list, more, err := s.store.Webhooks(ctx, ws, p)
+			for i, w := range list {
+				list[i] = shownWebhook(w)
+			}
+			return list, more, err
 		})
 }
 
@@ -98,7 +118,7 @@ func (s *Server) handleWebhookGet(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, webhookResponse{w})
+	return c.JSON(http.StatusOK, webhookResponse{shownWebhook(w)})
 }
 
 func (s *Server) handleWebhookDelete(c echo.Context) error {
@@ -129,28 +149,10 @@ func (s *Server) handleWebhookDeliveries(c echo.Context) error {
 	return c.JSON(http.StatusOK, deliveryListResponse{list})
 }
 
-// routeEvents maps a route ("METHOD pattern") to the event its success
-// publishes and the event's data.
-var routeEvents = map[string]struct {
-	typ  string
-	data func(c echo.Context) any
-}{
-	http.MethodDelete + " /v1/vector_store/:id": {webhook.CollectionDeleted, func(c echo.Context) any {
-		return map[string]any{"id": c.Param("id"), "object": "collection", "deleted": true}
-	}},
-}
-
-// emitEvents publishes the webhook event of a route once it succeeded.
-func (s *Server) emitEvents(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		err := next(c)
-		ev, ok := routeEvents[c.Request().Method+" "+c.Path()]
-		if err != nil || !ok || c.Response().Status/100 != 2 {
-			return err
-		}
-		if perr := s.webhooks.Publish(c.Request().Context(), workspaceOf(c), ev.typ, ev.data(c)); perr != nil {
-			s.log.Error("publishing webhook event", "type", ev.typ, "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", perr)
-		}
-		return nil
+// publish queues a webhook event of the request's workspace; a failure
+// to queue is logged, not returned, since the change it reports is done.
+func (s *Server) publish(c echo.Context, typ string, data any) {
+	if err := s.webhooks.Publish(c.Request().Context(), workspaceOf(c), typ, data); err != nil {
+		s.log.Error("publishing webhook event", "type", typ, "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
 	}
 }

@@ -44,7 +44,7 @@ func TestWebhookCollectionDeleted(t *testing.T) {
 	}
 
 	col := ts.collection(t, admin, "doomed")
-	ts.do(t, "DELETE", "/v1/vector_store/"+col, admin, nil).must(t, 200)
+	ts.do(t, "DELETE", "/v1/vector_store/doomed", admin, nil).must(t, 200) // by name: the event still carries the id
 	var d delivery
 	select {
 	case d = <-got:
@@ -55,7 +55,7 @@ func TestWebhookCollectionDeleted(t *testing.T) {
 	if err := json.Unmarshal(d.body, &ev); err != nil {
 		t.Fatal(err)
 	}
-	if ev.Type != "collection.deleted" || ev.Data.(map[string]any)["id"] != col {
+	if data := ev.Data.(map[string]any); ev.Type != "collection.deleted" || data["id"] != col || data["name"] != "doomed" {
 		t.Errorf("event %s", d.body)
 	}
 	ts0, _, _ := strings.Cut(strings.TrimPrefix(d.sig, "t="), ",")
@@ -105,5 +105,65 @@ func TestWebhookCreateErrors(t *testing.T) {
 				t.Errorf("param %v, want %s", p, c.param)
 			}
 		})
+	}
+}
+
+// Webhook URLs naming a link-local (cloud metadata) address are refused
+// with a 400 on the url; credentials in a URL are used for delivery but
+// never shown by the API or kept in request logs.
+func TestWebhookDestinations(t *testing.T) {
+	auth := make(chan string, 10)
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, _ := r.BasicAuth()
+		auth <- user + ":" + pass
+	}))
+	defer rcv.Close()
+	ts := newOpsServer(t, server.OpsConfig{LogBodies: true, FlushInterval: 10 * time.Millisecond})
+	admin := ts.key(t, "acme", true)
+	for _, url := range []string{"http://169.254.169.254/latest/meta-data/iam/", "http://[fe80::1%25eth0]:8080/hook", "http://[::ffff:169.254.169.254]/"} {
+		r := ts.do(t, "POST", "/v1/webhooks", admin, map[string]any{"url": url, "events": []string{"collection.deleted"}})
+		e := obj(r.must(t, 400)["error"])
+		if e["param"] != "url" || !strings.Contains(str(e["message"]), "--webhook-allow") {
+			t.Errorf("%s: error %v", url, e)
+		}
+	}
+
+	const password = "pa55w0rd-in-url"
+	url := strings.Replace(rcv.URL, "http://", "http://hook-user:"+password+"@", 1) + "/hook"
+	wh := obj(ts.do(t, "POST", "/v1/webhooks", admin, map[string]any{"url": url, "events": []string{"collection.deleted"}}).must(t, 201)["webhook"])
+	shown := []any{wh["url"], obj(ts.do(t, "GET", "/v1/webhooks/"+str(wh["id"]), admin, nil).must(t, 200)["webhook"])["url"]}
+	for _, w := range list(ts.do(t, "GET", "/v1/webhooks", admin, nil).must(t, 200)["webhooks"]) {
+		shown = append(shown, obj(w)["url"])
+	}
+	for _, u := range shown {
+		if want := strings.Replace(url, "hook-user:"+password, "xxxxx", 1); u != want {
+			t.Errorf("url shown as %v, want %s", u, want)
+		}
+	}
+	col := ts.collection(t, admin, "doomed")
+	ts.do(t, "DELETE", "/v1/vector_store/"+col, admin, nil).must(t, 200)
+	select {
+	case got := <-auth:
+		if got != "hook-user:"+password {
+			t.Errorf("delivery authenticated as %q", got)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no delivery")
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		logs := list(ts.do(t, "GET", "/v1/request-logs?period=15&endpoint=/v1/webhooks", admin, nil).must(t, 200)["requests"])
+		var bodies []string
+		for _, l := range logs {
+			bodies = append(bodies, str(obj(l)["body"]))
+		}
+		if all := strings.Join(bodies, "\n"); strings.Contains(all, "hook-user:") || strings.Contains(all, password) {
+			t.Fatalf("credentials in request logs: %s", all)
+		}
+		if len(logs) >= 4 { // the three refused and the created
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("request logs %v", logs)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"reflect"
 
 	"github.com/ragd/ragd"
 )
@@ -41,6 +42,9 @@ type File struct {
 	Created      int64          `json:"created"`
 	CompletedAt  *int64         `json:"completed_at,omitempty"`
 	Metadata     map[string]any `json:"metadata"`
+	// ItemsDeleted counts the file's items deleted one by one since its
+	// ingest; Items, Chunks and Tokens count what is left.
+	ItemsDeleted int `json:"items_deleted,omitempty"`
 	// Chunking is the chunk sizes this file is ingested with.
 	Chunking Chunking `json:"-"`
 }
@@ -49,14 +53,14 @@ type File struct {
 func (f *File) Done() bool { return f.Status == FileCompleted || f.Status == FileFailed }
 
 const fileColumns = `id, collection_id, filename, bytes, content_type, sha256, status, coalesce(error_code, ''),
-	coalesce(error_message, ''), items, chunks, tokens, pages, created, completed_at, metadata, max_tokens, overlap_tokens`
+	coalesce(error_message, ''), items, chunks, tokens, pages, created, completed_at, metadata, max_tokens, overlap_tokens, items_deleted`
 
 func scanFile(r rowScanner) (*File, error) {
 	f := &File{}
 	var code, msg, meta string
 	var completed sql.NullInt64
 	if err := r.Scan(&f.ID, &f.CollectionID, &f.Filename, &f.Bytes, &f.ContentType, &f.SHA256, &f.Status, &code, &msg,
-		&f.Items, &f.Chunks, &f.Tokens, &f.Pages, &f.Created, &completed, &meta, &f.Chunking.MaxTokens, &f.Chunking.OverlapTokens); err != nil {
+		&f.Items, &f.Chunks, &f.Tokens, &f.Pages, &f.Created, &completed, &meta, &f.Chunking.MaxTokens, &f.Chunking.OverlapTokens, &f.ItemsDeleted); err != nil {
 		return nil, err
 	}
 	if code != "" {
@@ -72,23 +76,50 @@ func scanFile(r rowScanner) (*File, error) {
 // CreateFile records f (its ID, Filename, Bytes, ContentType, SHA256,
 // Metadata and Chunking set by the caller) in collection colID of
 // workspace ws with status enqueued, and queues its ingest job, in one
-// transaction. When the collection already holds a file with the same
-// SHA256, nothing is written and that file is returned with created false.
+// transaction, and returns it with created true.
+//
+// A collection holds given bytes once. When it already holds a file with
+// the same SHA256:
+//   - if that file's ingest has ended, its filename and metadata are f's
+//     (nil metadata: any), and none of its items was deleted, nothing is
+//     written and that file is returned with created false;
+//   - if its ingest has ended but the name or metadata differ, or items
+//     were deleted, that file is ingested again under its own ID with f's
+//     name, metadata and chunking, replacing its items, and returned with
+//     created true;
+//   - if it is still being ingested, it is returned as it is with created
+//     false, whatever the name and metadata: two copies of one file in a
+//     tree uploaded at once must not ingest it twice.
 func (s *Store) CreateFile(ctx context.Context, ws, colID string, f *File) (out *File, created bool, err error) {
 	meta, err := encodeMetadata(f.Metadata)
 	if err != nil {
 		return nil, false, err
 	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		c, _, err := s.collection(ctx, tx, ws, colID)
+		c, seq, err := s.collection(ctx, tx, ws, colID)
 		if err != nil {
 			return err
 		}
 		colID = c.ID
 		old, err := scanFile(tx.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE collection_id = ? AND sha256 = ?`, colID, f.SHA256))
 		if err == nil {
-			out = old
-			return nil
+			same := old.Filename == f.Filename && (f.Metadata == nil || sameMetadata(old.Metadata, meta))
+			if !old.Done() || (same && old.ItemsDeleted == 0) {
+				out = old
+				return nil
+			}
+			if f.Metadata == nil {
+				meta, err = encodeMetadata(old.Metadata)
+				if err != nil {
+					return err
+				}
+			}
+			if err := reingestFile(ctx, tx, seq, old, f, meta, s.Now().Unix()); err != nil {
+				return err
+			}
+			out, err = scanFile(tx.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE id = ?`, old.ID))
+			created = true
+			return err
 		}
 		if err != sql.ErrNoRows {
 			return err
@@ -115,6 +146,44 @@ func (s *Store) CreateFile(ctx context.Context, ws, colID string, f *File) (out 
 		return nil, false, err
 	}
 	return out, created, nil
+}
+
+// reingestFile removes what an ended ingest of old left (its items,
+// chunks and search entries, and their counts in collection seq), takes
+// f's name, metadata (encoded as meta) and chunking, and queues old's job
+// again.
+func reingestFile(ctx context.Context, tx *sql.Tx, seq int64, old, f *File, meta string, now int64) error {
+	if old.Status == FileCompleted {
+		var contentBytes int64
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(length(CAST(content AS BLOB))), 0) FROM items WHERE file_id = ?`,
+			old.ID).Scan(&contentBytes); err != nil {
+			return err
+		}
+		if err := unindexChunks(ctx, tx, seq, `SELECT c.id FROM chunks c JOIN items i ON i.id = c.item_id WHERE i.file_id = ?`, old.ID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE collections SET item_count = item_count - ?, chunk_count = chunk_count - ?, bytes = bytes - ?,
+			updated = ? WHERE id = ?`, old.Items, old.Chunks, contentBytes, now, old.CollectionID); err != nil {
+			return err
+		}
+	}
+	if err := deleteFileItems(ctx, tx, old.ID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE files SET filename = ?, metadata = ?, max_tokens = ?, overlap_tokens = ?, status = ?,
+		error_code = NULL, error_message = NULL, items = 0, chunks = 0, tokens = 0, pages = 0, completed_at = NULL, items_deleted = 0
+		WHERE id = ?`, f.Filename, meta, f.Chunking.MaxTokens, f.Chunking.OverlapTokens, FileEnqueued, old.ID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, attempts = 0, not_before = 0, updated = ? WHERE file_id = ?`, JobQueued, now, old.ID)
+	return err
+}
+
+// sameMetadata reports whether stored metadata m equals the metadata
+// encoded as enc once that reads back from the database too (a number
+// written 9.50 reads back as 9.5).
+func sameMetadata(m map[string]any, enc string) bool {
+	return reflect.DeepEqual(m, decodeMetadata(enc))
 }
 
 // File returns file fileID of collection colID in workspace ws.

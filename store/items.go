@@ -288,12 +288,20 @@ func (s *Store) DeleteItem(ctx context.Context, ws, colID, itemID string) error 
 			return err
 		}
 		var contentLen int64
-		err = tx.QueryRow(`SELECT length(CAST(content AS BLOB)) FROM items WHERE id = ? AND collection_id = ?`, itemID, c.ID).Scan(&contentLen)
+		var tokens int
+		var fileID, fileStatus sql.NullString
+		err = tx.QueryRow(`SELECT length(CAST(i.content AS BLOB)), i.tokens, i.file_id, f.status FROM items i LEFT JOIN files f ON f.id = i.file_id
+			WHERE i.id = ? AND i.collection_id = ?`, itemID, c.ID).Scan(&contentLen, &tokens, &fileID, &fileStatus)
 		if err == sql.ErrNoRows {
 			return notFound("item", itemID)
 		}
 		if err != nil {
 			return err
+		}
+		if fileID.Valid && fileStatus.String != FileCompleted {
+			// Staged by an ingest still running: not yet an item (Item
+			// does not find it either), nor in the collection's counts.
+			return notFound("item", itemID)
 		}
 		removed, err := deleteItemChunks(ctx, tx, seq, itemID)
 		if err != nil {
@@ -301,6 +309,14 @@ func (s *Store) DeleteItem(ctx context.Context, ws, colID, itemID string) error 
 		}
 		if _, err := tx.Exec(`DELETE FROM items WHERE id = ?`, itemID); err != nil {
 			return err
+		}
+		if fileID.Valid {
+			// The file shows what is left of it, and uploading its bytes
+			// again ingests it again (CreateFile).
+			if _, err := tx.Exec(`UPDATE files SET items = items - 1, chunks = chunks - ?, tokens = tokens - ?, items_deleted = items_deleted + 1
+				WHERE id = ?`, removed, tokens, fileID.String); err != nil {
+				return err
+			}
 		}
 		_, err = tx.Exec(`UPDATE collections SET item_count = item_count - 1, chunk_count = chunk_count - ?, bytes = bytes - ?, updated = ? WHERE id = ?`,
 			removed, contentLen, s.Now().Unix(), c.ID)

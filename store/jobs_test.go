@@ -86,6 +86,9 @@ func TestFileLifecycle(t *testing.T) {
 	if _, err := s.Item(ctx, c.Workspace, c.ID, it.ID); kindOf(err) != ragd.ENOTFOUND {
 		t.Fatalf("staged item readable: %v", err)
 	}
+	if err := s.DeleteItem(ctx, c.Workspace, c.ID, it.ID); kindOf(err) != ragd.ENOTFOUND {
+		t.Fatalf("staged item deletable: %v", err)
+	}
 	it.Content, it.Description = "the whole text", "whole"
 	done, err := s.PublishFile(ctx, job, 3, []*store.StagedItem{it})
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -101,6 +102,9 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := privateFiles(abs); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
 	q.Set("_busy_timeout", "10000")
@@ -132,6 +136,42 @@ func Open(path string) (*Store, error) {
 	go s.vacuumLoop()
 	s.freeSpace() // pages a previous run left free
 	return s, nil
+}
+
+// FileMode is the mode of the database, its WAL and shared-memory files
+// and backups: they hold every document, and key hashes, so only ragd's
+// own user may read them.
+const FileMode fs.FileMode = 0o600
+
+// privateFiles creates the database file at path with FileMode if it does
+// not exist, and takes group and other permissions off an existing one
+// and its -wal and -shm (a database of an older ragd was created 0644).
+// SQLite creates a new database 0644 (less the umask), but gives its -wal
+// and -shm the mode of the database file, so the database's mode is
+// enough for all three.
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, FileMode)
+	if err == nil {
+		return f.Close()
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&^FileMode != 0 {
+			if err := os.Chmod(p, fi.Mode().Perm()&FileMode); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Path returns the database file's absolute path.
@@ -282,9 +322,23 @@ func (s *Store) IntegrityCheck(ctx context.Context) error {
 	return nil
 }
 
-// Backup writes a consistent copy of the database to path with VACUUM INTO,
-// while other connections keep reading and writing.
-func (s *Store) Backup(ctx context.Context, path string) error {
+// Backup writes a consistent copy of the database to a new file at path,
+// with FileMode, using VACUUM INTO while other connections keep reading and
+// writing. An existing file at path is an error, never overwritten.
+func (s *Store) Backup(ctx context.Context, path string) (err error) {
+	// VACUUM INTO would create the file 0644; it accepts an empty one.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, FileMode)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			os.Remove(path)
+		}
+	}()
 	// A reader connection only reads the database, but VACUUM INTO is
 	// refused under query_only: lift it on this connection meanwhile.
 	conn, err := s.db.Conn(ctx)

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -55,4 +57,52 @@ func kindOf(err error) string {
 		return e.Kind
 	}
 	return ""
+}
+
+// The database, its WAL and shared-memory files and backups hold every
+// document: only ragd's user may read them, whatever the umask, and a
+// database an older ragd created 0644 is tightened on open.
+func TestFilePermissions(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name     string
+		existing fs.FileMode // mode of a database created before Open; 0: none
+	}{{"New", 0}, {"Existing0644", 0o644}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, store.FileName)
+			if tc.existing != 0 {
+				s, err := store.Open(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s.Close()
+				if err := os.Chmod(path, tc.existing); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s, err := store.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			mustCollection(t, s, "ws", "private") // writes, so the WAL exists
+			backup := filepath.Join(dir, "backup.db")
+			if err := s.Backup(ctx, backup); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range []string{path, path + "-wal", path + "-shm", backup} {
+				fi, err := os.Stat(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fi.Mode().Perm() != store.FileMode {
+					t.Errorf("%s has mode %v, want %v", filepath.Base(p), fi.Mode().Perm(), store.FileMode)
+				}
+			}
+			if err := s.Backup(ctx, backup); err == nil {
+				t.Error("a backup over an existing file succeeded")
+			}
+		})
+	}
 }

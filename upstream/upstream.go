@@ -117,6 +117,34 @@ func (c *Client) Post(ctx context.Context, body []byte) ([]byte, error) {
 	}
 }
 
+// Ping checks that the provider answers, for health checks: a GET of url,
+// a route of the provider that runs no model, with the API key. A server
+// that answers is up even if it does not know the route (404, 405); a
+// refused key (401, 403), a 5xx, a refused connection or no answer while
+// ctx lasts is an error naming the provider. It is tried once.
+func (c *Client) Ping(ctx context.Context, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	if c.APIKey != "" {
+		req.Header.Set("Authorization", "Bearer "+c.APIKey)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s is unreachable: %w", c.Label, err)
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	switch s := resp.StatusCode; {
+	case s == http.StatusUnauthorized || s == http.StatusForbidden:
+		return fmt.Errorf("%s refused ragd's API key (HTTP %d)", c.Label, s)
+	case s >= 500:
+		return fmt.Errorf("%s failed (HTTP %d)", c.Label, s)
+	}
+	return nil
+}
+
 // BadResponse is the EUNAVAILABLE error (code upstream_bad_response) of a
 // 2xx answer that cannot be used; what says why, err is the logged cause.
 func (c *Client) BadResponse(what string, err error) *ragd.Error {

@@ -19,6 +19,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -57,8 +58,11 @@ type Event struct {
 
 // Options tunes a Dispatcher; zero fields take the defaults.
 type Options struct {
-	// Client sends deliveries; default: 10 s timeout, no redirects.
+	// Client sends deliveries; default: 10 s timeout, no redirects, no
+	// proxy, and only to the addresses Destinations allows.
 	Client *http.Client
+	// Destinations restricts where the default Client delivers.
+	Destinations Destinations
 	// MaxAttempts is how many times a delivery is tried before it is
 	// marked failed; default 8.
 	MaxAttempts int
@@ -90,8 +94,7 @@ var _ Publisher = (*Dispatcher)(nil)
 // Close to stop.
 func New(st *store.Store, opt Options) *Dispatcher {
 	if opt.Client == nil {
-		opt.Client = &http.Client{Timeout: 10 * time.Second,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		opt.Client = opt.Destinations.client()
 	}
 	if opt.MaxAttempts <= 0 {
 		opt.MaxAttempts = 8
@@ -257,6 +260,12 @@ func (d *Dispatcher) send(ctx context.Context, dl *store.Delivery) (int, error) 
 	req.Header.Set("X-Ragd-Event-Id", dl.EventID)
 	resp, err := d.opt.Client.Do(req)
 	if err != nil {
+		// The delivery log and the logs show this error: net/http hides a
+		// URL's password in it, but not a token given as the user name.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			uerr.URL = RedactURL(dl.URL)
+		}
 		return 0, err
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"cmp"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,10 +11,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +25,8 @@ import (
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/client"
+	"github.com/ragd/ragd/ingest"
+	"github.com/ragd/ragd/ingest/extract"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
@@ -29,6 +36,8 @@ type ingestOptions struct {
 	url, key, collection     string
 	create, wait, verbose    bool
 	retryFailed              bool
+	failUnsupported          bool
+	filter                   pathFilter
 	parallel                 int
 	metadata                 map[string]any
 	maxTokens, overlapTokens int
@@ -36,12 +45,15 @@ type ingestOptions struct {
 	paths                    []string
 }
 
-const ingestUsage = `usage: ragd ingest --collection NAME [flags] PATH...
+const ingestUsage = `usage: ragd ingest --collection NAME [flags] PATH... [flags]
 
 Uploads files and directory trees into a collection through the HTTP API,
-in parallel, skipping hidden files and files already in the collection. A
+in parallel, skipping hidden files, files already in the collection and
+files of a type ragd cannot read (counted apart, not as failures). A
+gzip-compressed file (NAME.gz) is uncompressed and uploaded as NAME. A
 re-run after an interruption resumes where it stopped. The exit status is 1
-if any file failed.
+if any file failed. Flags may come before or after the paths; after "--",
+everything is a path.
 
 flags:
 `
@@ -65,13 +77,28 @@ func parseIngestFlags(args []string, stderr io.Writer) (*ingestOptions, error) {
 	fs.IntVar(&o.overlapTokens, "overlap-tokens", 0, "chunk overlap in tokens (0: the collection's)")
 	fs.BoolVar(&o.wait, "wait", true, "wait until the server has processed every file (completed or failed)")
 	fs.BoolVar(&o.retryFailed, "retry-failed", false, "delete files that failed in an earlier run and upload them again")
+	fs.BoolVar(&o.failUnsupported, "fail-unsupported", false, "count files of a type ragd cannot read as failures instead of skipping them")
+	fs.Func("include", "only ingest files matching this glob (repeatable); a glob without / matches the file name, one with / the path under the walked directory", o.filter.add(&o.filter.include))
+	fs.Func("exclude", "skip files and directories matching this glob (repeatable), matched like --include", o.filter.add(&o.filter.exclude))
 	fs.BoolVar(&o.verbose, "v", false, "print a line per file")
 	fs.DurationVar(&o.pollInterval, "poll-interval", time.Second, "how often to check on files being processed")
 	fs.DurationVar(&o.every, "progress-interval", 10*time.Second, "how often to print a progress line when stderr is not a terminal")
-	if err := fs.Parse(args); err != nil {
-		return nil, err
+	// flag stops at the first argument that is not a flag: parse again
+	// after each path, so that flags may follow paths, until "--".
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) < len(args) && args[len(args)-len(rest)-1] == "--" {
+			o.paths = append(o.paths, rest...)
+			break
+		}
+		if len(rest) == 0 {
+			break
+		}
+		o.paths, args = append(o.paths, rest[0]), rest[1:]
 	}
-	o.paths = fs.Args()
 	if o.key == "" {
 		o.key = os.Getenv("RAGD_API_KEY")
 	}
@@ -111,7 +138,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	tr.MaxIdleConnsPerHost = 2 * o.parallel // uploads plus status checks
 	c.HTTP = &http.Client{Transport: tr}
 	r := &ingestRun{opts: o, c: c, stdout: stdout, progress: newProgress(stderr, o.every),
-		known: map[string]*client.File{}, pending: map[string][]int{}}
+		known: map[string]*client.File{}, pending: map[string][]int{}, unsupported: map[string]int{}}
 	c.OnRetry = func(err error, wait time.Duration) {
 		r.retries.Add(1)
 		if o.verbose {
@@ -129,11 +156,50 @@ type entry struct {
 	err  error // why it cannot be read, found while walking
 }
 
+// pathFilter is the --include and --exclude globs.
+type pathFilter struct{ include, exclude []string }
+
+// add returns a flag.Func that appends a valid glob to list.
+func (f *pathFilter) add(list *[]string) func(string) error {
+	return func(glob string) error {
+		if _, err := path.Match(glob, ""); err != nil {
+			return fmt.Errorf("bad glob %q: %w", glob, err)
+		}
+		*list = append(*list, glob)
+		return nil
+	}
+}
+
+// matches reports whether a glob matches the file or directory at rel (its
+// path under the walked root): by its name, or by rel for a glob with a /.
+func matches(globs []string, rel string) bool {
+	for _, g := range globs {
+		target := path.Base(rel)
+		if strings.Contains(g, "/") {
+			target = rel
+		}
+		if ok, _ := path.Match(g, target); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// skipDir reports whether the directory at rel is excluded.
+func (f *pathFilter) skipDir(rel string) bool { return rel != "" && matches(f.exclude, rel) }
+
+// skipFile reports whether the file at rel is excluded or, with includes,
+// not included.
+func (f *pathFilter) skipFile(rel string) bool {
+	return matches(f.exclude, rel) || (len(f.include) > 0 && !matches(f.include, rel))
+}
+
 // walkPaths lists the regular files under roots, following symbolic links
 // but visiting each directory once (so links cannot loop), and skipping
-// names that start with a dot. A root that does not exist is an error; a
+// names that start with a dot and what filter leaves out (a file named as
+// a root is never left out). A root that does not exist is an error; a
 // file or directory that cannot be read is an entry with err set.
-func walkPaths(roots []string) ([]entry, error) {
+func walkPaths(roots []string, filter *pathFilter) ([]entry, error) {
 	var out []entry
 	seen := map[string]bool{}
 	for _, root := range roots {
@@ -143,7 +209,7 @@ func walkPaths(roots []string) ([]entry, error) {
 		}
 		switch {
 		case st.IsDir():
-			out = walkDir(root, "", seen, out)
+			out = walkDir(root, "", filter, seen, out)
 		case st.Mode().IsRegular():
 			out = append(out, entry{path: root, name: filepath.Base(root), size: st.Size()})
 		default:
@@ -154,7 +220,7 @@ func walkPaths(roots []string) ([]entry, error) {
 }
 
 // walkDir appends the files under dir, whose path under its root is rel.
-func walkDir(dir, rel string, seen map[string]bool, out []entry) []entry {
+func walkDir(dir, rel string, filter *pathFilter, seen map[string]bool, out []entry) []entry {
 	real, err := filepath.Abs(dir)
 	if err == nil {
 		real, err = filepath.EvalSymlinks(real)
@@ -180,9 +246,13 @@ func walkDir(dir, rel string, seen map[string]bool, out []entry) []entry {
 		case err != nil:
 			out = append(out, entry{path: p, name: r, err: err})
 		case st.IsDir():
-			out = walkDir(p, r, seen, out)
+			if !filter.skipDir(r) {
+				out = walkDir(p, r, filter, seen, out)
+			}
 		case st.Mode().IsRegular():
-			out = append(out, entry{path: p, name: r, size: st.Size()})
+			if !filter.skipFile(r) {
+				out = append(out, entry{path: p, name: r, size: st.Size()})
+			}
 		}
 	}
 	return out
@@ -203,13 +273,18 @@ type ingestRun struct {
 	progress *progress
 	col      *client.Collection
 	entries  []entry
+	tmp      string // uncompressed .gz files, removed at the end
 
 	mu       sync.Mutex
 	known    map[string]*client.File // by sha256: the collection's files
 	pending  map[string][]int        // by file id: entries waiting for it
 	failures []failure
+	// unsupported counts the skipped files of each type ragd cannot read,
+	// by extension.
+	unsupported map[string]int
 
 	uploaded, skipped, completed, failed atomic.Int64
+	unsupportedN                         atomic.Int64
 	sent, retries, collectionFiles       atomic.Int64
 
 	// The poller lists files from after doneID, the last of the first
@@ -222,12 +297,16 @@ type ingestRun struct {
 func (r *ingestRun) run(ctx context.Context) error {
 	start := time.Now()
 	var err error
-	if r.entries, err = walkPaths(r.opts.paths); err != nil {
+	if r.entries, err = walkPaths(r.opts.paths, &r.opts.filter); err != nil {
 		return err
 	}
 	if len(r.entries) == 0 {
-		return ragd.Invalid("path", "no files found under %s (hidden files are skipped)", strings.Join(r.opts.paths, " "))
+		return ragd.Invalid("path", "no files found under %s (hidden files and those --include and --exclude leave out are skipped)", strings.Join(r.opts.paths, " "))
 	}
+	if r.tmp, err = os.MkdirTemp("", "ragd-ingest-"); err != nil {
+		return err
+	}
+	defer os.RemoveAll(r.tmp)
 	if r.col, err = r.collection(ctx); err != nil {
 		return err
 	}
@@ -247,7 +326,7 @@ func (r *ingestRun) run(ctx context.Context) error {
 	r.upload(ctx)
 	close(uploadsDone)
 	poller.Wait()
-	r.progress.stop()
+	r.progress.stop(ctx.Err() != nil)
 	r.summary(time.Since(start))
 	if ctx.Err() != nil {
 		return fmt.Errorf("interrupted: run the same command again to finish the %d remaining files", r.unfinished())
@@ -306,9 +385,16 @@ func (r *ingestRun) ingestFile(ctx context.Context, i int, buf []byte) {
 		r.fail(failure{name: e.name, code: "unreadable", message: e.err.Error()})
 		return
 	}
-	sum, err := hashFile(e.path, buf)
+	src, name, sum, err := r.prepare(i, buf)
+	if src != e.path {
+		defer os.Remove(src)
+	}
 	if err != nil {
 		r.fail(failure{name: e.name, code: "unreadable", message: err.Error()})
+		return
+	}
+	if _, err := extract.Detect(src, path.Base(name), ""); ragd.ErrorKind(err) == ragd.EUNSUPPORTED {
+		r.skipUnsupported(i, name)
 		return
 	}
 	r.mu.Lock()
@@ -330,8 +416,12 @@ func (r *ingestRun) ingestFile(ctx context.Context, i int, buf []byte) {
 	for k, v := range r.opts.metadata {
 		meta[k] = v
 	}
-	f, created, err := r.c.UploadFile(ctx, r.col.ID, client.Upload{Path: e.path, Name: e.name, Metadata: meta,
+	f, created, err := r.c.UploadFile(ctx, r.col.ID, client.Upload{Path: src, Name: name, Metadata: meta,
 		MaxTokens: r.opts.maxTokens, OverlapTokens: r.opts.overlapTokens})
+	if ragd.ErrorKind(err) == ragd.EUNSUPPORTED { // the server may know fewer types than this binary
+		r.skipUnsupported(i, name)
+		return
+	}
 	if err != nil {
 		r.failErr(ctx, i, err)
 		return
@@ -349,6 +439,75 @@ func (r *ingestRun) ingestFile(ctx context.Context, i int, buf []byte) {
 	r.known[sum] = f
 	r.mu.Unlock()
 	r.settle(i, f, verb)
+}
+
+// prepare returns the file to upload for entry i, the name to upload it
+// as, and its sha256: the entry itself, or for NAME.gz its uncompressed
+// bytes in a temporary file (the caller removes it) uploaded as NAME.
+func (r *ingestRun) prepare(i int, buf []byte) (src, name, sum string, err error) {
+	e := &r.entries[i]
+	if !strings.EqualFold(path.Ext(e.name), ".gz") {
+		sum, err = hashFile(e.path, buf)
+		return e.path, e.name, sum, err
+	}
+	name = e.name[:len(e.name)-len(".gz")]
+	src = filepath.Join(r.tmp, strconv.Itoa(i))
+	sum, err = gunzipFile(src, e.path, buf)
+	return src, name, sum, err
+}
+
+// maxGunzipBytes bounds the uncompressed size of a .gz file, as the
+// server bounds an upload.
+const maxGunzipBytes = ingest.DefaultMaxFileBytes
+
+// gunzipFile writes the uncompressed bytes of the gzip file from to a new
+// file dst and returns their hex sha256.
+func gunzipFile(dst, from string, buf []byte) (string, error) {
+	in, err := os.Open(from)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	zr, err := gzip.NewReader(in)
+	if err != nil {
+		return "", fmt.Errorf("not a gzip file: %w", err)
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	n, err := io.CopyBuffer(io.MultiWriter(out, h), io.LimitReader(zr, maxGunzipBytes+1), buf)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && n > maxGunzipBytes {
+		err = fmt.Errorf("uncompresses to more than %d bytes", maxGunzipBytes)
+	}
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// skipUnsupported counts entry i, uploaded as name, as a type ragd cannot
+// read: skipped, or with --fail-unsupported a failure.
+func (r *ingestRun) skipUnsupported(i int, name string) {
+	if r.opts.failUnsupported {
+		r.fail(failure{name: r.entries[i].name, code: "unsupported_type", message: "ragd cannot read this type of file"})
+		return
+	}
+	ext := strings.ToLower(path.Ext(name))
+	if ext == "" {
+		ext = "no extension"
+	}
+	r.unsupportedN.Add(1)
+	r.mu.Lock()
+	r.unsupported[ext]++
+	r.mu.Unlock()
+	if r.opts.verbose {
+		r.progress.printf("unsupported %s (skipped)", r.entries[i].name)
+	}
 }
 
 // hashFile returns the hex sha256 of a file's bytes.
@@ -554,15 +713,16 @@ func (r *ingestRun) update(f *client.File) {
 	}
 }
 
-// unfinished is the number of files neither completed nor failed.
+// unfinished is the number of files neither completed, failed nor
+// skipped as unsupported.
 func (r *ingestRun) unfinished() int64 {
-	return int64(len(r.entries)) - r.completed.Load() - r.failed.Load()
+	return int64(len(r.entries)) - r.completed.Load() - r.failed.Load() - r.unsupportedN.Load()
 }
 
 // status returns how many files are done and the counts behind it.
 func (r *ingestRun) status() (done int64, counts string) {
-	return r.completed.Load() + r.failed.Load(), fmt.Sprintf("%d uploaded, %d skipped, %d failed, %d processing",
-		r.uploaded.Load(), r.skipped.Load(), r.failed.Load(), r.pendingCount())
+	return int64(len(r.entries)) - r.unfinished(), fmt.Sprintf("%d uploaded, %d skipped, %d unsupported, %d failed, %d processing",
+		r.uploaded.Load(), r.skipped.Load(), r.unsupportedN.Load(), r.failed.Load(), r.pendingCount())
 }
 
 // summary prints what the run did.
@@ -576,6 +736,7 @@ func (r *ingestRun) summary(d time.Duration) {
 	fmt.Fprintf(w, "  uploaded    %d (%s)\n", r.uploaded.Load(), humanBytes(r.sent.Load()))
 	fmt.Fprintf(w, "  skipped     %d (already in the collection)\n", r.skipped.Load())
 	fmt.Fprintf(w, "  completed   %d\n", r.completed.Load())
+	fmt.Fprintf(w, "  unsupported %d%s\n", r.unsupportedN.Load(), r.unsupportedTypes())
 	fmt.Fprintf(w, "  failed      %d\n", r.failed.Load())
 	if n := r.unfinished(); n > 0 {
 		fmt.Fprintf(w, "  unfinished  %d\n", n)
@@ -600,6 +761,21 @@ func (r *ingestRun) summary(d time.Duration) {
 	}
 }
 
+// unsupportedTypes lists the skipped unsupported files by extension, most
+// first: " (not ingested: .png 30, .svg 2)".
+func (r *ingestRun) unsupportedTypes() string {
+	if len(r.unsupported) == 0 {
+		return ""
+	}
+	exts := slices.Collect(maps.Keys(r.unsupported))
+	slices.SortFunc(exts, func(a, b string) int { return cmp.Or(r.unsupported[b]-r.unsupported[a], strings.Compare(a, b)) })
+	parts := make([]string, len(exts))
+	for i, ext := range exts {
+		parts[i] = fmt.Sprintf("%s %d", ext, r.unsupported[ext])
+	}
+	return " (not ingested: " + strings.Join(parts, ", ") + ")"
+}
+
 // humanBytes formats a byte count in binary units.
 func humanBytes(n int64) string {
 	const unit = 1024
@@ -622,10 +798,11 @@ type progress struct {
 	tty   bool
 	every time.Duration
 
-	mu   sync.Mutex
-	bar  *progressbar.ProgressBar
-	quit chan struct{}
-	wg   sync.WaitGroup
+	mu          sync.Mutex
+	bar         *progressbar.ProgressBar
+	quit        chan struct{}
+	interrupted bool // set by stop before quit closes
+	wg          sync.WaitGroup
 }
 
 // newProgress returns a progress writing to w, not yet started.
@@ -654,17 +831,33 @@ func (p *progress) start(total int64, status func() (int64, string)) {
 		for {
 			select {
 			case <-p.quit:
-				if p.bar != nil {
-					p.render(total, status)
-					p.bar.Finish()
-					fmt.Fprintln(p.w)
-				}
+				p.finish(total, status)
 				return
 			case <-t.C:
 				p.render(total, status)
 			}
 		}
 	})
+}
+
+// finish shows the final state: a full bar once every file is done, but
+// after an interruption the bar stays where it is, and a line says how far
+// the run got (a throttled bar may not have drawn the last numbers).
+func (p *progress) finish(total int64, status func() (int64, string)) {
+	if !p.interrupted {
+		if p.bar != nil {
+			p.render(total, status)
+			p.bar.Finish()
+			fmt.Fprintln(p.w)
+		}
+		return
+	}
+	if p.bar != nil {
+		p.bar.Exit()
+		fmt.Fprintln(p.w)
+	}
+	done, counts := status()
+	fmt.Fprintf(p.w, "ingest: interrupted with %d/%d files done: %s\n", done, total, counts)
 }
 
 // render shows the current state once.
@@ -690,8 +883,10 @@ func (p *progress) printf(format string, args ...any) {
 	fmt.Fprintf(p.w, format+"\n", args...)
 }
 
-// stop ends the display; start must have been called.
-func (p *progress) stop() {
+// stop ends the display, as interrupted or finished; start must have been
+// called.
+func (p *progress) stop(interrupted bool) {
+	p.interrupted = interrupted
 	close(p.quit)
 	p.wg.Wait()
 }

@@ -2,12 +2,16 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -613,12 +617,12 @@ func TestIngestFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	stdout, stderr, err := ingestCLI(t.Context(), srv.URL, fake.key, "--collection", "c", "--create", dir)
-	if err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), "3 of 5 files failed") {
-		t.Fatalf("err = %v (exit %d), want 3 of 5 failed\n%s%s", err, exitCode(err), stdout, stderr)
+	if err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), "2 of 5 files failed") {
+		t.Fatalf("err = %v (exit %d), want 2 of 5 failed\n%s%s", err, exitCode(err), stdout, stderr)
 	}
 	for _, want := range []string{
 		"broken.pdf: extract_failed: the document could not be read",
-		"tool.exe: unsupported_type: unsupported file type",
+		"unsupported 1 (not ingested: .exe 1)",
 		"dangling.txt: unreadable:",
 		"--retry-failed",
 	} {
@@ -630,6 +634,15 @@ func TestIngestFailures(t *testing.T) {
 		t.Errorf("completed = %d\n%s", n, stdout)
 	}
 
+	if strings.Contains(stdout, "tool.exe") || fake.uploadedNames()["tool.exe"] != nil {
+		t.Errorf("the unsupported file was uploaded or listed as a failure:\n%s", stdout)
+	}
+	t.Run("FailUnsupported", func(t *testing.T) {
+		stdout, _, err := ingestCLI(t.Context(), srv.URL, fake.key, "--collection", "c", dir, "--fail-unsupported")
+		if err == nil || !strings.Contains(err.Error(), "3 of 5 files failed") || !strings.Contains(stdout, "tool.exe: unsupported_type:") {
+			t.Fatalf("err = %v\n%s", err, stdout)
+		}
+	})
 	t.Run("RerunReportsAgain", func(t *testing.T) {
 		stdout, _, err := ingestCLI(t.Context(), srv.URL, fake.key, "--collection", "c", dir)
 		if err == nil || !strings.Contains(stdout, "broken.pdf: extract_failed") {
@@ -851,8 +864,11 @@ func TestIngestStreamsFromDisk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := fh.Truncate(size); err != nil {
-		t.Fatal(err)
+	line := bytes.Repeat([]byte("A line of plain text, so that the file is one ragd reads.\n"), 1<<10)
+	for n := 0; n < size; n += len(line) {
+		if _, err := fh.Write(line[:min(len(line), size-n)]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	fh.Close()
 	var before, after runtime.MemStats
@@ -878,7 +894,7 @@ func TestProgressBar(t *testing.T) {
 	p.start(10, func() (int64, string) { return done.Load(), "7 uploaded, 3 skipped" })
 	p.printf("uploaded %s", "a.md")
 	done.Store(10)
-	p.stop()
+	p.stop(false)
 	out := buf.String()
 	for _, want := range []string{"uploaded a.md\n", "10/10", "files", "7 uploaded, 3 skipped"} {
 		if !strings.Contains(out, want) {
@@ -937,7 +953,7 @@ func bareUploads(b *testing.B, url, key string, entries []entry, parallel int) {
 func BenchmarkIngest10000Files(b *testing.B) {
 	const n, parallel = 10000, 8
 	root := makeTree(b, n)
-	entries, err := walkPaths([]string{root})
+	entries, err := walkPaths([]string{root}, &pathFilter{})
 	if err != nil || len(entries) != n {
 		b.Fatalf("walk: %d entries, %v", len(entries), err)
 	}
@@ -992,7 +1008,7 @@ func realServer(t *testing.T) (url, key string) {
 func TestIngestRealServer(t *testing.T) {
 	url, key := realServer(t)
 	root := filepath.Join("..", "..", "testdata", "extract")
-	want, err := walkPaths([]string{root})
+	want, err := walkPaths([]string{root}, &pathFilter{})
 	if err != nil || len(want) < 10 {
 		t.Fatalf("walk %s: %d files, %v", root, len(want), err)
 	}
@@ -1067,16 +1083,120 @@ func TestIngestRealServer(t *testing.T) {
 		dir := t.TempDir()
 		writeFiles(t, dir, map[string]string{"empty.txt": "", "blob.bin": "\x00\x01\x02\xff\xfe binary \x00\x00", "fine.md": "# Fine\n\nA fine file."})
 		stdout, stderr, err := ingestCLI(t.Context(), url, key, "--collection", "docs", "-v", dir)
-		if err == nil || !strings.Contains(err.Error(), "2 of 3 files failed") {
+		if err == nil || !strings.Contains(err.Error(), "1 of 3 files failed") {
 			t.Fatalf("err = %v\n%s%s", err, stdout, stderr)
 		}
-		for _, want := range []string{"empty.txt: empty_file:", "blob.bin: unsupported_type:"} {
+		for _, want := range []string{"empty.txt: empty_file:", "unsupported 1 (not ingested: .bin 1)"} {
 			if !strings.Contains(stdout, want) {
 				t.Errorf("summary lacks %q:\n%s", want, stdout)
 			}
+		}
+		if !strings.Contains(stderr, "unsupported blob.bin (skipped)") {
+			t.Errorf("-v does not name the unsupported file:\n%s", stderr)
 		}
 		if strings.Contains(stdout, "--retry-failed") {
 			t.Errorf("files refused at upload are not in the collection, yet the summary offers --retry-failed:\n%s", stdout)
 		}
 	})
+}
+
+func TestIngestFlagsAfterPaths(t *testing.T) {
+	t.Setenv("RAGD_API_KEY", "k")
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		paths    []string
+		parallel int
+		exclude  []string
+	}{
+		{"FlagsFirst", []string{"--collection", "c", "--parallel", "2", "a", "b"}, []string{"a", "b"}, 2, nil},
+		{"FlagsAfter", []string{"a", "--collection", "c", "b", "--parallel", "3", "--exclude", "*.png"}, []string{"a", "b"}, 3, []string{"*.png"}},
+		{"DoubleDash", []string{"--collection", "c", "a", "--", "--parallel", "-b"}, []string{"a", "--parallel", "-b"}, 4, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o, err := parseIngestFlags(tc.args, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(o.paths, tc.paths) || o.parallel != tc.parallel || o.collection != "c" || !slices.Equal(o.filter.exclude, tc.exclude) {
+				t.Errorf("paths %q, parallel %d, collection %q, exclude %q", o.paths, o.parallel, o.collection, o.filter.exclude)
+			}
+		})
+	}
+	if _, err := parseIngestFlags([]string{"--collection", "c", "a", "--include", "[x"}, io.Discard); err == nil || !strings.Contains(err.Error(), "bad glob") {
+		t.Errorf("a bad glob: %v", err)
+	}
+}
+
+// A tree like /usr/share/doc/<pkg>: text, gzip-compressed text and an
+// image. The image is skipped as unsupported (not a failure), the .gz
+// files are uploaded uncompressed under their name without .gz, and
+// --include and --exclude choose what is walked.
+func TestIngestDocTree(t *testing.T) {
+	changelog := strings.Repeat("pkg (1.2-3) unstable; urgency=medium\n\n  * Fix the frobnicator.\n\n", 50)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	io.WriteString(zw, changelog)
+	zw.Close()
+	var logo bytes.Buffer
+	if err := png.Encode(&logo, image.NewRGBA(image.Rect(0, 0, 16, 16))); err != nil {
+		t.Fatal(err)
+	}
+	tree := map[string]string{
+		"pkg/README":              "The pkg package frobnicates widgets.\n",
+		"pkg/changelog.Debian.gz": gz.String(),
+		"pkg/copyright":           "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n",
+		"pkg/examples/logo.png":   logo.String(),
+		"pkg/html/index.html":     "<html><body><p>Frobnicating widgets, the manual.</p></body></html>",
+	}
+	for _, tc := range []struct {
+		name        string
+		flags       []string
+		uploaded    []string
+		unsupported int
+	}{
+		{"All", nil, []string{"README", "changelog.Debian", "copyright", "html/index.html"}, 1},
+		{"ExcludeDir", []string{"--exclude", "html", "--exclude", "examples/*"}, []string{"README", "changelog.Debian", "copyright"}, 0},
+		{"IncludeGz", []string{"--include", "*.gz"}, []string{"changelog.Debian"}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake, srv := newFakeRagd(t)
+			dir := t.TempDir()
+			writeFiles(t, dir, tree)
+			args := append([]string{"--collection", "doc", filepath.Join(dir, "pkg"), "--create"}, tc.flags...) // flags after the path
+			stdout, stderr, err := ingestCLI(t.Context(), srv.URL, fake.key, args...)
+			if err != nil {
+				t.Fatalf("ingest: %v\n%s%s", err, stdout, stderr)
+			}
+			got := fake.uploadedNames()
+			if names := slices.Sorted(maps.Keys(got)); !slices.Equal(names, tc.uploaded) {
+				t.Errorf("uploaded %q, want %q", names, tc.uploaded)
+			}
+			if f := got["changelog.Debian"]; f != nil && (f.size != int64(len(changelog)) || f.meta["path"] != "changelog.Debian.gz") {
+				t.Errorf("changelog uploaded as %d bytes with metadata %v, want %d uncompressed bytes", f.size, f.meta, len(changelog))
+			}
+			if n := summaryCount(t, stdout, "unsupported"); n != tc.unsupported {
+				t.Errorf("unsupported %d, want %d\n%s", n, tc.unsupported, stdout)
+			}
+			if tc.unsupported > 0 && !strings.Contains(stdout, "(not ingested: .png 1)") {
+				t.Errorf("the summary does not list the unsupported type:\n%s", stdout)
+			}
+			if n := summaryCount(t, stdout, "failed"); n != 0 {
+				t.Errorf("failed %d\n%s", n, stdout)
+			}
+		})
+	}
+}
+
+// Interrupted, the bar stays where the run got, not full, and a line
+// says so.
+func TestProgressBarInterrupted(t *testing.T) {
+	var buf bytes.Buffer
+	p := &progress{w: &buf, tty: true, every: time.Millisecond}
+	p.start(10, func() (int64, string) { return 3, "3 uploaded" })
+	p.stop(true)
+	out := buf.String()
+	if strings.Contains(out, "10/10") || !strings.Contains(out, "ingest: interrupted with 3/10 files done: 3 uploaded\n") {
+		t.Errorf("progress output %q", out)
+	}
 }

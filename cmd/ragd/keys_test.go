@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,6 +17,11 @@ import (
 func TestKeysCommand(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
+	st, err := createStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
 	var out, errOut bytes.Buffer
 	if err := run(ctx, []string{"keys", "create", "--data-dir", dir, "--name", "ci", "--workspace", "team", "--admin"}, &out, &errOut); err != nil {
 		t.Fatal(err, errOut.String())
@@ -30,7 +37,7 @@ func TestKeysCommand(t *testing.T) {
 	if err := run(ctx, []string{"keys", "revoke", "--data-dir", dir, k.ID}, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(filepath.Join(dir, store.FileName))
+	st, err = store.Open(filepath.Join(dir, store.FileName))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,11 +50,44 @@ func TestKeysCommand(t *testing.T) {
 	}
 }
 
+// A mistyped --data-dir must not create an empty database and answer
+// from it (an empty key list, an integrity check of nothing).
+func TestCommandsRefuseMissingDatabase(t *testing.T) {
+	for _, args := range [][]string{
+		{"keys", "create", "--admin"},
+		{"keys", "list"},
+		{"keys", "revoke", "key_123"},
+		{"check"},
+		{"backup", "OUT.db"},
+	} {
+		t.Run(strings.Join(args, "_"), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "typo")
+			n := 1 // the --data-dir flag goes after the command and its subcommand
+			if args[0] == "keys" {
+				n = 2
+			}
+			args := append(append(args[:n:n], "--data-dir", dir), args[n:]...)
+			if args[len(args)-1] == "OUT.db" {
+				args[len(args)-1] = filepath.Join(t.TempDir(), "out.db")
+			}
+			var out bytes.Buffer
+			err := run(context.Background(), args, &out, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), "no ragd database at "+filepath.Join(dir, store.FileName)) || !strings.Contains(err.Error(), "--data-dir") {
+				t.Fatalf("%v: err %v, stdout %q", args, err, out.String())
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("%v created %s", args, dir)
+			}
+		})
+	}
+}
+
 // TestKeysListAllPages lists more keys than one page of the store holds.
 func TestKeysListAllPages(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	st, err := openStore(dir)
+	// keys list needs an existing database: create it as ragd serve does.
+	st, err := createStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

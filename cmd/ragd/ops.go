@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ragd/ragd/server"
+	"github.com/ragd/ragd/webhook"
 )
 
 // opsSettings are the serve flags of operations: limits, logs, CORS, TLS.
@@ -21,6 +22,7 @@ type opsSettings struct {
 	corsOrigins  string
 	tlsCert      string
 	tlsKey       string
+	webhookAllow string
 	metricsAuth  bool
 }
 
@@ -34,6 +36,7 @@ func (o *opsSettings) registerOpsFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.flush, "usage-flush-interval", 2*time.Second, "how often usage and request logs are written to the database")
 	fs.StringVar(&o.corsOrigins, "cors-origins", envOr("RAGD_CORS_ORIGINS", ""), "comma-separated origins allowed to call the API from a browser; empty: CORS off (env RAGD_CORS_ORIGINS)")
 	fs.StringVar(&o.tlsCert, "tls-cert", envOr("RAGD_TLS_CERT", ""), "TLS certificate file (PEM); with --tls-key, serve HTTPS (env RAGD_TLS_CERT)")
+	fs.StringVar(&o.webhookAllow, "webhook-allow", envOr("RAGD_WEBHOOK_ALLOW", ""), "comma-separated CIDR ranges or IPs webhooks may deliver to; empty: any address but link-local and cloud metadata ones (env RAGD_WEBHOOK_ALLOW)")
 	fs.BoolVar(&o.metricsAuth, "metrics-auth", false, "require an admin API key on GET /metrics (default: open to whoever reaches the port)")
 	fs.StringVar(&o.tlsKey, "tls-key", envOr("RAGD_TLS_KEY", ""), "TLS private key file (PEM) (env RAGD_TLS_KEY)")
 }
@@ -53,8 +56,12 @@ func (o *opsSettings) config() (server.OpsConfig, error) {
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return server.OpsConfig{}, fmt.Errorf("--tls-cert and --tls-key go together")
 	}
+	dest, err := webhook.ParseDestinations(o.webhookAllow)
+	if err != nil {
+		return server.OpsConfig{}, fmt.Errorf("--webhook-allow: %w", err)
+	}
 	cfg := server.OpsConfig{DefaultTier: &tier, LogRetention: o.logRetention, LogBodies: o.logBodies, FlushInterval: o.flush,
-		TLSCertFile: o.tlsCert, TLSKeyFile: o.tlsKey, MetricsAuth: o.metricsAuth}
+		TLSCertFile: o.tlsCert, TLSKeyFile: o.tlsKey, Webhooks: webhook.Options{Destinations: dest}, MetricsAuth: o.metricsAuth}
 	for _, origin := range strings.Split(o.corsOrigins, ",") {
 		if origin = strings.TrimSpace(origin); origin != "" {
 			cfg.CORSOrigins = append(cfg.CORSOrigins, origin)

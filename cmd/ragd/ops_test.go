@@ -220,7 +220,7 @@ func TestGracefulShutdown(t *testing.T) {
 // backup began and an intact database.
 func TestBackupDuringWrites(t *testing.T) {
 	dir := t.TempDir()
-	st, err := openStore(dir)
+	st, err := createStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,3 +73,47 @@ func TestREADMEQuickstart(t *testing.T) {
 		t.Fatalf("RAG answer %q does not quote the backup item", content)
 	}
 }
+
+// The README opens with `make run` and `make test` and names right after
+// them what a fresh machine needs, through the same `make deps` that CI
+// calls, so the list of packages lives in one place.
+func TestREADMEPrerequisites(t *testing.T) {
+	data, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(data), "```sh\n")
+	block, rest, _ := strings.Cut(rest, "```\n")
+	var cmds []string
+	for _, line := range strings.Split(strings.TrimSpace(block), "\n") {
+		cmd, _, _ := strings.Cut(line, "#")
+		cmds = append(cmds, strings.TrimSpace(cmd))
+	}
+	if strings.Join(cmds, ";") != "make run;make test" {
+		t.Errorf("README opens with %q, want make run and make test", cmds)
+	}
+	if next := strings.TrimSpace(rest); !strings.HasPrefix(next, "Prerequisites:") || !strings.Contains(strings.SplitN(next, "\n\n", 2)[0], "`make deps`") {
+		t.Errorf("the paragraph after the opening commands does not name `make deps`: %.200q", next)
+	}
+
+	cmd := exec.Command("make", "-n", "deps")
+	cmd.Dir = "../.."
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("make -n deps: %v\n%s", err, out)
+	}
+	// What the test suite runs besides Go: the C compiler and SQLite's
+	// header for cgo, pdftotext as the PDF oracle, curl for the README.
+	for _, pkg := range []string{"gcc", "libc6-dev", "libsqlite3-dev", "poppler-utils", "curl"} {
+		if !strings.Contains(string(out), "apt-get install") || !strings.Contains(string(out), " "+pkg) {
+			t.Errorf("make deps does not install %s:\n%s", pkg, out)
+		}
+	}
+	ci, err := os.ReadFile("../../.ci/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(ci), "\nmake deps\n") || strings.Contains(string(ci), "apt-get") {
+		t.Errorf(".ci/run keeps its own package list instead of calling make deps:\n%s", ci)
+	}
+}

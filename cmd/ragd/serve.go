@@ -29,6 +29,8 @@ type Main struct {
 	MaxBodyBytes int64
 	Grace        time.Duration
 	LogLevel     string
+	// LogFormat is json or text, for every line ragd logs.
+	LogFormat string
 	// EmbeddingModel is the default model of new collections.
 	EmbeddingModel string
 	// Workers is how many files are ingested at once.
@@ -70,6 +72,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.IntVar(&m.MaxRerankDocuments, "max-rerank-documents", envInt("RAGD_MAX_RERANK_DOCUMENTS", server.DefaultMaxRerankDocuments), "most documents in one /v1/rerank call (env RAGD_MAX_RERANK_DOCUMENTS)")
 	fs.Int64Var(&m.MaxRerankBytes, "max-rerank-bytes", int64(envInt("RAGD_MAX_RERANK_BYTES", server.DefaultMaxRerankBytes)), "largest query plus documents of one /v1/rerank call, in bytes (env RAGD_MAX_RERANK_BYTES)")
 	fs.StringVar(&m.LogLevel, "log-level", envOr("RAGD_LOG_LEVEL", "info"), "debug, info, warn or error (env RAGD_LOG_LEVEL)")
+	fs.StringVar(&m.LogFormat, "log-format", envOr("RAGD_LOG_FORMAT", "json"), "json or text, for every log line (env RAGD_LOG_FORMAT)")
 	d := server.DefaultTimeouts
 	fs.DurationVar(&m.Timeouts.ReadHeader, "read-header-timeout", d.ReadHeader, "time to read a request's headers")
 	fs.DurationVar(&m.Timeouts.Read, "read-timeout", d.Read, "time to read a whole request, body included (uploads must arrive within it)")
@@ -100,14 +103,6 @@ func envInt(name string, def int) int {
 	return def
 }
 
-// openStore opens the database of a data directory, creating the directory.
-func openStore(dataDir string) (*store.Store, error) {
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, err
-	}
-	return store.Open(filepath.Join(dataDir, store.FileName))
-}
-
 // embedders returns the registry of the built-in and remote embedding
 // models with the given default.
 func embedders(ctx context.Context, defaultModel string, fc *fileConfig) (*embed.Registry, error) {
@@ -132,14 +127,40 @@ func embedders(ctx context.Context, defaultModel string, fc *fileConfig) (*embed
 	return reg, nil
 }
 
+// newLogger returns the logger of --log-format and --log-level on w.
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var opts slog.HandlerOptions
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts.Level = lv
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, &opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, &opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format: %q is neither json nor text", format)
+}
+
 // Run serves until ctx ends, then shuts down gracefully.
 func (m *Main) Run(ctx context.Context) error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(m.LogLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+	log, err := newLogger(m.stderr, m.LogFormat, m.LogLevel)
+	if err != nil {
+		return err
 	}
-	log := slog.New(slog.NewJSONHandler(m.stderr, &slog.HandlerOptions{Level: level}))
-	st, err := openStore(m.DataDir)
+	// Packages that log through slog's or the log package's default (the
+	// store's checkpoint warnings, net/http's server errors) write in the
+	// same format to the same place.
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(log)
+	unlock, err := lockDataDir(m.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st, err := createStore(m.DataDir)
 	if err != nil {
 		return err
 	}
@@ -206,14 +227,19 @@ func (m *Main) Run(ctx context.Context) error {
 }
 
 // ensureAdminKey creates and prints an admin key on first start, when no
-// key exists and RAGD_ADMIN_KEY is not set.
+// key exists and RAGD_ADMIN_KEY is not set. On a later start it says how
+// to create another, since a key is shown only once.
 func (m *Main) ensureAdminKey(ctx context.Context, st *store.Store) error {
 	if m.AdminKey != "" {
 		return nil
 	}
 	n, err := st.CountKeys(ctx)
-	if err != nil || n > 0 {
+	if err != nil {
 		return err
+	}
+	if n > 0 {
+		fmt.Fprintf(m.stdout, "This data directory has %d API key(s), shown only when created. To create an admin key, run:\n\n    ragd keys create --admin --data-dir %s\n\n", n, m.DataDir)
+		return nil
 	}
 	k := &store.Key{Name: "first admin key", Workspace: store.DefaultWorkspace, Admin: true}
 	if err := st.CreateKey(ctx, k); err != nil {

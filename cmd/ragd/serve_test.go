@@ -4,10 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"io/fs"
+	"log"
+	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -95,6 +103,9 @@ func TestServePersistsAcrossRestart(t *testing.T) {
 	if strings.Contains(out.String(), "Created an admin API key") {
 		t.Fatal("second start created another admin key")
 	}
+	if !strings.Contains(out.String(), "ragd keys create --admin --data-dir "+dir+"\n") {
+		t.Errorf("second start does not say how to create a key: %q", out.String())
+	}
 	st, b = apiCall(t, "POST", url+"/v1/vector_store/"+col+"/search", key, map[string]any{"input": "durable restarts"})
 	if st != 200 || len(b["results"].([]any)) != 1 {
 		t.Fatalf("search after restart: %d %v", st, b)
@@ -148,6 +159,171 @@ func TestServeChatFromEnv(t *testing.T) {
 	}
 	if msgs := sent["messages"].([]any); !strings.Contains(msgs[0].(map[string]any)["content"].(string), "SQLite") {
 		t.Fatalf("upstream got %v", sent)
+	}
+}
+
+// A second ragd serve on a data directory in use refuses to start, before
+// it touches the database (where it would requeue the first one's jobs);
+// once the first stops, the directory is free again.
+func TestServeLocksDataDir(t *testing.T) {
+	dir := t.TempDir()
+	_, _, stop := startMain(t, dir, map[string]string{"RAGD_ADMIN_KEY": "admin-secret-key-1"})
+	second := NewMain(io.Discard, io.Discard)
+	if err := second.ParseFlags([]string{"--addr", "127.0.0.1:0", "--data-dir", dir}); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	second.Ready = ready
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- second.Run(ctx) }()
+	var err error
+	select {
+	case err = <-done:
+	case url := <-ready:
+		cancel()
+		<-done
+		t.Fatalf("a second serve started on the same data directory, at %s", url)
+	}
+	cancel()
+	want := fmt.Sprintf("data directory %s is in use by another ragd serve (pid %d)", dir, os.Getpid())
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("second serve: %v, want %q", err, want)
+	}
+	stop()
+	_, _, stop = startMain(t, dir, nil)
+	stop()
+}
+
+// Everything ragd serve writes in its data directory (database, WAL, lock,
+// uploaded files) is readable by its user only, whatever the umask.
+func TestServeDataDirIsPrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	url, _, stop := startMain(t, dir, map[string]string{"RAGD_ADMIN_KEY": "admin-secret-key-1"})
+	if st, b := apiCall(t, "POST", url+"/v1/vector_store", "admin-secret-key-1", map[string]any{"name": "private"}); st != 201 {
+		t.Fatalf("create: %d %v", st, b)
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("file", "notes.txt")
+	io.WriteString(fw, "Private notes about otters.\n")
+	mw.Close()
+	req, _ := http.NewRequest("POST", url+"/v1/vector_store/private/files?wait=true", &body)
+	req.Header.Set("Authorization", "Bearer admin-secret-key-1")
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("upload: %d", resp.StatusCode)
+	}
+	check := func() {
+		t.Helper()
+		n := 0
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			want := fs.FileMode(0o600)
+			if d.IsDir() {
+				want = 0o700
+			}
+			if fi.Mode().Perm() != want {
+				t.Errorf("%s has mode %v, want %v", path, fi.Mode().Perm(), want)
+			}
+			n++
+			return nil
+		})
+		if err != nil || n < 5 { // the dir, ragd.db, -wal, -shm, ragd.lock, files/...
+			t.Fatalf("walked %d entries: %v", n, err)
+		}
+	}
+	check()
+	stop()
+	check()
+}
+
+// Every line ragd logs is in the format of --log-format, including those
+// of packages that use the standard loggers, and probes of /healthz and
+// /readyz are logged only at debug level.
+func TestServeLogFormat(t *testing.T) {
+	for _, tc := range []struct {
+		format, level string
+		probesLogged  bool
+	}{{"json", "info", false}, {"text", "info", false}, {"text", "debug", true}} {
+		t.Run(tc.format+"_"+tc.level, func(t *testing.T) {
+			t.Setenv("RAGD_ADMIN_KEY", "admin-secret-key-1")
+			stderr := &syncBuffer{}
+			m := NewMain(io.Discard, stderr)
+			if err := m.ParseFlags([]string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--log-format", tc.format, "--log-level", tc.level}); err != nil {
+				t.Fatal(err)
+			}
+			ready := make(chan string, 1)
+			m.Ready = ready
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- m.Run(ctx) }()
+			url := <-ready
+			for _, p := range []string{"/healthz", "/readyz"} {
+				resp, err := http.Get(url + p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+			}
+			apiCall(t, "GET", url+"/v1/models", "admin-secret-key-1", nil)
+			log.Print("a line of a package using the log package")
+			slog.Warn("a line of a package using slog's default")
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			var all []map[string]any
+			for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+				rec := map[string]any{}
+				if tc.format == "json" {
+					if err := json.Unmarshal([]byte(line), &rec); err != nil {
+						t.Fatalf("not a JSON line: %q", line)
+					}
+				} else {
+					if !strings.HasPrefix(line, "time=") {
+						t.Fatalf("not a text line: %q", line)
+					}
+					for _, m := range regexp.MustCompile(`(\w+)=("(?:[^"\\]|\\.)*"|\S*)`).FindAllStringSubmatch(line, -1) {
+						v, err := strconv.Unquote(m[2])
+						if err != nil {
+							v = m[2]
+						}
+						rec[m[1]] = v
+					}
+				}
+				all = append(all, rec)
+			}
+			seen := map[string]string{} // msg or route -> level
+			for _, rec := range all {
+				key := fmt.Sprint(rec["msg"])
+				if key == "request" {
+					key = fmt.Sprint(rec["route"])
+				}
+				seen[key] = fmt.Sprint(rec["level"])
+			}
+			for _, want := range []string{"serving", "/v1/models", "a line of a package using the log package", "a line of a package using slog's default"} {
+				if _, ok := seen[want]; !ok {
+					t.Errorf("no line for %q in %s", want, stderr.String())
+				}
+			}
+			for _, probe := range []string{"/healthz", "/readyz"} {
+				if level, ok := seen[probe]; ok != tc.probesLogged || (ok && level != "DEBUG") {
+					t.Errorf("probe %s logged %v at %q\n%s", probe, ok, level, stderr.String())
+				}
+			}
+		})
 	}
 }
 
