@@ -25,21 +25,11 @@ const extractiveDescription = "extractive: quotes retrieved passages, no generat
 // it reads every passage, so this only bounds the packing.
 const extractiveContextWindow = 16384
 
-// Quote lengths. A longer quote of the right passage gains recall, a
-// longer quote of a wrong one loses precision. On the FAQ sets (BM25 top
-// 5) the passage that retrieval ranks first and that also matches the
-// question's terms best is the answer 70% (Python) and 43% (Debian) of
-// the time; when the two disagree, the best match is the answer only 27%
-// and 22% of the time. So only the first kind is quoted at length.
-const (
-	// quoteBudget bounds every quote, in tokens: about a paragraph or
-	// two. At 200 the Debian set's precision fell below the baseline.
-	quoteBudget = 150
-	// unsureQuoteGroups bounds the quote of a passage that retrieval did
-	// not rank first, in sentences (each with what it introduces), as
-	// long as the first three sentences a reader skims.
-	unsureQuoteGroups = 3
-)
+// quoteBudget bounds every quote, in tokens: about a paragraph or two. A
+// longer quote of the right passage gains recall, a longer quote of a
+// wrong one loses precision; at 200 the Debian FAQ set's precision fell
+// below the baseline (docs/benchmarks.md).
+const quoteBudget = 150
 
 // BM25 parameters for scoring passages and paragraphs against the
 // question.
@@ -231,13 +221,13 @@ func conversationPassages(msgs []message) []string {
 	return out
 }
 
-// quote returns the answer's pieces: a quote of the passage that best
-// answers query, numbered from 1 in its citation, or nil when no passage
-// shares a term with the query. The passage quoted is the one matching
-// the query's terms best by BM25 over the given passages, the earliest on
-// a tie. It is quoted up to quoteBudget tokens, unless ranked says the
-// passages come best first from retrieval and it is not the first: then
-// up to unsureQuoteGroups sentences.
+// quote returns the answer's pieces: a quote of one passage, numbered
+// from 1 in its citation, or nil when no passage shares a term with the
+// query. When ranked says the passages come best first from retrieval,
+// the passage quoted is the first; otherwise (plain chat, where the
+// passages are the conversation's text) it is the one matching the
+// query's terms best by BM25, the earliest on a tie. It is quoted up to
+// quoteBudget tokens.
 //
 // Measured on the FAQ question/answer sets (gold-answer word recall and
 // precision against the first three sentences of retrieval's first
@@ -272,9 +262,11 @@ func (x *Extractive) quote(query string, passages []string, ranked bool) []strin
 	if len(scores) == 0 || scores[best] == 0 {
 		return nil
 	}
-	maxGroups := 0
-	if ranked && best != 0 {
-		maxGroups = unsureQuoteGroups
+	if ranked {
+		// Retrieval's first passage, even where another matches the
+		// question's words better: with the default model's hybrid search
+		// that override cost 0.09 of precision on both FAQ sets.
+		best = 0
 	}
 	units := parsePassage(passages[best])
 	if len(units) == 0 {
@@ -287,7 +279,7 @@ func (x *Extractive) quote(query string, passages []string, ranked bool) []strin
 	start := bestParagraph(qterms, units)
 	end, used := start, 0
 	var cut []unit
-	for groups := 0; end < len(units) && (maxGroups == 0 || groups < maxGroups); groups++ {
+	for end < len(units) {
 		j := groupEnd(units, end)
 		cost := sum(tokens[end:j])
 		if used+cost > quoteBudget {
@@ -300,7 +292,7 @@ func (x *Extractive) quote(query string, passages []string, ranked bool) []strin
 		used += cost
 		end = j
 	}
-	if end == len(units) && maxGroups == 0 {
+	if end == len(units) {
 		// The passage ended first: spend the rest on the paragraphs before.
 		for start > 0 {
 			p := start - 1

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,8 +18,9 @@ import (
 	"github.com/ragd/ragd/tokenize"
 )
 
-// fakeRetriever ranks fixed passages by how many query words they hold and
-// records what it was asked.
+// fakeRetriever ranks fixed passages by the query words they hold, rarer
+// words weighing more (like a keyword ranking), and records what it was
+// asked.
 type fakeRetriever struct {
 	passages []store.SearchResult
 	mu       sync.Mutex
@@ -34,18 +36,30 @@ func (f *fakeRetriever) Retrieve(ctx context.Context, collection, query string, 
 	f.mu.Lock()
 	f.calls = append(f.calls, retrieveCall{collection, query, opts})
 	f.mu.Unlock()
-	words := strings.Fields(strings.ToLower(query))
+	var words []string
+	df := map[string]int{}
+	for _, w := range strings.Fields(strings.ToLower(query)) {
+		if w = strings.Trim(w, "?.,!"); len(w) > 3 {
+			words = append(words, w)
+			for _, p := range f.passages {
+				if strings.Contains(strings.ToLower(p.Content), w) {
+					df[w]++
+				}
+			}
+		}
+	}
 	type hit struct {
 		r store.SearchResult
-		n int
+		n float64
 	}
 	var hits []hit
 	for _, p := range f.passages {
 		low := strings.ToLower(p.Content)
-		n := 0
+		n := 0.0
 		for _, w := range words {
-			if len(w) > 3 && strings.Contains(low, strings.Trim(w, "?.,!")) {
-				n++
+			if strings.Contains(low, w) {
+				// Rarer words weigh more, as in a keyword ranking.
+				n += math.Log(1 + float64(len(f.passages))/float64(df[w]))
 			}
 		}
 		if n > 0 {

@@ -98,11 +98,11 @@ func TestFileMetadataLimits(t *testing.T) {
 	// which line; the rows before it are not published.
 	jsonl := `{"text": "first row about herons", "kind": "bird"}` + "\n" +
 		`{"text": "second row", "deep": ` + nestedJSON(200) + "}\n"
-	f := obj(fs.upload(t, fs.admin, col, "?wait=true", "rows.jsonl", []byte(jsonl), nil).must(t, 201)["file"])
-	e := obj(f["error"])
-	if f["status"] != "failed" || e["code"] != "invalid_metadata" || !strings.Contains(str(e["message"]), "line 2") ||
-		!strings.Contains(str(e["message"]), fmt.Sprint(ragd.MaxMetadataDepth)) {
-		t.Fatalf("file with a row nested too deep: %v", f)
+	// ?wait=true answers with the failed file's own error.
+	r = fs.upload(t, fs.admin, col, "?wait=true", "rows.jsonl", []byte(jsonl), nil)
+	if code, _ := r.errCode(); r.status != 422 || code != "invalid_metadata" || !strings.Contains(string(r.raw), "line 2") ||
+		!strings.Contains(string(r.raw), fmt.Sprint(ragd.MaxMetadataDepth)) {
+		t.Fatalf("file with a row nested too deep: %d %s", r.status, r.raw)
 	}
 	if res := fs.search(t, col, map[string]any{"input": "herons", "filter": map[string]any{"key": "kind", "op": "eq", "value": "bird"}}); len(res) != 0 {
 		t.Fatalf("rows of a failed file are searchable: %v", res)

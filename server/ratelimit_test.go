@@ -195,10 +195,16 @@ func TestRateLimitTokens(t *testing.T) {
 	if code, _ := r.errCode(); r.status != 429 || code != "tokens_exceed_limit" || r.header.Get("Retry-After") == "" {
 		t.Fatalf("RAG with max_tokens over the limit: %d %s", r.status, r.raw)
 	}
-	// One that fits is charged what it really used, sources included.
+	// One that fits is charged what it really used: the prompt with its
+	// sources, the completion, and the embedding of the question that
+	// retrieval searched with.
 	b := rag(100).must(t, 200)
 	usage := obj(b["usage"])
-	total := int(usage["prompt_tokens"].(float64) + usage["completion_tokens"].(float64))
+	enc, err := tokenize.Get(tokenize.CL100K)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := int(usage["prompt_tokens"].(float64)+usage["completion_tokens"].(float64)) + enc.Count("How do herons fish?")
 	r = ts.do(t, "GET", "/v1/vector_store", key, nil)
 	if got := headerInt(t, r, "X-RateLimit-Remaining-Tokens"); got != tpm-total {
 		t.Errorf("remaining tokens after a RAG request of %d tokens: %d, want %d", total, got, tpm-total)
