@@ -31,6 +31,11 @@ const extractiveContextWindow = 16384
 // below the baseline (docs/benchmarks.md).
 const quoteBudget = 150
 
+// unsureQuoteGroups bounds the quote of a passage that retrieval ranked
+// first but that another retrieved passage out-matches on the question's
+// words, in sentences (each with what it introduces).
+const unsureQuoteGroups = 3
+
 // BM25 parameters for scoring passages and paragraphs against the
 // question.
 const (
@@ -262,10 +267,17 @@ func (x *Extractive) quote(query string, passages []string, ranked bool) []strin
 	if len(scores) == 0 || scores[best] == 0 {
 		return nil
 	}
+	// sure: the passage to quote is also the one matching the question's
+	// words best. Unsure quotes stop at unsureQuoteGroups.
+	sure := true
 	if ranked {
 		// Retrieval's first passage, even where another matches the
 		// question's words better: with the default model's hybrid search
-		// that override cost 0.09 of precision on both FAQ sets.
+		// that override cost 0.09 of precision on both FAQ sets. But the
+		// disagreement says retrieval may be wrong, and a long quote of a
+		// wrong passage costs precision, so the quote is then as short as
+		// the first sentences a reader skims, from the passage's start.
+		sure = best == 0
 		best = 0
 	}
 	units := parsePassage(passages[best])
@@ -276,10 +288,13 @@ func (x *Extractive) quote(query string, passages []string, ranked bool) []strin
 	for i, u := range units {
 		tokens[i] = x.enc.Count(u.text) + 1
 	}
-	start := bestParagraph(qterms, units)
+	start, maxGroups := bestParagraph(qterms, units), len(units)
+	if !sure {
+		start, maxGroups = 0, unsureQuoteGroups
+	}
 	end, used := start, 0
 	var cut []unit
-	for end < len(units) {
+	for groups := 0; end < len(units) && groups < maxGroups; groups++ {
 		j := groupEnd(units, end)
 		cost := sum(tokens[end:j])
 		if used+cost > quoteBudget {
@@ -292,7 +307,7 @@ func (x *Extractive) quote(query string, passages []string, ranked bool) []strin
 		used += cost
 		end = j
 	}
-	if end == len(units) {
+	if end == len(units) && sure {
 		// The passage ended first: spend the rest on the paragraphs before.
 		for start > 0 {
 			p := start - 1
