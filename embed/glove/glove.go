@@ -55,13 +55,13 @@ import (
 	_ "embed"
 	"encoding/binary"
 	"math"
-	"runtime"
 	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/embed/internal/batch"
 )
 
 // Name is the model name clients use to select this model.
@@ -160,38 +160,7 @@ func (m *Model) MaxInputTokens() int { return 8192 }
 // spreads large batches over all CPUs and returns ctx.Err() when ctx is
 // done.
 func (m *Model) Embed(ctx context.Context, texts []string) ([][]float32, error) {
-	out := make([][]float32, len(texts))
-	flat := make([]float32, len(texts)*Dims)
-	for i := range out {
-		out[i] = flat[i*Dims : (i+1)*Dims : (i+1)*Dims]
-	}
-	workers := min(runtime.GOMAXPROCS(0), (len(texts)+15)/16)
-	if workers <= 1 {
-		return out, m.embedRange(ctx, texts, out, 0, 1)
-	}
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() { errs[w] = m.embedRange(ctx, texts, out, w, workers) })
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-// embedRange embeds texts[first], texts[first+stride], ... into out.
-func (m *Model) embedRange(ctx context.Context, texts []string, out [][]float32, first, stride int) error {
-	for i := first; i < len(texts); i += stride {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		m.embedOne(texts[i], out[i])
-	}
-	return nil
+	return batch.Embed(ctx, texts, Dims, m.embedOne)
 }
 
 // embedOne writes the embedding of text into v, which is zero on entry.
