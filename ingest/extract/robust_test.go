@@ -7,7 +7,6 @@ import (
 	"errors"
 	"image"
 	"image/png"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -214,7 +213,7 @@ func TestLimits(t *testing.T) {
 	t.Run("MaxExpansion", func(t *testing.T) {
 		// 4 MB of text, within MaxText, from a DOCX of a few kilobytes.
 		para := `<w:p><w:r><w:t>` + strings.Repeat("the same sentence again and again. ", 100) + `</w:t></w:r></w:p>`
-		data := docx(t, strings.Repeat(para, 4<<20/len(para)))
+		data := docx(t, strings.Repeat(para, 4<<20/len(para)), "")
 		if len(data) > 1<<20 {
 			t.Fatalf("the DOCX is %d bytes", len(data))
 		}
@@ -262,22 +261,6 @@ func TestLimits(t *testing.T) {
 		_, _, err = extractBytes(t, "a.docx", data, Options{Limits: Limits{MaxZipEntries: 3}})
 		wantCode(t, err, ragd.EUNPROCESSABLE, "corrupt_docx")
 	})
-}
-
-// docx returns a DOCX archive whose document body is body.
-func docx(t testing.TB, body string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	w, err := zw.Create("word/document.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.WriteString(w, `<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>`+body+`</w:body></w:document>`)
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 // stopSink fails on the n-th call.
