@@ -253,6 +253,19 @@ func TestLimits(t *testing.T) {
 		_, _, err := extractBytes(t, "bomb.docx", buf.Bytes(), Options{Limits: Limits{MaxDecompressed: 8 << 20, MaxExpansion: 1000}})
 		wantCode(t, err, ragd.EUNPROCESSABLE, "decompression_limit")
 	})
+	t.Run("StylesCountTowardsDecompression", func(t *testing.T) {
+		// The styles are read first, and their bytes count against the
+		// same budget as the document's, even though unreadable styles
+		// are otherwise ignored.
+		styles := wordStyle("Standard", "Normal", "", "") + `<w:style w:type="paragraph" w:styleId="Big"><w:name w:val="Big"/>` +
+			strings.Repeat("padding ", 1<<20) + `</w:style>`
+		data := docx(t, wp("Heading1", "Guide")+wp("", "A small document."), styles)
+		_, _, err := extractBytes(t, "styles.docx", data, Options{Limits: Limits{MaxDecompressed: 4 << 20}})
+		wantCode(t, err, ragd.EUNPROCESSABLE, "decompression_limit")
+		if _, c, err := extractBytes(t, "styles.docx", data, Options{Limits: Limits{MaxDecompressed: 16 << 20}}); err != nil || len(c.Segments) != 1 || c.Segments[0].Section != "Guide" {
+			t.Fatalf("segments = %+v, err = %v", c.Segments, err)
+		}
+	})
 	t.Run("ZipEntries", func(t *testing.T) {
 		data, err := os.ReadFile(filepath.Join(caseDir, "docx-users-and-groups", "input.docx"))
 		if err != nil {
