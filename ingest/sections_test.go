@@ -26,6 +26,7 @@ func TestSectionsGolden(t *testing.T) {
 		{"markdown-rustfmt", "../testdata/extract/markdown-rustfmt/input.md"},
 		{"html-python-policy", "../testdata/extract/html-python-policy/input.html"},
 		{"text-python-faq", "../eval/testdata/faq/sample.rst.txt"},
+		{"docx-users-and-groups", "../testdata/extract/docx-users-and-groups/input.docx"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

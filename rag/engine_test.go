@@ -190,6 +190,46 @@ func TestRAGBudget(t *testing.T) {
 	})
 }
 
+// The model sees each source's file, section and page, so that it can
+// say where an answer comes from. The passages are from rustfmt's README
+// (testdata/extract/markdown-rustfmt) with the sections ragd gives them.
+func TestRAGSourceLabels(t *testing.T) {
+	const content = "To install: rustup component add rustfmt. To run on a cargo project in the current working directory: cargo fmt"
+	deep := "rustfmt > Quick start > Installing rustfmt on the Stable toolchain > On Linux and macOS > From rustup > " +
+		"Adding the component to an existing toolchain > Checking the installation"
+	tests := []struct {
+		name, filename, description, section string
+		page                                 int
+		want                                 string
+	}{
+		{"Section", "README.md", "", "rustfmt > Quick start > On the Stable toolchain", 0, `README.md, "rustfmt > Quick start > On the Stable toolchain"`},
+		{"SectionAndPage", "rustfmt.pdf", "", "rustfmt > Quick start", 2, `rustfmt.pdf, "rustfmt > Quick start", page 2`},
+		{"NoSection", "README.txt", "", "", 1, `README.txt, page 1`},
+		{"Description", "", "rustfmt's README", "rustfmt > Quick start", 0, `rustfmt's README, "rustfmt > Quick start"`},
+		{"LongSectionKeepsItsEnd", "README.md", "", deep, 0,
+			`README.md, "... > On Linux and macOS > From rustup > Adding the component to an existing toolchain > Checking the installation"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			up := newUpstream(t, answer("m", "Run rustup component add rustfmt [1]."))
+			r := mustRouter(t, Config{Providers: []ProviderConfig{provider("p", up.URL, ModelConfig{ID: "m"})}})
+			p := store.SearchResult{ID: "chunk_1", ItemID: "item_1", Description: tc.description, Content: content,
+				Position: store.Position{Chunk: 1, Page: tc.page, Section: tc.section}}
+			if tc.filename != "" {
+				p.Filename = &tc.filename
+			}
+			e := NewEngine(r, &fakeRetriever{passages: []store.SearchResult{p}})
+			if _, err := e.Complete(context.Background(), mustRAG(t, `{"collection":"docs","model":"m","messages":[{"role":"user","content":"How do I install rustfmt?"}]}`)); err != nil {
+				t.Fatal(err)
+			}
+			sys := decodeSent(t, up.last(t).body).Messages[0].Content
+			if want := "\n[1] " + tc.want + "\n" + content; !strings.Contains(sys, want) {
+				t.Errorf("system prompt lacks %q:\n%s", want, sys)
+			}
+		})
+	}
+}
+
 func TestRAGNothingFound(t *testing.T) {
 	up := newUpstream(t, answer("m", "Nothing relevant was found in the collection."))
 	r := mustRouter(t, Config{Providers: []ProviderConfig{provider("p", up.URL, ModelConfig{ID: "m"})}})

@@ -59,7 +59,9 @@ func systemMessageTokens(enc *tokenize.Encoding) int {
 }
 
 // sourceLabel names a passage for citation: its file name (or item
-// description, or item id) and page.
+// description, or item id), the section it is in, quoted, and its page,
+// as in `manual.md, "Install > On Windows", page 3`, so that the model
+// can say where in a document its answer comes from.
 func sourceLabel(r store.SearchResult) string {
 	label := r.ItemID
 	switch {
@@ -71,10 +73,32 @@ func sourceLabel(r store.SearchResult) string {
 	if utf8.RuneCountInString(label) > 80 {
 		label = string([]rune(label)[:80]) + "..."
 	}
+	if r.Position.Section != "" {
+		label += `, "` + sectionLabel(r.Position.Section) + `"`
+	}
 	if r.Position.Page > 0 {
 		label += fmt.Sprintf(", page %d", r.Position.Page)
 	}
 	return label
+}
+
+// maxSectionRunes bounds a section in a source's label, which is repeated
+// for every passage in the prompt.
+const maxSectionRunes = 120
+
+// sectionLabel shortens a section path longer than maxSectionRunes to its
+// end, from a word boundary: the innermost headings locate the passage
+// best.
+func sectionLabel(section string) string {
+	r := []rune(section)
+	if len(r) <= maxSectionRunes {
+		return section
+	}
+	end := string(r[len(r)-maxSectionRunes:])
+	if i := strings.IndexByte(end, ' '); i >= 0 {
+		end = end[i:]
+	}
+	return "..." + end
 }
 
 // packedPrompt is a RAG system prompt and the passages it holds.

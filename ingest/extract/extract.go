@@ -37,7 +37,7 @@ type Segment struct {
 	// passage can be found by the headings above it: the document's title
 	// and the headings in effect, outermost first, joined by
 	// SectionSeparator ("Title > Installation > On Windows"). It is empty
-	// for formats whose headings are not read (PDF, DOCX, records) and for
+	// for formats whose headings are not read (PDF, records) and for
 	// text before the first heading of a document without a title. A
 	// heading starts a new Segment, so that each Segment lies in one section.
 	Section string

@@ -66,21 +66,28 @@ func TestGolden(t *testing.T) {
 			if res.Format != tc.format {
 				t.Errorf("format = %s, want %s", res.Format, tc.format)
 			}
-			got := render(res, &c)
-			golden := filepath.Join(filepath.Dir(tc.input), "golden.txt")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("output differs from %s (run go test -update and review the diff):\n%s", golden, firstDiff(got, string(want)))
-			}
+			checkGolden(t, render(res, &c), filepath.Join(filepath.Dir(tc.input), "golden.txt"))
 		})
+	}
+}
+
+// checkGolden compares got with the golden file, which -update rewrites.
+func checkGolden(t *testing.T, got, golden string) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (run go test -update and review the diff):\n%s", golden, firstDiff(got, string(want)))
 	}
 }
 
@@ -143,8 +150,8 @@ func TestStructure(t *testing.T) {
 	}
 }
 
-// TestSections checks which lines each format takes for headings and the
-// section each paragraph then lies in.
+// TestSections checks which lines or paragraphs each format takes for
+// headings and the section each paragraph then lies in.
 func TestSections(t *testing.T) {
 	tests := []struct {
 		name, filename, input string
@@ -168,6 +175,26 @@ func TestSections(t *testing.T) {
 			map[string]string{"Intro.": "Guide", "Steps.": "Guide > Install", "Use the installer.": "Guide > Install > On Windows", "MIT.": "Guide > Licence"}},
 		{"TextShortUnderlineIsNotAHeading", "a.txt", "A long first line\n---\n\nAfter.\n\nTwo lines\nof text\n=========\n\n----\n\nEnd.\n",
 			map[string]string{"A long first line\n---": "", "Two lines\nof text\n=========": "", "----": "", "End.": ""}},
+		{"DOCXBuiltinIDsWithoutStyles", "a.docx", string(docx(t, wp("", "Before.")+wp("Title", "Guide")+wp("Subtitle", "Intro.")+wp("Heading1", "Install")+
+			wp("", "Steps.")+wp("Heading2", "On Windows")+wp("", "Use the installer.")+wp("Heading1", "Licence")+wp("Heading1", "")+wp("", "MIT."), "")),
+			map[string]string{"Before.": "", "Intro.": "Guide", "Steps.": "Guide > Install", "Use the installer.": "Guide > Install > On Windows", "MIT.": "Guide > Licence"}},
+		{"DOCXLocalizedStyles", "a.docx", string(docx(t, wp("Titel", "Guide")+wp("Standard", "Intro.")+wp("berschrift1", "Install")+wp("Standard", "Steps.")+
+			wp("berschrift2", "On Windows")+wp("Standard", "Use the installer.")+wp("Heading2", "Not a heading here.")+wp("berschrift1Zchn", "A character style."), germanStyles+
+			wordStyle("Heading2", "List Paragraph", "Standard", ""))),
+			map[string]string{"Intro.": "Guide", "Steps.": "Guide > Install", "Use the installer.": "Guide > Install > On Windows",
+				"Not a heading here.": "Guide > Install > On Windows", "A character style.": "Guide > Install > On Windows"}},
+		{"DOCXOutlineLevels", "a.docx", string(docx(t, wp("Kapitel", "Install")+wp("Standard", "Steps.")+wp("Abschnitt", "On Windows")+wp("Randnotiz", "Note.")+
+			wp("Zyklus", "Cycle.")+wp("Tief", "Level nine")+wp("Standard", "Deep.")+wp("Kapitel", "Licence")+wp("Standard", "MIT."), germanStyles+
+			wordStyle("Kapitel", "Chapter", "berschrift1", "")+wordStyle("Abschnitt", "Section", "Kapitel", `<w:outlineLvl w:val="1"/>`)+
+			wordStyle("Randnotiz", "Margin note", "berschrift2", `<w:outlineLvl w:val="9"/>`)+wordStyle("Zyklus", "Cycle", "Zyklus2", "")+
+			wordStyle("Zyklus2", "Cycle 2", "Zyklus", "")+wordStyle("Tief", "Deep", "", `<w:outlineLvl w:val="8"/>`))),
+			map[string]string{"Steps.": "Install", "Note.": "Install > On Windows", "Cycle.": "Install > On Windows",
+				"Deep.": "Install > On Windows > Level nine", "MIT.": "Install > Licence"}},
+		{"DOCXTrackedStyleChange", "a.docx", string(docx(t, wp("Heading1", "Guide")+
+			`<w:p><w:pPr><w:pStyle w:val="Heading2"/><w:pPrChange w:id="1" w:author="A"><w:pPr><w:pStyle w:val="Normal"/></w:pPr></w:pPrChange></w:pPr><w:r><w:t>Install</w:t></w:r></w:p>`+
+			wp("", "Steps.")+
+			`<w:p><w:pPr><w:pStyle w:val="Normal"/><w:pPrChange w:id="2" w:author="A"><w:pPr><w:pStyle w:val="Heading2"/></w:pPr></w:pPrChange></w:pPr><w:r><w:t>Formerly a heading.</w:t></w:r></w:p>`, "")),
+			map[string]string{"Steps.": "Guide > Install", "Formerly a heading.": "Guide > Install"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

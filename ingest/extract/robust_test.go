@@ -7,7 +7,6 @@ import (
 	"errors"
 	"image"
 	"image/png"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -214,7 +213,7 @@ func TestLimits(t *testing.T) {
 	t.Run("MaxExpansion", func(t *testing.T) {
 		// 4 MB of text, within MaxText, from a DOCX of a few kilobytes.
 		para := `<w:p><w:r><w:t>` + strings.Repeat("the same sentence again and again. ", 100) + `</w:t></w:r></w:p>`
-		data := docx(t, strings.Repeat(para, 4<<20/len(para)))
+		data := docx(t, strings.Repeat(para, 4<<20/len(para)), "")
 		if len(data) > 1<<20 {
 			t.Fatalf("the DOCX is %d bytes", len(data))
 		}
@@ -254,6 +253,19 @@ func TestLimits(t *testing.T) {
 		_, _, err := extractBytes(t, "bomb.docx", buf.Bytes(), Options{Limits: Limits{MaxDecompressed: 8 << 20, MaxExpansion: 1000}})
 		wantCode(t, err, ragd.EUNPROCESSABLE, "decompression_limit")
 	})
+	t.Run("StylesCountTowardsDecompression", func(t *testing.T) {
+		// The styles are read first, and their bytes count against the
+		// same budget as the document's, even though unreadable styles
+		// are otherwise ignored.
+		styles := wordStyle("Standard", "Normal", "", "") + `<w:style w:type="paragraph" w:styleId="Big"><w:name w:val="Big"/>` +
+			strings.Repeat("padding ", 1<<20) + `</w:style>`
+		data := docx(t, wp("Heading1", "Guide")+wp("", "A small document."), styles)
+		_, _, err := extractBytes(t, "styles.docx", data, Options{Limits: Limits{MaxDecompressed: 4 << 20}})
+		wantCode(t, err, ragd.EUNPROCESSABLE, "decompression_limit")
+		if _, c, err := extractBytes(t, "styles.docx", data, Options{Limits: Limits{MaxDecompressed: 16 << 20}}); err != nil || len(c.Segments) != 1 || c.Segments[0].Section != "Guide" {
+			t.Fatalf("segments = %+v, err = %v", c.Segments, err)
+		}
+	})
 	t.Run("ZipEntries", func(t *testing.T) {
 		data, err := os.ReadFile(filepath.Join(caseDir, "docx-users-and-groups", "input.docx"))
 		if err != nil {
@@ -262,22 +274,6 @@ func TestLimits(t *testing.T) {
 		_, _, err = extractBytes(t, "a.docx", data, Options{Limits: Limits{MaxZipEntries: 3}})
 		wantCode(t, err, ragd.EUNPROCESSABLE, "corrupt_docx")
 	})
-}
-
-// docx returns a DOCX archive whose document body is body.
-func docx(t testing.TB, body string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	w, err := zw.Create("word/document.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.WriteString(w, `<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>`+body+`</w:body></w:document>`)
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 // stopSink fails on the n-th call.

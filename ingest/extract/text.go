@@ -139,9 +139,10 @@ type blocks struct {
 	inline func(string) string // rewrites each paragraph, if set
 
 	// title is the document's title: its <title>, else its first level-1
-	// heading. headings[i] is the heading of level i+1 in effect.
+	// heading. headings[i] is the heading of level i+1 in effect, up to
+	// DOCX's nine levels.
 	title    string
-	headings [6]string
+	headings [9]string
 	section  string // title and headings as Segment.Section
 }
 
@@ -164,7 +165,7 @@ func (b *blocks) add(para string) error {
 	return nil
 }
 
-// heading adds text, a heading of level 1 to 6, as a paragraph that
+// heading adds text, a heading of level 1 to 9, as a paragraph that
 // starts a section: it ends the sections of its level and deeper. A
 // heading without text is an ordinary paragraph.
 func (b *blocks) heading(level int, text string) error {
@@ -191,6 +192,19 @@ func (b *blocks) setTitle(text string) {
 		b.title = b.headingName(text)
 		b.setSection()
 	}
+}
+
+// addTitle adds text, a paragraph that names the document, as a paragraph
+// that makes it the document's title unless it already has one; the
+// paragraphs before it are not in its section.
+func (b *blocks) addTitle(text string) error {
+	if b.title == "" && b.headingName(text) != "" {
+		if err := b.flush(); err != nil {
+			return err
+		}
+		b.setTitle(text)
+	}
+	return b.add(text)
 }
 
 // setSection joins the title and the headings in effect into b.section,
