@@ -104,6 +104,13 @@ func newRemote(provider string, wire wireFormat, cfg RemoteConfig) (*remote, err
 // Name implements Reranker: the model name.
 func (r *remote) Name() string { return r.cfg.Model }
 
+// Ping implements Reranker: a GET of the rerank route, which TEI and
+// Cohere-compatible servers answer with 404 or 405 without running the
+// model, and with 401 or 403 when the key is refused (upstream.Client.Ping).
+func (r *remote) Ping(ctx context.Context) error {
+	return r.http.Ping(ctx, strings.TrimRight(r.cfg.BaseURL, "/")+r.wire.path)
+}
+
 // Provider names the provider type, for metrics.
 func (r *remote) Provider() string { return r.provider }
 

@@ -24,6 +24,9 @@ type Reranker interface {
 	// cannot answer, EINVALID or EUNPROCESSABLE when it rejects the
 	// request, and ctx.Err() when ctx is done.
 	Rerank(ctx context.Context, query string, documents []string) ([]float64, error)
+	// Ping checks that the provider answers and takes ragd's key, for
+	// GET /v1/health, without running the model; the error says why not.
+	Ping(ctx context.Context) error
 }
 
 // Registry maps model names to rerankers. It is filled at start-up and

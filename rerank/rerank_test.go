@@ -59,6 +59,7 @@ func (n named) Name() string { return string(n) }
 func (n named) Rerank(context.Context, string, []string) ([]float64, error) {
 	return nil, nil
 }
+func (n named) Ping(context.Context) error { return nil }
 
 func TestRegistryGet(t *testing.T) {
 	reg := rerank.NewRegistry(named("b-model"), named("a-model"))

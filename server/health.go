@@ -82,6 +82,9 @@ func (s *Server) handleHealth(c echo.Context) error {
 	for _, e := range s.embedders.List() {
 		checks = append(checks, providerCheck{Name: e.Name(), Type: "embedding", Check: e.(pinger).Ping})
 	}
+	for _, r := range s.rerankers.List() {
+		checks = append(checks, providerCheck{Name: r.Name(), Type: "rerank", Check: r.Ping})
+	}
 	resp := healthResponse{Status: "ok", Providers: make([]componentHealth, len(checks))}
 	var wg sync.WaitGroup
 	for i, pc := range checks {

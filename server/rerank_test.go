@@ -27,6 +27,13 @@ func zebraFirst(_, doc string) float64 {
 // name ("test-rerank") on a Cohere one, each retried twice.
 func newRerankServer(t *testing.T, cfg server.Config, fakes ...*reranktest.Server) *testServer {
 	t.Helper()
+	cfg.Rerankers = rerank.NewRegistry(rerankersOf(t, fakes...)...)
+	return newTestServerWith(t, cfg)
+}
+
+// rerankersOf returns the rerank models newRerankServer makes of fakes.
+func rerankersOf(t *testing.T, fakes ...*reranktest.Server) []rerank.Reranker {
+	t.Helper()
 	var list []rerank.Reranker
 	for _, f := range fakes {
 		rc := f.Config()
@@ -44,8 +51,7 @@ func newRerankServer(t *testing.T, cfg server.Config, fakes ...*reranktest.Serve
 		}
 		list = append(list, r)
 	}
-	cfg.Rerankers = rerank.NewRegistry(list...)
-	return newTestServerWith(t, cfg)
+	return list
 }
 
 // modelOf is the model name newRerankServer gives a fake.
@@ -447,4 +453,67 @@ func TestRAGRerank(t *testing.T) {
 			t.Errorf("invalid requests reached the reranker %d times", n)
 		}
 	})
+}
+
+// GET /v1/health checks every rerank model on its provider without
+// running it: a live one is ok, one whose server is gone or refuses the
+// key makes the status "degraded" and names it.
+func TestHealthRerankers(t *testing.T) {
+	tei := reranktest.New(t, reranktest.TEI, zebraFirst)
+	cohere := reranktest.New(t, reranktest.Cohere, zebraFirst)
+	refused := reranktest.New(t, reranktest.Cohere, zebraFirst)
+	refused.Key = "rotated-key" // the server now wants another key
+	refusedCfg := refused.Config()
+	refusedCfg.APIKey, refusedCfg.Model = "rk-test-123", "stale-rerank"
+	stale, err := rerank.NewCohere(refusedCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, err := rerank.NewTEI(rerank.RemoteConfig{BaseURL: deadURL(t), Model: "gone-rerank"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		extra []rerank.Reranker
+		want  string
+		down  map[string]string // model -> part of its error
+	}{
+		{"OK", nil, "ok", nil},
+		{"Down", []rerank.Reranker{stale, gone}, "degraded", map[string]string{
+			"stale-rerank": "refused ragd's API key (HTTP 401)",
+			"gone-rerank":  `rerank provider tei (model "gone-rerank") is unreachable`,
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			models := append(rerankersOf(t, tei, cohere), c.extra...)
+			ts := newTestServerWith(t, server.Config{Rerankers: rerank.NewRegistry(models...)})
+			before := tei.Pings() + cohere.Pings()
+			b := ts.do(t, "GET", "/v1/health", ts.admin, nil).must(t, 200)
+			if b["status"] != c.want {
+				t.Errorf("status %v, want %s", b["status"], c.want)
+			}
+			if got := tei.Pings() + cohere.Pings() - before; got != 2 {
+				t.Errorf("the live fakes answered %d health checks, want 2", got)
+			}
+			seen := 0
+			for _, p := range list(b["providers"]) {
+				h := obj(p)
+				if h["type"] != "rerank" {
+					continue
+				}
+				seen++
+				want, down := c.down[str(h["name"])]
+				if (h["status"] == "down") != down || !strings.Contains(str(h["error"]), want) {
+					t.Errorf("rerank model %v: %v", h["name"], h)
+				}
+			}
+			if seen != 2+len(c.extra) {
+				t.Errorf("%d rerank models in the health report, want %d: %v", seen, 2+len(c.extra), b["providers"])
+			}
+			if len(tei.Requests())+len(cohere.Requests()) != 0 {
+				t.Error("a health check ran the model")
+			}
+		})
+	}
 }

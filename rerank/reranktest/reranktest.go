@@ -63,6 +63,15 @@ type Server struct {
 	mu       sync.Mutex
 	script   []Reply
 	requests []Request
+	pings    int
+}
+
+// Pings returns how many health checks (GETs of the rerank route with the
+// right key) the server answered.
+func (s *Server) Pings() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pings
 }
 
 // New starts a fake server of kind on 127.0.0.1 that scores with score
@@ -114,6 +123,20 @@ type cohereRequest struct {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	wantPath := map[string]string{TEI: "/rerank", Cohere: "/v1/rerank"}[s.Kind]
+	if r.Method == http.MethodGet && r.URL.Path == wantPath {
+		// A health check: both servers refuse a bad key first, and
+		// answer a GET of the route with 405.
+		if r.Header.Get("Authorization") != "Bearer "+s.Key {
+			http.Error(w, `{"error":"invalid api key"}`, http.StatusUnauthorized)
+			return
+		}
+		s.mu.Lock()
+		s.pings++
+		s.mu.Unlock()
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "", http.StatusMethodNotAllowed)
+		return
+	}
 	if r.Method != http.MethodPost || r.URL.Path != wantPath {
 		s.t.Errorf("fake %s: request %s %s, want POST %s", s.Kind, r.Method, r.URL.Path, wantPath)
 	}
