@@ -45,6 +45,32 @@ type rerankModelConfig struct {
 	ID string `yaml:"id"`
 }
 
+// providerKey returns the API key of a remote provider of kind ("rerank",
+// "embedding"): envKey's value for the provider made from environment
+// variables (named "env"), else the variable the config file names, which
+// must not be empty; no variable means no key.
+func providerKey(kind, name, apiKeyEnv, envKey string) (string, error) {
+	switch {
+	case name == "env":
+		return os.Getenv(envKey), nil
+	case apiKeyEnv != "":
+		if key := os.Getenv(apiKeyEnv); key != "" {
+			return key, nil
+		}
+		return "", fmt.Errorf("%s provider %q: environment variable %s is empty", kind, name, apiKeyEnv)
+	}
+	return "", nil
+}
+
+// retriesOr is a provider's max_retries, 3 when the config file leaves it
+// out (0 is a valid setting: no retry).
+func retriesOr(n *int) int {
+	if n == nil {
+		return 3
+	}
+	return *n
+}
+
 // rerankers builds the rerank models of the config file and of
 // RAGD_RERANK_BASE_URL, RAGD_RERANK_TYPE, RAGD_RERANK_API_KEY and
 // RAGD_RERANK_MODELS.
@@ -62,19 +88,11 @@ func rerankers(fc *fileConfig) (*rerank.Registry, error) {
 	}
 	var out []rerank.Reranker
 	for _, p := range providers {
-		key := ""
-		switch {
-		case p.Name == "env":
-			key = os.Getenv("RAGD_RERANK_API_KEY")
-		case p.APIKeyEnv != "":
-			if key = os.Getenv(p.APIKeyEnv); key == "" {
-				return nil, fmt.Errorf("rerank provider %q: environment variable %s is empty", p.Name, p.APIKeyEnv)
-			}
+		key, err := providerKey("rerank", p.Name, p.APIKeyEnv, "RAGD_RERANK_API_KEY")
+		if err != nil {
+			return nil, err
 		}
-		retries := 3
-		if p.MaxRetries != nil {
-			retries = *p.MaxRetries
-		}
+		retries := retriesOr(p.MaxRetries)
 		if len(p.Models) == 0 {
 			return nil, fmt.Errorf("rerank provider %q lists no models", p.Name)
 		}
@@ -135,19 +153,11 @@ func remoteEmbedders(ctx context.Context, fc *fileConfig) ([]embed.Embedder, err
 	}
 	var out []embed.Embedder
 	for _, p := range providers {
-		key := ""
-		switch {
-		case p.Name == "env":
-			key = os.Getenv("RAGD_EMBED_API_KEY")
-		case p.APIKeyEnv != "":
-			if key = os.Getenv(p.APIKeyEnv); key == "" {
-				return nil, fmt.Errorf("embedding provider %q: environment variable %s is empty", p.Name, p.APIKeyEnv)
-			}
+		key, err := providerKey("embedding", p.Name, p.APIKeyEnv, "RAGD_EMBED_API_KEY")
+		if err != nil {
+			return nil, err
 		}
-		retries := 3
-		if p.MaxRetries != nil {
-			retries = *p.MaxRetries
-		}
+		retries := retriesOr(p.MaxRetries)
 		for _, m := range p.Models {
 			rc := embed.RemoteConfig{BaseURL: p.BaseURL, APIKey: key, Model: m.ID, Dimensions: m.Dimensions,
 				MaxInputTokens: m.MaxInputTokens, BatchSize: p.BatchSize, Timeout: p.Timeout, MaxRetries: retries}
