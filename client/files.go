@@ -14,57 +14,24 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/ragd/ragd"
 )
-
-// File statuses.
-const (
-	StatusEnqueued   = "enqueued"
-	StatusProcessing = "processing"
-	StatusCompleted  = "completed"
-	StatusFailed     = "failed"
-)
-
-// FileError says why a file failed.
-type FileError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-// File is an uploaded file as the API shows it.
-type File struct {
-	ID          string         `json:"id"`
-	Filename    string         `json:"filename"`
-	Bytes       int64          `json:"bytes"`
-	ContentType string         `json:"content_type"`
-	SHA256      string         `json:"sha256"`
-	Status      string         `json:"status"`
-	Error       *FileError     `json:"error"`
-	Items       int            `json:"items"`
-	Chunks      int            `json:"chunks"`
-	Tokens      int            `json:"tokens"`
-	Pages       int            `json:"pages,omitempty"`
-	Created     int64          `json:"created"`
-	CompletedAt int64          `json:"completed_at,omitempty"`
-	Metadata    map[string]any `json:"metadata"`
-}
-
-// Done reports whether the file reached a final status.
-func (f *File) Done() bool { return f.Status == StatusCompleted || f.Status == StatusFailed }
 
 // fileResponse is the body of every single-file answer.
 type fileResponse struct {
-	File *File `json:"file"`
+	File *ragd.File `json:"file"`
 }
 
 // Files iterates over the files of a collection in the server's order
 // (creation order), a page at a time, starting after the file with id
 // after, or at the start if after is empty.
-func (c *Client) Files(ctx context.Context, collectionID, after string) iter.Seq2[*File, error] {
-	return list[File](ctx, c, collectionPath(collectionID, "/files"), "files", after)
+func (c *Client) Files(ctx context.Context, collectionID, after string) iter.Seq2[*ragd.File, error] {
+	return list[ragd.File](ctx, c, collectionPath(collectionID, "/files"), "files", after)
 }
 
-// File returns one file of a collection, or an ENOTFOUND error.
-func (c *Client) File(ctx context.Context, collectionID, fileID string) (*File, error) {
+// ragd.File returns one file of a collection, or an ENOTFOUND error.
+func (c *Client) File(ctx context.Context, collectionID, fileID string) (*ragd.File, error) {
 	var out fileResponse
 	_, err := c.do(ctx, http.MethodGet, collectionPath(collectionID, "/files/"+url.PathEscape(fileID)), nil, nil, &out)
 	return out.File, err
@@ -97,7 +64,7 @@ type Upload struct {
 // the collection already held identical bytes and the server returned
 // that file instead. Errors are the server's (413 ETOOLARGE, 415
 // EUNSUPPORTED, ...) or the file's own (*fs.PathError).
-func (c *Client) UploadFile(ctx context.Context, collectionID string, up Upload) (f *File, created bool, err error) {
+func (c *Client) UploadFile(ctx context.Context, collectionID string, up Upload) (f *ragd.File, created bool, err error) {
 	name := up.Name
 	if name == "" {
 		name = filepath.Base(up.Path)

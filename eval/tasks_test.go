@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/server"
@@ -46,7 +47,7 @@ func startRagd(t *testing.T) Config {
 		}
 		st.Close()
 	})
-	k := &store.Key{Name: "eval", Workspace: "default", Admin: true}
+	k := &ragd.Key{Name: "eval", Workspace: "default", Admin: true}
 	if err := st.CreateKey(context.Background(), k); err != nil {
 		t.Fatal(err)
 	}

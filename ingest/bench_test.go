@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/ingest/extract"
@@ -97,8 +98,8 @@ func benchmarkIngest(b *testing.B, corpus []string, reg *embed.Registry, emb emb
 		if err != nil {
 			b.Fatal(err)
 		}
-		col := &store.Collection{Workspace: "bench", Name: "bench", EmbeddingModel: emb.Name(), Dimensions: emb.Dimensions(),
-			Chunking: store.Chunking{MaxTokens: 512, OverlapTokens: 64}}
+		col := &ragd.Collection{Workspace: "bench", Name: "bench", EmbeddingModel: emb.Name(), Dimensions: emb.Dimensions(),
+			Chunking: ragd.Chunking{MaxTokens: 512, OverlapTokens: 64}}
 		if err := st.CreateCollection(ctx, col); err != nil {
 			b.Fatal(err)
 		}
@@ -125,7 +126,7 @@ func benchmarkIngest(b *testing.B, corpus []string, reg *embed.Registry, emb emb
 		}
 		for _, id := range ids {
 			f, err := g.Wait(ctx, col.Workspace, col.ID, id)
-			if err != nil || f.Status != store.FileCompleted {
+			if err != nil || f.Status != ragd.FileCompleted {
 				b.Fatalf("%+v %v", f, err)
 			}
 		}
@@ -208,7 +209,7 @@ func BenchmarkFairness(b *testing.B) {
 		colA := testCollection(b, st, "a", "backlog", embed.HashModelName)
 		colB := testCollection(b, st, "b", "small", embed.HashModelName)
 		start := time.Now()
-		var backlog []*store.File
+		var backlog []*ragd.File
 		for _, p := range corpus {
 			data, err := os.ReadFile(p)
 			if err != nil {
@@ -219,7 +220,7 @@ func BenchmarkFairness(b *testing.B) {
 		small := time.Now()
 		f := waitFile(b, g, colB, addFile(b, g, colB, "small.txt", []byte("twenty bytes of text")))
 		smallTook := time.Since(small)
-		if f.Status != store.FileCompleted {
+		if f.Status != ragd.FileCompleted {
 			b.Fatalf("b's file %+v", f)
 		}
 		first := waitFile(b, g, colA, backlog[0])
@@ -228,7 +229,7 @@ func BenchmarkFairness(b *testing.B) {
 			waitFile(b, g, colA, f)
 		}
 		all := time.Since(start)
-		if first.Status != store.FileCompleted {
+		if first.Status != ragd.FileCompleted {
 			b.Fatalf("a's file %+v", first)
 		}
 		b.ReportMetric(float64(smallTook.Microseconds())/1000, "B-small-file-ms")

@@ -1,9 +1,9 @@
 package ingest
 
 import (
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/ingest/chunk"
 	"github.com/ragd/ragd/ingest/extract"
-	"github.com/ragd/ragd/store"
 )
 
 // This file is the pipeline's one seam to the chunking engine, package
@@ -18,7 +18,7 @@ type chunker struct {
 	sep string // what goes before the next segment
 }
 
-func newChunker(opts store.Chunking, emit func(store.Chunk) error) (*chunker, error) {
+func newChunker(opts ragd.Chunking, emit func(ragd.Chunk) error) (*chunker, error) {
 	c, err := chunk.New(chunk.Options{MaxTokens: opts.MaxTokens, OverlapTokens: opts.OverlapTokens},
 		func(ch chunk.Chunk) error { return emit(toStoreChunk(ch)) })
 	return &chunker{c: c}, err
@@ -35,7 +35,7 @@ func (c *chunker) write(seg extract.Segment) (string, error) {
 // close emits the last chunks.
 func (c *chunker) close() error { return c.c.Close() }
 
-func toStoreChunk(p chunk.Chunk) store.Chunk {
-	return store.Chunk{Index: p.Index, Content: p.Text, Tokens: p.Tokens, Page: p.Page, Section: p.Section,
+func toStoreChunk(p chunk.Chunk) ragd.Chunk {
+	return ragd.Chunk{Index: p.Index, Content: p.Text, Tokens: p.Tokens, Page: p.Page, Section: p.Section,
 		Start: int(p.Start), End: int(p.End)}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/store"
@@ -69,10 +70,10 @@ func testIngester(t testing.TB, cfg ingest.Config, others ...embed.Embedder) (*i
 }
 
 // testCollection creates collection name in workspace ws with model.
-func testCollection(t testing.TB, st *store.Store, ws, name, model string) *store.Collection {
+func testCollection(t testing.TB, st *store.Store, ws, name, model string) *ragd.Collection {
 	t.Helper()
-	col := &store.Collection{Workspace: ws, Name: name, EmbeddingModel: model, Dimensions: embed.HashDimensions,
-		Chunking: store.Chunking{MaxTokens: 128, OverlapTokens: 16}}
+	col := &ragd.Collection{Workspace: ws, Name: name, EmbeddingModel: model, Dimensions: embed.HashDimensions,
+		Chunking: ragd.Chunking{MaxTokens: 128, OverlapTokens: 16}}
 	if err := st.CreateCollection(context.Background(), col); err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +81,7 @@ func testCollection(t testing.TB, st *store.Store, ws, name, model string) *stor
 }
 
 // addFile uploads data as a file named name into col and queues it.
-func addFile(t testing.TB, g *ingest.Ingester, col *store.Collection, name string, data []byte) *store.File {
+func addFile(t testing.TB, g *ingest.Ingester, col *ragd.Collection, name string, data []byte) *ragd.File {
 	t.Helper()
 	up, err := g.Receive(bytes.NewReader(data))
 	if err != nil {
@@ -94,7 +95,7 @@ func addFile(t testing.TB, g *ingest.Ingester, col *store.Collection, name strin
 }
 
 // waitFile waits, at most a generous minute, for a file's ingest to end.
-func waitFile(t testing.TB, g *ingest.Ingester, col *store.Collection, f *store.File) *store.File {
+func waitFile(t testing.TB, g *ingest.Ingester, col *ragd.Collection, f *ragd.File) *ragd.File {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -113,7 +114,7 @@ func TestFairnessAcrossWorkspaces(t *testing.T) {
 	g, st := testIngester(t, ingest.Config{Workers: workers}, slow)
 	a := testCollection(t, st, "a", "docs", slow.Name())
 	b := testCollection(t, st, "b", "docs", embed.HashModelName)
-	var backlog []*store.File
+	var backlog []*ragd.File
 	for i := range 2 * workers {
 		backlog = append(backlog, addFile(t, g, a, fmt.Sprintf("slow-%d.txt", i), fmt.Appendf(nil, "slow file number %d of workspace a", i)))
 	}
@@ -126,7 +127,7 @@ func TestFairnessAcrossWorkspaces(t *testing.T) {
 	}
 
 	f := waitFile(t, g, b, addFile(t, g, b, "small.txt", []byte("twenty bytes of text")))
-	if f.Status != store.FileCompleted || f.Chunks != 1 {
+	if f.Status != ragd.FileCompleted || f.Chunks != 1 {
 		t.Fatalf("b's file %+v", f)
 	}
 	queued := 0
@@ -135,7 +136,7 @@ func TestFairnessAcrossWorkspaces(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Status == store.FileEnqueued {
+		if got.Status == ragd.FileEnqueued {
 			queued++
 		}
 	}
@@ -145,7 +146,7 @@ func TestFairnessAcrossWorkspaces(t *testing.T) {
 
 	close(slow.release)
 	for _, f := range backlog {
-		if got := waitFile(t, g, a, f); got.Status != store.FileCompleted {
+		if got := waitFile(t, g, a, f); got.Status != ragd.FileCompleted {
 			t.Fatalf("a's file %+v", got)
 		}
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/ingest/extract"
-	"github.com/ragd/ragd/store"
 )
 
 // DefaultMaxFileBytes is the default upload size limit (512 MiB).
@@ -49,7 +48,7 @@ func (u *Upload) Discard() { os.Remove(u.path) }
 // size limit it stops, removes what it wrote and returns an ETOOLARGE error
 // with code "file_too_large".
 func (g *Ingester) Receive(r io.Reader) (*Upload, error) {
-	up := &Upload{ID: store.NewID("file")}
+	up := &Upload{ID: ragd.NewID("file")}
 	up.path = filepath.Join(g.tmpDir(), up.ID)
 	f, err := os.OpenFile(up.path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -87,7 +86,7 @@ type NewFile struct {
 	ContentType string
 	Metadata    map[string]any
 	// Chunking is the chunk sizes to ingest the file with.
-	Chunking store.Chunking
+	Chunking ragd.Chunking
 }
 
 // Add detects the type of an upload, records the file in collection colID
@@ -98,7 +97,7 @@ type NewFile struct {
 // unsupported type is an EUNSUPPORTED error listing the supported types; an
 // empty file an EUNPROCESSABLE error with code "empty_file". The upload is
 // consumed in every case.
-func (g *Ingester) Add(ctx context.Context, ws, colID string, up *Upload, nf NewFile) (*store.File, bool, error) {
+func (g *Ingester) Add(ctx context.Context, ws, colID string, up *Upload, nf NewFile) (*ragd.File, bool, error) {
 	format, err := extract.Detect(up.path, nf.Filename, nf.ContentType)
 	if err != nil {
 		up.Discard()
@@ -112,7 +111,7 @@ func (g *Ingester) Add(ctx context.Context, ws, colID string, up *Upload, nf New
 		up.Discard()
 		return nil, false, err
 	}
-	f, created, err := g.store.CreateFile(ctx, ws, colID, &store.File{ID: up.ID, Filename: cleanFilename(nf.Filename),
+	f, created, err := g.store.CreateFile(ctx, ws, colID, &ragd.File{ID: up.ID, Filename: cleanFilename(nf.Filename),
 		Bytes: up.Size, ContentType: contentTypes[format], SHA256: up.SHA256, Metadata: nf.Metadata, Chunking: nf.Chunking})
 	if err != nil || f.ID != up.ID {
 		// Not recorded, or the collection's file of these bytes (kept

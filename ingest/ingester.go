@@ -301,7 +301,7 @@ func (g *Ingester) run(job *store.Job) {
 	var re *ragd.Error
 	switch cause := context.Cause(ctx); {
 	case errors.Is(cause, errTimeout):
-		g.fail(bg, job, store.FileError{Code: "ingest_timeout", Message: fmt.Sprintf("ingesting this file (extraction, chunking "+
+		g.fail(bg, job, ragd.FileError{Code: "ingest_timeout", Message: fmt.Sprintf("ingesting this file (extraction, chunking "+
 			"and embedding) took longer than %s, the server's limit for one file; split it into smaller files", g.cfg.FileTimeout)})
 	case errors.Is(cause, errShutdown):
 		if err := g.store.RequeueJob(bg, job.ID); err != nil {
@@ -312,7 +312,7 @@ func (g *Ingester) run(job *store.Job) {
 	case errors.As(err, &re) && (re.Kind == ragd.EUNAVAILABLE || re.Kind == ragd.ETIMEOUT):
 		at, ok := g.retryAt(job.Attempts)
 		if !ok {
-			g.fail(bg, job, store.FileError{Code: re.ClientCode(), Message: fmt.Sprintf("%s (gave up after %d attempts)", re.Message, job.Attempts)})
+			g.fail(bg, job, ragd.FileError{Code: re.ClientCode(), Message: fmt.Sprintf("%s (gave up after %d attempts)", re.Message, job.Attempts)})
 			return
 		}
 		g.log.Warn("ingest failed on a transient error; retrying", "file_id", job.File.ID, "attempt", job.Attempts, "at", at, "err", err)
@@ -321,9 +321,9 @@ func (g *Ingester) run(job *store.Job) {
 		}
 		time.AfterFunc(time.Until(at), g.wakeWorker)
 	default:
-		fe := store.FileError{Code: ragd.EINTERNAL, Message: "ingesting this file failed on an internal error; the server log has details under the file id"}
+		fe := ragd.FileError{Code: ragd.EINTERNAL, Message: "ingesting this file failed on an internal error; the server log has details under the file id"}
 		if errors.As(err, &re) && re.Kind != ragd.EINTERNAL {
-			fe = store.FileError{Code: re.ClientCode(), Message: re.Message}
+			fe = ragd.FileError{Code: re.ClientCode(), Message: re.Message}
 		} else {
 			g.log.Error("ingest failed", "file_id", job.File.ID, "err", err)
 		}
@@ -332,7 +332,7 @@ func (g *Ingester) run(job *store.Job) {
 }
 
 // fail marks a job's file failed with fe and tells the observer.
-func (g *Ingester) fail(ctx context.Context, job *store.Job, fe store.FileError) {
+func (g *Ingester) fail(ctx context.Context, job *store.Job, fe ragd.FileError) {
 	if err := g.store.FailJob(ctx, job, fe); err != nil {
 		g.log.Error("recording a failed ingest", "file_id", job.File.ID, "err", err)
 	} else if f, err := g.store.File(ctx, job.Workspace, job.Collection.ID, job.File.ID); err == nil {
@@ -345,8 +345,8 @@ func (g *Ingester) fail(ctx context.Context, job *store.Job, fe store.FileError)
 // code is one of those (a model provider stayed down, an internal error),
 // else EUNPROCESSABLE (the file cannot be indexed as it is), with the
 // file's code and a message naming the file.
-func Failure(f *store.File) *ragd.Error {
-	fe := store.FileError{Code: ragd.EINTERNAL, Message: "no reason was recorded"}
+func Failure(f *ragd.File) *ragd.Error {
+	fe := ragd.FileError{Code: ragd.EINTERNAL, Message: "no reason was recorded"}
 	if f.Error != nil {
 		fe = *f.Error
 	}
@@ -362,7 +362,7 @@ func Failure(f *store.File) *ragd.Error {
 // Wait blocks until the ingest of file fileID has ended (completed or
 // failed) and returns the file, or returns early with ctx's error, or an
 // EUNAVAILABLE error when the Ingester is closing.
-func (g *Ingester) Wait(ctx context.Context, ws, colID, fileID string) (*store.File, error) {
+func (g *Ingester) Wait(ctx context.Context, ws, colID, fileID string) (*ragd.File, error) {
 	for {
 		g.mu.Lock()
 		changed := g.changed

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/store"
@@ -41,8 +42,8 @@ func TestCloseRequeues(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	col := &store.Collection{Workspace: "ws", Name: "c", EmbeddingModel: embed.HashModelName, Dimensions: embed.HashDimensions,
-		Chunking: store.Chunking{MaxTokens: 128, OverlapTokens: 16}}
+	col := &ragd.Collection{Workspace: "ws", Name: "c", EmbeddingModel: embed.HashModelName, Dimensions: embed.HashDimensions,
+		Chunking: ragd.Chunking{MaxTokens: 128, OverlapTokens: 16}}
 	if err := st.CreateCollection(ctx, col); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +68,7 @@ func TestCloseRequeues(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Status == store.FileProcessing {
+		if got.Status == ragd.FileProcessing {
 			break
 		}
 		time.Sleep(time.Millisecond)
@@ -78,17 +79,17 @@ func TestCloseRequeues(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := st.File(ctx, col.Workspace, col.ID, file.ID)
-	if err != nil || got.Status != store.FileEnqueued || got.Chunks != 0 {
+	if err != nil || got.Status != ragd.FileEnqueued || got.Chunks != 0 {
 		t.Fatalf("after Close: %+v, %v", got, err)
 	}
-	if items, _, err := st.Items(ctx, col.Workspace, col.ID, store.Page{Limit: 10}); err != nil || len(items) != 0 {
+	if items, _, err := st.Items(ctx, col.Workspace, col.ID, ragd.Page{Limit: 10}); err != nil || len(items) != 0 {
 		t.Fatalf("items left staged: %v %v", items, err)
 	}
 
 	g = newIngester(t, st, dir)
 	defer g.Close(ctx)
 	done, err := g.Wait(ctx, col.Workspace, col.ID, file.ID)
-	if err != nil || done.Status != store.FileCompleted || done.Chunks < 100 {
+	if err != nil || done.Status != ragd.FileCompleted || done.Chunks < 100 {
 		t.Fatalf("after restart: %+v, %v", done, err)
 	}
 }

@@ -6,9 +6,9 @@ package ingest
 import (
 	"context"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest/chunk"
-	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/tokenize"
 )
 
@@ -17,12 +17,12 @@ const EmbedBatch = 256
 
 // ChunkText splits an item's text into chunks with the collection's
 // chunking, at paragraph, sentence, word or token boundaries.
-func ChunkText(text string, ch store.Chunking) ([]store.Chunk, error) {
+func ChunkText(text string, ch ragd.Chunking) ([]ragd.Chunk, error) {
 	parts, err := chunk.Split(text, chunk.Options{MaxTokens: ch.MaxTokens, OverlapTokens: ch.OverlapTokens})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]store.Chunk, len(parts))
+	out := make([]ragd.Chunk, len(parts))
 	for i, p := range parts {
 		out[i] = toStoreChunk(p)
 	}
@@ -30,7 +30,7 @@ func ChunkText(text string, ch store.Chunking) ([]store.Chunk, error) {
 }
 
 // EmbedChunks fills in the vectors of chunks, calling emb in batches.
-func EmbedChunks(ctx context.Context, emb embed.Embedder, chunks []*store.Chunk) error {
+func EmbedChunks(ctx context.Context, emb embed.Embedder, chunks []*ragd.Chunk) error {
 	for start := 0; start < len(chunks); start += EmbedBatch {
 		batch := chunks[start:min(start+EmbedBatch, len(chunks))]
 		texts := make([]string, len(batch))
@@ -53,7 +53,7 @@ func EmbedChunks(ctx context.Context, emb embed.Embedder, chunks []*store.Chunk)
 // document (a passage under "Installing on Windows" is about Windows even
 // when it never says so); or its content alone when the two together
 // would pass limit, the model's input limit in tokens.
-func embedText(c *store.Chunk, limit int) string {
+func embedText(c *ragd.Chunk, limit int) string {
 	if c.Section == "" {
 		return c.Content
 	}
@@ -69,8 +69,8 @@ func embedText(c *store.Chunk, limit int) string {
 // PrepareItems chunks and embeds the contents of items for a collection
 // with the given chunking, and returns the items ready for the store and
 // the number of tokens embedded.
-func PrepareItems(ctx context.Context, emb embed.Embedder, ch store.Chunking, items []store.NewItem) ([]store.NewItem, int, error) {
-	var all []*store.Chunk
+func PrepareItems(ctx context.Context, emb embed.Embedder, ch ragd.Chunking, items []ragd.NewItem) ([]ragd.NewItem, int, error) {
+	var all []*ragd.Chunk
 	tokens := 0
 	for i := range items {
 		var err error

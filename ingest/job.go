@@ -50,7 +50,7 @@ type fileRun struct {
 	g      *Ingester
 	job    *store.Job
 	emb    embed.Embedder
-	opts   store.Chunking
+	opts   ragd.Chunking
 	meta   map[string]any
 	timing [4]time.Duration // parse, chunk, embed, store
 
@@ -127,7 +127,7 @@ func (g *Ingester) ingest(ctx context.Context, job *store.Job) (err error) {
 	return nil
 }
 
-func (g *Ingester) record(f *store.File, t [4]time.Duration) {
+func (g *Ingester) record(f *ragd.File, t [4]time.Duration) {
 	s := &g.stats
 	s.files.Add(1)
 	s.bytes.Add(f.Bytes)
@@ -163,7 +163,7 @@ func (r *fileRun) chunkAll(ctx context.Context, sr *spoolReader) error {
 			err = r.addRecord(ctx, e.rec)
 		} else {
 			if ch == nil {
-				if ch, err = newChunker(r.opts, func(c store.Chunk) error { return r.addDocChunk(ctx, c) }); err != nil {
+				if ch, err = newChunker(r.opts, func(c ragd.Chunk) error { return r.addDocChunk(ctx, c) }); err != nil {
 					return err
 				}
 			}
@@ -213,9 +213,9 @@ func truncate(s string, n int) string {
 }
 
 // addDocChunk queues a chunk of the one-document item.
-func (r *fileRun) addDocChunk(ctx context.Context, c store.Chunk) error {
+func (r *fileRun) addDocChunk(ctx context.Context, c ragd.Chunk) error {
 	if r.doc == nil {
-		r.doc = &store.StagedItem{NewItem: store.NewItem{Metadata: r.meta}}
+		r.doc = &store.StagedItem{NewItem: ragd.NewItem{Metadata: r.meta}}
 	}
 	if len(r.doc.Chunks) == 0 {
 		r.pending = append(r.pending, r.doc)
@@ -243,7 +243,7 @@ func (r *fileRun) addRecord(ctx context.Context, rec extract.Record) error {
 		return err
 	}
 	content := truncate(rec.Text, MaxItemContent)
-	it := &store.StagedItem{NewItem: store.NewItem{Content: content, Description: Describe(truncate(content, 4096)),
+	it := &store.StagedItem{NewItem: ragd.NewItem{Content: content, Description: Describe(truncate(content, 4096)),
 		Metadata: meta, Chunks: chunks}}
 	r.pending = append(r.pending, it)
 	return r.added(ctx, len(it.Chunks))
@@ -266,7 +266,7 @@ func (r *fileRun) flush(ctx context.Context) error {
 		return nil
 	}
 	start := time.Now()
-	all := make([]*store.Chunk, 0, r.nPending)
+	all := make([]*ragd.Chunk, 0, r.nPending)
 	for _, it := range r.pending {
 		for i := range it.Chunks {
 			all = append(all, &it.Chunks[i])

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/ingest/extract"
-	"github.com/ragd/ragd/store"
 )
 
 // docxOf returns a DOCX archive whose document body is body.
@@ -60,13 +60,13 @@ func TestFileBudgets(t *testing.T) {
 			}
 			col := testCollection(t, st, "ws", "c", model)
 			f := waitFile(t, g, col, addFile(t, g, col, tt.filename, tt.data))
-			if f.Status != store.FileFailed || f.Error == nil || f.Error.Code != tt.code || f.Error.Message == "" {
+			if f.Status != ragd.FileFailed || f.Error == nil || f.Error.Code != tt.code || f.Error.Message == "" {
 				t.Fatalf("file %+v (error %+v), want failed with %s", f, f.Error, tt.code)
 			}
 			// The worker is free for the next file.
 			close(slow.release)
 			next := waitFile(t, g, col, addFile(t, g, col, "next.txt", []byte("the next file is small")))
-			if next.Status != store.FileCompleted {
+			if next.Status != ragd.FileCompleted {
 				t.Fatalf("next file %+v", next)
 			}
 		})

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/store"
 )
@@ -142,12 +143,12 @@ func TestMemoryBudgetIngest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close(ctx)
-	col := &store.Collection{Workspace: "ws", Name: "c", EmbeddingModel: emb.Name(), Dimensions: emb.Dimensions(),
-		Chunking: store.Chunking{MaxTokens: 128, OverlapTokens: 16}}
+	col := &ragd.Collection{Workspace: "ws", Name: "c", EmbeddingModel: emb.Name(), Dimensions: emb.Dimensions(),
+		Chunking: ragd.Chunking{MaxTokens: 128, OverlapTokens: 16}}
 	if err := st.CreateCollection(ctx, col); err != nil {
 		t.Fatal(err)
 	}
-	var files []*store.File
+	var files []*ragd.File
 	for i := range 3 {
 		up, err := g.Receive(bytes.NewReader(fmt.Appendf(nil, "file number %d", i)))
 		if err != nil {
@@ -167,7 +168,7 @@ func TestMemoryBudgetIngest(t *testing.T) {
 		wctx, cancel := context.WithTimeout(ctx, time.Minute)
 		done, err := g.Wait(wctx, col.Workspace, col.ID, f.ID)
 		cancel()
-		if err != nil || done.Status != store.FileCompleted {
+		if err != nil || done.Status != ragd.FileCompleted {
 			t.Fatalf("%+v %v", done, err)
 		}
 	}

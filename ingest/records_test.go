@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
-	"github.com/ragd/ragd/store"
 )
 
 // Numbers in CSV cells and JSON Lines fields are numbers in metadata, so
@@ -28,19 +28,19 @@ func TestRecordNumbersFilter(t *testing.T) {
 	} {
 		t.Run(tt.filename, func(t *testing.T) {
 			col := testCollection(t, st, "ws", tt.filename, embed.HashModelName)
-			if f := waitFile(t, g, col, addFile(t, g, col, tt.filename, []byte(tt.data))); f.Status != store.FileCompleted || f.Items != 5 {
+			if f := waitFile(t, g, col, addFile(t, g, col, tt.filename, []byte(tt.data))); f.Status != ragd.FileCompleted || f.Items != 5 {
 				t.Fatalf("file %+v (error %+v)", f, f.Error)
 			}
 			for _, q := range []struct {
-				filter *store.Filter
+				filter *ragd.Filter
 				want   []string
 			}{
-				{&store.Filter{Key: "price", Op: "lt", Value: 20.0}, []string{"doodad", "gadget", "gizmo", "refund"}},
-				{&store.Filter{Key: "price", Op: "gte", Value: 12.0}, []string{"doodad", "gizmo", "widget"}},
-				{&store.Filter{Key: "price", Op: "eq", Value: 9.0}, []string{"gadget"}},
-				{&store.Filter{Key: "sku", Op: "eq", Value: "0042"}, []string{"widget"}},
+				{&ragd.Filter{Key: "price", Op: "lt", Value: 20.0}, []string{"doodad", "gadget", "gizmo", "refund"}},
+				{&ragd.Filter{Key: "price", Op: "gte", Value: 12.0}, []string{"doodad", "gizmo", "widget"}},
+				{&ragd.Filter{Key: "price", Op: "eq", Value: 9.0}, []string{"gadget"}},
+				{&ragd.Filter{Key: "sku", Op: "eq", Value: "0042"}, []string{"widget"}},
 			} {
-				res, err := st.Search(context.Background(), col.Workspace, col.ID, store.SearchQuery{Text: "item", Mode: store.ModeKeyword,
+				res, err := st.Search(context.Background(), col.Workspace, col.ID, ragd.SearchQuery{Text: "item", Mode: ragd.ModeKeyword,
 					TopK: 10, Filter: q.filter})
 				if err != nil {
 					t.Fatal(err)

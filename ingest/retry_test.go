@@ -42,8 +42,8 @@ func TestTransientFailuresRetry(t *testing.T) {
 		maxAttempts int
 		status      string
 	}{
-		{"ProviderBack", 2, 5, store.FileCompleted},
-		{"ProviderStaysDown", 100, 2, store.FileFailed},
+		{"ProviderBack", 2, 5, ragd.FileCompleted},
+		{"ProviderStaysDown", 100, 2, ragd.FileFailed},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -63,8 +63,8 @@ func TestTransientFailuresRetry(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer g.Close(ctx)
-			col := &store.Collection{Workspace: "ws", Name: "c", EmbeddingModel: emb.Name(), Dimensions: emb.Dimensions(),
-				Chunking: store.Chunking{MaxTokens: 128, OverlapTokens: 16}}
+			col := &ragd.Collection{Workspace: "ws", Name: "c", EmbeddingModel: emb.Name(), Dimensions: emb.Dimensions(),
+				Chunking: ragd.Chunking{MaxTokens: 128, OverlapTokens: 16}}
 			if err := st.CreateCollection(ctx, col); err != nil {
 				t.Fatal(err)
 			}
@@ -90,11 +90,11 @@ func TestTransientFailuresRetry(t *testing.T) {
 				t.Fatalf("file %+v, want %s", done, tt.status)
 			}
 			switch tt.status {
-			case store.FileCompleted:
+			case ragd.FileCompleted:
 				if done.Chunks == 0 || emb.calls.Load() < 3 {
 					t.Fatalf("completed with %d chunks after %d embed calls", done.Chunks, emb.calls.Load())
 				}
-			case store.FileFailed:
+			case ragd.FileFailed:
 				if done.Error == nil || done.Error.Code != "upstream_unavailable" || !strings.Contains(done.Error.Message, "after 2 attempts") || emb.calls.Load() != 2 {
 					t.Fatalf("failed with %+v after %d calls", done.Error, emb.calls.Load())
 				}

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/ingest/extract"
-	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/tokenize"
 )
 
@@ -35,7 +35,7 @@ func TestSectionsGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			var b strings.Builder
-			ch, err := newChunker(store.Chunking{MaxTokens: 96, OverlapTokens: 16}, func(c store.Chunk) error {
+			ch, err := newChunker(ragd.Chunking{MaxTokens: 96, OverlapTokens: 16}, func(c ragd.Chunk) error {
 				first, _, _ := strings.Cut(strings.TrimSpace(c.Content), "\n")
 				fmt.Fprintf(&b, "chunk %d, page %d, section %q\n\t%s\n", c.Index, c.Page, c.Section, first)
 				return nil
@@ -95,7 +95,7 @@ func TestEmbedText(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := &store.Chunk{Content: content, Section: tc.section, Tokens: tokens}
+			c := &ragd.Chunk{Content: content, Section: tc.section, Tokens: tokens}
 			if got := embedText(c, tc.limit); got != tc.want {
 				t.Fatalf("embedText = %q, want %q", got, tc.want)
 			}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/rerank"
-	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/tokenize"
 )
 
@@ -19,17 +18,17 @@ type Retriever interface {
 	// *ragd.Error when the collection does not exist (or belongs to
 	// another workspace) or the rerank model is not configured, and an
 	// EINVALID one for a bad filter or mode.
-	Retrieve(ctx context.Context, collection, query string, opts RetrieveOptions) ([]store.SearchResult, error)
+	Retrieve(ctx context.Context, collection, query string, opts RetrieveOptions) ([]ragd.SearchResult, error)
 }
 
 // RetrieveOptions are a RAG request's retrieval settings.
 type RetrieveOptions struct {
 	// TopK is the number of passages wanted, 1..100.
 	TopK int `json:"top_k"`
-	// Mode is store.ModeHybrid, ModeVector or ModeKeyword.
+	// Mode is ragd.ModeHybrid, ModeVector or ModeKeyword.
 	Mode string `json:"mode"`
 	// Filter restricts the searched chunks, when set.
-	Filter *store.Filter `json:"filter"`
+	Filter *ragd.Filter `json:"filter"`
 	// ScoreThreshold drops results scoring below it, when set.
 	ScoreThreshold *float64 `json:"score_threshold"`
 	// Alpha weighs the vector ranking in hybrid search, when set.
@@ -63,7 +62,7 @@ func ParseRAGRequest(body []byte) (*RAGRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &RAGRequest{Retrieval: RetrieveOptions{TopK: DefaultRetrieveTopK, Mode: store.ModeHybrid}}
+	r := &RAGRequest{Retrieval: RetrieveOptions{TopK: DefaultRetrieveTopK, Mode: ragd.ModeHybrid}}
 	if err := obj.get("collection", &r.Collection); err != nil {
 		return nil, err
 	}
@@ -76,13 +75,13 @@ func ParseRAGRequest(body []byte) (*RAGRequest, error) {
 	switch {
 	case r.Retrieval.TopK < 1 || r.Retrieval.TopK > 100:
 		return nil, ragd.Invalid("retrieval.top_k", "retrieval.top_k must be between 1 and 100")
-	case r.Retrieval.Mode != store.ModeHybrid && r.Retrieval.Mode != store.ModeVector && r.Retrieval.Mode != store.ModeKeyword:
+	case r.Retrieval.Mode != ragd.ModeHybrid && r.Retrieval.Mode != ragd.ModeVector && r.Retrieval.Mode != ragd.ModeKeyword:
 		return nil, ragd.Invalid("retrieval.mode", "retrieval.mode must be hybrid, vector or keyword")
 	case r.Retrieval.Alpha != nil && (*r.Retrieval.Alpha < 0 || *r.Retrieval.Alpha > 1):
 		return nil, ragd.Invalid("retrieval.alpha", "retrieval.alpha must be between 0 and 1")
 	}
 	if r.Retrieval.Rerank != nil {
-		if err := r.Retrieval.Rerank.Validate("retrieval.rerank", r.Retrieval.TopK, store.MaxTopK); err != nil {
+		if err := r.Retrieval.Rerank.Validate("retrieval.rerank", r.Retrieval.TopK, ragd.MaxTopK); err != nil {
 			return nil, err
 		}
 	}
@@ -198,7 +197,7 @@ func (e *Engine) prepare(ctx context.Context, req *RAGRequest) (*ChatRequest, Ti
 // assemble packs results into a system prompt that, with the conversation
 // and max_tokens, fits the smallest context window of the model's chain,
 // counted with the requested model's encoding.
-func assemble(chain []*route, req *RAGRequest, results []store.SearchResult) (*ChatRequest, error) {
+func assemble(chain []*route, req *RAGRequest, results []ragd.SearchResult) (*ChatRequest, error) {
 	info := chain[0].info
 	window := info.ContextWindow
 	for _, rt := range chain[1:] {

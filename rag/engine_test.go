@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/ragd/ragd"
-	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/tokenize"
 )
 
@@ -59,7 +58,7 @@ func TestRAGPrompt(t *testing.T) {
 	t.Run("Retrieval", func(t *testing.T) {
 		c := ret.calls[0]
 		if c.collection != "licenses" || c.query != "What are the terms for submission of contributions?" ||
-			c.opts.TopK != 3 || c.opts.Mode != store.ModeKeyword || *c.opts.ScoreThreshold != 0.5 ||
+			c.opts.TopK != 3 || c.opts.Mode != ragd.ModeKeyword || *c.opts.ScoreThreshold != 0.5 ||
 			c.opts.Filter.Key != "filename" || c.opts.Filter.Value != "apache-2.0.txt" {
 			t.Errorf("retrieved with %+v", c)
 		}
@@ -97,9 +96,9 @@ func TestRAGPrompt(t *testing.T) {
 	t.Run("ResponseCarriesSources", func(t *testing.T) {
 		body, _ := res.Response.MarshalJSON()
 		var out struct {
-			ID      string               `json:"id"`
-			Sources []store.SearchResult `json:"sources"`
-			Usage   Usage                `json:"usage"`
+			ID      string              `json:"id"`
+			Sources []ragd.SearchResult `json:"sources"`
+			Usage   Usage               `json:"usage"`
 			Choices []struct {
 				Message struct{ Content string } `json:"message"`
 			} `json:"choices"`
@@ -213,12 +212,12 @@ func TestRAGSourceLabels(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			up := newUpstream(t, answer("m", "Run rustup component add rustfmt [1]."))
 			r := mustRouter(t, Config{Providers: []ProviderConfig{provider("p", up.URL, ModelConfig{ID: "m"})}})
-			p := store.SearchResult{ID: "chunk_1", ItemID: "item_1", Description: tc.description, Content: content,
-				Position: store.Position{Chunk: 1, Page: tc.page, Section: tc.section}}
+			p := ragd.SearchResult{ID: "chunk_1", ItemID: "item_1", Description: tc.description, Content: content,
+				Position: ragd.Position{Chunk: 1, Page: tc.page, Section: tc.section}}
 			if tc.filename != "" {
 				p.Filename = &tc.filename
 			}
-			e := NewEngine(r, &fakeRetriever{passages: []store.SearchResult{p}})
+			e := NewEngine(r, &fakeRetriever{passages: []ragd.SearchResult{p}})
 			if _, err := e.Complete(context.Background(), mustRAG(t, `{"collection":"docs","model":"m","messages":[{"role":"user","content":"How do I install rustfmt?"}]}`)); err != nil {
 				t.Fatal(err)
 			}
@@ -290,7 +289,7 @@ func TestRAGRequestErrors(t *testing.T) {
 
 type failingRetriever struct{}
 
-func (failingRetriever) Retrieve(ctx context.Context, collection, query string, opts RetrieveOptions) ([]store.SearchResult, error) {
+func (failingRetriever) Retrieve(ctx context.Context, collection, query string, opts RetrieveOptions) ([]ragd.SearchResult, error) {
 	return nil, ragd.NotFound("collection", collection)
 }
 
@@ -320,9 +319,9 @@ func TestRAGStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	var head struct {
-		ID      string               `json:"id"`
-		Object  string               `json:"object"`
-		Sources []store.SearchResult `json:"sources"`
+		ID      string              `json:"id"`
+		Object  string              `json:"object"`
+		Sources []ragd.SearchResult `json:"sources"`
 	}
 	json.Unmarshal(first, &head)
 	if head.ID != s.ID() || head.Object != "chat.completion.chunk" || len(head.Sources) == 0 || !strings.HasPrefix(head.Sources[0].Content, "6. Trademarks.") {

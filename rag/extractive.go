@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/tokenize"
 )
 
@@ -550,7 +550,7 @@ func terms(s string) []string {
 	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r) || isIdeographic(r)
 	}) {
-		if len(w) < 2 || store.IsStopword(w) {
+		if len(w) < 2 || ragd.IsStopword(w) {
 			continue
 		}
 		out = append(out, stem(w))

@@ -19,7 +19,6 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/ragd/ragd"
-	"github.com/ragd/ragd/store"
 )
 
 func TestExtractive(t *testing.T) {
@@ -181,7 +180,7 @@ func FuzzExtractiveQuote(f *testing.F) {
 			return
 		}
 		body, _ := json.Marshal(map[string]any{"messages": []map[string]string{{"role": "user", "content": question}}})
-		req := &ChatRequest{obj: mustChat(t, string(body)).obj, rag: true, passages: []store.SearchResult{result("fuzz", 0, passage)}}
+		req := &ChatRequest{obj: mustChat(t, string(body)).obj, rag: true, passages: []ragd.SearchResult{result("fuzz", 0, passage)}}
 		if got := strings.Join(x.answer(req).pieces, ""); got != extractiveNoMatch {
 			checkQuote(t, got, req.passages)
 		}
@@ -190,7 +189,7 @@ func FuzzExtractiveQuote(f *testing.F) {
 
 // readExtractiveCase reads a case file: "source:" and "question:" lines,
 // then each passage after a "=== passage" line.
-func readExtractiveCase(t *testing.T, path string) (string, []store.SearchResult) {
+func readExtractiveCase(t *testing.T, path string) (string, []ragd.SearchResult) {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -206,7 +205,7 @@ func readExtractiveCase(t *testing.T, path string) (string, []store.SearchResult
 	if question == "" || len(parts) < 2 {
 		t.Fatalf("%s: want a question: line and at least one === passage", path)
 	}
-	var passages []store.SearchResult
+	var passages []ragd.SearchResult
 	for i, p := range parts[1:] {
 		passages = append(passages, result(filepath.Base(filepath.Dir(path)), i, strings.TrimSpace(p)))
 	}
@@ -218,7 +217,7 @@ var citation = regexp.MustCompile(`\[(\d+)\]`)
 // checkQuote checks that answer cites one passage and that its words,
 // citations left out, occur in that passage in the same order (the last
 // one may be cut short).
-func checkQuote(t *testing.T, answer string, passages []store.SearchResult) {
+func checkQuote(t *testing.T, answer string, passages []ragd.SearchResult) {
 	t.Helper()
 	cited := map[string]bool{}
 	for _, m := range citation.FindAllStringSubmatch(answer, -1) {

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/tokenize"
 )
 
@@ -22,7 +22,7 @@ import (
 // words weighing more (like a keyword ranking), and records what it was
 // asked.
 type fakeRetriever struct {
-	passages []store.SearchResult
+	passages []ragd.SearchResult
 	mu       sync.Mutex
 	calls    []retrieveCall
 }
@@ -32,7 +32,7 @@ type retrieveCall struct {
 	opts              RetrieveOptions
 }
 
-func (f *fakeRetriever) Retrieve(ctx context.Context, collection, query string, opts RetrieveOptions) ([]store.SearchResult, error) {
+func (f *fakeRetriever) Retrieve(ctx context.Context, collection, query string, opts RetrieveOptions) ([]ragd.SearchResult, error) {
 	f.mu.Lock()
 	f.calls = append(f.calls, retrieveCall{collection, query, opts})
 	f.mu.Unlock()
@@ -49,7 +49,7 @@ func (f *fakeRetriever) Retrieve(ctx context.Context, collection, query string, 
 		}
 	}
 	type hit struct {
-		r store.SearchResult
+		r ragd.SearchResult
 		n float64
 	}
 	var hits []hit
@@ -67,7 +67,7 @@ func (f *fakeRetriever) Retrieve(ctx context.Context, collection, query string, 
 		}
 	}
 	sort.SliceStable(hits, func(i, j int) bool { return hits[i].n > hits[j].n })
-	var out []store.SearchResult
+	var out []ragd.SearchResult
 	for i, h := range hits {
 		if i == opts.TopK {
 			break
@@ -79,13 +79,13 @@ func (f *fakeRetriever) Retrieve(ctx context.Context, collection, query string, 
 }
 
 // paragraphs returns a testdata file's paragraphs as search results.
-func paragraphs(t testing.TB, name string) []store.SearchResult {
+func paragraphs(t testing.TB, name string) []ragd.SearchResult {
 	t.Helper()
 	data, err := os.ReadFile("testdata/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []store.SearchResult
+	var out []ragd.SearchResult
 	for i, p := range strings.Split(string(data), "\n\n") {
 		if strings.TrimSpace(p) == "" {
 			continue
@@ -96,7 +96,7 @@ func paragraphs(t testing.TB, name string) []store.SearchResult {
 }
 
 // tokenChunks returns a testdata file cut into chunks of n cl100k tokens.
-func tokenChunks(t testing.TB, name string, n int) []store.SearchResult {
+func tokenChunks(t testing.TB, name string, n int) []ragd.SearchResult {
 	t.Helper()
 	data, err := os.ReadFile("testdata/" + name)
 	if err != nil {
@@ -104,17 +104,17 @@ func tokenChunks(t testing.TB, name string, n int) []store.SearchResult {
 	}
 	enc := tokenize.MustGet(tokenize.CL100K)
 	toks := enc.Encode(string(data))
-	var out []store.SearchResult
+	var out []ragd.SearchResult
 	for i := 0; i < len(toks); i += n {
 		out = append(out, result(name, i/n, enc.Decode(toks[i:min(i+n, len(toks))])))
 	}
 	return out
 }
 
-func result(file string, chunk int, content string) store.SearchResult {
+func result(file string, chunk int, content string) ragd.SearchResult {
 	fileID := "file_" + file
-	return store.SearchResult{ID: fmt.Sprintf("chunk_%s_%d", file, chunk), ItemID: "item_" + file, FileID: &fileID,
-		Filename: &file, Content: content, Metadata: map[string]any{}, Position: store.Position{Chunk: chunk, Page: 1 + chunk/4}}
+	return ragd.SearchResult{ID: fmt.Sprintf("chunk_%s_%d", file, chunk), ItemID: "item_" + file, FileID: &fileID,
+		Filename: &file, Content: content, Metadata: map[string]any{}, Position: ragd.Position{Chunk: chunk, Page: 1 + chunk/4}}
 }
 
 // upstream is an httptest server speaking OpenAI's chat completions wire

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/tokenize"
 )
 
@@ -62,7 +62,7 @@ func systemMessageTokens(enc *tokenize.Encoding) int {
 // description, or item id), the section it is in, quoted, and its page,
 // as in `manual.md, "Install > On Windows", page 3`, so that the model
 // can say where in a document its answer comes from.
-func sourceLabel(r store.SearchResult) string {
+func sourceLabel(r ragd.SearchResult) string {
 	label := r.ItemID
 	switch {
 	case r.Filename != nil && *r.Filename != "":
@@ -107,7 +107,7 @@ type packedPrompt struct {
 	text string
 	// used are the passages included, numbered from 1 in this order; the
 	// last one's Content is cut when only part of it fit.
-	used []store.SearchResult
+	used []ragd.SearchResult
 	// tokens is the token count of text, or an upper bound of it.
 	tokens int
 }
@@ -117,10 +117,10 @@ type packedPrompt struct {
 // which is cut at a token boundary when a useful part of it fits; the
 // lower-ranked ones are dropped. It returns ok false when not even the
 // instructions fit.
-func packPrompt(enc *tokenize.Encoding, results []store.SearchResult, budget int) (packedPrompt, bool) {
+func packPrompt(enc *tokenize.Encoding, results []ragd.SearchResult, budget int) (packedPrompt, bool) {
 	if len(results) == 0 {
 		n := enc.Count(nothingFound)
-		return packedPrompt{text: nothingFound, tokens: n, used: []store.SearchResult{}}, n <= budget
+		return packedPrompt{text: nothingFound, tokens: n, used: []ragd.SearchResult{}}, n <= budget
 	}
 	// Pieces are counted apart; the whole text can count a token or two
 	// more where BPE merges across a boundary, so check and shrink.
@@ -140,14 +140,14 @@ func packPrompt(enc *tokenize.Encoding, results []store.SearchResult, budget int
 }
 
 // packWithin packs the results with pieces counted apart.
-func packWithin(enc *tokenize.Encoding, results []store.SearchResult, budget int) (packedPrompt, bool) {
+func packWithin(enc *tokenize.Encoding, results []ragd.SearchResult, budget int) (packedPrompt, bool) {
 	var b strings.Builder
 	b.WriteString(instructions)
 	used := enc.Count(instructions)
 	if used > budget {
 		return packedPrompt{}, false
 	}
-	p := packedPrompt{used: []store.SearchResult{}}
+	p := packedPrompt{used: []ragd.SearchResult{}}
 	for _, r := range results {
 		header := fmt.Sprintf("[%d] %s\n", len(p.used)+1, sourceLabel(r))
 		headerTokens := enc.Count(header)

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/ragd/ragd"
-	"github.com/ragd/ragd/store"
 )
 
 // Provider is a chat completion backend serving one or more models.
@@ -52,7 +51,7 @@ type ChatRequest struct {
 	// passages are the retrieved passages the system prompt was built
 	// from, for the extractive model; rag marks a RAG request, whose
 	// passages may be empty.
-	passages []store.SearchResult
+	passages []ragd.SearchResult
 	rag      bool
 }
 

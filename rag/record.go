@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/tokenize"
 )
 
@@ -27,7 +27,7 @@ type Completion struct {
 	// upstream did not report it.
 	Usage Usage `json:"usage"`
 	// Sources are the passages a RAG answer was given; nil for plain chat.
-	Sources []store.SearchResult `json:"sources,omitempty"`
+	Sources []ragd.SearchResult `json:"sources,omitempty"`
 }
 
 // completionOf returns the record of a whole completion answering req.

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/ragd/ragd"
-	"github.com/ragd/ragd/store"
 )
 
 // ChatStream is a streamed answer on its way to the client: the chunks of
@@ -26,7 +25,7 @@ type ChatStream struct {
 	created int64
 	model   string
 	pending []json.RawMessage
-	sources []store.SearchResult
+	sources []ragd.SearchResult
 	choices map[int]*streamChoice
 	order   []int
 	usage   *Usage

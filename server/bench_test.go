@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/rag"
@@ -53,17 +54,17 @@ func BenchmarkRAGOverhead(b *testing.B) {
 	reg := embed.NewRegistry(embed.HashModelName, embed.NewHash(embed.HashDimensions))
 	s := New(st, reg, Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ctx := context.Background()
-	col := &store.Collection{Workspace: "bench", Name: "bench", EmbeddingModel: "hash", Dimensions: embed.HashDimensions,
-		Chunking: store.Chunking{MaxTokens: 512, OverlapTokens: 0}}
+	col := &ragd.Collection{Workspace: "bench", Name: "bench", EmbeddingModel: "hash", Dimensions: embed.HashDimensions,
+		Chunking: ragd.Chunking{MaxTokens: 512, OverlapTokens: 0}}
 	if err := st.CreateCollection(ctx, col); err != nil {
 		b.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	text := benchText(b)
 	for done := 0; done < items; done += 500 {
-		batch := make([]store.NewItem, 500)
+		batch := make([]ragd.NewItem, 500)
 		for i := range batch {
-			batch[i] = store.NewItem{Content: benchDoc(r, text, 300)}
+			batch[i] = ragd.NewItem{Content: benchDoc(r, text, 300)}
 		}
 		prepared, _, err := ingest.PrepareItems(ctx, reg.Default(), col.Chunking, batch)
 		if err != nil {
@@ -89,7 +90,7 @@ func BenchmarkRAGOverhead(b *testing.B) {
 		retrieval = append(retrieval, res.Timings.Retrieval)
 		assembly = append(assembly, res.Timings.Assembly)
 		start := time.Now()
-		if _, _, err := s.search(ctx, "bench", col.ID, q, store.SearchQuery{TopK: 10, Mode: store.ModeHybrid}, nil); err != nil {
+		if _, _, err := s.search(ctx, "bench", col.ID, q, ragd.SearchQuery{TopK: 10, Mode: ragd.ModeHybrid}, nil); err != nil {
 			b.Fatal(err)
 		}
 		search = append(search, time.Since(start))

@@ -10,7 +10,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/rag"
-	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/tokenize"
 )
 
@@ -39,8 +38,8 @@ type retriever struct {
 	count func(TokenUse)
 }
 
-func (r retriever) Retrieve(ctx context.Context, collection, query string, o rag.RetrieveOptions) ([]store.SearchResult, error) {
-	q := store.SearchQuery{TopK: o.TopK, Mode: o.Mode, Filter: o.Filter, ScoreThreshold: o.ScoreThreshold, Alpha: o.Alpha}
+func (r retriever) Retrieve(ctx context.Context, collection, query string, o rag.RetrieveOptions) ([]ragd.SearchResult, error) {
+	q := ragd.SearchQuery{TopK: o.TopK, Mode: o.Mode, Filter: o.Filter, ScoreThreshold: o.ScoreThreshold, Alpha: o.Alpha}
 	rk, err := r.s.newReranking("retrieval.rerank", o.Rerank, &q)
 	if err != nil {
 		return nil, err
@@ -180,7 +179,7 @@ func (s *Server) saveCompletion(ctx context.Context, ws string, comp *rag.Comple
 	if err != nil {
 		return err
 	}
-	return s.store.SaveCompletion(ctx, ws, &store.StoredCompletion{ID: comp.ID, Created: comp.Created, Model: comp.Model, Record: record})
+	return s.store.SaveCompletion(ctx, ws, &ragd.StoredCompletion{ID: comp.ID, Created: comp.Created, Model: comp.Model, Record: record})
 }
 
 // completionResponse is a stored completion with the client's vote.

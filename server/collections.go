@@ -8,7 +8,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
-	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/webhook"
 )
 
@@ -41,7 +40,7 @@ type collectionCreateRequest struct {
 }
 
 type collectionResponse struct {
-	Collection *store.Collection `json:"collection"`
+	Collection *ragd.Collection `json:"collection"`
 }
 
 type deletedResponse struct {
@@ -51,7 +50,7 @@ type deletedResponse struct {
 
 // resolveChunking applies defaults to req and checks the sizes against the
 // embedder's input limit.
-func resolveChunking(req *chunkingRequest, base store.Chunking, limit int) (store.Chunking, error) {
+func resolveChunking(req *chunkingRequest, base ragd.Chunking, limit int) (ragd.Chunking, error) {
 	out := base
 	if req != nil {
 		if req.MaxTokens != nil {
@@ -95,12 +94,12 @@ func (s *Server) handleCollectionCreate(c echo.Context) error {
 		}
 	}
 	limit := emb.MaxInputTokens()
-	chunking, err := resolveChunking(req.Chunking, store.Chunking{
+	chunking, err := resolveChunking(req.Chunking, ragd.Chunking{
 		MaxTokens: min(defaultMaxTokens, limit), OverlapTokens: min(defaultOverlapTokens, limit/4)}, limit)
 	if err != nil {
 		return err
 	}
-	col := &store.Collection{Workspace: workspaceOf(c), Name: req.Name, Description: req.Description,
+	col := &ragd.Collection{Workspace: workspaceOf(c), Name: req.Name, Description: req.Description,
 		EmbeddingModel: emb.Name(), Dimensions: emb.Dimensions(), Chunking: chunking, Metadata: req.Metadata}
 	if col.Metadata == nil {
 		col.Metadata = map[string]any{}
@@ -112,22 +111,22 @@ func (s *Server) handleCollectionCreate(c echo.Context) error {
 }
 
 // page reads ?limit= (default 20, at most 100) and ?after=.
-func page(c echo.Context) (store.Page, error) {
+func page(c echo.Context) (ragd.Page, error) {
 	v := c.QueryParam("limit")
 	if v == "" {
 		return pageOf(nil, c.QueryParam("after"))
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
-		return store.Page{}, ragd.Invalid("limit", "limit must be a whole number from 1 to 100, got %q", v)
+		return ragd.Page{}, ragd.Invalid("limit", "limit must be a whole number from 1 to 100, got %q", v)
 	}
 	return pageOf(&n, c.QueryParam("after"))
 }
 
 // pageOf checks a list's limit (nil: the default of 20, else 1 to 100)
 // and cursor.
-func pageOf(limit *int, after string) (store.Page, error) {
-	p := store.Page{Limit: 20, After: after}
+func pageOf(limit *int, after string) (ragd.Page, error) {
+	p := ragd.Page{Limit: 20, After: after}
 	if limit != nil {
 		if *limit < 1 || *limit > 100 {
 			return p, ragd.Invalid("limit", "limit must be a whole number from 1 to 100, got %d", *limit)
@@ -139,7 +138,7 @@ func pageOf(limit *int, after string) (store.Page, error) {
 
 // listPage answers a paginated list request: the page that fetch returns,
 // under key, with has_more and last_id (null for an empty page).
-func listPage[T any](c echo.Context, key string, id func(T) string, fetch func(ctx context.Context, ws, colID string, p store.Page) ([]T, bool, error)) error {
+func listPage[T any](c echo.Context, key string, id func(T) string, fetch func(ctx context.Context, ws, colID string, p ragd.Page) ([]T, bool, error)) error {
 	p, err := page(c)
 	if err != nil {
 		return err
@@ -160,8 +159,8 @@ func listPage[T any](c echo.Context, key string, id func(T) string, fetch func(c
 }
 
 func (s *Server) handleCollectionList(c echo.Context) error {
-	return listPage(c, "collections", func(c *store.Collection) string { return c.ID },
-		func(ctx context.Context, ws, _ string, p store.Page) ([]*store.Collection, bool, error) {
+	return listPage(c, "collections", func(c *ragd.Collection) string { return c.ID },
+		func(ctx context.Context, ws, _ string, p ragd.Page) ([]*ragd.Collection, bool, error) {
 			return s.store.Collections(ctx, ws, p)
 		})
 }
@@ -201,7 +200,7 @@ func (s *Server) handleCollectionUpdate(c echo.Context) error {
 		return err
 	}
 	col, err := s.store.UpdateCollection(c.Request().Context(), workspaceOf(c), c.Param("id"),
-		store.CollectionUpdate{Name: req.Name, Description: req.Description, Metadata: req.Metadata})
+		ragd.CollectionUpdate{Name: req.Name, Description: req.Description, Metadata: req.Metadata})
 	if err != nil {
 		return err
 	}

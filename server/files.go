@@ -13,7 +13,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/ingest"
-	"github.com/ragd/ragd/store"
 )
 
 func (s *Server) registerFileRoutes(g *echo.Group) {
@@ -25,7 +24,7 @@ func (s *Server) registerFileRoutes(g *echo.Group) {
 }
 
 type fileResponse struct {
-	File *store.File `json:"file"`
+	File *ragd.File `json:"file"`
 }
 
 // maxFormField bounds each multipart field other than the file.
@@ -135,7 +134,7 @@ func (s *Server) handleFileUpload(c echo.Context) error {
 	if f, err = s.cfg.Ingester.Wait(ctx, ws, colID, f.ID); err != nil {
 		return err
 	}
-	if f.Status == store.FileFailed {
+	if f.Status == ragd.FileFailed {
 		return ingest.Failure(f)
 	}
 	return c.JSON(http.StatusCreated, fileResponse{f})
@@ -165,7 +164,7 @@ func multipartError(err error) error {
 }
 
 func (s *Server) handleFileList(c echo.Context) error {
-	return listPage(c, "files", func(f *store.File) string { return f.ID }, s.store.Files)
+	return listPage(c, "files", func(f *ragd.File) string { return f.ID }, s.store.Files)
 }
 
 func (s *Server) handleFileGet(c echo.Context) error {

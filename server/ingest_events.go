@@ -3,16 +3,16 @@ package server
 import (
 	"context"
 
-	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/webhook"
 )
 
 // FileDone implements ingest.Observer: a finished ingest becomes a
 // file.completed or file.failed webhook event, a job outcome metric and
 // the workspace's embedding usage.
-func (s *Server) FileDone(ctx context.Context, workspace string, f *store.File) {
+func (s *Server) FileDone(ctx context.Context, workspace string, f *ragd.File) {
 	event, outcome := webhook.FileCompleted, "completed"
-	if f.Status != store.FileCompleted {
+	if f.Status != ragd.FileCompleted {
 		event, outcome = webhook.FileFailed, "failed"
 	}
 	s.metrics.IngestJobs.WithLabelValues(outcome).Inc()

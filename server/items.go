@@ -8,7 +8,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/ingest"
-	"github.com/ragd/ragd/store"
 )
 
 func (s *Server) registerItemRoutes(g *echo.Group) {
@@ -38,30 +37,30 @@ type usage struct {
 func newUsage(tokens int) usage { return usage{PromptTokens: tokens, TotalTokens: tokens} }
 
 type itemResponse struct {
-	Item  *store.Item `json:"item"`
-	Usage *usage      `json:"usage,omitempty"`
+	Item  *ragd.Item `json:"item"`
+	Usage *usage     `json:"usage,omitempty"`
 }
 
 type itemsResponse struct {
-	Items []*store.Item `json:"items"`
-	Usage usage         `json:"usage"`
+	Items []*ragd.Item `json:"items"`
+	Usage usage        `json:"usage"`
 }
 
 // newItem validates one item of a request; param prefixes field names.
-func newItem(req itemRequest, param string) (store.NewItem, error) {
+func newItem(req itemRequest, param string) (ragd.NewItem, error) {
 	if req.Content == nil || strings.TrimSpace(*req.Content) == "" {
-		return store.NewItem{}, ragd.Invalid(param+"content", "content is required and must not be empty")
+		return ragd.NewItem{}, ragd.Invalid(param+"content", "content is required and must not be empty")
 	}
 	if !utf8.ValidString(*req.Content) {
-		return store.NewItem{}, ragd.Invalid(param+"content", "content must be valid UTF-8 text")
+		return ragd.NewItem{}, ragd.Invalid(param+"content", "content must be valid UTF-8 text")
 	}
 	if err := ragd.ValidateMetadata(param+"metadata", req.Metadata); err != nil {
-		return store.NewItem{}, err
+		return ragd.NewItem{}, err
 	}
-	ni := store.NewItem{Content: *req.Content, Metadata: req.Metadata}
+	ni := ragd.NewItem{Content: *req.Content, Metadata: req.Metadata}
 	if req.Description != nil {
 		if err := ragd.ValidateText(param+"description", *req.Description, true); err != nil {
-			return store.NewItem{}, err
+			return ragd.NewItem{}, err
 		}
 		ni.Description = *req.Description
 	} else {
@@ -71,7 +70,7 @@ func newItem(req itemRequest, param string) (store.NewItem, error) {
 }
 
 // addItems chunks, embeds and stores items in the request's collection.
-func (s *Server) addItems(c echo.Context, items []store.NewItem) ([]*store.Item, int, error) {
+func (s *Server) addItems(c echo.Context, items []ragd.NewItem) ([]*ragd.Item, int, error) {
 	ctx, ws, colID := c.Request().Context(), workspaceOf(c), c.Param("id")
 	col, err := s.store.Collection(ctx, ws, colID)
 	if err != nil {
@@ -95,7 +94,7 @@ func (s *Server) addItems(c echo.Context, items []store.NewItem) ([]*store.Item,
 // reserveContentTokens reserves the tokens of the items' contents, which
 // embedding them will use (a little more where chunks overlap; the
 // difference is settled when the request ends).
-func (s *Server) reserveContentTokens(c echo.Context, items []store.NewItem) error {
+func (s *Server) reserveContentTokens(c echo.Context, items []ragd.NewItem) error {
 	n := 0
 	for _, it := range items {
 		n += countTokens(it.Content)
@@ -112,7 +111,7 @@ func (s *Server) handleItemCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	items, tokens, err := s.addItems(c, []store.NewItem{ni})
+	items, tokens, err := s.addItems(c, []ragd.NewItem{ni})
 	if err != nil {
 		return err
 	}
@@ -135,7 +134,7 @@ func (s *Server) handleItemBatch(c echo.Context) error {
 	if len(req.Items) > MaxBatchItems {
 		return ragd.Invalid("items", "a batch holds at most %d items, got %d; split it", MaxBatchItems, len(req.Items))
 	}
-	nis := make([]store.NewItem, len(req.Items))
+	nis := make([]ragd.NewItem, len(req.Items))
 	for i, r := range req.Items {
 		var err error
 		if nis[i], err = newItem(r, "items["+itoa(i)+"]."); err != nil {
@@ -150,7 +149,7 @@ func (s *Server) handleItemBatch(c echo.Context) error {
 }
 
 func (s *Server) handleItemList(c echo.Context) error {
-	return listPage(c, "items", func(it *store.Item) string { return it.ID }, s.store.Items)
+	return listPage(c, "items", func(it *ragd.Item) string { return it.ID }, s.store.Items)
 }
 
 func (s *Server) handleItemGet(c echo.Context) error {
@@ -175,7 +174,7 @@ func (s *Server) handleItemUpdate(c echo.Context) error {
 		}
 	}
 	ctx, ws, colID := c.Request().Context(), workspaceOf(c), c.Param("id")
-	u := store.ItemUpdate{Description: req.Description, Metadata: req.Metadata}
+	u := ragd.ItemUpdate{Description: req.Description, Metadata: req.Metadata}
 	tokens := 0
 	if req.Content != nil {
 		ni, err := newItem(req, "")
@@ -190,10 +189,10 @@ func (s *Server) handleItemUpdate(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := s.reserveContentTokens(c, []store.NewItem{ni}); err != nil {
+		if err := s.reserveContentTokens(c, []ragd.NewItem{ni}); err != nil {
 			return err
 		}
-		prepared, n, err := ingest.PrepareItems(ctx, emb, col.Chunking, []store.NewItem{ni})
+		prepared, n, err := ingest.PrepareItems(ctx, emb, col.Chunking, []ragd.NewItem{ni})
 		if err != nil {
 			return err
 		}

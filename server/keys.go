@@ -7,7 +7,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
-	"github.com/ragd/ragd/store"
 )
 
 func (s *Server) registerKeyRoutes(g *echo.Group) {
@@ -25,7 +24,7 @@ type keyCreateRequest struct {
 }
 
 type keyResponse struct {
-	Key *store.Key `json:"key"`
+	Key *ragd.Key `json:"key"`
 }
 
 func (s *Server) handleKeyCreate(c echo.Context) error {
@@ -43,12 +42,12 @@ func (s *Server) handleKeyCreate(c echo.Context) error {
 		return err
 	}
 	if req.Workspace == "" {
-		req.Workspace = store.DefaultWorkspace
+		req.Workspace = ragd.DefaultWorkspace
 	}
 	if !saneRequestID.MatchString(req.Workspace) || len(req.Workspace) > 64 {
 		return ragd.Invalid("workspace", "workspace names use letters, digits, '.', '_', ':' and '-', up to 64 characters")
 	}
-	k := &store.Key{Name: req.Name, Workspace: req.Workspace, Admin: req.Admin}
+	k := &ragd.Key{Name: req.Name, Workspace: req.Workspace, Admin: req.Admin}
 	for _, lim := range []struct {
 		v     *int
 		dst   *int
@@ -70,8 +69,8 @@ func (s *Server) handleKeyCreate(c echo.Context) error {
 // handleKeyList lists the live keys of every workspace: keys are the
 // operator's, managed with an admin key.
 func (s *Server) handleKeyList(c echo.Context) error {
-	return listPage(c, "keys", func(k *store.Key) string { return k.ID },
-		func(ctx context.Context, _, _ string, p store.Page) ([]*store.Key, bool, error) {
+	return listPage(c, "keys", func(k *ragd.Key) string { return k.ID },
+		func(ctx context.Context, _, _ string, p ragd.Page) ([]*ragd.Key, bool, error) {
 			return s.store.Keys(ctx, p)
 		})
 }

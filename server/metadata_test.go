@@ -184,10 +184,10 @@ func TestFilterTooWide(t *testing.T) {
 		filter map[string]any
 		limit  int
 	}{
-		{"ErrOr999", map[string]any{"or": terms(999)}, store.MaxFilterTerms},
-		{"ErrAndJustOver", map[string]any{"and": terms(store.MaxFilterTerms + 1)}, store.MaxFilterTerms},
-		{"ErrValues", map[string]any{"or": ins}, store.MaxFilterValues},
-		{"ErrInList", map[string]any{"key": "n", "op": "in", "value": values(store.MaxFilterValues + 1)}, store.MaxFilterValues},
+		{"ErrOr999", map[string]any{"or": terms(999)}, ragd.MaxFilterTerms},
+		{"ErrAndJustOver", map[string]any{"and": terms(ragd.MaxFilterTerms + 1)}, ragd.MaxFilterTerms},
+		{"ErrValues", map[string]any{"or": ins}, ragd.MaxFilterValues},
+		{"ErrInList", map[string]any{"key": "n", "op": "in", "value": values(ragd.MaxFilterValues + 1)}, ragd.MaxFilterValues},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -199,8 +199,8 @@ func TestFilterTooWide(t *testing.T) {
 		})
 	}
 	t.Run("AtTheLimits", func(t *testing.T) {
-		for _, f := range []map[string]any{{"or": terms(store.MaxFilterTerms)},
-			{"key": "n", "op": "in", "value": values(store.MaxFilterValues)}} {
+		for _, f := range []map[string]any{{"or": terms(ragd.MaxFilterTerms)},
+			{"key": "n", "op": "in", "value": values(ragd.MaxFilterValues)}} {
 			b := ts.do(t, "POST", "/v1/vector_store/"+col+"/search", ts.admin, map[string]any{"input": "heron", "filter": f}).must(t, 200)
 			if n := len(list(b["results"])); n != 1 {
 				t.Fatalf("%d results, want 1", n)

@@ -16,7 +16,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/ragd/ragd"
-	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/webhook"
 )
 
@@ -62,11 +61,11 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		s.metrics.observeRequest(req.Method, route, status, elapsed)
 		attrs := []any{"request_id", reqID, "method", req.Method, "route", route, "status", status,
 			"duration_ms", float64(elapsed.Microseconds()) / 1000, "bytes", c.Response().Size}
-		if k, ok := c.Get(keyContextKey).(*store.Key); ok {
+		if k, ok := c.Get(keyContextKey).(*ragd.Key); ok {
 			attrs = append(attrs, "workspace", k.Workspace, "key_id", k.ID, "tokens", tokens.Total())
 			endpoint := req.Method + " " + route
-			s.usage.add(store.UsageKey{Workspace: k.Workspace, Month: store.Month(start), Endpoint: endpoint}, counts(1, tokens))
-			l := store.RequestLog{Workspace: k.Workspace, KeyID: k.ID, RequestID: reqID, Method: req.Method, Endpoint: route,
+			s.usage.add(ragd.UsageKey{Workspace: k.Workspace, Month: ragd.Month(start), Endpoint: endpoint}, counts(1, tokens))
+			l := ragd.RequestLog{Workspace: k.Workspace, KeyID: k.ID, RequestID: reqID, Method: req.Method, Endpoint: route,
 				Path: req.URL.Path, Status: status, Duration: float64(elapsed.Microseconds()) / 1000, Tokens: int64(tokens.Total()), Time: start}
 			if s.cfg.Ops.LogBodies && (body != nil || truncated) {
 				b := loggedBody(body, req.Header.Get(echo.HeaderContentType), truncated)
@@ -104,9 +103,9 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return &ragd.Error{Kind: ragd.EUNAUTHORIZED, Code: "missing_api_key",
 				Message: "send your API key in the Authorization header: 'Authorization: Bearer <key>'"}
 		}
-		var key *store.Key
+		var key *ragd.Key
 		if s.cfg.AdminKey != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(s.cfg.AdminKey)) == 1 {
-			key = &store.Key{ID: adminEnvKeyID, Name: "RAGD_ADMIN_KEY", Workspace: store.DefaultWorkspace, Admin: true}
+			key = &ragd.Key{ID: adminEnvKeyID, Name: "RAGD_ADMIN_KEY", Workspace: ragd.DefaultWorkspace, Admin: true}
 		} else {
 			k, err := s.store.KeyBySecret(c.Request().Context(), secret)
 			if err != nil {
@@ -120,7 +119,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // keyOf returns the authenticated key of the request.
-func keyOf(c echo.Context) *store.Key { return c.Get(keyContextKey).(*store.Key) }
+func keyOf(c echo.Context) *ragd.Key { return c.Get(keyContextKey).(*ragd.Key) }
 
 // workspaceOf returns the workspace of the request's key.
 func workspaceOf(c echo.Context) string { return keyOf(c).Workspace }

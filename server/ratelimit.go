@@ -9,7 +9,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
-	"github.com/ragd/ragd/store"
 )
 
 // Tier is a rate limit: requests and tokens per minute. A limit of 0 or
@@ -130,7 +129,7 @@ func newRateLimiter(def Tier, now func() time.Time) *rateLimiter {
 }
 
 // limiter returns the buckets of k, made afresh when its limits changed.
-func (r *rateLimiter) limiter(k *store.Key) *keyLimiter {
+func (r *rateLimiter) limiter(k *ragd.Key) *keyLimiter {
 	rpm, tpm := k.RPM, k.TPM
 	if rpm == 0 {
 		rpm = r.def.RPM

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/server"
 	"github.com/ragd/ragd/store"
@@ -52,7 +53,7 @@ func serveStore(t *testing.T, st *store.Store, ops server.OpsConfig) *opsServer 
 // limitedKey creates a key with its own limits.
 func (ts *testServer) limitedKey(t *testing.T, workspace string, rpm, tpm int) string {
 	t.Helper()
-	k := &store.Key{Name: "limited", Workspace: workspace, RPM: rpm, TPM: tpm}
+	k := &ragd.Key{Name: "limited", Workspace: workspace, RPM: rpm, TPM: tpm}
 	if err := ts.store.CreateKey(context.Background(), k); err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
-	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/webhook"
 )
 
@@ -31,11 +30,11 @@ const maxLoggedBody = 16 << 10
 // logBuffer holds request logs until the next flush.
 type logBuffer struct {
 	mu      sync.Mutex
-	pending []store.RequestLog
+	pending []ragd.RequestLog
 }
 
 // add queues l and reports false when the buffer is full.
-func (b *logBuffer) add(l store.RequestLog) bool {
+func (b *logBuffer) add(l ragd.RequestLog) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if len(b.pending) >= maxPendingLogs {
@@ -45,7 +44,7 @@ func (b *logBuffer) add(l store.RequestLog) bool {
 	return true
 }
 
-func (b *logBuffer) take() []store.RequestLog {
+func (b *logBuffer) take() []ragd.RequestLog {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	p := b.pending
@@ -54,7 +53,7 @@ func (b *logBuffer) take() []store.RequestLog {
 }
 
 // putBack returns a batch that could not be stored, ahead of newer logs.
-func (b *logBuffer) putBack(batch []store.RequestLog) {
+func (b *logBuffer) putBack(batch []ragd.RequestLog) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.pending = append(batch, b.pending...)
@@ -77,7 +76,7 @@ func isSecretField(key string) bool {
 }
 
 // keyPattern matches ragd key secrets and bearer tokens in free text.
-var keyPattern = regexp.MustCompile(store.KeyPrefix + `[0-9a-z]{16,}|(?i)bearer\s+\S+`)
+var keyPattern = regexp.MustCompile(ragd.KeyPrefix + `[0-9a-z]{16,}|(?i)bearer\s+\S+`)
 
 // redactJSON replaces the values of secret fields and the credentials of
 // URLs, at any depth.
@@ -150,7 +149,7 @@ type requestLogQuery struct {
 
 // requestLogEntry is one request in the response.
 type requestLogEntry struct {
-	store.RequestLog
+	ragd.RequestLog
 	Created   int64  `json:"created"`
 	CreatedAt string `json:"created_at"`
 }
@@ -212,7 +211,7 @@ func (s *Server) handleRequestLogs(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q := store.RequestLogQuery{Workspace: workspaceOf(c), From: to.Add(-time.Duration(period) * time.Minute), To: to,
+	q := ragd.RequestLogQuery{Workspace: workspaceOf(c), From: to.Add(-time.Duration(period) * time.Minute), To: to,
 		Endpoint: req.Endpoint, Page: p}
 	// Pending logs are written first: then every log listed has its id,
 	// and pages are cut in the database alone.

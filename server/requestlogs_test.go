@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/server"
-	"github.com/ragd/ragd/store"
 )
 
 func TestRequestLogs(t *testing.T) {
@@ -101,7 +101,7 @@ func TestRequestLogs(t *testing.T) {
 	if err := ts.srv.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	stored, _, err := ts.store.RequestLogs(context.Background(), store.RequestLogQuery{Workspace: "acme", From: time.Now().Add(-time.Hour), To: time.Now(), Page: store.Page{Limit: 100}})
+	stored, _, err := ts.store.RequestLogs(context.Background(), ragd.RequestLogQuery{Workspace: "acme", From: time.Now().Add(-time.Hour), To: time.Now(), Page: ragd.Page{Limit: 100}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,18 +122,18 @@ func TestRequestLogsWithoutBodies(t *testing.T) {
 func TestPruneRequestLogs(t *testing.T) {
 	ts := newOpsServer(t, server.OpsConfig{})
 	now := time.Now()
-	old := store.RequestLog{Workspace: "acme", KeyID: "key_1", RequestID: "old", Method: "GET", Endpoint: "/v1/models", Path: "/v1/models", Status: 200, Time: now.Add(-8 * 24 * time.Hour)}
+	old := ragd.RequestLog{Workspace: "acme", KeyID: "key_1", RequestID: "old", Method: "GET", Endpoint: "/v1/models", Path: "/v1/models", Status: 200, Time: now.Add(-8 * 24 * time.Hour)}
 	recent := old
 	recent.RequestID, recent.Time = "recent", now.Add(-time.Hour)
 	ctx := context.Background()
-	if err := ts.store.InsertRequestLogs(ctx, []store.RequestLog{old, recent}); err != nil {
+	if err := ts.store.InsertRequestLogs(ctx, []ragd.RequestLog{old, recent}); err != nil {
 		t.Fatal(err)
 	}
 	n, err := ts.store.PruneRequestLogs(ctx, now.Add(-server.DefaultLogRetention))
 	if err != nil || n != 1 {
 		t.Fatalf("pruned %d (%v), want 1", n, err)
 	}
-	left, _, err := ts.store.RequestLogs(ctx, store.RequestLogQuery{Workspace: "acme", From: now.Add(-30 * 24 * time.Hour), To: now, Page: store.Page{Limit: 10}})
+	left, _, err := ts.store.RequestLogs(ctx, ragd.RequestLogQuery{Workspace: "acme", From: now.Add(-30 * 24 * time.Hour), To: now, Page: ragd.Page{Limit: 10}})
 	if err != nil || len(left) != 1 || left[0].RequestID != "recent" {
 		t.Errorf("left %+v (%v)", left, err)
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/rerank"
-	"github.com/ragd/ragd/store"
 )
 
 func (s *Server) registerRerankRoutes(g *echo.Group) {
@@ -163,7 +162,7 @@ type reranking struct {
 // newReranking resolves the rerank options o of a search, already
 // validated, whose fields are named prefix + ".model" etc., and widens q
 // to retrieve the candidates. It returns nil when o is nil.
-func (s *Server) newReranking(prefix string, o *rerank.Options, q *store.SearchQuery) (*reranking, error) {
+func (s *Server) newReranking(prefix string, o *rerank.Options, q *ragd.SearchQuery) (*reranking, error) {
 	if o == nil {
 		return nil, nil
 	}
@@ -178,7 +177,7 @@ func (s *Server) newReranking(prefix string, o *rerank.Options, q *store.SearchQ
 // apply reorders res (with their content) by the model's relevance to
 // query, keeps the topN best with their rerank_score, and returns them
 // with the tokens the model read.
-func (rk *reranking) apply(ctx context.Context, query string, res []store.SearchResult) ([]store.SearchResult, int, error) {
+func (rk *reranking) apply(ctx context.Context, query string, res []ragd.SearchResult) ([]ragd.SearchResult, int, error) {
 	if len(res) == 0 {
 		return res, 0, nil
 	}
@@ -190,7 +189,7 @@ func (rk *reranking) apply(ctx context.Context, query string, res []store.Search
 	if err != nil {
 		return nil, 0, err
 	}
-	out := make([]store.SearchResult, 0, min(rk.topN, len(res)))
+	out := make([]ragd.SearchResult, 0, min(rk.topN, len(res)))
 	for _, idx := range order[:cap(out)] {
 		r := res[idx]
 		r.RerankScore = &scores[idx]

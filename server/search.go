@@ -10,7 +10,6 @@ import (
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/rerank"
-	"github.com/ragd/ragd/store"
 )
 
 func (s *Server) registerSearchRoutes(g *echo.Group) {
@@ -22,20 +21,20 @@ type searchRequest struct {
 	TopK           *int            `json:"top_k"`
 	Mode           string          `json:"mode"`
 	ScoreThreshold *float64        `json:"score_threshold"`
-	Filter         *store.Filter   `json:"filter"`
+	Filter         *ragd.Filter    `json:"filter"`
 	IncludeContent *bool           `json:"include_content"`
 	Alpha          *float64        `json:"alpha"`
 	Rerank         *rerank.Options `json:"rerank"`
 }
 
 type searchResponse struct {
-	Results []store.SearchResult `json:"results"`
-	Usage   usage                `json:"usage"`
+	Results []ragd.SearchResult `json:"results"`
+	Usage   usage               `json:"usage"`
 }
 
 // collectionEmbedder returns the embedder a collection was created with;
 // if that model is no longer configured, searching it is EUNPROCESSABLE.
-func (s *Server) collectionEmbedder(col *store.Collection) (embed.Embedder, error) {
+func (s *Server) collectionEmbedder(col *ragd.Collection) (embed.Embedder, error) {
 	emb, err := s.embedders.Get(col.EmbeddingModel)
 	if err != nil {
 		return nil, &ragd.Error{Kind: ragd.EUNPROCESSABLE, Code: "model_unavailable",
@@ -54,14 +53,14 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // the query when the mode needs a vector and reranking the results when rk
 // is not nil. It returns the results and the number of tokens the models
 // read.
-func (s *Server) search(ctx context.Context, ws, colID, input string, q store.SearchQuery, rk *reranking) ([]store.SearchResult, int, error) {
+func (s *Server) search(ctx context.Context, ws, colID, input string, q ragd.SearchQuery, rk *reranking) ([]ragd.SearchResult, int, error) {
 	col, err := s.store.Collection(ctx, ws, colID)
 	if err != nil {
 		return nil, 0, err
 	}
 	q.Text = input
 	tokens := 0
-	if q.Mode != store.ModeKeyword {
+	if q.Mode != ragd.ModeKeyword {
 		emb, err := s.collectionEmbedder(col)
 		if err != nil {
 			return nil, 0, err
@@ -89,7 +88,7 @@ func (s *Server) handleSearch(c echo.Context) error {
 	if req.Input == nil || strings.TrimSpace(*req.Input) == "" {
 		return ragd.Invalid("input", "input is required: the text to search for")
 	}
-	q := store.SearchQuery{TopK: 10, Mode: store.ModeHybrid, ScoreThreshold: req.ScoreThreshold, Filter: req.Filter, Alpha: req.Alpha}
+	q := ragd.SearchQuery{TopK: 10, Mode: ragd.ModeHybrid, ScoreThreshold: req.ScoreThreshold, Filter: req.Filter, Alpha: req.Alpha}
 	if req.TopK != nil {
 		q.TopK = *req.TopK
 	}
@@ -97,15 +96,15 @@ func (s *Server) handleSearch(c echo.Context) error {
 		q.Mode = req.Mode
 	}
 	switch q.Mode {
-	case store.ModeHybrid, store.ModeVector, store.ModeKeyword:
+	case ragd.ModeHybrid, ragd.ModeVector, ragd.ModeKeyword:
 	default:
 		return ragd.Invalid("mode", "unknown search mode %q; use hybrid, vector or keyword", q.Mode)
 	}
-	if q.TopK < 1 || q.TopK > store.MaxTopK {
-		return ragd.Invalid("top_k", "top_k must be between 1 and %d, got %d", store.MaxTopK, q.TopK)
+	if q.TopK < 1 || q.TopK > ragd.MaxTopK {
+		return ragd.Invalid("top_k", "top_k must be between 1 and %d, got %d", ragd.MaxTopK, q.TopK)
 	}
 	if req.Rerank != nil {
-		if err := req.Rerank.Validate("rerank", q.TopK, store.MaxTopK); err != nil {
+		if err := req.Rerank.Validate("rerank", q.TopK, ragd.MaxTopK); err != nil {
 			return err
 		}
 	}
@@ -113,7 +112,7 @@ func (s *Server) handleSearch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if q.Mode != store.ModeKeyword {
+	if q.Mode != ragd.ModeKeyword {
 		if err := s.reserveTokens(c, countTokens(*req.Input)); err != nil {
 			return err
 		}

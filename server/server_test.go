@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/server"
 	"github.com/ragd/ragd/store"
@@ -54,7 +55,7 @@ func newTestServerWith(t *testing.T, cfg server.Config) *testServer {
 // key creates a key directly in the store and returns its secret.
 func (ts *testServer) key(t *testing.T, workspace string, admin bool) string {
 	t.Helper()
-	k := &store.Key{Name: "test", Workspace: workspace, Admin: admin}
+	k := &ragd.Key{Name: "test", Workspace: workspace, Admin: admin}
 	if err := ts.store.CreateKey(context.Background(), k); err != nil {
 		t.Fatal(err)
 	}

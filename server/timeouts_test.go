@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/rag"
 	"github.com/ragd/ragd/server"
@@ -38,7 +39,7 @@ func openServer(t *testing.T, cfg server.Config) (*server.Server, string) {
 		srv.Close(context.Background())
 		st.Close()
 	})
-	k := &store.Key{Name: "admin", Workspace: store.DefaultWorkspace, Admin: true}
+	k := &ragd.Key{Name: "admin", Workspace: ragd.DefaultWorkspace, Admin: true}
 	if err := st.CreateKey(context.Background(), k); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd"
 )
 
 // TokenUse counts the tokens one request (or background job) used.
@@ -74,11 +74,11 @@ func AddTokens(c echo.Context, t TokenUse) { statsOf(c).add(t, true) }
 // file) used for workspace under the given endpoint name, without a
 // request.
 func (s *Server) RecordUsage(workspace, endpoint string, t TokenUse) {
-	s.usage.add(store.UsageKey{Workspace: workspace, Month: store.Month(time.Now()), Endpoint: endpoint}, counts(0, t))
+	s.usage.add(ragd.UsageKey{Workspace: workspace, Month: ragd.Month(time.Now()), Endpoint: endpoint}, counts(0, t))
 }
 
-func counts(requests int64, t TokenUse) store.UsageCounts {
-	return store.UsageCounts{Requests: requests, EmbeddingTokens: int64(t.Embedding),
+func counts(requests int64, t TokenUse) ragd.UsageCounts {
+	return ragd.UsageCounts{Requests: requests, EmbeddingTokens: int64(t.Embedding),
 		PromptTokens: int64(t.Prompt), CompletionTokens: int64(t.Completion)}
 }
 
@@ -188,14 +188,14 @@ func intField(v reflect.Value, idx []int) int64 {
 // usageRecorder aggregates usage in memory until the next flush.
 type usageRecorder struct {
 	mu      sync.Mutex
-	pending map[store.UsageKey]store.UsageCounts
+	pending map[ragd.UsageKey]ragd.UsageCounts
 }
 
-func (u *usageRecorder) add(k store.UsageKey, c store.UsageCounts) {
+func (u *usageRecorder) add(k ragd.UsageKey, c ragd.UsageCounts) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.pending == nil {
-		u.pending = map[store.UsageKey]store.UsageCounts{}
+		u.pending = map[ragd.UsageKey]ragd.UsageCounts{}
 	}
 	p := u.pending[k]
 	p.Add(c)
@@ -203,7 +203,7 @@ func (u *usageRecorder) add(k store.UsageKey, c store.UsageCounts) {
 }
 
 // take returns the pending counts and starts a new batch.
-func (u *usageRecorder) take() map[store.UsageKey]store.UsageCounts {
+func (u *usageRecorder) take() map[ragd.UsageKey]ragd.UsageCounts {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	p := u.pending
@@ -212,17 +212,17 @@ func (u *usageRecorder) take() map[store.UsageKey]store.UsageCounts {
 }
 
 // putBack returns a batch that could not be stored to the pending counts.
-func (u *usageRecorder) putBack(batch map[store.UsageKey]store.UsageCounts) {
+func (u *usageRecorder) putBack(batch map[ragd.UsageKey]ragd.UsageCounts) {
 	for k, c := range batch {
 		u.add(k, c)
 	}
 }
 
 // pendingOf returns the unflushed counts of workspace ws in month.
-func (u *usageRecorder) pendingOf(ws, month string) map[string]store.UsageCounts {
+func (u *usageRecorder) pendingOf(ws, month string) map[string]ragd.UsageCounts {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	out := map[string]store.UsageCounts{}
+	out := map[string]ragd.UsageCounts{}
 	for k, c := range u.pending {
 		if k.Workspace == ws && k.Month == month {
 			out[k.Endpoint] = c
@@ -238,10 +238,10 @@ func (s *Server) registerUsageRoutes(g *echo.Group) {
 // monthUsage is the usage of one workspace in one month.
 type monthUsage struct {
 	Month string `json:"month"`
-	store.UsageCounts
-	TotalTokens int64                        `json:"total_tokens"`
-	StoredBytes int64                        `json:"stored_bytes"`
-	ByEndpoint  map[string]store.UsageCounts `json:"by_endpoint"`
+	ragd.UsageCounts
+	TotalTokens int64                       `json:"total_tokens"`
+	StoredBytes int64                       `json:"stored_bytes"`
+	ByEndpoint  map[string]ragd.UsageCounts `json:"by_endpoint"`
 }
 
 type usageResponse struct {
@@ -281,11 +281,11 @@ func (s *Server) handleUsage(c echo.Context) error {
 	now := time.Now().UTC()
 	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	ws := workspaceOf(c)
-	cur, err := s.monthUsage(c, ws, store.Month(now), true)
+	cur, err := s.monthUsage(c, ws, ragd.Month(now), true)
 	if err != nil {
 		return err
 	}
-	prev, err := s.monthUsage(c, ws, store.Month(first.AddDate(0, -1, 0)), false)
+	prev, err := s.monthUsage(c, ws, ragd.Month(first.AddDate(0, -1, 0)), false)
 	if err != nil {
 		return err
 	}

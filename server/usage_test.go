@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/server"
-	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/tokenize"
 )
 
@@ -61,7 +61,7 @@ func TestUsageAfterKnownWorkload(t *testing.T) {
 	}
 	body := ts.do(t, "GET", "/v1/usage", key, nil).must(t, 200)
 	cur := obj(body["current_month"])
-	if cur["month"] != store.Month(time.Now()) {
+	if cur["month"] != ragd.Month(time.Now()) {
 		t.Errorf("month %v", cur["month"])
 	}
 	check(t, cur)
@@ -82,7 +82,7 @@ func TestUsageAfterKnownWorkload(t *testing.T) {
 	if err := ts.srv.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	stored, err := ts.store.Usage(context.Background(), "acme", store.Month(time.Now()))
+	stored, err := ts.store.Usage(context.Background(), "acme", ragd.Month(time.Now()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestUsageAfterKnownWorkload(t *testing.T) {
 	if got := stored["GET /v1/usage"].Requests; got != 1 {
 		t.Errorf("stored GET /v1/usage requests %d, want 1", got)
 	}
-	if n, err := ts.store.StoredBytesIn(context.Background(), "acme", store.Month(time.Now())); err != nil || float64(n) != colBytes {
+	if n, err := ts.store.StoredBytesIn(context.Background(), "acme", ragd.Month(time.Now())); err != nil || float64(n) != colBytes {
 		t.Errorf("stored bytes snapshot %d (%v), want %v", n, err, colBytes)
 	}
 }

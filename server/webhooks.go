@@ -13,7 +13,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
-	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/webhook"
 )
 
@@ -36,7 +35,7 @@ type webhookCreateRequest struct {
 }
 
 type webhookResponse struct {
-	Webhook *store.Webhook `json:"webhook"`
+	Webhook *ragd.Webhook `json:"webhook"`
 }
 
 // newWebhookSecret returns a random signing secret.
@@ -87,7 +86,7 @@ func (s *Server) handleWebhookCreate(c echo.Context) error {
 		req.Secret = newWebhookSecret()
 	}
 	slices.Sort(req.Events)
-	w := &store.Webhook{Workspace: workspaceOf(c), URL: req.URL, Events: slices.Compact(req.Events), Secret: req.Secret}
+	w := &ragd.Webhook{Workspace: workspaceOf(c), URL: req.URL, Events: slices.Compact(req.Events), Secret: req.Secret}
 	if err := s.store.CreateWebhook(c.Request().Context(), w); err != nil {
 		return err
 	}
@@ -96,15 +95,15 @@ func (s *Server) handleWebhookCreate(c echo.Context) error {
 
 // shownWebhook is w as the API shows it: credentials in its URL are
 // never echoed (the secret is shown by the create answer only).
-func shownWebhook(w *store.Webhook) *store.Webhook {
+func shownWebhook(w *ragd.Webhook) *ragd.Webhook {
 	c := *w
 	c.URL = webhook.RedactURL(w.URL)
 	return &c
 }
 
 func (s *Server) handleWebhookList(c echo.Context) error {
-	return listPage(c, "webhooks", func(w *store.Webhook) string { return w.ID },
-		func(ctx context.Context, ws, _ string, p store.Page) ([]*store.Webhook, bool, error) {
+	return listPage(c, "webhooks", func(w *ragd.Webhook) string { return w.ID },
+		func(ctx context.Context, ws, _ string, p ragd.Page) ([]*ragd.Webhook, bool, error) {
 			list, more, err := s.store.Webhooks(ctx, ws, p)
 			for i, w := range list {
 				list[i] = shownWebhook(w)
@@ -130,7 +129,7 @@ func (s *Server) handleWebhookDelete(c echo.Context) error {
 }
 
 type deliveryListResponse struct {
-	Deliveries []*store.Delivery `json:"deliveries"`
+	Deliveries []*ragd.Delivery `json:"deliveries"`
 }
 
 // handleWebhookDeliveries is the endpoint's delivery log, newest first.
@@ -144,7 +143,7 @@ func (s *Server) handleWebhookDeliveries(c echo.Context) error {
 		return err
 	}
 	if list == nil {
-		list = []*store.Delivery{}
+		list = []*ragd.Delivery{}
 	}
 	return c.JSON(http.StatusOK, deliveryListResponse{list})
 }

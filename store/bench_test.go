@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/store"
 )
@@ -90,16 +91,16 @@ func randomUnit(r *rand.Rand, dims int) []float32 {
 
 // benchItems generates n chunks grouped into items, with random unit
 // vectors (fixed seed) when emb is nil, else with emb's vectors of the text.
-func benchItems(tb testing.TB, n, dims int, emb embed.Embedder) [][]store.NewItem {
+func benchItems(tb testing.TB, n, dims int, emb embed.Embedder) [][]ragd.NewItem {
 	c := newCorpus(benchSeed)
 	r := rand.New(rand.NewPCG(benchSeed, 2))
-	var batches [][]store.NewItem
-	var batch []store.NewItem
+	var batches [][]ragd.NewItem
+	var batch []ragd.NewItem
 	for i := 0; i < n; i += benchChunksPerItem {
-		it := store.NewItem{Metadata: map[string]any{"n": i / benchChunksPerItem, "group": i % 10}}
+		it := ragd.NewItem{Metadata: map[string]any{"n": i / benchChunksPerItem, "group": i % 10}}
 		for j := 0; j < benchChunksPerItem && i+j < n; j++ {
 			text := c.text(benchWordsPerChunk)
-			ch := store.Chunk{Index: j, Content: text, Tokens: benchWordsPerChunk * 4 / 3, End: len(text)}
+			ch := ragd.Chunk{Index: j, Content: text, Tokens: benchWordsPerChunk * 4 / 3, End: len(text)}
 			if emb == nil {
 				ch.Vector = randomUnit(r, dims)
 			}
@@ -118,7 +119,7 @@ func benchItems(tb testing.TB, n, dims int, emb embed.Embedder) [][]store.NewIte
 }
 
 // embedItems fills in the chunk vectors of items with emb.
-func embedItems(ctx context.Context, emb embed.Embedder, items []store.NewItem) error {
+func embedItems(ctx context.Context, emb embed.Embedder, items []ragd.NewItem) error {
 	var texts []string
 	for _, it := range items {
 		for _, ch := range it.Chunks {
@@ -141,7 +142,7 @@ func embedItems(ctx context.Context, emb embed.Embedder, items []store.NewItem) 
 // benchmarks of one run.
 type fixture struct {
 	s   *store.Store
-	col *store.Collection
+	col *ragd.Collection
 	dir string
 }
 
@@ -189,13 +190,13 @@ func benchStore(b *testing.B, n, dims int) *fixture {
 	return f
 }
 
-func openBenchStore(b *testing.B, dir string, dims int) (*store.Store, *store.Collection) {
+func openBenchStore(b *testing.B, dir string, dims int) (*store.Store, *ragd.Collection) {
 	s, err := store.Open(filepath.Join(dir, store.FileName))
 	if err != nil {
 		b.Fatal(err)
 	}
-	col := &store.Collection{Workspace: "bench", Name: "bench", EmbeddingModel: "bench", Dimensions: dims,
-		Chunking: store.Chunking{MaxTokens: 512, OverlapTokens: 64}}
+	col := &ragd.Collection{Workspace: "bench", Name: "bench", EmbeddingModel: "bench", Dimensions: dims,
+		Chunking: ragd.Chunking{MaxTokens: 512, OverlapTokens: 64}}
 	if err := s.CreateCollection(context.Background(), col); err != nil {
 		b.Fatal(err)
 	}
@@ -369,19 +370,19 @@ func BenchmarkSearch(b *testing.B) {
 				texts      []string
 				floor      *floorScan
 			}{
-				{"vector", store.ModeVector, nil, floor},
-				{"hybrid", store.ModeHybrid, natural, floor},
-				{"hybrid-rare-words", store.ModeHybrid, rare, floor},
-				{"keyword", store.ModeKeyword, natural, nil},
-				{"keyword-rare-words", store.ModeKeyword, rare, nil},
+				{"vector", ragd.ModeVector, nil, floor},
+				{"hybrid", ragd.ModeHybrid, natural, floor},
+				{"hybrid-rare-words", ragd.ModeHybrid, rare, floor},
+				{"keyword", ragd.ModeKeyword, natural, nil},
+				{"keyword-rare-words", ragd.ModeKeyword, rare, nil},
 			}
 			for _, m := range modes {
-				if m.mode != store.ModeVector && (sh.n != 100_000 || sh.dims != 384) {
+				if m.mode != ragd.ModeVector && (sh.n != 100_000 || sh.dims != 384) {
 					continue
 				}
 				b.Run(m.name, func(b *testing.B) {
 					latencies(b, m.floor, func(i int) error {
-						q := store.SearchQuery{Mode: m.mode, Vector: vecs[i%len(vecs)], TopK: 10}
+						q := ragd.SearchQuery{Mode: m.mode, Vector: vecs[i%len(vecs)], TopK: 10}
 						if m.texts != nil {
 							q.Text = m.texts[i%len(m.texts)]
 						}
@@ -399,22 +400,22 @@ func BenchmarkSearch(b *testing.B) {
 					f.s.SetVectorCacheBytes(0)
 					defer f.s.SetVectorCacheBytes(store.DefaultVectorCacheBytes)
 					latencies(b, floor, func(i int) error {
-						_, err := f.s.Search(ctx, "bench", f.col.ID, store.SearchQuery{
-							Mode: store.ModeVector, Vector: vecs[i%len(vecs)], TopK: 10})
+						_, err := f.s.Search(ctx, "bench", f.col.ID, ragd.SearchQuery{
+							Mode: ragd.ModeVector, Vector: vecs[i%len(vecs)], TopK: 10})
 						return err
 					})
 				})
 			}
 			// A filter passing 20% of the items: groups are i % 10 of every
 			// fourth i, so 0, 4, 8, 2 and 6.
-			filter := &store.Filter{Key: "group", Op: "eq", Value: 0.0}
-			for _, mode := range []string{store.ModeVector, store.ModeHybrid} {
-				if mode != store.ModeVector && (sh.n != 100_000 || sh.dims != 384) {
+			filter := &ragd.Filter{Key: "group", Op: "eq", Value: 0.0}
+			for _, mode := range []string{ragd.ModeVector, ragd.ModeHybrid} {
+				if mode != ragd.ModeVector && (sh.n != 100_000 || sh.dims != 384) {
 					continue
 				}
 				b.Run(mode+"-filtered", func(b *testing.B) {
 					latencies(b, floor, func(i int) error {
-						res, err := f.s.Search(ctx, "bench", f.col.ID, store.SearchQuery{Mode: mode,
+						res, err := f.s.Search(ctx, "bench", f.col.ID, ragd.SearchQuery{Mode: mode,
 							Vector: vecs[i%len(vecs)], Text: natural[i%len(natural)], TopK: 10, Filter: filter})
 						if err == nil && len(res) == 0 {
 							err = fmt.Errorf("%s-filtered search found nothing", mode)
@@ -503,8 +504,8 @@ func BenchmarkManyCollections(b *testing.B) {
 			created := 1
 			create := func(int) error {
 				created++
-				return s.CreateCollection(ctx, &store.Collection{Workspace: "other", Name: fmt.Sprint("c", created),
-					EmbeddingModel: "bench", Dimensions: dims, Chunking: store.Chunking{MaxTokens: 512, OverlapTokens: 64}})
+				return s.CreateCollection(ctx, &ragd.Collection{Workspace: "other", Name: fmt.Sprint("c", created),
+					EmbeddingModel: "bench", Dimensions: dims, Chunking: ragd.Chunking{MaxTokens: 512, OverlapTokens: 64}})
 			}
 			start := time.Now()
 			for created < n {
@@ -514,7 +515,7 @@ func BenchmarkManyCollections(b *testing.B) {
 			}
 			b.Logf("created %d collections in %v", n, time.Since(start).Round(time.Millisecond))
 			search := func(i int) error {
-				res, err := s.Search(ctx, "bench", col.ID, store.SearchQuery{Mode: store.ModeHybrid,
+				res, err := s.Search(ctx, "bench", col.ID, ragd.SearchQuery{Mode: ragd.ModeHybrid,
 					Vector: vecs[i%len(vecs)], Text: texts[i%len(texts)], TopK: 10})
 				if err == nil && len(res) == 0 {
 					err = fmt.Errorf("search found nothing")

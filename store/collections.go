@@ -17,8 +17,8 @@ const collectionColumns = `seq, id, workspace, name, description, created, updat
 
 type rowScanner interface{ Scan(dest ...any) error }
 
-func scanCollection(r rowScanner) (*Collection, int64, error) {
-	c := &Collection{}
+func scanCollection(r rowScanner) (*ragd.Collection, int64, error) {
+	c := &ragd.Collection{}
 	var seq int64
 	var meta string
 	err := r.Scan(&seq, &c.ID, &c.Workspace, &c.Name, &c.Description, &c.Created, &c.Updated, &c.EmbeddingModel,
@@ -35,12 +35,12 @@ func scanCollection(r rowScanner) (*Collection, int64, error) {
 // workspace c.Workspace, creating the workspace if needed, together with
 // its vector and keyword tables. A duplicate name in the workspace is
 // ECONFLICT.
-func (s *Store) CreateCollection(ctx context.Context, c *Collection) error {
+func (s *Store) CreateCollection(ctx context.Context, c *ragd.Collection) error {
 	if c.Dimensions <= 0 || c.Dimensions > 8192 {
 		return ragd.Invalid("dimensions", "dimensions must be between 1 and 8192, got %d", c.Dimensions)
 	}
 	now := s.Now().Unix()
-	c.ID = NewID("col")
+	c.ID = ragd.NewID("col")
 	c.Created, c.Updated = now, now
 	meta, err := encodeMetadata(c.Metadata)
 	if err != nil {
@@ -77,7 +77,7 @@ func (s *Store) CreateCollection(ctx context.Context, c *Collection) error {
 
 // Collection returns the collection of workspace ws whose ID (or else
 // name) is id, or ENOTFOUND.
-func (s *Store) Collection(ctx context.Context, ws, id string) (*Collection, error) {
+func (s *Store) Collection(ctx context.Context, ws, id string) (*ragd.Collection, error) {
 	c, _, err := s.collection(ctx, s.db, ws, id)
 	return c, err
 }
@@ -86,7 +86,7 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func (s *Store) collection(ctx context.Context, q querier, ws, id string) (*Collection, int64, error) {
+func (s *Store) collection(ctx context.Context, q querier, ws, id string) (*ragd.Collection, int64, error) {
 	// A collection is addressed by its ID or, for convenience, its name.
 	c, seq, err := scanCollection(q.QueryRowContext(ctx, `SELECT `+collectionColumns+` FROM collections
 		WHERE workspace = ? AND (id = ? OR name = ?) ORDER BY id = ? DESC LIMIT 1`, ws, id, id, id))
@@ -96,20 +96,14 @@ func (s *Store) collection(ctx context.Context, q querier, ws, id string) (*Coll
 	return c, seq, err
 }
 
-// Page is a window of a list: up to Limit rows after the row with ID After.
-type Page struct {
-	Limit int
-	After string
-}
-
 // Collections lists the collections of workspace ws in creation order. It
 // returns whether more follow.
-func (s *Store) Collections(ctx context.Context, ws string, p Page) ([]*Collection, bool, error) {
+func (s *Store) Collections(ctx context.Context, ws string, p ragd.Page) ([]*ragd.Collection, bool, error) {
 	after, err := s.afterSeq(ctx, "collections", "workspace = ?", p.After, ws)
 	if err != nil {
 		return nil, false, err
 	}
-	return listPage(ctx, s, p.Limit, func(r rowScanner) (*Collection, error) {
+	return listPage(ctx, s, p.Limit, func(r rowScanner) (*ragd.Collection, error) {
 		c, _, err := scanCollection(r)
 		return c, err
 	}, `SELECT `+collectionColumns+` FROM collections WHERE workspace = ? AND seq > ? ORDER BY seq LIMIT ?`, ws, after, p.Limit+1)
@@ -152,28 +146,14 @@ func (s *Store) afterSeq(ctx context.Context, table, scope, after string, args .
 	var seq int64
 	err := s.db.QueryRowContext(ctx, `SELECT rowid FROM `+table+` WHERE id = ? AND `+scope, append([]any{after}, args...)...).Scan(&seq)
 	if err == sql.ErrNoRows {
-		return 0, InvalidCursor(after)
+		return 0, ragd.InvalidCursor(after)
 	}
 	return seq, err
 }
 
-// InvalidCursor is the EINVALID error of a list's ?after= that names no
-// item of the list.
-func InvalidCursor(after string) error {
-	return ragd.Invalid("after", "after=%q is not an id in this list; pass the last_id of a previous page", after)
-}
-
-// CollectionUpdate holds the fields of a collection that may change; nil
-// means unchanged.
-type CollectionUpdate struct {
-	Name        *string
-	Description *string
-	Metadata    map[string]any
-}
-
 // UpdateCollection applies u to collection id of workspace ws.
-func (s *Store) UpdateCollection(ctx context.Context, ws, id string, u CollectionUpdate) (*Collection, error) {
-	var out *Collection
+func (s *Store) UpdateCollection(ctx context.Context, ws, id string, u ragd.CollectionUpdate) (*ragd.Collection, error) {
+	var out *ragd.Collection
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		c, _, err := s.collection(ctx, tx, ws, id)
 		if err != nil {
@@ -210,7 +190,7 @@ func (s *Store) UpdateCollection(ctx context.Context, ws, id string, u Collectio
 // and has the freed pages returned to the file system in the background
 // (vacuumLoop). It returns the deleted collection and the IDs of its files
 // so the caller can remove their stored bytes.
-func (s *Store) DeleteCollection(ctx context.Context, ws, id string) (*Collection, []string, error) {
+func (s *Store) DeleteCollection(ctx context.Context, ws, id string) (*ragd.Collection, []string, error) {
 	var files []string
 	c, seq, err := s.collection(ctx, s.db, ws, id)
 	if err != nil {

@@ -19,7 +19,7 @@ func TestDeleteCollectionFreesSpace(t *testing.T) {
 	s := MustOpen(t)
 	ctx := context.Background()
 	keep := mustCollection(t, s, "ws", "keep")
-	if _, err := s.InsertItems(ctx, "ws", keep.ID, []store.NewItem{newItem(t, "a small item that stays", nil)}); err != nil {
+	if _, err := s.InsertItems(ctx, "ws", keep.ID, []ragd.NewItem{newItem(t, "a small item that stays", nil)}); err != nil {
 		t.Fatal(err)
 	}
 	before, err := s.Stats(ctx)
@@ -27,7 +27,7 @@ func TestDeleteCollectionFreesSpace(t *testing.T) {
 		t.Fatal(err)
 	}
 	big := mustCollection(t, s, "ws", "big")
-	var items []store.NewItem
+	var items []ragd.NewItem
 	for i := 0; i < 3000; i++ {
 		items = append(items, newItem(t, fmt.Sprintf("item %d with enough words to take some room in the index number %d", i, i*7), map[string]any{"i": i}))
 	}
@@ -55,7 +55,7 @@ func TestDeleteCollectionFreesSpace(t *testing.T) {
 	if _, err := s.Collection(ctx, "ws", big.ID); kindOf(err) != ragd.ENOTFOUND {
 		t.Fatalf("deleted collection: %v", err)
 	}
-	res, err := s.Search(ctx, "ws", keep.ID, store.SearchQuery{Mode: "keyword", Text: "stays", TopK: 5})
+	res, err := s.Search(ctx, "ws", keep.ID, ragd.SearchQuery{Mode: "keyword", Text: "stays", TopK: 5})
 	if err != nil || len(res) != 1 {
 		t.Fatalf("the other collection after delete: %v %v", res, err)
 	}

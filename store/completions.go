@@ -4,21 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+
+	"github.com/ragd/ragd"
 )
 
-// StoredCompletion is a chat completion as stored: its JSON record (the
-// OpenAI completion with its sources) and the client's vote.
-type StoredCompletion struct {
-	ID      string
-	Created int64
-	Model   string
-	Record  json.RawMessage
-	// Vote is "up", "down" or "" when none was cast.
-	Vote string
-}
-
 // SaveCompletion stores a completion of workspace ws.
-func (s *Store) SaveCompletion(ctx context.Context, ws string, c *StoredCompletion) error {
+func (s *Store) SaveCompletion(ctx context.Context, ws string, c *ragd.StoredCompletion) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.Exec(`INSERT INTO completions (id, workspace, created, model, record) VALUES (?, ?, ?, ?, ?)`,
 			c.ID, ws, c.Created, c.Model, string(c.Record))
@@ -27,8 +18,8 @@ func (s *Store) SaveCompletion(ctx context.Context, ws string, c *StoredCompleti
 }
 
 // Completion returns completion id of workspace ws, or ENOTFOUND.
-func (s *Store) Completion(ctx context.Context, ws, id string) (*StoredCompletion, error) {
-	c := &StoredCompletion{}
+func (s *Store) Completion(ctx context.Context, ws, id string) (*ragd.StoredCompletion, error) {
+	c := &ragd.StoredCompletion{}
 	var record string
 	var vote sql.NullString
 	err := s.db.QueryRowContext(ctx, `SELECT id, created, model, record, vote FROM completions WHERE id = ? AND workspace = ?`, id, ws).

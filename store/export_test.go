@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+
+	"github.com/ragd/ragd"
 )
 
 // SetKeywordSplitRows sets the smallest collection whose keyword queries
@@ -34,11 +36,8 @@ func (s *Store) TermVersion(ctx context.Context, ws, colID string) (string, erro
 
 // FilterPlan returns SQLite's query plan for the chunks of collection
 // colID passing f, one step a line.
-func (s *Store) FilterPlan(ctx context.Context, f *Filter, colID string) (string, error) {
-	query, args, err := filterQuery(f, colID, false)
-	if err != nil {
-		return "", err
-	}
+func (s *Store) FilterPlan(ctx context.Context, f *ragd.Filter, colID string) (string, error) {
+	query, args := filterQuery(f, colID, false)
 	return s.plan(ctx, query, args...)
 }
 

@@ -9,54 +9,11 @@ import (
 	"github.com/ragd/ragd"
 )
 
-// File statuses.
-const (
-	FileEnqueued   = "enqueued"
-	FileProcessing = "processing"
-	FileCompleted  = "completed"
-	FileFailed     = "failed"
-)
-
-// FileError says why a file failed: the code and message of the
-// *ragd.Error that stopped its ingest.
-type FileError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-// File is an uploaded file of a collection and the state of its ingest.
-// Its bytes are kept outside the database, named by its ID.
-type File struct {
-	ID           string         `json:"id"`
-	CollectionID string         `json:"-"`
-	Filename     string         `json:"filename"`
-	Bytes        int64          `json:"bytes"`
-	ContentType  string         `json:"content_type"`
-	SHA256       string         `json:"sha256"`
-	Status       string         `json:"status"`
-	Error        *FileError     `json:"error"`
-	Items        int            `json:"items"`
-	Chunks       int            `json:"chunks"`
-	Tokens       int            `json:"tokens"`
-	Pages        int            `json:"pages,omitempty"`
-	Created      int64          `json:"created"`
-	CompletedAt  *int64         `json:"completed_at,omitempty"`
-	Metadata     map[string]any `json:"metadata"`
-	// ItemsDeleted counts the file's items deleted one by one since its
-	// ingest; Items, Chunks and Tokens count what is left.
-	ItemsDeleted int `json:"items_deleted,omitempty"`
-	// Chunking is the chunk sizes this file is ingested with.
-	Chunking Chunking `json:"-"`
-}
-
-// Done reports whether the file's ingest has ended, completed or failed.
-func (f *File) Done() bool { return f.Status == FileCompleted || f.Status == FileFailed }
-
 const fileColumns = `id, collection_id, filename, bytes, content_type, sha256, status, coalesce(error_code, ''),
 	coalesce(error_message, ''), items, chunks, tokens, pages, created, completed_at, metadata, max_tokens, overlap_tokens, items_deleted`
 
-func scanFile(r rowScanner) (*File, error) {
-	f := &File{}
+func scanFile(r rowScanner) (*ragd.File, error) {
+	f := &ragd.File{}
 	var code, msg, meta string
 	var completed sql.NullInt64
 	if err := r.Scan(&f.ID, &f.CollectionID, &f.Filename, &f.Bytes, &f.ContentType, &f.SHA256, &f.Status, &code, &msg,
@@ -64,7 +21,7 @@ func scanFile(r rowScanner) (*File, error) {
 		return nil, err
 	}
 	if code != "" {
-		f.Error = &FileError{Code: code, Message: msg}
+		f.Error = &ragd.FileError{Code: code, Message: msg}
 	}
 	if completed.Valid {
 		f.CompletedAt = &completed.Int64
@@ -90,7 +47,7 @@ func scanFile(r rowScanner) (*File, error) {
 //   - if it is still being ingested, it is returned as it is with created
 //     false, whatever the name and metadata: two copies of one file in a
 //     tree uploaded at once must not ingest it twice.
-func (s *Store) CreateFile(ctx context.Context, ws, colID string, f *File) (out *File, created bool, err error) {
+func (s *Store) CreateFile(ctx context.Context, ws, colID string, f *ragd.File) (out *ragd.File, created bool, err error) {
 	meta, err := encodeMetadata(f.Metadata)
 	if err != nil {
 		return nil, false, err
@@ -127,7 +84,7 @@ func (s *Store) CreateFile(ctx context.Context, ws, colID string, f *File) (out 
 		now := s.Now().Unix()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO files (id, collection_id, filename, bytes, content_type, sha256, status,
 			created, metadata, max_tokens, overlap_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			f.ID, colID, f.Filename, f.Bytes, f.ContentType, f.SHA256, FileEnqueued, now, meta,
+			f.ID, colID, f.Filename, f.Bytes, f.ContentType, f.SHA256, ragd.FileEnqueued, now, meta,
 			f.Chunking.MaxTokens, f.Chunking.OverlapTokens); err != nil {
 			return err
 		}
@@ -152,8 +109,8 @@ func (s *Store) CreateFile(ctx context.Context, ws, colID string, f *File) (out 
 // chunks and search entries, and their counts in collection seq), takes
 // f's name, metadata (encoded as meta) and chunking, and queues old's job
 // again.
-func reingestFile(ctx context.Context, tx *sql.Tx, seq int64, old, f *File, meta string, now int64) error {
-	if old.Status == FileCompleted {
+func reingestFile(ctx context.Context, tx *sql.Tx, seq int64, old, f *ragd.File, meta string, now int64) error {
+	if old.Status == ragd.FileCompleted {
 		var contentBytes int64
 		if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(length(CAST(content AS BLOB))), 0) FROM items WHERE file_id = ?`,
 			old.ID).Scan(&contentBytes); err != nil {
@@ -172,7 +129,7 @@ func reingestFile(ctx context.Context, tx *sql.Tx, seq int64, old, f *File, meta
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE files SET filename = ?, metadata = ?, max_tokens = ?, overlap_tokens = ?, status = ?,
 		error_code = NULL, error_message = NULL, items = 0, chunks = 0, tokens = 0, pages = 0, completed_at = NULL, items_deleted = 0
-		WHERE id = ?`, f.Filename, meta, f.Chunking.MaxTokens, f.Chunking.OverlapTokens, FileEnqueued, old.ID); err != nil {
+		WHERE id = ?`, f.Filename, meta, f.Chunking.MaxTokens, f.Chunking.OverlapTokens, ragd.FileEnqueued, old.ID); err != nil {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, attempts = 0, not_before = 0, updated = ? WHERE file_id = ?`, JobQueued, now, old.ID)
@@ -187,7 +144,7 @@ func sameMetadata(m map[string]any, enc string) bool {
 }
 
 // File returns file fileID of collection colID in workspace ws.
-func (s *Store) File(ctx context.Context, ws, colID, fileID string) (*File, error) {
+func (s *Store) File(ctx context.Context, ws, colID, fileID string) (*ragd.File, error) {
 	c, err := s.Collection(ctx, ws, colID)
 	if err != nil {
 		return nil, err
@@ -201,7 +158,7 @@ func (s *Store) File(ctx context.Context, ws, colID, fileID string) (*File, erro
 
 // Files lists the files of collection colID in workspace ws in upload
 // order, and whether more follow.
-func (s *Store) Files(ctx context.Context, ws, colID string, p Page) ([]*File, bool, error) {
+func (s *Store) Files(ctx context.Context, ws, colID string, p ragd.Page) ([]*ragd.File, bool, error) {
 	c, err := s.Collection(ctx, ws, colID)
 	if err != nil {
 		return nil, false, err
@@ -245,7 +202,7 @@ func (s *Store) DeleteFile(ctx context.Context, ws, colID, fileID string) error 
 			FROM items WHERE file_id = ?`, fileID).Scan(&items, &chunks, &contentBytes); err != nil {
 			return err
 		}
-		if status == FileCompleted {
+		if status == ragd.FileCompleted {
 			// Only a completed file's chunks are in the search tables
 			// and its items in the collection's counters.
 			if err := unindexChunks(ctx, tx, seq, `SELECT c.id FROM chunks c JOIN items i ON i.id = c.item_id WHERE i.file_id = ?`, fileID); err != nil {

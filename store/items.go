@@ -10,22 +10,14 @@ import (
 	"github.com/ragd/ragd"
 )
 
-// NewItem is an item to insert, already chunked and embedded.
-type NewItem struct {
-	Content     string
-	Description string
-	Metadata    map[string]any
-	Chunks      []Chunk
-}
-
 // itemVisible holds for items added directly and items of completed
 // files: a file's items appear all at once, when its ingest publishes.
 const itemVisible = `(file_id IS NULL OR file_id IN (SELECT id FROM files WHERE status = 'completed'))`
 
 const itemColumns = `id, collection_id, coalesce(file_id, ''), created, updated, description, content, metadata, chunk_count, tokens`
 
-func scanItem(r rowScanner) (*Item, error) {
-	it := &Item{}
+func scanItem(r rowScanner) (*ragd.Item, error) {
+	it := &ragd.Item{}
 	var meta string
 	if err := r.Scan(&it.ID, &it.CollectionID, &it.FileID, &it.Created, &it.Updated, &it.Description, &it.Content,
 		&meta, &it.ChunkCount, &it.Tokens); err != nil {
@@ -39,8 +31,8 @@ func scanItem(r rowScanner) (*Item, error) {
 // transaction: either all of them, with their chunks, vectors and keyword
 // entries, are stored, or none is. A vector of the wrong length is
 // EUNPROCESSABLE.
-func (s *Store) InsertItems(ctx context.Context, ws, colID string, items []NewItem) ([]*Item, error) {
-	var out []*Item
+func (s *Store) InsertItems(ctx context.Context, ws, colID string, items []ragd.NewItem) ([]*ragd.Item, error) {
+	var out []*ragd.Item
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		c, seq, err := s.collection(ctx, tx, ws, colID)
 		if err != nil {
@@ -51,7 +43,7 @@ func (s *Store) InsertItems(ctx context.Context, ws, colID string, items []NewIt
 			return err
 		}
 		defer w.close()
-		out = make([]*Item, 0, len(items))
+		out = make([]*ragd.Item, 0, len(items))
 		for _, ni := range items {
 			it, err := w.insertItem(ctx, "", ni)
 			if err != nil {
@@ -76,7 +68,7 @@ const keywordText = `iif(section = '', content, section || char(10) || char(10) 
 type chunkWriter struct {
 	s       *Store
 	tx      *sql.Tx
-	col     *Collection
+	col     *ragd.Collection
 	publish bool // write vectors and keyword entries now, not staged
 	item    *sql.Stmt
 	chunk   *sql.Stmt
@@ -88,7 +80,7 @@ type chunkWriter struct {
 	tokens  int
 }
 
-func (s *Store) newChunkWriter(tx *sql.Tx, c *Collection, seq int64, publish bool) (*chunkWriter, error) {
+func (s *Store) newChunkWriter(tx *sql.Tx, c *ragd.Collection, seq int64, publish bool) (*chunkWriter, error) {
 	w := &chunkWriter{s: s, tx: tx, col: c, publish: publish}
 	var err error
 	prep := func(q string) *sql.Stmt {
@@ -120,13 +112,13 @@ func (w *chunkWriter) close() {
 	}
 }
 
-func (w *chunkWriter) insertItem(ctx context.Context, fileID string, ni NewItem) (*Item, error) {
+func (w *chunkWriter) insertItem(ctx context.Context, fileID string, ni ragd.NewItem) (*ragd.Item, error) {
 	now := w.s.Now().Unix()
 	meta, err := encodeMetadata(ni.Metadata)
 	if err != nil {
 		return nil, err
 	}
-	it := &Item{ID: NewID("item"), CollectionID: w.col.ID, FileID: fileID, Created: now, Updated: now,
+	it := &ragd.Item{ID: ragd.NewID("item"), CollectionID: w.col.ID, FileID: fileID, Created: now, Updated: now,
 		Description: ni.Description, Content: ni.Content, Metadata: ni.Metadata, ChunkCount: len(ni.Chunks)}
 	if it.Metadata == nil {
 		it.Metadata = map[string]any{}
@@ -145,7 +137,7 @@ func (w *chunkWriter) insertItem(ctx context.Context, fileID string, ni NewItem)
 	return it, nil
 }
 
-func (w *chunkWriter) insertChunks(ctx context.Context, itemID string, chunks []Chunk) error {
+func (w *chunkWriter) insertChunks(ctx context.Context, itemID string, chunks []ragd.Chunk) error {
 	for _, ch := range chunks {
 		if len(ch.Vector) != w.col.Dimensions {
 			return &ragd.Error{Kind: ragd.EUNPROCESSABLE, Code: "dimension_mismatch",
@@ -185,7 +177,7 @@ func (w *chunkWriter) addCounts(files int) error {
 }
 
 // Item returns item itemID of collection colID in workspace ws.
-func (s *Store) Item(ctx context.Context, ws, colID, itemID string) (*Item, error) {
+func (s *Store) Item(ctx context.Context, ws, colID, itemID string) (*ragd.Item, error) {
 	c, err := s.Collection(ctx, ws, colID)
 	if err != nil {
 		return nil, err
@@ -199,7 +191,7 @@ func (s *Store) Item(ctx context.Context, ws, colID, itemID string) (*Item, erro
 
 // Items lists the items of collection colID in workspace ws in creation
 // order, and whether more follow.
-func (s *Store) Items(ctx context.Context, ws, colID string, p Page) ([]*Item, bool, error) {
+func (s *Store) Items(ctx context.Context, ws, colID string, p ragd.Page) ([]*ragd.Item, bool, error) {
 	c, err := s.Collection(ctx, ws, colID)
 	if err != nil {
 		return nil, false, err
@@ -212,19 +204,10 @@ func (s *Store) Items(ctx context.Context, ws, colID string, p Page) ([]*Item, b
 		`SELECT `+itemColumns+` FROM items WHERE collection_id = ? AND seq > ? AND `+itemVisible+` ORDER BY seq LIMIT ?`, c.ID, after, p.Limit+1)
 }
 
-// ItemUpdate holds the fields of an item that may change; nil means
-// unchanged. New content comes with its new chunks.
-type ItemUpdate struct {
-	Description *string
-	Metadata    map[string]any
-	Content     *string
-	Chunks      []Chunk
-}
-
 // UpdateItem applies u to item itemID; new content replaces the item's
 // chunks, vectors and keyword entries in the same transaction.
-func (s *Store) UpdateItem(ctx context.Context, ws, colID, itemID string, u ItemUpdate) (*Item, error) {
-	var out *Item
+func (s *Store) UpdateItem(ctx context.Context, ws, colID, itemID string, u ragd.ItemUpdate) (*ragd.Item, error) {
+	var out *ragd.Item
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		c, seq, err := s.collection(ctx, tx, ws, colID)
 		if err != nil {
@@ -298,7 +281,7 @@ func (s *Store) DeleteItem(ctx context.Context, ws, colID, itemID string) error 
 		if err != nil {
 			return err
 		}
-		if fileID.Valid && fileStatus.String != FileCompleted {
+		if fileID.Valid && fileStatus.String != ragd.FileCompleted {
 			// Staged by an ingest still running: not yet an item (Item
 			// does not find it either), nor in the collection's counts.
 			return notFound("item", itemID)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/ragd/ragd"
 )
 
 // Job states. A job is queued until a worker claims it (running), and ends
@@ -24,8 +26,8 @@ type Job struct {
 	Attempts int
 	// Workspace is the workspace of the file's collection.
 	Workspace  string
-	File       *File
-	Collection *Collection
+	File       *ragd.File
+	Collection *ragd.Collection
 	seq        int64
 }
 
@@ -70,7 +72,7 @@ func (s *Store) ClaimJob(ctx context.Context, idleOnly bool) (*Job, error) {
 			RETURNING id, attempts, file_id`, JobRunning, now, id).Scan(&j.ID, &j.Attempts, &fileID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE files SET status = ? WHERE id = ?`, FileProcessing, fileID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE files SET status = ? WHERE id = ?`, ragd.FileProcessing, fileID); err != nil {
 			return err
 		}
 		if j.File, err = scanFile(tx.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE id = ?`, fileID)); err != nil {
@@ -93,7 +95,7 @@ func (s *Store) ClaimJob(ctx context.Context, idleOnly bool) (*Job, error) {
 // PublishFile.
 type StagedItem struct {
 	ID string
-	NewItem
+	ragd.NewItem
 }
 
 // StageChunks writes items and their chunks in one transaction, vectors
@@ -129,7 +131,7 @@ func (s *Store) StageChunks(ctx context.Context, job *Job, items []*StagedItem) 
 func checkProcessing(ctx context.Context, tx *sql.Tx, fileID string) error {
 	var status string
 	err := tx.QueryRowContext(ctx, `SELECT status FROM files WHERE id = ?`, fileID).Scan(&status)
-	if err == sql.ErrNoRows || (err == nil && status != FileProcessing) {
+	if err == sql.ErrNoRows || (err == nil && status != ragd.FileProcessing) {
 		return fileGone(fileID)
 	}
 	return err
@@ -141,8 +143,8 @@ func checkProcessing(ctx context.Context, tx *sql.Tx, fileID string) error {
 // texts, their final content and description), the file is completed with
 // its counts and pages, the collection's counters grow and the job is
 // done. It returns the completed file, or the "file_deleted" error.
-func (s *Store) PublishFile(ctx context.Context, job *Job, pages int, texts []*StagedItem) (*File, error) {
-	var out *File
+func (s *Store) PublishFile(ctx context.Context, job *Job, pages int, texts []*StagedItem) (*ragd.File, error) {
+	var out *ragd.File
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		fileID := job.File.ID
 		if err := checkProcessing(ctx, tx, fileID); err != nil {
@@ -176,7 +178,7 @@ func (s *Store) PublishFile(ctx context.Context, job *Job, pages int, texts []*S
 		}
 		now := s.Now().Unix()
 		if _, err := tx.ExecContext(ctx, `UPDATE files SET status = ?, items = ?, chunks = ?, tokens = ?, pages = ?, completed_at = ?,
-			error_code = NULL, error_message = NULL WHERE id = ?`, FileCompleted, items, chunks, tokens, pages, now, fileID); err != nil {
+			error_code = NULL, error_message = NULL WHERE id = ?`, ragd.FileCompleted, items, chunks, tokens, pages, now, fileID); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE collections SET item_count = item_count + ?, chunk_count = chunk_count + ?,
@@ -195,7 +197,7 @@ func (s *Store) PublishFile(ctx context.Context, job *Job, pages int, texts []*S
 
 // FailJob removes what a job staged and marks its file failed with the
 // error's code and message. A file deleted meanwhile is not an error.
-func (s *Store) FailJob(ctx context.Context, job *Job, fe FileError) error {
+func (s *Store) FailJob(ctx context.Context, job *Job, fe ragd.FileError) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		if err := checkProcessing(ctx, tx, job.File.ID); err != nil {
 			return nil
@@ -205,7 +207,7 @@ func (s *Store) FailJob(ctx context.Context, job *Job, fe FileError) error {
 		}
 		now := s.Now().Unix()
 		if _, err := tx.ExecContext(ctx, `UPDATE files SET status = ?, error_code = ?, error_message = ?, items = 0, chunks = 0,
-			tokens = 0, pages = 0 WHERE id = ?`, FileFailed, fe.Code, fe.Message, job.File.ID); err != nil {
+			tokens = 0, pages = 0 WHERE id = ?`, ragd.FileFailed, fe.Code, fe.Message, job.File.ID); err != nil {
 			return err
 		}
 		return setJobState(ctx, tx, job.ID, JobFailed, now)
@@ -278,7 +280,7 @@ func requeue(ctx context.Context, tx *sql.Tx, jobID int64, now int64) error {
 	if err := deleteFileItems(ctx, tx, fileID); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE files SET status = ? WHERE id = ?`, FileEnqueued, fileID); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE files SET status = ? WHERE id = ?`, ragd.FileEnqueued, fileID); err != nil {
 		return err
 	}
 	return setJobState(ctx, tx, jobID, JobQueued, now)

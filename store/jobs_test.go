@@ -11,9 +11,9 @@ import (
 )
 
 // newFile records a file with a given digest in c and returns it.
-func newFile(t *testing.T, s *store.Store, c *store.Collection, sha string) *store.File {
+func newFile(t *testing.T, s *store.Store, c *ragd.Collection, sha string) *ragd.File {
 	t.Helper()
-	f, created, err := s.CreateFile(context.Background(), c.Workspace, c.ID, &store.File{ID: store.NewID("file"), Filename: sha + ".txt",
+	f, created, err := s.CreateFile(context.Background(), c.Workspace, c.ID, &ragd.File{ID: ragd.NewID("file"), Filename: sha + ".txt",
 		Bytes: 10, ContentType: "text/plain", SHA256: sha, Metadata: map[string]any{"source": "test"}, Chunking: c.Chunking})
 	if err != nil || !created {
 		t.Fatalf("CreateFile: %v, created %v", err, created)
@@ -22,10 +22,10 @@ func newFile(t *testing.T, s *store.Store, c *store.Collection, sha string) *sto
 }
 
 // claim claims the next job and checks it is file f's.
-func claim(t *testing.T, s *store.Store, f *store.File) *store.Job {
+func claim(t *testing.T, s *store.Store, f *ragd.File) *store.Job {
 	t.Helper()
 	job, err := s.ClaimJob(context.Background(), false)
-	if err != nil || job == nil || job.File.ID != f.ID || job.File.Status != store.FileProcessing {
+	if err != nil || job == nil || job.File.ID != f.ID || job.File.Status != ragd.FileProcessing {
 		t.Fatalf("ClaimJob: %+v, %v; want the job of %s", job, err, f.ID)
 	}
 	return job
@@ -46,9 +46,9 @@ func stage(t *testing.T, s *store.Store, job *store.Job, texts ...string) *store
 	return it
 }
 
-func hits(t *testing.T, s *store.Store, c *store.Collection, text string) int {
+func hits(t *testing.T, s *store.Store, c *ragd.Collection, text string) int {
 	t.Helper()
-	res, err := s.Search(context.Background(), c.Workspace, c.ID, store.SearchQuery{Text: text, Mode: store.ModeKeyword, TopK: 100})
+	res, err := s.Search(context.Background(), c.Workspace, c.ID, ragd.SearchQuery{Text: text, Mode: ragd.ModeKeyword, TopK: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,8 +62,8 @@ func TestFileLifecycle(t *testing.T) {
 	f := newFile(t, s, c, "aaa")
 
 	t.Run("Dedup", func(t *testing.T) {
-		again, created, err := s.CreateFile(ctx, c.Workspace, c.ID, &store.File{ID: store.NewID("file"), Filename: "other.txt", SHA256: "aaa"})
-		if err != nil || created || again.ID != f.ID || again.Status != store.FileEnqueued {
+		again, created, err := s.CreateFile(ctx, c.Workspace, c.ID, &ragd.File{ID: ragd.NewID("file"), Filename: "other.txt", SHA256: "aaa"})
+		if err != nil || created || again.ID != f.ID || again.Status != ragd.FileEnqueued {
 			t.Fatalf("%+v, created %v, %v", again, created, err)
 		}
 	})
@@ -80,7 +80,7 @@ func TestFileLifecycle(t *testing.T) {
 	if n := hits(t, s, c, "zebra"); n != 0 {
 		t.Fatalf("%d staged chunks visible to search", n)
 	}
-	if items, _, err := s.Items(ctx, c.Workspace, c.ID, store.Page{Limit: 10}); err != nil || len(items) != 0 {
+	if items, _, err := s.Items(ctx, c.Workspace, c.ID, ragd.Page{Limit: 10}); err != nil || len(items) != 0 {
 		t.Fatalf("staged items listed: %v %v", items, err)
 	}
 	if _, err := s.Item(ctx, c.Workspace, c.ID, it.ID); kindOf(err) != ragd.ENOTFOUND {
@@ -94,7 +94,7 @@ func TestFileLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if done.Status != store.FileCompleted || done.Items != 1 || done.Chunks != 2 || done.Pages != 3 || done.CompletedAt == nil || done.Tokens < 4 {
+	if done.Status != ragd.FileCompleted || done.Items != 1 || done.Chunks != 2 || done.Pages != 3 || done.CompletedAt == nil || done.Tokens < 4 {
 		t.Fatalf("published %+v", done)
 	}
 	if n := hits(t, s, c, "zebra"); n != 2 {
@@ -111,11 +111,11 @@ func TestFileLifecycle(t *testing.T) {
 
 	t.Run("List", func(t *testing.T) {
 		g := newFile(t, s, c, "bbb")
-		list, more, err := s.Files(ctx, c.Workspace, c.ID, store.Page{Limit: 1})
+		list, more, err := s.Files(ctx, c.Workspace, c.ID, ragd.Page{Limit: 1})
 		if err != nil || more != true || len(list) != 1 || list[0].ID != f.ID {
 			t.Fatalf("%v %v %v", list, more, err)
 		}
-		list, more, err = s.Files(ctx, c.Workspace, c.ID, store.Page{Limit: 10, After: f.ID})
+		list, more, err = s.Files(ctx, c.Workspace, c.ID, ragd.Page{Limit: 10, After: f.ID})
 		if err != nil || more || len(list) != 1 || list[0].ID != g.ID {
 			t.Fatalf("%v %v %v", list, more, err)
 		}
@@ -151,7 +151,7 @@ func TestJobFailRequeueAndDelete(t *testing.T) {
 	s := MustOpen(t)
 	c := mustCollection(t, s, "ws", "docs")
 	items := func() int {
-		list, _, err := s.Items(ctx, c.Workspace, c.ID, store.Page{Limit: 100})
+		list, _, err := s.Items(ctx, c.Workspace, c.ID, ragd.Page{Limit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -162,11 +162,11 @@ func TestJobFailRequeueAndDelete(t *testing.T) {
 		f := newFile(t, s, c, "fail")
 		job := claim(t, s, f)
 		stage(t, s, job, "doomed text")
-		if err := s.FailJob(ctx, job, store.FileError{Code: "corrupt_pdf", Message: "broken"}); err != nil {
+		if err := s.FailJob(ctx, job, ragd.FileError{Code: "corrupt_pdf", Message: "broken"}); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := s.File(ctx, c.Workspace, c.ID, f.ID)
-		if got.Status != store.FileFailed || got.Error == nil || got.Error.Code != "corrupt_pdf" || got.Chunks != 0 || items() != 0 {
+		if got.Status != ragd.FileFailed || got.Error == nil || got.Error.Code != "corrupt_pdf" || got.Chunks != 0 || items() != 0 {
 			t.Fatalf("failed file %+v", got)
 		}
 	})
@@ -205,7 +205,7 @@ func TestJobFailRequeueAndDelete(t *testing.T) {
 		if _, err := s.PublishFile(ctx, job, 0, nil); !errorsAs(err, &e) || e.Code != "file_deleted" {
 			t.Fatalf("publishing a deleted file: %v", err)
 		}
-		if err := s.FailJob(ctx, job, store.FileError{Code: "x"}); err != nil {
+		if err := s.FailJob(ctx, job, ragd.FileError{Code: "x"}); err != nil {
 			t.Fatal(err)
 		}
 		if items() != 1 {
@@ -224,20 +224,20 @@ func TestClaimJobFairness(t *testing.T) {
 	b := mustCollection(t, s, "b", "docs")
 	a1, a2, a3 := newFile(t, s, a, "a1"), newFile(t, s, a, "a2"), newFile(t, s, a, "a3")
 	b1 := newFile(t, s, b, "b1")
-	var b2 *store.File
+	var b2 *ragd.File
 	jobs := map[string]*store.Job{}
 	for _, step := range []struct {
 		name     string
 		before   func()
 		idleOnly bool
-		want     **store.File // nil: no job
+		want     **ragd.File // nil: no job
 	}{
 		{name: "OldestFirst", want: &a1},
 		{name: "IdleWorkspaceBeforeBacklog", want: &b1},
 		{name: "IdleOnlyWithEveryWorkspaceBusy", idleOnly: true},
 		{name: "BacklogWhenOthersAreServed", want: &a2},
 		{name: "IdleOnlyAfterWorkspaceFinished", idleOnly: true, want: &b2, before: func() {
-			if err := s.FailJob(ctx, jobs[b1.ID], store.FileError{Code: "x"}); err != nil {
+			if err := s.FailJob(ctx, jobs[b1.ID], ragd.FileError{Code: "x"}); err != nil {
 				t.Fatal(err)
 			}
 			b2 = newFile(t, s, b, "b2")
@@ -271,13 +271,13 @@ func TestClaimJobFairness(t *testing.T) {
 func BenchmarkClaimJob(b *testing.B) {
 	ctx := context.Background()
 	s := MustOpen(b)
-	var cols []*store.Collection
+	var cols []*ragd.Collection
 	for w := range 10 {
 		cols = append(cols, mustCollection(b, s, fmt.Sprintf("ws%d", w), "docs"))
 	}
 	for i := range 10000 {
 		c := cols[i%len(cols)]
-		if _, _, err := s.CreateFile(ctx, c.Workspace, c.ID, &store.File{ID: store.NewID("file"), Filename: "f.txt",
+		if _, _, err := s.CreateFile(ctx, c.Workspace, c.ID, &ragd.File{ID: ragd.NewID("file"), Filename: "f.txt",
 			SHA256: fmt.Sprint(i), Chunking: c.Chunking}); err != nil {
 			b.Fatal(err)
 		}

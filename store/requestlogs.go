@@ -6,28 +6,12 @@ import (
 	"errors"
 	"strconv"
 	"time"
+
+	"github.com/ragd/ragd"
 )
 
-// RequestLog is one logged request.
-type RequestLog struct {
-	ID        int64   `json:"id"`
-	Workspace string  `json:"-"`
-	KeyID     string  `json:"key_id"`
-	RequestID string  `json:"request_id"`
-	Method    string  `json:"method"`
-	Endpoint  string  `json:"endpoint"`
-	Path      string  `json:"path"`
-	Status    int     `json:"status"`
-	Duration  float64 `json:"duration_ms"`
-	Tokens    int64   `json:"tokens"`
-	// Time is when the request arrived.
-	Time time.Time `json:"-"`
-	// Body is the request body, only when body logging is enabled.
-	Body *string `json:"body,omitempty"`
-}
-
 // InsertRequestLogs writes a batch of request logs in one transaction.
-func (s *Store) InsertRequestLogs(ctx context.Context, logs []RequestLog) error {
+func (s *Store) InsertRequestLogs(ctx context.Context, logs []ragd.RequestLog) error {
 	if len(logs) == 0 {
 		return nil
 	}
@@ -48,23 +32,10 @@ func (s *Store) InsertRequestLogs(ctx context.Context, logs []RequestLog) error 
 	})
 }
 
-// RequestLogQuery selects request logs of one workspace.
-type RequestLogQuery struct {
-	Workspace string
-	// From and To bound the request time: From <= t < To.
-	From, To time.Time
-	// Endpoint, when set, keeps requests whose route pattern or path is
-	// Endpoint.
-	Endpoint string
-	// Page is the window wanted, newest first: Page.After is the ID (in
-	// decimal) of the last log of the previous page.
-	Page Page
-}
-
 // RequestLogs returns a page of the matching logs, newest first, and
 // whether more follow. A cursor that is not a log of the workspace is
 // EINVALID.
-func (s *Store) RequestLogs(ctx context.Context, q RequestLogQuery) ([]RequestLog, bool, error) {
+func (s *Store) RequestLogs(ctx context.Context, q ragd.RequestLogQuery) ([]ragd.RequestLog, bool, error) {
 	query := `SELECT id, workspace, key_id, request_id, method, endpoint, path, status, duration_ms, tokens, created_ms, body
 		FROM request_logs WHERE workspace = ? AND created_ms >= ? AND created_ms < ?`
 	args := []any{q.Workspace, q.From.UnixMilli(), q.To.UnixMilli()}
@@ -79,7 +50,7 @@ func (s *Store) RequestLogs(ctx context.Context, q RequestLogQuery) ([]RequestLo
 			err = s.db.QueryRowContext(ctx, `SELECT created_ms FROM request_logs WHERE id = ? AND workspace = ?`, id, q.Workspace).Scan(&ms)
 		}
 		if err == sql.ErrNoRows || errors.Is(err, strconv.ErrSyntax) || errors.Is(err, strconv.ErrRange) {
-			return nil, false, InvalidCursor(q.Page.After)
+			return nil, false, ragd.InvalidCursor(q.Page.After)
 		}
 		if err != nil {
 			return nil, false, err
@@ -91,8 +62,8 @@ func (s *Store) RequestLogs(ctx context.Context, q RequestLogQuery) ([]RequestLo
 	return listPage(ctx, s, q.Page.Limit, scanRequestLog, query, append(args, q.Page.Limit+1)...)
 }
 
-func scanRequestLog(r rowScanner) (RequestLog, error) {
-	var l RequestLog
+func scanRequestLog(r rowScanner) (ragd.RequestLog, error) {
+	var l ragd.RequestLog
 	var ms int64
 	err := r.Scan(&l.ID, &l.Workspace, &l.KeyID, &l.RequestID, &l.Method, &l.Endpoint, &l.Path, &l.Status,
 		&l.Duration, &l.Tokens, &ms, &l.Body)

@@ -16,9 +16,6 @@ import (
 	"github.com/ragd/ragd"
 )
 
-// MaxTopK is the largest top_k a search accepts.
-const MaxTopK = 100
-
 // candidate is a chunk found by one search mode, best first.
 type candidate struct {
 	id    int64
@@ -33,21 +30,15 @@ type candidate struct {
 // (0..+inf); hybrid, the relative-score-fusion score (0..1): alpha times
 // the vector score plus 1-alpha times the keyword score, each min-max
 // normalised over its candidates (see fuse).
-func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]SearchResult, error) {
-	if q.TopK < 1 || q.TopK > MaxTopK {
-		return nil, ragd.Invalid("top_k", "top_k must be between 1 and %d, got %d", MaxTopK, q.TopK)
-	}
-	if q.Alpha != nil && (*q.Alpha < 0 || *q.Alpha > 1) {
-		return nil, ragd.Invalid("alpha", "alpha (the weight of the vector ranking in hybrid search) must be between 0 and 1, got %v", *q.Alpha)
-	}
-	if !slices.Contains([]string{ModeHybrid, ModeVector, ModeKeyword, ""}, q.Mode) {
-		return nil, ragd.Invalid("mode", "unknown search mode %q; use hybrid, vector or keyword", q.Mode)
+func (s *Store) Search(ctx context.Context, ws, colID string, q ragd.SearchQuery) ([]ragd.SearchResult, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
 	}
 	c, seq, err := s.collection(ctx, s.db, ws, colID)
 	if err != nil {
 		return nil, err
 	}
-	if q.Mode != ModeKeyword && len(q.Vector) != c.Dimensions {
+	if q.Mode != ragd.ModeKeyword && len(q.Vector) != c.Dimensions {
 		return nil, &ragd.Error{Kind: ragd.EUNPROCESSABLE, Code: "dimension_mismatch",
 			Message: fmt.Sprintf("query vector has %d dimensions but collection %s (model %s) stores %d", len(q.Vector), c.ID, c.EmbeddingModel, c.Dimensions)}
 	}
@@ -63,11 +54,11 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]
 	}
 	var cands []candidate
 	switch q.Mode {
-	case ModeVector:
+	case ragd.ModeVector:
 		cands, err = s.vectorSearch(ctx, c, seq, q.Vector, q.TopK, allowed)
-	case ModeKeyword:
+	case ragd.ModeKeyword:
 		cands, err = s.keywordSearch(ctx, c, seq, q.Text, q.TopK, allowed, false)
-	case ModeHybrid, "":
+	case ragd.ModeHybrid, "":
 		// Each ranking contributes its head; a deeper head lets a chunk
 		// that is second-best in both rankings win. The two run at once:
 		// FTS5 ranks on its own connections while the vector scan runs.
@@ -79,7 +70,7 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]
 		vc, err = s.vectorSearch(ctx, c, seq, q.Vector, n, allowed)
 		wg.Wait()
 		err = cmp.Or(err, kerr)
-		alpha := DefaultAlpha
+		alpha := ragd.DefaultAlpha
 		if q.Alpha != nil {
 			alpha = *q.Alpha
 		}
@@ -105,7 +96,7 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q SearchQuery) ([]
 // is nil. The scan is exact: from the vector cache at memory bandwidth
 // (vecscan.go), or with sqlite-vec's KNN when the collection does not fit
 // the cache.
-func (s *Store) vectorSearch(ctx context.Context, c *Collection, seq int64, v []float32, k int, allowed []int64) ([]candidate, error) {
+func (s *Store) vectorSearch(ctx context.Context, c *ragd.Collection, seq int64, v []float32, k int, allowed []int64) ([]candidate, error) {
 	if cands, ok, err := s.cachedVectorSearch(ctx, seq, v, k, c.ChunkCount, allowed); ok {
 		return cands, err
 	}
@@ -142,7 +133,7 @@ const defaultKeywordSplitRows = 10_000
 // nothing: FTS5 weighs such terms at 1e-6, so their ranking orders chunks
 // by term frequency and length alone, and min-max normalisation in fuse
 // would give that noise the keyword ranking's full weight.
-func (s *Store) keywordSearch(ctx context.Context, c *Collection, seq int64, text string, k int, allowed []int64, informative bool) ([]candidate, error) {
+func (s *Store) keywordSearch(ctx context.Context, c *ragd.Collection, seq int64, text string, k int, allowed []int64, informative bool) ([]candidate, error) {
 	terms := ftsTerms(text)
 	if len(terms) == 0 {
 		return nil, nil
@@ -181,7 +172,7 @@ type rowidRange struct{ lo, hi int64 }
 // rowidRanges splits the rowids of fts table seq into one range per core
 // when collection c has at least s.keywordSplitRows chunks, and returns a
 // single range covering every rowid otherwise.
-func (s *Store) rowidRanges(ctx context.Context, c *Collection, seq int64) ([]rowidRange, error) {
+func (s *Store) rowidRanges(ctx context.Context, c *ragd.Collection, seq int64) ([]rowidRange, error) {
 	all := []rowidRange{{math.MinInt64, math.MaxInt64}}
 	parts := int64(runtime.GOMAXPROCS(0))
 	if c.ChunkCount < s.keywordSplitRows || parts < 2 {
@@ -360,7 +351,7 @@ func ftsTerms(text string) []string {
 	})
 	content := words[:0:0]
 	for _, w := range words {
-		if !IsStopword(w) {
+		if !ragd.IsStopword(w) {
 			content = append(content, w)
 		}
 	}
@@ -422,9 +413,9 @@ func best(cands []candidate, k int) []candidate {
 }
 
 // hydrate loads the chunks and items of cands, keeping their order.
-func (s *Store) hydrate(ctx context.Context, cands []candidate) ([]SearchResult, error) {
+func (s *Store) hydrate(ctx context.Context, cands []candidate) ([]ragd.SearchResult, error) {
 	if len(cands) == 0 {
-		return []SearchResult{}, nil
+		return []ragd.SearchResult{}, nil
 	}
 	marks := make([]string, len(cands))
 	args := make([]any, len(cands))
@@ -438,9 +429,9 @@ func (s *Store) hydrate(ctx context.Context, cands []candidate) ([]SearchResult,
 		return nil, err
 	}
 	defer rows.Close()
-	byID := make(map[int64]SearchResult, len(cands))
+	byID := make(map[int64]ragd.SearchResult, len(cands))
 	for rows.Next() {
-		var r SearchResult
+		var r ragd.SearchResult
 		var id int64
 		var fileID, filename sql.NullString
 		var meta string
@@ -461,7 +452,7 @@ func (s *Store) hydrate(ctx context.Context, cands []candidate) ([]SearchResult,
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	out := make([]SearchResult, 0, len(cands))
+	out := make([]ragd.SearchResult, 0, len(cands))
 	for _, cd := range cands {
 		if r, ok := byID[cd.id]; ok {
 			r.Score = cd.score

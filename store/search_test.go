@@ -23,9 +23,9 @@ var fruit = []struct {
 	{"Lemons are sour yellow citrus fruit.", map[string]any{"kind": "fruit", "price": 4, "tags": "citrus"}},
 }
 
-func seedFruit(t *testing.T, s *store.Store) (*store.Collection, []*store.Item) {
+func seedFruit(t *testing.T, s *store.Store) (*ragd.Collection, []*ragd.Item) {
 	c := mustCollection(t, s, "ws1", "fruit")
-	var nis []store.NewItem
+	var nis []ragd.NewItem
 	for _, f := range fruit {
 		nis = append(nis, newItem(t, f.text, f.meta))
 	}
@@ -47,9 +47,9 @@ func query(t *testing.T, text string) []float32 {
 func TestSearchModes(t *testing.T) {
 	s := MustOpen(t)
 	c, items := seedFruit(t, s)
-	for _, mode := range []string{store.ModeVector, store.ModeKeyword, store.ModeHybrid} {
+	for _, mode := range []string{ragd.ModeVector, ragd.ModeKeyword, ragd.ModeHybrid} {
 		t.Run(mode, func(t *testing.T) {
-			res, err := s.Search(context.Background(), "ws1", c.ID, store.SearchQuery{
+			res, err := s.Search(context.Background(), "ws1", c.ID, ragd.SearchQuery{
 				Text: "yellow bananas potassium", Vector: query(t, "yellow bananas potassium"), Mode: mode, TopK: 3})
 			if err != nil {
 				t.Fatal(err)
@@ -74,30 +74,30 @@ func TestSearchFilters(t *testing.T) {
 	c, items := seedFruit(t, s)
 	tests := []struct {
 		name   string
-		filter *store.Filter
+		filter *ragd.Filter
 		want   []int // indexes into fruit, any order
 	}{
-		{"Eq", &store.Filter{Key: "kind", Op: "eq", Value: "fruit"}, []int{0, 1, 4}},
-		{"Ne", &store.Filter{Key: "kind", Op: "ne", Value: "fruit"}, []int{2, 3}},
-		{"NeMissingKey", &store.Filter{Key: "tags", Op: "ne", Value: "citrus"}, []int{0, 1, 2, 3}},
-		{"Gt", &store.Filter{Key: "price", Op: "gt", Value: 2.0}, []int{0, 4}},
-		{"Gte", &store.Filter{Key: "price", Op: "gte", Value: 2.0}, []int{0, 2, 4}},
-		{"Lt", &store.Filter{Key: "price", Op: "lt", Value: 2.0}, []int{1}},
-		{"Lte", &store.Filter{Key: "price", Op: "lte", Value: 2.0}, []int{1, 2}},
-		{"In", &store.Filter{Key: "kind", Op: "in", Value: []any{"vegetable", "animal"}}, []int{2, 3}},
-		{"Nin", &store.Filter{Key: "kind", Op: "nin", Value: []any{"fruit"}}, []int{2, 3}},
-		{"Bool", &store.Filter{Key: "organic", Op: "eq", Value: true}, []int{0, 2}},
-		{"And", &store.Filter{And: []*store.Filter{{Key: "kind", Op: "eq", Value: "fruit"}, {Key: "price", Op: "gte", Value: 3.0}}}, []int{0, 4}},
-		{"Or", &store.Filter{Or: []*store.Filter{{Key: "kind", Op: "eq", Value: "animal"}, {Key: "price", Op: "eq", Value: 1.0}}}, []int{1, 3}},
-		{"ItemID", &store.Filter{Key: "item_id", Op: "eq", Value: items[2].ID}, []int{2}},
-		{"Nothing", &store.Filter{Key: "kind", Op: "eq", Value: "mineral"}, nil},
+		{"Eq", &ragd.Filter{Key: "kind", Op: "eq", Value: "fruit"}, []int{0, 1, 4}},
+		{"Ne", &ragd.Filter{Key: "kind", Op: "ne", Value: "fruit"}, []int{2, 3}},
+		{"NeMissingKey", &ragd.Filter{Key: "tags", Op: "ne", Value: "citrus"}, []int{0, 1, 2, 3}},
+		{"Gt", &ragd.Filter{Key: "price", Op: "gt", Value: 2.0}, []int{0, 4}},
+		{"Gte", &ragd.Filter{Key: "price", Op: "gte", Value: 2.0}, []int{0, 2, 4}},
+		{"Lt", &ragd.Filter{Key: "price", Op: "lt", Value: 2.0}, []int{1}},
+		{"Lte", &ragd.Filter{Key: "price", Op: "lte", Value: 2.0}, []int{1, 2}},
+		{"In", &ragd.Filter{Key: "kind", Op: "in", Value: []any{"vegetable", "animal"}}, []int{2, 3}},
+		{"Nin", &ragd.Filter{Key: "kind", Op: "nin", Value: []any{"fruit"}}, []int{2, 3}},
+		{"Bool", &ragd.Filter{Key: "organic", Op: "eq", Value: true}, []int{0, 2}},
+		{"And", &ragd.Filter{And: []*ragd.Filter{{Key: "kind", Op: "eq", Value: "fruit"}, {Key: "price", Op: "gte", Value: 3.0}}}, []int{0, 4}},
+		{"Or", &ragd.Filter{Or: []*ragd.Filter{{Key: "kind", Op: "eq", Value: "animal"}, {Key: "price", Op: "eq", Value: 1.0}}}, []int{1, 3}},
+		{"ItemID", &ragd.Filter{Key: "item_id", Op: "eq", Value: items[2].ID}, []int{2}},
+		{"Nothing", &ragd.Filter{Key: "kind", Op: "eq", Value: "mineral"}, nil},
 	}
 	for _, tt := range tests {
-		for _, mode := range []string{store.ModeVector, store.ModeHybrid} {
+		for _, mode := range []string{ragd.ModeVector, ragd.ModeHybrid} {
 			t.Run(tt.name+"/"+mode, func(t *testing.T) {
 				// The query matches nothing in particular: every chunk that
 				// passes the filter must come back, however it ranks.
-				res, err := s.Search(context.Background(), "ws1", c.ID, store.SearchQuery{
+				res, err := s.Search(context.Background(), "ws1", c.ID, ragd.SearchQuery{
 					Text: "fruit", Vector: query(t, "zzz"), Mode: mode, TopK: 10, Filter: tt.filter})
 				if err != nil {
 					t.Fatal(err)
@@ -124,15 +124,15 @@ func TestSearchFilters(t *testing.T) {
 func TestSearchFilterIsNotPostFilter(t *testing.T) {
 	s := MustOpen(t)
 	c := mustCollection(t, s, "ws1", "many")
-	var nis []store.NewItem
+	var nis []ragd.NewItem
 	for i := 0; i < 600; i++ {
 		nis = append(nis, newItem(t, fmt.Sprintf("common words about apples number %d", i), map[string]any{"n": i}))
 	}
 	if _, err := s.InsertItems(context.Background(), "ws1", c.ID, nis); err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.Search(context.Background(), "ws1", c.ID, store.SearchQuery{Text: "apples", Vector: query(t, "apples"),
-		Mode: store.ModeVector, TopK: 10, Filter: &store.Filter{Key: "n", Op: "gte", Value: 595.0}})
+	res, err := s.Search(context.Background(), "ws1", c.ID, ragd.SearchQuery{Text: "apples", Vector: query(t, "apples"),
+		Mode: ragd.ModeVector, TopK: 10, Filter: &ragd.Filter{Key: "n", Op: "gte", Value: 595.0}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,26 +144,26 @@ func TestSearchFilterIsNotPostFilter(t *testing.T) {
 func TestSearchErrors(t *testing.T) {
 	s := MustOpen(t)
 	c, _ := seedFruit(t, s)
-	nothing := &store.Filter{Key: "kind", Op: "eq", Value: "mineral"}
+	nothing := &ragd.Filter{Key: "kind", Op: "eq", Value: "mineral"}
 	tests := []struct {
 		name  string
 		ws    string
-		q     store.SearchQuery
+		q     ragd.SearchQuery
 		kind  string
 		param string
 	}{
-		{"ErrTopKZero", "ws1", store.SearchQuery{Mode: "keyword", Text: "x", TopK: 0}, ragd.EINVALID, "top_k"},
-		{"ErrTopKTooBig", "ws1", store.SearchQuery{Mode: "keyword", Text: "x", TopK: 101}, ragd.EINVALID, "top_k"},
-		{"ErrMode", "ws1", store.SearchQuery{Mode: "semantic", Text: "x", TopK: 1}, ragd.EINVALID, "mode"},
-		{"ErrDimensions", "ws1", store.SearchQuery{Mode: "vector", Vector: make([]float32, 3), TopK: 1}, ragd.EUNPROCESSABLE, ""},
-		{"ErrUnknownOp", "ws1", store.SearchQuery{Mode: "keyword", Text: "x", TopK: 1, Filter: &store.Filter{Key: "a", Op: "like", Value: "x"}}, ragd.EINVALID, "filter.op"},
-		{"ErrEmptyAnd", "ws1", store.SearchQuery{Mode: "keyword", Text: "x", TopK: 1, Filter: &store.Filter{And: []*store.Filter{}}}, ragd.EINVALID, "filter.and"},
-		{"ErrInNotArray", "ws1", store.SearchQuery{Mode: "keyword", Text: "x", TopK: 1, Filter: &store.Filter{Key: "a", Op: "in", Value: "x"}}, ragd.EINVALID, "filter.value"},
-		{"ErrBadKey", "ws1", store.SearchQuery{Mode: "keyword", Text: "x", TopK: 1, Filter: &store.Filter{Key: `a"b`, Op: "eq", Value: "x"}}, ragd.EINVALID, "filter.key"},
-		{"ErrOtherWorkspace", "ws2", store.SearchQuery{Mode: "keyword", Text: "x", TopK: 1}, ragd.ENOTFOUND, ""},
+		{"ErrTopKZero", "ws1", ragd.SearchQuery{Mode: "keyword", Text: "x", TopK: 0}, ragd.EINVALID, "top_k"},
+		{"ErrTopKTooBig", "ws1", ragd.SearchQuery{Mode: "keyword", Text: "x", TopK: 101}, ragd.EINVALID, "top_k"},
+		{"ErrMode", "ws1", ragd.SearchQuery{Mode: "semantic", Text: "x", TopK: 1}, ragd.EINVALID, "mode"},
+		{"ErrDimensions", "ws1", ragd.SearchQuery{Mode: "vector", Vector: make([]float32, 3), TopK: 1}, ragd.EUNPROCESSABLE, ""},
+		{"ErrUnknownOp", "ws1", ragd.SearchQuery{Mode: "keyword", Text: "x", TopK: 1, Filter: &ragd.Filter{Key: "a", Op: "like", Value: "x"}}, ragd.EINVALID, "filter.op"},
+		{"ErrEmptyAnd", "ws1", ragd.SearchQuery{Mode: "keyword", Text: "x", TopK: 1, Filter: &ragd.Filter{And: []*ragd.Filter{}}}, ragd.EINVALID, "filter.and"},
+		{"ErrInNotArray", "ws1", ragd.SearchQuery{Mode: "keyword", Text: "x", TopK: 1, Filter: &ragd.Filter{Key: "a", Op: "in", Value: "x"}}, ragd.EINVALID, "filter.value"},
+		{"ErrBadKey", "ws1", ragd.SearchQuery{Mode: "keyword", Text: "x", TopK: 1, Filter: &ragd.Filter{Key: `a"b`, Op: "eq", Value: "x"}}, ragd.EINVALID, "filter.key"},
+		{"ErrOtherWorkspace", "ws2", ragd.SearchQuery{Mode: "keyword", Text: "x", TopK: 1}, ragd.ENOTFOUND, ""},
 		// A filter that passes nothing does not hide a bad request.
-		{"ErrModeFilterPassingNothing", "ws1", store.SearchQuery{Mode: "semantic", Text: "x", TopK: 1, Filter: nothing}, ragd.EINVALID, "mode"},
-		{"ErrDimensionsFilterPassingNothing", "ws1", store.SearchQuery{Mode: "hybrid", Text: "x", Vector: make([]float32, 3), TopK: 1, Filter: nothing}, ragd.EUNPROCESSABLE, ""},
+		{"ErrModeFilterPassingNothing", "ws1", ragd.SearchQuery{Mode: "semantic", Text: "x", TopK: 1, Filter: nothing}, ragd.EINVALID, "mode"},
+		{"ErrDimensionsFilterPassingNothing", "ws1", ragd.SearchQuery{Mode: "hybrid", Text: "x", Vector: make([]float32, 3), TopK: 1, Filter: nothing}, ragd.EUNPROCESSABLE, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,7 +180,7 @@ func TestKeywordQuerySyntaxIsLiteral(t *testing.T) {
 	s := MustOpen(t)
 	c, _ := seedFruit(t, s)
 	for _, q := range []string{`"unbalanced`, `AND OR NOT`, `a* NEAR(b c)`, `col:value`, `^`, ``} {
-		if _, err := s.Search(context.Background(), "ws1", c.ID, store.SearchQuery{Mode: "keyword", Text: q, TopK: 5}); err != nil {
+		if _, err := s.Search(context.Background(), "ws1", c.ID, ragd.SearchQuery{Mode: "keyword", Text: q, TopK: 5}); err != nil {
 			t.Errorf("query %q: %v", q, err)
 		}
 	}
@@ -189,7 +189,7 @@ func TestKeywordQuerySyntaxIsLiteral(t *testing.T) {
 func TestHybridScores(t *testing.T) {
 	s := MustOpen(t)
 	c, items := seedFruit(t, s)
-	res, err := s.Search(context.Background(), "ws1", c.ID, store.SearchQuery{Text: "sour lemons", Vector: query(t, "sour lemons"), Mode: store.ModeHybrid, TopK: 5})
+	res, err := s.Search(context.Background(), "ws1", c.ID, ragd.SearchQuery{Text: "sour lemons", Vector: query(t, "sour lemons"), Mode: ragd.ModeHybrid, TopK: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestKeywordPruning(t *testing.T) {
 	s := MustOpen(t)
 	ctx := context.Background()
 	c := mustCollection(t, s, "ws", "prune")
-	var nis []store.NewItem
+	var nis []ragd.NewItem
 	for i := 0; i < 2400; i++ {
 		text := fmt.Sprintf("widget report number %d", i)
 		switch {
@@ -225,7 +225,7 @@ func TestKeywordPruning(t *testing.T) {
 		t.Fatal(err)
 	}
 	search := func(q string, k int) []string {
-		res, err := s.Search(ctx, "ws", c.ID, store.SearchQuery{Mode: store.ModeKeyword, Text: q, TopK: k})
+		res, err := s.Search(ctx, "ws", c.ID, ragd.SearchQuery{Mode: ragd.ModeKeyword, Text: q, TopK: k})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -256,16 +256,16 @@ func TestKeywordPruning(t *testing.T) {
 	}
 	for _, text := range []string{"widget report", "widget"} {
 		v := query(t, "report number 7 zanzibar")
-		hybrid := searchString(t, s, c.ID, store.SearchQuery{Mode: store.ModeHybrid, Text: text, Vector: v, TopK: 10})
-		vector := searchString(t, s, c.ID, store.SearchQuery{Mode: store.ModeVector, Vector: v, TopK: 10})
+		hybrid := searchString(t, s, c.ID, ragd.SearchQuery{Mode: ragd.ModeHybrid, Text: text, Vector: v, TopK: 10})
+		vector := searchString(t, s, c.ID, ragd.SearchQuery{Mode: ragd.ModeVector, Vector: v, TopK: 10})
 		if ids(hybrid) != ids(vector) {
 			t.Errorf("hybrid search for %q ranks\n%s\nwant the vector ranking\n%s", text, hybrid, vector)
 		}
 	}
 	// One informative word is enough for the keyword ranking to count.
 	v := query(t, "report number 7 zanzibar")
-	hybrid := searchString(t, s, c.ID, store.SearchQuery{Mode: store.ModeHybrid, Text: "widget quokka", Vector: v, TopK: 10})
-	vector := searchString(t, s, c.ID, store.SearchQuery{Mode: store.ModeVector, Vector: v, TopK: 10})
+	hybrid := searchString(t, s, c.ID, ragd.SearchQuery{Mode: ragd.ModeHybrid, Text: "widget quokka", Vector: v, TopK: 10})
+	vector := searchString(t, s, c.ID, ragd.SearchQuery{Mode: ragd.ModeVector, Vector: v, TopK: 10})
 	if ids(hybrid) == ids(vector) {
 		t.Errorf("hybrid search for \"widget quokka\" ranks like the vector search alone:\n%s", hybrid)
 	}
@@ -286,11 +286,11 @@ func ids(results string) string {
 func TestFilterQueryPlan(t *testing.T) {
 	s, ctx := MustOpen(t), context.Background()
 	c := mustCollection(t, s, "ws", "plan")
-	for _, f := range []*store.Filter{
+	for _, f := range []*ragd.Filter{
 		{Key: "kind", Op: "eq", Value: "fruit"},
 		{Key: "file_id", Op: "in", Value: []any{"file_a", "file_b"}},
 		{Key: "filename", Op: "eq", Value: "a.pdf"},
-		{Or: []*store.Filter{{Key: "item_id", Op: "ne", Value: "item_a"}, {Key: "price", Op: "lt", Value: 3.0}}},
+		{Or: []*ragd.Filter{{Key: "item_id", Op: "ne", Value: "item_a"}, {Key: "price", Op: "lt", Value: 3.0}}},
 	} {
 		plan, err := s.FilterPlan(ctx, f, c.ID)
 		if err != nil {
@@ -338,7 +338,7 @@ func TestKeywordSplitMatchesWhole(t *testing.T) {
 	c := mustCollection(t, s, "ws", "split")
 	r := rand.New(rand.NewPCG(7, 7))
 	vocab := strings.Fields("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon")
-	var nis []store.NewItem
+	var nis []ragd.NewItem
 	for i := range 1500 {
 		words := make([]string, 3+r.IntN(12))
 		for j := range words {
@@ -349,22 +349,22 @@ func TestKeywordSplitMatchesWhole(t *testing.T) {
 	if _, err := s.InsertItems(ctx, "ws", c.ID, nis); err != nil {
 		t.Fatal(err)
 	}
-	search := func(q store.SearchQuery) string { return searchString(t, s, c.ID, q) }
+	search := func(q ragd.SearchQuery) string { return searchString(t, s, c.ID, q) }
 	for _, tc := range []struct {
 		name   string
 		text   string
 		mode   string
 		k      int
-		filter *store.Filter
+		filter *ragd.Filter
 	}{
-		{"OneCommonTerm", "alpha", store.ModeKeyword, 10, nil},
-		{"ManyTies", "upsilon", store.ModeKeyword, 100, nil},
-		{"MixedTerms", "beta kappa upsilon", store.ModeKeyword, 40, nil},
-		{"Filtered", "gamma sigma", store.ModeKeyword, 25, &store.Filter{Key: "group", Op: "eq", Value: 1.0}},
-		{"Hybrid", "delta tau", store.ModeHybrid, 10, nil},
+		{"OneCommonTerm", "alpha", ragd.ModeKeyword, 10, nil},
+		{"ManyTies", "upsilon", ragd.ModeKeyword, 100, nil},
+		{"MixedTerms", "beta kappa upsilon", ragd.ModeKeyword, 40, nil},
+		{"Filtered", "gamma sigma", ragd.ModeKeyword, 25, &ragd.Filter{Key: "group", Op: "eq", Value: 1.0}},
+		{"Hybrid", "delta tau", ragd.ModeHybrid, 10, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			q := store.SearchQuery{Text: tc.text, Vector: query(t, tc.text), Mode: tc.mode, TopK: tc.k, Filter: tc.filter}
+			q := ragd.SearchQuery{Text: tc.text, Vector: query(t, tc.text), Mode: tc.mode, TopK: tc.k, Filter: tc.filter}
 			s.SetKeywordSplitRows(1 << 30)
 			whole := search(q)
 			s.SetKeywordSplitRows(1)
@@ -390,7 +390,7 @@ func TestTermCountsFollowWrites(t *testing.T) {
 	s := MustOpen(t)
 	ctx := context.Background()
 	c := mustCollection(t, s, "ws", "counts")
-	var nis []store.NewItem
+	var nis []ragd.NewItem
 	for i := range 2400 {
 		text := fmt.Sprintf("report number %d", i)
 		if i%3 == 0 {
@@ -421,13 +421,13 @@ func TestTermCountsFollowWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer fresh.Close()
-		q := store.SearchQuery{Mode: store.ModeKeyword, Text: "widget zanzibar report", TopK: 10}
+		q := ragd.SearchQuery{Mode: ragd.ModeKeyword, Text: "widget zanzibar report", TopK: 10}
 		if got, want := searchString(t, s, c.ID, q), searchString(t, fresh, c.ID, q); got != want {
 			t.Fatalf("after %s the cached store ranks\n%s\nwant\n%s", step, got, want)
 		}
 	}
 	check("insert")
-	more := make([]store.NewItem, 1000)
+	more := make([]ragd.NewItem, 1000)
 	for i := range more {
 		more[i] = newItem(t, fmt.Sprintf("widget gadget %d", i), nil) // 1800 of 3400: past half
 	}
@@ -440,7 +440,7 @@ func TestTermCountsFollowWrites(t *testing.T) {
 	}
 	check("delete")
 	same := newItem(t, "report number 4 zanzibar", nil) // as many words as item 4
-	if _, err := s.UpdateItem(ctx, "ws", c.ID, items[4].ID, store.ItemUpdate{Content: &same.Content, Chunks: same.Chunks}); err != nil {
+	if _, err := s.UpdateItem(ctx, "ws", c.ID, items[4].ID, ragd.ItemUpdate{Content: &same.Content, Chunks: same.Chunks}); err != nil {
 		t.Fatal(err)
 	}
 	check("content change")
@@ -448,7 +448,7 @@ func TestTermCountsFollowWrites(t *testing.T) {
 
 // searchString runs q on collection colID of workspace "ws" and returns
 // its results' chunk IDs and scores.
-func searchString(t *testing.T, s *store.Store, colID string, q store.SearchQuery) string {
+func searchString(t *testing.T, s *store.Store, colID string, q ragd.SearchQuery) string {
 	t.Helper()
 	res, err := s.Search(context.Background(), "ws", colID, q)
 	if err != nil {
@@ -469,7 +469,7 @@ func TestHybridAlpha(t *testing.T) {
 	ctx := context.Background()
 	q := "yellow fruit trees"
 	ids := func(mode string, alpha *float64) []string {
-		res, err := s.Search(ctx, "ws1", c.ID, store.SearchQuery{Text: q, Vector: query(t, q), Mode: mode, TopK: 2, Alpha: alpha})
+		res, err := s.Search(ctx, "ws1", c.ID, ragd.SearchQuery{Text: q, Vector: query(t, q), Mode: mode, TopK: 2, Alpha: alpha})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -480,10 +480,10 @@ func TestHybridAlpha(t *testing.T) {
 		return out
 	}
 	one, zero := 1.0, 0.0
-	if got, want := ids(store.ModeHybrid, &one), ids(store.ModeVector, nil); fmt.Sprint(got) != fmt.Sprint(want) {
+	if got, want := ids(ragd.ModeHybrid, &one), ids(ragd.ModeVector, nil); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("alpha 1: %v, vector search: %v", got, want)
 	}
-	if got, want := ids(store.ModeHybrid, &zero), ids(store.ModeKeyword, nil); fmt.Sprint(got) != fmt.Sprint(want) {
+	if got, want := ids(ragd.ModeHybrid, &zero), ids(ragd.ModeKeyword, nil); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("alpha 0: %v, keyword search: %v", got, want)
 	}
 }

@@ -6,20 +6,21 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/store"
 )
 
 // sectionItem is an item whose one chunk lies under section.
-func sectionItem(t *testing.T, content, section string) store.NewItem {
+func sectionItem(t *testing.T, content, section string) ragd.NewItem {
 	ni := newItem(t, content, nil)
 	ni.Chunks[0].Section = section
 	return ni
 }
 
 // keywordHit returns the best keyword result for text in collection colID.
-func keywordHit(t *testing.T, s *store.Store, colID, text string) *store.SearchResult {
+func keywordHit(t *testing.T, s *store.Store, colID, text string) *ragd.SearchResult {
 	t.Helper()
-	res, err := s.Search(context.Background(), "ws1", colID, store.SearchQuery{Text: text, Mode: store.ModeKeyword, TopK: 1})
+	res, err := s.Search(context.Background(), "ws1", colID, ragd.SearchQuery{Text: text, Mode: ragd.ModeKeyword, TopK: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +42,7 @@ func TestChunkSection(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := mustCollection(t, s, "ws1", "docs")
-	if _, err := s.InsertItems(ctx, "ws1", c.ID, []store.NewItem{newItem(t, "Older passages were stored before sections.", nil)}); err != nil {
+	if _, err := s.InsertItems(ctx, "ws1", c.ID, []ragd.NewItem{newItem(t, "Older passages were stored before sections.", nil)}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -64,7 +65,7 @@ func TestChunkSection(t *testing.T) {
 	}
 	defer s.Close()
 	const passage = "Run the installer and follow its steps."
-	if _, err := s.InsertItems(ctx, "ws1", c.ID, []store.NewItem{
+	if _, err := s.InsertItems(ctx, "ws1", c.ID, []ragd.NewItem{
 		sectionItem(t, passage, "Guide > Installing on Windows"),
 		sectionItem(t, "Bananas are long yellow fruit.", "Fruit"),
 	}); err != nil {

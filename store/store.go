@@ -11,10 +11,8 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"embed"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -399,18 +397,6 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
-}
-
-var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
-
-// NewID returns a random identifier with the given prefix, such as
-// "col_8w2k...". 100 random bits make collisions practically impossible.
-func NewID(prefix string) string {
-	var b [13]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err)
-	}
-	return prefix + "_" + idEncoding.EncodeToString(b[:])[:20]
 }
 
 // isUnique reports whether err is a UNIQUE constraint violation.

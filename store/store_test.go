@@ -30,23 +30,23 @@ func MustOpen(t testing.TB) *store.Store {
 
 var hash = embed.NewHash(64)
 
-func mustCollection(t testing.TB, s *store.Store, ws, name string) *store.Collection {
+func mustCollection(t testing.TB, s *store.Store, ws, name string) *ragd.Collection {
 	t.Helper()
-	c := &store.Collection{Workspace: ws, Name: name, EmbeddingModel: "hash", Dimensions: hash.Dimensions(),
-		Chunking: store.Chunking{MaxTokens: 512, OverlapTokens: 64}}
+	c := &ragd.Collection{Workspace: ws, Name: name, EmbeddingModel: "hash", Dimensions: hash.Dimensions(),
+		Chunking: ragd.Chunking{MaxTokens: 512, OverlapTokens: 64}}
 	if err := s.CreateCollection(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
 	return c
 }
 
-func newItem(t testing.TB, content string, meta map[string]any) store.NewItem {
+func newItem(t testing.TB, content string, meta map[string]any) ragd.NewItem {
 	v, err := hash.Embed(context.Background(), []string{content})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return store.NewItem{Content: content, Description: content, Metadata: meta,
-		Chunks: []store.Chunk{{Content: content, Tokens: len(embed.Words(content)), End: len(content), Vector: v[0]}}}
+	return ragd.NewItem{Content: content, Description: content, Metadata: meta,
+		Chunks: []ragd.Chunk{{Content: content, Tokens: len(embed.Words(content)), End: len(content), Vector: v[0]}}}
 }
 
 func errorsAs(err error, target **ragd.Error) bool { return errors.As(err, target) }

@@ -4,37 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"os"
-	"time"
+
+	"github.com/ragd/ragd"
 )
-
-// UsageCounts are the counters of one workspace, month and endpoint.
-type UsageCounts struct {
-	Requests         int64 `json:"requests"`
-	EmbeddingTokens  int64 `json:"embedding_tokens"`
-	PromptTokens     int64 `json:"prompt_tokens"`
-	CompletionTokens int64 `json:"completion_tokens"`
-}
-
-// Add adds o to u.
-func (u *UsageCounts) Add(o UsageCounts) {
-	u.Requests += o.Requests
-	u.EmbeddingTokens += o.EmbeddingTokens
-	u.PromptTokens += o.PromptTokens
-	u.CompletionTokens += o.CompletionTokens
-}
-
-// UsageKey names a usage counter: a workspace, a month ("2006-01", UTC)
-// and an endpoint ("POST /v1/vector_store/:id/search").
-type UsageKey struct {
-	Workspace, Month, Endpoint string
-}
-
-// Month returns the usage month of t: "2006-01" in UTC.
-func Month(t time.Time) string { return t.UTC().Format("2006-01") }
 
 // AddUsage adds a batch of counters in one transaction and records, for
 // every workspace and month in the batch, the workspace's stored bytes.
-func (s *Store) AddUsage(ctx context.Context, batch map[UsageKey]UsageCounts) error {
+func (s *Store) AddUsage(ctx context.Context, batch map[ragd.UsageKey]ragd.UsageCounts) error {
 	if len(batch) == 0 {
 		return nil
 	}
@@ -68,17 +44,17 @@ func (s *Store) AddUsage(ctx context.Context, batch map[UsageKey]UsageCounts) er
 }
 
 // Usage returns the counters of workspace ws in month by endpoint.
-func (s *Store) Usage(ctx context.Context, ws, month string) (map[string]UsageCounts, error) {
+func (s *Store) Usage(ctx context.Context, ws, month string) (map[string]ragd.UsageCounts, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT endpoint, requests, embedding_tokens, prompt_tokens, completion_tokens
 		FROM usage_counts WHERE workspace = ? AND month = ?`, ws, month)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]UsageCounts{}
+	out := map[string]ragd.UsageCounts{}
 	for rows.Next() {
 		var ep string
-		var c UsageCounts
+		var c ragd.UsageCounts
 		if err := rows.Scan(&ep, &c.Requests, &c.EmbeddingTokens, &c.PromptTokens, &c.CompletionTokens); err != nil {
 			return nil, err
 		}

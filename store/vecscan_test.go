@@ -62,20 +62,20 @@ func cmpFloat(a, b float64) int {
 
 // seedExact inserts n items of one chunk each with random unit vectors
 // (fixed seed) and metadata {"group": i % 7, "n": i}.
-func seedExact(t *testing.T, s *store.Store, dims, n int) (*store.Collection, *exactSet) {
+func seedExact(t *testing.T, s *store.Store, dims, n int) (*ragd.Collection, *exactSet) {
 	t.Helper()
-	c := &store.Collection{Workspace: "ws1", Name: "exact", EmbeddingModel: "random", Dimensions: dims,
-		Chunking: store.Chunking{MaxTokens: 512, OverlapTokens: 64}}
+	c := &ragd.Collection{Workspace: "ws1", Name: "exact", EmbeddingModel: "random", Dimensions: dims,
+		Chunking: ragd.Chunking{MaxTokens: 512, OverlapTokens: 64}}
 	if err := s.CreateCollection(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(7, uint64(dims)))
 	e := &exactSet{vecs: map[string][]float32{}, group: map[string]int{}}
-	var nis []store.NewItem
+	var nis []ragd.NewItem
 	for i := 0; i < n; i++ {
 		text := fmt.Sprintf("item %d", i)
-		nis = append(nis, store.NewItem{Content: text, Metadata: map[string]any{"group": i % 7, "n": i},
-			Chunks: []store.Chunk{{Content: text, Tokens: 2, End: len(text), Vector: randomUnit(r, dims)}}})
+		nis = append(nis, ragd.NewItem{Content: text, Metadata: map[string]any{"group": i % 7, "n": i},
+			Chunks: []ragd.Chunk{{Content: text, Tokens: 2, End: len(text), Vector: randomUnit(r, dims)}}})
 	}
 	items, err := s.InsertItems(context.Background(), "ws1", c.ID, nis)
 	if err != nil {
@@ -90,9 +90,9 @@ func seedExact(t *testing.T, s *store.Store, dims, n int) (*store.Collection, *e
 }
 
 // checkExact searches s and compares the results with the reference.
-func checkExact(t *testing.T, s *store.Store, c *store.Collection, e *exactSet, q []float32, k int, f *store.Filter, keep func(string) bool) {
+func checkExact(t *testing.T, s *store.Store, c *ragd.Collection, e *exactSet, q []float32, k int, f *ragd.Filter, keep func(string) bool) {
 	t.Helper()
-	res, err := s.Search(context.Background(), "ws1", c.ID, store.SearchQuery{Mode: store.ModeVector, Vector: q, TopK: k, Filter: f})
+	res, err := s.Search(context.Background(), "ws1", c.ID, ragd.SearchQuery{Mode: ragd.ModeVector, Vector: q, TopK: k, Filter: f})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,14 +121,14 @@ func TestVectorSearchIsExact(t *testing.T) {
 		r := rand.New(rand.NewPCG(99, uint64(dims)))
 		filters := []struct {
 			name string
-			f    *store.Filter
+			f    *ragd.Filter
 			keep func(string) bool
 		}{
 			{"NoFilter", nil, nil},
-			{"Group3", &store.Filter{Key: "group", Op: "eq", Value: 3.0}, func(id string) bool { return e.group[id] == 3 }},
+			{"Group3", &ragd.Filter{Key: "group", Op: "eq", Value: 3.0}, func(id string) bool { return e.group[id] == 3 }},
 			// Fewer matches than top_k: every one must come back.
-			{"FewMatches", &store.Filter{Key: "n", Op: "lt", Value: 40.0}, func(id string) bool { return slices.Index(e.ids, id) < 40 }},
-			{"NoMatch", &store.Filter{Key: "group", Op: "eq", Value: 99.0}, func(string) bool { return false }},
+			{"FewMatches", &ragd.Filter{Key: "n", Op: "lt", Value: 40.0}, func(id string) bool { return slices.Index(e.ids, id) < 40 }},
+			{"NoMatch", &ragd.Filter{Key: "group", Op: "eq", Value: 99.0}, func(string) bool { return false }},
 		}
 		for _, cache := range []struct {
 			name  string
@@ -172,20 +172,20 @@ func TestVectorSearchSeesWrites(t *testing.T) {
 		// Move a far item right onto the query.
 		far := e.ids[len(e.ids)-1]
 		content := "moved"
-		if _, err := s.UpdateItem(ctx, "ws1", c.ID, far, store.ItemUpdate{Content: &content,
-			Chunks: []store.Chunk{{Content: content, Tokens: 1, End: len(content), Vector: q}}}); err != nil {
+		if _, err := s.UpdateItem(ctx, "ws1", c.ID, far, ragd.ItemUpdate{Content: &content,
+			Chunks: []ragd.Chunk{{Content: content, Tokens: 1, End: len(content), Vector: q}}}); err != nil {
 			t.Fatal(err)
 		}
 		e.vecs[far] = q
 		checkExact(t, s, c, e, q, 20, nil, nil)
-		res, err := s.Search(ctx, "ws1", c.ID, store.SearchQuery{Mode: store.ModeVector, Vector: q, TopK: 1})
+		res, err := s.Search(ctx, "ws1", c.ID, ragd.SearchQuery{Mode: ragd.ModeVector, Vector: q, TopK: 1})
 		if err != nil || len(res) != 1 || res[0].ItemID != far || math.Abs(res[0].Score-1) > 1e-6 {
 			t.Fatalf("got %+v, %v; want the updated item %s with score 1", res, err, far)
 		}
 	})
 	t.Run("Insert", func(t *testing.T) {
-		it, err := s.InsertItems(ctx, "ws1", c.ID, []store.NewItem{{Content: "new",
-			Chunks: []store.Chunk{{Content: "new", Tokens: 1, End: 3, Vector: q}}}})
+		it, err := s.InsertItems(ctx, "ws1", c.ID, []ragd.NewItem{{Content: "new",
+			Chunks: []ragd.Chunk{{Content: "new", Tokens: 1, End: 3, Vector: q}}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -205,7 +205,7 @@ func TestVectorSearchSeesWrites(t *testing.T) {
 						return
 					default:
 					}
-					if _, err := s.Search(ctx, "ws1", c.ID, store.SearchQuery{Mode: store.ModeVector, Vector: q, TopK: 10}); err != nil {
+					if _, err := s.Search(ctx, "ws1", c.ID, ragd.SearchQuery{Mode: ragd.ModeVector, Vector: q, TopK: 10}); err != nil {
 						t.Error(err)
 						return
 					}
@@ -226,7 +226,7 @@ func TestVectorSearchSeesWrites(t *testing.T) {
 		if _, _, err := s.DeleteCollection(ctx, "ws1", c.ID); err != nil {
 			t.Fatal(err)
 		}
-		_, err := s.Search(ctx, "ws1", c.ID, store.SearchQuery{Mode: store.ModeVector, Vector: q, TopK: 1})
+		_, err := s.Search(ctx, "ws1", c.ID, ragd.SearchQuery{Mode: ragd.ModeVector, Vector: q, TopK: 1})
 		if kindOf(err) != ragd.ENOTFOUND {
 			t.Fatalf("search of a deleted collection: %v", err)
 		}

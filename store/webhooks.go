@@ -4,53 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+
+	"github.com/ragd/ragd"
 )
-
-// Webhook is an endpoint that receives a workspace's events.
-type Webhook struct {
-	ID        string   `json:"id"`
-	Workspace string   `json:"-"`
-	URL       string   `json:"url"`
-	Events    []string `json:"events"`
-	Created   int64    `json:"created"`
-	// Secret signs deliveries; it is shown only when the webhook is
-	// created.
-	Secret string `json:"secret,omitempty"`
-}
-
-// Delivery states.
-const (
-	DeliveryPending   = "pending"
-	DeliveryDelivered = "delivered"
-	DeliveryFailed    = "failed"
-)
-
-// Delivery is one event sent (or to be sent) to one webhook.
-type Delivery struct {
-	ID        string `json:"id"`
-	WebhookID string `json:"webhook_id"`
-	EventID   string `json:"event_id"`
-	Type      string `json:"type"`
-	State     string `json:"state"`
-	Attempts  int    `json:"attempts"`
-	// NextAttempt is when a pending delivery is tried next, in unix
-	// milliseconds.
-	NextAttempt int64  `json:"-"`
-	LastStatus  int    `json:"last_status"`
-	LastError   string `json:"last_error"`
-	Created     int64  `json:"created"`
-	Updated     int64  `json:"updated"`
-
-	// Payload is the event's JSON body.
-	Payload []byte `json:"-"`
-	// URL and Secret are the webhook's, set by DueDeliveries.
-	URL    string `json:"-"`
-	Secret string `json:"-"`
-}
 
 // CreateWebhook stores w (ID and Created are set here).
-func (s *Store) CreateWebhook(ctx context.Context, w *Webhook) error {
-	w.ID = NewID("wh")
+func (s *Store) CreateWebhook(ctx context.Context, w *ragd.Webhook) error {
+	w.ID = ragd.NewID("wh")
 	w.Created = s.Now().Unix()
 	events, err := json.Marshal(w.Events)
 	if err != nil {
@@ -63,8 +23,8 @@ func (s *Store) CreateWebhook(ctx context.Context, w *Webhook) error {
 	})
 }
 
-func scanWebhook(r rowScanner) (*Webhook, error) {
-	w := &Webhook{}
+func scanWebhook(r rowScanner) (*ragd.Webhook, error) {
+	w := &ragd.Webhook{}
 	var events string
 	if err := r.Scan(&w.ID, &w.Workspace, &w.URL, &events, &w.Created); err != nil {
 		return nil, err
@@ -74,7 +34,7 @@ func scanWebhook(r rowScanner) (*Webhook, error) {
 
 // Webhooks lists a page of the webhooks of workspace ws, oldest first,
 // without secrets, and whether more follow.
-func (s *Store) Webhooks(ctx context.Context, ws string, p Page) ([]*Webhook, bool, error) {
+func (s *Store) Webhooks(ctx context.Context, ws string, p ragd.Page) ([]*ragd.Webhook, bool, error) {
 	after, err := s.afterSeq(ctx, "webhooks", "workspace = ?", p.After, ws)
 	if err != nil {
 		return nil, false, err
@@ -85,7 +45,7 @@ func (s *Store) Webhooks(ctx context.Context, ws string, p Page) ([]*Webhook, bo
 
 // Webhook returns webhook id of workspace ws without its secret, or
 // ENOTFOUND.
-func (s *Store) Webhook(ctx context.Context, ws, id string) (*Webhook, error) {
+func (s *Store) Webhook(ctx context.Context, ws, id string) (*ragd.Webhook, error) {
 	w, err := scanWebhook(s.db.QueryRowContext(ctx, `SELECT id, workspace, url, events, created FROM webhooks WHERE workspace = ? AND id = ?`, ws, id))
 	if err == sql.ErrNoRows {
 		return nil, notFound("webhook", id)
@@ -121,7 +81,7 @@ func (s *Store) EnqueueEvent(ctx context.Context, ws, eventType, eventID string,
 		now := s.Now()
 		for _, id := range ids {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, webhook_id, event_id, type, payload, state, next_attempt, created, updated)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, NewID("whd"), id, eventID, eventType, payload, DeliveryPending, now.UnixMilli(), now.Unix(), now.Unix()); err != nil {
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, ragd.NewID("whd"), id, eventID, eventType, payload, ragd.DeliveryPending, now.UnixMilli(), now.Unix(), now.Unix()); err != nil {
 				return err
 			}
 		}
@@ -133,8 +93,8 @@ func (s *Store) EnqueueEvent(ctx context.Context, ws, eventType, eventID string,
 
 const deliveryColumns = `d.id, d.webhook_id, d.event_id, d.type, d.state, d.attempts, d.next_attempt, d.last_status, d.last_error, d.created, d.updated`
 
-func scanDelivery(r rowScanner, extra ...any) (*Delivery, error) {
-	d := &Delivery{}
+func scanDelivery(r rowScanner, extra ...any) (*ragd.Delivery, error) {
+	d := &ragd.Delivery{}
 	return d, r.Scan(append([]any{&d.ID, &d.WebhookID, &d.EventID, &d.Type, &d.State, &d.Attempts, &d.NextAttempt,
 		&d.LastStatus, &d.LastError, &d.Created, &d.Updated}, extra...)...)
 }
@@ -142,17 +102,17 @@ func scanDelivery(r rowScanner, extra ...any) (*Delivery, error) {
 // DueDeliveries returns up to limit pending deliveries whose next attempt
 // is due at now (unix milliseconds), oldest first, with their payload, URL and
 // secret.
-func (s *Store) DueDeliveries(ctx context.Context, now int64, limit int) ([]*Delivery, error) {
+func (s *Store) DueDeliveries(ctx context.Context, now int64, limit int) ([]*ragd.Delivery, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+deliveryColumns+`, d.payload, w.url, w.secret
 		FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-		WHERE d.state = ? AND d.next_attempt <= ? ORDER BY d.next_attempt, d.seq LIMIT ?`, DeliveryPending, now, limit)
+		WHERE d.state = ? AND d.next_attempt <= ? ORDER BY d.next_attempt, d.seq LIMIT ?`, ragd.DeliveryPending, now, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*Delivery
+	var out []*ragd.Delivery
 	for rows.Next() {
-		var d *Delivery
+		var d *ragd.Delivery
 		var payload []byte
 		var url, secret string
 		if d, err = scanDelivery(rows, &payload, &url, &secret); err != nil {
@@ -169,13 +129,13 @@ func (s *Store) DueDeliveries(ctx context.Context, now int64, limit int) ([]*Del
 // and false when none is pending.
 func (s *Store) NextDeliveryAt(ctx context.Context) (int64, bool, error) {
 	var t sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT min(next_attempt) FROM webhook_deliveries WHERE state = ?`, DeliveryPending).Scan(&t)
+	err := s.db.QueryRowContext(ctx, `SELECT min(next_attempt) FROM webhook_deliveries WHERE state = ?`, ragd.DeliveryPending).Scan(&t)
 	return t.Int64, t.Valid, err
 }
 
 // RecordDeliveryAttempt stores the outcome of one attempt of delivery d:
 // its new State, Attempts, NextAttempt, LastStatus and LastError.
-func (s *Store) RecordDeliveryAttempt(ctx context.Context, d *Delivery) error {
+func (s *Store) RecordDeliveryAttempt(ctx context.Context, d *ragd.Delivery) error {
 	d.Updated = s.Now().Unix()
 	return s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET state = ?, attempts = ?, next_attempt = ?, last_status = ?, last_error = ?, updated = ?
@@ -186,7 +146,7 @@ func (s *Store) RecordDeliveryAttempt(ctx context.Context, d *Delivery) error {
 
 // Deliveries lists the deliveries of webhook id of workspace ws, newest
 // first, or returns ENOTFOUND for an unknown webhook.
-func (s *Store) Deliveries(ctx context.Context, ws, id string, limit int) ([]*Delivery, error) {
+func (s *Store) Deliveries(ctx context.Context, ws, id string, limit int) ([]*ragd.Delivery, error) {
 	if _, err := s.Webhook(ctx, ws, id); err != nil {
 		return nil, err
 	}
@@ -195,7 +155,7 @@ func (s *Store) Deliveries(ctx context.Context, ws, id string, limit int) ([]*De
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*Delivery
+	var out []*ragd.Delivery
 	for rows.Next() {
 		d, err := scanDelivery(rows)
 		if err != nil {

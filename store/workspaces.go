@@ -3,17 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+
+	"github.com/ragd/ragd"
 )
-
-// Workspace is a tenant: keys, collections and everything in them belong
-// to exactly one.
-type Workspace struct {
-	Name    string `json:"name"`
-	Created int64  `json:"created"`
-}
-
-// DefaultWorkspace is the workspace of keys created without one.
-const DefaultWorkspace = "default"
 
 // ensureWorkspace creates the workspace if it does not exist.
 func (s *Store) ensureWorkspace(tx *sql.Tx, name string) error {
@@ -22,8 +14,8 @@ func (s *Store) ensureWorkspace(tx *sql.Tx, name string) error {
 }
 
 // Workspace returns the named workspace, or ENOTFOUND.
-func (s *Store) Workspace(ctx context.Context, name string) (*Workspace, error) {
-	w := &Workspace{}
+func (s *Store) Workspace(ctx context.Context, name string) (*ragd.Workspace, error) {
+	w := &ragd.Workspace{}
 	err := s.db.QueryRowContext(ctx, `SELECT name, created FROM workspaces WHERE name = ?`, name).Scan(&w.Name, &w.Created)
 	if err == sql.ErrNoRows {
 		return nil, notFound("workspace", name)

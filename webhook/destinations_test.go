@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/webhook"
 )
@@ -74,7 +75,7 @@ func TestDeliveryToRefusedAddress(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(log) == 1 && log[0].State == store.DeliveryFailed {
+		if len(log) == 1 && log[0].State == ragd.DeliveryFailed {
 			if e := log[0].LastError; !strings.Contains(e, "is not in the allowed ranges 10.0.0.0/8") || strings.Contains(e, "tok3n") {
 				t.Errorf("last error %q", e)
 			}

@@ -24,7 +24,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd"
 )
 
 // Event types.
@@ -77,10 +77,26 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Dispatcher queues events in the store's outbox and delivers them. It
-// implements Publisher.
+// Outbox is the durable queue of deliveries a Dispatcher works from; the
+// store implements it. Its methods return only database errors.
+type Outbox interface {
+	// EnqueueEvent records one pending delivery of the event to every
+	// webhook of ws subscribed to eventType and returns how many.
+	EnqueueEvent(ctx context.Context, ws, eventType, eventID string, payload []byte) (int, error)
+	// DueDeliveries returns up to limit pending deliveries due at now
+	// (Unix milliseconds), oldest first.
+	DueDeliveries(ctx context.Context, now int64, limit int) ([]*ragd.Delivery, error)
+	// NextDeliveryAt returns when the next pending delivery is due, and
+	// false when none is pending.
+	NextDeliveryAt(ctx context.Context) (int64, bool, error)
+	// RecordDeliveryAttempt saves the outcome of one attempt of d.
+	RecordDeliveryAttempt(ctx context.Context, d *ragd.Delivery) error
+}
+
+// Dispatcher queues events in an Outbox and delivers them. It implements
+// Publisher.
 type Dispatcher struct {
-	st     *store.Store
+	st     Outbox
 	opt    Options
 	wake   chan struct{}
 	cancel context.CancelFunc
@@ -92,7 +108,7 @@ var _ Publisher = (*Dispatcher)(nil)
 
 // New returns a dispatcher over st; call Start to begin delivering and
 // Close to stop.
-func New(st *store.Store, opt Options) *Dispatcher {
+func New(st Outbox, opt Options) *Dispatcher {
 	if opt.Client == nil {
 		opt.Client = opt.Destinations.client()
 	}
@@ -120,7 +136,7 @@ func New(st *store.Store, opt Options) *Dispatcher {
 // Publish queues the event for every webhook of workspace subscribed to
 // eventType and wakes the delivery loop.
 func (d *Dispatcher) Publish(ctx context.Context, workspace, eventType string, data any) error {
-	ev := Event{ID: store.NewID("evt"), Type: eventType, Created: d.opt.Now().Unix(), Data: data}
+	ev := Event{ID: ragd.NewID("evt"), Type: eventType, Created: d.opt.Now().Unix(), Data: data}
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("webhook event %s: %w", eventType, err)
@@ -215,7 +231,7 @@ func (d *Dispatcher) deliverDue(ctx context.Context) (int, error) {
 }
 
 // attempt sends dl once and records the outcome, unless ctx ended first.
-func (d *Dispatcher) attempt(ctx context.Context, dl *store.Delivery) error {
+func (d *Dispatcher) attempt(ctx context.Context, dl *ragd.Delivery) error {
 	status, err := d.send(ctx, dl)
 	if ctx.Err() != nil {
 		return nil
@@ -225,9 +241,9 @@ func (d *Dispatcher) attempt(ctx context.Context, dl *store.Delivery) error {
 	dl.LastError = ""
 	switch {
 	case err == nil:
-		dl.State = store.DeliveryDelivered
+		dl.State = ragd.DeliveryDelivered
 	case dl.Attempts >= d.opt.MaxAttempts:
-		dl.State, dl.LastError = store.DeliveryFailed, err.Error()
+		dl.State, dl.LastError = ragd.DeliveryFailed, err.Error()
 	default:
 		dl.LastError = err.Error()
 		dl.NextAttempt = d.opt.Now().Add(d.backoff(dl.Attempts)).UnixMilli()
@@ -249,7 +265,7 @@ func (d *Dispatcher) backoff(attempts int) time.Duration {
 
 // send POSTs one delivery and returns the response status; any status but
 // 2xx is an error.
-func (d *Dispatcher) send(ctx context.Context, dl *store.Delivery) (int, error) {
+func (d *Dispatcher) send(ctx context.Context, dl *ragd.Delivery) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, dl.URL, bytes.NewReader(dl.Payload))
 	if err != nil {
 		return 0, err

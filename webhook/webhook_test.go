@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/webhook"
 )
@@ -79,9 +80,9 @@ func openStore(t *testing.T, path string) *store.Store {
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func register(t *testing.T, st *store.Store, ws, url, secret string, events ...string) *store.Webhook {
+func register(t *testing.T, st *store.Store, ws, url, secret string, events ...string) *ragd.Webhook {
 	t.Helper()
-	w := &store.Webhook{Workspace: ws, URL: url, Events: events, Secret: secret}
+	w := &ragd.Webhook{Workspace: ws, URL: url, Events: events, Secret: secret}
 	if err := st.CreateWebhook(context.Background(), w); err != nil {
 		t.Fatal(err)
 	}
@@ -122,17 +123,17 @@ func TestDeliverySignedAndRetried(t *testing.T) {
 		t.Errorf("unsubscribed endpoint got %+v", ev)
 	default:
 	}
-	var log []*store.Delivery
+	var log []*ragd.Delivery
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		var err error
 		if log, err = st.Deliveries(context.Background(), "acme", w.ID, 10); err != nil {
 			t.Fatal(err)
 		}
-		if len(log) == 1 && log[0].State == store.DeliveryDelivered {
+		if len(log) == 1 && log[0].State == ragd.DeliveryDelivered {
 			break
 		}
 	}
-	if len(log) != 1 || log[0].State != store.DeliveryDelivered || log[0].Attempts != 3 || log[0].LastStatus != 200 || log[0].EventID != ev.ID {
+	if len(log) != 1 || log[0].State != ragd.DeliveryDelivered || log[0].Attempts != 3 || log[0].LastStatus != 200 || log[0].EventID != ev.ID {
 		t.Errorf("delivery log %+v", log[0])
 	}
 }
@@ -153,7 +154,7 @@ func TestDeliveryGivesUpAfterMaxAttempts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if log[0].State == store.DeliveryFailed {
+		if log[0].State == ragd.DeliveryFailed {
 			if log[0].Attempts != 3 || log[0].LastStatus != 500 || log[0].LastError == "" {
 				t.Errorf("failed delivery %+v", log[0])
 			}

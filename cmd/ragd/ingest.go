@@ -138,7 +138,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	tr.MaxIdleConnsPerHost = 2 * o.parallel // uploads plus status checks
 	c.HTTP = &http.Client{Transport: tr}
 	r := &ingestRun{opts: o, c: c, stdout: stdout, progress: newProgress(stderr, o.every),
-		known: map[string]*client.File{}, pending: map[string][]int{}, unsupported: map[string]int{}}
+		known: map[string]*ragd.File{}, pending: map[string][]int{}, unsupported: map[string]int{}}
 	c.OnRetry = func(err error, wait time.Duration) {
 		r.retries.Add(1)
 		if o.verbose {
@@ -271,13 +271,13 @@ type ingestRun struct {
 	c        *client.Client
 	stdout   io.Writer
 	progress *progress
-	col      *client.Collection
+	col      *ragd.Collection
 	entries  []entry
 	tmp      string // uncompressed .gz files, removed at the end
 
 	mu       sync.Mutex
-	known    map[string]*client.File // by sha256: the collection's files
-	pending  map[string][]int        // by file id: entries waiting for it
+	known    map[string]*ragd.File // by sha256: the collection's files
+	pending  map[string][]int      // by file id: entries waiting for it
 	failures []failure
 	// unsupported counts the skipped files of each type ragd cannot read,
 	// by extension.
@@ -338,7 +338,7 @@ func (r *ingestRun) run(ctx context.Context) error {
 }
 
 // collection finds the collection by name, creating it with --create.
-func (r *ingestRun) collection(ctx context.Context) (*client.Collection, error) {
+func (r *ingestRun) collection(ctx context.Context) (*ragd.Collection, error) {
 	col, err := r.c.CollectionByName(ctx, r.opts.collection)
 	if ragd.ErrorKind(err) != ragd.ENOTFOUND {
 		return col, err
@@ -400,7 +400,7 @@ func (r *ingestRun) ingestFile(ctx context.Context, i int, buf []byte) {
 	r.mu.Lock()
 	f := r.known[sum]
 	r.mu.Unlock()
-	if f != nil && f.Status == client.StatusFailed && r.opts.retryFailed {
+	if f != nil && f.Status == ragd.FileFailed && r.opts.retryFailed {
 		if err := r.c.DeleteFile(ctx, r.col.ID, f.ID); err != nil && ragd.ErrorKind(err) != ragd.ENOTFOUND {
 			r.failErr(ctx, i, err)
 			return
@@ -526,7 +526,7 @@ func hashFile(name string, buf []byte) (string, error) {
 
 // settle records entry i as done if its file f is, or leaves it to the
 // poller.
-func (r *ingestRun) settle(i int, f *client.File, verb string) {
+func (r *ingestRun) settle(i int, f *ragd.File, verb string) {
 	if r.opts.verbose {
 		r.progress.printf("%s %s (%s, %s)", verb, r.entries[i].name, f.ID, f.Status)
 	}
@@ -542,8 +542,8 @@ func (r *ingestRun) settle(i int, f *client.File, verb string) {
 }
 
 // finish counts entry i as completed or failed with its file f.
-func (r *ingestRun) finish(i int, f *client.File) {
-	if f.Status == client.StatusCompleted {
+func (r *ingestRun) finish(i int, f *ragd.File) {
+	if f.Status == ragd.FileCompleted {
 		r.completed.Add(1)
 		if r.opts.verbose {
 			r.progress.printf("completed %s (%d chunks)", r.entries[i].name, f.Chunks)
@@ -643,7 +643,7 @@ func (r *ingestRun) pollOnce(ctx context.Context) {
 			f, err := r.c.File(ctx, r.col.ID, id)
 			switch {
 			case ragd.ErrorKind(err) == ragd.ENOTFOUND:
-				r.update(&client.File{ID: id, Status: client.StatusFailed, Error: errDeleted})
+				r.update(&ragd.File{ID: id, Status: ragd.FileFailed, Error: errDeleted})
 			case err != nil:
 				r.pollError(ctx, err)
 			default:
@@ -679,7 +679,7 @@ func (r *ingestRun) pollList(ctx context.Context, ids []string) {
 	case len(missing) == 0:
 	case from == "": // listed everything: they are gone
 		for id := range missing {
-			r.update(&client.File{ID: id, Status: client.StatusFailed, Error: errDeleted})
+			r.update(&ragd.File{ID: id, Status: ragd.FileFailed, Error: errDeleted})
 		}
 	default:
 		r.doneID, r.doneN = "", 0
@@ -687,7 +687,7 @@ func (r *ingestRun) pollList(ctx context.Context, ids []string) {
 }
 
 // errDeleted is the failure of a file deleted while we waited for it.
-var errDeleted = &client.FileError{Code: "deleted", Message: "the file was deleted before it was processed"}
+var errDeleted = &ragd.FileError{Code: "deleted", Message: "the file was deleted before it was processed"}
 
 // pollError reports a failed status check; the next round tries again.
 func (r *ingestRun) pollError(ctx context.Context, err error) {
@@ -697,7 +697,7 @@ func (r *ingestRun) pollError(ctx context.Context, err error) {
 }
 
 // update settles the entries waiting for f if it is done.
-func (r *ingestRun) update(f *client.File) {
+func (r *ingestRun) update(f *ragd.File) {
 	if !f.Done() {
 		return
 	}

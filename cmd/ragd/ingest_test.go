@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/client"
 )
 
@@ -1037,7 +1038,7 @@ func TestIngestRealServer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.Status != client.StatusCompleted || f.Chunks == 0 || f.Metadata["source"] != "testdata" {
+		if f.Status != ragd.FileCompleted || f.Chunks == 0 || f.Metadata["source"] != "testdata" {
 			t.Errorf("%s: status %s, %d chunks, metadata %v", f.Filename, f.Status, f.Chunks, f.Metadata)
 		}
 		paths[fmt.Sprint(f.Metadata["path"])] = true

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd"
 )
 
 // runKeys manages API keys directly on a data directory.
@@ -20,7 +20,7 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data-dir", envOr("RAGD_DATA_DIR", "./data"), "data directory (env RAGD_DATA_DIR)")
 	name := fs.String("name", "cli key", "create: who or what the key is for")
-	workspace := fs.String("workspace", store.DefaultWorkspace, "create: the key's workspace")
+	workspace := fs.String("workspace", ragd.DefaultWorkspace, "create: the key's workspace")
 	admin := fs.Bool("admin", false, "create: an admin key")
 	rpm := fs.Int("rpm", 0, "create: requests per minute (0: default tier)")
 	tpm := fs.Int("tpm", 0, "create: tokens per minute (0: default tier)")
@@ -36,14 +36,14 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	enc.SetIndent("", "  ")
 	switch args[0] {
 	case "create":
-		k := &store.Key{Name: *name, Workspace: *workspace, Admin: *admin, RPM: *rpm, TPM: *tpm}
+		k := &ragd.Key{Name: *name, Workspace: *workspace, Admin: *admin, RPM: *rpm, TPM: *tpm}
 		if err := st.CreateKey(ctx, k); err != nil {
 			return err
 		}
 		return enc.Encode(k)
 	case "list":
-		keys := []*store.Key{}
-		for p := (store.Page{Limit: 100}); ; {
+		keys := []*ragd.Key{}
+		for p := (ragd.Page{Limit: 100}); ; {
 			page, more, err := st.Keys(ctx, p)
 			if err != nil {
 				return err

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/store"
 )
 
@@ -26,7 +27,7 @@ func TestKeysCommand(t *testing.T) {
 	if err := run(ctx, []string{"keys", "create", "--data-dir", dir, "--name", "ci", "--workspace", "team", "--admin"}, &out, &errOut); err != nil {
 		t.Fatal(err, errOut.String())
 	}
-	var k store.Key
+	var k ragd.Key
 	if err := json.Unmarshal(out.Bytes(), &k); err != nil || k.Secret == "" || k.Workspace != "team" || !k.Admin {
 		t.Fatalf("created %q: %v", out.String(), err)
 	}
@@ -93,7 +94,7 @@ func TestKeysListAllPages(t *testing.T) {
 	}
 	want := map[string]bool{}
 	for i := range 150 {
-		k := &store.Key{Name: "k" + strconv.Itoa(i)}
+		k := &ragd.Key{Name: "k" + strconv.Itoa(i)}
 		if err := st.CreateKey(ctx, k); err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +105,7 @@ func TestKeysListAllPages(t *testing.T) {
 	if err := run(ctx, []string{"keys", "list", "--data-dir", dir}, &out, &errOut); err != nil {
 		t.Fatal(err, errOut.String())
 	}
-	var keys []store.Key
+	var keys []ragd.Key
 	if err := json.Unmarshal(out.Bytes(), &keys); err != nil {
 		t.Fatal(err)
 	}

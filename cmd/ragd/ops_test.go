@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/server"
 	"github.com/ragd/ragd/store"
@@ -201,10 +202,10 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	defer st.Close()
 	ctx := context.Background()
-	if _, err := st.Item(ctx, store.DefaultWorkspace, col.Collection.ID, item.Item.ID); err != nil {
+	if _, err := st.Item(ctx, ragd.DefaultWorkspace, col.Collection.ID, item.Item.ID); err != nil {
 		t.Errorf("drained write lost: %v", err)
 	}
-	usage, err := st.Usage(ctx, store.DefaultWorkspace, store.Month(time.Now()))
+	usage, err := st.Usage(ctx, ragd.DefaultWorkspace, ragd.Month(time.Now()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,11 +305,11 @@ func TestBackupDuringWrites(t *testing.T) {
 	}
 	defer rst.Close()
 	for _, id := range before {
-		if _, err := rst.Item(context.Background(), store.DefaultWorkspace, col.Collection.ID, id); err != nil {
+		if _, err := rst.Item(context.Background(), ragd.DefaultWorkspace, col.Collection.ID, id); err != nil {
 			t.Errorf("item %s acknowledged before the backup is missing: %v", id, err)
 		}
 	}
-	c, err := rst.Collection(context.Background(), store.DefaultWorkspace, col.Collection.ID)
+	c, err := rst.Collection(context.Background(), ragd.DefaultWorkspace, col.Collection.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

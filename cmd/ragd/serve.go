@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/rag"
@@ -241,7 +242,7 @@ func (m *Main) ensureAdminKey(ctx context.Context, st *store.Store) error {
 		fmt.Fprintf(m.stdout, "This data directory has %d API key(s), shown only when created. To create an admin key, run:\n\n    ragd keys create --admin --data-dir %s\n\n", n, m.DataDir)
 		return nil
 	}
-	k := &store.Key{Name: "first admin key", Workspace: store.DefaultWorkspace, Admin: true}
+	k := &ragd.Key{Name: "first admin key", Workspace: ragd.DefaultWorkspace, Admin: true}
 	if err := st.CreateKey(ctx, k); err != nil {
 		return err
 	}

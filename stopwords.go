@@ -1,4 +1,4 @@
-package store
+package ragd
 
 import "strings"
 

@@ -1,0 +1,46 @@
+package ragd
+
+// Chunking holds a collection's default chunk sizes, in tokens.
+type Chunking struct {
+	MaxTokens     int `json:"max_tokens"`
+	OverlapTokens int `json:"overlap_tokens"`
+}
+
+// Collection is a named set of items and files searched together. Its
+// embedding model and dimensions are fixed at creation.
+type Collection struct {
+	ID             string         `json:"id"`
+	Workspace      string         `json:"-"`
+	Name           string         `json:"name"`
+	Description    string         `json:"description"`
+	Created        int64          `json:"created"`
+	Updated        int64          `json:"updated"`
+	EmbeddingModel string         `json:"embedding_model"`
+	Dimensions     int            `json:"dimensions"`
+	Chunking       Chunking       `json:"chunking"`
+	ItemCount      int            `json:"item_count"`
+	FileCount      int            `json:"file_count"`
+	ChunkCount     int            `json:"chunk_count"`
+	Bytes          int64          `json:"bytes"`
+	Metadata       map[string]any `json:"metadata"`
+}
+
+// Page is a window of a list: up to Limit rows after the row with ID After.
+type Page struct {
+	Limit int
+	After string
+}
+
+// InvalidCursor is the EINVALID error of a list's ?after= that names no
+// item of the list.
+func InvalidCursor(after string) error {
+	return Invalid("after", "after=%q is not an id in this list; pass the last_id of a previous page", after)
+}
+
+// CollectionUpdate holds the fields of a collection that may change; nil
+// means unchanged.
+type CollectionUpdate struct {
+	Name        *string
+	Description *string
+	Metadata    map[string]any
+}

@@ -1,0 +1,61 @@
+package ragd
+
+// Item is one document of a collection: added directly through the API or
+// made from a file (a whole document, or one row of a CSV/JSONL file).
+type Item struct {
+	ID           string         `json:"id"`
+	CollectionID string         `json:"-"`
+	FileID       string         `json:"file_id,omitempty"`
+	Created      int64          `json:"created"`
+	Updated      int64          `json:"updated"`
+	Description  string         `json:"description"`
+	Content      string         `json:"content"`
+	Metadata     map[string]any `json:"metadata"`
+	ChunkCount   int            `json:"chunk_count"`
+	Tokens       int            `json:"tokens"`
+}
+
+// Chunk is one embedded piece of an item, the unit of search.
+type Chunk struct {
+	// Index is the chunk's position within its item, from 0.
+	Index int
+	// Content is the chunk text.
+	Content string
+	// Tokens is the chunk's token count.
+	Tokens int
+	// Page is the 1-based page the chunk starts on, 0 when unknown.
+	Page int
+	// Section is the document title and heading path the chunk starts
+	// under ("Title > Installation > On Windows"), empty when unknown. It
+	// is keyword-indexed with the content (see keywordText) but is not
+	// part of Content.
+	Section string
+	// Start and End are byte offsets of the chunk in the item's text.
+	Start, End int
+	// Vector is the chunk's unit-length embedding.
+	Vector []float32
+}
+
+// Position locates a chunk within its item.
+type Position struct {
+	Chunk   int    `json:"chunk"`
+	Page    int    `json:"page,omitempty"`
+	Section string `json:"section,omitempty"`
+}
+
+// NewItem is an item to insert, already chunked and embedded.
+type NewItem struct {
+	Content     string
+	Description string
+	Metadata    map[string]any
+	Chunks      []Chunk
+}
+
+// ItemUpdate holds the fields of an item that may change; nil means
+// unchanged. New content comes with its new chunks.
+type ItemUpdate struct {
+	Description *string
+	Metadata    map[string]any
+	Content     *string
+	Chunks      []Chunk
+}

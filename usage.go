@@ -1,0 +1,73 @@
+package ragd
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// UsageCounts are the counters of one workspace, month and endpoint.
+type UsageCounts struct {
+	Requests         int64 `json:"requests"`
+	EmbeddingTokens  int64 `json:"embedding_tokens"`
+	PromptTokens     int64 `json:"prompt_tokens"`
+	CompletionTokens int64 `json:"completion_tokens"`
+}
+
+// Add adds o to u.
+func (u *UsageCounts) Add(o UsageCounts) {
+	u.Requests += o.Requests
+	u.EmbeddingTokens += o.EmbeddingTokens
+	u.PromptTokens += o.PromptTokens
+	u.CompletionTokens += o.CompletionTokens
+}
+
+// UsageKey names a usage counter: a workspace, a month ("2006-01", UTC)
+// and an endpoint ("POST /v1/vector_store/:id/search").
+type UsageKey struct {
+	Workspace, Month, Endpoint string
+}
+
+// Month returns the usage month of t: "2006-01" in UTC.
+func Month(t time.Time) string { return t.UTC().Format("2006-01") }
+
+// RequestLog is one logged request.
+type RequestLog struct {
+	ID        int64   `json:"id"`
+	Workspace string  `json:"-"`
+	KeyID     string  `json:"key_id"`
+	RequestID string  `json:"request_id"`
+	Method    string  `json:"method"`
+	Endpoint  string  `json:"endpoint"`
+	Path      string  `json:"path"`
+	Status    int     `json:"status"`
+	Duration  float64 `json:"duration_ms"`
+	Tokens    int64   `json:"tokens"`
+	// Time is when the request arrived.
+	Time time.Time `json:"-"`
+	// Body is the request body, only when body logging is enabled.
+	Body *string `json:"body,omitempty"`
+}
+
+// RequestLogQuery selects request logs of one workspace.
+type RequestLogQuery struct {
+	Workspace string
+	// From and To bound the request time: From <= t < To.
+	From, To time.Time
+	// Endpoint, when set, keeps requests whose route pattern or path is
+	// Endpoint.
+	Endpoint string
+	// Page is the window wanted, newest first: Page.After is the ID (in
+	// decimal) of the last log of the previous page.
+	Page Page
+}
+
+// StoredCompletion is a chat completion as stored: its JSON record (the
+// OpenAI completion with its sources) and the client's vote.
+type StoredCompletion struct {
+	ID      string
+	Created int64
+	Model   string
+	Record  json.RawMessage
+	// Vote is "up", "down" or "" when none was cast.
+	Vote string
+}
