@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/internal/retry"
 )
 
 // Client talks to one ragd server with one API key. Its fields may be
@@ -34,9 +34,10 @@ type Client struct {
 	MaxRetries int
 	// MaxRateLimitRetries bounds the retries of one request after 429s.
 	MaxRateLimitRetries int
-	// Backoff is the wait before the first retry of a 5xx or connection
-	// error; it doubles on each further retry up to MaxBackoff, with
-	// jitter.
+	// Backoff is the nominal wait before the first retry of a 5xx or
+	// connection error (or of a 429 without Retry-After); it doubles on
+	// each further retry up to MaxBackoff, and each wait is between half
+	// and all of it, as retry.Backoff says.
 	Backoff, MaxBackoff time.Duration
 	// MaxRetryAfter caps how long one Retry-After header makes us wait.
 	MaxRetryAfter time.Duration
@@ -92,6 +93,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	u := *c.base
 	u.Path += path
 	u.RawQuery = query.Encode()
+	backoff := c.backoff()
 	var failures, limited int
 	for {
 		status, retryAfter, err := c.once(ctx, method, u.String(), in, out)
@@ -105,47 +107,40 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		switch {
 		case status == http.StatusTooManyRequests && limited < c.MaxRateLimitRetries:
 			limited++
-			wait = min(retryAfter, c.MaxRetryAfter)
-			if retryAfter < 0 {
-				wait = c.backoff(limited)
+			if d, ok := retry.ParseRetryAfter(retryAfter, time.Now()); ok {
+				wait = min(d, c.MaxRetryAfter)
+			} else {
+				wait = backoff.Delay(limited)
 			}
 		case (status == 0 || status >= 500) && failures < c.MaxRetries:
 			failures++
-			wait = c.backoff(failures)
+			wait = backoff.Delay(failures)
 		default:
 			return status, err
 		}
 		if c.OnRetry != nil {
 			c.OnRetry(err, wait)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return status, ctx.Err()
-		case <-t.C:
+		if err := retry.Sleep(ctx, wait); err != nil {
+			return status, err
 		}
 	}
 }
 
-// backoff is the wait before retry n (from 1): Backoff doubled n-1 times,
-// at most MaxBackoff, minus up to a quarter of jitter.
-func (c *Client) backoff(n int) time.Duration {
-	d := c.Backoff << min(n-1, 30)
-	if d <= 0 || d > c.MaxBackoff {
-		d = c.MaxBackoff
-	}
-	return d - time.Duration(rand.Int64N(int64(d)/4+1))
+// backoff is the policy of the retries that no Retry-After header spaces,
+// read from the fields when a request starts.
+func (c *Client) backoff() retry.Backoff {
+	return retry.Backoff{Base: c.Backoff, Max: c.MaxBackoff}
 }
 
 // once sends one attempt. status is 0 when no answer came; retryAfter is
-// the parsed Retry-After header, or -1 without one.
-func (c *Client) once(ctx context.Context, method, u string, in body, out any) (status int, retryAfter time.Duration, err error) {
+// the Retry-After header of an error answer.
+func (c *Client) once(ctx context.Context, method, u string, in body, out any) (status int, retryAfter string, err error) {
 	var rd io.ReadCloser
 	length, ctype := int64(0), ""
 	if in != nil {
 		if rd, length, ctype, err = in(); err != nil {
-			return 0, -1, err
+			return 0, "", err
 		}
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
@@ -153,7 +148,7 @@ func (c *Client) once(ctx context.Context, method, u string, in body, out any) (
 		if rd != nil {
 			rd.Close()
 		}
-		return 0, -1, err
+		return 0, "", err
 	}
 	req.ContentLength = length
 	if ctype != "" {
@@ -163,7 +158,7 @@ func (c *Client) once(ctx context.Context, method, u string, in body, out any) (
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return 0, -1, &ragd.Error{Kind: ragd.EUNAVAILABLE, Code: "connection_failed",
+		return 0, "", &ragd.Error{Kind: ragd.EUNAVAILABLE, Code: "connection_failed",
 			Message: fmt.Sprintf("%s %s: the server did not answer", method, req.URL.Path), Err: err}
 	}
 	defer func() {
@@ -171,30 +166,15 @@ func (c *Client) once(ctx context.Context, method, u string, in body, out any) (
 		resp.Body.Close()
 	}()
 	if resp.StatusCode >= 300 {
-		return resp.StatusCode, parseRetryAfter(resp.Header.Get("Retry-After")), apiError(resp)
+		return resp.StatusCode, resp.Header.Get("Retry-After"), apiError(resp)
 	}
 	if out != nil {
 		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			return resp.StatusCode, -1, &ragd.Error{Kind: ragd.EINTERNAL, Code: "bad_response",
+			return resp.StatusCode, "", &ragd.Error{Kind: ragd.EINTERNAL, Code: "bad_response",
 				Message: fmt.Sprintf("%s %s: the server's answer is not the expected JSON", method, req.URL.Path), Err: err}
 		}
 	}
-	return resp.StatusCode, -1, nil
-}
-
-// parseRetryAfter reads a Retry-After header in seconds or as an HTTP
-// date; -1 if absent or unreadable.
-func parseRetryAfter(v string) time.Duration {
-	if v == "" {
-		return -1
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0)
-	}
-	return -1
+	return resp.StatusCode, "", nil
 }
 
 // statusKinds maps HTTP statuses back to error kinds, the inverse of the

@@ -65,30 +65,6 @@ func TestNew(t *testing.T) {
 	}
 }
 
-func TestParseRetryAfter(t *testing.T) {
-	future := time.Now().Add(90 * time.Second).UTC().Format(http.TimeFormat)
-	tests := []struct {
-		name     string
-		in       string
-		min, max time.Duration
-	}{
-		{"Absent", "", -1, -1},
-		{"Seconds", "3", 3 * time.Second, 3 * time.Second},
-		{"Zero", "0", 0, 0},
-		{"Negative", "-1", -1, -1},
-		{"Garbage", "soon", -1, -1},
-		{"FutureDate", future, 80 * time.Second, 90 * time.Second},
-		{"PastDate", "Mon, 02 Jan 2006 15:04:05 GMT", 0, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := parseRetryAfter(tt.in); got < tt.min || got > tt.max {
-				t.Errorf("parseRetryAfter(%q) = %s, want %s..%s", tt.in, got, tt.min, tt.max)
-			}
-		})
-	}
-}
-
 func TestErrors(t *testing.T) {
 	tests := []struct {
 		name         string
@@ -201,8 +177,8 @@ func TestBackoff(t *testing.T) {
 	c := &Client{Backoff: 100 * time.Millisecond, MaxBackoff: time.Second}
 	for n, want := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 4: 800 * time.Millisecond, 5: time.Second, 80: time.Second} {
 		for range 20 {
-			if got := c.backoff(n); got > want || got < want*3/4 {
-				t.Fatalf("backoff(%d) = %s, want %s..%s", n, got, want*3/4, want)
+			if got := c.backoff().Delay(n); got > want || got < want/2 {
+				t.Fatalf("backoff().Delay(%d) = %s, want %s..%s", n, got, want/2, want)
 			}
 		}
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/internal/pipenet"
+	"github.com/ragd/ragd/internal/retry"
 	"github.com/ragd/ragd/upstream"
 )
 
@@ -370,6 +371,9 @@ func TestRemoteErrors(t *testing.T) {
 		{"RetryAfterTooLong", RemoteConfig{MaxRetries: 5},
 			[]reply{{status: 429, retryAfter: "3600"}},
 			ragd.EUNAVAILABLE, "", "asked to retry after", 1},
+		{"RetryAfterPastDuration", RemoteConfig{MaxRetries: 5},
+			[]reply{{status: 429, retryAfter: "99999999999"}},
+			ragd.EUNAVAILABLE, "", "asked to retry after", 1},
 		{"Timeout", RemoteConfig{MaxRetries: 1, Timeout: 50 * time.Millisecond},
 			[]reply{{hang: true}, {hang: true}},
 			ragd.ETIMEOUT, "", "did not answer within 50ms (2 attempts)", 2},
@@ -475,7 +479,7 @@ func TestRemoteCancel(t *testing.T) {
 			f.arrived = make(chan struct{}, 1)
 			e, _ := f.embedder(t, RemoteConfig{MaxRetries: 5})
 			// The real sleep: a 100 s Retry-After that cancellation must cut short.
-			remoteOf(e).http.Sleep = upstream.SleepCtx
+			remoteOf(e).http.Sleep = retry.Sleep
 			cancelOnArrival(t, f, e)
 		})
 	}

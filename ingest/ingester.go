@@ -15,6 +15,7 @@ import (
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest/extract"
+	"github.com/ragd/ragd/internal/retry"
 	"github.com/ragd/ragd/store"
 )
 
@@ -43,9 +44,11 @@ type Config struct {
 	FileTimeout time.Duration
 	// Logger receives failures (default slog.Default()).
 	Logger *slog.Logger
-	// RetryBackoff is the wait before a file whose ingest failed on a
-	// transient error (a model provider down or timing out) is tried
-	// again; it doubles with each attempt, up to 10 minutes (default 30 s).
+	// RetryBackoff is the nominal wait before a file whose ingest failed
+	// on a transient error (a model provider down or timing out) is tried
+	// again; it doubles with each attempt, up to 10 minutes, and each wait
+	// is between half and all of it (retry.Backoff), so that the files one
+	// outage failed together do not all come back together (default 30 s).
 	RetryBackoff time.Duration
 	// MaxAttempts is how many times such a file is tried before it is
 	// marked failed (default 5).
@@ -60,17 +63,14 @@ const DefaultFileTimeout = 30 * time.Minute
 // maxRetryBackoff caps the wait between attempts of a file.
 const maxRetryBackoff = 10 * time.Minute
 
-// retryAt returns when a job that failed transiently on its attempt-th
-// try may run again, or false when it has had all its attempts.
-func (g *Ingester) retryAt(attempts int) (time.Time, bool) {
+// retryDelay returns how long a job that failed transiently on its
+// attempts-th try waits before it may run again, or false when it has had
+// all its attempts.
+func (g *Ingester) retryDelay(attempts int) (time.Duration, bool) {
 	if attempts >= g.cfg.MaxAttempts {
-		return time.Time{}, false
+		return 0, false
 	}
-	wait := g.cfg.RetryBackoff << (attempts - 1)
-	if wait > maxRetryBackoff || wait <= 0 {
-		wait = maxRetryBackoff
-	}
-	return time.Now().Add(wait), true
+	return retry.Backoff{Base: g.cfg.RetryBackoff, Max: maxRetryBackoff}.Delay(attempts), true
 }
 
 // pollInterval is how often idle workers look for jobs they were not told
@@ -310,16 +310,18 @@ func (g *Ingester) run(job *store.Job) {
 	case errors.Is(cause, errDeleted), errors.As(err, &re) && re.Code == "file_deleted":
 		// The file is gone with everything it staged.
 	case errors.As(err, &re) && (re.Kind == ragd.EUNAVAILABLE || re.Kind == ragd.ETIMEOUT):
-		at, ok := g.retryAt(job.Attempts)
+		wait, ok := g.retryDelay(job.Attempts)
 		if !ok {
 			g.fail(bg, job, ragd.FileError{Code: re.ClientCode(), Message: fmt.Sprintf("%s (gave up after %d attempts)", re.Message, job.Attempts)})
 			return
 		}
+		// The store's clock, which ClaimJob compares not_before with.
+		at := g.store.Now().Add(wait)
 		g.log.Warn("ingest failed on a transient error; retrying", "file_id", job.File.ID, "attempt", job.Attempts, "at", at, "err", err)
 		if err := g.store.RetryJob(bg, job.ID, at); err != nil {
 			g.log.Error("queueing an ingest job again", "file_id", job.File.ID, "err", err)
 		}
-		time.AfterFunc(time.Until(at), g.wakeWorker)
+		time.AfterFunc(wait, g.wakeWorker)
 	default:
 		fe := ragd.FileError{Code: ragd.EINTERNAL, Message: "ingesting this file failed on an internal error; the server log has details under the file id"}
 		if errors.As(err, &re) && re.Kind != ragd.EINTERNAL {

@@ -13,21 +13,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/internal/retry"
 )
 
-// Backoff bounds: retry n waits between half and all of
-// min(BackoffBase*2^n, BackoffMax).
+// Backoff bounds of the retries of a transient failure without a
+// Retry-After: retry n waits between half and all of
+// min(BackoffBase*2^(n-1), BackoffMax), as retry.Backoff says.
 const (
 	BackoffBase = 500 * time.Millisecond
 	BackoffMax  = 20 * time.Second
 )
+
+var backoff = retry.Backoff{Base: BackoffBase, Max: BackoffMax}
 
 const (
 	// MaxRetryAfter is the longest Retry-After honoured; an upstream asking
@@ -67,14 +69,17 @@ func New(label, endpoint, apiKey string, timeout time.Duration, maxRetries int, 
 		httpClient = &http.Client{}
 	}
 	return &Client{Label: label, Endpoint: endpoint, APIKey: apiKey, Timeout: timeout, MaxRetries: maxRetries,
-		HTTP: httpClient, Sleep: SleepCtx, Now: time.Now}
+		HTTP: httpClient, Sleep: retry.Sleep, Now: time.Now}
 }
 
 // transient is a failure worth retrying.
 type transient struct {
-	err        error
-	timeout    bool
-	retryAfter time.Duration // from the Retry-After header; -1 when absent
+	err     error
+	timeout bool
+	// retryAfter is the wait the Retry-After header asked for, when
+	// hasRetryAfter.
+	retryAfter    time.Duration
+	hasRetryAfter bool
 }
 
 func (t *transient) Error() string { return t.err.Error() }
@@ -108,8 +113,8 @@ func (c *Client) Post(ctx context.Context, body []byte) ([]byte, error) {
 			return nil, c.unavailable(attempt+1, "", t)
 		}
 		wait := t.retryAfter
-		if wait < 0 {
-			wait = backoff(attempt)
+		if !t.hasRetryAfter {
+			wait = backoff.Delay(attempt + 1)
 		}
 		if err := c.Sleep(ctx, wait); err != nil {
 			return nil, err
@@ -176,12 +181,12 @@ func (c *Client) try(ctx context.Context, body []byte) ([]byte, error) {
 	timedOut := func() bool { return ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) }
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return nil, &transient{err: err, timeout: timedOut(), retryAfter: -1}
+		return nil, &transient{err: err, timeout: timedOut()}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
 	if err != nil {
-		return nil, &transient{err: fmt.Errorf("reading response: %w", err), timeout: timedOut(), retryAfter: -1}
+		return nil, &transient{err: fmt.Errorf("reading response: %w", err), timeout: timedOut()}
 	}
 	if len(data) > MaxResponseBytes {
 		return nil, c.BadResponse(fmt.Sprintf("its response exceeds %d bytes", MaxResponseBytes), nil)
@@ -190,8 +195,9 @@ func (c *Client) try(ctx context.Context, body []byte) ([]byte, error) {
 	case s >= 200 && s < 300:
 		return data, nil
 	case s == http.StatusTooManyRequests || s >= 500:
-		return nil, &transient{err: fmt.Errorf("HTTP %d: %s", s, Message(data)),
-			retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), c.Now())}
+		t := &transient{err: fmt.Errorf("HTTP %d: %s", s, Message(data))}
+		t.retryAfter, t.hasRetryAfter = retry.ParseRetryAfter(resp.Header.Get("Retry-After"), c.Now())
+		return nil, t
 	default:
 		kind := ragd.EUNPROCESSABLE
 		if s == http.StatusBadRequest || s == http.StatusRequestEntityTooLarge || s == http.StatusUnprocessableEntity {
@@ -232,46 +238,4 @@ func Message(body []byte) string {
 		return "no message"
 	}
 	return msg
-}
-
-// parseRetryAfter reads a Retry-After header given in seconds or as an
-// HTTP date; it returns -1 when the header is absent or unreadable.
-func parseRetryAfter(h string, now time.Time) time.Duration {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return -1
-	}
-	if secs, err := strconv.ParseInt(h, 10, 64); err == nil {
-		if secs < 0 {
-			return -1
-		}
-		return time.Duration(min(secs, int64(MaxRetryAfter/time.Second)+1)) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		return max(t.Sub(now), 0)
-	}
-	return -1
-}
-
-// backoff is the wait before retry number attempt+1: exponential from
-// BackoffBase up to BackoffMax, with "equal jitter" (half fixed, half
-// random) so that clients rejected together do not return together.
-func backoff(attempt int) time.Duration {
-	d := BackoffMax
-	if attempt < 16 {
-		d = min(BackoffBase<<attempt, BackoffMax)
-	}
-	return d/2 + rand.N(d/2+1)
-}
-
-// SleepCtx waits d or until ctx is done, returning ctx.Err() then.
-func SleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/internal/retry"
 )
 
 // Event types.
@@ -66,8 +67,11 @@ type Options struct {
 	// MaxAttempts is how many times a delivery is tried before it is
 	// marked failed; default 8.
 	MaxAttempts int
-	// Backoff is the wait after the first failed attempt; it doubles
-	// after each further one, up to MaxBackoff. Defaults 10 s and 1 h.
+	// Backoff is the nominal wait after the first failed attempt; it
+	// doubles after each further one, up to MaxBackoff, and each wait is
+	// between half and all of it (retry.Backoff), so that the deliveries
+	// an endpoint's outage failed together are not all retried together.
+	// Defaults 10 s and 1 h.
 	Backoff, MaxBackoff time.Duration
 	// Concurrency is how many deliveries are sent at once; default 4.
 	Concurrency int
@@ -96,12 +100,13 @@ type Outbox interface {
 // Dispatcher queues events in an Outbox and delivers them. It implements
 // Publisher.
 type Dispatcher struct {
-	st     Outbox
-	opt    Options
-	wake   chan struct{}
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
+	st      Outbox
+	opt     Options
+	backoff retry.Backoff
+	wake    chan struct{}
+	cancel  context.CancelFunc
+	done    chan struct{}
+	once    sync.Once
 }
 
 var _ Publisher = (*Dispatcher)(nil)
@@ -130,7 +135,7 @@ func New(st Outbox, opt Options) *Dispatcher {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	return &Dispatcher{st: st, opt: opt, wake: make(chan struct{}, 1)}
+	return &Dispatcher{st: st, opt: opt, backoff: retry.Backoff{Base: opt.Backoff, Max: opt.MaxBackoff}, wake: make(chan struct{}, 1)}
 }
 
 // Publish queues the event for every webhook of workspace subscribed to
@@ -246,21 +251,12 @@ func (d *Dispatcher) attempt(ctx context.Context, dl *ragd.Delivery) error {
 		dl.State, dl.LastError = ragd.DeliveryFailed, err.Error()
 	default:
 		dl.LastError = err.Error()
-		dl.NextAttempt = d.opt.Now().Add(d.backoff(dl.Attempts)).UnixMilli()
+		dl.NextAttempt = d.opt.Now().Add(d.backoff.Delay(dl.Attempts)).UnixMilli()
 	}
 	if err != nil {
 		d.opt.Logger.Info("webhook delivery failed", "delivery", dl.ID, "webhook", dl.WebhookID, "attempt", dl.Attempts, "err", err)
 	}
 	return d.st.RecordDeliveryAttempt(context.WithoutCancel(ctx), dl)
-}
-
-// backoff returns the wait after the given number of failed attempts.
-func (d *Dispatcher) backoff(attempts int) time.Duration {
-	b := d.opt.Backoff
-	for i := 1; i < attempts && b < d.opt.MaxBackoff; i++ {
-		b *= 2
-	}
-	return min(b, d.opt.MaxBackoff)
 }
 
 // send POSTs one delivery and returns the response status; any status but
