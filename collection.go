@@ -43,4 +43,6 @@ type CollectionUpdate struct {
 	Name        *string
 	Description *string
 	Metadata    map[string]any
+	// At is the update's time, decided before the write; 0 means now.
+	At int64
 }

@@ -45,6 +45,11 @@ type Position struct {
 
 // NewItem is an item to insert, already chunked and embedded.
 type NewItem struct {
+	// ID and Created, decided by the service before the write, are the
+	// item's identity and creation time; the store fills in empty ones
+	// (tests, files being ingested).
+	ID          string
+	Created     int64
 	Content     string
 	Description string
 	Metadata    map[string]any
@@ -58,4 +63,6 @@ type ItemUpdate struct {
 	Metadata    map[string]any
 	Content     *string
 	Chunks      []Chunk
+	// At is the update's time, decided before the write; 0 means now.
+	At int64
 }

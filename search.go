@@ -91,23 +91,28 @@ const (
 // search input is checked, whichever route (search, RAG, the OpenAI
 // faces) it came through. An empty Mode means ModeHybrid. It returns an
 // EINVALID *Error naming the field at fault.
-func (q *SearchQuery) Validate() error {
+func (q *SearchQuery) Validate() error { return q.ValidateIn("") }
+
+// ValidateIn is Validate for a query whose fields a request nests under
+// prefix, such as "retrieval." in a RAG request: errors name
+// "retrieval.top_k".
+func (q *SearchQuery) ValidateIn(prefix string) error {
 	switch q.Mode {
 	case ModeHybrid, ModeVector, ModeKeyword, "":
 	default:
-		return Invalid("mode", "unknown search mode %q; use hybrid, vector or keyword", q.Mode)
+		return Invalid(prefix+"mode", "unknown search mode %q; use hybrid, vector or keyword", q.Mode)
 	}
 	if q.TopK < 1 || q.TopK > MaxTopK {
-		return Invalid("top_k", "top_k must be between 1 and %d, got %d", MaxTopK, q.TopK)
+		return Invalid(prefix+"top_k", "%stop_k must be between 1 and %d, got %d", prefix, MaxTopK, q.TopK)
 	}
 	if q.Alpha != nil && (*q.Alpha < 0 || *q.Alpha > 1) {
-		return Invalid("alpha", "alpha (the weight of the vector ranking in hybrid search) must be between 0 and 1, got %v", *q.Alpha)
+		return Invalid(prefix+"alpha", "%salpha (the weight of the vector ranking in hybrid search) must be between 0 and 1, got %v", prefix, *q.Alpha)
 	}
 	if q.Filter == nil {
 		return nil
 	}
 	var w filterWidth
-	return q.Filter.validate("filter", 0, &w)
+	return q.Filter.validate(prefix+"filter", 0, &w)
 }
 
 // filterWidth counts a filter's comparisons and values against

@@ -2,13 +2,15 @@ package embed
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/ragd/ragd"
 )
 
 // Registry maps model names to embedders and knows the default model.
-// It is filled at start-up and read-only afterwards.
+// It is filled at start-up (and wrapped, by Wrap) and read-only
+// afterwards.
 type Registry struct {
 	models       map[string]Embedder
 	defaultModel string
@@ -27,6 +29,16 @@ func NewRegistry(defaultModel string, embedders ...Embedder) *Registry {
 	return r
 }
 
+// Wrap replaces every embedder e with wrap(e), in place, so that everyone
+// holding the registry (the service and the ingest pool) uses the wrapped
+// embedders: the server times every embedding call this way. Call it at
+// start-up, before the registry is in use.
+func (r *Registry) Wrap(wrap func(Embedder) Embedder) {
+	for name, e := range r.models {
+		r.models[name] = wrap(e)
+	}
+}
+
 // Default returns the default embedder.
 func (r *Registry) Default() Embedder { return r.models[r.defaultModel] }
 
@@ -38,6 +50,25 @@ func (r *Registry) Get(name string) (Embedder, error) {
 	}
 	return nil, &ragd.Error{Kind: ragd.ENOTFOUND, Code: "model_not_found", Param: "model",
 		Message: "embedding model " + quote(name) + " is not available; available models: " + strings.Join(r.Names(), ", ")}
+}
+
+// ForCollection returns the embedder collection col was created with. A
+// model no longer configured is an EUNPROCESSABLE model_unavailable
+// error, one now returning other dimensions a dimension_mismatch: the
+// collection's vectors cannot be matched until the operator configures the
+// model again. Search, item writes and file ingest all resolve a
+// collection's model here, so they fail alike.
+func (r *Registry) ForCollection(col *ragd.Collection) (Embedder, error) {
+	emb, ok := r.models[col.EmbeddingModel]
+	if !ok {
+		return nil, &ragd.Error{Kind: ragd.EUNPROCESSABLE, Code: "model_unavailable",
+			Message: "collection " + col.ID + " was embedded with model " + quote(col.EmbeddingModel) + ", which this server does not provide; configure it again"}
+	}
+	if emb.Dimensions() != col.Dimensions {
+		return nil, &ragd.Error{Kind: ragd.EUNPROCESSABLE, Code: "dimension_mismatch",
+			Message: "model " + emb.Name() + " now returns " + strconv.Itoa(emb.Dimensions()) + " dimensions but collection " + col.ID + " stores " + strconv.Itoa(col.Dimensions)}
+	}
+	return emb, nil
 }
 
 // Names returns the model names in sorted order.

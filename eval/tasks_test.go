@@ -16,6 +16,7 @@ import (
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/server"
+	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/store"
 )
 
@@ -34,10 +35,10 @@ func startRagd(t *testing.T) Config {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ts := httptest.NewServer(server.New(service.New(service.Config{Store: st, Embedders: reg, Ingester: ing}), server.Config{MaxBodyBytes: 1 << 20, Logger: log}).Handler())
 	if err := ing.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(server.New(st, reg, server.Config{MaxBodyBytes: 1 << 20, Logger: log, Ingester: ing}).Handler())
 	t.Cleanup(func() {
 		ts.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -48,7 +49,7 @@ func startRagd(t *testing.T) Config {
 		st.Close()
 	})
 	k := &ragd.Key{Name: "eval", Workspace: "default", Admin: true}
-	if err := st.CreateKey(context.Background(), k); err != nil {
+	if err := service.New(service.Config{Store: st}).CreateKey(context.Background(), k); err != nil {
 		t.Fatal(err)
 	}
 	return Config{BaseURL: ts.URL, APIKey: k.Secret, Set: "sample"}

@@ -76,10 +76,9 @@ func (g *Ingester) ingest(ctx context.Context, job *store.Job) (err error) {
 			err = fmt.Errorf("ingest panic: %v\n%s", r, debug.Stack())
 		}
 	}()
-	emb, err := g.embedders.Get(job.Collection.EmbeddingModel)
+	emb, err := g.embedders.ForCollection(job.Collection)
 	if err != nil {
-		return &ragd.Error{Kind: ragd.EUNAVAILABLE, Code: "model_not_found",
-			Message: fmt.Sprintf("the collection's embedding model %q is not configured on this server", job.Collection.EmbeddingModel)}
+		return err
 	}
 	opts := job.File.Chunking
 	opts.MaxTokens = min(opts.MaxTokens, emb.MaxInputTokens())

@@ -38,6 +38,12 @@ type RetrieveOptions struct {
 	Rerank *rerank.Options `json:"rerank"`
 }
 
+// Query returns the search the options describe, for validation and for
+// the retriever.
+func (o RetrieveOptions) Query() *ragd.SearchQuery {
+	return &ragd.SearchQuery{TopK: o.TopK, Mode: o.Mode, Filter: o.Filter, ScoreThreshold: o.ScoreThreshold, Alpha: o.Alpha}
+}
+
 // DefaultRetrieveTopK is the number of passages retrieved when a RAG
 // request does not say.
 const DefaultRetrieveTopK = 10
@@ -72,13 +78,8 @@ func ParseRAGRequest(body []byte) (*RAGRequest, error) {
 	if err := obj.get("retrieval", &r.Retrieval); err != nil {
 		return nil, err
 	}
-	switch {
-	case r.Retrieval.TopK < 1 || r.Retrieval.TopK > 100:
-		return nil, ragd.Invalid("retrieval.top_k", "retrieval.top_k must be between 1 and 100")
-	case r.Retrieval.Mode != ragd.ModeHybrid && r.Retrieval.Mode != ragd.ModeVector && r.Retrieval.Mode != ragd.ModeKeyword:
-		return nil, ragd.Invalid("retrieval.mode", "retrieval.mode must be hybrid, vector or keyword")
-	case r.Retrieval.Alpha != nil && (*r.Retrieval.Alpha < 0 || *r.Retrieval.Alpha > 1):
-		return nil, ragd.Invalid("retrieval.alpha", "retrieval.alpha must be between 0 and 1")
+	if err := r.Retrieval.Query().ValidateIn("retrieval."); err != nil {
+		return nil, err
 	}
 	if r.Retrieval.Rerank != nil {
 		if err := r.Retrieval.Rerank.Validate("retrieval.rerank", r.Retrieval.TopK, ragd.MaxTopK); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/rag"
+	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/store"
 )
 
@@ -52,7 +53,7 @@ func BenchmarkRAGOverhead(b *testing.B) {
 	}
 	defer st.Close()
 	reg := embed.NewRegistry(embed.HashModelName, embed.NewHash(embed.HashDimensions))
-	s := New(st, reg, Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	s := New(service.New(service.Config{Store: st, Embedders: reg}), Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ctx := context.Background()
 	col := &ragd.Collection{Workspace: "bench", Name: "bench", EmbeddingModel: "hash", Dimensions: embed.HashDimensions,
 		Chunking: ragd.Chunking{MaxTokens: 512, OverlapTokens: 0}}
@@ -74,7 +75,7 @@ func BenchmarkRAGOverhead(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	engine := rag.NewEngine(s.chat, retriever{s, "bench", func(TokenUse) {}})
+	engine := rag.NewEngine(s.chat, s.svc.Retriever("bench", func(int) {}))
 	var retrieval, assembly, search []time.Duration
 	ask := func() {
 		q := benchDoc(r, text, 12) + "?"
@@ -90,7 +91,7 @@ func BenchmarkRAGOverhead(b *testing.B) {
 		retrieval = append(retrieval, res.Timings.Retrieval)
 		assembly = append(assembly, res.Timings.Assembly)
 		start := time.Now()
-		if _, _, err := s.search(ctx, "bench", col.ID, q, ragd.SearchQuery{TopK: 10, Mode: ragd.ModeHybrid}, nil); err != nil {
+		if _, _, err := s.svc.Search(ctx, "bench", col.ID, service.SearchRequest{Input: q, Query: ragd.SearchQuery{TopK: 10, Mode: ragd.ModeHybrid}}); err != nil {
 			b.Fatal(err)
 		}
 		search = append(search, time.Since(start))

@@ -30,25 +30,6 @@ func readBody(c echo.Context, limit int64) ([]byte, error) {
 	return body, nil
 }
 
-// retriever searches the collections of one workspace for the RAG engine
-// and reports the tokens each search used to count.
-type retriever struct {
-	s     *Server
-	ws    string
-	count func(TokenUse)
-}
-
-func (r retriever) Retrieve(ctx context.Context, collection, query string, o rag.RetrieveOptions) ([]ragd.SearchResult, error) {
-	q := ragd.SearchQuery{TopK: o.TopK, Mode: o.Mode, Filter: o.Filter, ScoreThreshold: o.ScoreThreshold, Alpha: o.Alpha}
-	rk, err := r.s.newReranking("retrieval.rerank", o.Rerank, &q)
-	if err != nil {
-		return nil, err
-	}
-	res, tokens, err := r.s.search(ctx, r.ws, collection, query, q, rk)
-	r.count(TokenUse{Embedding: tokens})
-	return res, err
-}
-
 func (s *Server) handleChat(c echo.Context) error {
 	body, err := readBody(c, s.cfg.MaxBodyBytes)
 	if err != nil {
@@ -89,7 +70,7 @@ func (s *Server) handleRAG(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	engine := rag.NewEngine(s.chat, retriever{s, workspaceOf(c), func(t TokenUse) { AddTokens(c, t) }})
+	engine := rag.NewEngine(s.chat, s.svc.Retriever(workspaceOf(c), func(n int) { AddTokens(c, TokenUse{Embedding: n}) }))
 	if req.IsStream() {
 		st, err := engine.Stream(ctx, req)
 		if err != nil {
@@ -179,7 +160,7 @@ func (s *Server) saveCompletion(ctx context.Context, ws string, comp *rag.Comple
 	if err != nil {
 		return err
 	}
-	return s.store.SaveCompletion(ctx, ws, &ragd.StoredCompletion{ID: comp.ID, Created: comp.Created, Model: comp.Model, Record: record})
+	return s.svc.SaveCompletion(ctx, ws, &ragd.StoredCompletion{ID: comp.ID, Created: comp.Created, Model: comp.Model, Record: record})
 }
 
 // completionResponse is a stored completion with the client's vote.
@@ -205,7 +186,7 @@ func (r completionResponse) MarshalJSON() ([]byte, error) {
 }
 
 func (s *Server) handleCompletionGet(c echo.Context) error {
-	comp, err := s.store.Completion(c.Request().Context(), workspaceOf(c), c.Param("id"))
+	comp, err := s.svc.Completion(c.Request().Context(), workspaceOf(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -221,11 +202,8 @@ func (s *Server) handleCompletionVote(c echo.Context) error {
 	if err := decodeJSON(c, s.cfg.MaxBodyBytes, true, &req); err != nil {
 		return err
 	}
-	if req.Vote != "up" && req.Vote != "down" {
-		return ragd.Invalid("vote", `vote must be "up" or "down", got %q`, req.Vote)
-	}
 	id := c.Param("id")
-	if err := s.store.VoteCompletion(c.Request().Context(), workspaceOf(c), id, req.Vote); err != nil {
+	if err := s.svc.VoteCompletion(c.Request().Context(), workspaceOf(c), id, req.Vote); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"id": id, "vote": req.Vote})
@@ -260,7 +238,7 @@ func (s *Server) handleTokenize(c echo.Context) error {
 	encoding := tokenize.CL100K
 	if info, err := s.chat.Model(model); err == nil {
 		encoding = info.Encoding
-	} else if _, eerr := s.embedders.Get(model); eerr != nil {
+	} else if _, eerr := s.svc.Embedders().Get(model); eerr != nil {
 		return err
 	}
 	input := ""

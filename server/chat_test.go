@@ -19,6 +19,7 @@ import (
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/rag"
 	"github.com/ragd/ragd/server"
+	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/store"
 )
 
@@ -105,9 +106,10 @@ func newChatServerWith(t *testing.T, embedders []embed.Embedder, providers ...ra
 		t.Fatal(err)
 	}
 	reg := embed.NewRegistry(embed.HashModelName, append([]embed.Embedder{embed.NewHash(384)}, embedders...)...)
-	srv := server.New(st, reg, server.Config{Chat: router, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv := server.New(service.New(service.Config{Store: st, Embedders: reg}), server.Config{Chat: router, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv.Start()
 	ts := &testServer{Server: httptest.NewServer(srv.Handler()), store: st}
-	t.Cleanup(func() { ts.Close(); st.Close() })
+	t.Cleanup(func() { ts.Close(); srv.Close(context.Background()); st.Close() })
 	ts.admin = ts.key(t, "default", true)
 	return ts
 }

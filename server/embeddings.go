@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
@@ -66,7 +67,7 @@ func parseInputs(raw json.RawMessage) ([]string, error) {
 	}
 	for i, s := range many {
 		if s == "" {
-			param := "input[" + itoa(i) + "]"
+			param := "input[" + strconv.Itoa(i) + "]"
 			return nil, ragd.Invalid(param, "%s must not be empty: send the text to embed", param)
 		}
 	}
@@ -82,9 +83,9 @@ func (s *Server) handleEmbeddings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	emb := s.embedders.Default()
+	emb := s.svc.Embedders().Default()
 	if req.Model != "" {
-		if emb, err = s.embedders.Get(req.Model); err != nil {
+		if emb, err = s.svc.Embedders().Get(req.Model); err != nil {
 			return err
 		}
 	}
@@ -113,7 +114,7 @@ func (s *Server) handleEmbeddings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	resp := embeddingsResponse{Object: "list", Model: emb.Name(), Usage: newUsage(tokens), Data: make([]embeddingData, len(vecs))}
+	resp := embeddingsResponse{Object: "list", Model: emb.Name(), Usage: embeddingUsage(c, tokens), Data: make([]embeddingData, len(vecs))}
 	for i, v := range vecs {
 		if dims < len(v) {
 			// Shortened vectors are renormalised, as OpenAI does.

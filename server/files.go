@@ -6,13 +6,13 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"os"
 	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/ingest"
+	"github.com/ragd/ragd/service"
 )
 
 func (s *Server) registerFileRoutes(g *echo.Group) {
@@ -41,14 +41,11 @@ const maxFormField = 1 << 20
 // (422 empty_file), an unsupported type too (415).
 func (s *Server) handleFileUpload(c echo.Context) error {
 	ctx, ws, colID := c.Request().Context(), workspaceOf(c), c.Param("id")
-	col, err := s.store.Collection(ctx, ws, colID)
-	if err != nil {
+	// A missing collection is refused before its upload streams in.
+	if _, err := s.svc.Collection(ctx, ws, colID); err != nil {
 		return err
 	}
-	emb, err := s.collectionEmbedder(col)
-	if err != nil {
-		return err
-	}
+	var err error
 	wait := false
 	if v := c.QueryParam("wait"); v != "" {
 		if wait, err = strconv.ParseBool(v); err != nil {
@@ -56,7 +53,7 @@ func (s *Server) handleFileUpload(c echo.Context) error {
 		}
 	}
 	r := c.Request()
-	r.Body = http.MaxBytesReader(c.Response(), r.Body, s.cfg.Ingester.MaxFileBytes()+maxFormField*4)
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, s.svc.MaxFileBytes()+maxFormField*4)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return ragd.Invalid("file", "send the file as multipart/form-data with a part named \"file\": %v", err)
@@ -68,7 +65,7 @@ func (s *Server) handleFileUpload(c echo.Context) error {
 		}
 	}()
 	nf := ingest.NewFile{}
-	var chunking chunkingRequest
+	var chunking service.ChunkingChange
 	for {
 		p, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -83,7 +80,7 @@ func (s *Server) handleFileUpload(c echo.Context) error {
 				return ragd.Invalid("file", "send one file per request")
 			}
 			nf.Filename, nf.ContentType = p.FileName(), p.Header.Get(echo.HeaderContentType)
-			if up, err = s.cfg.Ingester.Receive(p); err != nil {
+			if up, err = s.svc.ReceiveFile(p); err != nil {
 				return multipartError(err)
 			}
 		case "metadata":
@@ -116,26 +113,16 @@ func (s *Server) handleFileUpload(c echo.Context) error {
 	if up == nil {
 		return ragd.Invalid("file", "the multipart body needs a part named \"file\" holding the file")
 	}
-	if nf.Chunking, err = resolveChunking(&chunking, col.Chunking, emb.MaxInputTokens()); err != nil {
-		return err
-	}
 	received := up
-	up = nil // Add consumes it
-	f, created, err := s.cfg.Ingester.Add(ctx, ws, colID, received, nf)
-	if err != nil {
+	up = nil // AddFile consumes it
+	f, created, err := s.svc.AddFile(ctx, ws, colID, received, nf, &chunking, wait)
+	switch {
+	case err != nil:
 		return err
-	}
-	if !created {
+	case !created:
 		return c.JSON(http.StatusOK, fileResponse{f})
-	}
-	if !wait {
+	case !wait:
 		return c.JSON(http.StatusAccepted, fileResponse{f})
-	}
-	if f, err = s.cfg.Ingester.Wait(ctx, ws, colID, f.ID); err != nil {
-		return err
-	}
-	if f.Status == ragd.FileFailed {
-		return ingest.Failure(f)
 	}
 	return c.JSON(http.StatusCreated, fileResponse{f})
 }
@@ -164,11 +151,11 @@ func multipartError(err error) error {
 }
 
 func (s *Server) handleFileList(c echo.Context) error {
-	return listPage(c, "files", func(f *ragd.File) string { return f.ID }, s.store.Files)
+	return listPage(c, "files", func(f *ragd.File) string { return f.ID }, s.svc.Files)
 }
 
 func (s *Server) handleFileGet(c echo.Context) error {
-	f, err := s.store.File(c.Request().Context(), workspaceOf(c), c.Param("id"), c.Param("fileid"))
+	f, err := s.svc.File(c.Request().Context(), workspaceOf(c), c.Param("id"), c.Param("fileid"))
 	if err != nil {
 		return err
 	}
@@ -178,14 +165,7 @@ func (s *Server) handleFileGet(c echo.Context) error {
 // handleFileContent streams the file's original bytes with its content
 // type (ranges and conditional requests included).
 func (s *Server) handleFileContent(c echo.Context) error {
-	f, err := s.store.File(c.Request().Context(), workspaceOf(c), c.Param("id"), c.Param("fileid"))
-	if err != nil {
-		return err
-	}
-	fh, err := s.cfg.Ingester.Open(f.ID)
-	if errors.Is(err, os.ErrNotExist) {
-		return ragd.NotFound("file", f.ID) // deleted meanwhile
-	}
+	f, fh, err := s.svc.OpenFile(c.Request().Context(), workspaceOf(c), c.Param("id"), c.Param("fileid"))
 	if err != nil {
 		return err
 	}
@@ -199,7 +179,7 @@ func (s *Server) handleFileContent(c echo.Context) error {
 
 func (s *Server) handleFileDelete(c echo.Context) error {
 	id := c.Param("fileid")
-	if err := s.cfg.Ingester.Delete(c.Request().Context(), workspaceOf(c), c.Param("id"), id); err != nil {
+	if err := s.svc.DeleteFile(c.Request().Context(), workspaceOf(c), c.Param("id"), id); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, deletedResponse{ID: id, Deleted: true})

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/server"
+	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/store"
 )
 
@@ -42,16 +45,19 @@ func newFileServer(t *testing.T, maxFileBytes int64) *fileServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The server times the embedders it shares with the ingester, so it
+	// is built before the workers start.
+	srv := server.New(service.New(service.Config{Store: st, Embedders: reg, Ingester: ing}), server.Config{MaxBodyBytes: 1 << 20, Logger: log})
 	if err := ing.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(st, reg, server.Config{MaxBodyBytes: 1 << 20, Logger: log, Ingester: ing})
+	srv.Start()
 	ts := &testServer{Server: httptest.NewServer(srv.Handler()), store: st}
 	t.Cleanup(func() {
 		ts.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := ing.Close(ctx); err != nil {
+		if err := errors.Join(ing.Close(ctx), srv.Close(ctx)); err != nil {
 			t.Error(err)
 		}
 		st.Close()
@@ -456,4 +462,36 @@ func TestFileErrors(t *testing.T) {
 			t.Errorf("missing file: %d", r.status)
 		}
 	})
+}
+
+// TestIngestEmbeddingMetrics checks that file ingest, which embeds through
+// the ingest pool rather than a request, is timed in
+// ragd_embedding_duration_seconds like every other embedding call.
+func TestIngestEmbeddingMetrics(t *testing.T) {
+	fs := newFileServer(t, 1<<20)
+	col := fs.collection(t, fs.admin, "timed")
+	before := embeddingCalls(t, fs.testServer)
+	fs.upload(t, fs.admin, col, "?wait=true", "notes.md", []byte("# Notes\n\nThe ingest pool embeds this paragraph.\n"), nil).must(t, 201)
+	if after := embeddingCalls(t, fs.testServer); after <= before {
+		t.Fatalf("ragd_embedding_duration_seconds_count of model hash went from %d to %d over a file ingest; want it to grow", before, after)
+	}
+}
+
+// embeddingCalls reads the count of timed embedding calls of model hash
+// from /metrics, 0 before the first.
+func embeddingCalls(t *testing.T, ts *testServer) int {
+	t.Helper()
+	r := ts.do(t, "GET", "/metrics", "", nil)
+	r.must(t, 200)
+	const series = `ragd_embedding_duration_seconds_count{model="hash",outcome="ok",provider="builtin"} `
+	for _, line := range strings.Split(string(r.raw), "\n") {
+		if v, ok := strings.CutPrefix(line, series); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatalf("metrics line %q: %v", line, err)
+			}
+			return n
+		}
+	}
+	return 0
 }

@@ -21,7 +21,7 @@ func (s *Server) handleHealthz(c echo.Context) error {
 
 // handleReadyz answers ok once the database answers, for readiness probes.
 func (s *Server) handleReadyz(c echo.Context) error {
-	if err := s.store.Ping(c.Request().Context()); err != nil {
+	if err := s.svc.Ping(c.Request().Context()); err != nil {
 		return &ragd.Error{Kind: ragd.EUNAVAILABLE, Code: "database_unavailable", Message: "the database does not answer", Err: err}
 	}
 	return c.JSON(http.StatusOK, statusResponse{"ok"})
@@ -79,10 +79,10 @@ func (s *Server) handleHealth(c echo.Context) error {
 	for _, p := range s.chat.Providers() {
 		checks = append(checks, providerCheck{Name: p.Name(), Type: "chat", Check: p.Ping})
 	}
-	for _, e := range s.embedders.List() {
+	for _, e := range s.svc.Embedders().List() {
 		checks = append(checks, providerCheck{Name: e.Name(), Type: "embedding", Check: e.(pinger).Ping})
 	}
-	for _, r := range s.rerankers.List() {
+	for _, r := range s.svc.Rerankers().List() {
 		checks = append(checks, providerCheck{Name: r.Name(), Type: "rerank", Check: r.Ping})
 	}
 	resp := healthResponse{Status: "ok", Providers: make([]componentHealth, len(checks))}
@@ -96,8 +96,8 @@ func (s *Server) handleHealth(c echo.Context) error {
 			resp.Providers[i] = h
 		}()
 	}
-	resp.Database = check(ctx, s.store.Ping)
-	resp.Database.Bytes = s.store.DatabaseBytes()
+	resp.Database = check(ctx, s.svc.Ping)
+	resp.Database.Bytes = s.svc.DatabaseBytes()
 	wg.Wait()
 	for _, h := range append(resp.Providers, resp.Database) {
 		if h.Status != "ok" {

@@ -23,6 +23,7 @@ import (
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/rag"
 	"github.com/ragd/ragd/server"
+	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/store"
 )
 
@@ -211,7 +212,7 @@ func TestTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	srv := server.New(st, embed.NewRegistry(embed.HashModelName, embed.NewHash(64)), server.Config{
+	srv := server.New(service.New(service.Config{Store: st, Embedders: embed.NewRegistry(embed.HashModelName, embed.NewHash(64))}), server.Config{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Ops: server.OpsConfig{TLSCertFile: certPath, TLSKeyFile: keyPath}})
 	if err := srv.Open("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
@@ -236,7 +237,7 @@ func TestTLS(t *testing.T) {
 			t.Error("plain HTTP served")
 		}
 	}
-	bad := server.New(st, embed.NewRegistry(embed.HashModelName, embed.NewHash(64)), server.Config{
+	bad := server.New(service.New(service.Config{Store: st, Embedders: embed.NewRegistry(embed.HashModelName, embed.NewHash(64))}), server.Config{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Ops: server.OpsConfig{TLSCertFile: keyPath, TLSKeyFile: keyPath}})
 	if err := bad.Open("127.0.0.1:0"); err == nil || !strings.Contains(err.Error(), "TLS certificate") {
 		t.Errorf("bad certificate: %v", err)

@@ -27,7 +27,7 @@ func (s *Server) FileDone(ctx context.Context, workspace string, f *ragd.File) {
 
 // updateQueueDepth sets the ingest queue depth gauge from the database.
 func (s *Server) updateQueueDepth(ctx context.Context) {
-	n, err := s.store.PendingJobs(ctx)
+	n, err := s.svc.PendingJobs(ctx)
 	if err != nil {
 		s.log.Warn("counting pending ingest jobs", "err", err)
 		return

@@ -60,7 +60,7 @@ func (s *Server) handleKeyCreate(c echo.Context) error {
 			*lim.dst = *lim.v
 		}
 	}
-	if err := s.store.CreateKey(c.Request().Context(), k); err != nil {
+	if err := s.svc.CreateKey(c.Request().Context(), k); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, keyResponse{k})
@@ -71,13 +71,13 @@ func (s *Server) handleKeyCreate(c echo.Context) error {
 func (s *Server) handleKeyList(c echo.Context) error {
 	return listPage(c, "keys", func(k *ragd.Key) string { return k.ID },
 		func(ctx context.Context, _, _ string, p ragd.Page) ([]*ragd.Key, bool, error) {
-			return s.store.Keys(ctx, p)
+			return s.svc.Keys(ctx, p)
 		})
 }
 
 func (s *Server) handleKeyRevoke(c echo.Context) error {
 	id := c.Param("id")
-	if err := s.store.RevokeKey(c.Request().Context(), id); err != nil {
+	if err := s.svc.RevokeKey(c.Request().Context(), id); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, deletedResponse{ID: id, Deleted: true})

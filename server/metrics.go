@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/rerank"
-	"github.com/ragd/ragd/store"
 )
 
 // Metrics holds the server's Prometheus metrics, served at /metrics. The
@@ -33,8 +32,9 @@ type Metrics struct {
 	IngestJobs *prometheus.CounterVec
 }
 
-// newMetrics registers the metrics of a server over st.
-func newMetrics(st *store.Store) *Metrics {
+// newMetrics registers the metrics of a server whose database holds
+// dbBytes.
+func newMetrics(dbBytes func() int64) *Metrics {
 	latencyBuckets := []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
 	m := &Metrics{
 		reg: prometheus.NewRegistry(),
@@ -58,7 +58,7 @@ func newMetrics(st *store.Store) *Metrics {
 	m.reg.MustRegister(m.requests, m.latency, m.embedLatency, m.chatLatency, m.rerankLatency, m.logsDropped, m.IngestQueueDepth, m.IngestJobs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ragd_database_bytes",
-			Help: "Size of the database file and its WAL."}, func() float64 { return float64(st.DatabaseBytes()) }))
+			Help: "Size of the database file and its WAL."}, func() float64 { return float64(dbBytes()) }))
 	return m
 }
 
@@ -147,14 +147,10 @@ func embedderProvider(e embed.Embedder) string {
 	return "builtin"
 }
 
-// instrument returns a registry of the same models whose Embed calls are
-// timed.
-func (m *Metrics) instrument(reg *embed.Registry) *embed.Registry {
-	var list []embed.Embedder
-	for _, e := range reg.List() {
-		list = append(list, timedEmbedder{Embedder: e, provider: embedderProvider(e), m: m})
-	}
-	return embed.NewRegistry(reg.Default().Name(), list...)
+// timeEmbedder returns e with its Embed calls timed. The server wraps the
+// registry it shares with the ingest pool, so file ingest is timed too.
+func (m *Metrics) timeEmbedder(e embed.Embedder) embed.Embedder {
+	return timedEmbedder{Embedder: e, provider: embedderProvider(e), m: m}
 }
 
 // timedReranker records the latency of every Rerank call of a reranker.

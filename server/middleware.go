@@ -107,7 +107,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if s.cfg.AdminKey != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(s.cfg.AdminKey)) == 1 {
 			key = &ragd.Key{ID: adminEnvKeyID, Name: "RAGD_ADMIN_KEY", Workspace: ragd.DefaultWorkspace, Admin: true}
 		} else {
-			k, err := s.store.KeyBySecret(c.Request().Context(), secret)
+			k, err := s.svc.KeyBySecret(c.Request().Context(), secret)
 			if err != nil {
 				return err
 			}
@@ -190,11 +190,10 @@ func (s *Server) initOps(e *echo.Echo) {
 	s.limits = newRateLimiter(*o.DefaultTier, o.Now)
 	s.usage = &usageRecorder{}
 	s.logs = &logBuffer{}
-	s.metrics = newMetrics(s.store)
-	s.embedders = s.metrics.instrument(s.embedders)
-	s.webhooks = webhook.New(s.store, o.Webhooks)
-	s.webhooks.Start()
-	e.JSONSerializer = usageSerializer{}
+	s.metrics = newMetrics(s.svc.DatabaseBytes)
+	s.svc.Embedders().Wrap(s.metrics.timeEmbedder)
+	s.svc.SetRerankers(s.metrics.instrumentRerankers(s.svc.Rerankers()))
+	s.webhooks = webhook.New(s.svc, o.Webhooks)
 	if len(o.CORSOrigins) > 0 {
 		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
 			AllowOrigins: o.CORSOrigins,
@@ -210,7 +209,16 @@ func (s *Server) initOps(e *echo.Echo) {
 	}
 	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()), metricsAuth...)
 	s.stopFlush, s.flushDone = make(chan struct{}), make(chan struct{})
-	go s.flushLoop()
+}
+
+// Start starts the server's background work: webhook delivery and the
+// loop that writes usage and request logs. Open calls it; a caller
+// serving Handler itself calls it once, and Close stops it.
+func (s *Server) Start() {
+	s.startOnce.Do(func() {
+		s.webhooks.Start()
+		go s.flushLoop()
+	})
 }
 
 // registerOpsRoutes registers the usage, request log, webhook and health
@@ -238,9 +246,9 @@ func (s *Server) flushLoop() {
 		if err := s.flush(context.Background()); err != nil {
 			s.log.Warn("flushing usage and request logs", "err", err)
 		}
-		if time.Since(lastPrune) > time.Hour {
-			lastPrune = time.Now()
-			if _, err := s.store.PruneRequestLogs(context.Background(), lastPrune.Add(-s.cfg.Ops.LogRetention)); err != nil {
+		if now := s.svc.Now(); now.Sub(lastPrune) > time.Hour {
+			lastPrune = now
+			if _, err := s.svc.PruneRequestLogs(context.Background(), lastPrune.Add(-s.cfg.Ops.LogRetention)); err != nil {
 				s.log.Warn("pruning request logs", "err", err)
 			}
 		}
@@ -255,12 +263,12 @@ func (s *Server) flush(ctx context.Context) error {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
 	u := s.usage.take()
-	errU := s.store.AddUsage(ctx, u)
+	errU := s.svc.AddUsage(ctx, u)
 	if errU != nil {
 		s.usage.putBack(u)
 	}
 	l := s.logs.take()
-	errL := s.store.InsertRequestLogs(ctx, l)
+	errL := s.svc.InsertRequestLogs(ctx, l)
 	if errL != nil {
 		s.logs.putBack(l)
 	}
@@ -284,6 +292,7 @@ func (s *Server) closeOps(ctx context.Context) error {
 	errs = append(errs, s.webhooks.Close(ctx))
 	s.closeOnce.Do(func() {
 		close(s.stopFlush)
+		s.startOnce.Do(func() { close(s.flushDone) }) // never started
 		<-s.flushDone
 	})
 	errs = append(errs, s.flush(context.WithoutCancel(ctx)))

@@ -38,13 +38,13 @@ func (s *Server) models() []modelObject {
 		out = append(out, modelObject{ID: m.ID, Object: "model", OwnedBy: m.Provider, Type: "chat",
 			ContextWindow: m.ContextWindow, Default: m.ID == s.chat.DefaultModel(), Description: m.Description})
 	}
-	def := s.embedders.Default().Name()
-	for _, e := range s.embedders.List() {
+	def := s.svc.Embedders().Default().Name()
+	for _, e := range s.svc.Embedders().List() {
 		out = append(out, modelObject{ID: e.Name(), Object: "model", OwnedBy: "ragd", Type: "embedding",
 			ContextWindow: e.MaxInputTokens(), Dimensions: e.Dimensions(), Default: e.Name() == def,
 			Description: embed.Describe(e.Name())})
 	}
-	for _, r := range s.rerankers.List() {
+	for _, r := range s.svc.Rerankers().List() {
 		out = append(out, modelObject{ID: r.Name(), Object: "model", OwnedBy: r.(providerNamer).Provider(), Type: "rerank"})
 	}
 	return out

@@ -15,6 +15,7 @@ import (
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/server"
+	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/tokenize"
 )
@@ -39,7 +40,8 @@ func newOpsServer(t *testing.T, ops server.OpsConfig) *opsServer {
 func serveStore(t *testing.T, st *store.Store, ops server.OpsConfig) *opsServer {
 	t.Helper()
 	reg := embed.NewRegistry(embed.HashModelName, embed.NewHash(384))
-	srv := server.New(st, reg, server.Config{MaxBodyBytes: 1 << 20, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Ops: ops})
+	srv := server.New(service.New(service.Config{Store: st, Embedders: reg}), server.Config{MaxBodyBytes: 1 << 20, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Ops: ops})
+	srv.Start()
 	os := &opsServer{testServer: &testServer{Server: httptest.NewServer(srv.Handler()), store: st}, srv: srv}
 	t.Cleanup(func() {
 		os.Close()
@@ -54,7 +56,7 @@ func serveStore(t *testing.T, st *store.Store, ops server.OpsConfig) *opsServer 
 func (ts *testServer) limitedKey(t *testing.T, workspace string, rpm, tpm int) string {
 	t.Helper()
 	k := &ragd.Key{Name: "limited", Workspace: workspace, RPM: rpm, TPM: tpm}
-	if err := ts.store.CreateKey(context.Background(), k); err != nil {
+	if err := service.New(service.Config{Store: ts.store}).CreateKey(context.Background(), k); err != nil {
 		t.Fatal(err)
 	}
 	return k.Secret

@@ -201,7 +201,7 @@ func (s *Server) handleRequestLogs(c echo.Context) error {
 	if period != 15 && period != 30 && period != 45 && period != 60 {
 		return ragd.Invalid("period", "period must be 15, 30, 45 or 60 (minutes), got %d", period)
 	}
-	to := time.Now()
+	to := s.svc.Now()
 	if req.Timestamp != "" {
 		if to, err = time.Parse(time.RFC3339, req.Timestamp); err != nil {
 			return ragd.Invalid("timestamp", "timestamp must be UTC ISO 8601 such as 2024-01-01T12:00:00Z, got %q", req.Timestamp)
@@ -219,7 +219,7 @@ func (s *Server) handleRequestLogs(c echo.Context) error {
 	if err := s.flush(ctx); err != nil {
 		return err
 	}
-	logs, more, err := s.store.RequestLogs(ctx, q)
+	logs, more, err := s.svc.RequestLogs(ctx, q)
 	if err != nil {
 		return err
 	}

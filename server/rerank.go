@@ -2,17 +2,14 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sort"
 	"strings"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
-	"github.com/ragd/ragd/rerank"
 )
 
 func (s *Server) registerRerankRoutes(g *echo.Group) {
@@ -90,10 +87,6 @@ func (s *Server) handleRerank(c echo.Context) error {
 	if req.Model == "" {
 		return ragd.Invalid("model", "model is required: a rerank model (GET /v1/models lists those of type rerank)")
 	}
-	rr, err := s.rerankers.Get("model", req.Model)
-	if err != nil {
-		return err
-	}
 	if req.Query == nil || strings.TrimSpace(*req.Query) == "" {
 		return ragd.Invalid("query", "query is required: the text to rank the documents against")
 	}
@@ -119,11 +112,11 @@ func (s *Server) handleRerank(c echo.Context) error {
 		}
 		n = min(*req.TopN, n)
 	}
-	order, scores, tokens, err := rank(c.Request().Context(), rr, *req.Query, docs)
+	model, order, scores, tokens, err := s.svc.Rerank(c.Request().Context(), req.Model, *req.Query, docs)
 	if err != nil {
 		return err
 	}
-	resp := rerankResponse{ID: uuid.NewString(), Model: rr.Name(), Results: make([]rerankResult, n), Usage: newUsage(tokens)}
+	resp := rerankResponse{ID: uuid.NewString(), Model: model, Results: make([]rerankResult, n), Usage: embeddingUsage(c, tokens)}
 	for i, idx := range order[:n] {
 		resp.Results[i] = rerankResult{Index: idx, RelevanceScore: scores[idx]}
 		if req.ReturnDocuments {
@@ -131,69 +124,4 @@ func (s *Server) handleRerank(c echo.Context) error {
 		}
 	}
 	return c.JSON(http.StatusOK, resp)
-}
-
-// rank scores docs against query with rr. It returns the document indexes
-// best first (ties keep their input order), the scores in input order and
-// the tokens read: the query and every document, counted like embedding
-// input.
-func rank(ctx context.Context, rr rerank.Reranker, query string, docs []string) ([]int, []float64, int, error) {
-	scores, err := rr.Rerank(ctx, query, docs)
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	order := make([]int, len(docs))
-	tokens := countTokens(query)
-	for i, d := range docs {
-		order[i] = i
-		tokens += countTokens(d)
-	}
-	sort.SliceStable(order, func(a, b int) bool { return scores[order[a]] > scores[order[b]] })
-	return order, scores, tokens, nil
-}
-
-// reranking is the validated rerank step of one search: the model and
-// how many results it keeps.
-type reranking struct {
-	model rerank.Reranker
-	topN  int
-}
-
-// newReranking resolves the rerank options o of a search, already
-// validated, whose fields are named prefix + ".model" etc., and widens q
-// to retrieve the candidates. It returns nil when o is nil.
-func (s *Server) newReranking(prefix string, o *rerank.Options, q *ragd.SearchQuery) (*reranking, error) {
-	if o == nil {
-		return nil, nil
-	}
-	rr, err := s.rerankers.Get(prefix+".model", o.Model)
-	if err != nil {
-		return nil, err
-	}
-	q.TopK = *o.Candidates
-	return &reranking{model: rr, topN: *o.TopN}, nil
-}
-
-// apply reorders res (with their content) by the model's relevance to
-// query, keeps the topN best with their rerank_score, and returns them
-// with the tokens the model read.
-func (rk *reranking) apply(ctx context.Context, query string, res []ragd.SearchResult) ([]ragd.SearchResult, int, error) {
-	if len(res) == 0 {
-		return res, 0, nil
-	}
-	docs := make([]string, len(res))
-	for i, r := range res {
-		docs[i] = r.Content
-	}
-	order, scores, tokens, err := rank(ctx, rk.model, query, docs)
-	if err != nil {
-		return nil, 0, err
-	}
-	out := make([]ragd.SearchResult, 0, min(rk.topN, len(res)))
-	for _, idx := range order[:cap(out)] {
-		r := res[idx]
-		r.RerankScore = &scores[idx]
-		out = append(out, r)
-	}
-	return out, tokens, nil
 }

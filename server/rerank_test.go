@@ -27,8 +27,7 @@ func zebraFirst(_, doc string) float64 {
 // name ("test-rerank") on a Cohere one, each retried twice.
 func newRerankServer(t *testing.T, cfg server.Config, fakes ...*reranktest.Server) *testServer {
 	t.Helper()
-	cfg.Rerankers = rerank.NewRegistry(rerankersOf(t, fakes...)...)
-	return newTestServerWith(t, cfg)
+	return newTestServerOf(t, cfg, rerank.NewRegistry(rerankersOf(t, fakes...)...))
 }
 
 // rerankersOf returns the rerank models newRerankServer makes of fakes.
@@ -487,7 +486,7 @@ func TestHealthRerankers(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			models := append(rerankersOf(t, tei, cohere), c.extra...)
-			ts := newTestServerWith(t, server.Config{Rerankers: rerank.NewRegistry(models...)})
+			ts := newTestServerOf(t, server.Config{}, rerank.NewRegistry(models...))
 			before := tei.Pings() + cohere.Pings()
 			b := ts.do(t, "GET", "/v1/health", ts.admin, nil).must(t, 200)
 			if b["status"] != c.want {

@@ -15,11 +15,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
-	"github.com/ragd/ragd/embed"
-	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/rag"
-	"github.com/ragd/ragd/rerank"
-	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/webhook"
 )
 
@@ -32,17 +29,11 @@ type Config struct {
 	AdminKey string
 	// Logger receives one line per request and every server error.
 	Logger *slog.Logger
-	// Ingester receives and ingests uploaded files; without it the file
-	// routes are not served.
-	Ingester *ingest.Ingester
 	// Chat routes chat models to providers; nil means only the built-in
 	// ragd-extractive model.
 	Chat *rag.Router
 	// Ops holds rate limits, logs, webhooks, CORS, TLS and health checks.
 	Ops OpsConfig
-	// Rerankers are the rerank models of /v1/rerank and of the rerank
-	// option of search and RAG; nil means none.
-	Rerankers *rerank.Registry
 	// MaxRerankDocuments limits the documents of one /v1/rerank call;
 	// 0 means DefaultMaxRerankDocuments.
 	MaxRerankDocuments int
@@ -82,15 +73,13 @@ const DefaultMaxBodyBytes = 32 << 20
 
 // Server serves the ragd API over a store and embedders.
 type Server struct {
-	store     *store.Store
-	embedders *embed.Registry
-	rerankers *rerank.Registry
-	chat      *rag.Router
-	cfg       Config
-	log       *slog.Logger
-	echo      *echo.Echo
-	http      *http.Server
-	ln        net.Listener
+	svc  *service.Service
+	chat *rag.Router
+	cfg  Config
+	log  *slog.Logger
+	echo *echo.Echo
+	http *http.Server
+	ln   net.Listener
 
 	limits        *rateLimiter
 	usage         *usageRecorder
@@ -101,19 +90,18 @@ type Server struct {
 	shutdownHooks []func(context.Context) error
 	stopFlush     chan struct{}
 	flushDone     chan struct{}
+	startOnce     sync.Once
 	closeOnce     sync.Once
 }
 
-// New returns a server over st and the embedders; call Open to listen.
-func New(st *store.Store, embedders *embed.Registry, cfg Config) *Server {
+// New returns a server of the use cases of svc; it starts nothing: Open
+// listens and starts the background work (Start), Close stops both.
+func New(svc *service.Service, cfg Config) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
-	}
-	if cfg.Rerankers == nil {
-		cfg.Rerankers = rerank.NewRegistry()
 	}
 	if cfg.MaxRerankDocuments <= 0 {
 		cfg.MaxRerankDocuments = DefaultMaxRerankDocuments
@@ -134,7 +122,7 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) *Server {
 		}
 		cfg.Chat = router
 	}
-	s := &Server{store: st, embedders: embedders, chat: cfg.Chat, cfg: cfg, log: cfg.Logger}
+	s := &Server{svc: svc, chat: cfg.Chat, cfg: cfg, log: cfg.Logger}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -144,7 +132,6 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) *Server {
 			return err
 		}}))
 	s.initOps(e)
-	s.rerankers = s.metrics.instrumentRerankers(cfg.Rerankers)
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
 	// The /v1 middleware wraps every request under /v1 instead of being
@@ -155,9 +142,9 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) *Server {
 	v1 := e.Group("/v1")
 	s.registerCollectionRoutes(v1)
 	s.registerItemRoutes(v1)
-	if cfg.Ingester != nil {
+	if ing := svc.Ingester(); ing != nil {
 		s.registerFileRoutes(v1)
-		cfg.Ingester.Observe(s)
+		ing.Observe(s)
 	}
 	s.registerSearchRoutes(v1)
 	s.registerKeyRoutes(v1)
@@ -201,6 +188,7 @@ func (s *Server) Open(addr string) error {
 		return err
 	}
 	s.ln = ln
+	s.Start()
 	t := s.cfg.Timeouts
 	s.http = &http.Server{Handler: s.echo, ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read, WriteTimeout: t.Write,
 		IdleTimeout: t.Idle, MaxHeaderBytes: 64 << 10}

@@ -14,7 +14,9 @@ import (
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/rerank"
 	"github.com/ragd/ragd/server"
+	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/store"
 )
 
@@ -30,6 +32,13 @@ func newTestServer(t *testing.T) *testServer { return newTestServerWith(t, serve
 // newTestServerWith is newTestServer with the settings of cfg; a body
 // limit and logger left unset are the tests' (1 MiB, discarded).
 func newTestServerWith(t *testing.T, cfg server.Config) *testServer {
+	return newTestServerOf(t, cfg, nil)
+}
+
+// newTestServerOf is newTestServerWith whose service has the rerank
+// models rr (nil: none). It is the one builder of test servers: the
+// server, its HTTP listener and its store close when the test ends.
+func newTestServerOf(t *testing.T, cfg server.Config, rr *rerank.Registry) *testServer {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), store.FileName))
 	if err != nil {
@@ -42,10 +51,12 @@ func newTestServerWith(t *testing.T, cfg server.Config) *testServer {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	srv := server.New(st, reg, cfg)
+	srv := server.New(service.New(service.Config{Store: st, Embedders: reg, Rerankers: rr}), cfg)
+	srv.Start()
 	ts := &testServer{Server: httptest.NewServer(srv.Handler()), store: st}
 	t.Cleanup(func() {
 		ts.Close()
+		srv.Close(context.Background())
 		st.Close()
 	})
 	ts.admin = ts.key(t, "default", true)
@@ -56,7 +67,7 @@ func newTestServerWith(t *testing.T, cfg server.Config) *testServer {
 func (ts *testServer) key(t *testing.T, workspace string, admin bool) string {
 	t.Helper()
 	k := &ragd.Key{Name: "test", Workspace: workspace, Admin: admin}
-	if err := ts.store.CreateKey(context.Background(), k); err != nil {
+	if err := service.New(service.Config{Store: ts.store}).CreateKey(context.Background(), k); err != nil {
 		t.Fatal(err)
 	}
 	return k.Secret

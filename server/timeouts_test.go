@@ -19,6 +19,7 @@ import (
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/rag"
 	"github.com/ragd/ragd/server"
+	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/store"
 )
 
@@ -31,7 +32,7 @@ func openServer(t *testing.T, cfg server.Config) (*server.Server, string) {
 		t.Fatal(err)
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := server.New(st, embed.NewRegistry(embed.HashModelName, embed.NewHash(64)), cfg)
+	srv := server.New(service.New(service.Config{Store: st, Embedders: embed.NewRegistry(embed.HashModelName, embed.NewHash(64))}), cfg)
 	if err := srv.Open("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +41,7 @@ func openServer(t *testing.T, cfg server.Config) (*server.Server, string) {
 		st.Close()
 	})
 	k := &ragd.Key{Name: "admin", Workspace: ragd.DefaultWorkspace, Admin: true}
-	if err := st.CreateKey(context.Background(), k); err != nil {
+	if err := service.New(service.Config{Store: st}).CreateKey(context.Background(), k); err != nil {
 		t.Fatal(err)
 	}
 	return srv, k.Secret

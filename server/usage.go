@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"reflect"
 	"sync"
 	"time"
 
@@ -24,9 +23,8 @@ func (t TokenUse) Total() int { return t.Embedding + t.Prompt + t.Completion }
 
 // requestStats is what a request reports about itself while it runs.
 type requestStats struct {
-	mu       sync.Mutex
-	use      TokenUse
-	reported bool // AddTokens was called: the response's usage is not read
+	mu  sync.Mutex
+	use TokenUse
 }
 
 func (r *requestStats) tokens() TokenUse {
@@ -35,15 +33,9 @@ func (r *requestStats) tokens() TokenUse {
 	return r.use
 }
 
-func (r *requestStats) add(t TokenUse, explicit bool) {
+func (r *requestStats) add(t TokenUse) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !explicit && r.reported {
-		return
-	}
-	if explicit && !r.reported {
-		r.use, r.reported = TokenUse{}, true
-	}
 	r.use.Embedding += t.Embedding
 	r.use.Prompt += t.Prompt
 	r.use.Completion += t.Completion
@@ -62,127 +54,28 @@ func statsOf(c echo.Context) *requestStats {
 }
 
 // AddTokens reports tokens the request in c used: they count against the
-// key's tokens-per-minute limit and in its workspace's usage. A handler
-// whose JSON response (c.JSON) carries an OpenAI "usage" object need not
-// call it: that object is counted ("prompt_tokens" as embedding tokens,
-// or as chat prompt tokens when "completion_tokens" is present). Handlers
-// that stream call it once they know the totals; after a call, the
-// response's usage object is ignored.
-func AddTokens(c echo.Context, t TokenUse) { statsOf(c).add(t, true) }
+// key's tokens-per-minute limit and in its workspace's usage. Every
+// handler whose work uses tokens calls it with what the service returned;
+// nothing is read back from response bodies.
+func AddTokens(c echo.Context, t TokenUse) { statsOf(c).add(t) }
+
+// embeddingUsage reports tokens embedded (or read by a rerank model) for
+// the request in c and returns the OpenAI usage object that shows them.
+func embeddingUsage(c echo.Context, tokens int) usage {
+	AddTokens(c, TokenUse{Embedding: tokens})
+	return usage{PromptTokens: tokens, TotalTokens: tokens}
+}
 
 // RecordUsage counts tokens that background work (such as ingesting a
 // file) used for workspace under the given endpoint name, without a
 // request.
 func (s *Server) RecordUsage(workspace, endpoint string, t TokenUse) {
-	s.usage.add(ragd.UsageKey{Workspace: workspace, Month: ragd.Month(time.Now()), Endpoint: endpoint}, counts(0, t))
+	s.usage.add(ragd.UsageKey{Workspace: workspace, Month: ragd.Month(s.svc.Now()), Endpoint: endpoint}, counts(0, t))
 }
 
 func counts(requests int64, t TokenUse) ragd.UsageCounts {
 	return ragd.UsageCounts{Requests: requests, EmbeddingTokens: int64(t.Embedding),
 		PromptTokens: int64(t.Prompt), CompletionTokens: int64(t.Completion)}
-}
-
-// usageSerializer is Echo's JSON serializer that also counts the tokens of
-// a response's "usage" object.
-type usageSerializer struct{ echo.DefaultJSONSerializer }
-
-// Serialize counts v's usage, then encodes v.
-func (u usageSerializer) Serialize(c echo.Context, v any, indent string) error {
-	if t, ok := responseUsage(reflect.ValueOf(v)); ok {
-		statsOf(c).add(t, false)
-	}
-	return u.DefaultJSONSerializer.Serialize(c, v, indent)
-}
-
-// usageFields locates the token counts in a usage struct type.
-type usageFields struct {
-	usage                  []int // index path of the "usage" field
-	prompt, completion     []int
-	hasUsage, isCompletion bool
-}
-
-var usageFieldCache sync.Map // reflect.Type -> usageFields
-
-// jsonField returns the index path of the field of struct type t that JSON
-// encodes as name, looking into embedded structs.
-func jsonField(t reflect.Type, name string) ([]int, bool) {
-	f, ok := t.FieldByNameFunc(func(n string) bool {
-		sf, _ := t.FieldByName(n)
-		tag := sf.Tag.Get("json")
-		for i := 0; i < len(tag); i++ {
-			if tag[i] == ',' {
-				tag = tag[:i]
-				break
-			}
-		}
-		return tag == name
-	})
-	if !ok {
-		return nil, false
-	}
-	return f.Index, true
-}
-
-// fieldsOf finds where the usage and its counts live in type t.
-func fieldsOf(t reflect.Type) usageFields {
-	if f, ok := usageFieldCache.Load(t); ok {
-		return f.(usageFields)
-	}
-	var uf usageFields
-	if idx, ok := jsonField(t, "usage"); ok {
-		ut := t.FieldByIndex(idx).Type
-		if ut.Kind() == reflect.Pointer {
-			ut = ut.Elem()
-		}
-		if ut.Kind() == reflect.Struct {
-			uf.usage = idx
-			uf.prompt, uf.hasUsage = jsonField(ut, "prompt_tokens")
-			uf.completion, uf.isCompletion = jsonField(ut, "completion_tokens")
-		}
-	}
-	usageFieldCache.Store(t, uf)
-	return uf
-}
-
-// responseUsage reads the token counts of a response value's "usage"
-// field, if it has one.
-func responseUsage(v reflect.Value) (TokenUse, bool) {
-	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
-		if v.IsNil() {
-			return TokenUse{}, false
-		}
-		v = v.Elem()
-	}
-	if v.Kind() != reflect.Struct {
-		return TokenUse{}, false
-	}
-	uf := fieldsOf(v.Type())
-	if !uf.hasUsage {
-		return TokenUse{}, false
-	}
-	u, err := v.FieldByIndexErr(uf.usage)
-	if err != nil {
-		return TokenUse{}, false
-	}
-	if u.Kind() == reflect.Pointer {
-		if u.IsNil() {
-			return TokenUse{}, false
-		}
-		u = u.Elem()
-	}
-	prompt := int(intField(u, uf.prompt))
-	if uf.isCompletion {
-		return TokenUse{Prompt: prompt, Completion: int(intField(u, uf.completion))}, true
-	}
-	return TokenUse{Embedding: prompt}, true
-}
-
-func intField(v reflect.Value, idx []int) int64 {
-	f := v.FieldByIndex(idx)
-	if f.CanInt() {
-		return f.Int()
-	}
-	return 0
 }
 
 // usageRecorder aggregates usage in memory until the next flush.
@@ -254,7 +147,7 @@ func (s *Server) monthUsage(c echo.Context, ws, month string, current bool) (mon
 	ctx := c.Request().Context()
 	s.flushMu.RLock()
 	defer s.flushMu.RUnlock()
-	byEndpoint, err := s.store.Usage(ctx, ws, month)
+	byEndpoint, err := s.svc.Usage(ctx, ws, month)
 	if err != nil {
 		return monthUsage{}, err
 	}
@@ -269,16 +162,16 @@ func (s *Server) monthUsage(c echo.Context, ws, month string, current bool) (mon
 	}
 	m.TotalTokens = m.EmbeddingTokens + m.PromptTokens + m.CompletionTokens
 	if current {
-		m.StoredBytes, err = s.store.StoredBytes(ctx, ws)
+		m.StoredBytes, err = s.svc.StoredBytes(ctx, ws)
 	} else {
-		m.StoredBytes, err = s.store.StoredBytesIn(ctx, ws, month)
+		m.StoredBytes, err = s.svc.StoredBytesIn(ctx, ws, month)
 	}
 	return m, err
 }
 
 // handleUsage reports the workspace's usage this month and last month.
 func (s *Server) handleUsage(c echo.Context) error {
-	now := time.Now().UTC()
+	now := s.svc.Now().UTC()
 	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	ws := workspaceOf(c)
 	cur, err := s.monthUsage(c, ws, ragd.Month(now), true)

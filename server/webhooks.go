@@ -87,7 +87,7 @@ func (s *Server) handleWebhookCreate(c echo.Context) error {
 	}
 	slices.Sort(req.Events)
 	w := &ragd.Webhook{Workspace: workspaceOf(c), URL: req.URL, Events: slices.Compact(req.Events), Secret: req.Secret}
-	if err := s.store.CreateWebhook(c.Request().Context(), w); err != nil {
+	if err := s.svc.CreateWebhook(c.Request().Context(), w); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, webhookResponse{shownWebhook(w)})
@@ -104,7 +104,7 @@ func shownWebhook(w *ragd.Webhook) *ragd.Webhook {
 func (s *Server) handleWebhookList(c echo.Context) error {
 	return listPage(c, "webhooks", func(w *ragd.Webhook) string { return w.ID },
 		func(ctx context.Context, ws, _ string, p ragd.Page) ([]*ragd.Webhook, bool, error) {
-			list, more, err := s.store.Webhooks(ctx, ws, p)
+			list, more, err := s.svc.Webhooks(ctx, ws, p)
 			for i, w := range list {
 				list[i] = shownWebhook(w)
 			}
@@ -113,7 +113,7 @@ func (s *Server) handleWebhookList(c echo.Context) error {
 }
 
 func (s *Server) handleWebhookGet(c echo.Context) error {
-	w, err := s.store.Webhook(c.Request().Context(), workspaceOf(c), c.Param("id"))
+	w, err := s.svc.Webhook(c.Request().Context(), workspaceOf(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func (s *Server) handleWebhookGet(c echo.Context) error {
 
 func (s *Server) handleWebhookDelete(c echo.Context) error {
 	id := c.Param("id")
-	if err := s.store.DeleteWebhook(c.Request().Context(), workspaceOf(c), id); err != nil {
+	if err := s.svc.DeleteWebhook(c.Request().Context(), workspaceOf(c), id); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, deletedResponse{ID: id, Deleted: true})
@@ -138,7 +138,7 @@ func (s *Server) handleWebhookDeliveries(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list, err := s.store.Deliveries(c.Request().Context(), workspaceOf(c), c.Param("id"), p.Limit)
+	list, err := s.svc.Deliveries(c.Request().Context(), workspaceOf(c), c.Param("id"), p.Limit)
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ func (s *Server) handleWorkspaceList(c echo.Context) error {
 			default:
 				return nil, false, ragd.InvalidCursor(p.After)
 			}
-			w, err := s.store.Workspace(ctx, ws)
+			w, err := s.svc.Workspace(ctx, ws)
 			if err != nil {
 				// The env admin key's workspace exists before anything is written.
 				w = &ragd.Workspace{Name: ws}

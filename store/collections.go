@@ -39,9 +39,14 @@ func (s *Store) CreateCollection(ctx context.Context, c *ragd.Collection) error 
 	if c.Dimensions <= 0 || c.Dimensions > 8192 {
 		return ragd.Invalid("dimensions", "dimensions must be between 1 and 8192, got %d", c.Dimensions)
 	}
-	now := s.Now().Unix()
-	c.ID = ragd.NewID("col")
-	c.Created, c.Updated = now, now
+	if c.ID == "" {
+		c.ID = ragd.NewID("col")
+	}
+	if c.Created == 0 {
+		c.Created = s.Now().Unix()
+	}
+	now := c.Created
+	c.Updated = now
 	meta, err := encodeMetadata(c.Metadata)
 	if err != nil {
 		return err
@@ -172,7 +177,10 @@ func (s *Store) UpdateCollection(ctx context.Context, ws, id string, u ragd.Coll
 		if err != nil {
 			return err
 		}
-		c.Updated = s.Now().Unix()
+		c.Updated = u.At
+		if c.Updated == 0 {
+			c.Updated = s.Now().Unix()
+		}
 		_, err = tx.Exec(`UPDATE collections SET name = ?, description = ?, metadata = ?, updated = ? WHERE id = ?`,
 			c.Name, c.Description, meta, c.Updated, c.ID)
 		if isUnique(err) {

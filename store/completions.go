@@ -32,10 +32,11 @@ func (s *Store) Completion(ctx context.Context, ws, id string) (*ragd.StoredComp
 }
 
 // VoteCompletion records vote ("up" or "down") on completion id of
-// workspace ws; a later vote replaces an earlier one.
-func (s *Store) VoteCompletion(ctx context.Context, ws, id, vote string) error {
+// workspace ws as of at (Unix seconds); a later vote replaces an earlier
+// one.
+func (s *Store) VoteCompletion(ctx context.Context, ws, id, vote string, at int64) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.Exec(`UPDATE completions SET vote = ?, voted_at = ? WHERE id = ? AND workspace = ?`, vote, s.Now().Unix(), id, ws)
+		res, err := tx.Exec(`UPDATE completions SET vote = ?, voted_at = ? WHERE id = ? AND workspace = ?`, vote, at, id, ws)
 		if err != nil {
 			return err
 		}

@@ -113,12 +113,18 @@ func (w *chunkWriter) close() {
 }
 
 func (w *chunkWriter) insertItem(ctx context.Context, fileID string, ni ragd.NewItem) (*ragd.Item, error) {
-	now := w.s.Now().Unix()
+	now := ni.Created
+	if now == 0 {
+		now = w.s.Now().Unix()
+	}
+	if ni.ID == "" {
+		ni.ID = ragd.NewID("item")
+	}
 	meta, err := encodeMetadata(ni.Metadata)
 	if err != nil {
 		return nil, err
 	}
-	it := &ragd.Item{ID: ragd.NewID("item"), CollectionID: w.col.ID, FileID: fileID, Created: now, Updated: now,
+	it := &ragd.Item{ID: ni.ID, CollectionID: w.col.ID, FileID: fileID, Created: now, Updated: now,
 		Description: ni.Description, Content: ni.Content, Metadata: ni.Metadata, ChunkCount: len(ni.Chunks)}
 	if it.Metadata == nil {
 		it.Metadata = map[string]any{}
@@ -251,7 +257,10 @@ func (s *Store) UpdateItem(ctx context.Context, ws, colID, itemID string, u ragd
 		if err != nil {
 			return err
 		}
-		it.Updated = s.Now().Unix()
+		it.Updated = u.At
+		if it.Updated == 0 {
+			it.Updated = s.Now().Unix()
+		}
 		if _, err := tx.Exec(`UPDATE items SET description = ?, metadata = ?, content = ?, chunk_count = ?, tokens = ?, updated = ? WHERE id = ?`,
 			it.Description, meta, it.Content, it.ChunkCount, it.Tokens, it.Updated, it.ID); err != nil {
 			return err

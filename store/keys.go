@@ -7,11 +7,10 @@ import (
 	"github.com/ragd/ragd"
 )
 
-// CreateKey stores a new key (k.ID, Created and Secret are set here),
-// creating its workspace if needed.
-func (s *Store) CreateKey(ctx context.Context, k *ragd.Key) error {
-	k.Secret = ragd.NewKeySecret()
-	return s.insertKey(ctx, k, ragd.HashSecret(k.Secret))
+// CreateKey stores key k, whose secret hashes to hash (ragd.HashSecret),
+// creating its workspace if needed. Empty ID and Created are filled in.
+func (s *Store) CreateKey(ctx context.Context, k *ragd.Key, hash string) error {
+	return s.insertKey(ctx, k, hash)
 }
 
 // ImportKey stores a key whose secret the operator chose (RAGD_ADMIN_KEY).
@@ -24,8 +23,12 @@ func (s *Store) ImportKey(ctx context.Context, k *ragd.Key, secret string) error
 }
 
 func (s *Store) insertKey(ctx context.Context, k *ragd.Key, hash string) error {
-	k.ID = ragd.NewID("key")
-	k.Created = s.Now().Unix()
+	if k.ID == "" {
+		k.ID = ragd.NewID("key")
+	}
+	if k.Created == 0 {
+		k.Created = s.Now().Unix()
+	}
 	if k.Workspace == "" {
 		k.Workspace = ragd.DefaultWorkspace
 	}
@@ -75,11 +78,11 @@ func (s *Store) CountKeys(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// RevokeKey revokes key id at once; an unknown or already revoked id is
-// ENOTFOUND.
-func (s *Store) RevokeKey(ctx context.Context, id string) error {
+// RevokeKey revokes key id as of at (Unix seconds); an unknown or already
+// revoked id is ENOTFOUND.
+func (s *Store) RevokeKey(ctx context.Context, id string, at int64) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.Exec(`UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, s.Now().Unix(), id)
+		res, err := tx.Exec(`UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, at, id)
 		if err != nil {
 			return err
 		}

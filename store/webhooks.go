@@ -8,10 +8,14 @@ import (
 	"github.com/ragd/ragd"
 )
 
-// CreateWebhook stores w (ID and Created are set here).
+// CreateWebhook stores w; empty ID and Created are filled in.
 func (s *Store) CreateWebhook(ctx context.Context, w *ragd.Webhook) error {
-	w.ID = ragd.NewID("wh")
-	w.Created = s.Now().Unix()
+	if w.ID == "" {
+		w.ID = ragd.NewID("wh")
+	}
+	if w.Created == 0 {
+		w.Created = s.Now().Unix()
+	}
 	events, err := json.Marshal(w.Events)
 	if err != nil {
 		return err

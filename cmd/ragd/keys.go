@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/service"
 )
 
 // runKeys manages API keys directly on a data directory.
@@ -32,19 +33,20 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer st.Close()
+	svc := service.New(service.Config{Store: st})
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	switch args[0] {
 	case "create":
 		k := &ragd.Key{Name: *name, Workspace: *workspace, Admin: *admin, RPM: *rpm, TPM: *tpm}
-		if err := st.CreateKey(ctx, k); err != nil {
+		if err := svc.CreateKey(ctx, k); err != nil {
 			return err
 		}
 		return enc.Encode(k)
 	case "list":
 		keys := []*ragd.Key{}
 		for p := (ragd.Page{Limit: 100}); ; {
-			page, more, err := st.Keys(ctx, p)
+			page, more, err := svc.Keys(ctx, p)
 			if err != nil {
 				return err
 			}
@@ -58,7 +60,7 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if fs.NArg() != 1 {
 			return fmt.Errorf("usage: ragd keys revoke [--data-dir DIR] KEY_ID")
 		}
-		if err := st.RevokeKey(ctx, fs.Arg(0)); err != nil {
+		if err := svc.RevokeKey(ctx, fs.Arg(0)); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "revoked", fs.Arg(0))

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/store"
 )
 
@@ -95,7 +96,7 @@ func TestKeysListAllPages(t *testing.T) {
 	want := map[string]bool{}
 	for i := range 150 {
 		k := &ragd.Key{Name: "k" + strconv.Itoa(i)}
-		if err := st.CreateKey(ctx, k); err != nil {
+		if err := service.New(service.Config{Store: st}).CreateKey(ctx, k); err != nil {
 			t.Fatal(err)
 		}
 		want[k.ID] = true

@@ -23,6 +23,7 @@ import (
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/server"
+	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/store"
 )
 
@@ -226,10 +227,11 @@ func TestBackupDuringWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	srv := server.New(st, embed.NewRegistry(embed.HashModelName, embed.NewHash(384)), server.Config{
+	srv := server.New(service.New(service.Config{Store: st, Embedders: embed.NewRegistry(embed.HashModelName, embed.NewHash(384))}), server.Config{
 		AdminKey: testAdminKey, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Ops: server.OpsConfig{DefaultTier: &server.Tier{Name: "unlimited"}}})
 	defer srv.Close(context.Background())
+	srv.Start()
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 	var col idObject

@@ -18,6 +18,7 @@ import (
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/rag"
 	"github.com/ragd/ragd/server"
+	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/store"
 )
 
@@ -199,8 +200,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv := server.New(st, reg, server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log, Ops: ops, Chat: chat, Ingester: ing,
-		Rerankers: rr, MaxRerankDocuments: m.MaxRerankDocuments, MaxRerankBytes: m.MaxRerankBytes, Timeouts: m.Timeouts})
+	svc := service.New(service.Config{Store: st, Embedders: reg, Rerankers: rr, Ingester: ing, Logger: log})
+	srv := server.New(svc, server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log, Ops: ops, Chat: chat,
+		MaxRerankDocuments: m.MaxRerankDocuments, MaxRerankBytes: m.MaxRerankBytes, Timeouts: m.Timeouts})
 	if err := ing.Start(ctx); err != nil {
 		return err
 	}
@@ -243,7 +245,7 @@ func (m *Main) ensureAdminKey(ctx context.Context, st *store.Store) error {
 		return nil
 	}
 	k := &ragd.Key{Name: "first admin key", Workspace: ragd.DefaultWorkspace, Admin: true}
-	if err := st.CreateKey(ctx, k); err != nil {
+	if err := service.New(service.Config{Store: st}).CreateKey(ctx, k); err != nil {
 		return err
 	}
 	fmt.Fprintf(m.stdout, "Created an admin API key (shown only once, store it now):\n\n    %s\n\nUse it as: curl -H 'Authorization: Bearer %s' ...\n\n", k.Secret, k.Secret)

@@ -1,0 +1,81 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+
+	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/ingest"
+)
+
+// MaxFileBytes is the largest file an upload may carry.
+func (s *Service) MaxFileBytes() int64 { return s.ingester.MaxFileBytes() }
+
+// ReceiveFile streams an upload's bytes to disk; the caller passes the
+// result to AddFile or discards it.
+func (s *Service) ReceiveFile(r io.Reader) (*ingest.Upload, error) { return s.ingester.Receive(r) }
+
+// AddFile queues received file up, described by nf, for ingest into
+// collection colID of workspace ws, with the collection's chunking
+// changed by chunking. It returns the file and whether it is new: bytes
+// the collection already holds return the existing file. With wait, it
+// returns once the ingest ended, and a failed ingest as the file's error
+// (ingest.Failure). AddFile consumes up.
+func (s *Service) AddFile(ctx context.Context, ws, colID string, up *ingest.Upload, nf ingest.NewFile, chunking *ChunkingChange, wait bool) (*ragd.File, bool, error) {
+	col, err := s.store.Collection(ctx, ws, colID)
+	if err != nil {
+		up.Discard()
+		return nil, false, err
+	}
+	emb, err := s.embedders.ForCollection(col)
+	if err != nil {
+		up.Discard()
+		return nil, false, err
+	}
+	if nf.Chunking, err = chunking.resolve(col.Chunking, emb.MaxInputTokens()); err != nil {
+		up.Discard()
+		return nil, false, err
+	}
+	f, created, err := s.ingester.Add(ctx, ws, col.ID, up, nf)
+	if err != nil || !created || !wait {
+		return f, created, err
+	}
+	if f, err = s.ingester.Wait(ctx, ws, col.ID, f.ID); err != nil {
+		return nil, true, err
+	}
+	if f.Status == ragd.FileFailed {
+		return f, true, ingest.Failure(f)
+	}
+	return f, true, nil
+}
+
+// Files returns a page of the files of collection colID.
+func (s *Service) Files(ctx context.Context, ws, colID string, p ragd.Page) ([]*ragd.File, bool, error) {
+	return s.store.Files(ctx, ws, colID, p)
+}
+
+// File returns file fileID of collection colID, or ENOTFOUND.
+func (s *Service) File(ctx context.Context, ws, colID, fileID string) (*ragd.File, error) {
+	return s.store.File(ctx, ws, colID, fileID)
+}
+
+// OpenFile returns file fileID with its original bytes open for reading;
+// the caller closes them.
+func (s *Service) OpenFile(ctx context.Context, ws, colID, fileID string) (*ragd.File, *os.File, error) {
+	f, err := s.store.File(ctx, ws, colID, fileID)
+	if err != nil {
+		return nil, nil, err
+	}
+	fh, err := s.ingester.Open(f.ID)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil, ragd.NotFound("file", f.ID) // deleted meanwhile
+	}
+	return f, fh, err
+}
+
+// DeleteFile deletes file fileID with its items, stopping its ingest.
+func (s *Service) DeleteFile(ctx context.Context, ws, colID, fileID string) error {
+	return s.ingester.Delete(ctx, ws, colID, fileID)
+}

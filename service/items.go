@@ -1,0 +1,148 @@
+package service
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/ingest"
+)
+
+// MaxBatchItems is the most items one batch may add.
+const MaxBatchItems = 1000
+
+// ItemInput is an item as a client sends it; nil fields are absent.
+type ItemInput struct {
+	Content     *string        `json:"content"`
+	Description *string        `json:"description"`
+	Metadata    map[string]any `json:"metadata"`
+}
+
+// validate checks one item to add; param prefixes its field names
+// ("items[3].").
+func (in ItemInput) validate(param string) (ragd.NewItem, error) {
+	if in.Content == nil || strings.TrimSpace(*in.Content) == "" {
+		return ragd.NewItem{}, ragd.Invalid(param+"content", "content is required and must not be empty")
+	}
+	if !utf8.ValidString(*in.Content) {
+		return ragd.NewItem{}, ragd.Invalid(param+"content", "content must be valid UTF-8 text")
+	}
+	if err := ragd.ValidateMetadata(param+"metadata", in.Metadata); err != nil {
+		return ragd.NewItem{}, err
+	}
+	ni := ragd.NewItem{Content: *in.Content, Metadata: in.Metadata}
+	if in.Description != nil {
+		if err := ragd.ValidateText(param+"description", *in.Description, true); err != nil {
+			return ragd.NewItem{}, err
+		}
+		ni.Description = *in.Description
+	} else {
+		ni.Description = ingest.Describe(ni.Content)
+	}
+	return ni, nil
+}
+
+// ItemTokens returns the tokens embedding the contents of in will use (a
+// little more where chunks overlap), for a rate limiter to reserve before
+// AddItems runs.
+func ItemTokens(in []ItemInput) int {
+	n := 0
+	for _, it := range in {
+		if it.Content != nil {
+			n += CountTokens(*it.Content)
+		}
+	}
+	return n
+}
+
+// AddItems validates, chunks and embeds items and stores them in
+// collection colID of workspace ws, all or none. batch names the fields
+// of a batch request ("items[i]."). It returns the stored items and the
+// tokens embedded.
+func (s *Service) AddItems(ctx context.Context, ws, colID string, in []ItemInput, batch bool) ([]*ragd.Item, int, error) {
+	if batch && len(in) == 0 {
+		return nil, 0, ragd.Invalid("items", "items must be a non-empty array")
+	}
+	if len(in) > MaxBatchItems {
+		return nil, 0, ragd.Invalid("items", "a batch holds at most %d items, got %d; split it", MaxBatchItems, len(in))
+	}
+	items := make([]ragd.NewItem, len(in))
+	now := s.now().Unix()
+	for i, it := range in {
+		param := ""
+		if batch {
+			param = "items[" + strconv.Itoa(i) + "]."
+		}
+		var err error
+		if items[i], err = it.validate(param); err != nil {
+			return nil, 0, err
+		}
+		items[i].ID, items[i].Created = ragd.NewID("item"), now
+	}
+	items, tokens, err := s.prepare(ctx, ws, colID, items)
+	if err != nil {
+		return nil, 0, err
+	}
+	stored, err := s.write.InsertItems(ctx, ws, colID, items)
+	return stored, tokens, err
+}
+
+// prepare chunks items with collection colID's chunking and embeds them
+// with its model, returning them with the tokens embedded.
+func (s *Service) prepare(ctx context.Context, ws, colID string, items []ragd.NewItem) ([]ragd.NewItem, int, error) {
+	col, err := s.store.Collection(ctx, ws, colID)
+	if err != nil {
+		return nil, 0, err
+	}
+	emb, err := s.embedders.ForCollection(col)
+	if err != nil {
+		return nil, 0, err
+	}
+	return ingest.PrepareItems(ctx, emb, col.Chunking, items)
+}
+
+// Items returns a page of the items of collection colID and whether more
+// follow.
+func (s *Service) Items(ctx context.Context, ws, colID string, p ragd.Page) ([]*ragd.Item, bool, error) {
+	return s.store.Items(ctx, ws, colID, p)
+}
+
+// Item returns item itemID of collection colID, or ENOTFOUND.
+func (s *Service) Item(ctx context.Context, ws, colID, itemID string) (*ragd.Item, error) {
+	return s.store.Item(ctx, ws, colID, itemID)
+}
+
+// UpdateItem validates in and applies it to item itemID: new content is
+// chunked and embedded again. It returns the item and the tokens embedded.
+func (s *Service) UpdateItem(ctx context.Context, ws, colID, itemID string, in ItemInput) (*ragd.Item, int, error) {
+	if err := ragd.ValidateMetadata("metadata", in.Metadata); err != nil {
+		return nil, 0, err
+	}
+	if in.Description != nil {
+		if err := ragd.ValidateText("description", *in.Description, true); err != nil {
+			return nil, 0, err
+		}
+	}
+	u := ragd.ItemUpdate{Description: in.Description, Metadata: in.Metadata, At: s.now().Unix()}
+	tokens := 0
+	if in.Content != nil {
+		ni, err := in.validate("")
+		if err != nil {
+			return nil, 0, err
+		}
+		prepared, n, err := s.prepare(ctx, ws, colID, []ragd.NewItem{ni})
+		if err != nil {
+			return nil, 0, err
+		}
+		u.Content, u.Chunks, tokens = &ni.Content, prepared[0].Chunks, n
+	}
+	it, err := s.write.UpdateItem(ctx, ws, colID, itemID, u)
+	return it, tokens, err
+}
+
+// DeleteItem deletes item itemID with its chunks.
+func (s *Service) DeleteItem(ctx context.Context, ws, colID, itemID string) error {
+	return s.write.DeleteItem(ctx, ws, colID, itemID)
+}

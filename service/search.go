@@ -1,0 +1,159 @@
+package service
+
+import (
+	"context"
+	"sort"
+	"strings"
+
+	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/rag"
+	"github.com/ragd/ragd/rerank"
+	"github.com/ragd/ragd/tokenize"
+)
+
+// CountTokens counts text in cl100k_base, ragd's unit of usage whatever
+// model reads the text.
+func CountTokens(text string) int { return tokenize.MustGet(tokenize.CL100K).Count(text) }
+
+// SearchRequest is one search of a collection.
+type SearchRequest struct {
+	// Input is the query text.
+	Input string
+	// Query holds the mode, top_k, filter, alpha and threshold; its Text
+	// and Vector are set by Search.
+	Query ragd.SearchQuery
+	// Rerank, when set, reorders the results with a rerank model; its
+	// fields are named Param + ".model" etc. in errors.
+	Rerank *rerank.Options
+	// Param names the rerank options in errors ("rerank",
+	// "retrieval.rerank").
+	Param string
+}
+
+// Search validates r and searches collection colID of workspace ws:
+// it embeds the query when the mode needs a vector and reranks when
+// asked. It returns the results and the tokens the models read.
+func (s *Service) Search(ctx context.Context, ws, colID string, r SearchRequest) ([]ragd.SearchResult, int, error) {
+	if strings.TrimSpace(r.Input) == "" {
+		return nil, 0, ragd.Invalid("input", "input is required: the text to search for")
+	}
+	q := r.Query
+	if err := q.Validate(); err != nil {
+		return nil, 0, err
+	}
+	var rk *reranking
+	if r.Rerank != nil {
+		if err := r.Rerank.Validate(r.Param, q.TopK, ragd.MaxTopK); err != nil {
+			return nil, 0, err
+		}
+		rr, err := s.rerankers.Get(r.Param+".model", r.Rerank.Model)
+		if err != nil {
+			return nil, 0, err
+		}
+		q.TopK = *r.Rerank.Candidates
+		rk = &reranking{model: rr, topN: *r.Rerank.TopN}
+	}
+	col, err := s.store.Collection(ctx, ws, colID)
+	if err != nil {
+		return nil, 0, err
+	}
+	q.Text = r.Input
+	tokens := 0
+	if q.Mode != ragd.ModeKeyword {
+		emb, err := s.embedders.ForCollection(col)
+		if err != nil {
+			return nil, 0, err
+		}
+		vecs, err := emb.Embed(ctx, []string{r.Input})
+		if err != nil {
+			return nil, 0, err
+		}
+		q.Vector = vecs[0]
+		tokens = CountTokens(r.Input)
+	}
+	res, err := s.store.Search(ctx, ws, col.ID, q)
+	if err != nil || rk == nil {
+		return res, tokens, err
+	}
+	res, n, err := rk.apply(ctx, r.Input, res)
+	return res, tokens + n, err
+}
+
+// Retriever returns the retriever of the RAG engine for workspace ws; it
+// reports the tokens each search used to count.
+func (s *Service) Retriever(ws string, count func(tokens int)) rag.Retriever {
+	return retriever{s: s, ws: ws, count: count}
+}
+
+// retriever searches the collections of one workspace for the RAG engine.
+type retriever struct {
+	s     *Service
+	ws    string
+	count func(int)
+}
+
+// Retrieve implements rag.Retriever.
+func (r retriever) Retrieve(ctx context.Context, collection, query string, o rag.RetrieveOptions) ([]ragd.SearchResult, error) {
+	res, tokens, err := r.s.Search(ctx, r.ws, collection, SearchRequest{Input: query, Query: *o.Query(), Rerank: o.Rerank, Param: "retrieval.rerank"})
+	r.count(tokens)
+	return res, err
+}
+
+// Rerank scores docs against query with the rerank model named model. It
+// returns the document indexes best first (ties keep their input order),
+// the scores in input order and the tokens read: the query and every
+// document, counted like embedding input.
+func (s *Service) Rerank(ctx context.Context, model, query string, docs []string) (string, []int, []float64, int, error) {
+	rr, err := s.rerankers.Get("model", model)
+	if err != nil {
+		return "", nil, nil, 0, err
+	}
+	order, scores, tokens, err := rank(ctx, rr, query, docs)
+	return rr.Name(), order, scores, tokens, err
+}
+
+func rank(ctx context.Context, rr rerank.Reranker, query string, docs []string) ([]int, []float64, int, error) {
+	scores, err := rr.Rerank(ctx, query, docs)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	order := make([]int, len(docs))
+	tokens := CountTokens(query)
+	for i, d := range docs {
+		order[i] = i
+		tokens += CountTokens(d)
+	}
+	sort.SliceStable(order, func(a, b int) bool { return scores[order[a]] > scores[order[b]] })
+	return order, scores, tokens, nil
+}
+
+// reranking is the validated rerank step of one search: the model and
+// how many results it keeps.
+type reranking struct {
+	model rerank.Reranker
+	topN  int
+}
+
+// apply reorders res (with their content) by the model's relevance to
+// query, keeps the topN best with their rerank_score, and returns them
+// with the tokens the model read.
+func (rk *reranking) apply(ctx context.Context, query string, res []ragd.SearchResult) ([]ragd.SearchResult, int, error) {
+	if len(res) == 0 {
+		return res, 0, nil
+	}
+	docs := make([]string, len(res))
+	for i, r := range res {
+		docs[i] = r.Content
+	}
+	order, scores, tokens, err := rank(ctx, rk.model, query, docs)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]ragd.SearchResult, 0, min(rk.topN, len(res)))
+	for _, idx := range order[:cap(out)] {
+		r := res[idx]
+		r.RerankScore = &scores[idx]
+		out = append(out, r)
+	}
+	return out, tokens, nil
+}

@@ -1,0 +1,124 @@
+// Package service holds ragd's use cases, between the HTTP handlers and
+// the store: create, update and delete collections, add, update and delete
+// items, upload and delete files, search, RAG retrieval, keys, webhooks,
+// completions and usage. It resolves a collection's embedding model once
+// (embed.Registry.ForCollection: one error for a missing model, one
+// dimension check), validates, embeds, reports the tokens each call used,
+// and calls the store. The server's handlers decode a request, call one
+// method here and encode its answer; they never see the store.
+//
+// # The write seam
+//
+// Every state change a client causes reaches the store through one method
+// of Writer, a small set of write operations whose inputs are explicit:
+// the service decides IDs, timestamps, chunk texts and vectors before the
+// write (ragd.NewID, the injected clock, the embedder), so the store only
+// records them and applying the same operation on another store gives the
+// same rows. A cluster records these operations in its replicated log and
+// replays them on every node; one node uses the store itself.
+//
+// Node-local bookkeeping stays outside the seam: usage counters, request
+// logs, the ingest job queue and webhook delivery attempts.
+package service
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/ingest"
+	"github.com/ragd/ragd/rerank"
+	"github.com/ragd/ragd/store"
+)
+
+// Writer is the write seam (see the package documentation): every state
+// change of collections, items, keys, webhooks and completions. Each
+// method's inputs carry the IDs and timestamps it writes. *store.Store
+// implements it. Methods return ENOTFOUND when the workspace has no such
+// collection, item, key or webhook, and ECONFLICT on a duplicate name.
+type Writer interface {
+	CreateCollection(ctx context.Context, c *ragd.Collection) error
+	UpdateCollection(ctx context.Context, ws, id string, u ragd.CollectionUpdate) (*ragd.Collection, error)
+	DeleteCollection(ctx context.Context, ws, id string) (*ragd.Collection, []string, error)
+	InsertItems(ctx context.Context, ws, colID string, items []ragd.NewItem) ([]*ragd.Item, error)
+	UpdateItem(ctx context.Context, ws, colID, itemID string, u ragd.ItemUpdate) (*ragd.Item, error)
+	DeleteItem(ctx context.Context, ws, colID, itemID string) error
+	CreateKey(ctx context.Context, k *ragd.Key, hash string) error
+	RevokeKey(ctx context.Context, id string, at int64) error
+	CreateWebhook(ctx context.Context, w *ragd.Webhook) error
+	DeleteWebhook(ctx context.Context, ws, id string) error
+	SaveCompletion(ctx context.Context, ws string, c *ragd.StoredCompletion) error
+	VoteCompletion(ctx context.Context, ws, id, vote string, at int64) error
+}
+
+var _ Writer = (*store.Store)(nil)
+
+// Config holds a Service's dependencies.
+type Config struct {
+	// Store is the database: reads go to it directly, writes through
+	// Writer.
+	Store *store.Store
+	// Writer is the write seam; nil means Store.
+	Writer Writer
+	// Embedders are the embedding models collections are created with.
+	Embedders *embed.Registry
+	// Rerankers are the rerank models of /v1/rerank and of the rerank
+	// option of search and RAG; nil means none.
+	Rerankers *rerank.Registry
+	// Ingester ingests uploaded files; nil means the service takes no
+	// files.
+	Ingester *ingest.Ingester
+	// Now is the clock of every timestamp the service decides; nil means
+	// time.Now.
+	Now func() time.Time
+	// Logger receives what the service logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Service performs ragd's use cases. It is safe for concurrent use.
+type Service struct {
+	store     *store.Store
+	write     Writer
+	embedders *embed.Registry
+	rerankers *rerank.Registry
+	ingester  *ingest.Ingester
+	now       func() time.Time
+	log       *slog.Logger
+}
+
+// New returns a service over cfg's store and models.
+func New(cfg Config) *Service {
+	if cfg.Writer == nil {
+		cfg.Writer = cfg.Store
+	}
+	if cfg.Rerankers == nil {
+		cfg.Rerankers = rerank.NewRegistry()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Service{store: cfg.Store, write: cfg.Writer, embedders: cfg.Embedders, rerankers: cfg.Rerankers,
+		ingester: cfg.Ingester, now: cfg.Now, log: cfg.Logger}
+}
+
+// Embedders returns the embedding models, for /v1/embeddings, /v1/models
+// and health checks.
+func (s *Service) Embedders() *embed.Registry { return s.embedders }
+
+// Rerankers returns the rerank models.
+func (s *Service) Rerankers() *rerank.Registry { return s.rerankers }
+
+// SetRerankers replaces the rerank models; the server calls it once, at
+// construction, to time every call.
+func (s *Service) SetRerankers(r *rerank.Registry) { s.rerankers = r }
+
+// Ingester returns the file ingester, nil when files are not served.
+func (s *Service) Ingester() *ingest.Ingester { return s.ingester }
+
+// Now returns the service's current time.
+func (s *Service) Now() time.Time { return s.now() }

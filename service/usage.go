@@ -1,0 +1,56 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/ragd/ragd"
+)
+
+// Usage counters and request logs are node-local bookkeeping, outside the
+// write seam: each node counts what it served.
+
+// AddUsage adds a batch of usage counters.
+func (s *Service) AddUsage(ctx context.Context, batch map[ragd.UsageKey]ragd.UsageCounts) error {
+	return s.store.AddUsage(ctx, batch)
+}
+
+// Usage returns the counters of workspace ws in month ("2006-01") by
+// endpoint.
+func (s *Service) Usage(ctx context.Context, ws, month string) (map[string]ragd.UsageCounts, error) {
+	return s.store.Usage(ctx, ws, month)
+}
+
+// StoredBytes returns the bytes workspace ws stores now.
+func (s *Service) StoredBytes(ctx context.Context, ws string) (int64, error) {
+	return s.store.StoredBytes(ctx, ws)
+}
+
+// StoredBytesIn returns the bytes workspace ws stored at the end of month.
+func (s *Service) StoredBytesIn(ctx context.Context, ws, month string) (int64, error) {
+	return s.store.StoredBytesIn(ctx, ws, month)
+}
+
+// InsertRequestLogs appends request logs.
+func (s *Service) InsertRequestLogs(ctx context.Context, logs []ragd.RequestLog) error {
+	return s.store.InsertRequestLogs(ctx, logs)
+}
+
+// RequestLogs returns the request logs q selects and whether more follow.
+func (s *Service) RequestLogs(ctx context.Context, q ragd.RequestLogQuery) ([]ragd.RequestLog, bool, error) {
+	return s.store.RequestLogs(ctx, q)
+}
+
+// PruneRequestLogs deletes request logs older than before.
+func (s *Service) PruneRequestLogs(ctx context.Context, before time.Time) (int64, error) {
+	return s.store.PruneRequestLogs(ctx, before)
+}
+
+// Ping checks that the database answers.
+func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
+
+// DatabaseBytes returns the size of the database file and its WAL.
+func (s *Service) DatabaseBytes() int64 { return s.store.DatabaseBytes() }
+
+// PendingJobs returns how many files wait for or are in ingestion.
+func (s *Service) PendingJobs(ctx context.Context) (int, error) { return s.store.PendingJobs(ctx) }
