@@ -10,13 +10,15 @@ import (
 	"time"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/internal/testwait"
 	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/store/storetest"
 )
 
 // Deleting a collection removes its rows and hands the pages back to the
 // file system; the WAL is checkpointed back to nothing.
 func TestDeleteCollectionFreesSpace(t *testing.T) {
-	s := MustOpen(t)
+	s := storetest.MustOpen(t)
 	ctx := context.Background()
 	keep := mustCollection(t, s, "ws", "keep")
 	if _, err := s.InsertItems(ctx, "ws", keep.ID, []ragd.NewItem{newItem(t, "a small item that stays", nil)}); err != nil {
@@ -68,26 +70,22 @@ func TestDeleteCollectionFreesSpace(t *testing.T) {
 // free page to the file system, and returns the file's size then.
 func waitFreed(t *testing.T, s *store.Store) store.FileStats {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		st, err := s.Stats(context.Background())
-		if err != nil {
+	var st store.FileStats
+	testwait.Until(t, time.Minute, func() bool {
+		var err error
+		if st, err = s.Stats(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if st.FreePages == 0 {
-			return st
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d pages still free after a minute", st.FreePages)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return st.FreePages == 0
+	}, "the background vacuum left free pages")
+	return st
 }
 
 // Free pages left by an earlier run (here: a table dropped behind the
 // store's back) are returned to the file system after the next Open.
 func TestOpenFreesLeftoverPages(t *testing.T) {
-	path := filepath.Join(t.TempDir(), store.FileName)
+	dir := t.TempDir()
+	path := filepath.Join(dir, store.FileName)
 	s, err := store.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -111,11 +109,7 @@ func TestOpenFreesLeftoverPages(t *testing.T) {
 		t.Fatalf("the dropped table left %d free pages (%v), want 2000 or more", free, err)
 	}
 	db.Close()
-	s, err = store.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = storetest.MustOpenIn(t, dir)
 	if st := waitFreed(t, s); st.Pages > 200 {
 		t.Fatalf("%d pages after the leftovers were freed", st.Pages)
 	}
