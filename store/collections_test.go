@@ -1,11 +1,14 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,5 +115,57 @@ func TestOpenFreesLeftoverPages(t *testing.T) {
 	s = storetest.MustOpenIn(t, dir)
 	if st := waitFreed(t, s); st.Pages > 200 {
 		t.Fatalf("%d pages after the leftovers were freed", st.Pages)
+	}
+}
+
+// Metadata that does not decode, written behind the store's back, reads as
+// {} with a warning through the store's Logger, and the row still reads.
+func TestUnreadableMetadata(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.MustOpen(t)
+	var logs bytes.Buffer
+	s.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	c := mustCollection(t, s, "ws", "docs")
+	items, err := s.InsertItems(ctx, "ws", c.ID, []ragd.NewItem{newItem(t, "an item whose metadata is damaged", map[string]any{"k": "v"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite3", s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, tt := range []struct {
+		name, table, id string
+		read            func() (map[string]any, error)
+	}{
+		{"Collection", "collections", c.ID, func() (map[string]any, error) {
+			c, err := s.Collection(ctx, "ws", c.ID)
+			if err != nil {
+				return nil, err
+			}
+			return c.Metadata, nil
+		}},
+		{"Item", "items", items[0].ID, func() (map[string]any, error) {
+			it, err := s.Item(ctx, "ws", c.ID, items[0].ID)
+			if err != nil {
+				return nil, err
+			}
+			return it.Metadata, nil
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			logs.Reset()
+			if _, err := db.Exec(`UPDATE `+tt.table+` SET metadata = '[1, 2' WHERE id = ?`, tt.id); err != nil {
+				t.Fatal(err)
+			}
+			m, err := tt.read()
+			if err != nil || m == nil || len(m) != 0 {
+				t.Fatalf("metadata %v, %v; want {}", m, err)
+			}
+			if !strings.Contains(logs.String(), "stored metadata is not a JSON object") {
+				t.Errorf("the store's Logger got %q, want the warning", logs.String())
+			}
+		})
 	}
 }
