@@ -17,7 +17,7 @@ import (
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/server"
 	"github.com/ragd/ragd/service"
-	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/store/storetest"
 )
 
 // startRagd serves a real ragd (store, file ingester, the built-in hash
@@ -25,10 +25,7 @@ import (
 func startRagd(t *testing.T) Config {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, store.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.MustOpenIn(t, dir)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := embed.NewRegistry(embed.HashModelName, embed.NewHash(embed.HashDimensions))
 	ing, err := ingest.New(st, reg, ingest.Config{Dir: filepath.Join(dir, "files"), Workers: 1, Logger: log})
@@ -46,7 +43,6 @@ func startRagd(t *testing.T) Config {
 		if err := ing.Close(ctx); err != nil {
 			t.Error(err)
 		}
-		st.Close()
 	})
 	k := &ragd.Key{Name: "eval", Workspace: "default", Admin: true}
 	if err := service.New(service.Config{Store: st}).CreateKey(context.Background(), k); err != nil {

@@ -8,12 +8,14 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3"
+	"github.com/ragd/ragd/internal/testwait"
 	"github.com/ragd/ragd/store"
 )
 
@@ -68,25 +70,26 @@ func writeCorpus(t testing.TB, dir string, n, size int) []string {
 	return paths
 }
 
-// waitAll polls until every file of the collection has finished.
+// waitAll waits until every file of the collection has finished.
 func waitAll(t *testing.T, p *ragdProc, col string, n int) map[string]map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Minute)
-	for time.Now().Before(deadline) {
-		files := p.files(t, col)
-		done := 0
-		for _, f := range files {
-			if f["status"] == "completed" || f["status"] == "failed" {
-				done++
-			}
+	var files map[string]map[string]any
+	testwait.Until(t, 5*time.Minute, func() bool {
+		files = p.files(t, col)
+		return len(files) == n && countStatus(files, "completed", "failed") == n
+	}, "the %d files did not finish", n)
+	return files
+}
+
+// countStatus returns how many of files have one of the statuses.
+func countStatus(files map[string]map[string]any, statuses ...string) int {
+	n := 0
+	for _, f := range files {
+		if s, _ := f["status"].(string); slices.Contains(statuses, s) {
+			n++
 		}
-		if len(files) == n && done == n {
-			return files
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatal("files did not finish")
-	return nil
+	return n
 }
 
 func dbCount(t *testing.T, db *sql.DB, query string) int {
@@ -121,21 +124,13 @@ func TestKillDuringIngest(t *testing.T) {
 		p.upload(t, col, path, "", 202)
 	}
 	// Kill once some files are done and others are not.
-	for {
-		completed := 0
-		for _, f := range p.files(t, col) {
-			if f["status"] == "completed" {
-				completed++
-			}
-		}
+	testwait.Until(t, 5*time.Minute, func() bool {
+		completed := countStatus(p.files(t, col), "completed")
 		if completed == len(corpus) {
 			t.Fatal("every file completed before the kill; use larger files")
 		}
-		if completed > 0 {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return completed > 0
+	}, "no file completed")
 	p.kill(t, syscall.SIGKILL)
 
 	dbPath := filepath.Join(data, store.FileName)

@@ -14,6 +14,7 @@ import (
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/store/storetest"
 )
 
 // blocking is the hash model under another name whose every Embed call
@@ -47,10 +48,7 @@ func (b *blocking) Embed(ctx context.Context, texts []string) ([][]float32, erro
 func testIngester(t testing.TB, cfg ingest.Config, others ...embed.Embedder) (*ingest.Ingester, *store.Store) {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, store.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.MustOpenIn(t, dir)
 	cfg.Dir = filepath.Join(dir, "files")
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	g, err := ingest.New(st, embed.NewRegistry(embed.HashModelName, append(others, embed.NewHash(embed.HashDimensions))...), cfg)
@@ -64,7 +62,6 @@ func testIngester(t testing.TB, cfg ingest.Config, others ...embed.Embedder) (*i
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel() // cut running ingests short
 		g.Close(ctx)
-		st.Close()
 	})
 	return g, st
 }

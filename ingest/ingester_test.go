@@ -12,7 +12,9 @@ import (
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
+	"github.com/ragd/ragd/internal/testwait"
 	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/store/storetest"
 )
 
 // newIngester opens an Ingester with one worker over st, files in dir.
@@ -37,11 +39,7 @@ func newIngester(t *testing.T, st *store.Store, dir string) *ingest.Ingester {
 func TestCloseRequeues(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, store.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.MustOpenIn(t, dir)
 	col := &ragd.Collection{Workspace: "ws", Name: "c", EmbeddingModel: embed.HashModelName, Dimensions: embed.HashDimensions,
 		Chunking: ragd.Chunking{MaxTokens: 128, OverlapTokens: 16}}
 	if err := st.CreateCollection(ctx, col); err != nil {
@@ -63,16 +61,13 @@ func TestCloseRequeues(t *testing.T) {
 	if err != nil || !created {
 		t.Fatal(err)
 	}
-	for { // until the worker has taken it
+	testwait.Until(t, time.Minute, func() bool {
 		got, err := st.File(ctx, col.Workspace, col.ID, file.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Status == ragd.FileProcessing {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return got.Status == ragd.FileProcessing
+	}, "the worker did not take the file")
 	expired, cancel := context.WithCancel(ctx)
 	cancel()
 	if err := g.Close(expired); err != nil {

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,26 +15,19 @@ import (
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
-	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/internal/testwait"
+	"github.com/ragd/ragd/store/storetest"
 )
 
 // waitFor waits, at most a generous minute, until cond holds (read under
 // m's lock).
 func waitFor(t *testing.T, m *memoryBudget, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
+	testwait.Until(t, time.Minute, func() bool {
 		m.mu.Lock()
-		ok := cond()
-		m.mu.Unlock()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		runtime.Gosched()
-	}
+		defer m.mu.Unlock()
+		return cond()
+	}, "timed out waiting until %s", what)
 }
 
 func TestMemoryBudget(t *testing.T) {
@@ -128,11 +120,7 @@ func (h *held) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 func TestMemoryBudgetIngest(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, store.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.MustOpenIn(t, dir)
 	emb := &held{Hash: embed.NewHash(embed.HashDimensions), release: make(chan struct{})}
 	g, err := New(st, embed.NewRegistry(emb.Name(), emb), Config{Dir: filepath.Join(dir, "files"), Workers: 2,
 		MemoryBudget: workerMemory, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

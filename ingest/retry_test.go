@@ -14,7 +14,7 @@ import (
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
-	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/store/storetest"
 )
 
 // flaky is the hash model behind a provider that is down for its first
@@ -48,11 +48,7 @@ func TestTransientFailuresRetry(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			dir := t.TempDir()
-			st, err := store.Open(filepath.Join(dir, store.FileName))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			st := storetest.MustOpenIn(t, dir)
 			emb := &flaky{Hash: embed.NewHash(embed.HashDimensions), failures: tt.failures}
 			g, err := ingest.New(st, embed.NewRegistry(emb.Name(), emb), ingest.Config{Dir: filepath.Join(dir, "files"), Workers: 1,
 				RetryBackoff: 10 * time.Millisecond, MaxAttempts: tt.maxAttempts, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

@@ -17,6 +17,7 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/internal/testwait"
 	"github.com/ragd/ragd/rag"
 	"github.com/ragd/ragd/server"
 	"github.com/ragd/ragd/service"
@@ -194,12 +195,11 @@ func TestChatThroughUpstreamWithOpenAIClient(t *testing.T) {
 	// The stream's request is counted once its handler returns, which may
 	// be just after the client read [DONE].
 	var chat map[string]any
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	testwait.Until(t, 30*time.Second, func() bool {
 		use := obj(ts.do(t, "GET", "/v1/usage", ts.admin, nil).must(t, 200)["current_month"])
-		if chat = obj(obj(use["by_endpoint"])["POST /v1/chat/completions"]); chat["requests"] == 2.0 {
-			break
-		}
-	}
+		chat = obj(obj(use["by_endpoint"])["POST /v1/chat/completions"])
+		return chat["requests"] == 2.0
+	}, "the streamed chat request was not counted")
 	if chat["requests"] != 2.0 || chat["completion_tokens"].(float64) <= 7 || chat["prompt_tokens"].(float64) <= 50 {
 		t.Fatalf("chat usage %v", chat)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
+	"github.com/ragd/ragd/internal/testwait"
 	"github.com/ragd/ragd/server"
 	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/store"
@@ -334,11 +335,11 @@ func TestFileDeleteWhileIngesting(t *testing.T) {
 		data := append([]byte(fmt.Sprintf("Copy %d.\n\n", i)), big.Bytes()...)
 		f := obj(fs.upload(t, fs.admin, col, "", "big.txt", data, nil).must(t, 202)["file"])
 		path := "/v1/vector_store/" + col + "/files/" + str(f["id"])
-		for deadline := time.Now().Add(time.Minute); until != nil && !slices.Contains(until, str(f["status"])); time.Sleep(100 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("file %d still %v, want one of %v", i, f["status"], until)
-			}
-			f = obj(fs.do(t, "GET", path, fs.admin, nil).must(t, 200)["file"])
+		if until != nil {
+			testwait.Until(t, time.Minute, func() bool {
+				f = obj(fs.do(t, "GET", path, fs.admin, nil).must(t, 200)["file"])
+				return slices.Contains(until, str(f["status"]))
+			}, "file %d did not reach one of %v", i, until)
 		}
 		fs.do(t, "DELETE", path, fs.admin, nil).must(t, 200)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ragd/ragd/internal/testwait"
 	"github.com/ragd/ragd/webhook"
 )
 
@@ -43,16 +44,11 @@ func TestFileIngestEvents(t *testing.T) {
 	if good["status"] != "completed" || bad["status"] != "failed" {
 		t.Fatalf("files %v %v", good, bad)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testwait.Until(t, 20*time.Second, func() bool {
 		mu.Lock()
-		n := len(got)
-		mu.Unlock()
-		if n >= 2 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		return len(got) >= 2
+	}, "the two file events were not delivered")
 	mu.Lock()
 	defer mu.Unlock()
 	events := map[string]string{} // type -> file id

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ragd/ragd/internal/testwait"
 	"github.com/ragd/ragd/server"
 	"github.com/ragd/ragd/webhook"
 )
@@ -64,12 +65,10 @@ func TestWebhookCollectionDeleted(t *testing.T) {
 		t.Errorf("signature %q does not match the secret", d.sig)
 	}
 	var log []any
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	testwait.Until(t, 10*time.Second, func() bool {
 		log = list(ts.do(t, "GET", "/v1/webhooks/"+id+"/deliveries", admin, nil).must(t, 200)["deliveries"])
-		if len(log) == 1 && obj(log[0])["state"] == "delivered" {
-			break
-		}
-	}
+		return len(log) == 1 && obj(log[0])["state"] == "delivered"
+	}, "the delivery was not logged as delivered")
 	if len(log) != 1 || obj(log[0])["state"] != "delivered" || obj(log[0])["attempts"] != 1.0 || obj(log[0])["event_id"] != ev.ID {
 		t.Errorf("delivery log %v", log)
 	}
@@ -150,7 +149,7 @@ func TestWebhookDestinations(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("no delivery")
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	testwait.Until(t, 10*time.Second, func() bool {
 		logs := list(ts.do(t, "GET", "/v1/request-logs?period=15&endpoint=/v1/webhooks", admin, nil).must(t, 200)["requests"])
 		var bodies []string
 		for _, l := range logs {
@@ -159,11 +158,6 @@ func TestWebhookDestinations(t *testing.T) {
 		if all := strings.Join(bodies, "\n"); strings.Contains(all, "hook-user:") || strings.Contains(all, password) {
 			t.Fatalf("credentials in request logs: %s", all)
 		}
-		if len(logs) >= 4 { // the three refused and the created
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("request logs %v", logs)
-		}
-	}
+		return len(logs) >= 4 // the three refused and the created
+	}, "the four webhook requests were not logged")
 }

@@ -3,7 +3,6 @@ package service_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/store/storetest"
 )
 
 // recorder is the write seam over a real store, recording what each
@@ -39,11 +39,7 @@ func (r *recorder) RevokeKey(ctx context.Context, id string, at int64) error {
 
 func newService(t *testing.T, now time.Time) (*service.Service, *recorder) {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), store.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.MustOpen(t)
 	rec := &recorder{Store: st}
 	reg := embed.NewRegistry(embed.HashModelName, embed.NewHash(64))
 	return service.New(service.Config{Store: st, Writer: rec, Embedders: reg, Now: func() time.Time { return now }}), rec

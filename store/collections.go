@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 
 	"github.com/ragd/ragd"
 )
@@ -17,7 +16,7 @@ const collectionColumns = `seq, id, workspace, name, description, created, updat
 
 type rowScanner interface{ Scan(dest ...any) error }
 
-func scanCollection(r rowScanner) (*ragd.Collection, int64, error) {
+func (s *Store) scanCollection(r rowScanner) (*ragd.Collection, int64, error) {
 	c := &ragd.Collection{}
 	var seq int64
 	var meta string
@@ -27,7 +26,7 @@ func scanCollection(r rowScanner) (*ragd.Collection, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	c.Metadata = decodeMetadata(meta)
+	c.Metadata = s.decodeMetadata(meta)
 	return c, seq, nil
 }
 
@@ -93,7 +92,7 @@ type querier interface {
 
 func (s *Store) collection(ctx context.Context, q querier, ws, id string) (*ragd.Collection, int64, error) {
 	// A collection is addressed by its ID or, for convenience, its name.
-	c, seq, err := scanCollection(q.QueryRowContext(ctx, `SELECT `+collectionColumns+` FROM collections
+	c, seq, err := s.scanCollection(q.QueryRowContext(ctx, `SELECT `+collectionColumns+` FROM collections
 		WHERE workspace = ? AND (id = ? OR name = ?) ORDER BY id = ? DESC LIMIT 1`, ws, id, id, id))
 	if err == sql.ErrNoRows {
 		return nil, 0, notFound("collection", id)
@@ -109,7 +108,7 @@ func (s *Store) Collections(ctx context.Context, ws string, p ragd.Page) ([]*rag
 		return nil, false, err
 	}
 	return listPage(ctx, s, p.Limit, func(r rowScanner) (*ragd.Collection, error) {
-		c, _, err := scanCollection(r)
+		c, _, err := s.scanCollection(r)
 		return c, err
 	}, `SELECT `+collectionColumns+` FROM collections WHERE workspace = ? AND seq > ? ORDER BY seq LIMIT ?`, ws, after, p.Limit+1)
 }
@@ -274,17 +273,17 @@ func encodeMetadata(m map[string]any) (string, error) {
 	return string(b), nil
 }
 
-// decodeMetadata returns the stored metadata s as a map. Metadata that
+// decodeMetadata returns the stored metadata as a map. Metadata that
 // does not decode (written by hand, or by an older ragd that checked less)
 // reads as empty, with a warning: one such row must not make every read of
 // its collection fail.
-func decodeMetadata(s string) map[string]any {
+func (s *Store) decodeMetadata(stored string) map[string]any {
 	m := map[string]any{}
-	if s == "" {
+	if stored == "" {
 		return m
 	}
-	if err := json.Unmarshal([]byte(s), &m); err != nil {
-		slog.Warn("stored metadata is not a JSON object; reading it as {}", "bytes", len(s), "err", err)
+	if err := json.Unmarshal([]byte(stored), &m); err != nil {
+		s.Logger.Warn("stored metadata is not a JSON object; reading it as {}", "bytes", len(stored), "err", err)
 		return map[string]any{}
 	}
 	return m

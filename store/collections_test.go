@@ -1,22 +1,27 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/internal/testwait"
 	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/store/storetest"
 )
 
 // Deleting a collection removes its rows and hands the pages back to the
 // file system; the WAL is checkpointed back to nothing.
 func TestDeleteCollectionFreesSpace(t *testing.T) {
-	s := MustOpen(t)
+	s := storetest.MustOpen(t)
 	ctx := context.Background()
 	keep := mustCollection(t, s, "ws", "keep")
 	if _, err := s.InsertItems(ctx, "ws", keep.ID, []ragd.NewItem{newItem(t, "a small item that stays", nil)}); err != nil {
@@ -68,26 +73,22 @@ func TestDeleteCollectionFreesSpace(t *testing.T) {
 // free page to the file system, and returns the file's size then.
 func waitFreed(t *testing.T, s *store.Store) store.FileStats {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		st, err := s.Stats(context.Background())
-		if err != nil {
+	var st store.FileStats
+	testwait.Until(t, time.Minute, func() bool {
+		var err error
+		if st, err = s.Stats(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if st.FreePages == 0 {
-			return st
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d pages still free after a minute", st.FreePages)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return st.FreePages == 0
+	}, "the background vacuum left free pages")
+	return st
 }
 
 // Free pages left by an earlier run (here: a table dropped behind the
 // store's back) are returned to the file system after the next Open.
 func TestOpenFreesLeftoverPages(t *testing.T) {
-	path := filepath.Join(t.TempDir(), store.FileName)
+	dir := t.TempDir()
+	path := filepath.Join(dir, store.FileName)
 	s, err := store.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -111,12 +112,60 @@ func TestOpenFreesLeftoverPages(t *testing.T) {
 		t.Fatalf("the dropped table left %d free pages (%v), want 2000 or more", free, err)
 	}
 	db.Close()
-	s, err = store.Open(path)
+	s = storetest.MustOpenIn(t, dir)
+	if st := waitFreed(t, s); st.Pages > 200 {
+		t.Fatalf("%d pages after the leftovers were freed", st.Pages)
+	}
+}
+
+// Metadata that does not decode, written behind the store's back, reads as
+// {} with a warning through the store's Logger, and the row still reads.
+func TestUnreadableMetadata(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.MustOpen(t)
+	var logs bytes.Buffer
+	s.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	c := mustCollection(t, s, "ws", "docs")
+	items, err := s.InsertItems(ctx, "ws", c.ID, []ragd.NewItem{newItem(t, "an item whose metadata is damaged", map[string]any{"k": "v"})})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	if st := waitFreed(t, s); st.Pages > 200 {
-		t.Fatalf("%d pages after the leftovers were freed", st.Pages)
+	db, err := sql.Open("sqlite3", s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, tt := range []struct {
+		name, table, id string
+		read            func() (map[string]any, error)
+	}{
+		{"Collection", "collections", c.ID, func() (map[string]any, error) {
+			c, err := s.Collection(ctx, "ws", c.ID)
+			if err != nil {
+				return nil, err
+			}
+			return c.Metadata, nil
+		}},
+		{"Item", "items", items[0].ID, func() (map[string]any, error) {
+			it, err := s.Item(ctx, "ws", c.ID, items[0].ID)
+			if err != nil {
+				return nil, err
+			}
+			return it.Metadata, nil
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			logs.Reset()
+			if _, err := db.Exec(`UPDATE `+tt.table+` SET metadata = '[1, 2' WHERE id = ?`, tt.id); err != nil {
+				t.Fatal(err)
+			}
+			m, err := tt.read()
+			if err != nil || m == nil || len(m) != 0 {
+				t.Fatalf("metadata %v, %v; want {}", m, err)
+			}
+			if !strings.Contains(logs.String(), "stored metadata is not a JSON object") {
+				t.Errorf("the store's Logger got %q, want the warning", logs.String())
+			}
+		})
 	}
 }

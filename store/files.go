@@ -12,7 +12,7 @@ import (
 const fileColumns = `id, collection_id, filename, bytes, content_type, sha256, status, coalesce(error_code, ''),
 	coalesce(error_message, ''), items, chunks, tokens, pages, created, completed_at, metadata, max_tokens, overlap_tokens, items_deleted`
 
-func scanFile(r rowScanner) (*ragd.File, error) {
+func (s *Store) scanFile(r rowScanner) (*ragd.File, error) {
 	f := &ragd.File{}
 	var code, msg, meta string
 	var completed sql.NullInt64
@@ -26,7 +26,7 @@ func scanFile(r rowScanner) (*ragd.File, error) {
 	if completed.Valid {
 		f.CompletedAt = &completed.Int64
 	}
-	f.Metadata = decodeMetadata(meta)
+	f.Metadata = s.decodeMetadata(meta)
 	return f, nil
 }
 
@@ -58,9 +58,9 @@ func (s *Store) CreateFile(ctx context.Context, ws, colID string, f *ragd.File) 
 			return err
 		}
 		colID = c.ID
-		old, err := scanFile(tx.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE collection_id = ? AND sha256 = ?`, colID, f.SHA256))
+		old, err := s.scanFile(tx.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE collection_id = ? AND sha256 = ?`, colID, f.SHA256))
 		if err == nil {
-			same := old.Filename == f.Filename && (f.Metadata == nil || sameMetadata(old.Metadata, meta))
+			same := old.Filename == f.Filename && (f.Metadata == nil || s.sameMetadata(old.Metadata, meta))
 			if !old.Done() || (same && old.ItemsDeleted == 0) {
 				out = old
 				return nil
@@ -74,7 +74,7 @@ func (s *Store) CreateFile(ctx context.Context, ws, colID string, f *ragd.File) 
 			if err := reingestFile(ctx, tx, seq, old, f, meta, s.Now().Unix()); err != nil {
 				return err
 			}
-			out, err = scanFile(tx.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE id = ?`, old.ID))
+			out, err = s.scanFile(tx.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE id = ?`, old.ID))
 			created = true
 			return err
 		}
@@ -95,7 +95,7 @@ func (s *Store) CreateFile(ctx context.Context, ws, colID string, f *ragd.File) 
 		if _, err := tx.ExecContext(ctx, `UPDATE collections SET file_count = file_count + 1, updated = ? WHERE id = ?`, now, colID); err != nil {
 			return err
 		}
-		out, err = scanFile(tx.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE id = ?`, f.ID))
+		out, err = s.scanFile(tx.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE id = ?`, f.ID))
 		created = true
 		return err
 	})
@@ -139,8 +139,8 @@ func reingestFile(ctx context.Context, tx *sql.Tx, seq int64, old, f *ragd.File,
 // sameMetadata reports whether stored metadata m equals the metadata
 // encoded as enc once that reads back from the database too (a number
 // written 9.50 reads back as 9.5).
-func sameMetadata(m map[string]any, enc string) bool {
-	return reflect.DeepEqual(m, decodeMetadata(enc))
+func (s *Store) sameMetadata(m map[string]any, enc string) bool {
+	return reflect.DeepEqual(m, s.decodeMetadata(enc))
 }
 
 // File returns file fileID of collection colID in workspace ws.
@@ -149,7 +149,7 @@ func (s *Store) File(ctx context.Context, ws, colID, fileID string) (*ragd.File,
 	if err != nil {
 		return nil, err
 	}
-	f, err := scanFile(s.db.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE id = ? AND collection_id = ?`, fileID, c.ID))
+	f, err := s.scanFile(s.db.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE id = ? AND collection_id = ?`, fileID, c.ID))
 	if err == sql.ErrNoRows {
 		return nil, notFound("file", fileID)
 	}
@@ -167,7 +167,7 @@ func (s *Store) Files(ctx context.Context, ws, colID string, p ragd.Page) ([]*ra
 	if err != nil {
 		return nil, false, err
 	}
-	return listPage(ctx, s, p.Limit, scanFile, `SELECT `+fileColumns+` FROM files WHERE collection_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+	return listPage(ctx, s, p.Limit, s.scanFile, `SELECT `+fileColumns+` FROM files WHERE collection_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
 		c.ID, after, p.Limit+1)
 }
 

@@ -16,14 +16,14 @@ const itemVisible = `(file_id IS NULL OR file_id IN (SELECT id FROM files WHERE 
 
 const itemColumns = `id, collection_id, coalesce(file_id, ''), created, updated, description, content, metadata, chunk_count, tokens`
 
-func scanItem(r rowScanner) (*ragd.Item, error) {
+func (s *Store) scanItem(r rowScanner) (*ragd.Item, error) {
 	it := &ragd.Item{}
 	var meta string
 	if err := r.Scan(&it.ID, &it.CollectionID, &it.FileID, &it.Created, &it.Updated, &it.Description, &it.Content,
 		&meta, &it.ChunkCount, &it.Tokens); err != nil {
 		return nil, err
 	}
-	it.Metadata = decodeMetadata(meta)
+	it.Metadata = s.decodeMetadata(meta)
 	return it, nil
 }
 
@@ -188,7 +188,7 @@ func (s *Store) Item(ctx context.Context, ws, colID, itemID string) (*ragd.Item,
 	if err != nil {
 		return nil, err
 	}
-	it, err := scanItem(s.db.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM items WHERE id = ? AND collection_id = ? AND `+itemVisible, itemID, c.ID))
+	it, err := s.scanItem(s.db.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM items WHERE id = ? AND collection_id = ? AND `+itemVisible, itemID, c.ID))
 	if err == sql.ErrNoRows {
 		return nil, notFound("item", itemID)
 	}
@@ -206,7 +206,7 @@ func (s *Store) Items(ctx context.Context, ws, colID string, p ragd.Page) ([]*ra
 	if err != nil {
 		return nil, false, err
 	}
-	return listPage(ctx, s, p.Limit, scanItem,
+	return listPage(ctx, s, p.Limit, s.scanItem,
 		`SELECT `+itemColumns+` FROM items WHERE collection_id = ? AND seq > ? AND `+itemVisible+` ORDER BY seq LIMIT ?`, c.ID, after, p.Limit+1)
 }
 
@@ -219,7 +219,7 @@ func (s *Store) UpdateItem(ctx context.Context, ws, colID, itemID string, u ragd
 		if err != nil {
 			return err
 		}
-		it, err := scanItem(tx.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM items WHERE id = ? AND collection_id = ?`, itemID, c.ID))
+		it, err := s.scanItem(tx.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM items WHERE id = ? AND collection_id = ?`, itemID, c.ID))
 		if err == sql.ErrNoRows {
 			return notFound("item", itemID)
 		}

@@ -75,10 +75,10 @@ func (s *Store) ClaimJob(ctx context.Context, idleOnly bool) (*Job, error) {
 		if _, err := tx.ExecContext(ctx, `UPDATE files SET status = ? WHERE id = ?`, ragd.FileProcessing, fileID); err != nil {
 			return err
 		}
-		if j.File, err = scanFile(tx.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE id = ?`, fileID)); err != nil {
+		if j.File, err = s.scanFile(tx.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE id = ?`, fileID)); err != nil {
 			return err
 		}
-		if j.Collection, j.seq, err = scanCollection(tx.QueryRowContext(ctx, `SELECT `+collectionColumns+` FROM collections WHERE id = ?`,
+		if j.Collection, j.seq, err = s.scanCollection(tx.QueryRowContext(ctx, `SELECT `+collectionColumns+` FROM collections WHERE id = ?`,
 			j.File.CollectionID)); err != nil {
 			return err
 		}
@@ -189,7 +189,7 @@ func (s *Store) PublishFile(ctx context.Context, job *Job, pages int, texts []*S
 			return err
 		}
 		var err error
-		out, err = scanFile(tx.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE id = ?`, fileID))
+		out, err = s.scanFile(tx.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE id = ?`, fileID))
 		return err
 	})
 	return out, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/store/storetest"
 )
 
 // newFile records a file with a given digest in c and returns it.
@@ -57,7 +58,7 @@ func hits(t *testing.T, s *store.Store, c *ragd.Collection, text string) int {
 
 func TestFileLifecycle(t *testing.T) {
 	ctx := context.Background()
-	s := MustOpen(t)
+	s := storetest.MustOpen(t)
 	c := mustCollection(t, s, "ws", "docs")
 	f := newFile(t, s, c, "aaa")
 
@@ -148,7 +149,7 @@ func TestFileLifecycle(t *testing.T) {
 
 func TestJobFailRequeueAndDelete(t *testing.T) {
 	ctx := context.Background()
-	s := MustOpen(t)
+	s := storetest.MustOpen(t)
 	c := mustCollection(t, s, "ws", "docs")
 	items := func() int {
 		list, _, err := s.Items(ctx, c.Workspace, c.ID, ragd.Page{Limit: 100})
@@ -219,7 +220,7 @@ func TestJobFailRequeueAndDelete(t *testing.T) {
 // workspaces skips every workspace with a running job.
 func TestClaimJobFairness(t *testing.T) {
 	ctx := context.Background()
-	s := MustOpen(t)
+	s := storetest.MustOpen(t)
 	a := mustCollection(t, s, "a", "docs")
 	b := mustCollection(t, s, "b", "docs")
 	a1, a2, a3 := newFile(t, s, a, "a1"), newFile(t, s, a, "a2"), newFile(t, s, a, "a3")
@@ -270,7 +271,7 @@ func TestClaimJobFairness(t *testing.T) {
 // 10,000 queued jobs in 10 workspaces and one running job per workspace.
 func BenchmarkClaimJob(b *testing.B) {
 	ctx := context.Background()
-	s := MustOpen(b)
+	s := storetest.MustOpen(b)
 	var cols []*ragd.Collection
 	for w := range 10 {
 		cols = append(cols, mustCollection(b, s, fmt.Sprintf("ws%d", w), "docs"))

@@ -445,7 +445,7 @@ func (s *Store) hydrate(ctx context.Context, cands []candidate) ([]ragd.SearchRe
 		if filename.Valid {
 			r.Filename = &filename.String
 		}
-		r.Metadata = decodeMetadata(meta)
+		r.Metadata = s.decodeMetadata(meta)
 		r.ID = fmt.Sprintf("chunk_%d", id)
 		byID[id] = r
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/store/storetest"
 )
 
 var fruit = []struct {
@@ -45,7 +46,7 @@ func query(t *testing.T, text string) []float32 {
 }
 
 func TestSearchModes(t *testing.T) {
-	s := MustOpen(t)
+	s := storetest.MustOpen(t)
 	c, items := seedFruit(t, s)
 	for _, mode := range []string{ragd.ModeVector, ragd.ModeKeyword, ragd.ModeHybrid} {
 		t.Run(mode, func(t *testing.T) {
@@ -70,7 +71,7 @@ func TestSearchModes(t *testing.T) {
 }
 
 func TestSearchFilters(t *testing.T) {
-	s := MustOpen(t)
+	s := storetest.MustOpen(t)
 	c, items := seedFruit(t, s)
 	tests := []struct {
 		name   string
@@ -122,7 +123,7 @@ func TestSearchFilters(t *testing.T) {
 // A filter is applied inside the query: a selective filter over many
 // chunks still returns every match, not the few that made a global top-k.
 func TestSearchFilterIsNotPostFilter(t *testing.T) {
-	s := MustOpen(t)
+	s := storetest.MustOpen(t)
 	c := mustCollection(t, s, "ws1", "many")
 	var nis []ragd.NewItem
 	for i := 0; i < 600; i++ {
@@ -142,7 +143,7 @@ func TestSearchFilterIsNotPostFilter(t *testing.T) {
 }
 
 func TestSearchErrors(t *testing.T) {
-	s := MustOpen(t)
+	s := storetest.MustOpen(t)
 	c, _ := seedFruit(t, s)
 	nothing := &ragd.Filter{Key: "kind", Op: "eq", Value: "mineral"}
 	tests := []struct {
@@ -177,7 +178,7 @@ func TestSearchErrors(t *testing.T) {
 }
 
 func TestKeywordQuerySyntaxIsLiteral(t *testing.T) {
-	s := MustOpen(t)
+	s := storetest.MustOpen(t)
 	c, _ := seedFruit(t, s)
 	for _, q := range []string{`"unbalanced`, `AND OR NOT`, `a* NEAR(b c)`, `col:value`, `^`, ``} {
 		if _, err := s.Search(context.Background(), "ws1", c.ID, ragd.SearchQuery{Mode: "keyword", Text: q, TopK: 5}); err != nil {
@@ -187,7 +188,7 @@ func TestKeywordQuerySyntaxIsLiteral(t *testing.T) {
 }
 
 func TestHybridScores(t *testing.T) {
-	s := MustOpen(t)
+	s := storetest.MustOpen(t)
 	c, items := seedFruit(t, s)
 	res, err := s.Search(context.Background(), "ws1", c.ID, ragd.SearchQuery{Text: "sour lemons", Vector: query(t, "sour lemons"), Mode: ragd.ModeHybrid, TopK: 5})
 	if err != nil {
@@ -207,7 +208,7 @@ func TestHybridScores(t *testing.T) {
 // Terms found in half the chunks or more are dropped from large keyword
 // queries; the results are those of the full query.
 func TestKeywordPruning(t *testing.T) {
-	s := MustOpen(t)
+	s := storetest.MustOpen(t)
 	ctx := context.Background()
 	c := mustCollection(t, s, "ws", "prune")
 	var nis []ragd.NewItem
@@ -284,7 +285,7 @@ func ids(results string) string {
 // migration 030, never the item rows (whose content can be large) and
 // never another collection's rows.
 func TestFilterQueryPlan(t *testing.T) {
-	s, ctx := MustOpen(t), context.Background()
+	s, ctx := storetest.MustOpen(t), context.Background()
 	c := mustCollection(t, s, "ws", "plan")
 	for _, f := range []*ragd.Filter{
 		{Key: "kind", Op: "eq", Value: "fruit"},
@@ -307,7 +308,7 @@ func TestFilterQueryPlan(t *testing.T) {
 // rowids are checked by SQLite, never handed to FTS5 as rowid constraints,
 // which would make FTS5 run the query once per allowed rowid.
 func TestKeywordFilterPlan(t *testing.T) {
-	s, ctx := MustOpen(t), context.Background()
+	s, ctx := storetest.MustOpen(t), context.Background()
 	c := mustCollection(t, s, "ws", "plan")
 	ftsStep := func(filtered bool) string {
 		plan, err := s.KeywordPlan(ctx, "ws", c.ID, filtered)
@@ -333,7 +334,7 @@ func TestKeywordFilterPlan(t *testing.T) {
 // hybrid search.
 func TestKeywordSplitMatchesWhole(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3)) // three uneven ranges
-	s := MustOpen(t)
+	s := storetest.MustOpen(t)
 	ctx := context.Background()
 	c := mustCollection(t, s, "ws", "split")
 	r := rand.New(rand.NewPCG(7, 7))
@@ -387,7 +388,7 @@ func TestKeywordSplitMatchesWhole(t *testing.T) {
 // store opened afresh on the same file, also once a term crosses half
 // the rows and stops being scored.
 func TestTermCountsFollowWrites(t *testing.T) {
-	s := MustOpen(t)
+	s := storetest.MustOpen(t)
 	ctx := context.Background()
 	c := mustCollection(t, s, "ws", "counts")
 	var nis []ragd.NewItem
@@ -464,7 +465,7 @@ func searchString(t *testing.T, s *store.Store, colID string, q ragd.SearchQuery
 // Alpha weighs the rankings of a hybrid search: at 1 it orders like the
 // vector search, at 0 like the keyword search.
 func TestHybridAlpha(t *testing.T) {
-	s := MustOpen(t)
+	s := storetest.MustOpen(t)
 	c, _ := seedFruit(t, s)
 	ctx := context.Background()
 	q := "yellow fruit trees"

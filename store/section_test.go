@@ -8,6 +8,7 @@ import (
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/store/storetest"
 )
 
 // sectionItem is an item whose one chunk lies under section.
@@ -36,7 +37,8 @@ func keywordHit(t *testing.T, s *store.Store, colID, text string) *ragd.SearchRe
 // which have none.
 func TestChunkSection(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), store.FileName)
+	dir := t.TempDir()
+	path := filepath.Join(dir, store.FileName)
 	s, err := store.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -59,11 +61,7 @@ func TestChunkSection(t *testing.T) {
 	}
 	db.Close()
 
-	s, err = store.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = storetest.MustOpenIn(t, dir)
 	const passage = "Run the installer and follow its steps."
 	if _, err := s.InsertItems(ctx, "ws1", c.ID, []ragd.NewItem{
 		sectionItem(t, passage, "Guide > Installing on Windows"),

@@ -80,6 +80,11 @@ type Store struct {
 
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
+	// Logger receives the store's warnings: failed background
+	// checkpoints and vacuums, and stored data it reads past. Open sets
+	// slog.Default(); a program replaces it, right after Open, to route
+	// them with its other logs, and a test to read them.
+	Logger *slog.Logger
 
 	vecs *vecCache // vectors of searched collections, see vecscan.go
 
@@ -123,7 +128,7 @@ func Open(path string) (*Store, error) {
 	}
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
-	s := &Store{path: abs, db: db, wdb: wdb, Now: time.Now, vecs: newVecCache(DefaultVectorCacheBytes), keywordSplitRows: defaultKeywordSplitRows,
+	s := &Store{path: abs, db: db, wdb: wdb, Now: time.Now, Logger: slog.Default(), vecs: newVecCache(DefaultVectorCacheBytes), keywordSplitRows: defaultKeywordSplitRows,
 		vacuumKick: make(chan struct{}, 1), stop: make(chan struct{})}
 	if err := s.migrate(context.Background()); err != nil {
 		s.closeDBs()
@@ -207,7 +212,7 @@ func (s *Store) checkpointLoop(every time.Duration) {
 			return
 		case <-t.C:
 			if _, err := s.wdb.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
-				slog.Warn("wal checkpoint", "err", err)
+				s.Logger.Warn("wal checkpoint", "err", err)
 			}
 		}
 	}
@@ -247,7 +252,7 @@ func (s *Store) vacuumLoop() {
 			}
 			free, err := s.vacuumOnce(context.Background())
 			if err != nil {
-				slog.Warn("incremental vacuum", "err", err)
+				s.Logger.Warn("incremental vacuum", "err", err)
 				break
 			}
 			if free == 0 {

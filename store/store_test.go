@@ -11,22 +11,8 @@ import (
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/store/storetest"
 )
-
-// MustOpen opens a store on a fresh temp dir, closed at the end of the test.
-func MustOpen(t testing.TB) *store.Store {
-	t.Helper()
-	s, err := store.Open(filepath.Join(t.TempDir(), store.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return s
-}
 
 var hash = embed.NewHash(64)
 
@@ -81,11 +67,7 @@ func TestFilePermissions(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			s, err := store.Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s := storetest.MustOpenIn(t, dir)
 			mustCollection(t, s, "ws", "private") // writes, so the WAL exists
 			backup := filepath.Join(dir, "backup.db")
 			if err := s.Backup(ctx, backup); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/store/storetest"
 )
 
 // exactSet is a brute-force reference: the items of a collection with
@@ -116,7 +117,7 @@ func checkExact(t *testing.T, s *store.Store, c *ragd.Collection, e *exactSet, q
 // sqlite-vec chunks of 1024 vectors.
 func TestVectorSearchIsExact(t *testing.T) {
 	for _, dims := range []int{64, 67, 384} {
-		s := MustOpen(t)
+		s := storetest.MustOpen(t)
 		c, e := seedExact(t, s, dims, 2500)
 		r := rand.New(rand.NewPCG(99, uint64(dims)))
 		filters := []struct {
@@ -151,7 +152,7 @@ func TestVectorSearchIsExact(t *testing.T) {
 // delete returned.
 func TestVectorSearchSeesWrites(t *testing.T) {
 	const dims = 32
-	s := MustOpen(t)
+	s := storetest.MustOpen(t)
 	c, e := seedExact(t, s, dims, 3000)
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(5, 5))

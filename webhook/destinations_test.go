@@ -3,13 +3,11 @@ package webhook_test
 import (
 	"context"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ragd/ragd"
-	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/store/storetest"
 	"github.com/ragd/ragd/webhook"
 )
 
@@ -58,8 +56,7 @@ func TestDestinationsCheck(t *testing.T) {
 // A hostname is checked on the address it resolves to, when delivering,
 // and the failure recorded in the delivery log shows no URL credentials.
 func TestDeliveryToRefusedAddress(t *testing.T) {
-	st := openStore(t, filepath.Join(t.TempDir(), store.FileName))
-	defer st.Close()
+	st := storetest.MustOpen(t)
 	rcv := newReceiver(t, "whsec_0123456789abcdef")
 	url := strings.Replace(rcv.URL, "127.0.0.1", "tok3n-user@localhost", 1)
 	w := register(t, st, "acme", url, "whsec_0123456789abcdef", webhook.FileFailed)
@@ -70,20 +67,8 @@ func TestDeliveryToRefusedAddress(t *testing.T) {
 	if err := d.Publish(context.Background(), "acme", webhook.FileFailed, map[string]string{"id": "file_1"}); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		log, err := st.Deliveries(context.Background(), "acme", w.ID, 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(log) == 1 && log[0].State == ragd.DeliveryFailed {
-			if e := log[0].LastError; !strings.Contains(e, "is not in the allowed ranges 10.0.0.0/8") || strings.Contains(e, "tok3n") {
-				t.Errorf("last error %q", e)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("delivery log %+v", log)
-		}
+	if e := waitDelivery(t, st, w, ragd.DeliveryFailed).LastError; !strings.Contains(e, "is not in the allowed ranges 10.0.0.0/8") || strings.Contains(e, "tok3n") {
+		t.Errorf("last error %q", e)
 	}
 	select {
 	case ev := <-rcv.got:

@@ -198,9 +198,11 @@ func (d *Dispatcher) loop(ctx context.Context) {
 		if n == batchSize {
 			continue
 		}
+		// Retries are due on opt.Now's clock (attempt sets their times
+		// with it, deliverDue compares with it): measure the wait on it.
 		wait := time.Minute
 		if next, ok, err := d.st.NextDeliveryAt(ctx); err == nil && ok {
-			wait = min(wait, time.Until(time.UnixMilli(next)))
+			wait = min(wait, time.UnixMilli(next).Sub(d.opt.Now()))
 		}
 		t := time.NewTimer(max(wait, 0))
 		select {

@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/internal/testwait"
 	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/store/storetest"
 	"github.com/ragd/ragd/webhook"
 )
 
@@ -69,16 +71,22 @@ func (r *receiver) wait(t *testing.T) webhook.Event {
 	}
 }
 
-func openStore(t *testing.T, path string) *store.Store {
-	t.Helper()
-	st, err := store.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
-
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// waitDelivery waits until the one delivery of webhook w is in state and
+// returns it.
+func waitDelivery(t *testing.T, st *store.Store, w *ragd.Webhook, state string) *ragd.Delivery {
+	t.Helper()
+	var log []*ragd.Delivery
+	testwait.Until(t, 20*time.Second, func() bool {
+		var err error
+		if log, err = st.Deliveries(context.Background(), w.Workspace, w.ID, 10); err != nil {
+			t.Fatal(err)
+		}
+		return len(log) == 1 && log[0].State == state
+	}, "the delivery of webhook %s is not %s", w.ID, state)
+	return log[0]
+}
 
 func register(t *testing.T, st *store.Store, ws, url, secret string, events ...string) *ragd.Webhook {
 	t.Helper()
@@ -90,8 +98,7 @@ func register(t *testing.T, st *store.Store, ws, url, secret string, events ...s
 }
 
 func TestDeliverySignedAndRetried(t *testing.T) {
-	st := openStore(t, filepath.Join(t.TempDir(), store.FileName))
-	defer st.Close()
+	st := storetest.MustOpen(t)
 	const secret = "whsec_0123456789abcdef"
 	rcv := newReceiver(t, secret, 500, 503)
 	other := newReceiver(t, secret)
@@ -123,24 +130,14 @@ func TestDeliverySignedAndRetried(t *testing.T) {
 		t.Errorf("unsubscribed endpoint got %+v", ev)
 	default:
 	}
-	var log []*ragd.Delivery
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		var err error
-		if log, err = st.Deliveries(context.Background(), "acme", w.ID, 10); err != nil {
-			t.Fatal(err)
-		}
-		if len(log) == 1 && log[0].State == ragd.DeliveryDelivered {
-			break
-		}
-	}
-	if len(log) != 1 || log[0].State != ragd.DeliveryDelivered || log[0].Attempts != 3 || log[0].LastStatus != 200 || log[0].EventID != ev.ID {
-		t.Errorf("delivery log %+v", log[0])
+	log := waitDelivery(t, st, w, ragd.DeliveryDelivered)
+	if log.Attempts != 3 || log.LastStatus != 200 || log.EventID != ev.ID {
+		t.Errorf("delivery log %+v", log)
 	}
 }
 
 func TestDeliveryGivesUpAfterMaxAttempts(t *testing.T) {
-	st := openStore(t, filepath.Join(t.TempDir(), store.FileName))
-	defer st.Close()
+	st := storetest.MustOpen(t)
 	rcv := newReceiver(t, "whsec_0123456789abcdef", 500, 500, 500, 500)
 	w := register(t, st, "acme", rcv.URL, "whsec_0123456789abcdef", webhook.FileFailed)
 	d := webhook.New(st, webhook.Options{Backoff: time.Millisecond, MaxAttempts: 3, Logger: quiet})
@@ -149,28 +146,19 @@ func TestDeliveryGivesUpAfterMaxAttempts(t *testing.T) {
 	if err := d.Publish(context.Background(), "acme", webhook.FileFailed, map[string]string{"id": "file_2"}); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		log, err := st.Deliveries(context.Background(), "acme", w.ID, 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if log[0].State == ragd.DeliveryFailed {
-			if log[0].Attempts != 3 || log[0].LastStatus != 500 || log[0].LastError == "" {
-				t.Errorf("failed delivery %+v", log[0])
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("delivery still %+v", log[0])
-		}
+	if log := waitDelivery(t, st, w, ragd.DeliveryFailed); log.Attempts != 3 || log.LastStatus != 500 || log.LastError == "" {
+		t.Errorf("failed delivery %+v", log)
 	}
 }
 
 // TestOutboxSurvivesRestart publishes while no dispatcher runs, closes the
 // database, and checks the next process delivers the event.
 func TestOutboxSurvivesRestart(t *testing.T) {
-	path := filepath.Join(t.TempDir(), store.FileName)
-	st := openStore(t, path)
+	dir := t.TempDir()
+	st, err := store.Open(filepath.Join(dir, store.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
 	rcv := newReceiver(t, "whsec_0123456789abcdef")
 	register(t, st, "acme", rcv.URL, "whsec_0123456789abcdef", webhook.CollectionDeleted)
 	if err := webhook.New(st, webhook.Options{Logger: quiet}).Publish(context.Background(), "acme", webhook.CollectionDeleted, map[string]string{"id": "col_1"}); err != nil {
@@ -179,8 +167,7 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	st = openStore(t, path)
-	defer st.Close()
+	st = storetest.MustOpenIn(t, dir)
 	d := webhook.New(st, webhook.Options{Logger: quiet})
 	d.Start()
 	defer d.Close(context.Background())

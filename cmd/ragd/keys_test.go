@@ -14,6 +14,7 @@ import (
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/store/storetest"
 )
 
 func TestKeysCommand(t *testing.T) {
@@ -39,11 +40,7 @@ func TestKeysCommand(t *testing.T) {
 	if err := run(ctx, []string{"keys", "revoke", "--data-dir", dir, k.ID}, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
-	st, err = store.Open(filepath.Join(dir, store.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st = storetest.MustOpenIn(t, dir)
 	if _, err := st.KeyBySecret(ctx, k.Secret); err == nil {
 		t.Fatal("revoked key still authenticates")
 	}

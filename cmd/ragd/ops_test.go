@@ -22,9 +22,11 @@ import (
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/internal/testwait"
 	"github.com/ragd/ragd/server"
 	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/store/storetest"
 )
 
 // TestMain lets the tests start this test binary as a real ragd process.
@@ -163,16 +165,14 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.waitLog(t, "shutting down")
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	testwait.Until(t, 10*time.Second, func() bool {
 		c, err := net.Dial("tcp", strings.TrimPrefix(p.url, "http://"))
 		if err != nil {
-			break
+			return true
 		}
 		c.Close()
-		if time.Now().After(deadline) {
-			t.Fatal("still accepting connections after SIGTERM")
-		}
-	}
+		return false
+	}, "still accepting connections after SIGTERM")
 	if _, err := io.WriteString(conn, body[20:]); err != nil {
 		t.Fatal(err)
 	}
@@ -197,11 +197,7 @@ func TestGracefulShutdown(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(dir, store.FileName+"-wal")); err == nil && fi.Size() > 0 {
 		t.Errorf("WAL holds %d bytes after shutdown", fi.Size())
 	}
-	st, err := store.Open(filepath.Join(dir, store.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.MustOpenIn(t, dir)
 	ctx := context.Background()
 	if _, err := st.Item(ctx, ragd.DefaultWorkspace, col.Collection.ID, item.Item.ID); err != nil {
 		t.Errorf("drained write lost: %v", err)
@@ -222,11 +218,7 @@ func TestGracefulShutdown(t *testing.T) {
 // backup began and an intact database.
 func TestBackupDuringWrites(t *testing.T) {
 	dir := t.TempDir()
-	st, err := createStore(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.MustOpenIn(t, dir)
 	srv := server.New(service.New(service.Config{Store: st, Embedders: embed.NewRegistry(embed.HashModelName, embed.NewHash(384))}), server.Config{
 		AdminKey: testAdminKey, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Ops: server.OpsConfig{DefaultTier: &server.Tier{Name: "unlimited"}}})
@@ -264,21 +256,17 @@ func TestBackupDuringWrites(t *testing.T) {
 			}
 		}()
 	}
-	for {
+	testwait.Until(t, time.Minute, func() bool {
 		mu.Lock()
-		n := len(acked)
-		mu.Unlock()
-		if n >= 50 {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		return len(acked) >= 50
+	}, "the writers did not add 50 items")
 	mu.Lock()
 	before := append([]string(nil), acked...)
 	mu.Unlock()
 	out := filepath.Join(t.TempDir(), "backup.db")
 	var stdout bytes.Buffer
-	err = run(context.Background(), []string{"backup", "--data-dir", dir, out}, &stdout, io.Discard)
+	err := run(context.Background(), []string{"backup", "--data-dir", dir, out}, &stdout, io.Discard)
 	close(stop)
 	wg.Wait()
 	if err != nil {
@@ -301,11 +289,7 @@ func TestBackupDuringWrites(t *testing.T) {
 	if err := run(context.Background(), []string{"check", "--data-dir", restored}, &check, io.Discard); err != nil || !strings.Contains(check.String(), "ok") {
 		t.Fatalf("check: %v %s", err, check.String())
 	}
-	rst, err := openStore(restored)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rst.Close()
+	rst := storetest.MustOpenIn(t, restored)
 	for _, id := range before {
 		if _, err := rst.Item(context.Background(), ragd.DefaultWorkspace, col.Collection.ID, id); err != nil {
 			t.Errorf("item %s acknowledged before the backup is missing: %v", id, err)
