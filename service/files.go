@@ -24,17 +24,8 @@ func (s *Service) ReceiveFile(r io.Reader) (*ingest.Upload, error) { return s.in
 // returns once the ingest ended, and a failed ingest as the file's error
 // (ingest.Failure). AddFile consumes up.
 func (s *Service) AddFile(ctx context.Context, ws, colID string, up *ingest.Upload, nf ingest.NewFile, chunking *ChunkingChange, wait bool) (*ragd.File, bool, error) {
-	col, err := s.store.Collection(ctx, ws, colID)
+	col, err := s.fileChunking(ctx, ws, colID, chunking, &nf)
 	if err != nil {
-		up.Discard()
-		return nil, false, err
-	}
-	emb, err := s.embedders.ForCollection(col)
-	if err != nil {
-		up.Discard()
-		return nil, false, err
-	}
-	if nf.Chunking, err = chunking.resolve(col.Chunking, emb.MaxInputTokens()); err != nil {
 		up.Discard()
 		return nil, false, err
 	}
@@ -49,6 +40,22 @@ func (s *Service) AddFile(ctx context.Context, ws, colID string, up *ingest.Uplo
 		return f, true, ingest.Failure(f)
 	}
 	return f, true, nil
+}
+
+// fileChunking sets nf's chunking: collection colID's, changed by
+// chunking and checked against its model's input limit. It returns the
+// collection.
+func (s *Service) fileChunking(ctx context.Context, ws, colID string, chunking *ChunkingChange, nf *ingest.NewFile) (*ragd.Collection, error) {
+	col, err := s.store.Collection(ctx, ws, colID)
+	if err != nil {
+		return nil, err
+	}
+	emb, err := s.embedders.ForCollection(col)
+	if err != nil {
+		return nil, err
+	}
+	nf.Chunking, err = chunking.resolve(col.Chunking, emb.MaxInputTokens())
+	return col, err
 }
 
 // Files returns a page of the files of collection colID.
