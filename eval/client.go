@@ -8,11 +8,11 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/internal/retry"
 )
 
 // client speaks the few routes of ragd's HTTP API (shared/API.md) that
@@ -63,11 +63,10 @@ func (c *client) send(ctx context.Context, method, path, contentType string, bod
 			return &ragd.Error{Kind: ragd.EUNAVAILABLE, Message: fmt.Sprintf("%s %s: reading the answer", method, path), Err: err}
 		}
 		if resp.StatusCode == http.StatusTooManyRequests {
-			wait, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(min(time.Duration(max(wait, 1))*time.Second, maxRetryWait)):
+			// No or an unreadable Retry-After waits the least: a second.
+			wait, _ := retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+			if err := retry.Sleep(ctx, min(max(wait, time.Second), maxRetryWait)); err != nil {
+				return err
 			}
 			continue
 		}

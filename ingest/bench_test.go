@@ -19,6 +19,7 @@ import (
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/ingest/extract"
 	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/store/storetest"
 )
 
 // benchCorpora are the real documents ingested by BenchmarkIngest: the
@@ -100,7 +101,7 @@ func benchmarkIngest(b *testing.B, corpus []string, reg *embed.Registry, emb emb
 		}
 		col := &ragd.Collection{Workspace: "bench", Name: "bench", EmbeddingModel: emb.Name(), Dimensions: emb.Dimensions(),
 			Chunking: ragd.Chunking{MaxTokens: 512, OverlapTokens: 64}}
-		if err := st.CreateCollection(ctx, col); err != nil {
+		if err := st.CreateCollection(ctx, storetest.StampCollection(col)); err != nil {
 			b.Fatal(err)
 		}
 		start := time.Now()

@@ -71,7 +71,7 @@ func testCollection(t testing.TB, st *store.Store, ws, name, model string) *ragd
 	t.Helper()
 	col := &ragd.Collection{Workspace: ws, Name: name, EmbeddingModel: model, Dimensions: embed.HashDimensions,
 		Chunking: ragd.Chunking{MaxTokens: 128, OverlapTokens: 16}}
-	if err := st.CreateCollection(context.Background(), col); err != nil {
+	if err := st.CreateCollection(context.Background(), storetest.StampCollection(col)); err != nil {
 		t.Fatal(err)
 	}
 	return col

@@ -111,7 +111,7 @@ func (g *Ingester) Add(ctx context.Context, ws, colID string, up *Upload, nf New
 		up.Discard()
 		return nil, false, err
 	}
-	f, created, err := g.store.CreateFile(ctx, ws, colID, &ragd.File{ID: up.ID, Filename: cleanFilename(nf.Filename),
+	f, created, err := g.write.CreateFile(ctx, ws, colID, &ragd.File{ID: up.ID, Created: g.store.Now().Unix(), Filename: cleanFilename(nf.Filename),
 		Bytes: up.Size, ContentType: contentTypes[format], SHA256: up.SHA256, Metadata: nf.Metadata, Chunking: nf.Chunking})
 	if err != nil || f.ID != up.ID {
 		// Not recorded, or the collection's file of these bytes (kept
@@ -158,7 +158,7 @@ func (g *Ingester) Open(fileID string) (*os.File, error) { return os.Open(g.Path
 // items, chunks, vectors, keyword entries and stored bytes. A running
 // ingest of the file is cancelled and leaves nothing behind.
 func (g *Ingester) Delete(ctx context.Context, ws, colID, fileID string) error {
-	if err := g.store.DeleteFile(ctx, ws, colID, fileID); err != nil {
+	if err := g.write.DeleteFile(ctx, ws, colID, fileID, g.store.Now().Unix()); err != nil {
 		return err
 	}
 	g.Forget([]string{fileID})

@@ -19,8 +19,25 @@ import (
 	"github.com/ragd/ragd/store"
 )
 
+// Writer is the part of the write seam (service.Writer) that ingest
+// writes files through: recording an upload, staging and publishing what
+// its ingest produced, failing it, deleting it. Each call carries the IDs
+// and times it writes, decided here with the store's clock. *store.Store
+// implements it; a cluster replicates it like every other write.
+type Writer interface {
+	CreateFile(ctx context.Context, ws, colID string, f *ragd.File) (*ragd.File, bool, error)
+	StageChunks(ctx context.Context, job *store.Job, items []*store.StagedItem) error
+	PublishFile(ctx context.Context, job *store.Job, pages int, texts []*store.StagedItem, at int64) (*ragd.File, error)
+	FailJob(ctx context.Context, job *store.Job, fe ragd.FileError, at int64) error
+	DeleteFile(ctx context.Context, ws, colID, fileID string, at int64) error
+}
+
 // Config holds an Ingester's settings; zero fields take defaults.
 type Config struct {
+	// Writer is the write seam the ingester's file writes go through
+	// (default: the store). Give it the same value as service.Config's
+	// Writer, so that every state change passes one seam.
+	Writer Writer
 	// Dir is where uploaded files' bytes are stored, one file per file ID.
 	Dir string
 	// Workers is how many files are ingested at once (default: the
@@ -88,6 +105,7 @@ var (
 // embed in batches, stage, then publish each file in one transaction.
 type Ingester struct {
 	store     *store.Store
+	write     Writer
 	embedders *embed.Registry
 	cfg       Config
 	log       *slog.Logger
@@ -123,6 +141,9 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) (*Ingester, err
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Writer == nil {
+		cfg.Writer = st
+	}
 	if cfg.RetryBackoff <= 0 {
 		cfg.RetryBackoff = 30 * time.Second
 	}
@@ -135,7 +156,7 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) (*Ingester, err
 	if cfg.MemoryBudget <= 0 {
 		cfg.MemoryBudget = DefaultMemoryBudget
 	}
-	g := &Ingester{store: st, embedders: embedders, cfg: cfg, log: cfg.Logger,
+	g := &Ingester{store: st, write: cfg.Writer, embedders: embedders, cfg: cfg, log: cfg.Logger,
 		wake: make(chan struct{}, cfg.Workers), wakeIdle: make(chan struct{}, 1), stopping: make(chan struct{}),
 		running: map[string]context.CancelCauseFunc{}, changed: make(chan struct{}), memory: newMemoryBudget(cfg.MemoryBudget)}
 	g.ctx, g.cancel = context.WithCancelCause(context.Background())
@@ -335,7 +356,7 @@ func (g *Ingester) run(job *store.Job) {
 
 // fail marks a job's file failed with fe and tells the observer.
 func (g *Ingester) fail(ctx context.Context, job *store.Job, fe ragd.FileError) {
-	if err := g.store.FailJob(ctx, job, fe); err != nil {
+	if err := g.write.FailJob(ctx, job, fe, g.store.Now().Unix()); err != nil {
 		g.log.Error("recording a failed ingest", "file_id", job.File.ID, "err", err)
 	} else if f, err := g.store.File(ctx, job.Workspace, job.Collection.ID, job.File.ID); err == nil {
 		g.notify(ctx, job, f)

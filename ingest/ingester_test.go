@@ -42,7 +42,7 @@ func TestCloseRequeues(t *testing.T) {
 	st := storetest.MustOpenIn(t, dir)
 	col := &ragd.Collection{Workspace: "ws", Name: "c", EmbeddingModel: embed.HashModelName, Dimensions: embed.HashDimensions,
 		Chunking: ragd.Chunking{MaxTokens: 128, OverlapTokens: 16}}
-	if err := st.CreateCollection(ctx, col); err != nil {
+	if err := st.CreateCollection(ctx, storetest.StampCollection(col)); err != nil {
 		t.Fatal(err)
 	}
 	path := writeCorpus(t, t.TempDir(), 1, 4<<20)[0]

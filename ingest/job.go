@@ -53,6 +53,8 @@ type fileRun struct {
 	opts   ragd.Chunking
 	meta   map[string]any
 	timing [4]time.Duration // parse, chunk, embed, store
+	// started is when the ingest began, the created time of its items.
+	started int64
 
 	pending  []*store.StagedItem // items with chunks waiting for embedding
 	nPending int
@@ -83,7 +85,7 @@ func (g *Ingester) ingest(ctx context.Context, job *store.Job) (err error) {
 	opts := job.File.Chunking
 	opts.MaxTokens = min(opts.MaxTokens, emb.MaxInputTokens())
 	opts.OverlapTokens = min(opts.OverlapTokens, opts.MaxTokens-1)
-	r := &fileRun{g: g, job: job, emb: emb, opts: opts, meta: job.File.Metadata}
+	r := &fileRun{g: g, job: job, emb: emb, opts: opts, meta: job.File.Metadata, started: g.store.Now().Unix()}
 
 	start := time.Now()
 	spool, err := createSpool(filepath.Join(g.tmpDir(), job.File.ID+".spool"))
@@ -116,7 +118,7 @@ func (g *Ingester) ingest(ctx context.Context, job *store.Job) (err error) {
 		r.doc.Description = Describe(truncate(r.doc.Content, 4096))
 		texts = append(texts, r.doc)
 	}
-	f, err := g.store.PublishFile(ctx, job, res.Pages, texts)
+	f, err := g.write.PublishFile(ctx, job, res.Pages, texts, g.store.Now().Unix())
 	if err != nil {
 		return err
 	}
@@ -211,10 +213,16 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
+// item returns ni as a new item of the file, with its ID and created time.
+func (r *fileRun) item(ni ragd.NewItem) *store.StagedItem {
+	ni.ID, ni.Created = ragd.NewID("item"), r.started
+	return &store.StagedItem{NewItem: ni}
+}
+
 // addDocChunk queues a chunk of the one-document item.
 func (r *fileRun) addDocChunk(ctx context.Context, c ragd.Chunk) error {
 	if r.doc == nil {
-		r.doc = &store.StagedItem{NewItem: ragd.NewItem{Metadata: r.meta}}
+		r.doc = r.item(ragd.NewItem{Metadata: r.meta})
 	}
 	if len(r.doc.Chunks) == 0 {
 		r.pending = append(r.pending, r.doc)
@@ -242,8 +250,7 @@ func (r *fileRun) addRecord(ctx context.Context, rec extract.Record) error {
 		return err
 	}
 	content := truncate(rec.Text, MaxItemContent)
-	it := &store.StagedItem{NewItem: ragd.NewItem{Content: content, Description: Describe(truncate(content, 4096)),
-		Metadata: meta, Chunks: chunks}}
+	it := r.item(ragd.NewItem{Content: content, Description: Describe(truncate(content, 4096)), Metadata: meta, Chunks: chunks})
 	r.pending = append(r.pending, it)
 	return r.added(ctx, len(it.Chunks))
 }
@@ -276,7 +283,7 @@ func (r *fileRun) flush(ctx context.Context) error {
 	}
 	r.timing[stageEmbed] += time.Since(start)
 	start = time.Now()
-	if err := r.g.store.StageChunks(ctx, r.job, r.pending); err != nil {
+	if err := r.g.write.StageChunks(ctx, r.job, r.pending); err != nil {
 		return err
 	}
 	r.timing[stageStore] += time.Since(start)

@@ -133,7 +133,7 @@ func TestMemoryBudgetIngest(t *testing.T) {
 	defer g.Close(ctx)
 	col := &ragd.Collection{Workspace: "ws", Name: "c", EmbeddingModel: emb.Name(), Dimensions: emb.Dimensions(),
 		Chunking: ragd.Chunking{MaxTokens: 128, OverlapTokens: 16}}
-	if err := st.CreateCollection(ctx, col); err != nil {
+	if err := st.CreateCollection(ctx, storetest.StampCollection(col)); err != nil {
 		t.Fatal(err)
 	}
 	var files []*ragd.File

@@ -61,7 +61,7 @@ func TestTransientFailuresRetry(t *testing.T) {
 			defer g.Close(ctx)
 			col := &ragd.Collection{Workspace: "ws", Name: "c", EmbeddingModel: emb.Name(), Dimensions: emb.Dimensions(),
 				Chunking: ragd.Chunking{MaxTokens: 128, OverlapTokens: 16}}
-			if err := st.CreateCollection(ctx, col); err != nil {
+			if err := st.CreateCollection(ctx, storetest.StampCollection(col)); err != nil {
 				t.Fatal(err)
 			}
 			path := filepath.Join(dir, "note.txt")

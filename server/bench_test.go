@@ -19,6 +19,7 @@ import (
 	"github.com/ragd/ragd/rag"
 	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/store/storetest"
 )
 
 // benchText is real prose: generated documents are windows of it, so
@@ -57,7 +58,7 @@ func BenchmarkRAGOverhead(b *testing.B) {
 	ctx := context.Background()
 	col := &ragd.Collection{Workspace: "bench", Name: "bench", EmbeddingModel: "hash", Dimensions: embed.HashDimensions,
 		Chunking: ragd.Chunking{MaxTokens: 512, OverlapTokens: 0}}
-	if err := st.CreateCollection(ctx, col); err != nil {
+	if err := st.CreateCollection(ctx, storetest.StampCollection(col)); err != nil {
 		b.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(1, 2))
@@ -71,11 +72,10 @@ func BenchmarkRAGOverhead(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := st.InsertItems(ctx, "bench", col.ID, prepared); err != nil {
+		if _, err := st.InsertItems(ctx, "bench", col.ID, storetest.Stamp(prepared)); err != nil {
 			b.Fatal(err)
 		}
 	}
-	engine := rag.NewEngine(s.chat, s.svc.Retriever("bench", func(int) {}))
 	var retrieval, assembly, search []time.Duration
 	ask := func() {
 		q := benchDoc(r, text, 12) + "?"
@@ -84,7 +84,7 @@ func BenchmarkRAGOverhead(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		res, err := engine.Complete(ctx, req)
+		res, _, err := s.svc.RAG(ctx, "bench", req, func(int) {})
 		if err != nil {
 			b.Fatal(err)
 		}

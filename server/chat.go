@@ -42,19 +42,21 @@ func (s *Server) handleChat(c echo.Context) error {
 	if err := s.reserveChatTokens(c, body); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	if req.IsStream() {
-		st, err := s.chat.Stream(ctx, req)
-		if err != nil {
+	return s.reply(c)(s.svc.Chat(c.Request().Context(), req))
+}
+
+// reply returns what sends a chat or RAG answer: a whole result or a
+// stream.
+func (s *Server) reply(c echo.Context) func(*rag.Result, *rag.ChatStream, error) error {
+	return func(res *rag.Result, st *rag.ChatStream, err error) error {
+		switch {
+		case err != nil:
 			return err
+		case st != nil:
+			return s.relay(c, st)
 		}
-		return s.relay(c, st)
+		return s.answer(c, res)
 	}
-	res, err := s.chat.Complete(ctx, req)
-	if err != nil {
-		return err
-	}
-	return s.answer(c, res)
 }
 
 func (s *Server) handleRAG(c echo.Context) error {
@@ -69,20 +71,7 @@ func (s *Server) handleRAG(c echo.Context) error {
 	if err := s.reserveChatTokens(c, body); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	engine := rag.NewEngine(s.chat, s.svc.Retriever(workspaceOf(c), func(n int) { AddTokens(c, TokenUse{Embedding: n}) }))
-	if req.IsStream() {
-		st, err := engine.Stream(ctx, req)
-		if err != nil {
-			return err
-		}
-		return s.relay(c, st)
-	}
-	res, err := engine.Complete(ctx, req)
-	if err != nil {
-		return err
-	}
-	return s.answer(c, res)
+	return s.reply(c)(s.svc.RAG(c.Request().Context(), workspaceOf(c), req, func(n int) { AddTokens(c, TokenUse{Embedding: n}) }))
 }
 
 // reserveChatTokens reserves what a chat or RAG request, whose body the
@@ -233,10 +222,10 @@ func (s *Server) handleTokenize(c echo.Context) error {
 	}
 	model := req.Model
 	if model == "" {
-		model = s.chat.DefaultModel()
+		model = s.svc.ChatModels().DefaultModel()
 	}
 	encoding := tokenize.CL100K
-	if info, err := s.chat.Model(model); err == nil {
+	if info, err := s.svc.ChatModels().Model(model); err == nil {
 		encoding = info.Encoding
 	} else if _, eerr := s.svc.Embedders().Get(model); eerr != nil {
 		return err

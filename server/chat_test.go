@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,9 +17,7 @@ import (
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/internal/testwait"
 	"github.com/ragd/ragd/rag"
-	"github.com/ragd/ragd/server"
 	"github.com/ragd/ragd/service"
-	"github.com/ragd/ragd/store"
 )
 
 // upstream is a fake OpenAI-compatible chat server that records what
@@ -102,17 +98,8 @@ func newChatServerWith(t *testing.T, embedders []embed.Embedder, providers ...ra
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(filepath.Join(t.TempDir(), store.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
 	reg := embed.NewRegistry(embed.HashModelName, append([]embed.Embedder{embed.NewHash(384)}, embedders...)...)
-	srv := server.New(service.New(service.Config{Store: st, Embedders: reg}), server.Config{Chat: router, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	srv.Start()
-	ts := &testServer{Server: httptest.NewServer(srv.Handler()), store: st}
-	t.Cleanup(func() { ts.Close(); srv.Close(context.Background()); st.Close() })
-	ts.admin = ts.key(t, "default", true)
-	return ts
+	return serve(t, setup{svc: service.Config{Embedders: reg, Chat: router}})
 }
 
 func seedKnowledge(t *testing.T, ts *testServer, key string) string {

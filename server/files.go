@@ -11,7 +11,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
-	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/service"
 )
 
@@ -58,13 +57,13 @@ func (s *Server) handleFileUpload(c echo.Context) error {
 	if err != nil {
 		return ragd.Invalid("file", "send the file as multipart/form-data with a part named \"file\": %v", err)
 	}
-	var up *ingest.Upload
+	var up *service.Upload
 	defer func() {
 		if up != nil {
 			up.Discard()
 		}
 	}()
-	nf := ingest.NewFile{}
+	nf := service.NewFile{}
 	var chunking service.ChunkingChange
 	for {
 		p, err := mr.NextPart()

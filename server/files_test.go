@@ -2,14 +2,9 @@ package server_test
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,9 +16,7 @@ import (
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/internal/testwait"
-	"github.com/ragd/ragd/server"
 	"github.com/ragd/ragd/service"
-	"github.com/ragd/ragd/store"
 )
 
 // fileServer is a real ragd HTTP server with an ingester and its workers.
@@ -35,36 +28,9 @@ type fileServer struct {
 func newFileServer(t *testing.T, maxFileBytes int64) *fileServer {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, store.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	reg := embed.NewRegistry(embed.HashModelName, embed.NewHash(embed.HashDimensions))
-	files := filepath.Join(dir, "files")
-	ing, err := ingest.New(st, reg, ingest.Config{Dir: files, Workers: 2, MaxFileBytes: maxFileBytes, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The server times the embedders it shares with the ingester, so it
-	// is built before the workers start.
-	srv := server.New(service.New(service.Config{Store: st, Embedders: reg, Ingester: ing}), server.Config{MaxBodyBytes: 1 << 20, Logger: log})
-	if err := ing.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	ts := &testServer{Server: httptest.NewServer(srv.Handler()), store: st}
-	t.Cleanup(func() {
-		ts.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := errors.Join(ing.Close(ctx), srv.Close(ctx)); err != nil {
-			t.Error(err)
-		}
-		st.Close()
-	})
-	ts.admin = ts.key(t, "default", true)
-	return &fileServer{testServer: ts, dir: files}
+	ts := serve(t, setup{dir: dir, svc: service.Config{Embedders: embed.NewRegistry(embed.HashModelName, embed.NewHash(embed.HashDimensions))},
+		ingest: &ingest.Config{Workers: 2, MaxFileBytes: maxFileBytes}})
+	return &fileServer{testServer: ts, dir: filepath.Join(dir, "files")}
 }
 
 // upload sends a multipart upload; a nil data sends no file part.

@@ -76,7 +76,7 @@ func (s *Server) registerHealthRoutes(g *echo.Group) {
 func (s *Server) handleHealth(c echo.Context) error {
 	ctx := c.Request().Context()
 	var checks []providerCheck
-	for _, p := range s.chat.Providers() {
+	for _, p := range s.svc.ChatModels().Providers() {
 		checks = append(checks, providerCheck{Name: p.Name(), Type: "chat", Check: p.Ping})
 	}
 	for _, e := range s.svc.Embedders().List() {

@@ -24,7 +24,7 @@ import (
 	"github.com/ragd/ragd/rag"
 	"github.com/ragd/ragd/server"
 	"github.com/ragd/ragd/service"
-	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/store/storetest"
 )
 
 // deadURL returns the URL of a loopback port nobody listens on.
@@ -134,7 +134,7 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestCORS(t *testing.T) {
-	preflight := func(t *testing.T, ts *opsServer, origin string) http.Header {
+	preflight := func(t *testing.T, ts *testServer, origin string) http.Header {
 		req, _ := http.NewRequest("OPTIONS", ts.URL+"/v1/vector_store", nil)
 		req.Header.Set("Origin", origin)
 		req.Header.Set("Access-Control-Request-Method", "POST")
@@ -207,17 +207,7 @@ func selfSigned(t *testing.T) (string, string, *x509.CertPool) {
 
 func TestTLS(t *testing.T) {
 	certPath, keyPath, pool := selfSigned(t)
-	st, err := store.Open(filepath.Join(t.TempDir(), store.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	srv := server.New(service.New(service.Config{Store: st, Embedders: embed.NewRegistry(embed.HashModelName, embed.NewHash(64))}), server.Config{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Ops: server.OpsConfig{TLSCertFile: certPath, TLSKeyFile: keyPath}})
-	if err := srv.Open("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close(context.Background())
+	srv, _ := openServer(t, setup{cfg: server.Config{Ops: server.OpsConfig{TLSCertFile: certPath, TLSKeyFile: keyPath}}})
 	if !strings.HasPrefix(srv.URL(), "https://") {
 		t.Fatalf("URL %s", srv.URL())
 	}
@@ -237,7 +227,7 @@ func TestTLS(t *testing.T) {
 			t.Error("plain HTTP served")
 		}
 	}
-	bad := server.New(service.New(service.Config{Store: st, Embedders: embed.NewRegistry(embed.HashModelName, embed.NewHash(64))}), server.Config{
+	bad := server.New(service.New(service.Config{Store: storetest.MustOpen(t), Embedders: embed.NewRegistry(embed.HashModelName, embed.NewHash(64))}), server.Config{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Ops: server.OpsConfig{TLSCertFile: keyPath, TLSKeyFile: keyPath}})
 	if err := bad.Open("127.0.0.1:0"); err == nil || !strings.Contains(err.Error(), "TLS certificate") {
 		t.Errorf("bad certificate: %v", err)

@@ -7,7 +7,7 @@ import (
 	"github.com/ragd/ragd/webhook"
 )
 
-// FileDone implements ingest.Observer: a finished ingest becomes a
+// FileDone implements the ingester's Observer: a finished ingest becomes a
 // file.completed or file.failed webhook event, a job outcome metric and
 // the workspace's embedding usage.
 func (s *Server) FileDone(ctx context.Context, workspace string, f *ragd.File) {

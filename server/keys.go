@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
@@ -19,8 +18,8 @@ type keyCreateRequest struct {
 	Name      string `json:"name"`
 	Workspace string `json:"workspace"`
 	Admin     bool   `json:"admin"`
-	RPM       *int   `json:"rpm"`
-	TPM       *int   `json:"tpm"`
+	RPM       int    `json:"rpm"`
+	TPM       int    `json:"tpm"`
 }
 
 type keyResponse struct {
@@ -32,34 +31,7 @@ func (s *Server) handleKeyCreate(c echo.Context) error {
 	if err := decodeJSON(c, s.cfg.MaxBodyBytes, true, &req); err != nil {
 		return err
 	}
-	if strings.TrimSpace(req.Name) == "" {
-		return ragd.Invalid("name", "name is required: say who or what the key is for")
-	}
-	if len(req.Name) > ragd.MaxNameBytes {
-		return ragd.Invalid("name", "name must be at most %d bytes, got %d", ragd.MaxNameBytes, len(req.Name))
-	}
-	if err := ragd.ValidateText("name", req.Name, false); err != nil {
-		return err
-	}
-	if req.Workspace == "" {
-		req.Workspace = ragd.DefaultWorkspace
-	}
-	if !saneRequestID.MatchString(req.Workspace) || len(req.Workspace) > 64 {
-		return ragd.Invalid("workspace", "workspace names use letters, digits, '.', '_', ':' and '-', up to 64 characters")
-	}
-	k := &ragd.Key{Name: req.Name, Workspace: req.Workspace, Admin: req.Admin}
-	for _, lim := range []struct {
-		v     *int
-		dst   *int
-		param string
-	}{{req.RPM, &k.RPM, "rpm"}, {req.TPM, &k.TPM, "tpm"}} {
-		if lim.v != nil {
-			if *lim.v < 0 {
-				return ragd.Invalid(lim.param, "%s must be 0 (the default tier) or positive", lim.param)
-			}
-			*lim.dst = *lim.v
-		}
-	}
+	k := &ragd.Key{Name: req.Name, Workspace: req.Workspace, Admin: req.Admin, RPM: req.RPM, TPM: req.TPM}
 	if err := s.svc.CreateKey(c.Request().Context(), k); err != nil {
 		return err
 	}

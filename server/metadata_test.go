@@ -10,7 +10,6 @@ import (
 
 	_ "github.com/mattn/go-sqlite3" // the "sqlite3" driver, to write a row as an older ragd could have
 	"github.com/ragd/ragd"
-	"github.com/ragd/ragd/server"
 	"github.com/ragd/ragd/store"
 )
 
@@ -114,12 +113,9 @@ func TestFileMetadataLimits(t *testing.T) {
 // as an older ragd could have stored it, and checks that filtered
 // searches and RAG of the collection still answer.
 func TestStoredMetadataCannotBreakSearch(t *testing.T) {
-	path := filepath.Join(t.TempDir(), store.FileName)
-	st, err := store.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := serveStore(t, st, server.OpsConfig{})
+	dir := t.TempDir()
+	path := filepath.Join(dir, store.FileName)
+	ts := serve(t, setup{dir: dir})
 	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=10000")
 	if err != nil {
 		t.Fatal(err)

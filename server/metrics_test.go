@@ -53,14 +53,14 @@ func TestMetricsAuth(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
 		auth      bool
-		key       func(ts *opsServer) string
+		key       func(ts *testServer) string
 		status    int
 		wantError string
 	}{
-		{"OpenByDefault", false, func(*opsServer) string { return "" }, 200, ""},
-		{"ErrNoKey", true, func(*opsServer) string { return "" }, 401, "missing_api_key"},
-		{"ErrNotAdmin", true, func(ts *opsServer) string { return ts.key(t, "default", false) }, 403, "admin_required"},
-		{"Admin", true, func(ts *opsServer) string { return ts.admin }, 200, ""},
+		{"OpenByDefault", false, func(*testServer) string { return "" }, 200, ""},
+		{"ErrNoKey", true, func(*testServer) string { return "" }, 401, "missing_api_key"},
+		{"ErrNotAdmin", true, func(ts *testServer) string { return ts.key(t, "default", false) }, 403, "admin_required"},
+		{"Admin", true, func(ts *testServer) string { return ts.admin }, 200, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ts := newOpsServer(t, server.OpsConfig{MetricsAuth: tt.auth})

@@ -34,9 +34,9 @@ type modelListResponse struct {
 // models lists every model this server offers.
 func (s *Server) models() []modelObject {
 	var out []modelObject
-	for _, m := range s.chat.Models() {
+	for _, m := range s.svc.ChatModels().Models() {
 		out = append(out, modelObject{ID: m.ID, Object: "model", OwnedBy: m.Provider, Type: "chat",
-			ContextWindow: m.ContextWindow, Default: m.ID == s.chat.DefaultModel(), Description: m.Description})
+			ContextWindow: m.ContextWindow, Default: m.ID == s.svc.ChatModels().DefaultModel(), Description: m.Description})
 	}
 	def := s.svc.Embedders().Default().Name()
 	for _, e := range s.svc.Embedders().List() {

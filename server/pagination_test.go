@@ -62,7 +62,7 @@ func TestListPagination(t *testing.T) {
 		revoked := want[5]
 		ts.do(t, "DELETE", "/v1/keys/"+revoked, ts.admin, nil).must(t, 200)
 		want = slices.Delete(want, 5, 6)
-		ids, pages := pageAll(t, ts.testServer, "/v1/keys", ts.admin, "keys", "id", 10)
+		ids, pages := pageAll(t, ts, "/v1/keys", ts.admin, "keys", "id", 10)
 		if !slices.Equal(ids, want) || pages != 3 {
 			t.Fatalf("%d pages of keys %v, want 3 pages of %v", pages, ids, want)
 		}
@@ -85,20 +85,20 @@ func TestListPagination(t *testing.T) {
 		}
 		ts.do(t, "DELETE", "/v1/webhooks/"+want[6], ts.admin, nil).must(t, 200)
 		want = want[:6]
-		ids, pages := pageAll(t, ts.testServer, "/v1/webhooks", ts.admin, "webhooks", "id", 3)
+		ids, pages := pageAll(t, ts, "/v1/webhooks", ts.admin, "webhooks", "id", 3)
 		if !slices.Equal(ids, want) || pages != 2 {
 			t.Fatalf("%d pages of webhooks %v, want 2 pages of %v", pages, ids, want)
 		}
 		// Another workspace's admin sees none of them, and cannot page from them.
 		other := ts.key(t, "elsewhere", true)
-		if ids, _ := pageAll(t, ts.testServer, "/v1/webhooks", other, "webhooks", "id", 3); len(ids) != 0 {
+		if ids, _ := pageAll(t, ts, "/v1/webhooks", other, "webhooks", "id", 3); len(ids) != 0 {
 			t.Fatalf("other workspace lists %v", ids)
 		}
 		ts.do(t, "GET", "/v1/webhooks?after="+want[0], other, nil).must(t, 400)
 		ts.do(t, "GET", "/v1/webhooks?limit=101", ts.admin, nil).must(t, 400)
 	})
 	t.Run("Workspaces", func(t *testing.T) {
-		ids, _ := pageAll(t, ts.testServer, "/v1/workspaces", ts.admin, "workspaces", "name", 1)
+		ids, _ := pageAll(t, ts, "/v1/workspaces", ts.admin, "workspaces", "name", 1)
 		if !slices.Equal(ids, []string{"default"}) {
 			t.Fatalf("workspaces %v", ids)
 		}
@@ -114,7 +114,7 @@ func TestListPagination(t *testing.T) {
 		// Logs are listed up to a timestamp, exclusive, to the millisecond:
 		// one a minute ahead takes in every request just made.
 		until := time.Now().Add(time.Minute).UTC().Format(time.RFC3339)
-		ids, pages := pageAll(t, ts.testServer, "/v1/request-logs", key, "requests", "id", 50, "timestamp", until)
+		ids, pages := pageAll(t, ts, "/v1/request-logs", key, "requests", "id", 50, "timestamp", until)
 		if len(ids) != 130 || pages != 3 {
 			t.Fatalf("%d logs in %d pages, want 130 in 3", len(ids), pages)
 		}

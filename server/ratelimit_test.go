@@ -2,10 +2,6 @@ package server_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,43 +9,14 @@ import (
 	"time"
 
 	"github.com/ragd/ragd"
-	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/server"
 	"github.com/ragd/ragd/service"
-	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/tokenize"
 )
 
-// opsServer is a test server built with operational settings; its
-// server is closed (usage and logs flushed) at cleanup or by closeServer.
-type opsServer struct {
-	*testServer
-	srv *server.Server
-}
-
-func newOpsServer(t *testing.T, ops server.OpsConfig) *opsServer {
+func newOpsServer(t *testing.T, ops server.OpsConfig) *testServer {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), store.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return serveStore(t, st, ops)
-}
-
-// serveStore starts a server over an open store; cleanup closes both.
-func serveStore(t *testing.T, st *store.Store, ops server.OpsConfig) *opsServer {
-	t.Helper()
-	reg := embed.NewRegistry(embed.HashModelName, embed.NewHash(384))
-	srv := server.New(service.New(service.Config{Store: st, Embedders: reg}), server.Config{MaxBodyBytes: 1 << 20, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Ops: ops})
-	srv.Start()
-	os := &opsServer{testServer: &testServer{Server: httptest.NewServer(srv.Handler()), store: st}, srv: srv}
-	t.Cleanup(func() {
-		os.Close()
-		srv.Close(context.Background())
-		st.Close()
-	})
-	os.admin = os.key(t, "default", true)
-	return os
+	return serve(t, setup{cfg: server.Config{Ops: ops}})
 }
 
 // limitedKey creates a key with its own limits.

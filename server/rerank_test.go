@@ -12,6 +12,7 @@ import (
 	"github.com/ragd/ragd/rerank"
 	"github.com/ragd/ragd/rerank/reranktest"
 	"github.com/ragd/ragd/server"
+	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/tokenize"
 )
 
@@ -25,9 +26,10 @@ func zebraFirst(_, doc string) float64 {
 // newRerankServer is a test server whose rerank models are the given fake
 // servers: model "bge-reranker-base" on a TEI fake and the fake's model
 // name ("test-rerank") on a Cohere one, each retried twice.
-func newRerankServer(t *testing.T, cfg server.Config, fakes ...*reranktest.Server) *testServer {
+func newRerankServer(t *testing.T, s setup, fakes ...*reranktest.Server) *testServer {
 	t.Helper()
-	return newTestServerOf(t, cfg, rerank.NewRegistry(rerankersOf(t, fakes...)...))
+	s.svc.Rerankers = rerank.NewRegistry(rerankersOf(t, fakes...)...)
+	return serve(t, s)
 }
 
 // rerankersOf returns the rerank models newRerankServer makes of fakes.
@@ -67,7 +69,7 @@ func TestRerankEndpoint(t *testing.T) {
 	for _, kind := range []string{reranktest.TEI, reranktest.Cohere} {
 		t.Run(kind, func(t *testing.T) {
 			fake := reranktest.New(t, kind, zebraFirst)
-			ts := newRerankServer(t, server.Config{}, fake)
+			ts := newRerankServer(t, setup{}, fake)
 			query := "which animal has stripes?"
 			docs := []string{"Horses gallop across the plains of the savanna.", "A zebra has black and white stripes.", "Tigers hunt alone."}
 			b := ts.do(t, "POST", "/v1/rerank", ts.admin, map[string]any{"model": modelOf(fake), "query": query,
@@ -118,7 +120,7 @@ func TestRerankEndpoint(t *testing.T) {
 func TestRerankValidation(t *testing.T) {
 	fake := reranktest.New(t, reranktest.TEI, zebraFirst)
 	cohere := reranktest.New(t, reranktest.Cohere, zebraFirst)
-	ts := newRerankServer(t, server.Config{MaxRerankDocuments: 3, MaxRerankBytes: 100}, fake, cohere)
+	ts := newRerankServer(t, setup{cfg: server.Config{MaxRerankDocuments: 3, MaxRerankBytes: 100}}, fake, cohere)
 	ok := func(edit func(map[string]any)) map[string]any {
 		b := map[string]any{"model": "bge-reranker-base", "query": "q", "documents": []any{"a", "b"}}
 		edit(b)
@@ -195,7 +197,7 @@ func TestRerankUpstreamErrors(t *testing.T) {
 		for _, c := range cases {
 			t.Run(kind+"/"+c.name, func(t *testing.T) {
 				fake := reranktest.New(t, kind, zebraFirst, c.script...)
-				ts := newRerankServer(t, server.Config{}, fake)
+				ts := newRerankServer(t, setup{}, fake)
 				r := ts.do(t, "POST", "/v1/rerank", ts.admin, map[string]any{"model": modelOf(fake), "query": "q", "documents": []string{"a", "zebra"}})
 				if r.status != c.status {
 					t.Fatalf("status %d, want %d: %s", r.status, c.status, r.raw)
@@ -244,7 +246,7 @@ func contentsOf(results []any) []string {
 
 func TestSearchRerank(t *testing.T) {
 	fake := reranktest.New(t, reranktest.TEI, zebraFirst)
-	ts := newRerankServer(t, server.Config{}, fake)
+	ts := newRerankServer(t, setup{}, fake)
 	col, _ := seedAnimals(t, ts)
 	const query = "how do I back up the database"
 	path := "/v1/vector_store/" + col + "/search"
@@ -322,7 +324,7 @@ func TestSearchRerank(t *testing.T) {
 func TestSearchRerankErrors(t *testing.T) {
 	fake := reranktest.New(t, reranktest.TEI, zebraFirst, reranktest.Reply{Status: 500, RetryAfter: "0"},
 		reranktest.Reply{Status: 502, RetryAfter: "0"}, reranktest.Reply{Status: 503, RetryAfter: "0"})
-	ts := newRerankServer(t, server.Config{}, fake)
+	ts := newRerankServer(t, setup{}, fake)
 	col, _ := seedAnimals(t, ts)
 	path := "/v1/vector_store/" + col + "/search"
 	cases := []struct {
@@ -366,7 +368,7 @@ func TestRAGRerank(t *testing.T) {
 	}
 	t.Run("ExtractiveCitesTheRerankedPassage", func(t *testing.T) {
 		fake := reranktest.New(t, reranktest.Cohere, zebraFirst)
-		ts := newRerankServer(t, server.Config{}, fake)
+		ts := newRerankServer(t, setup{}, fake)
 		seedAnimals(t, ts)
 		plain := list(ts.do(t, "POST", "/v1/chat/completions/RAG", ts.admin, ask(map[string]any{"top_k": 5}, "ragd-extractive")).must(t, 200)["sources"])
 		if strings.HasPrefix(str(obj(plain[0])["content"]), "Zebra") {
@@ -406,7 +408,7 @@ func TestRAGRerank(t *testing.T) {
 			t.Fatal(err)
 		}
 		fake := reranktest.New(t, reranktest.TEI, zebraFirst)
-		ts := newRerankServer(t, server.Config{Chat: router}, fake)
+		ts := newRerankServer(t, setup{svc: service.Config{Chat: router}}, fake)
 		_, contents := seedAnimals(t, ts)
 		b := ts.do(t, "POST", "/v1/chat/completions/RAG", ts.admin, ask(map[string]any{
 			"rerank": map[string]any{"model": "bge-reranker-base", "top_n": 2}}, "gpt-4o-mini")).must(t, 200)
@@ -427,7 +429,7 @@ func TestRAGRerank(t *testing.T) {
 	})
 	t.Run("Errors", func(t *testing.T) {
 		fake := reranktest.New(t, reranktest.TEI, zebraFirst)
-		ts := newRerankServer(t, server.Config{}, fake)
+		ts := newRerankServer(t, setup{}, fake)
 		seedAnimals(t, ts)
 		cases := []struct {
 			name      string
@@ -486,7 +488,7 @@ func TestHealthRerankers(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			models := append(rerankersOf(t, tei, cohere), c.extra...)
-			ts := newTestServerOf(t, server.Config{}, rerank.NewRegistry(models...))
+			ts := serve(t, setup{svc: service.Config{Rerankers: rerank.NewRegistry(models...)}})
 			before := tei.Pings() + cohere.Pings()
 			b := ts.do(t, "GET", "/v1/health", ts.admin, nil).must(t, 200)
 			if b["status"] != c.want {

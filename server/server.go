@@ -15,7 +15,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
-	"github.com/ragd/ragd/rag"
 	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/webhook"
 )
@@ -29,9 +28,6 @@ type Config struct {
 	AdminKey string
 	// Logger receives one line per request and every server error.
 	Logger *slog.Logger
-	// Chat routes chat models to providers; nil means only the built-in
-	// ragd-extractive model.
-	Chat *rag.Router
 	// Ops holds rate limits, logs, webhooks, CORS, TLS and health checks.
 	Ops OpsConfig
 	// MaxRerankDocuments limits the documents of one /v1/rerank call;
@@ -74,7 +70,6 @@ const DefaultMaxBodyBytes = 32 << 20
 // Server serves the ragd API over a store and embedders.
 type Server struct {
 	svc  *service.Service
-	chat *rag.Router
 	cfg  Config
 	log  *slog.Logger
 	echo *echo.Echo
@@ -115,14 +110,7 @@ func New(svc *service.Service, cfg Config) *Server {
 			*t.v = *t.def
 		}
 	}
-	if cfg.Chat == nil {
-		router, err := rag.NewRouter(rag.Config{})
-		if err != nil {
-			panic(err) // the built-in model alone always configures
-		}
-		cfg.Chat = router
-	}
-	s := &Server{svc: svc, chat: cfg.Chat, cfg: cfg, log: cfg.Logger}
+	s := &Server{svc: svc, cfg: cfg, log: cfg.Logger}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,54 +12,115 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
-	"github.com/ragd/ragd/rerank"
+	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/server"
 	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/store/storetest"
 )
 
 // testServer is a real ragd HTTP server on a temp database.
 type testServer struct {
-	*httptest.Server
-	store *store.Store
-	admin string // an admin key of workspace "default"
+	*httptest.Server // nil for a server of setup.open
+	srv              *server.Server
+	store            *store.Store
+	admin            string // an admin key of workspace "default"
 }
 
-func newTestServer(t *testing.T) *testServer { return newTestServerWith(t, server.Config{}) }
+func newTestServer(t *testing.T) *testServer { return serve(t, setup{}) }
 
-// newTestServerWith is newTestServer with the settings of cfg; a body
-// limit and logger left unset are the tests' (1 MiB, discarded).
-func newTestServerWith(t *testing.T, cfg server.Config) *testServer {
-	return newTestServerOf(t, cfg, nil)
+// newTestServerWith is newTestServer with the settings of cfg.
+func newTestServerWith(t *testing.T, cfg server.Config) *testServer { return serve(t, setup{cfg: cfg}) }
+
+// setup describes a test server; zero fields take the tests' defaults.
+type setup struct {
+	// cfg is the server's settings; a body limit and logger left unset
+	// are the tests' (1 MiB, discarded).
+	cfg server.Config
+	// svc is the service's; Store and Embedders left unset are serve's
+	// (a new store, the hash models of 384 and 64 dimensions).
+	svc service.Config
+	// dir is the data directory of a new store and of the ingester's
+	// files (default: a new temporary directory).
+	dir string
+	// ingest, when set, serves files with an ingester of these settings
+	// (Dir, Logger and Writer left unset are serve's).
+	ingest *ingest.Config
+	// open serves with Server.Open on 127.0.0.1:0, as ragd does, instead
+	// of through httptest.
+	open bool
 }
 
-// newTestServerOf is newTestServerWith whose service has the rerank
-// models rr (nil: none). It is the one builder of test servers: the
-// server, its HTTP listener and its store close when the test ends.
-func newTestServerOf(t *testing.T, cfg server.Config, rr *rerank.Registry) *testServer {
+// serve is the one builder of test servers: it builds and starts the
+// server (and ingester) of s and registers their Close, and that of the
+// listener and of a store it opened, for when the test ends.
+func serve(t *testing.T, s setup) *testServer {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), store.FileName))
-	if err != nil {
-		t.Fatal(err)
+	if s.dir == "" {
+		s.dir = t.TempDir()
 	}
-	reg := embed.NewRegistry(embed.HashModelName, embed.NewHash(384), renamed{embed.NewHash(64), "hash-64"})
-	if cfg.MaxBodyBytes == 0 {
-		cfg.MaxBodyBytes = 1 << 20
+	if s.cfg.MaxBodyBytes == 0 {
+		s.cfg.MaxBodyBytes = 1 << 20
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if s.cfg.Logger == nil {
+		s.cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	srv := server.New(service.New(service.Config{Store: st, Embedders: reg, Rerankers: rr}), cfg)
-	srv.Start()
-	ts := &testServer{Server: httptest.NewServer(srv.Handler()), store: st}
+	s.svc.WebhookDestinations = s.cfg.Ops.Webhooks.Destinations
+	if s.svc.Store == nil {
+		s.svc.Store = storetest.MustOpenIn(t, s.dir)
+	}
+	if s.svc.Embedders == nil {
+		s.svc.Embedders = embed.NewRegistry(embed.HashModelName, embed.NewHash(384), renamed{embed.NewHash(64), "hash-64"})
+	}
+	if s.ingest != nil {
+		if s.ingest.Dir == "" {
+			s.ingest.Dir = filepath.Join(s.dir, "files")
+		}
+		if s.ingest.Logger == nil {
+			s.ingest.Logger = s.cfg.Logger
+		}
+		s.ingest.Writer = s.svc.Writer
+		ing, err := ingest.New(s.svc.Store, s.svc.Embedders, *s.ingest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.svc.Ingester = ing
+	}
+	// The server times the embedders it shares with the ingester, so it
+	// is built before the workers start.
+	srv := server.New(service.New(s.svc), s.cfg)
+	ts := &testServer{srv: srv, store: s.svc.Store}
 	t.Cleanup(func() {
-		ts.Close()
-		srv.Close(context.Background())
-		st.Close()
+		if ts.Server != nil {
+			ts.Close()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		var err error
+		if s.svc.Ingester != nil {
+			err = s.svc.Ingester.Close(ctx)
+		}
+		if err := errors.Join(err, srv.Close(ctx)); err != nil {
+			t.Error(err)
+		}
 	})
+	if s.svc.Ingester != nil {
+		if err := s.svc.Ingester.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.open {
+		if err := srv.Open("127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		srv.Start()
+		ts.Server = httptest.NewServer(srv.Handler())
+	}
 	ts.admin = ts.key(t, "default", true)
 	return ts
 }

@@ -2,49 +2,28 @@ package server_test
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ragd/ragd"
-	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/rag"
 	"github.com/ragd/ragd/server"
 	"github.com/ragd/ragd/service"
-	"github.com/ragd/ragd/store"
 )
 
-// openServer starts a server with cfg on 127.0.0.1:0 through Open, as
-// ragd serve does, and returns it with an admin key.
-func openServer(t *testing.T, cfg server.Config) (*server.Server, string) {
+// openServer starts the server of s on 127.0.0.1:0 through Open, as ragd
+// serve does, and returns it with an admin key.
+func openServer(t *testing.T, s setup) (*server.Server, string) {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), store.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := server.New(service.New(service.Config{Store: st, Embedders: embed.NewRegistry(embed.HashModelName, embed.NewHash(64))}), cfg)
-	if err := srv.Open("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		srv.Close(context.Background())
-		st.Close()
-	})
-	k := &ragd.Key{Name: "admin", Workspace: ragd.DefaultWorkspace, Admin: true}
-	if err := service.New(service.Config{Store: st}).CreateKey(context.Background(), k); err != nil {
-		t.Fatal(err)
-	}
-	return srv, k.Secret
+	s.open = true
+	ts := serve(t, s)
+	return ts.srv, ts.admin
 }
 
 // closeWait is how long a test waits for the server to close a
@@ -75,8 +54,8 @@ func dial(t *testing.T, srv *server.Server) net.Conn {
 }
 
 func TestConnectionTimeouts(t *testing.T) {
-	srv, admin := openServer(t, server.Config{Timeouts: server.Timeouts{ReadHeader: 200 * time.Millisecond,
-		Read: 400 * time.Millisecond, Write: time.Minute, Idle: 300 * time.Millisecond}})
+	srv, admin := openServer(t, setup{cfg: server.Config{Timeouts: server.Timeouts{ReadHeader: 200 * time.Millisecond,
+		Read: 400 * time.Millisecond, Write: time.Minute, Idle: 300 * time.Millisecond}}})
 	t.Run("SlowHeaders", func(t *testing.T) {
 		conn := dial(t, srv)
 		fmt.Fprint(conn, "GET /healthz HTTP/1.1\r\nHost: ragd\r\n")
@@ -138,7 +117,7 @@ func TestWriteTimeoutSparesStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	const timeout = 300 * time.Millisecond
-	srv, admin := openServer(t, server.Config{Chat: router, Timeouts: server.Timeouts{ReadHeader: timeout, Write: timeout}})
+	srv, admin := openServer(t, setup{svc: service.Config{Chat: router}, cfg: server.Config{Timeouts: server.Timeouts{ReadHeader: timeout, Write: timeout}}})
 	chat := func(stream bool) (*http.Response, error) {
 		req, _ := http.NewRequest("POST", srv.URL()+"/v1/chat/completions", strings.NewReader(
 			fmt.Sprintf(`{"model": "m", "stream": %v, "messages": [{"role": "user", "content": "hi"}]}`, stream)))

@@ -10,12 +10,19 @@ import (
 	"github.com/ragd/ragd/ingest"
 )
 
+// Upload is a file received to disk and not yet added; AddFile or
+// Discard it.
+type Upload = ingest.Upload
+
+// NewFile is what a client says about an uploaded file.
+type NewFile = ingest.NewFile
+
 // MaxFileBytes is the largest file an upload may carry.
 func (s *Service) MaxFileBytes() int64 { return s.ingester.MaxFileBytes() }
 
 // ReceiveFile streams an upload's bytes to disk; the caller passes the
 // result to AddFile or discards it.
-func (s *Service) ReceiveFile(r io.Reader) (*ingest.Upload, error) { return s.ingester.Receive(r) }
+func (s *Service) ReceiveFile(r io.Reader) (*Upload, error) { return s.ingester.Receive(r) }
 
 // AddFile queues received file up, described by nf, for ingest into
 // collection colID of workspace ws, with the collection's chunking
@@ -23,7 +30,7 @@ func (s *Service) ReceiveFile(r io.Reader) (*ingest.Upload, error) { return s.in
 // the collection already holds return the existing file. With wait, it
 // returns once the ingest ended, and a failed ingest as the file's error
 // (ingest.Failure). AddFile consumes up.
-func (s *Service) AddFile(ctx context.Context, ws, colID string, up *ingest.Upload, nf ingest.NewFile, chunking *ChunkingChange, wait bool) (*ragd.File, bool, error) {
+func (s *Service) AddFile(ctx context.Context, ws, colID string, up *Upload, nf NewFile, chunking *ChunkingChange, wait bool) (*ragd.File, bool, error) {
 	col, err := s.fileChunking(ctx, ws, colID, chunking, &nf)
 	if err != nil {
 		up.Discard()
@@ -45,7 +52,7 @@ func (s *Service) AddFile(ctx context.Context, ws, colID string, up *ingest.Uplo
 // fileChunking sets nf's chunking: collection colID's, changed by
 // chunking and checked against its model's input limit. It returns the
 // collection.
-func (s *Service) fileChunking(ctx context.Context, ws, colID string, chunking *ChunkingChange, nf *ingest.NewFile) (*ragd.Collection, error) {
+func (s *Service) fileChunking(ctx context.Context, ws, colID string, chunking *ChunkingChange, nf *NewFile) (*ragd.Collection, error) {
 	col, err := s.store.Collection(ctx, ws, colID)
 	if err != nil {
 		return nil, err

@@ -144,5 +144,5 @@ func (s *Service) UpdateItem(ctx context.Context, ws, colID, itemID string, in I
 
 // DeleteItem deletes item itemID with its chunks.
 func (s *Service) DeleteItem(ctx context.Context, ws, colID, itemID string) error {
-	return s.write.DeleteItem(ctx, ws, colID, itemID)
+	return s.write.DeleteItem(ctx, ws, colID, itemID, s.now().Unix())
 }

@@ -6,13 +6,17 @@ import (
 	"github.com/ragd/ragd"
 )
 
-// CreateKey creates API key k with a new secret, returned in k.Secret
-// (the only time it is shown), creating its workspace if needed.
+// CreateKey creates API key k (of workspace "default" when k names none)
+// with a new secret, returned in k.Secret (the only time it is shown),
+// creating its workspace if needed.
 func (s *Service) CreateKey(ctx context.Context, k *ragd.Key) error {
-	k.ID, k.Created, k.Secret = ragd.NewID("key"), s.now().Unix(), ragd.NewKeySecret()
 	if k.Workspace == "" {
 		k.Workspace = ragd.DefaultWorkspace
 	}
+	if err := k.Validate(); err != nil {
+		return err
+	}
+	k.ID, k.Created, k.Secret = ragd.NewID("key"), s.now().Unix(), ragd.NewKeySecret()
 	return s.write.CreateKey(ctx, k, ragd.HashSecret(k.Secret))
 }
 

@@ -79,13 +79,8 @@ func (s *Service) Search(ctx context.Context, ws, colID string, r SearchRequest)
 	return res, tokens + n, err
 }
 
-// Retriever returns the retriever of the RAG engine for workspace ws; it
-// reports the tokens each search used to count.
-func (s *Service) Retriever(ws string, count func(tokens int)) rag.Retriever {
-	return retriever{s: s, ws: ws, count: count}
-}
-
-// retriever searches the collections of one workspace for the RAG engine.
+// retriever searches the collections of one workspace for the RAG engine
+// and reports the tokens each search used to count.
 type retriever struct {
 	s     *Service
 	ws    string

@@ -29,22 +29,28 @@ import (
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
+	"github.com/ragd/ragd/rag"
 	"github.com/ragd/ragd/rerank"
 	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/webhook"
 )
 
 // Writer is the write seam (see the package documentation): every state
-// change of collections, items, keys, webhooks and completions. Each
-// method's inputs carry the IDs and timestamps it writes. *store.Store
-// implements it. Methods return ENOTFOUND when the workspace has no such
-// collection, item, key or webhook, and ECONFLICT on a duplicate name.
+// change of collections, items, files, keys, webhooks and completions.
+// Each method's inputs carry the IDs and timestamps it writes; the store
+// refuses a write whose ID or time is missing. *store.Store implements it.
+// The file writes are ingest.Writer, which the ingester calls itself:
+// give ingest.Config the same Writer. Methods return ENOTFOUND when the
+// workspace has no such collection, item, file, key or webhook, and
+// ECONFLICT on a duplicate name.
 type Writer interface {
+	ingest.Writer
 	CreateCollection(ctx context.Context, c *ragd.Collection) error
 	UpdateCollection(ctx context.Context, ws, id string, u ragd.CollectionUpdate) (*ragd.Collection, error)
 	DeleteCollection(ctx context.Context, ws, id string) (*ragd.Collection, []string, error)
 	InsertItems(ctx context.Context, ws, colID string, items []ragd.NewItem) ([]*ragd.Item, error)
 	UpdateItem(ctx context.Context, ws, colID, itemID string, u ragd.ItemUpdate) (*ragd.Item, error)
-	DeleteItem(ctx context.Context, ws, colID, itemID string) error
+	DeleteItem(ctx context.Context, ws, colID, itemID string, at int64) error
 	CreateKey(ctx context.Context, k *ragd.Key, hash string) error
 	RevokeKey(ctx context.Context, id string, at int64) error
 	CreateWebhook(ctx context.Context, w *ragd.Webhook) error
@@ -70,6 +76,12 @@ type Config struct {
 	// Ingester ingests uploaded files; nil means the service takes no
 	// files.
 	Ingester *ingest.Ingester
+	// Chat routes chat and RAG requests to chat models; nil means the
+	// built-in models only.
+	Chat *rag.Router
+	// WebhookDestinations are the addresses webhook URLs may name; give
+	// it the dispatcher's (webhook.Options.Destinations).
+	WebhookDestinations webhook.Destinations
 	// Now is the clock of every timestamp the service decides; nil means
 	// time.Now.
 	Now func() time.Time
@@ -84,8 +96,11 @@ type Service struct {
 	embedders *embed.Registry
 	rerankers *rerank.Registry
 	ingester  *ingest.Ingester
-	now       func() time.Time
-	log       *slog.Logger
+	chat      *rag.Router
+	// destinations are the addresses webhook URLs may name.
+	destinations webhook.Destinations
+	now          func() time.Time
+	log          *slog.Logger
 }
 
 // New returns a service over cfg's store and models.
@@ -99,11 +114,18 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Chat == nil {
+		router, err := rag.NewRouter(rag.Config{})
+		if err != nil {
+			panic(err) // the built-in models alone always configure
+		}
+		cfg.Chat = router
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	return &Service{store: cfg.Store, write: cfg.Writer, embedders: cfg.Embedders, rerankers: cfg.Rerankers,
-		ingester: cfg.Ingester, now: cfg.Now, log: cfg.Logger}
+		ingester: cfg.Ingester, chat: cfg.Chat, destinations: cfg.WebhookDestinations, now: cfg.Now, log: cfg.Logger}
 }
 
 // Embedders returns the embedding models, for /v1/embeddings, /v1/models

@@ -3,11 +3,18 @@ package service_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/store/storetest"
@@ -20,6 +27,38 @@ type recorder struct {
 	collections []ragd.Collection
 	items       [][]ragd.NewItem
 	revoked     []int64
+	// writes lists the file operations as "op id at".
+	writes []string
+}
+
+func (r *recorder) CreateFile(ctx context.Context, ws, colID string, f *ragd.File) (*ragd.File, bool, error) {
+	r.writes = append(r.writes, fmt.Sprint("CreateFile ", f.ID, " ", f.Created))
+	return r.Store.CreateFile(ctx, ws, colID, f)
+}
+
+func (r *recorder) StageChunks(ctx context.Context, job *store.Job, items []*store.StagedItem) error {
+	for _, it := range items {
+		if len(it.Chunks) == 0 || len(it.Chunks[0].Vector) == 0 {
+			return fmt.Errorf("item %s staged without embedded chunks", it.ID)
+		}
+		r.writes = append(r.writes, fmt.Sprint("StageChunks ", it.ID, " ", it.Created))
+	}
+	return r.Store.StageChunks(ctx, job, items)
+}
+
+func (r *recorder) PublishFile(ctx context.Context, job *store.Job, pages int, texts []*store.StagedItem, at int64) (*ragd.File, error) {
+	r.writes = append(r.writes, fmt.Sprint("PublishFile ", job.File.ID, " ", at))
+	return r.Store.PublishFile(ctx, job, pages, texts, at)
+}
+
+func (r *recorder) DeleteFile(ctx context.Context, ws, colID, fileID string, at int64) error {
+	r.writes = append(r.writes, fmt.Sprint("DeleteFile ", fileID, " ", at))
+	return r.Store.DeleteFile(ctx, ws, colID, fileID, at)
+}
+
+func (r *recorder) DeleteItem(ctx context.Context, ws, colID, itemID string, at int64) error {
+	r.writes = append(r.writes, fmt.Sprint("DeleteItem ", itemID, " ", at))
+	return r.Store.DeleteItem(ctx, ws, colID, itemID, at)
 }
 
 func (r *recorder) CreateCollection(ctx context.Context, c *ragd.Collection) error {
@@ -89,13 +128,68 @@ func TestWriteSeamInputsAreExplicit(t *testing.T) {
 	}
 }
 
+// TestFileWritesPassTheSeam checks that an upload's ingest writes through
+// the same seam as the service, with the IDs and times it decided: the
+// file's, each staged item's, and the clock's for publishing and deleting.
+func TestFileWritesPassTheSeam(t *testing.T) {
+	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	dir := t.TempDir()
+	st := storetest.MustOpenIn(t, dir, store.WithClock(func() time.Time { return now }))
+	rec := &recorder{Store: st}
+	reg := embed.NewRegistry(embed.HashModelName, embed.NewHash(64))
+	ing, err := ingest.New(st, reg, ingest.Config{Dir: filepath.Join(dir, "files"), Workers: 1, Writer: rec,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ing.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ing.Close(context.Background()) })
+	svc := service.New(service.Config{Store: st, Writer: rec, Embedders: reg, Ingester: ing, Now: func() time.Time { return now }})
+	ctx := context.Background()
+	col, err := svc.CreateCollection(ctx, "ws", service.NewCollection{Name: "docs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, err := svc.ReceiveFile(strings.NewReader("# Seams\n\nEvery write of an upload goes through the seam.\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _, err := svc.AddFile(ctx, "ws", col.ID, up, ingest.NewFile{Filename: "seam.md"}, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, _, err := st.Items(ctx, "ws", col.ID, ragd.Page{Limit: 10})
+	if err != nil || len(items) != 1 {
+		t.Fatalf("the file's items: %v, %v; want one", items, err)
+	}
+	if err := svc.DeleteItem(ctx, "ws", col.ID, items[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.DeleteFile(ctx, "ws", col.ID, f.ID); err != nil {
+		t.Fatal(err)
+	}
+	at := now.Unix()
+	want := []string{
+		fmt.Sprint("CreateFile ", f.ID, " ", at),
+		fmt.Sprint("StageChunks ", items[0].ID, " ", at),
+		fmt.Sprint("PublishFile ", f.ID, " ", at),
+		fmt.Sprint("DeleteItem ", items[0].ID, " ", at),
+		fmt.Sprint("DeleteFile ", f.ID, " ", at),
+	}
+	if !slices.Equal(rec.writes, want) {
+		t.Errorf("file writes through the seam:\n%s\nwant\n%s", strings.Join(rec.writes, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 // TestModelErrorsAreOne checks that a collection whose model is gone fails
 // alike for search and item writes: one code from one lookup.
 func TestModelErrorsAreOne(t *testing.T) {
 	svc, rec := newService(t, time.Unix(1_800_000_000, 0))
 	ctx := context.Background()
 	orphan := &ragd.Collection{Workspace: "ws", Name: "orphan", EmbeddingModel: "gone", Dimensions: 64}
-	if err := rec.Store.CreateCollection(ctx, orphan); err != nil {
+	if err := rec.Store.CreateCollection(ctx, storetest.StampCollection(orphan)); err != nil {
 		t.Fatal(err)
 	}
 	text := "anything"

@@ -9,8 +9,12 @@ import (
 
 var _ webhook.Outbox = (*Service)(nil)
 
-// CreateWebhook registers endpoint w, already validated, in its workspace.
+// CreateWebhook registers endpoint w in its workspace once it passes
+// webhook.Destinations.Prepare, which may give it a secret.
 func (s *Service) CreateWebhook(ctx context.Context, w *ragd.Webhook) error {
+	if err := s.destinations.Prepare(w); err != nil {
+		return err
+	}
 	w.ID, w.Created = ragd.NewID("wh"), s.now().Unix()
 	return s.write.CreateWebhook(ctx, w)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/store/storetest"
 )
 
 // benchSeed fixes every generated vector, text and query.
@@ -177,7 +178,7 @@ func benchStore(b *testing.B, n, dims int) *fixture {
 	s, col := openBenchStore(b, dir, dims)
 	start := time.Now()
 	for _, batch := range benchItems(b, n, dims, nil) {
-		if _, err := s.InsertItems(context.Background(), "bench", col.ID, batch); err != nil {
+		if _, err := s.InsertItems(context.Background(), "bench", col.ID, storetest.Stamp(batch)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -197,7 +198,7 @@ func openBenchStore(b *testing.B, dir string, dims int) (*store.Store, *ragd.Col
 	}
 	col := &ragd.Collection{Workspace: "bench", Name: "bench", EmbeddingModel: "bench", Dimensions: dims,
 		Chunking: ragd.Chunking{MaxTokens: 512, OverlapTokens: 64}}
-	if err := s.CreateCollection(context.Background(), col); err != nil {
+	if err := s.CreateCollection(context.Background(), storetest.StampCollection(col)); err != nil {
 		b.Fatal(err)
 	}
 	return s, col
@@ -454,7 +455,7 @@ func BenchmarkInsert(b *testing.B) {
 							b.Fatal(err)
 						}
 					}
-					if _, err := s.InsertItems(ctx, "bench", col.ID, batch); err != nil {
+					if _, err := s.InsertItems(ctx, "bench", col.ID, storetest.Stamp(batch)); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -497,15 +498,15 @@ func BenchmarkManyCollections(b *testing.B) {
 			s, col := openBenchStore(b, b.TempDir(), dims)
 			defer s.Close()
 			for _, batch := range benchItems(b, chunks, dims, nil) {
-				if _, err := s.InsertItems(ctx, "bench", col.ID, batch); err != nil {
+				if _, err := s.InsertItems(ctx, "bench", col.ID, storetest.Stamp(batch)); err != nil {
 					b.Fatal(err)
 				}
 			}
 			created := 1
 			create := func(int) error {
 				created++
-				return s.CreateCollection(ctx, &ragd.Collection{Workspace: "other", Name: fmt.Sprint("c", created),
-					EmbeddingModel: "bench", Dimensions: dims, Chunking: ragd.Chunking{MaxTokens: 512, OverlapTokens: 64}})
+				return s.CreateCollection(ctx, storetest.StampCollection(&ragd.Collection{Workspace: "other", Name: fmt.Sprint("c", created),
+					EmbeddingModel: "bench", Dimensions: dims, Chunking: ragd.Chunking{MaxTokens: 512, OverlapTokens: 64}}))
 			}
 			start := time.Now()
 			for created < n {

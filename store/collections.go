@@ -38,11 +38,8 @@ func (s *Store) CreateCollection(ctx context.Context, c *ragd.Collection) error 
 	if c.Dimensions <= 0 || c.Dimensions > 8192 {
 		return ragd.Invalid("dimensions", "dimensions must be between 1 and 8192, got %d", c.Dimensions)
 	}
-	if c.ID == "" {
-		c.ID = ragd.NewID("col")
-	}
-	if c.Created == 0 {
-		c.Created = s.Now().Unix()
+	if err := explicit("collection", c.ID, c.Created); err != nil {
+		return err
 	}
 	now := c.Created
 	c.Updated = now
@@ -51,7 +48,7 @@ func (s *Store) CreateCollection(ctx context.Context, c *ragd.Collection) error 
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		if err := s.ensureWorkspace(tx, c.Workspace); err != nil {
+		if err := ensureWorkspace(tx, c.Workspace, c.Created); err != nil {
 			return err
 		}
 		res, err := tx.Exec(`INSERT INTO collections (id, workspace, name, description, created, updated, embedding_model,
@@ -155,8 +152,12 @@ func (s *Store) afterSeq(ctx context.Context, table, scope, after string, args .
 	return seq, err
 }
 
-// UpdateCollection applies u to collection id of workspace ws.
+// UpdateCollection applies u to collection id of workspace ws; u.At must
+// be set.
 func (s *Store) UpdateCollection(ctx context.Context, ws, id string, u ragd.CollectionUpdate) (*ragd.Collection, error) {
+	if err := explicit("collection update", id, u.At); err != nil {
+		return nil, err
+	}
 	var out *ragd.Collection
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		c, _, err := s.collection(ctx, tx, ws, id)
@@ -177,9 +178,6 @@ func (s *Store) UpdateCollection(ctx context.Context, ws, id string, u ragd.Coll
 			return err
 		}
 		c.Updated = u.At
-		if c.Updated == 0 {
-			c.Updated = s.Now().Unix()
-		}
 		_, err = tx.Exec(`UPDATE collections SET name = ?, description = ?, metadata = ?, updated = ? WHERE id = ?`,
 			c.Name, c.Description, meta, c.Updated, c.ID)
 		if isUnique(err) {
@@ -283,7 +281,7 @@ func (s *Store) decodeMetadata(stored string) map[string]any {
 		return m
 	}
 	if err := json.Unmarshal([]byte(stored), &m); err != nil {
-		s.Logger.Warn("stored metadata is not a JSON object; reading it as {}", "bytes", len(stored), "err", err)
+		s.log.Warn("stored metadata is not a JSON object; reading it as {}", "bytes", len(stored), "err", err)
 		return map[string]any{}
 	}
 	return m

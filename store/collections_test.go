@@ -24,7 +24,7 @@ func TestDeleteCollectionFreesSpace(t *testing.T) {
 	s := storetest.MustOpen(t)
 	ctx := context.Background()
 	keep := mustCollection(t, s, "ws", "keep")
-	if _, err := s.InsertItems(ctx, "ws", keep.ID, []ragd.NewItem{newItem(t, "a small item that stays", nil)}); err != nil {
+	if _, err := s.InsertItems(ctx, "ws", keep.ID, storetest.Stamp([]ragd.NewItem{newItem(t, "a small item that stays", nil)})); err != nil {
 		t.Fatal(err)
 	}
 	before, err := s.Stats(ctx)
@@ -36,7 +36,7 @@ func TestDeleteCollectionFreesSpace(t *testing.T) {
 	for i := 0; i < 3000; i++ {
 		items = append(items, newItem(t, fmt.Sprintf("item %d with enough words to take some room in the index number %d", i, i*7), map[string]any{"i": i}))
 	}
-	if _, err := s.InsertItems(ctx, "ws", big.ID, items); err != nil {
+	if _, err := s.InsertItems(ctx, "ws", big.ID, storetest.Stamp(items)); err != nil {
 		t.Fatal(err)
 	}
 	grown, _ := s.Stats(ctx)
@@ -119,14 +119,13 @@ func TestOpenFreesLeftoverPages(t *testing.T) {
 }
 
 // Metadata that does not decode, written behind the store's back, reads as
-// {} with a warning through the store's Logger, and the row still reads.
+// {} with a warning through the store's logger, and the row still reads.
 func TestUnreadableMetadata(t *testing.T) {
 	ctx := context.Background()
-	s := storetest.MustOpen(t)
 	var logs bytes.Buffer
-	s.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	s := storetest.MustOpen(t, store.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	c := mustCollection(t, s, "ws", "docs")
-	items, err := s.InsertItems(ctx, "ws", c.ID, []ragd.NewItem{newItem(t, "an item whose metadata is damaged", map[string]any{"k": "v"})})
+	items, err := s.InsertItems(ctx, "ws", c.ID, storetest.Stamp([]ragd.NewItem{newItem(t, "an item whose metadata is damaged", map[string]any{"k": "v"})}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,8 +30,8 @@ func (s *Store) scanFile(r rowScanner) (*ragd.File, error) {
 	return f, nil
 }
 
-// CreateFile records f (its ID, Filename, Bytes, ContentType, SHA256,
-// Metadata and Chunking set by the caller) in collection colID of
+// CreateFile records f (its ID, Created, Filename, Bytes, ContentType,
+// SHA256, Metadata and Chunking set by the caller) in collection colID of
 // workspace ws with status enqueued, and queues its ingest job, in one
 // transaction, and returns it with created true.
 //
@@ -48,6 +48,10 @@ func (s *Store) scanFile(r rowScanner) (*ragd.File, error) {
 //     false, whatever the name and metadata: two copies of one file in a
 //     tree uploaded at once must not ingest it twice.
 func (s *Store) CreateFile(ctx context.Context, ws, colID string, f *ragd.File) (out *ragd.File, created bool, err error) {
+	if err := explicit("file", f.ID, f.Created); err != nil {
+		return nil, false, err
+	}
+	now := f.Created
 	meta, err := encodeMetadata(f.Metadata)
 	if err != nil {
 		return nil, false, err
@@ -71,7 +75,7 @@ func (s *Store) CreateFile(ctx context.Context, ws, colID string, f *ragd.File) 
 					return err
 				}
 			}
-			if err := reingestFile(ctx, tx, seq, old, f, meta, s.Now().Unix()); err != nil {
+			if err := reingestFile(ctx, tx, seq, old, f, meta, now); err != nil {
 				return err
 			}
 			out, err = s.scanFile(tx.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE id = ?`, old.ID))
@@ -81,7 +85,6 @@ func (s *Store) CreateFile(ctx context.Context, ws, colID string, f *ragd.File) 
 		if err != sql.ErrNoRows {
 			return err
 		}
-		now := s.Now().Unix()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO files (id, collection_id, filename, bytes, content_type, sha256, status,
 			created, metadata, max_tokens, overlap_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			f.ID, colID, f.Filename, f.Bytes, f.ContentType, f.SHA256, ragd.FileEnqueued, now, meta,
@@ -181,7 +184,10 @@ func (s *Store) HasFile(ctx context.Context, fileID string) (bool, error) {
 // DeleteFile removes file fileID of collection colID in workspace ws with
 // its job, items, chunks, vectors and keyword entries, whatever its status:
 // an ingest still running for it finds the file gone and stops.
-func (s *Store) DeleteFile(ctx context.Context, ws, colID, fileID string) error {
+func (s *Store) DeleteFile(ctx context.Context, ws, colID, fileID string, at int64) error {
+	if err := explicit("file deletion", fileID, at); err != nil {
+		return err
+	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		c, seq, err := s.collection(ctx, tx, ws, colID)
 		if err != nil {
@@ -218,7 +224,7 @@ func (s *Store) DeleteFile(ctx context.Context, ws, colID, fileID string) error 
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE collections SET file_count = file_count - 1, item_count = item_count - ?,
-			chunk_count = chunk_count - ?, bytes = bytes - ?, updated = ? WHERE id = ?`, items, chunks, contentBytes, s.Now().Unix(), colID)
+			chunk_count = chunk_count - ?, bytes = bytes - ?, updated = ? WHERE id = ?`, items, chunks, contentBytes, at, colID)
 		return err
 	})
 	if err == nil {

@@ -29,8 +29,9 @@ func (s *Store) scanItem(r rowScanner) (*ragd.Item, error) {
 
 // InsertItems adds items to collection colID of workspace ws in one
 // transaction: either all of them, with their chunks, vectors and keyword
-// entries, are stored, or none is. A vector of the wrong length is
-// EUNPROCESSABLE.
+// entries, are stored, or none is. Each item's ID and Created must be set;
+// the collection's updated time becomes the latest Created. A vector of
+// the wrong length is EUNPROCESSABLE.
 func (s *Store) InsertItems(ctx context.Context, ws, colID string, items []ragd.NewItem) ([]*ragd.Item, error) {
 	var out []*ragd.Item
 	err := s.write(ctx, func(tx *sql.Tx) error {
@@ -44,14 +45,16 @@ func (s *Store) InsertItems(ctx context.Context, ws, colID string, items []ragd.
 		}
 		defer w.close()
 		out = make([]*ragd.Item, 0, len(items))
+		var at int64
 		for _, ni := range items {
 			it, err := w.insertItem(ctx, "", ni)
 			if err != nil {
 				return err
 			}
 			out = append(out, it)
+			at = max(at, it.Created)
 		}
-		return w.addCounts(0)
+		return w.addCounts(at)
 	})
 	return out, err
 }
@@ -113,13 +116,10 @@ func (w *chunkWriter) close() {
 }
 
 func (w *chunkWriter) insertItem(ctx context.Context, fileID string, ni ragd.NewItem) (*ragd.Item, error) {
+	if err := explicit("item", ni.ID, ni.Created); err != nil {
+		return nil, err
+	}
 	now := ni.Created
-	if now == 0 {
-		now = w.s.Now().Unix()
-	}
-	if ni.ID == "" {
-		ni.ID = ragd.NewID("item")
-	}
 	meta, err := encodeMetadata(ni.Metadata)
 	if err != nil {
 		return nil, err
@@ -173,12 +173,12 @@ func (w *chunkWriter) insertChunks(ctx context.Context, itemID string, chunks []
 	return nil
 }
 
-// addCounts adds what the writer inserted (and files more files) to the
-// collection's counters.
-func (w *chunkWriter) addCounts(files int) error {
+// addCounts adds what the writer inserted to the collection's counters,
+// which were updated at at.
+func (w *chunkWriter) addCounts(at int64) error {
 	_, err := w.tx.Exec(`UPDATE collections SET item_count = item_count + ?, chunk_count = chunk_count + ?,
-		bytes = bytes + ?, file_count = file_count + ?, updated = ? WHERE id = ?`,
-		w.items, w.chunks, w.bytes, files, w.s.Now().Unix(), w.col.ID)
+		bytes = bytes + ?, updated = ? WHERE id = ?`,
+		w.items, w.chunks, w.bytes, at, w.col.ID)
 	return err
 }
 
@@ -211,8 +211,12 @@ func (s *Store) Items(ctx context.Context, ws, colID string, p ragd.Page) ([]*ra
 }
 
 // UpdateItem applies u to item itemID; new content replaces the item's
-// chunks, vectors and keyword entries in the same transaction.
+// chunks, vectors and keyword entries in the same transaction. u.At must
+// be set.
 func (s *Store) UpdateItem(ctx context.Context, ws, colID, itemID string, u ragd.ItemUpdate) (*ragd.Item, error) {
+	if err := explicit("item update", itemID, u.At); err != nil {
+		return nil, err
+	}
 	var out *ragd.Item
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		c, seq, err := s.collection(ctx, tx, ws, colID)
@@ -258,22 +262,22 @@ func (s *Store) UpdateItem(ctx context.Context, ws, colID, itemID string, u ragd
 			return err
 		}
 		it.Updated = u.At
-		if it.Updated == 0 {
-			it.Updated = s.Now().Unix()
-		}
 		if _, err := tx.Exec(`UPDATE items SET description = ?, metadata = ?, content = ?, chunk_count = ?, tokens = ?, updated = ? WHERE id = ?`,
 			it.Description, meta, it.Content, it.ChunkCount, it.Tokens, it.Updated, it.ID); err != nil {
 			return err
 		}
 		out = it
-		return w.addCounts(0)
+		return w.addCounts(u.At)
 	})
 	return out, err
 }
 
 // DeleteItem removes item itemID with its chunks, vectors and keyword
-// entries.
-func (s *Store) DeleteItem(ctx context.Context, ws, colID, itemID string) error {
+// entries; its collection was updated at at.
+func (s *Store) DeleteItem(ctx context.Context, ws, colID, itemID string, at int64) error {
+	if err := explicit("item deletion", itemID, at); err != nil {
+		return err
+	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		c, seq, err := s.collection(ctx, tx, ws, colID)
 		if err != nil {
@@ -311,7 +315,7 @@ func (s *Store) DeleteItem(ctx context.Context, ws, colID, itemID string) error 
 			}
 		}
 		_, err = tx.Exec(`UPDATE collections SET item_count = item_count - 1, chunk_count = chunk_count - ?, bytes = bytes - ?, updated = ? WHERE id = ?`,
-			removed, contentLen, s.Now().Unix(), c.ID)
+			removed, contentLen, at, c.ID)
 		return err
 	})
 }

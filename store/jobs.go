@@ -89,13 +89,13 @@ func (s *Store) ClaimJob(ctx context.Context, idleOnly bool) (*Job, error) {
 	return job, err
 }
 
-// StagedItem is an item of a file being ingested. Its first StageChunks
-// inserts it with its Chunks and sets ID; later calls add the Chunks they
-// are given to it. Staged items and chunks are invisible to search until
-// PublishFile.
+// StagedItem is an item of a file being ingested, its ID and Created set
+// by the caller. Its first StageChunks inserts it with its Chunks; later
+// calls add the Chunks they are given to it. Staged items and chunks are
+// invisible to search until PublishFile.
 type StagedItem struct {
-	ID string
 	ragd.NewItem
+	inserted bool
 }
 
 // StageChunks writes items and their chunks in one transaction, vectors
@@ -112,12 +112,11 @@ func (s *Store) StageChunks(ctx context.Context, job *Job, items []*StagedItem) 
 		}
 		defer w.close()
 		for _, si := range items {
-			if si.ID == "" {
-				it, err := w.insertItem(ctx, job.File.ID, si.NewItem)
-				if err != nil {
+			if !si.inserted {
+				if _, err := w.insertItem(ctx, job.File.ID, si.NewItem); err != nil {
 					return err
 				}
-				si.ID = it.ID
+				si.inserted = true
 				continue
 			}
 			if err := w.insertChunks(ctx, si.ID, si.Chunks); err != nil {
@@ -142,8 +141,12 @@ func checkProcessing(ctx context.Context, tx *sql.Tx, fileID string) error {
 // into its keyword table, the items get their counts (and, for items in
 // texts, their final content and description), the file is completed with
 // its counts and pages, the collection's counters grow and the job is
-// done. It returns the completed file, or the "file_deleted" error.
-func (s *Store) PublishFile(ctx context.Context, job *Job, pages int, texts []*StagedItem) (*ragd.File, error) {
+// done, all at time at. It returns the completed file, or the
+// "file_deleted" error.
+func (s *Store) PublishFile(ctx context.Context, job *Job, pages int, texts []*StagedItem, at int64) (*ragd.File, error) {
+	if err := explicit("file publication", job.File.ID, at); err != nil {
+		return nil, err
+	}
 	var out *ragd.File
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		fileID := job.File.ID
@@ -176,7 +179,7 @@ func (s *Store) PublishFile(ctx context.Context, job *Job, pages int, texts []*S
 			coalesce(sum(length(CAST(content AS BLOB))), 0) FROM items WHERE file_id = ?`, fileID).Scan(&items, &chunks, &tokens, &contentBytes); err != nil {
 			return err
 		}
-		now := s.Now().Unix()
+		now := at
 		if _, err := tx.ExecContext(ctx, `UPDATE files SET status = ?, items = ?, chunks = ?, tokens = ?, pages = ?, completed_at = ?,
 			error_code = NULL, error_message = NULL WHERE id = ?`, ragd.FileCompleted, items, chunks, tokens, pages, now, fileID); err != nil {
 			return err
@@ -196,8 +199,12 @@ func (s *Store) PublishFile(ctx context.Context, job *Job, pages int, texts []*S
 }
 
 // FailJob removes what a job staged and marks its file failed with the
-// error's code and message. A file deleted meanwhile is not an error.
-func (s *Store) FailJob(ctx context.Context, job *Job, fe ragd.FileError) error {
+// error's code and message, at time at. A file deleted meanwhile is not
+// an error.
+func (s *Store) FailJob(ctx context.Context, job *Job, fe ragd.FileError, at int64) error {
+	if err := explicit("file failure", job.File.ID, at); err != nil {
+		return err
+	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		if err := checkProcessing(ctx, tx, job.File.ID); err != nil {
 			return nil
@@ -205,7 +212,7 @@ func (s *Store) FailJob(ctx context.Context, job *Job, fe ragd.FileError) error 
 		if err := deleteFileItems(ctx, tx, job.File.ID); err != nil {
 			return err
 		}
-		now := s.Now().Unix()
+		now := at
 		if _, err := tx.ExecContext(ctx, `UPDATE files SET status = ?, error_code = ?, error_message = ?, items = 0, chunks = 0,
 			tokens = 0, pages = 0 WHERE id = ?`, ragd.FileFailed, fe.Code, fe.Message, job.File.ID); err != nil {
 			return err

@@ -14,7 +14,7 @@ import (
 // newFile records a file with a given digest in c and returns it.
 func newFile(t *testing.T, s *store.Store, c *ragd.Collection, sha string) *ragd.File {
 	t.Helper()
-	f, created, err := s.CreateFile(context.Background(), c.Workspace, c.ID, &ragd.File{ID: ragd.NewID("file"), Filename: sha + ".txt",
+	f, created, err := s.CreateFile(context.Background(), c.Workspace, c.ID, &ragd.File{ID: ragd.NewID("file"), Created: storetest.At, Filename: sha + ".txt",
 		Bytes: 10, ContentType: "text/plain", SHA256: sha, Metadata: map[string]any{"source": "test"}, Chunking: c.Chunking})
 	if err != nil || !created {
 		t.Fatalf("CreateFile: %v, created %v", err, created)
@@ -63,7 +63,7 @@ func TestFileLifecycle(t *testing.T) {
 	f := newFile(t, s, c, "aaa")
 
 	t.Run("Dedup", func(t *testing.T) {
-		again, created, err := s.CreateFile(ctx, c.Workspace, c.ID, &ragd.File{ID: ragd.NewID("file"), Filename: "other.txt", SHA256: "aaa"})
+		again, created, err := s.CreateFile(ctx, c.Workspace, c.ID, &ragd.File{ID: ragd.NewID("file"), Created: storetest.At, Filename: "other.txt", SHA256: "aaa"})
 		if err != nil || created || again.ID != f.ID || again.Status != ragd.FileEnqueued {
 			t.Fatalf("%+v, created %v, %v", again, created, err)
 		}
@@ -87,11 +87,11 @@ func TestFileLifecycle(t *testing.T) {
 	if _, err := s.Item(ctx, c.Workspace, c.ID, it.ID); kindOf(err) != ragd.ENOTFOUND {
 		t.Fatalf("staged item readable: %v", err)
 	}
-	if err := s.DeleteItem(ctx, c.Workspace, c.ID, it.ID); kindOf(err) != ragd.ENOTFOUND {
+	if err := s.DeleteItem(ctx, c.Workspace, c.ID, it.ID, storetest.At); kindOf(err) != ragd.ENOTFOUND {
 		t.Fatalf("staged item deletable: %v", err)
 	}
 	it.Content, it.Description = "the whole text", "whole"
-	done, err := s.PublishFile(ctx, job, 3, []*store.StagedItem{it})
+	done, err := s.PublishFile(ctx, job, 3, []*store.StagedItem{it}, storetest.At)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,15 +123,15 @@ func TestFileLifecycle(t *testing.T) {
 		if _, err := s.File(ctx, "other", c.ID, f.ID); kindOf(err) != ragd.ENOTFOUND {
 			t.Errorf("other workspace: %v", err)
 		}
-		if err := s.DeleteFile(ctx, c.Workspace, c.ID, g.ID); err != nil {
+		if err := s.DeleteFile(ctx, c.Workspace, c.ID, g.ID, storetest.At); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("Delete", func(t *testing.T) {
-		if err := s.DeleteFile(ctx, "other", c.ID, f.ID); kindOf(err) != ragd.ENOTFOUND {
+		if err := s.DeleteFile(ctx, "other", c.ID, f.ID, storetest.At); kindOf(err) != ragd.ENOTFOUND {
 			t.Fatalf("delete from another workspace: %v", err)
 		}
-		if err := s.DeleteFile(ctx, c.Workspace, c.ID, f.ID); err != nil {
+		if err := s.DeleteFile(ctx, c.Workspace, c.ID, f.ID, storetest.At); err != nil {
 			t.Fatal(err)
 		}
 		if n := hits(t, s, c, "zebra"); n != 0 {
@@ -163,7 +163,7 @@ func TestJobFailRequeueAndDelete(t *testing.T) {
 		f := newFile(t, s, c, "fail")
 		job := claim(t, s, f)
 		stage(t, s, job, "doomed text")
-		if err := s.FailJob(ctx, job, ragd.FileError{Code: "corrupt_pdf", Message: "broken"}); err != nil {
+		if err := s.FailJob(ctx, job, ragd.FileError{Code: "corrupt_pdf", Message: "broken"}, storetest.At); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := s.File(ctx, c.Workspace, c.ID, f.ID)
@@ -184,7 +184,7 @@ func TestJobFailRequeueAndDelete(t *testing.T) {
 			t.Errorf("attempts %d", again.Attempts)
 		}
 		stage(t, s, again, "whole")
-		if _, err := s.PublishFile(ctx, again, 0, nil); err != nil {
+		if _, err := s.PublishFile(ctx, again, 0, nil, storetest.At); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := s.File(ctx, c.Workspace, c.ID, f.ID); got.Chunks != 1 || items() != 1 {
@@ -195,7 +195,7 @@ func TestJobFailRequeueAndDelete(t *testing.T) {
 		f := newFile(t, s, c, "deleted")
 		job := claim(t, s, f)
 		stage(t, s, job, "soon gone")
-		if err := s.DeleteFile(ctx, c.Workspace, c.ID, f.ID); err != nil {
+		if err := s.DeleteFile(ctx, c.Workspace, c.ID, f.ID, storetest.At); err != nil {
 			t.Fatal(err)
 		}
 		var e *ragd.Error
@@ -203,10 +203,10 @@ func TestJobFailRequeueAndDelete(t *testing.T) {
 		if !errorsAs(err, &e) || e.Code != "file_deleted" {
 			t.Fatalf("staging for a deleted file: %v", err)
 		}
-		if _, err := s.PublishFile(ctx, job, 0, nil); !errorsAs(err, &e) || e.Code != "file_deleted" {
+		if _, err := s.PublishFile(ctx, job, 0, nil, storetest.At); !errorsAs(err, &e) || e.Code != "file_deleted" {
 			t.Fatalf("publishing a deleted file: %v", err)
 		}
-		if err := s.FailJob(ctx, job, ragd.FileError{Code: "x"}); err != nil {
+		if err := s.FailJob(ctx, job, ragd.FileError{Code: "x"}, storetest.At); err != nil {
 			t.Fatal(err)
 		}
 		if items() != 1 {
@@ -238,7 +238,7 @@ func TestClaimJobFairness(t *testing.T) {
 		{name: "IdleOnlyWithEveryWorkspaceBusy", idleOnly: true},
 		{name: "BacklogWhenOthersAreServed", want: &a2},
 		{name: "IdleOnlyAfterWorkspaceFinished", idleOnly: true, want: &b2, before: func() {
-			if err := s.FailJob(ctx, jobs[b1.ID], ragd.FileError{Code: "x"}); err != nil {
+			if err := s.FailJob(ctx, jobs[b1.ID], ragd.FileError{Code: "x"}, storetest.At); err != nil {
 				t.Fatal(err)
 			}
 			b2 = newFile(t, s, b, "b2")
@@ -278,7 +278,7 @@ func BenchmarkClaimJob(b *testing.B) {
 	}
 	for i := range 10000 {
 		c := cols[i%len(cols)]
-		if _, _, err := s.CreateFile(ctx, c.Workspace, c.ID, &ragd.File{ID: ragd.NewID("file"), Filename: "f.txt",
+		if _, _, err := s.CreateFile(ctx, c.Workspace, c.ID, &ragd.File{ID: ragd.NewID("file"), Created: storetest.At, Filename: "f.txt",
 			SHA256: fmt.Sprint(i), Chunking: c.Chunking}); err != nil {
 			b.Fatal(err)
 		}

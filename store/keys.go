@@ -8,32 +8,16 @@ import (
 )
 
 // CreateKey stores key k, whose secret hashes to hash (ragd.HashSecret),
-// creating its workspace if needed. Empty ID and Created are filled in.
+// creating its workspace if needed. Its ID and Created must be set.
 func (s *Store) CreateKey(ctx context.Context, k *ragd.Key, hash string) error {
-	return s.insertKey(ctx, k, hash)
-}
-
-// ImportKey stores a key whose secret the operator chose (RAGD_ADMIN_KEY).
-// Importing the same secret again is a no-op.
-func (s *Store) ImportKey(ctx context.Context, k *ragd.Key, secret string) error {
-	if _, err := s.KeyBySecret(ctx, secret); err == nil {
-		return nil
-	}
-	return s.insertKey(ctx, k, ragd.HashSecret(secret))
-}
-
-func (s *Store) insertKey(ctx context.Context, k *ragd.Key, hash string) error {
-	if k.ID == "" {
-		k.ID = ragd.NewID("key")
-	}
-	if k.Created == 0 {
-		k.Created = s.Now().Unix()
+	if err := explicit("key", k.ID, k.Created); err != nil {
+		return err
 	}
 	if k.Workspace == "" {
 		k.Workspace = ragd.DefaultWorkspace
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		if err := s.ensureWorkspace(tx, k.Workspace); err != nil {
+		if err := ensureWorkspace(tx, k.Workspace, k.Created); err != nil {
 			return err
 		}
 		_, err := tx.Exec(`INSERT INTO api_keys (id, name, workspace, admin, rpm, tpm, hash, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,

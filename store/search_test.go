@@ -30,7 +30,7 @@ func seedFruit(t *testing.T, s *store.Store) (*ragd.Collection, []*ragd.Item) {
 	for _, f := range fruit {
 		nis = append(nis, newItem(t, f.text, f.meta))
 	}
-	items, err := s.InsertItems(context.Background(), "ws1", c.ID, nis)
+	items, err := s.InsertItems(context.Background(), "ws1", c.ID, storetest.Stamp(nis))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestSearchFilterIsNotPostFilter(t *testing.T) {
 	for i := 0; i < 600; i++ {
 		nis = append(nis, newItem(t, fmt.Sprintf("common words about apples number %d", i), map[string]any{"n": i}))
 	}
-	if _, err := s.InsertItems(context.Background(), "ws1", c.ID, nis); err != nil {
+	if _, err := s.InsertItems(context.Background(), "ws1", c.ID, storetest.Stamp(nis)); err != nil {
 		t.Fatal(err)
 	}
 	res, err := s.Search(context.Background(), "ws1", c.ID, ragd.SearchQuery{Text: "apples", Vector: query(t, "apples"),
@@ -222,7 +222,7 @@ func TestKeywordPruning(t *testing.T) {
 		}
 		nis = append(nis, newItem(t, text, map[string]any{"i": i}))
 	}
-	if _, err := s.InsertItems(ctx, "ws", c.ID, nis); err != nil {
+	if _, err := s.InsertItems(ctx, "ws", c.ID, storetest.Stamp(nis)); err != nil {
 		t.Fatal(err)
 	}
 	search := func(q string, k int) []string {
@@ -347,7 +347,7 @@ func TestKeywordSplitMatchesWhole(t *testing.T) {
 		}
 		nis = append(nis, newItem(t, strings.Join(words, " "), map[string]any{"group": i % 3}))
 	}
-	if _, err := s.InsertItems(ctx, "ws", c.ID, nis); err != nil {
+	if _, err := s.InsertItems(ctx, "ws", c.ID, storetest.Stamp(nis)); err != nil {
 		t.Fatal(err)
 	}
 	search := func(q ragd.SearchQuery) string { return searchString(t, s, c.ID, q) }
@@ -402,7 +402,7 @@ func TestTermCountsFollowWrites(t *testing.T) {
 		}
 		nis = append(nis, newItem(t, text, nil))
 	}
-	items, err := s.InsertItems(ctx, "ws", c.ID, nis)
+	items, err := s.InsertItems(ctx, "ws", c.ID, storetest.Stamp(nis))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -432,16 +432,16 @@ func TestTermCountsFollowWrites(t *testing.T) {
 	for i := range more {
 		more[i] = newItem(t, fmt.Sprintf("widget gadget %d", i), nil) // 1800 of 3400: past half
 	}
-	if _, err := s.InsertItems(ctx, "ws", c.ID, more); err != nil {
+	if _, err := s.InsertItems(ctx, "ws", c.ID, storetest.Stamp(more)); err != nil {
 		t.Fatal(err)
 	}
 	check("second insert")
-	if err := s.DeleteItem(ctx, "ws", c.ID, items[1].ID); err != nil {
+	if err := s.DeleteItem(ctx, "ws", c.ID, items[1].ID, storetest.At); err != nil {
 		t.Fatal(err)
 	}
 	check("delete")
 	same := newItem(t, "report number 4 zanzibar", nil) // as many words as item 4
-	if _, err := s.UpdateItem(ctx, "ws", c.ID, items[4].ID, ragd.ItemUpdate{Content: &same.Content, Chunks: same.Chunks}); err != nil {
+	if _, err := s.UpdateItem(ctx, "ws", c.ID, items[4].ID, ragd.ItemUpdate{Content: &same.Content, Chunks: same.Chunks, At: storetest.At}); err != nil {
 		t.Fatal(err)
 	}
 	check("content change")

@@ -44,7 +44,7 @@ func TestChunkSection(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := mustCollection(t, s, "ws1", "docs")
-	if _, err := s.InsertItems(ctx, "ws1", c.ID, []ragd.NewItem{newItem(t, "Older passages were stored before sections.", nil)}); err != nil {
+	if _, err := s.InsertItems(ctx, "ws1", c.ID, storetest.Stamp([]ragd.NewItem{newItem(t, "Older passages were stored before sections.", nil)})); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -63,10 +63,10 @@ func TestChunkSection(t *testing.T) {
 
 	s = storetest.MustOpenIn(t, dir)
 	const passage = "Run the installer and follow its steps."
-	if _, err := s.InsertItems(ctx, "ws1", c.ID, []ragd.NewItem{
+	if _, err := s.InsertItems(ctx, "ws1", c.ID, storetest.Stamp([]ragd.NewItem{
 		sectionItem(t, passage, "Guide > Installing on Windows"),
 		sectionItem(t, "Bananas are long yellow fruit.", "Fruit"),
-	}); err != nil {
+	})); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {

@@ -78,13 +78,8 @@ type Store struct {
 	db   *sql.DB // readers
 	wdb  *sql.DB // the one writer
 
-	// Now returns the current time; tests may replace it.
-	Now func() time.Time
-	// Logger receives the store's warnings: failed background
-	// checkpoints and vacuums, and stored data it reads past. Open sets
-	// slog.Default(); a program replaces it, right after Open, to route
-	// them with its other logs, and a test to read them.
-	Logger *slog.Logger
+	now func() time.Time // see WithClock
+	log *slog.Logger     // see WithLogger
 
 	vecs *vecCache // vectors of searched collections, see vecscan.go
 
@@ -97,9 +92,24 @@ type Store struct {
 	wg   sync.WaitGroup
 }
 
+// Option configures a Store at Open, before its background work starts.
+type Option func(*Store)
+
+// WithLogger routes the store's warnings (failed background checkpoints
+// and vacuums, stored data it reads past) to l instead of slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
+
+// WithClock makes now the store's clock (default time.Now): the time of
+// node-local bookkeeping (ingest jobs and their retries, webhook
+// deliveries, migrations) and of the ingester's writes.
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// Now returns the current time of the store's clock.
+func (s *Store) Now() time.Time { return s.now() }
+
 // Open opens (creating if needed) the database at path and applies pending
 // migrations. Call Close when done.
-func Open(path string) (*Store, error) {
+func Open(path string, opts ...Option) (*Store, error) {
 	registerDriver()
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -128,8 +138,11 @@ func Open(path string) (*Store, error) {
 	}
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
-	s := &Store{path: abs, db: db, wdb: wdb, Now: time.Now, Logger: slog.Default(), vecs: newVecCache(DefaultVectorCacheBytes), keywordSplitRows: defaultKeywordSplitRows,
+	s := &Store{path: abs, db: db, wdb: wdb, now: time.Now, log: slog.Default(), vecs: newVecCache(DefaultVectorCacheBytes), keywordSplitRows: defaultKeywordSplitRows,
 		vacuumKick: make(chan struct{}, 1), stop: make(chan struct{})}
+	for _, o := range opts {
+		o(s)
+	}
 	if err := s.migrate(context.Background()); err != nil {
 		s.closeDBs()
 		return nil, fmt.Errorf("migrate %s: %w", abs, err)
@@ -212,7 +225,7 @@ func (s *Store) checkpointLoop(every time.Duration) {
 			return
 		case <-t.C:
 			if _, err := s.wdb.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
-				s.Logger.Warn("wal checkpoint", "err", err)
+				s.log.Warn("wal checkpoint", "err", err)
 			}
 		}
 	}
@@ -252,7 +265,7 @@ func (s *Store) vacuumLoop() {
 			}
 			free, err := s.vacuumOnce(context.Background())
 			if err != nil {
-				s.Logger.Warn("incremental vacuum", "err", err)
+				s.log.Warn("incremental vacuum", "err", err)
 				break
 			}
 			if free == 0 {

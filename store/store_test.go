@@ -20,7 +20,7 @@ func mustCollection(t testing.TB, s *store.Store, ws, name string) *ragd.Collect
 	t.Helper()
 	c := &ragd.Collection{Workspace: ws, Name: name, EmbeddingModel: "hash", Dimensions: hash.Dimensions(),
 		Chunking: ragd.Chunking{MaxTokens: 512, OverlapTokens: 64}}
-	if err := s.CreateCollection(context.Background(), c); err != nil {
+	if err := s.CreateCollection(context.Background(), storetest.StampCollection(c)); err != nil {
 		t.Fatal(err)
 	}
 	return c
@@ -31,7 +31,7 @@ func newItem(t testing.TB, content string, meta map[string]any) ragd.NewItem {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ragd.NewItem{Content: content, Description: content, Metadata: meta,
+	return ragd.NewItem{ID: ragd.NewID("item"), Created: storetest.At, Content: content, Description: content, Metadata: meta,
 		Chunks: []ragd.Chunk{{Content: content, Tokens: len(embed.Words(content)), End: len(content), Vector: v[0]}}}
 }
 
@@ -86,5 +86,45 @@ func TestFilePermissions(t *testing.T) {
 				t.Error("a backup over an existing file succeeded")
 			}
 		})
+	}
+}
+
+// TestWritesNeedExplicitIDsAndTimes checks that the store refuses a write
+// whose ID or time the caller left out instead of making them up: a write
+// replayed on another node must carry what it records.
+func TestWritesNeedExplicitIDsAndTimes(t *testing.T) {
+	s := storetest.MustOpen(t)
+	ctx := context.Background()
+	c := mustCollection(t, s, "ws", "docs")
+	item := newItem(t, "an item", nil)
+	noTime := item
+	noTime.Created = 0
+	for name, write := range map[string]func() error{
+		"collection without ID": func() error {
+			return s.CreateCollection(ctx, &ragd.Collection{Workspace: "ws", Name: "x", Created: storetest.At, Dimensions: 64})
+		},
+		"collection without time": func() error {
+			return s.CreateCollection(ctx, &ragd.Collection{ID: ragd.NewID("col"), Workspace: "ws", Name: "y", Dimensions: 64})
+		},
+		"item without time": func() error { _, err := s.InsertItems(ctx, "ws", c.ID, []ragd.NewItem{noTime}); return err },
+		"update without time": func() error {
+			_, err := s.UpdateCollection(ctx, "ws", c.ID, ragd.CollectionUpdate{})
+			return err
+		},
+		"key without ID": func() error { return s.CreateKey(ctx, &ragd.Key{Name: "k", Created: storetest.At}, "hash") },
+		"webhook without time": func() error {
+			return s.CreateWebhook(ctx, &ragd.Webhook{ID: ragd.NewID("wh"), Workspace: "ws", URL: "https://example.com/hook"})
+		},
+		"file without time": func() error {
+			_, _, err := s.CreateFile(ctx, "ws", c.ID, &ragd.File{ID: ragd.NewID("file"), Filename: "f.txt", SHA256: "abc"})
+			return err
+		},
+	} {
+		if err := write(); kindOf(err) != ragd.EINTERNAL {
+			t.Errorf("%s: %v; want an internal error", name, err)
+		}
+	}
+	if cols, _, err := s.Collections(ctx, "ws", ragd.Page{Limit: 10}); err != nil || len(cols) != 1 {
+		t.Errorf("collections after refused writes: %d, %v; want only the first", len(cols), err)
 	}
 }

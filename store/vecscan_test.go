@@ -67,7 +67,7 @@ func seedExact(t *testing.T, s *store.Store, dims, n int) (*ragd.Collection, *ex
 	t.Helper()
 	c := &ragd.Collection{Workspace: "ws1", Name: "exact", EmbeddingModel: "random", Dimensions: dims,
 		Chunking: ragd.Chunking{MaxTokens: 512, OverlapTokens: 64}}
-	if err := s.CreateCollection(context.Background(), c); err != nil {
+	if err := s.CreateCollection(context.Background(), storetest.StampCollection(c)); err != nil {
 		t.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(7, uint64(dims)))
@@ -78,7 +78,7 @@ func seedExact(t *testing.T, s *store.Store, dims, n int) (*ragd.Collection, *ex
 		nis = append(nis, ragd.NewItem{Content: text, Metadata: map[string]any{"group": i % 7, "n": i},
 			Chunks: []ragd.Chunk{{Content: text, Tokens: 2, End: len(text), Vector: randomUnit(r, dims)}}})
 	}
-	items, err := s.InsertItems(context.Background(), "ws1", c.ID, nis)
+	items, err := s.InsertItems(context.Background(), "ws1", c.ID, storetest.Stamp(nis))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestVectorSearchSeesWrites(t *testing.T) {
 	t.Run("Delete", func(t *testing.T) {
 		ids, _ := e.nearest(q, 5, nil)
 		for _, id := range ids {
-			if err := s.DeleteItem(ctx, "ws1", c.ID, id); err != nil {
+			if err := s.DeleteItem(ctx, "ws1", c.ID, id, storetest.At); err != nil {
 				t.Fatal(err)
 			}
 			e.ids = slices.DeleteFunc(e.ids, func(x string) bool { return x == id })
@@ -173,7 +173,7 @@ func TestVectorSearchSeesWrites(t *testing.T) {
 		// Move a far item right onto the query.
 		far := e.ids[len(e.ids)-1]
 		content := "moved"
-		if _, err := s.UpdateItem(ctx, "ws1", c.ID, far, ragd.ItemUpdate{Content: &content,
+		if _, err := s.UpdateItem(ctx, "ws1", c.ID, far, ragd.ItemUpdate{At: storetest.At, Content: &content,
 			Chunks: []ragd.Chunk{{Content: content, Tokens: 1, End: len(content), Vector: q}}}); err != nil {
 			t.Fatal(err)
 		}
@@ -185,8 +185,8 @@ func TestVectorSearchSeesWrites(t *testing.T) {
 		}
 	})
 	t.Run("Insert", func(t *testing.T) {
-		it, err := s.InsertItems(ctx, "ws1", c.ID, []ragd.NewItem{{Content: "new",
-			Chunks: []ragd.Chunk{{Content: "new", Tokens: 1, End: 3, Vector: q}}}})
+		it, err := s.InsertItems(ctx, "ws1", c.ID, storetest.Stamp([]ragd.NewItem{{Content: "new",
+			Chunks: []ragd.Chunk{{Content: "new", Tokens: 1, End: 3, Vector: q}}}}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -214,7 +214,7 @@ func TestVectorSearchSeesWrites(t *testing.T) {
 			})
 		}
 		for _, id := range victims {
-			if err := s.DeleteItem(ctx, "ws1", c.ID, id); err != nil {
+			if err := s.DeleteItem(ctx, "ws1", c.ID, id, storetest.At); err != nil {
 				t.Fatal(err)
 			}
 			e.ids = slices.DeleteFunc(e.ids, func(x string) bool { return x == id })

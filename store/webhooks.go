@@ -8,13 +8,10 @@ import (
 	"github.com/ragd/ragd"
 )
 
-// CreateWebhook stores w; empty ID and Created are filled in.
+// CreateWebhook stores w, whose ID and Created must be set.
 func (s *Store) CreateWebhook(ctx context.Context, w *ragd.Webhook) error {
-	if w.ID == "" {
-		w.ID = ragd.NewID("wh")
-	}
-	if w.Created == 0 {
-		w.Created = s.Now().Unix()
+	if err := explicit("webhook", w.ID, w.Created); err != nil {
+		return err
 	}
 	events, err := json.Marshal(w.Events)
 	if err != nil {

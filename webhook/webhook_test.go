@@ -90,7 +90,7 @@ func waitDelivery(t *testing.T, st *store.Store, w *ragd.Webhook, state string) 
 
 func register(t *testing.T, st *store.Store, ws, url, secret string, events ...string) *ragd.Webhook {
 	t.Helper()
-	w := &ragd.Webhook{Workspace: ws, URL: url, Events: events, Secret: secret}
+	w := &ragd.Webhook{ID: ragd.NewID("wh"), Created: storetest.At, Workspace: ws, URL: url, Events: events, Secret: secret}
 	if err := st.CreateWebhook(context.Background(), w); err != nil {
 		t.Fatal(err)
 	}

@@ -49,11 +49,11 @@ func lockDataDir(dir string) (release func(), err error) {
 
 // createStore opens the database of a data directory, creating both: only
 // ragd serve does, after lockDataDir.
-func createStore(dataDir string) (*store.Store, error) {
+func createStore(dataDir string, opts ...store.Option) (*store.Store, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, err
 	}
-	return store.Open(filepath.Join(dataDir, store.FileName))
+	return store.Open(filepath.Join(dataDir, store.FileName), opts...)
 }
 
 // openStore opens the existing database of a data directory for the

@@ -152,9 +152,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Packages that log through slog's or the log package's default (the
-	// store's checkpoint warnings, net/http's server errors) write in the
-	// same format to the same place.
+	// Packages that log through slog's or the log package's default
+	// (net/http's server errors) write in the same format to the same
+	// place.
 	defer slog.SetDefault(slog.Default())
 	slog.SetDefault(log)
 	unlock, err := lockDataDir(m.DataDir)
@@ -162,7 +162,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
-	st, err := createStore(m.DataDir)
+	st, err := createStore(m.DataDir, store.WithLogger(log))
 	if err != nil {
 		return err
 	}
@@ -194,14 +194,17 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	icfg := ingest.Config{Dir: filepath.Join(m.DataDir, "files"), Workers: m.Workers, MaxFileBytes: m.MaxFileBytes, Logger: log}
+	// Every state change, the ingester's file writes included, passes one
+	// write seam: on one node, the store itself.
+	var writer service.Writer = st
+	icfg := ingest.Config{Dir: filepath.Join(m.DataDir, "files"), Workers: m.Workers, MaxFileBytes: m.MaxFileBytes, Logger: log, Writer: writer}
 	m.ingest.apply(&icfg)
 	ing, err := ingest.New(st, reg, icfg)
 	if err != nil {
 		return err
 	}
-	svc := service.New(service.Config{Store: st, Embedders: reg, Rerankers: rr, Ingester: ing, Logger: log})
-	srv := server.New(svc, server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log, Ops: ops, Chat: chat,
+	svc := service.New(service.Config{Store: st, Writer: writer, Chat: chat, WebhookDestinations: ops.Webhooks.Destinations, Embedders: reg, Rerankers: rr, Ingester: ing, Logger: log})
+	srv := server.New(svc, server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log, Ops: ops,
 		MaxRerankDocuments: m.MaxRerankDocuments, MaxRerankBytes: m.MaxRerankBytes, Timeouts: m.Timeouts})
 	if err := ing.Start(ctx); err != nil {
 		return err

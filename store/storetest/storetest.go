@@ -12,9 +12,9 @@ import (
 
 // MustOpen opens a store in a new temporary directory of tb and closes it
 // when tb ends; an error fails tb.
-func MustOpen(tb testing.TB) *store.Store {
+func MustOpen(tb testing.TB, opts ...store.Option) *store.Store {
 	tb.Helper()
-	return MustOpenIn(tb, tb.TempDir())
+	return MustOpenIn(tb, tb.TempDir(), opts...)
 }
 
 // MustOpenIn opens the store of data directory dir, as ragd does, and
@@ -22,9 +22,9 @@ func MustOpen(tb testing.TB) *store.Store {
 // other files beside the database (an ingester's uploads) and tests that
 // open a database a program under test made. A test that closes the store
 // itself, to open it again, must use store.Open: Close may be called once.
-func MustOpenIn(tb testing.TB, dir string) *store.Store {
+func MustOpenIn(tb testing.TB, dir string, opts ...store.Option) *store.Store {
 	tb.Helper()
-	st, err := store.Open(filepath.Join(dir, store.FileName))
+	st, err := store.Open(filepath.Join(dir, store.FileName), opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}
