@@ -23,6 +23,23 @@ type Collection struct {
 	ChunkCount     int            `json:"chunk_count"`
 	Bytes          int64          `json:"bytes"`
 	Metadata       map[string]any `json:"metadata"`
+	// ExpiresAfterDays, when above 0, is OpenAI's expires_after of a
+	// vector store: its contents are deleted that many days after
+	// LastActive.
+	ExpiresAfterDays int `json:"-"`
+	// LastActive is when the collection was created or last searched or
+	// added to through the OpenAI faces.
+	LastActive int64 `json:"-"`
+	// ExpiredAt is when its contents expired, 0 while they have not.
+	ExpiredAt int64 `json:"-"`
+}
+
+// ExpiresAt returns when the collection's contents expire, 0 for never.
+func (c *Collection) ExpiresAt() int64 {
+	if c.ExpiresAfterDays <= 0 {
+		return 0
+	}
+	return c.LastActive + int64(c.ExpiresAfterDays)*86400
 }
 
 // Page is a window of a list: up to Limit rows after the row with ID After.
@@ -43,6 +60,8 @@ type CollectionUpdate struct {
 	Name        *string
 	Description *string
 	Metadata    map[string]any
+	// ExpiresAfterDays, when set, replaces the expiry (0: none).
+	ExpiresAfterDays *int
 	// At is the update's time, decided before the write; 0 means now.
 	At int64
 }

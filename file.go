@@ -38,6 +38,11 @@ type File struct {
 	ItemsDeleted int `json:"items_deleted,omitempty"`
 	// Chunking is the chunk sizes this file is ingested with.
 	Chunking Chunking `json:"-"`
+	// Source, set when a workspace file is attached to the collection
+	// (a vector store file), is that workspace file's ID; Batch is the
+	// file batch it came in, if any. Inputs of CreateFile only.
+	Source string `json:"-"`
+	Batch  string `json:"-"`
 }
 
 // Done reports whether the file's ingest has ended, completed or failed.

@@ -74,6 +74,48 @@ func (g *Ingester) Receive(r io.Reader) (*Upload, error) {
 	return up, nil
 }
 
+// Keep stores the bytes of upload up under name id, a workspace file's
+// ID, where Open and Copy find them. It consumes up.
+func (g *Ingester) Keep(up *Upload, id string) error {
+	err := os.Rename(up.path, g.Path(id))
+	if err != nil {
+		up.Discard()
+	}
+	return err
+}
+
+// Copy returns a new upload of the bytes stored under name id, whose size
+// and SHA-256 are known, to Add to a collection: a hard link where the
+// file system allows one, else a copy.
+func (g *Ingester) Copy(id string, size int64, sha256 string) (*Upload, error) {
+	up := &Upload{ID: ragd.NewID("file"), Size: size, SHA256: sha256}
+	up.path = filepath.Join(g.tmpDir(), up.ID)
+	if err := os.Link(g.Path(id), up.path); err == nil {
+		return up, nil
+	}
+	src, err := os.Open(g.Path(id))
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(up.path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	_, err = io.Copy(dst, src)
+	if err == nil {
+		err = dst.Sync()
+	}
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		up.Discard()
+		return nil, err
+	}
+	return up, nil
+}
+
 // MaxFileBytes returns the upload size limit.
 func (g *Ingester) MaxFileBytes() int64 { return g.cfg.MaxFileBytes }
 
@@ -87,6 +129,9 @@ type NewFile struct {
 	Metadata    map[string]any
 	// Chunking is the chunk sizes to ingest the file with.
 	Chunking ragd.Chunking
+	// Source and Batch are ragd.File's: the workspace file attached, and
+	// the file batch it came in.
+	Source, Batch string
 }
 
 // Add detects the type of an upload, records the file in collection colID
@@ -112,7 +157,8 @@ func (g *Ingester) Add(ctx context.Context, ws, colID string, up *Upload, nf New
 		return nil, false, err
 	}
 	f, created, err := g.write.CreateFile(ctx, ws, colID, &ragd.File{ID: up.ID, Created: g.store.Now().Unix(), Filename: cleanFilename(nf.Filename),
-		Bytes: up.Size, ContentType: contentTypes[format], SHA256: up.SHA256, Metadata: nf.Metadata, Chunking: nf.Chunking})
+		Bytes: up.Size, ContentType: contentTypes[format], SHA256: up.SHA256, Metadata: nf.Metadata, Chunking: nf.Chunking,
+		Source: nf.Source, Batch: nf.Batch})
 	if err != nil || f.ID != up.ID {
 		// Not recorded, or the collection's file of these bytes (kept
 		// under its own ID) is returned or ingested again.

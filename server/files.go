@@ -51,37 +51,10 @@ func (s *Server) handleFileUpload(c echo.Context) error {
 			return ragd.Invalid("wait", "wait must be true or false, got %q", v)
 		}
 	}
-	r := c.Request()
-	r.Body = http.MaxBytesReader(c.Response(), r.Body, s.svc.MaxFileBytes()+maxFormField*4)
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return ragd.Invalid("file", "send the file as multipart/form-data with a part named \"file\": %v", err)
-	}
-	var up *service.Upload
-	defer func() {
-		if up != nil {
-			up.Discard()
-		}
-	}()
 	nf := service.NewFile{}
 	var chunking service.ChunkingChange
-	for {
-		p, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return multipartError(err)
-		}
-		switch name := p.FormName(); name {
-		case "file":
-			if up != nil {
-				return ragd.Invalid("file", "send one file per request")
-			}
-			nf.Filename, nf.ContentType = p.FileName(), p.Header.Get(echo.HeaderContentType)
-			if up, err = s.svc.ReceiveFile(p); err != nil {
-				return multipartError(err)
-			}
+	up, err := s.receiveUpload(c, &nf, func(name string, p io.Reader) error {
+		switch name {
 		case "metadata":
 			v, err := formValue(p, name)
 			if err != nil {
@@ -90,9 +63,7 @@ func (s *Server) handleFileUpload(c echo.Context) error {
 			if err := json.Unmarshal(v, &nf.Metadata); err != nil || nf.Metadata == nil {
 				return ragd.Invalid("metadata", "metadata must be a JSON object, such as {\"source\": \"wiki\"}")
 			}
-			if err := ragd.ValidateMetadata("metadata", nf.Metadata); err != nil {
-				return err
-			}
+			return ragd.ValidateMetadata("metadata", nf.Metadata)
 		case "max_tokens", "overlap_tokens":
 			v, err := formValue(p, name)
 			if err != nil {
@@ -108,13 +79,12 @@ func (s *Server) handleFileUpload(c echo.Context) error {
 				chunking.OverlapTokens = &n
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	if up == nil {
-		return ragd.Invalid("file", "the multipart body needs a part named \"file\" holding the file")
-	}
-	received := up
-	up = nil // AddFile consumes it
-	f, created, err := s.svc.AddFile(ctx, ws, colID, received, nf, &chunking, wait)
+	f, created, err := s.svc.AddFile(ctx, ws, colID, up, nf, &chunking, wait)
 	switch {
 	case err != nil:
 		return err
@@ -124,6 +94,52 @@ func (s *Server) handleFileUpload(c echo.Context) error {
 		return c.JSON(http.StatusAccepted, fileResponse{f})
 	}
 	return c.JSON(http.StatusCreated, fileResponse{f})
+}
+
+// receiveUpload reads a multipart upload: the part "file" is streamed to
+// disk (service.ReceiveFile), its name and content type noted in nf, and
+// every other part is given to field. It returns the upload, which the
+// caller consumes; on an error nothing is kept.
+func (s *Server) receiveUpload(c echo.Context, nf *service.NewFile, field func(name string, p io.Reader) error) (*service.Upload, error) {
+	r := c.Request()
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, s.svc.MaxFileBytes()+maxFormField*4)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, ragd.Invalid("file", "send the file as multipart/form-data with a part named \"file\": %v", err)
+	}
+	var up *service.Upload
+	fail := func(err error) (*service.Upload, error) {
+		if up != nil {
+			up.Discard()
+		}
+		return nil, err
+	}
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fail(multipartError(err))
+		}
+		if p.FormName() != "file" {
+			if err := field(p.FormName(), p); err != nil {
+				return fail(err)
+			}
+			continue
+		}
+		if up != nil {
+			return fail(ragd.Invalid("file", "send one file per request"))
+		}
+		nf.Filename, nf.ContentType = p.FileName(), p.Header.Get(echo.HeaderContentType)
+		if up, err = s.svc.ReceiveFile(p); err != nil {
+			return fail(multipartError(err))
+		}
+	}
+	if up == nil {
+		return nil, ragd.Invalid("file", "the multipart body needs a part named \"file\" holding the file")
+	}
+	return up, nil
 }
 
 // formValue reads a small multipart field.

@@ -230,13 +230,14 @@ func (s *Server) registerOpsRoutes(g *echo.Group) {
 	s.registerHealthRoutes(g)
 }
 
-// flushLoop writes usage and request logs every FlushInterval and prunes
-// old logs hourly, until closeOps.
+// flushLoop writes usage and request logs every FlushInterval, prunes
+// old logs hourly and expires vector stores (expires_after) every minute,
+// until closeOps.
 func (s *Server) flushLoop() {
 	defer close(s.flushDone)
 	t := time.NewTicker(s.cfg.Ops.FlushInterval)
 	defer t.Stop()
-	var lastPrune time.Time
+	var lastPrune, lastExpiry time.Time
 	for {
 		select {
 		case <-s.stopFlush:
@@ -250,6 +251,12 @@ func (s *Server) flushLoop() {
 			lastPrune = now
 			if _, err := s.svc.PruneRequestLogs(context.Background(), lastPrune.Add(-s.cfg.Ops.LogRetention)); err != nil {
 				s.log.Warn("pruning request logs", "err", err)
+			}
+		}
+		if now := s.svc.Now(); now.Sub(lastExpiry) > time.Minute {
+			lastExpiry = now
+			if err := s.svc.ExpireVectorStores(context.Background()); err != nil {
+				s.log.Warn("expiring vector stores", "err", err)
 			}
 		}
 	}

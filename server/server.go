@@ -132,6 +132,8 @@ func New(svc *service.Service, cfg Config) *Server {
 	s.registerItemRoutes(v1)
 	if ing := svc.Ingester(); ing != nil {
 		s.registerFileRoutes(v1)
+		s.registerOpenAIFileRoutes(v1)
+		s.registerVectorStoreRoutes(v1)
 		ing.Observe(s)
 	}
 	s.registerSearchRoutes(v1)

@@ -27,6 +27,7 @@ import (
 type testServer struct {
 	*httptest.Server // nil for a server of setup.open
 	srv              *server.Server
+	svc              *service.Service
 	store            *store.Store
 	admin            string // an admin key of workspace "default"
 }
@@ -92,8 +93,9 @@ func serve(t *testing.T, s setup) *testServer {
 	}
 	// The server times the embedders it shares with the ingester, so it
 	// is built before the workers start.
-	srv := server.New(service.New(s.svc), s.cfg)
-	ts := &testServer{srv: srv, store: s.svc.Store}
+	svc := service.New(s.svc)
+	srv := server.New(svc, s.cfg)
+	ts := &testServer{srv: srv, svc: svc, store: s.svc.Store}
 	t.Cleanup(func() {
 		if ts.Server != nil {
 			ts.Close()

@@ -47,6 +47,10 @@ type NewCollection struct {
 	EmbeddingModel string
 	Chunking       *ChunkingChange
 	Metadata       map[string]any
+	// ExpiresAfterDays, when above 0, deletes the collection's contents
+	// that many days after it was last active (a vector store's
+	// expires_after).
+	ExpiresAfterDays int
 }
 
 // CreateCollection validates nc and creates it in workspace ws with the
@@ -79,7 +83,8 @@ func (s *Service) CreateCollection(ctx context.Context, ws string, nc NewCollect
 	}
 	now := s.now().Unix()
 	col := &ragd.Collection{ID: ragd.NewID("col"), Workspace: ws, Name: nc.Name, Description: nc.Description,
-		Created: now, Updated: now, EmbeddingModel: emb.Name(), Dimensions: emb.Dimensions(), Chunking: chunking, Metadata: nc.Metadata}
+		Created: now, Updated: now, EmbeddingModel: emb.Name(), Dimensions: emb.Dimensions(), Chunking: chunking, Metadata: nc.Metadata,
+		ExpiresAfterDays: nc.ExpiresAfterDays}
 	if col.Metadata == nil {
 		col.Metadata = map[string]any{}
 	}

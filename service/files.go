@@ -32,6 +32,12 @@ func (s *Service) ReceiveFile(r io.Reader) (*Upload, error) { return s.ingester.
 // (ingest.Failure). AddFile consumes up.
 func (s *Service) AddFile(ctx context.Context, ws, colID string, up *Upload, nf NewFile, chunking *ChunkingChange, wait bool) (*ragd.File, bool, error) {
 	col, err := s.fileChunking(ctx, ws, colID, chunking, &nf)
+	if err == nil && s.storageLimit > 0 {
+		var used int64
+		if used, err = s.store.FileBytes(ctx, ws); err == nil && used+up.Size > s.storageLimit {
+			err = ragd.StorageLimitError(used, up.Size, s.storageLimit)
+		}
+	}
 	if err != nil {
 		up.Discard()
 		return nil, false, err

@@ -54,6 +54,14 @@ type Writer interface {
 	CreateKey(ctx context.Context, k *ragd.Key, hash string) error
 	RevokeKey(ctx context.Context, id string, at int64) error
 	CreateWebhook(ctx context.Context, w *ragd.Webhook) error
+	CreateWorkspaceFile(ctx context.Context, f *ragd.WorkspaceFile, limit int64) error
+	DeleteWorkspaceFile(ctx context.Context, ws, id string) error
+	DetachFile(ctx context.Context, ws, colID, id string, at int64) ([]string, error)
+	SetFileMetadata(ctx context.Context, ws, colID, fileID string, meta map[string]any, at int64) (*ragd.File, error)
+	CreateFileBatch(ctx context.Context, ws string, b *ragd.FileBatch) error
+	CancelFileBatch(ctx context.Context, ws, colID, id string, at int64) ([]string, error)
+	TouchCollection(ctx context.Context, ws, id string, at int64) error
+	ExpireCollection(ctx context.Context, ws, id string, at int64) ([]string, error)
 	DeleteWebhook(ctx context.Context, ws, id string) error
 	SaveCompletion(ctx context.Context, ws string, c *ragd.StoredCompletion) error
 	VoteCompletion(ctx context.Context, ws, id, vote string, at int64) error
@@ -82,6 +90,9 @@ type Config struct {
 	// WebhookDestinations are the addresses webhook URLs may name; give
 	// it the dispatcher's (webhook.Options.Destinations).
 	WebhookDestinations webhook.Destinations
+	// StorageLimit bounds the bytes of files each workspace stores
+	// (FileStorage); 0 means no limit.
+	StorageLimit int64
 	// Now is the clock of every timestamp the service decides; nil means
 	// time.Now.
 	Now func() time.Time
@@ -99,6 +110,7 @@ type Service struct {
 	chat      *rag.Router
 	// destinations are the addresses webhook URLs may name.
 	destinations webhook.Destinations
+	storageLimit int64
 	now          func() time.Time
 	log          *slog.Logger
 }
@@ -125,7 +137,7 @@ func New(cfg Config) *Service {
 		cfg.Logger = slog.Default()
 	}
 	return &Service{store: cfg.Store, write: cfg.Writer, embedders: cfg.Embedders, rerankers: cfg.Rerankers,
-		ingester: cfg.Ingester, chat: cfg.Chat, destinations: cfg.WebhookDestinations, now: cfg.Now, log: cfg.Logger}
+		ingester: cfg.Ingester, chat: cfg.Chat, destinations: cfg.WebhookDestinations, storageLimit: cfg.StorageLimit, now: cfg.Now, log: cfg.Logger}
 }
 
 // Embedders returns the embedding models, for /v1/embeddings, /v1/models

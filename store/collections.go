@@ -12,7 +12,8 @@ import (
 func notFound(what, id string) error { return ragd.NotFound(what, id) }
 
 const collectionColumns = `seq, id, workspace, name, description, created, updated, embedding_model, dimensions,
-	max_tokens, overlap_tokens, metadata, item_count, file_count, chunk_count, bytes`
+	max_tokens, overlap_tokens, metadata, item_count, file_count, chunk_count, bytes, coalesce(expires_after_days, 0),
+	last_active_at, coalesce(expired_at, 0)`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -22,7 +23,7 @@ func (s *Store) scanCollection(r rowScanner) (*ragd.Collection, int64, error) {
 	var meta string
 	err := r.Scan(&seq, &c.ID, &c.Workspace, &c.Name, &c.Description, &c.Created, &c.Updated, &c.EmbeddingModel,
 		&c.Dimensions, &c.Chunking.MaxTokens, &c.Chunking.OverlapTokens, &meta, &c.ItemCount, &c.FileCount,
-		&c.ChunkCount, &c.Bytes)
+		&c.ChunkCount, &c.Bytes, &c.ExpiresAfterDays, &c.LastActive, &c.ExpiredAt)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -51,10 +52,11 @@ func (s *Store) CreateCollection(ctx context.Context, c *ragd.Collection) error 
 		if err := ensureWorkspace(tx, c.Workspace, c.Created); err != nil {
 			return err
 		}
+		c.LastActive = now
 		res, err := tx.Exec(`INSERT INTO collections (id, workspace, name, description, created, updated, embedding_model,
-			dimensions, max_tokens, overlap_tokens, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			dimensions, max_tokens, overlap_tokens, metadata, expires_after_days, last_active_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, 0), ?)`,
 			c.ID, c.Workspace, c.Name, c.Description, now, now, c.EmbeddingModel, c.Dimensions,
-			c.Chunking.MaxTokens, c.Chunking.OverlapTokens, meta)
+			c.Chunking.MaxTokens, c.Chunking.OverlapTokens, meta, c.ExpiresAfterDays, now)
 		if isUnique(err) {
 			return &ragd.Error{Kind: ragd.ECONFLICT, Code: "collection_exists", Param: "name",
 				Message: fmt.Sprintf("a collection named %q already exists in this workspace; choose another name", c.Name)}
@@ -178,8 +180,11 @@ func (s *Store) UpdateCollection(ctx context.Context, ws, id string, u ragd.Coll
 			return err
 		}
 		c.Updated = u.At
-		_, err = tx.Exec(`UPDATE collections SET name = ?, description = ?, metadata = ?, updated = ? WHERE id = ?`,
-			c.Name, c.Description, meta, c.Updated, c.ID)
+		if u.ExpiresAfterDays != nil {
+			c.ExpiresAfterDays = *u.ExpiresAfterDays
+		}
+		_, err = tx.Exec(`UPDATE collections SET name = ?, description = ?, metadata = ?, updated = ?, expires_after_days = nullif(?, 0) WHERE id = ?`,
+			c.Name, c.Description, meta, c.Updated, c.ExpiresAfterDays, c.ID)
 		if isUnique(err) {
 			return &ragd.Error{Kind: ragd.ECONFLICT, Code: "collection_exists", Param: "name",
 				Message: fmt.Sprintf("a collection named %q already exists in this workspace; choose another name", c.Name)}

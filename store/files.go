@@ -56,7 +56,7 @@ func (s *Store) CreateFile(ctx context.Context, ws, colID string, f *ragd.File) 
 	if err != nil {
 		return nil, false, err
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	record := func(tx *sql.Tx) error {
 		c, seq, err := s.collection(ctx, tx, ws, colID)
 		if err != nil {
 			return err
@@ -101,11 +101,37 @@ func (s *Store) CreateFile(ctx context.Context, ws, colID string, f *ragd.File) 
 		out, err = s.scanFile(tx.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE id = ?`, f.ID))
 		created = true
 		return err
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		if err := record(tx); err != nil {
+			return err
+		}
+		return attach(ctx, tx, out, f, now)
 	})
 	if err != nil {
 		return nil, false, err
 	}
 	return out, created, nil
+}
+
+// attach records, for a file f attached from a workspace file (f.Source),
+// that the collection's file out holds it, adds it to f's batch, and
+// makes the collection active at now.
+func attach(ctx context.Context, tx *sql.Tx, out, f *ragd.File, now int64) error {
+	if f.Source == "" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO attachments (collection_id, source_id, file_id, created) VALUES (?, ?, ?, ?)
+		ON CONFLICT (collection_id, source_id) DO UPDATE SET file_id = excluded.file_id`, out.CollectionID, f.Source, out.ID, now); err != nil {
+		return err
+	}
+	if f.Batch != "" {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO file_batch_files (batch_id, file_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, f.Batch, f.Source); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE collections SET last_active_at = max(last_active_at, ?) WHERE id = ?`, now, out.CollectionID)
+	return err
 }
 
 // reingestFile removes what an ended ingest of old left (its items,
@@ -174,10 +200,11 @@ func (s *Store) Files(ctx context.Context, ws, colID string, p ragd.Page) ([]*ra
 		c.ID, after, p.Limit+1)
 }
 
-// HasFile reports whether a file with this ID exists in any collection.
+// HasFile reports whether a file with this ID exists in any collection or
+// workspace: whether bytes stored under that name are still wanted.
 func (s *Store) HasFile(ctx context.Context, fileID string) (bool, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM files WHERE id = ?`, fileID).Scan(&n)
+	err := s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM files WHERE id = ?1) + (SELECT count(*) FROM workspace_files WHERE id = ?1)`, fileID).Scan(&n)
 	return n > 0, err
 }
 
@@ -193,43 +220,48 @@ func (s *Store) DeleteFile(ctx context.Context, ws, colID, fileID string, at int
 		if err != nil {
 			return err
 		}
-		colID = c.ID
-		var status string
-		err = tx.QueryRowContext(ctx, `SELECT status FROM files WHERE id = ? AND collection_id = ?`, fileID, colID).Scan(&status)
-		if err == sql.ErrNoRows {
-			return notFound("file", fileID)
-		}
-		if err != nil {
-			return err
-		}
-		var items, chunks int
-		var contentBytes int64
-		if err := tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(chunk_count), 0), coalesce(sum(length(CAST(content AS BLOB))), 0)
-			FROM items WHERE file_id = ?`, fileID).Scan(&items, &chunks, &contentBytes); err != nil {
-			return err
-		}
-		if status == ragd.FileCompleted {
-			// Only a completed file's chunks are in the search tables
-			// and its items in the collection's counters.
-			if err := unindexChunks(ctx, tx, seq, `SELECT c.id FROM chunks c JOIN items i ON i.id = c.item_id WHERE i.file_id = ?`, fileID); err != nil {
-				return err
-			}
-		} else {
-			items, chunks, contentBytes = 0, 0, 0
-		}
-		if err := deleteFileItems(ctx, tx, fileID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM files WHERE id = ?`, fileID); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE collections SET file_count = file_count - 1, item_count = item_count - ?,
-			chunk_count = chunk_count - ?, bytes = bytes - ?, updated = ? WHERE id = ?`, items, chunks, contentBytes, at, colID)
-		return err
+		return deleteFile(ctx, tx, c.ID, seq, fileID, at)
 	})
 	if err == nil {
 		s.freeSpace()
 	}
+	return err
+}
+
+// deleteFile is DeleteFile inside transaction tx, for file fileID of
+// collection colID (of sequence number seq).
+func deleteFile(ctx context.Context, tx *sql.Tx, colID string, seq int64, fileID string, at int64) error {
+	var status string
+	err := tx.QueryRowContext(ctx, `SELECT status FROM files WHERE id = ? AND collection_id = ?`, fileID, colID).Scan(&status)
+	if err == sql.ErrNoRows {
+		return notFound("file", fileID)
+	}
+	if err != nil {
+		return err
+	}
+	var items, chunks int
+	var contentBytes int64
+	if err := tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(chunk_count), 0), coalesce(sum(length(CAST(content AS BLOB))), 0)
+		FROM items WHERE file_id = ?`, fileID).Scan(&items, &chunks, &contentBytes); err != nil {
+		return err
+	}
+	if status == ragd.FileCompleted {
+		// Only a completed file's chunks are in the search tables
+		// and its items in the collection's counters.
+		if err := unindexChunks(ctx, tx, seq, `SELECT c.id FROM chunks c JOIN items i ON i.id = c.item_id WHERE i.file_id = ?`, fileID); err != nil {
+			return err
+		}
+	} else {
+		items, chunks, contentBytes = 0, 0, 0
+	}
+	if err := deleteFileItems(ctx, tx, fileID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM files WHERE id = ?`, fileID); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE collections SET file_count = file_count - 1, item_count = item_count - ?,
+		chunk_count = chunk_count - ?, bytes = bytes - ?, updated = ? WHERE id = ?`, items, chunks, contentBytes, at, colID)
 	return err
 }
 

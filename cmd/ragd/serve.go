@@ -39,6 +39,8 @@ type Main struct {
 	Workers int
 	// MaxFileBytes is the upload size limit.
 	MaxFileBytes int64
+	// StorageLimitBytes bounds the file bytes of each workspace (0: none).
+	StorageLimitBytes int64
 	// Config is the optional config file listing model providers.
 	Config string
 	// MaxRerankDocuments and MaxRerankBytes limit one /v1/rerank call.
@@ -69,6 +71,8 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.DurationVar(&m.Grace, "shutdown-grace", 30*time.Second, "how long a shutdown waits for in-flight work")
 	fs.StringVar(&m.EmbeddingModel, "embedding-model", envOr("RAGD_EMBEDDING_MODEL", ""), "default embedding model of new collections (env RAGD_EMBEDDING_MODEL; default: the config file's, else "+embed.DefaultModelName+")")
 	fs.IntVar(&m.Workers, "workers", envInt("RAGD_WORKERS", runtime.NumCPU()), "files ingested at once (env RAGD_WORKERS)")
+	fs.Int64Var(&m.StorageLimitBytes, "storage-limit-bytes", int64(envInt("RAGD_STORAGE_LIMIT_BYTES", 0)),
+		"most bytes of files each workspace may store, through /v1/files and collection uploads; 0 for no limit (env RAGD_STORAGE_LIMIT_BYTES)")
 	fs.Int64Var(&m.MaxFileBytes, "max-file-bytes", int64(envInt("RAGD_MAX_FILE_BYTES", ingest.DefaultMaxFileBytes)), "largest uploaded file, in bytes (env RAGD_MAX_FILE_BYTES)")
 	fs.StringVar(&m.Config, "config", envOr("RAGD_CONFIG", ""), "optional YAML file listing chat, embedding and rerank providers (env RAGD_CONFIG)")
 	fs.IntVar(&m.MaxRerankDocuments, "max-rerank-documents", envInt("RAGD_MAX_RERANK_DOCUMENTS", server.DefaultMaxRerankDocuments), "most documents in one /v1/rerank call (env RAGD_MAX_RERANK_DOCUMENTS)")
@@ -203,7 +207,8 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	svc := service.New(service.Config{Store: st, Writer: writer, Chat: chat, WebhookDestinations: ops.Webhooks.Destinations, Embedders: reg, Rerankers: rr, Ingester: ing, Logger: log})
+	svc := service.New(service.Config{Store: st, Writer: writer, Chat: chat, WebhookDestinations: ops.Webhooks.Destinations,
+		StorageLimit: m.StorageLimitBytes, Embedders: reg, Rerankers: rr, Ingester: ing, Logger: log})
 	srv := server.New(svc, server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log, Ops: ops,
 		MaxRerankDocuments: m.MaxRerankDocuments, MaxRerankBytes: m.MaxRerankBytes, Timeouts: m.Timeouts})
 	if err := ing.Start(ctx); err != nil {
