@@ -110,17 +110,19 @@ func ParseResponsesRequest(body []byte) (*ResponsesRequest, error) {
 				Message: fmt.Sprintf("unknown parameter: %q", k)}
 		}
 	}
+	// Each member is decoded on its own so that a wrong type names it;
+	// store, user, truncation and reasoning are only checked.
 	var p struct {
-		Model             string          `json:"model"`
-		Input             json.RawMessage `json:"input"`
-		Instructions      *string         `json:"instructions"`
+		Model             string
+		Input             json.RawMessage
+		Instructions      *string
 		Tools             []json.RawMessage
-		ToolChoice        json.RawMessage `json:"tool_choice"`
-		Include           []string        `json:"include"`
-		Stream            bool            `json:"stream"`
-		MaxOutputTokens   *int            `json:"max_output_tokens"`
-		Temperature       *float64        `json:"temperature"`
-		TopP              *float64        `json:"top_p"`
+		ToolChoice        json.RawMessage
+		Include           []string
+		Stream            bool
+		MaxOutputTokens   *int
+		Temperature       *float64
+		TopP              *float64
 		Metadata          map[string]string
 		ParallelToolCalls *bool
 		PreviousResponse  *string
@@ -246,9 +248,9 @@ func (r *ResponsesRequest) parseTools(tools []json.RawMessage, choice json.RawMe
 
 // fileSearchEcho is the tool as a response lists it, defaults filled in.
 func fileSearchEcho(t *FileSearchTool) map[string]any {
-	max, ranking := DefaultFileSearchResults, map[string]any{"ranker": "auto", "score_threshold": 0.0}
+	limit, ranking := DefaultFileSearchResults, map[string]any{"ranker": "auto", "score_threshold": 0.0}
 	if t.MaxNumResults != nil {
-		max = *t.MaxNumResults
+		limit = *t.MaxNumResults
 	}
 	if o := t.RankingOptions; o != nil {
 		if o.Ranker != "" {
@@ -263,7 +265,7 @@ func fileSearchEcho(t *FileSearchTool) map[string]any {
 		filters = json.RawMessage("null")
 	}
 	return map[string]any{"type": "file_search", "vector_store_ids": t.VectorStoreIDs, "filters": filters,
-		"max_num_results": max, "ranking_options": ranking}
+		"max_num_results": limit, "ranking_options": ranking}
 }
 
 // DefaultFileSearchResults is the number of results a file_search tool
