@@ -94,13 +94,8 @@ func ParseRAGRequest(body []byte) (*RAGRequest, error) {
 	if err := json.Unmarshal(body, &sampling); err != nil {
 		return nil, ragd.Invalid("", "max_tokens must be an integer and temperature, top_p numbers: %v", err)
 	}
-	switch {
-	case sampling.MaxTokens != nil && *sampling.MaxTokens < 1:
-		return nil, ragd.Invalid("max_tokens", "max_tokens must be at least 1")
-	case sampling.Temperature != nil && (*sampling.Temperature < 0 || *sampling.Temperature > 2):
-		return nil, ragd.Invalid("temperature", "temperature must be between 0 and 2")
-	case sampling.TopP != nil && (*sampling.TopP < 0 || *sampling.TopP > 1):
-		return nil, ragd.Invalid("top_p", "top_p must be between 0 and 1")
+	if err := checkSampling("max_tokens", sampling.MaxTokens, sampling.Temperature, sampling.TopP); err != nil {
+		return nil, err
 	}
 	obj.del("collection")
 	obj.del("retrieval")
@@ -113,6 +108,20 @@ func ParseRAGRequest(body []byte) (*RAGRequest, error) {
 		return nil, ragd.Invalid("messages", "messages must end with a user message holding the question")
 	}
 	return r, nil
+}
+
+// checkSampling checks the ranges of a request's completion budget (named
+// maxParam), temperature and top_p, each when set.
+func checkSampling(maxParam string, maxTokens *int, temperature, topP *float64) error {
+	switch {
+	case maxTokens != nil && *maxTokens < 1:
+		return ragd.Invalid(maxParam, "%s must be at least 1", maxParam)
+	case temperature != nil && (*temperature < 0 || *temperature > 2):
+		return ragd.Invalid("temperature", "temperature must be between 0 and 2")
+	case topP != nil && (*topP < 0 || *topP > 1):
+		return ragd.Invalid("top_p", "top_p must be between 0 and 1")
+	}
+	return nil
 }
 
 // Model returns the requested model, "" for the default.

@@ -249,11 +249,18 @@ func writeSSEError(w io.Writer, err error) {
 		Message string `json:"message"`
 		Type    string `json:"type"`
 		Code    string `json:"code"`
-	}{"the answer stream failed", "server_error", ragd.EINTERNAL}
-	var e *ragd.Error
-	if errors.As(err, &e) {
-		body.Message, body.Code = e.Message, e.ClientCode()
-	}
+	}{Type: "server_error"}
+	body.Message, body.Code = streamError(err)
 	data, _ := json.Marshal(map[string]any{"error": body})
 	fmt.Fprintf(w, "data: %s\n\n", data)
+}
+
+// streamError returns the message and code a client is shown for a
+// failure after a stream started: a *ragd.Error's own, else a generic one.
+func streamError(err error) (message, code string) {
+	var e *ragd.Error
+	if errors.As(err, &e) {
+		return e.Message, e.ClientCode()
+	}
+	return "the answer stream failed", ragd.EINTERNAL
 }

@@ -103,18 +103,37 @@ func (s *Server) reserveChatTokens(c echo.Context, body []byte) error {
 
 // answer stores a whole completion and sends it.
 func (s *Server) answer(c echo.Context, res *rag.Result) error {
-	s.metrics.ObserveChat(res.Served.Provider, res.Served.Model, res.Timings.Model, nil)
-	AddTokens(c, TokenUse{Prompt: res.Completion.Usage.PromptTokens, Completion: res.Completion.Usage.CompletionTokens})
-	res.Served.SetHeaders(c.Response().Header())
+	s.settle(c, res)
 	if err := s.saveCompletion(c.Request().Context(), workspaceOf(c), res.Completion); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, res.Response)
 }
 
+// settle records what a whole answer cost: the model's latency, the
+// tokens, and the headers naming the model that answered.
+func (s *Server) settle(c echo.Context, res *rag.Result) {
+	s.metrics.ObserveChat(res.Served.Provider, res.Served.Model, res.Timings.Model, nil)
+	AddTokens(c, TokenUse{Prompt: res.Completion.Usage.PromptTokens, Completion: res.Completion.Usage.CompletionTokens})
+	res.Served.SetHeaders(c.Response().Header())
+}
+
 // relay streams a completion as server-sent events as it arrives, then
 // stores it.
 func (s *Server) relay(c echo.Context, st *rag.ChatStream) error {
+	comp := s.stream(c, st, func(w *echo.Response) error { return rag.WriteSSE(w, w.Flush, st) })
+	// The client has its answer; storing uses a context of its own so a
+	// client that already left does not lose the record.
+	if serr := s.saveCompletion(context.WithoutCancel(c.Request().Context()), workspaceOf(c), comp); serr != nil {
+		s.log.Error("storing a streamed completion", "err", serr)
+	}
+	return nil
+}
+
+// stream sends the answer of st as server-sent events, which write
+// writes, then records the model's latency and the tokens of the answer
+// and returns its record.
+func (s *Server) stream(c echo.Context, st *rag.ChatStream, write func(w *echo.Response) error) *rag.Completion {
 	w := c.Response()
 	// A stream has no write deadline (Timeouts.Write): it lasts as long
 	// as the model writes.
@@ -127,21 +146,16 @@ func (s *Server) relay(c echo.Context, st *rag.ChatStream) error {
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	start := time.Now()
-	err := rag.WriteSSE(w, w.Flush, st)
+	err := write(w)
 	s.metrics.ObserveChat(st.Served.Provider, st.Served.Model, time.Since(start), err)
 	if err != nil {
 		s.log.Warn("chat stream ended early", "request_id", w.Header().Get(echo.HeaderXRequestID), "err", err)
 	}
 	comp := st.Completion()
 	// The usage counter cannot read an opaque completion, so its tokens
-	// are reported here (as in answer).
+	// are reported here (as in settle).
 	AddTokens(c, TokenUse{Prompt: comp.Usage.PromptTokens, Completion: comp.Usage.CompletionTokens})
-	// The client has its answer; storing uses a context of its own so a
-	// client that already left does not lose the record.
-	if serr := s.saveCompletion(context.WithoutCancel(c.Request().Context()), workspaceOf(c), comp); serr != nil {
-		s.log.Error("storing a streamed completion", "err", serr)
-	}
-	return nil
+	return comp
 }
 
 func (s *Server) saveCompletion(ctx context.Context, ws string, comp *rag.Completion) error {
