@@ -315,8 +315,8 @@ func TestResponsesErrors(t *testing.T) {
 		{"ErrScoreThreshold", map[string]any{"model": "ragd-extractive", "input": "hi", "tools": []any{tool(map[string]any{"ranking_options": map[string]any{"score_threshold": 2}})}}, 400, "tools[0].ranking_options.score_threshold"},
 		{"ErrToolChoice", map[string]any{"model": "ragd-extractive", "input": "hi", "tool_choice": map[string]any{"type": "function", "name": "f"}}, 400, "tool_choice"},
 		{"ErrNoQuestion", map[string]any{"model": "ragd-extractive", "input": []any{map[string]any{"role": "system", "content": "x"}}, "tools": []any{fileSearch(col)}}, 400, "input"},
-		{"ErrOtherWorkspacesStore", map[string]any{"model": "ragd-extractive", "input": "hi", "tools": []any{fileSearch(other)}}, 404, ""},
-		{"ErrUnknownStore", map[string]any{"model": "ragd-extractive", "input": "hi", "tools": []any{fileSearch(col, "col_nope")}}, 404, ""},
+		{"ErrOtherWorkspacesStore", map[string]any{"model": "ragd-extractive", "input": "hi", "tools": []any{fileSearch(other)}}, 404, "tools[0].vector_store_ids[0]"},
+		{"ErrUnknownStore", map[string]any{"model": "ragd-extractive", "input": "hi", "tools": []any{fileSearch(col, "col_nope")}}, 404, "tools[0].vector_store_ids[1]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/rag"
 	"github.com/ragd/ragd/service"
 )
 
@@ -292,20 +293,13 @@ func (s *Server) handleFileBatchFiles(c echo.Context) error {
 
 // vectorStoreSearchRequest is the body of a vector store search.
 type vectorStoreSearchRequest struct {
-	Query          json.RawMessage `json:"query"`
-	MaxNumResults  *int            `json:"max_num_results"`
-	Filters        json.RawMessage `json:"filters"`
-	RankingOptions *rankingOptions `json:"ranking_options"`
-	RewriteQuery   bool            `json:"rewrite_query"`
-}
-
-// rankingOptions are OpenAI's ranking_options of a file search.
-type rankingOptions struct {
-	// Ranker is "auto", "none" or "default-2024-11-15"; ragd ranks with
-	// its hybrid search whichever is named.
-	Ranker string `json:"ranker"`
-	// ScoreThreshold drops results scoring below it, 0..1.
-	ScoreThreshold *float64 `json:"score_threshold"`
+	Query          json.RawMessage     `json:"query"`
+	MaxNumResults  *int                `json:"max_num_results"`
+	Filters        json.RawMessage     `json:"filters"`
+	RankingOptions *rag.RankingOptions `json:"ranking_options"`
+	// RewriteQuery asks OpenAI to rewrite the query with a model; ragd
+	// searches the query as it is and shows it in search_query.
+	RewriteQuery bool `json:"rewrite_query"`
 }
 
 // searchResult is one result of a vector store search.
@@ -330,23 +324,7 @@ func (s *Server) handleVectorStoreSearch(c echo.Context) error {
 		}
 		queries = []string{one}
 	}
-	q := service.VectorStoreQuery{Queries: queries}
-	if req.MaxNumResults != nil {
-		if *req.MaxNumResults == 0 {
-			return ragd.Invalid("max_num_results", "max_num_results must be between 1 and %d, got 0", service.MaxVectorStoreResults)
-		}
-		q.MaxResults = *req.MaxNumResults
-	}
-	var err error
-	if q.Filter, err = ragd.ParseOpenAIFilter("filters", req.Filters); err != nil {
-		return err
-	}
-	if ro := req.RankingOptions; ro != nil {
-		if err := ro.validate("ranking_options"); err != nil {
-			return err
-		}
-		q.ScoreThreshold = ro.ScoreThreshold
-	}
+	q := service.VectorStoreQuery{Queries: queries, MaxResults: req.MaxNumResults, Filters: req.Filters, Ranking: req.RankingOptions}
 	res, tokens, err := s.svc.SearchVectorStores(c.Request().Context(), workspaceOf(c), []string{c.Param("id")}, q)
 	AddTokens(c, TokenUse{Embedding: tokens})
 	if err != nil {
@@ -362,17 +340,4 @@ func (s *Server) handleVectorStoreSearch(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, map[string]any{"object": "vector_store.search_results.page", "search_query": queries,
 		"data": data, "has_more": false, "next_page": nil})
-}
-
-// validate checks the options, named param in errors.
-func (ro *rankingOptions) validate(param string) error {
-	switch ro.Ranker {
-	case "", "auto", "none", "default-2024-11-15":
-	default:
-		return ragd.Invalid(param+".ranker", "ranker must be auto, none or default-2024-11-15, got %q", ro.Ranker)
-	}
-	if t := ro.ScoreThreshold; t != nil && (*t < 0 || *t > 1) {
-		return ragd.Invalid(param+".score_threshold", "score_threshold must be between 0 and 1, got %v", *t)
-	}
-	return nil
 }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/rag"
 )
 
 // MaxVectorStoreResults is the largest max_num_results of a vector store
@@ -18,6 +20,10 @@ const MaxVectorStoreResults = 50
 // DefaultVectorStoreResults is max_num_results when a search sets none.
 const DefaultVectorStoreResults = 10
 
+// rankers are the ranker values of ranking_options.
+// ragd has one ranking, its hybrid search, and uses it for each.
+var rankers = map[string]bool{"": true, "auto": true, "none": true, "default-2024-11-15": true}
+
 // VectorStoreQuery is a search of vector stores (collections) in OpenAI's
 // terms: /v1/vector_stores/{id}/search and the file_search tool of
 // /v1/responses.
@@ -26,13 +32,14 @@ type VectorStoreQuery struct {
 	// merged, a chunk keeping its best score.
 	Queries []string
 	// MaxResults is how many results to return, 1..MaxVectorStoreResults
-	// (0: DefaultVectorStoreResults).
-	MaxResults int
-	// Filter restricts the searched chunks by their attributes
-	// (ragd.ParseOpenAIFilter).
-	Filter *ragd.Filter
-	// ScoreThreshold drops results scoring below it.
-	ScoreThreshold *float64
+	// (nil: DefaultVectorStoreResults).
+	MaxResults *int
+	// Filters restricts the searched chunks by their attributes, in
+	// OpenAI's terms (ragd.ParseOpenAIFilter).
+	Filters json.RawMessage
+	// Ranking holds the ranker, which changes nothing (ragd ranks with
+	// its hybrid search whichever is named), and a score threshold.
+	Ranking *rag.RankingOptions
 	// Param prefixes the field names of errors ("" for the search route,
 	// "tools[0]." for a tool).
 	Param string
@@ -57,11 +64,26 @@ type VectorStoreResult struct {
 // returns the best results over all of them, best first, with the
 // embedding tokens the queries used.
 func (s *Service) SearchVectorStores(ctx context.Context, ws string, ids []string, q VectorStoreQuery) ([]VectorStoreResult, int, error) {
-	if q.MaxResults == 0 {
-		q.MaxResults = DefaultVectorStoreResults
+	limit := DefaultVectorStoreResults
+	if q.MaxResults != nil {
+		limit = *q.MaxResults
 	}
-	if q.MaxResults < 1 || q.MaxResults > MaxVectorStoreResults {
-		return nil, 0, ragd.Invalid(q.Param+"max_num_results", "max_num_results must be between 1 and %d, got %d", MaxVectorStoreResults, q.MaxResults)
+	if limit < 1 || limit > MaxVectorStoreResults {
+		return nil, 0, ragd.Invalid(q.Param+"max_num_results", "max_num_results must be between 1 and %d, got %d", MaxVectorStoreResults, limit)
+	}
+	filter, err := ragd.ParseOpenAIFilter(q.Param+"filters", q.Filters)
+	if err != nil {
+		return nil, 0, err
+	}
+	var threshold *float64
+	if o := q.Ranking; o != nil {
+		if !rankers[o.Ranker] {
+			return nil, 0, ragd.Invalid(q.Param+"ranking_options.ranker", `ranker must be "auto", "none" or "default-2024-11-15", got %q`, o.Ranker)
+		}
+		if th := o.ScoreThreshold; th != nil && (*th < 0 || *th > 1) {
+			return nil, 0, ragd.Invalid(q.Param+"ranking_options.score_threshold", "score_threshold must be between 0 and 1, got %v", *th)
+		}
+		threshold = o.ScoreThreshold
 	}
 	if len(ids) == 0 {
 		return nil, 0, ragd.Invalid(q.Param+"vector_store_ids", "name at least one vector store to search")
@@ -81,14 +103,14 @@ func (s *Service) SearchVectorStores(ctx context.Context, ws string, ids []strin
 		col, err := s.activeCollection(ctx, ws, id)
 		if err != nil {
 			var e *ragd.Error
-			if errors.As(err, &e) && len(ids) > 1 {
+			if errors.As(err, &e) && (q.Param != "" || len(ids) > 1) {
 				e.Param = fmt.Sprintf("%svector_store_ids[%d]", q.Param, i)
 			}
 			return nil, 0, err
 		}
 		for _, text := range queries {
 			res, n, err := s.Search(ctx, ws, col.ID, SearchRequest{Input: text, Query: ragd.SearchQuery{Mode: ragd.ModeHybrid,
-				TopK: q.MaxResults, Filter: q.Filter, ScoreThreshold: q.ScoreThreshold}})
+				TopK: limit, Filter: filter, ScoreThreshold: threshold}})
 			tokens += n
 			if err != nil {
 				return nil, tokens, err
@@ -116,8 +138,8 @@ func (s *Service) SearchVectorStores(ctx context.Context, ws string, ids []strin
 		}
 		return strings.Compare(a.Source.ID, b.Source.ID)
 	})
-	if len(out) > q.MaxResults {
-		out = out[:q.MaxResults]
+	if len(out) > limit {
+		out = out[:limit]
 	}
 	if err := s.nameFiles(ctx, out); err != nil {
 		return nil, tokens, err
