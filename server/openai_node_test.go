@@ -80,7 +80,7 @@ func runNode(t *testing.T, node, dir string, timeout time.Duration, env []string
 // TestOpenAINodeSDK drives the Files, Vector Stores and Responses routes
 // with the official OpenAI Node SDK (test/openai-node/sdk.test.mjs): two
 // workspaces' keys, files ingested by real workers, the offline chat model
-// ragd-extractive.
+// ragd-extractive. Then it runs the README's Node example as written.
 func TestOpenAINodeSDK(t *testing.T) {
 	node, dir := nodeSDK(t)
 	ts := serve(t, setup{ingest: &ingest.Config{Workers: 2}})
@@ -88,5 +88,29 @@ func TestOpenAINodeSDK(t *testing.T) {
 	t.Run("sdk.test.mjs", func(t *testing.T) {
 		runNode(t, node, dir, 3*time.Minute, []string{"RAGD_URL=" + ts.URL, "RAGD_KEY=" + ts.admin, "RAGD_OTHER_KEY=" + other}, nil,
 			"--test", "--test-reporter=spec", "sdk.test.mjs")
+	})
+	t.Run("README", func(t *testing.T) {
+		readme, err := os.ReadFile("../README.md")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, section, ok := strings.Cut(string(readme), "## Using ragd from OpenAI SDK code")
+		_, code, _ := strings.Cut(section, "```js\n")
+		code, _, _ = strings.Cut(code, "```")
+		if !ok || !strings.Contains(code, "http://localhost:8080/v1") {
+			t.Fatalf("no Node example with http://localhost:8080/v1 in the README's SDK section: %q", code)
+		}
+		// The example's paths are relative to the repository; it runs in
+		// the Node package, where the openai package is installed.
+		root, err := filepath.Abs("..")
+		if err != nil {
+			t.Fatal(err)
+		}
+		code = strings.ReplaceAll(code, "http://localhost:8080", ts.URL)
+		code = strings.ReplaceAll(code, `"testdata/`, `"`+root+"/testdata/")
+		out := runNode(t, node, dir, time.Minute, []string{"RAGD_KEY=" + ts.admin}, strings.NewReader(code), "--input-type=module", "-")
+		if !strings.Contains(out, "ragd backup") {
+			t.Fatalf("the README's Node example printed no passage or answer about ragd backup:\n%s", out)
+		}
 	})
 }
