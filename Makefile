@@ -16,6 +16,8 @@ export GOFLAGS     := -tags=$(TAGS) -buildvcs=false
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 PKG     ?= ./...
+# The OpenAI Node SDK tests' npm package (run by server/openai_node_test.go).
+NODE_TESTS := test/openai-node
 ADDR    ?= 127.0.0.1:8080
 DATA    ?= ./data
 # A count, not a duration: with a duration, Go's fuzz coordinator can fail a
@@ -32,11 +34,17 @@ FUZZTIME ?= 10000x
 # poppler-utils: pdftotext is the test oracle for PDF extraction.
 # curl, ca-certificates: the README's examples are run as tests.
 DEPS := gcc make libc6-dev libsqlite3-dev poppler-utils curl ca-certificates
+# nodejs, npm: the official OpenAI Node SDK drives the OpenAI-compatible
+# routes in tests (test/openai-node). Installed only when node or npm is
+# missing: a Node.js from NodeSource bundles npm and conflicts with Debian's
+# npm package.
+NODE_DEPS := nodejs npm
 
 deps:
 	SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	NODE=$$(command -v node >/dev/null && command -v npm >/dev/null || echo $(NODE_DEPS)); \
 	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEPS) >/dev/null
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEPS) $$NODE >/dev/null
 
 build:
 	go build -ldflags '$(LDFLAGS)' -o bin/ragd ./cmd/ragd
@@ -44,8 +52,14 @@ build:
 run: build
 	./bin/ragd serve --addr $(ADDR) --data-dir $(DATA)
 
-test:
+test: $(NODE_TESTS)/node_modules/.package-lock.json
 	go test -race -count=1 $(PKG)
+
+# The Node package of the OpenAI Node SDK tests, installed from its lock
+# file whenever that is newer than the installed packages.
+$(NODE_TESTS)/node_modules/.package-lock.json: $(NODE_TESTS)/package-lock.json $(NODE_TESTS)/package.json
+	npm ci --prefix $(NODE_TESTS) --no-audit --no-fund --loglevel=error
+	@touch $@
 
 # Benchmarks at realistic sizes, each latency beside its floor measured in
 # the same run (docs/benchmarks.md); about 10 minutes on 2 cores.

@@ -1,0 +1,116 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ragd/ragd/ingest"
+)
+
+// nodeTests is the Node package of the OpenAI Node SDK tests; make test
+// installs its node_modules (npm ci) before running the Go tests.
+const nodeTests = "../test/openai-node"
+
+// nodeSDK returns the node binary and the directory of the Node SDK tests,
+// failing the test, never skipping it, when either is missing.
+func nodeSDK(t *testing.T) (node, dir string) {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("node is not installed: the OpenAI Node SDK tests need Node.js and npm (make deps installs them)")
+	}
+	dir, err = filepath.Abs(nodeTests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "openai", "package.json")); err != nil {
+		t.Fatalf("the openai npm package is not installed in %s: run make test, whose first step is npm ci --prefix test/openai-node (%v)", dir, err)
+	}
+	return node, dir
+}
+
+// runNode runs node with args in dir, stdin as its input, and env added to
+// the environment, logging its output line by line as it comes, and
+// returns that output; it fails the test when node exits non-zero or
+// outlives timeout.
+func runNode(t *testing.T, node, dir string, timeout time.Duration, env []string, stdin io.Reader, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = stdin
+	cmd.WaitDelay = 5 * time.Second
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	var out strings.Builder
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			t.Log(sc.Text())
+			out.WriteString(sc.Text() + "\n")
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	err := cmd.Run()
+	pw.Close()
+	wg.Wait()
+	if ctx.Err() != nil {
+		t.Fatalf("node %v did not finish within %v", args, timeout)
+	}
+	if err != nil {
+		t.Fatalf("node %v: %v (its output is above)", args, err)
+	}
+	return out.String()
+}
+
+// TestOpenAINodeSDK drives the Files, Vector Stores and Responses routes
+// with the official OpenAI Node SDK (test/openai-node/sdk.test.mjs): two
+// workspaces' keys, files ingested by real workers, the offline chat model
+// ragd-extractive. Then it runs the README's Node example as written.
+func TestOpenAINodeSDK(t *testing.T) {
+	node, dir := nodeSDK(t)
+	ts := serve(t, setup{ingest: &ingest.Config{Workers: 2}})
+	other := ts.key(t, "other", true)
+	t.Run("sdk.test.mjs", func(t *testing.T) {
+		runNode(t, node, dir, 3*time.Minute, []string{"RAGD_URL=" + ts.URL, "RAGD_KEY=" + ts.admin, "RAGD_OTHER_KEY=" + other}, nil,
+			"--test", "--test-reporter=spec", "sdk.test.mjs")
+	})
+	t.Run("README", func(t *testing.T) {
+		readme, err := os.ReadFile("../README.md")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, section, ok := strings.Cut(string(readme), "## Using ragd from OpenAI SDK code")
+		_, code, _ := strings.Cut(section, "```js\n")
+		code, _, _ = strings.Cut(code, "```")
+		if !ok || !strings.Contains(code, "http://localhost:8080/v1") {
+			t.Fatalf("no Node example with http://localhost:8080/v1 in the README's SDK section: %q", code)
+		}
+		// The example's paths are relative to the repository; it runs in
+		// the Node package, where the openai package is installed.
+		root, err := filepath.Abs("..")
+		if err != nil {
+			t.Fatal(err)
+		}
+		code = strings.ReplaceAll(code, "http://localhost:8080", ts.URL)
+		code = strings.ReplaceAll(code, `"testdata/`, `"`+root+"/testdata/")
+		out := runNode(t, node, dir, time.Minute, []string{"RAGD_KEY=" + ts.admin}, strings.NewReader(code), "--input-type=module", "-")
+		if !strings.Contains(out, "ragd backup") {
+			t.Fatalf("the README's Node example printed no passage or answer about ragd backup:\n%s", out)
+		}
+	})
+}
