@@ -16,22 +16,36 @@ import (
 // the workspace files (/v1/files) they were attached as.
 
 func (s *Server) registerVectorStoreRoutes(g *echo.Group) {
-	g.POST("/vector_stores", s.handleVectorStoreCreate)
-	g.GET("/vector_stores", s.handleVectorStoreList)
-	g.GET("/vector_stores/:id", s.handleVectorStoreGet)
-	g.POST("/vector_stores/:id", s.handleVectorStoreModify)
-	g.DELETE("/vector_stores/:id", s.handleVectorStoreDelete)
-	g.POST("/vector_stores/:id/search", s.handleVectorStoreSearch)
-	g.POST("/vector_stores/:id/files", s.handleVectorStoreFileCreate)
-	g.GET("/vector_stores/:id/files", s.handleVectorStoreFileList)
-	g.GET("/vector_stores/:id/files/:fileid", s.handleVectorStoreFileGet)
-	g.POST("/vector_stores/:id/files/:fileid", s.handleVectorStoreFileUpdate)
-	g.DELETE("/vector_stores/:id/files/:fileid", s.handleVectorStoreFileDelete)
-	g.GET("/vector_stores/:id/files/:fileid/content", s.handleVectorStoreFileContent)
-	g.POST("/vector_stores/:id/file_batches", s.handleFileBatchCreate)
-	g.GET("/vector_stores/:id/file_batches/:batchid", s.handleFileBatchGet)
-	g.POST("/vector_stores/:id/file_batches/:batchid/cancel", s.handleFileBatchCancel)
-	g.GET("/vector_stores/:id/file_batches/:batchid/files", s.handleFileBatchFiles)
+	g.POST("/vector_stores", s.handleVectorStoreCreate, pollAfter)
+	g.GET("/vector_stores", s.handleVectorStoreList, pollAfter)
+	g.GET("/vector_stores/:id", s.handleVectorStoreGet, pollAfter)
+	g.POST("/vector_stores/:id", s.handleVectorStoreModify, pollAfter)
+	g.DELETE("/vector_stores/:id", s.handleVectorStoreDelete, pollAfter)
+	g.POST("/vector_stores/:id/search", s.handleVectorStoreSearch, pollAfter)
+	g.POST("/vector_stores/:id/files", s.handleVectorStoreFileCreate, pollAfter)
+	g.GET("/vector_stores/:id/files", s.handleVectorStoreFileList, pollAfter)
+	g.GET("/vector_stores/:id/files/:fileid", s.handleVectorStoreFileGet, pollAfter)
+	g.POST("/vector_stores/:id/files/:fileid", s.handleVectorStoreFileUpdate, pollAfter)
+	g.DELETE("/vector_stores/:id/files/:fileid", s.handleVectorStoreFileDelete, pollAfter)
+	g.GET("/vector_stores/:id/files/:fileid/content", s.handleVectorStoreFileContent, pollAfter)
+	g.POST("/vector_stores/:id/file_batches", s.handleFileBatchCreate, pollAfter)
+	g.GET("/vector_stores/:id/file_batches/:batchid", s.handleFileBatchGet, pollAfter)
+	g.POST("/vector_stores/:id/file_batches/:batchid/cancel", s.handleFileBatchCancel, pollAfter)
+	g.GET("/vector_stores/:id/file_batches/:batchid/files", s.handleFileBatchFiles, pollAfter)
+}
+
+// pollAfterMs is the openai-poll-after-ms header of the vector store
+// routes: how long the SDKs' poll helpers (createAndPoll, uploadAndPoll)
+// wait before asking again whether a file is ingested. Without it they
+// wait 5 s; ragd ingests a typical file in well under that.
+const pollAfterMs = "200"
+
+// pollAfter sets the openai-poll-after-ms header.
+func pollAfter(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set("Openai-Poll-After-Ms", pollAfterMs)
+		return next(c)
+	}
 }
 
 // expiresAfter is a vector store's expiry policy in OpenAI's terms.
