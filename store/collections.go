@@ -247,22 +247,35 @@ func dropCollectionTables(tx *sql.Tx, seq int64) error {
 	return err
 }
 
-// queryColumn returns the single column of a query's rows.
-func queryColumn[T any](ctx context.Context, tx *sql.Tx, query string, args ...any) ([]T, error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
+// rowsQuerier is a database or transaction, for queries of many rows.
+type rowsQuerier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// queryAll returns every row of a query, each read by scan.
+func queryAll[T any](ctx context.Context, q rowsQuerier, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []T
 	for rows.Next() {
-		var v T
-		if err := rows.Scan(&v); err != nil {
+		v, err := scan(rows)
+		if err != nil {
 			return nil, err
 		}
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// queryColumn returns the single column of a query's rows.
+func queryColumn[T any](ctx context.Context, q rowsQuerier, query string, args ...any) ([]T, error) {
+	return queryAll(ctx, q, func(r rowScanner) (T, error) {
+		var v T
+		return v, r.Scan(&v)
+	}, query, args...)
 }
 
 func encodeMetadata(m map[string]any) (string, error) {

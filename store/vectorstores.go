@@ -43,20 +43,7 @@ func (s *Store) VectorStoreFiles(ctx context.Context, ws, colID string) ([]*ragd
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, vectorStoreFiles+` ORDER BY 2, f.seq`, c.ID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*ragd.VectorStoreFile
-	for rows.Next() {
-		v, err := s.scanVectorStoreFile(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.db, s.scanVectorStoreFile, vectorStoreFiles+` ORDER BY 2, f.seq`, c.ID)
 }
 
 // VectorStoreFile returns vector store file id of collection colID of
@@ -73,13 +60,12 @@ func (s *Store) VectorStoreFile(ctx context.Context, ws, colID, id string) (*rag
 	return v, err
 }
 
-// DetachFile removes vector store file id from collection colID of
-// workspace ws at time at: the attachment of that workspace file, and
-// the collection's file holding it unless other attachments share it (a
-// file uploaded to the collection directly is deleted). It returns the
-// IDs of the files deleted, whose bytes the caller removes.
-func (s *Store) DetachFile(ctx context.Context, ws, colID, id string, at int64) ([]string, error) {
-	if err := explicit("file detachment", id, at); err != nil {
+// deleting runs fn, the transaction of write op on collection colID of
+// workspace ws at time at (for id, its subject), and returns the IDs of
+// the files fn deleted; their freed pages go back to the file system in
+// the background.
+func (s *Store) deleting(ctx context.Context, op, ws, colID, id string, at int64, fn func(tx *sql.Tx, c *ragd.Collection, seq int64) ([]string, error)) ([]string, error) {
+	if err := explicit(op, id, at); err != nil {
 		return nil, err
 	}
 	var deleted []string
@@ -88,9 +74,28 @@ func (s *Store) DetachFile(ctx context.Context, ws, colID, id string, at int64) 
 		if err != nil {
 			return err
 		}
+		deleted, err = fn(tx, c, seq)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(deleted) > 0 {
+		s.freeSpace()
+	}
+	return deleted, nil
+}
+
+// DetachFile removes vector store file id from collection colID of
+// workspace ws at time at: the attachment of that workspace file, and
+// the collection's file holding it unless other attachments share it (a
+// file uploaded to the collection directly is deleted). It returns the
+// IDs of the files deleted, whose bytes the caller removes.
+func (s *Store) DetachFile(ctx context.Context, ws, colID, id string, at int64) ([]string, error) {
+	return s.deleting(ctx, "file detachment", ws, colID, id, at, func(tx *sql.Tx, c *ragd.Collection, seq int64) ([]string, error) {
 		fileID := id
 		var shared int
-		err = tx.QueryRowContext(ctx, `SELECT file_id, (SELECT count(*) FROM attachments b WHERE b.file_id = a.file_id) - 1
+		err := tx.QueryRowContext(ctx, `SELECT file_id, (SELECT count(*) FROM attachments b WHERE b.file_id = a.file_id) - 1
 			FROM attachments a WHERE collection_id = ? AND source_id = ?`, c.ID, id).Scan(&fileID, &shared)
 		switch {
 		case err == sql.ErrNoRows:
@@ -98,31 +103,23 @@ func (s *Store) DetachFile(ctx context.Context, ws, colID, id string, at int64) 
 			// known through the vector store API by a workspace file.
 			var attached int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM attachments WHERE file_id = ?`, id).Scan(&attached); err != nil {
-				return err
+				return nil, err
 			}
 			if attached > 0 {
-				return notFound("file", id)
+				return nil, notFound("file", id)
 			}
 		case err != nil:
-			return err
+			return nil, err
 		default:
 			if _, err := tx.ExecContext(ctx, `DELETE FROM attachments WHERE collection_id = ? AND source_id = ?`, c.ID, id); err != nil {
-				return err
+				return nil, err
 			}
 			if shared > 0 {
-				return nil
+				return nil, nil
 			}
 		}
-		if err := deleteFile(ctx, tx, c.ID, seq, fileID, at); err != nil {
-			return err
-		}
-		deleted = append(deleted, fileID)
-		return nil
+		return []string{fileID}, deleteFile(ctx, tx, c.ID, seq, fileID, at)
 	})
-	if err == nil && len(deleted) > 0 {
-		s.freeSpace()
-	}
-	return deleted, err
 }
 
 // SetFileMetadata replaces the metadata of file fileID of collection
@@ -239,19 +236,8 @@ func (s *Store) FileBatch(ctx context.Context, ws, colID, id string) (*ragd.File
 		return nil, err
 	}
 	b.CancelledAt = cancelled.Int64
-	rows, err := s.db.QueryContext(ctx, `SELECT file_id FROM file_batch_files WHERE batch_id = ? ORDER BY rowid`, b.ID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var f string
-		if err := rows.Scan(&f); err != nil {
-			return nil, err
-		}
-		b.Files = append(b.Files, f)
-	}
-	return b, rows.Err()
+	b.Files, err = queryColumn[string](ctx, s.db, `SELECT file_id FROM file_batch_files WHERE batch_id = ? ORDER BY rowid`, b.ID)
+	return b, err
 }
 
 // CancelFileBatch cancels batch id of collection colID of workspace ws at
@@ -260,47 +246,34 @@ func (s *Store) FileBatch(ctx context.Context, ws, colID, id string) (*ragd.File
 // caller removes. Cancelling a cancelled batch
 // changes nothing.
 func (s *Store) CancelFileBatch(ctx context.Context, ws, colID, id string, at int64) ([]string, error) {
-	if err := explicit("file batch cancellation", id, at); err != nil {
-		return nil, err
-	}
-	var deleted []string
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		c, seq, err := s.collection(ctx, tx, ws, colID)
-		if err != nil {
-			return err
-		}
+	return s.deleting(ctx, "file batch cancellation", ws, colID, id, at, func(tx *sql.Tx, c *ragd.Collection, seq int64) ([]string, error) {
 		res, err := tx.ExecContext(ctx, `UPDATE file_batches SET cancelled_at = ? WHERE id = ? AND collection_id = ? AND cancelled_at IS NULL`, at, id, c.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			var exists int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM file_batches WHERE id = ? AND collection_id = ?`, id, c.ID).Scan(&exists); err != nil {
-				return err
+				return nil, err
 			}
 			if exists == 0 {
-				return notFound("file batch", id)
+				return nil, notFound("file batch", id)
 			}
-			return nil
+			return nil, nil
 		}
 		pending, err := queryColumn[string](ctx, tx, `SELECT DISTINCT f.id FROM file_batch_files b
 			JOIN attachments a ON a.collection_id = ? AND a.source_id = b.file_id JOIN files f ON f.id = a.file_id
 			WHERE b.batch_id = ? AND f.status IN (?, ?)`, c.ID, id, ragd.FileEnqueued, ragd.FileProcessing)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, f := range pending {
 			if err := deleteFile(ctx, tx, c.ID, seq, f, at); err != nil {
-				return err
+				return nil, err
 			}
 		}
-		deleted = pending
-		return nil
+		return pending, nil
 	})
-	if err == nil && len(deleted) > 0 {
-		s.freeSpace()
-	}
-	return deleted, err
 }
 
 // TouchCollection makes collection id of workspace ws active at time at
@@ -318,21 +291,11 @@ func (s *Store) TouchCollection(ctx context.Context, ws, id string, at int64) er
 // DueExpiries returns the collections whose contents expire at or before
 // now and have not yet.
 func (s *Store) DueExpiries(ctx context.Context, now int64) ([]*ragd.Collection, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+collectionColumns+` FROM collections WHERE expires_after_days > 0 AND expired_at IS NULL
+	return queryAll(ctx, s.db, func(r rowScanner) (*ragd.Collection, error) {
+		c, _, err := s.scanCollection(r)
+		return c, err
+	}, `SELECT `+collectionColumns+` FROM collections WHERE expires_after_days > 0 AND expired_at IS NULL
 		AND last_active_at + expires_after_days * 86400 <= ?`, now)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*ragd.Collection
-	for rows.Next() {
-		c, _, err := s.scanCollection(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
 }
 
 // ExpireCollection deletes the contents of collection id of workspace ws
@@ -340,64 +303,40 @@ func (s *Store) DueExpiries(ctx context.Context, now int64) ([]*ragd.Collection,
 // it expired at time at, if it is due (DueExpiries) by then. It returns
 // the IDs of the files deleted, whose bytes the caller removes.
 func (s *Store) ExpireCollection(ctx context.Context, ws, id string, at int64) ([]string, error) {
-	if err := explicit("collection expiry", id, at); err != nil {
-		return nil, err
-	}
-	var files []string
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		c, seq, err := s.collection(ctx, tx, ws, id)
-		if err != nil {
-			return err
-		}
+	return s.deleting(ctx, "collection expiry", ws, id, id, at, func(tx *sql.Tx, c *ragd.Collection, seq int64) ([]string, error) {
 		if c.ExpiredAt != 0 || c.ExpiresAt() == 0 || c.ExpiresAt() > at {
-			return nil
+			return nil, nil
 		}
-		if files, err = queryColumn[string](ctx, tx, `SELECT id FROM files WHERE collection_id = ?`, c.ID); err != nil {
-			return err
+		files, err := queryColumn[string](ctx, tx, `SELECT id FROM files WHERE collection_id = ?`, c.ID)
+		if err != nil {
+			return nil, err
 		}
 		for _, f := range files {
 			if err := deleteFile(ctx, tx, c.ID, seq, f, at); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if err := unindexChunks(ctx, tx, seq, `SELECT c.id FROM chunks c JOIN items i ON i.id = c.item_id WHERE i.collection_id = ?`, c.ID); err != nil {
-			return err
+			return nil, err
 		}
 		for _, stmt := range []string{
 			`DELETE FROM chunks WHERE item_id IN (SELECT id FROM items WHERE collection_id = ?)`,
 			`DELETE FROM items WHERE collection_id = ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, stmt, c.ID); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE collections SET item_count = 0, chunk_count = 0, bytes = 0, file_count = 0,
 			expired_at = ?, updated = ? WHERE id = ?`, at, at, c.ID)
-		return err
+		return files, err
 	})
-	if err == nil && len(files) > 0 {
-		s.freeSpace()
-	}
-	return files, err
 }
 
 // FileTexts returns the texts of file fileID's items in document order:
 // the text ingest extracted from it.
 func (s *Store) FileTexts(ctx context.Context, fileID string) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT content FROM items WHERE file_id = ? ORDER BY seq`, fileID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return queryColumn[string](ctx, s.db, `SELECT content FROM items WHERE file_id = ? ORDER BY seq`, fileID)
 }
 
 // SourceIDs maps the IDs of files of collection colID to the IDs they are

@@ -55,21 +55,8 @@ func (s *Store) WorkspaceFile(ctx context.Context, ws, id string) (*ragd.Workspa
 // WorkspaceFiles returns the files of workspace ws with purpose purpose
 // ("": any), oldest first.
 func (s *Store) WorkspaceFiles(ctx context.Context, ws, purpose string) ([]*ragd.WorkspaceFile, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+workspaceFileColumns+` FROM workspace_files WHERE workspace = ? AND (? = '' OR purpose = ?)
-		ORDER BY seq`, ws, purpose, purpose)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*ragd.WorkspaceFile
-	for rows.Next() {
-		f, err := scanWorkspaceFile(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, f)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.db, scanWorkspaceFile, `SELECT `+workspaceFileColumns+` FROM workspace_files
+		WHERE workspace = ? AND (? = '' OR purpose = ?) ORDER BY seq`, ws, purpose, purpose)
 }
 
 // DeleteWorkspaceFile deletes file id of workspace ws, or returns
