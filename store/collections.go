@@ -274,7 +274,8 @@ func queryAll[T any](ctx context.Context, q rowsQuerier, scan func(rowScanner) (
 func queryColumn[T any](ctx context.Context, q rowsQuerier, query string, args ...any) ([]T, error) {
 	return queryAll(ctx, q, func(r rowScanner) (T, error) {
 		var v T
-		return v, r.Scan(&v)
+		err := r.Scan(&v)
+		return v, err
 	}, query, args...)
 }
 
