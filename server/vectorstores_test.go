@@ -420,3 +420,23 @@ func TestVectorStoreErrors(t *testing.T) {
 		t.Errorf("refused creations left %v", stores)
 	}
 }
+
+// A file that cannot be ingested ends failed with OpenAI's last_error,
+// and the vector store counts it.
+func TestVectorStoreFileFailure(t *testing.T) {
+	ts := newVectorStoreServer(t, 0, nil)
+	bad := ts.newFile(t, ts.admin, "broken.pdf", "%PDF-1.7\nnot a pdf at all\n")
+	id := str(ts.do(t, "POST", "/v1/vector_stores", ts.admin, map[string]any{"name": "broken", "file_ids": []string{bad}}).must(t, 200)["id"])
+	vs := ts.settled(t, ts.admin, id)
+	if c := obj(vs["file_counts"]); c["failed"] != 1.0 || c["total"] != 1.0 {
+		t.Fatalf("vector store %v", vs)
+	}
+	f := ts.do(t, "GET", "/v1/vector_stores/"+id+"/files/"+bad, ts.admin, nil).must(t, 200)
+	e := obj(f["last_error"])
+	if f["status"] != "failed" || e["code"] != "invalid_file" || !strings.Contains(str(e["message"]), "PDF") {
+		t.Errorf("failed file %v", f)
+	}
+	if got := list(ts.do(t, "GET", "/v1/vector_stores/"+id+"/files?filter=failed", ts.admin, nil).must(t, 200)["data"]); len(got) != 1 {
+		t.Errorf("failed files %v", got)
+	}
+}
