@@ -79,9 +79,9 @@ func TestOwnVectorErrors(t *testing.T) {
 	model := str(obj(ts.do(t, "POST", "/v1/vector_store", ts.admin, map[string]any{"name": "m", "embedding_model": "hash-64"}).must(t, 201)["collection"])["id"])
 	for _, c := range []struct {
 		name, path string
-		body   string
-		status int
-		param  string
+		body       string
+		status     int
+		param      string
 	}{
 		{"ErrNoDimensions", "/v1/vector_store", `{"name": "x", "embedding_model": "none"}`, 400, "dimensions"},
 		{"ErrTooManyDimensions", "/v1/vector_store", `{"name": "x", "embedding_model": "none", "dimensions": 9000}`, 400, "dimensions"},

@@ -50,8 +50,8 @@ type NewCollection struct {
 	// Dimensions is the length of the vectors; with a model it may be
 	// left 0, else it must be the model's.
 	Dimensions int
-	Chunking       *ChunkingChange
-	Metadata       map[string]any
+	Chunking   *ChunkingChange
+	Metadata   map[string]any
 	// ExpiresAfterDays, when above 0, deletes the collection's contents
 	// that many days after it was last active (a vector store's
 	// expires_after).
