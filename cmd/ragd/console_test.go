@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// consoleTests is the Node package of the console's browser tests; make
+// test installs its node_modules (npm ci) before running the Go tests.
+const consoleTests = "../../test/console"
+
+// TestConsoleBrowser drives the web console in Debian's Chromium with
+// playwright-core (test/console/console.test.mjs) against a real ragd
+// process on 127.0.0.1 with a fresh data directory: sign-in (a bad key,
+// then the admin key), a collection, a PDF and a Markdown upload followed
+// to completed, a file's chunks, search, a streamed RAG answer and its
+// citation, a key created and revoked, a phone-width layout. It writes a
+// screenshot of each page to docs/console/. It fails, never skips, when
+// Chromium, Node.js or the npm package is missing.
+func TestConsoleBrowser(t *testing.T) {
+	chromium := os.Getenv("RAGD_CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		t.Fatalf("Chromium is not installed at %s: the console's browser tests need Debian's chromium package (make deps installs it: apt-get install chromium)", chromium)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("node is not installed: the console's browser tests need Node.js and npm (make deps installs them)")
+	}
+	dir, err := filepath.Abs(consoleTests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core", "package.json")); err != nil {
+		t.Fatalf("playwright-core is not installed in %s: run make test, whose first steps include npm ci --prefix test/console (%v)", dir, err)
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startRagd(t, t.TempDir())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "console.test.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "RAGD_URL="+p.url, "RAGD_KEY="+testAdminKey, "RAGD_CHROMIUM="+chromium,
+		"RAGD_TESTDATA="+filepath.Join(root, "testdata", "extract"), "RAGD_SCREENSHOTS="+filepath.Join(root, "docs", "console"))
+	cmd.WaitDelay = 5 * time.Second
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			t.Log(sc.Text())
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	err = cmd.Run()
+	pw.Close()
+	wg.Wait()
+	if ctx.Err() != nil {
+		t.Fatal("the console's browser tests did not finish within 3 minutes")
+	}
+	if err != nil {
+		t.Fatalf("the console's browser tests failed: %v (their output is above)", err)
+	}
+}
