@@ -1,15 +1,13 @@
 package main
 
 import (
-	"bufio"
-	"context"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/ragd/ragd/internal/testnode"
 )
 
 // consoleTests is the Node package of the console's browser tests; make
@@ -49,33 +47,7 @@ func TestConsoleBrowser(t *testing.T) {
 	}
 	p := startRagd(t, t.TempDir())
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "console.test.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "RAGD_URL="+p.url, "RAGD_KEY="+testAdminKey, "RAGD_CHROMIUM="+chromium,
-		"RAGD_TESTDATA="+filepath.Join(root, "testdata", "extract"), "RAGD_SCREENSHOTS="+filepath.Join(root, "docs", "console"))
-	cmd.WaitDelay = 5 * time.Second
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			t.Log(sc.Text())
-		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
-	err = cmd.Run()
-	pw.Close()
-	wg.Wait()
-	if ctx.Err() != nil {
-		t.Fatal("the console's browser tests did not finish within 3 minutes")
-	}
-	if err != nil {
-		t.Fatalf("the console's browser tests failed: %v (their output is above)", err)
-	}
+	testnode.Run(t, node, dir, 3*time.Minute, []string{"RAGD_URL=" + p.url, "RAGD_KEY=" + testAdminKey, "RAGD_CHROMIUM=" + chromium,
+		"RAGD_TESTDATA=" + filepath.Join(root, "testdata", "extract"), "RAGD_SCREENSHOTS=" + filepath.Join(root, "docs", "console")}, nil,
+		"--test", "--test-reporter=spec", "console.test.mjs")
 }
