@@ -47,11 +47,8 @@ function answerNodes(text, sources, col) {
 }
 
 export async function chatPage(main, ctx) {
-  const { select, empty } = await collectionPicker(ctx);
-  if (empty) {
-    replace(main, h('h1', {}, 'Chat'), h('p', { class: 'empty' }, 'No collections yet. ', h('a', { href: '#/collections' }, 'Create one'), ' and add documents first.'));
-    return;
-  }
+  const select = await collectionPicker(main, ctx, 'Chat');
+  if (!select) return;
   const models = (await api('/models', { signal: ctx.signal })).data.filter((m) => m.type === 'chat');
   const model = h('select', { name: 'model', id: 'model' }, models.map((m) => h('option', { value: m.id, selected: m.default || null }, m.id)));
   const topK = h('input', { name: 'top_k', id: 'chat-top-k', type: 'number', min: 1, max: 50, value: '5' });

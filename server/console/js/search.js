@@ -6,14 +6,19 @@ import { api, enc } from './api.js';
 import { h, replace, fmtNum, highlight, words, errorBox } from './ui.js';
 
 // collectionPicker is a select of the workspace's collections (the first
-// 100), preselecting ?c= or the collection last opened.
-export async function collectionPicker(ctx, name = 'collection') {
+// 100), preselecting ?c= or the collection last opened. With none, it
+// fills main with a page titled title that says so, and returns null.
+export async function collectionPicker(main, ctx, title, name = 'collection') {
   const data = await api('/vector_store?limit=100', { signal: ctx.signal });
+  if (!data.collections.length) {
+    replace(main, h('h1', {}, title), h('p', { class: 'empty' }, 'No collections yet. ', h('a', { href: '#/collections' }, 'Create one'), ' and add documents first.'));
+    return null;
+  }
   const wanted = new URLSearchParams(location.hash.split('?')[1] || '').get('c') || sessionStorage.getItem('ragd.collection');
   const select = h('select', { name, id: name, required: true }, data.collections.map((c) =>
     h('option', { value: c.id, selected: c.id === wanted || c.name === wanted || null }, c.name)));
   select.addEventListener('change', () => sessionStorage.setItem('ragd.collection', select.value));
-  return { select, empty: !data.collections.length };
+  return select;
 }
 
 const OPS = [['eq', '='], ['ne', '≠'], ['gt', '>'], ['gte', '≥'], ['lt', '<'], ['lte', '≤'], ['in', 'in'], ['nin', 'not in']];
@@ -28,11 +33,8 @@ function parseValue(s) {
 }
 
 export async function searchPage(main, ctx) {
-  const { select, empty } = await collectionPicker(ctx);
-  if (empty) {
-    replace(main, h('h1', {}, 'Search'), h('p', { class: 'empty' }, 'No collections yet. ', h('a', { href: '#/collections' }, 'Create one'), ' and add documents first.'));
-    return;
-  }
+  const select = await collectionPicker(main, ctx, 'Search');
+  if (!select) return;
   const keys = h('datalist', { id: 'filter-keys' });
   async function loadKeys() {
     // Metadata keys offered by the filter builder: the built-ins and those
