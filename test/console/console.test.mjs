@@ -162,7 +162,7 @@ test('console', async (t) => {
     assert.ok(files.length > 0 && files.every((f) => f === 'rustfmt.md'), `filtered results: ${files}`);
   });
 
-  await t.test('ask a RAG question: the streamed answer cites its passage, which opens with its page', async () => {
+  await t.test('ask a RAG question: the streamed answer cites its passage, which opens with its page, and the PDF at that page', async () => {
     await page.getByRole('link', { name: 'Chat', exact: true }).first().click();
     const q = page.getByLabel('Question');
     await q.waitFor();
@@ -176,8 +176,11 @@ test('console', async (t) => {
     await dlg.waitFor();
     assert.match(await dlg.locator('.source-where').textContent(), /input\.pdf · page 12/);
     assert.match(await dlg.locator('pre.passage').textContent(), /several mailing lists devoted to R/);
-    await dlg.getByRole('button', { name: 'Open the PDF at page 12' }).waitFor();
     await shot('chat');
+    // The PDF itself, at the cited page, in Chromium's viewer.
+    const [pdfTab] = await Promise.all([context.waitForEvent('page'), dlg.getByRole('button', { name: 'Open the PDF at page 12' }).click()]);
+    assert.match(pdfTab.url(), /^blob:.*#page=12$/);
+    await pdfTab.close();
     await page.keyboard.press('Escape');
     await dlg.waitFor({ state: 'detached' });
   });
