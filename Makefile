@@ -18,6 +18,9 @@ LDFLAGS := -X main.version=$(VERSION)
 PKG     ?= ./...
 # The OpenAI Node SDK tests' npm package (run by server/openai_node_test.go).
 NODE_TESTS := test/openai-node
+# The web console's browser tests' npm package, playwright-core (run by
+# cmd/ragd/console_test.go in Debian's Chromium).
+CONSOLE_TESTS := test/console
 ADDR    ?= 127.0.0.1:8080
 DATA    ?= ./data
 # A count, not a duration: with a duration, Go's fuzz coordinator can fail a
@@ -33,7 +36,11 @@ FUZZTIME ?= 10000x
 # sqlite-vec's cgo package includes <sqlite3.h> from the system.
 # poppler-utils: pdftotext is the test oracle for PDF extraction.
 # curl, ca-certificates: the README's examples are run as tests.
-DEPS := gcc make libc6-dev libsqlite3-dev poppler-utils curl ca-certificates
+# chromium: the web console's browser tests drive Debian's Chromium
+# (/usr/bin/chromium) with playwright-core, which downloads no browser;
+# fonts-dejavu-core gives its screenshots (docs/console/) a font, since
+# --no-install-recommends leaves Chromium's recommended fonts out.
+DEPS := gcc make libc6-dev libsqlite3-dev poppler-utils curl ca-certificates chromium fonts-dejavu-core
 # nodejs, npm: the official OpenAI Node SDK drives the OpenAI-compatible
 # routes in tests (test/openai-node). Installed only when node or npm is
 # missing: a Node.js from NodeSource bundles npm and conflicts with Debian's
@@ -52,13 +59,14 @@ build:
 run: build
 	./bin/ragd serve --addr $(ADDR) --data-dir $(DATA)
 
-test: $(NODE_TESTS)/node_modules/.package-lock.json
+test: $(NODE_TESTS)/node_modules/.package-lock.json $(CONSOLE_TESTS)/node_modules/.package-lock.json
 	go test -race -count=1 $(PKG)
 
-# The Node package of the OpenAI Node SDK tests, installed from its lock
-# file whenever that is newer than the installed packages.
-$(NODE_TESTS)/node_modules/.package-lock.json: $(NODE_TESTS)/package-lock.json $(NODE_TESTS)/package.json
-	npm ci --prefix $(NODE_TESTS) --no-audit --no-fund --loglevel=error
+# The Node packages of the OpenAI Node SDK tests and of the console's
+# browser tests, each installed from its lock file whenever that is newer
+# than the installed packages.
+%/node_modules/.package-lock.json: %/package-lock.json %/package.json
+	npm ci --prefix $* --no-audit --no-fund --loglevel=error
 	@touch $@
 
 # Benchmarks at realistic sizes, each latency beside its floor measured in

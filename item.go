@@ -66,3 +66,13 @@ type ItemUpdate struct {
 	// At is the update's time, decided before the write; 0 means now.
 	At int64
 }
+
+// FileChunk is one chunk of a file as listed in document order: the
+// chunk's search result id ("chunk_N"), its item, text and position.
+type FileChunk struct {
+	ID       string   `json:"id"`
+	ItemID   string   `json:"item_id"`
+	Content  string   `json:"content"`
+	Tokens   int      `json:"tokens"`
+	Position Position `json:"position"`
+}

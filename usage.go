@@ -71,3 +71,11 @@ type StoredCompletion struct {
 	// Vote is "up", "down" or "" when none was cast.
 	Vote string
 }
+
+// DayUsage counts the logged requests of one workspace on one UTC day
+// ("2006-01-02") and the tokens they used.
+type DayUsage struct {
+	Date     string `json:"date"`
+	Requests int64  `json:"requests"`
+	Tokens   int64  `json:"tokens"`
+}

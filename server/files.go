@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -19,6 +20,7 @@ func (s *Server) registerFileRoutes(g *echo.Group) {
 	g.GET("/vector_store/:id/files", s.handleFileList)
 	g.GET("/vector_store/:id/files/:fileid", s.handleFileGet)
 	g.GET("/vector_store/:id/files/:fileid/content", s.handleFileContent)
+	g.GET("/vector_store/:id/files/:fileid/chunks", s.handleFileChunks)
 	g.DELETE("/vector_store/:id/files/:fileid", s.handleFileDelete)
 }
 
@@ -190,6 +192,15 @@ func (s *Server) handleFileContent(c echo.Context) error {
 	h.Set(echo.HeaderContentDisposition, mime.FormatMediaType("attachment", map[string]string{"filename": f.Filename}))
 	http.ServeContent(c.Response(), c.Request(), "", time.Unix(f.Created, 0), fh)
 	return nil
+}
+
+// handleFileChunks lists a completed file's chunks in document order, with
+// their page (PDF) and section, a page at a time.
+func (s *Server) handleFileChunks(c echo.Context) error {
+	return listPage(c, "chunks", func(ch ragd.FileChunk) string { return ch.ID },
+		func(ctx context.Context, ws, colID string, p ragd.Page) ([]ragd.FileChunk, bool, error) {
+			return s.svc.FileChunks(ctx, ws, colID, c.Param("fileid"), p)
+		})
 }
 
 func (s *Server) handleFileDelete(c echo.Context) error {

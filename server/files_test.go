@@ -462,3 +462,70 @@ func embeddingCalls(t *testing.T, ts *testServer) int {
 	}
 	return 0
 }
+
+// TestFileChunks lists a PDF's chunks a page at a time: all of them, in
+// document order, with their pages; and a Markdown file's with their
+// sections. A bad cursor is a 400 and another collection's file a 404.
+func TestFileChunks(t *testing.T) {
+	fs := newFileServer(t, 0)
+	col := fs.collection(t, fs.admin, "docs")
+	pdf := obj(fs.upload(t, fs.admin, col, "?wait=true", "r-faq.pdf", readTestdata(t, "pdf-pdftex/input.pdf"),
+		map[string]string{"max_tokens": "256", "overlap_tokens": "16"}).must(t, 201)["file"])
+	md := obj(fs.upload(t, fs.admin, col, "?wait=true", "README.md", readTestdata(t, "markdown-rustfmt/input.md"), nil).must(t, 201)["file"])
+	base := "/v1/vector_store/" + col + "/files/"
+
+	var chunks []map[string]any
+	pages := 0
+	for after := ""; ; pages++ {
+		b := fs.do(t, "GET", base+str(pdf["id"])+"/chunks?limit=10&after="+after, fs.admin, nil).must(t, 200)
+		for _, c := range list(b["chunks"]) {
+			chunks = append(chunks, obj(c))
+		}
+		if b["has_more"] != true {
+			break
+		}
+		after = str(b["last_id"])
+	}
+	if float64(len(chunks)) != pdf["chunks"] || pages < 2 {
+		t.Fatalf("%d chunks in %d pages of 10, want the file's %v", len(chunks), pages+1, pdf["chunks"])
+	}
+	lastPage, onPage12 := 0.0, false
+	for i, c := range chunks {
+		pos := obj(c["position"])
+		page, _ := pos["page"].(float64)
+		if pos["chunk"] != float64(i) || page < lastPage || page < 1 || page > pdf["pages"].(float64) || !strings.HasPrefix(str(c["id"]), "chunk_") ||
+			str(c["content"]) == "" || c["tokens"].(float64) < 1 {
+			t.Fatalf("chunk %d: %v (after page %v)", i, c, lastPage)
+		}
+		lastPage = page
+		onPage12 = onPage12 || page == 12 && strings.Contains(str(c["content"]), "mailing lists devoted to R")
+	}
+	if !onPage12 {
+		t.Error("no chunk on page 12 holds \"mailing lists devoted to R\" (a search finds it there)")
+	}
+	// A chunk's id is the id search results give it.
+	res := fs.search(t, col, map[string]any{"input": "Martin Maechler mailing lists devoted to R", "top_k": 1})
+	if id := str(obj(res[0])["id"]); !slices.ContainsFunc(chunks, func(c map[string]any) bool { return c["id"] == id }) {
+		t.Errorf("the search result %s is not among the file's chunks", id)
+	}
+
+	b := fs.do(t, "GET", base+str(md["id"])+"/chunks", fs.admin, nil).must(t, 200)
+	if first := obj(list(b["chunks"])[0]); obj(first["position"])["section"] != "rustfmt" || obj(first["position"])["page"] != nil {
+		t.Errorf("first Markdown chunk %v, want section rustfmt and no page", first)
+	}
+
+	t.Run("ErrCursor", func(t *testing.T) {
+		for _, after := range []string{"chunk_x", "12", str(obj(list(b["chunks"])[0])["id"])} {
+			r := fs.do(t, "GET", base+str(pdf["id"])+"/chunks?after="+after, fs.admin, nil)
+			if _, param := r.errCode(); r.status != 400 || param != "after" {
+				t.Errorf("after=%s (another file's chunk or not a chunk id): %d %s", after, r.status, r.raw)
+			}
+		}
+	})
+	t.Run("ErrNotFound", func(t *testing.T) {
+		other := fs.collection(t, fs.admin, "other")
+		if r := fs.do(t, "GET", "/v1/vector_store/"+other+"/files/"+str(pdf["id"])+"/chunks", fs.admin, nil); r.status != 404 {
+			t.Errorf("a file through another collection: %d %s", r.status, r.raw)
+		}
+	})
+}

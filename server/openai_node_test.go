@@ -1,18 +1,15 @@
 package server_test
 
 import (
-	"bufio"
-	"context"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ragd/ragd/ingest"
+	"github.com/ragd/ragd/internal/testnode"
 )
 
 // nodeTests is the Node package of the OpenAI Node SDK tests; make test
@@ -37,46 +34,6 @@ func nodeSDK(t *testing.T) (node, dir string) {
 	return node, dir
 }
 
-// runNode runs node with args in dir, stdin as its input, and env added to
-// the environment, logging its output line by line as it comes, and
-// returns that output; it fails the test when node exits non-zero or
-// outlives timeout.
-func runNode(t *testing.T, node, dir string, timeout time.Duration, env []string, stdin io.Reader, args ...string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdin = stdin
-	cmd.WaitDelay = 5 * time.Second
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	var out strings.Builder
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			t.Log(sc.Text())
-			out.WriteString(sc.Text() + "\n")
-		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
-	err := cmd.Run()
-	pw.Close()
-	wg.Wait()
-	if ctx.Err() != nil {
-		t.Fatalf("node %v did not finish within %v", args, timeout)
-	}
-	if err != nil {
-		t.Fatalf("node %v: %v (its output is above)", args, err)
-	}
-	return out.String()
-}
-
 // TestOpenAINodeSDK drives the Files, Vector Stores and Responses routes
 // with the official OpenAI Node SDK (test/openai-node/sdk.test.mjs): two
 // workspaces' keys, files ingested by real workers, the offline chat model
@@ -86,7 +43,7 @@ func TestOpenAINodeSDK(t *testing.T) {
 	ts := serve(t, setup{ingest: &ingest.Config{Workers: 2}})
 	other := ts.key(t, "other", true)
 	t.Run("sdk.test.mjs", func(t *testing.T) {
-		runNode(t, node, dir, 3*time.Minute, []string{"RAGD_URL=" + ts.URL, "RAGD_KEY=" + ts.admin, "RAGD_OTHER_KEY=" + other}, nil,
+		testnode.Run(t, node, dir, 3*time.Minute, []string{"RAGD_URL=" + ts.URL, "RAGD_KEY=" + ts.admin, "RAGD_OTHER_KEY=" + other}, nil,
 			"--test", "--test-reporter=spec", "sdk.test.mjs")
 	})
 	t.Run("README", func(t *testing.T) {
@@ -108,7 +65,7 @@ func TestOpenAINodeSDK(t *testing.T) {
 		}
 		code = strings.ReplaceAll(code, "http://localhost:8080", ts.URL)
 		code = strings.ReplaceAll(code, `"testdata/`, `"`+root+"/testdata/")
-		out := runNode(t, node, dir, time.Minute, []string{"RAGD_KEY=" + ts.admin}, strings.NewReader(code), "--input-type=module", "-")
+		out := testnode.Run(t, node, dir, time.Minute, []string{"RAGD_KEY=" + ts.admin}, strings.NewReader(code), "--input-type=module", "-")
 		if !strings.Contains(out, "ragd backup") {
 			t.Fatalf("the README's Node example printed no passage or answer about ragd backup:\n%s", out)
 		}

@@ -122,6 +122,7 @@ func New(svc *service.Service, cfg Config) *Server {
 	s.initOps(e)
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
+	s.registerConsoleRoutes(e)
 	// The /v1 middleware wraps every request under /v1 instead of being
 	// the group's: Echo gives a group with middleware a catch-all route,
 	// which answers 404 where a wrong method on a route must get 405 and

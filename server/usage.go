@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -126,6 +127,7 @@ func (u *usageRecorder) pendingOf(ws, month string) map[string]ragd.UsageCounts 
 
 func (s *Server) registerUsageRoutes(g *echo.Group) {
 	g.GET("/usage", s.handleUsage)
+	g.GET("/usage/daily", s.handleDailyUsage)
 }
 
 // monthUsage is the usage of one workspace in one month.
@@ -183,4 +185,54 @@ func (s *Server) handleUsage(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, usageResponse{CurrentMonth: cur, PreviousMonth: prev})
+}
+
+// maxUsageDays is the most days GET /v1/usage/daily reports.
+const maxUsageDays = 31
+
+type dailyUsageResponse struct {
+	Days []ragd.DayUsage `json:"days"`
+}
+
+// handleDailyUsage reports the workspace's requests and their tokens per
+// UTC day over the last ?days= days (1 to 31, default 7, today included),
+// one entry per day, oldest first. They are counted from the request logs,
+// so days past the log retention (--request-log-retention, 7 days by
+// default) count nothing, and tokens of background work (ingest) are not
+// in them: /v1/usage has the monthly totals.
+func (s *Server) handleDailyUsage(c echo.Context) error {
+	days := 7
+	if v := c.QueryParam("days"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxUsageDays {
+			return ragd.Invalid("days", "days must be a whole number from 1 to %d, got %q", maxUsageDays, v)
+		}
+		days = n
+	}
+	now := s.svc.Now().UTC()
+	from := time.Date(now.Year(), now.Month(), now.Day()-days+1, 0, 0, 0, 0, time.UTC)
+	// Pending logs are written first, as for /v1/request-logs, so that
+	// today counts the requests just made.
+	ctx := c.Request().Context()
+	if err := s.flush(ctx); err != nil {
+		return err
+	}
+	counted, err := s.svc.DailyUsage(ctx, workspaceOf(c), from, from.AddDate(0, 0, days))
+	if err != nil {
+		return err
+	}
+	byDay := map[string]ragd.DayUsage{}
+	for _, d := range counted {
+		byDay[d.Date] = d
+	}
+	resp := dailyUsageResponse{Days: make([]ragd.DayUsage, 0, days)}
+	for i := range days {
+		date := from.AddDate(0, 0, i).Format("2006-01-02")
+		d, ok := byDay[date]
+		if !ok {
+			d = ragd.DayUsage{Date: date}
+		}
+		resp.Days = append(resp.Days, d)
+	}
+	return c.JSON(http.StatusOK, resp)
 }

@@ -109,3 +109,42 @@ func TestUsageByBackgroundWork(t *testing.T) {
 		t.Errorf("ingest usage %v", got)
 	}
 }
+
+// TestDailyUsage counts today's requests and tokens of each workspace
+// from its request logs, one entry per day, oldest first.
+func TestDailyUsage(t *testing.T) {
+	ts := newOpsServer(t, server.OpsConfig{FlushInterval: time.Hour})
+	key, other := ts.key(t, "acme", false), ts.key(t, "globex", false)
+	col := ts.collection(t, key, "docs")
+	ts.item(t, key, col, "SQLite stores the whole database in one file.", nil)
+	ts.do(t, "POST", "/v1/vector_store/"+col+"/search", key, map[string]any{"input": "how does sqlite store data"}).must(t, 200)
+	ts.do(t, "GET", "/v1/vector_store/col_missing", key, nil).must(t, 404)
+	tokens := tokenize.MustGet(tokenize.CL100K).Count
+	wantTokens := float64(tokens("SQLite stores the whole database in one file.") + tokens("how does sqlite store data"))
+
+	days := list(ts.do(t, "GET", "/v1/usage/daily?days=3", key, nil).must(t, 200)["days"])
+	today := time.Now().UTC()
+	if len(days) != 3 {
+		t.Fatalf("days %v, want 3", days)
+	}
+	for i, d := range days {
+		d := obj(d)
+		date := today.AddDate(0, 0, i-2).Format("2006-01-02")
+		want := [2]float64{0, 0}
+		if i == 2 {
+			want = [2]float64{4, wantTokens} // the collection, the item, the search, the 404
+		}
+		if d["date"] != date || d["requests"] != want[0] || d["tokens"] != want[1] {
+			t.Errorf("day %d: %v, want %s with %v requests and tokens", i, d, date, want)
+		}
+	}
+	if d := list(ts.do(t, "GET", "/v1/usage/daily", other, nil).must(t, 200)["days"]); len(d) != 7 || obj(d[6])["requests"] != 0.0 {
+		t.Errorf("another workspace's days: %v, want 7 without acme's requests", d)
+	}
+	for _, bad := range []string{"0", "32", "x"} {
+		r := ts.do(t, "GET", "/v1/usage/daily?days="+bad, key, nil)
+		if _, param := r.errCode(); r.status != 400 || param != "days" {
+			t.Errorf("days=%s: %d %s", bad, r.status, r.raw)
+		}
+	}
+}

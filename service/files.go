@@ -76,6 +76,13 @@ func (s *Service) Files(ctx context.Context, ws, colID string, p ragd.Page) ([]*
 	return s.store.Files(ctx, ws, colID, p)
 }
 
+// FileChunks returns a page of the chunks of file fileID of collection
+// colID in document order, with their pages and sections; a file that has
+// not completed has none.
+func (s *Service) FileChunks(ctx context.Context, ws, colID, fileID string, p ragd.Page) ([]ragd.FileChunk, bool, error) {
+	return s.store.FileChunks(ctx, ws, colID, fileID, p)
+}
+
 // File returns file fileID of collection colID, or ENOTFOUND.
 func (s *Service) File(ctx context.Context, ws, colID, fileID string) (*ragd.File, error) {
 	return s.store.File(ctx, ws, colID, fileID)

@@ -31,6 +31,13 @@ func (s *Service) StoredBytesIn(ctx context.Context, ws, month string) (int64, e
 	return s.store.StoredBytesIn(ctx, ws, month)
 }
 
+// DailyUsage returns the requests of workspace ws and their tokens by UTC
+// day from from to to, counted from the request logs; days without a
+// request are left out.
+func (s *Service) DailyUsage(ctx context.Context, ws string, from, to time.Time) ([]ragd.DayUsage, error) {
+	return s.store.DailyUsage(ctx, ws, from, to)
+}
+
 // InsertRequestLogs appends request logs.
 func (s *Service) InsertRequestLogs(ctx context.Context, logs []ragd.RequestLog) error {
 	return s.store.InsertRequestLogs(ctx, logs)

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"reflect"
+	"strconv"
+	"strings"
 
 	"github.com/ragd/ragd"
 )
@@ -279,4 +281,36 @@ func deleteFileItems(ctx context.Context, tx *sql.Tx, fileID string) error {
 // it was being ingested.
 func fileGone(fileID string) error {
 	return &ragd.Error{Kind: ragd.ENOTFOUND, Code: "file_deleted", Message: fmt.Sprintf("file %q was deleted during its ingest", fileID)}
+}
+
+// FileChunks lists the chunks of file fileID of collection colID in
+// workspace ws in document order (by item, then chunk), and whether more
+// follow. A file that has not completed lists none: its chunks appear all
+// at once, as its items do. The cursor is a chunk id of the file
+// ("chunk_N"); another is EINVALID.
+func (s *Store) FileChunks(ctx context.Context, ws, colID, fileID string, p ragd.Page) ([]ragd.FileChunk, bool, error) {
+	f, err := s.File(ctx, ws, colID, fileID)
+	if err != nil || f.Status != ragd.FileCompleted {
+		return nil, false, err
+	}
+	var seq, idx int64 = 0, -1
+	if p.After != "" {
+		id, perr := strconv.ParseInt(strings.TrimPrefix(p.After, "chunk_"), 10, 64)
+		err := s.db.QueryRowContext(ctx, `SELECT i.seq, c.idx FROM chunks c JOIN items i ON i.id = c.item_id
+			WHERE c.id = ? AND i.file_id = ?`, id, f.ID).Scan(&seq, &idx)
+		if perr != nil || !strings.HasPrefix(p.After, "chunk_") || err == sql.ErrNoRows {
+			return nil, false, ragd.InvalidCursor(p.After)
+		}
+		if err != nil {
+			return nil, false, err
+		}
+	}
+	return listPage(ctx, s, p.Limit, func(r rowScanner) (ragd.FileChunk, error) {
+		var c ragd.FileChunk
+		var id int64
+		err := r.Scan(&id, &c.ItemID, &c.Content, &c.Tokens, &c.Position.Chunk, &c.Position.Page, &c.Position.Section)
+		c.ID = "chunk_" + strconv.FormatInt(id, 10)
+		return c, err
+	}, `SELECT c.id, c.item_id, c.content, c.tokens, c.idx, c.page, c.section FROM chunks c JOIN items i ON i.id = c.item_id
+		WHERE i.file_id = ? AND (i.seq, c.idx) > (?, ?) ORDER BY i.seq, c.idx LIMIT ?`, f.ID, seq, idx, p.Limit+1)
 }

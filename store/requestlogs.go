@@ -85,3 +85,16 @@ func (s *Store) PruneRequestLogs(ctx context.Context, before time.Time) (int64, 
 	})
 	return n, err
 }
+
+// DailyUsage counts the logged requests of workspace ws from from to to
+// (exclusive) and their tokens by UTC day, oldest first; days without a
+// request are left out. It sees only what request logs still hold.
+func (s *Store) DailyUsage(ctx context.Context, ws string, from, to time.Time) ([]ragd.DayUsage, error) {
+	return queryAll(ctx, s.db, func(r rowScanner) (ragd.DayUsage, error) {
+		var d ragd.DayUsage
+		err := r.Scan(&d.Date, &d.Requests, &d.Tokens)
+		return d, err
+	}, `SELECT strftime('%Y-%m-%d', created_ms / 1000, 'unixepoch') AS day, count(*), coalesce(sum(tokens), 0)
+		FROM request_logs WHERE workspace = ? AND created_ms >= ? AND created_ms < ? GROUP BY day ORDER BY day`,
+		ws, from.UnixMilli(), to.UnixMilli())
+}

@@ -104,8 +104,9 @@ func TestREADMEPrerequisites(t *testing.T) {
 	}
 	// What the test suite runs besides Go: the C compiler and SQLite's
 	// header for cgo, pdftotext as the PDF oracle, curl for the README,
-	// Node.js and npm for the OpenAI Node SDK tests.
-	for _, pkg := range []string{"gcc", "libc6-dev", "libsqlite3-dev", "poppler-utils", "curl", "nodejs", "npm"} {
+	// Node.js and npm for the OpenAI Node SDK tests and the console's
+	// browser tests, Chromium for the latter.
+	for _, pkg := range []string{"gcc", "libc6-dev", "libsqlite3-dev", "poppler-utils", "curl", "nodejs", "npm", "chromium"} {
 		if !strings.Contains(string(out), "apt-get install") || !strings.Contains(string(out), " "+pkg) {
 			t.Errorf("make deps does not install %s:\n%s", pkg, out)
 		}
