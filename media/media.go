@@ -193,26 +193,30 @@ func CodeUnavailable(kind Kind) string { return string(kind) + "_unavailable" }
 // find returns the route of model id of kind: EINVALID (param model) when
 // id is empty, EUNAVAILABLE (code CodeUnavailable(kind)) when no model of
 // kind is configured, ENOTFOUND (code model_not_found) when id is not one
-// of them; the messages list the models of kind.
+// of them; the messages list the models of kind. A malformed request is
+// refused as such whatever the config.
 func (r *Router) find(kind Kind, id string) (*route, error) {
-	models := r.Models(kind)
-	if len(models) == 0 {
+	var ids []string
+	for _, m := range r.Models(kind) {
+		ids = append(ids, m.ID)
+	}
+	available := strings.Join(ids, ", ")
+	if available == "" {
+		available = "none is configured"
+	}
+	switch {
+	case id == "":
+		return nil, ragd.Invalid("model", "model is required; %s models: %s", kind, available)
+	case len(ids) == 0:
 		return nil, &ragd.Error{Kind: ragd.EUNAVAILABLE, Code: CodeUnavailable(kind), Message: fmt.Sprintf(
 			"no %s model is configured and ragd has none built in: add a model with `kind: %s` to a provider under "+
 				"chat.providers in the config file (--config); see the README", kind, kind)}
-	}
-	ids := make([]string, len(models))
-	for i, m := range models {
-		ids[i] = m.ID
-	}
-	if id == "" {
-		return nil, ragd.Invalid("model", "model is required; %s models: %s", kind, strings.Join(ids, ", "))
 	}
 	if rt := r.routes[id]; rt != nil && rt.Kind == kind {
 		return rt, nil
 	}
 	return nil, &ragd.Error{Kind: ragd.ENOTFOUND, Code: "model_not_found", Param: "model",
-		Message: fmt.Sprintf("%s model %q does not exist; %s models: %s", kind, id, kind, strings.Join(ids, ", "))}
+		Message: fmt.Sprintf("%s model %q does not exist; %s models: %s", kind, id, kind, available)}
 }
 
 // Output is a provider's answer, passed to the client as it came.
