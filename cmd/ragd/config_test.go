@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ragd/ragd/media"
+	"github.com/ragd/ragd/rag"
 )
 
 func TestChatConfigFile(t *testing.T) {
@@ -129,5 +132,47 @@ func TestMediaModelsInConfigFile(t *testing.T) {
 	speech, _ := body["speech"].([]any)
 	if status != 200 || len(speech) != 1 || speech[0].(map[string]any)["id"] != "tts-1" {
 		t.Fatalf("%d %v", status, body)
+	}
+}
+
+// The README's media config example loads and builds both routers.
+func TestREADMEMediaConfig(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "### Speech, transcription, images, video and music")
+	_, block, _ := strings.Cut(section, "```yaml\n")
+	block, _, _ = strings.Cut(block, "```")
+	if !ok || !strings.Contains(block, "kind: speech") {
+		t.Fatalf("no media config example in the README: %q", block)
+	}
+	path := filepath.Join(t.TempDir(), "ragd.yaml")
+	os.WriteFile(path, []byte(block), 0o600)
+	t.Setenv("OPENAI_API_KEY", "sk-test")
+	t.Setenv("STUDIO_API_KEY", "sk-studio")
+	fc, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := chatConfig(fc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rag.NewRouter(cc); err != nil {
+		t.Fatal(err)
+	}
+	mc, err := mediaConfig(fc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := media.NewRouter(mc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range media.Kinds {
+		if len(r.Models(k)) == 0 {
+			t.Errorf("the README's example configures no %s model", k)
+		}
 	}
 }
