@@ -125,11 +125,8 @@ type Router struct {
 func NewRouter(cfg Config) (*Router, error) {
 	r := &Router{routes: map[string]*route{}}
 	for _, pc := range cfg.Providers {
-		if pc.Name == "" {
-			return nil, ragd.Invalid("name", "a media provider needs a name")
-		}
-		if !strings.HasPrefix(pc.BaseURL, "http://") && !strings.HasPrefix(pc.BaseURL, "https://") {
-			return nil, ragd.Invalid("base_url", "media provider %q: base_url %q must be an http:// or https:// URL", pc.Name, pc.BaseURL)
+		if err := upstream.CheckProvider("media", pc.Name, pc.BaseURL); err != nil {
+			return nil, err
 		}
 		timeout := pc.Timeout
 		if timeout <= 0 {

@@ -261,37 +261,13 @@ func TestAudioSpeech(t *testing.T) {
 	}
 }
 
-// multipartBody builds a multipart transcription form; a nil file leaves
-// the file part out.
-func multipartBody(t *testing.T, fields map[string]string, file []byte) (*bytes.Buffer, string) {
-	t.Helper()
-	var buf bytes.Buffer
-	w := multipart.NewWriter(&buf)
-	for k, v := range fields {
-		w.WriteField(k, v)
-	}
-	if file != nil {
-		fw, err := w.CreateFormFile("file", "hello.wav")
-		if err != nil {
-			t.Fatal(err)
-		}
-		fw.Write(file)
-	}
-	w.Close()
-	return &buf, w.FormDataContentType()
-}
-
 func TestAudioTranscription(t *testing.T) {
 	up := newMediaUpstream(t)
 	ts := newMediaServer(t, up)
 	audio := []byte("RIFF....WAVEfmt fake audio")
 	post := func(t *testing.T, fields map[string]string, file []byte) response {
 		t.Helper()
-		body, ct := multipartBody(t, fields, file)
-		req, _ := http.NewRequest("POST", ts.URL+"/v1/audio/transcriptions", body)
-		req.Header.Set("Authorization", "Bearer "+ts.admin)
-		req.Header.Set("Content-Type", ct)
-		return send(t, req)
+		return ts.postMultipart(t, "/v1/audio/transcriptions", ts.admin, "hello.wav", file, fields)
 	}
 	t.Run("Multipart", func(t *testing.T) {
 		b := post(t, map[string]string{"model": "whisper-1", "language": "en"}, audio).must(t, 200)

@@ -72,6 +72,19 @@ func New(label, endpoint, apiKey string, timeout time.Duration, maxRetries int, 
 		HTTP: httpClient, Sleep: retry.Sleep, Now: time.Now}
 }
 
+// CheckProvider returns an EINVALID *ragd.Error when a configured
+// provider of kind (such as "chat" or "media") has no name, or a base URL
+// that is not an http:// or https:// URL.
+func CheckProvider(kind, name, baseURL string) error {
+	if name == "" {
+		return ragd.Invalid("name", "a %s provider needs a name", kind)
+	}
+	if !strings.HasPrefix(baseURL, "http://") && !strings.HasPrefix(baseURL, "https://") {
+		return ragd.Invalid("base_url", "%s provider %q: base_url %q must be an http:// or https:// URL", kind, name, baseURL)
+	}
+	return nil
+}
+
 // transient is a failure worth retrying.
 type transient struct {
 	err     error
