@@ -1,7 +1,8 @@
 // Package service holds ragd's use cases, between the HTTP handlers and
 // the store: create, update and delete collections, add, update and delete
 // items, upload and delete files, search, RAG retrieval, keys, webhooks,
-// completions and usage. It resolves a collection's embedding model once
+// completions, usage, and speech, transcription, image, music and video
+// generation through the media models. It resolves a collection's embedding model once
 // (embed.Registry.ForCollection: one error for a missing model, one
 // dimension check), validates, embeds, reports the tokens each call used,
 // and calls the store. The server's handlers decode a request, call one
