@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/rag"
+	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/tokenize"
 )
 
@@ -42,20 +43,24 @@ func (s *Server) handleChat(c echo.Context) error {
 	if err := s.reserveChatTokens(c, body); err != nil {
 		return err
 	}
-	return s.reply(c)(s.svc.Chat(c.Request().Context(), req))
+	turn, err := turnOf(c, req.LastUserText())
+	if err != nil {
+		return err
+	}
+	return s.reply(c, turn)(s.svc.Chat(c.Request().Context(), workspaceOf(c), turn, req))
 }
 
 // reply returns what sends a chat or RAG answer: a whole result or a
 // stream.
-func (s *Server) reply(c echo.Context) func(*rag.Result, *rag.ChatStream, error) error {
+func (s *Server) reply(c echo.Context, turn service.Turn) func(*rag.Result, *rag.ChatStream, error) error {
 	return func(res *rag.Result, st *rag.ChatStream, err error) error {
 		switch {
 		case err != nil:
 			return err
 		case st != nil:
-			return s.relay(c, st)
+			return s.relay(c, turn, st)
 		}
-		return s.answer(c, res)
+		return s.answer(c, turn, res)
 	}
 }
 
@@ -71,7 +76,11 @@ func (s *Server) handleRAG(c echo.Context) error {
 	if err := s.reserveChatTokens(c, body); err != nil {
 		return err
 	}
-	return s.reply(c)(s.svc.RAG(c.Request().Context(), workspaceOf(c), req, func(n int) { AddTokens(c, TokenUse{Embedding: n}) }))
+	turn, err := turnOf(c, req.LastUserText())
+	if err != nil {
+		return err
+	}
+	return s.reply(c, turn)(s.svc.RAG(c.Request().Context(), workspaceOf(c), turn, req, func(n int) { AddTokens(c, TokenUse{Embedding: n}) }))
 }
 
 // reserveChatTokens reserves what a chat or RAG request, whose body the
@@ -102,9 +111,9 @@ func (s *Server) reserveChatTokens(c echo.Context, body []byte) error {
 }
 
 // answer stores a whole completion and sends it.
-func (s *Server) answer(c echo.Context, res *rag.Result) error {
+func (s *Server) answer(c echo.Context, turn service.Turn, res *rag.Result) error {
 	s.settle(c, res)
-	if err := s.saveCompletion(c.Request().Context(), workspaceOf(c), res.Completion); err != nil {
+	if err := s.svc.SaveCompletion(c.Request().Context(), workspaceOf(c), turn, res.Completion); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, res.Response)
@@ -120,11 +129,11 @@ func (s *Server) settle(c echo.Context, res *rag.Result) {
 
 // relay streams a completion as server-sent events as it arrives, then
 // stores it.
-func (s *Server) relay(c echo.Context, st *rag.ChatStream) error {
+func (s *Server) relay(c echo.Context, turn service.Turn, st *rag.ChatStream) error {
 	comp := s.stream(c, st, func(w *echo.Response) error { return rag.WriteSSE(w, w.Flush, st) })
 	// The client has its answer; storing uses a context of its own so a
 	// client that already left does not lose the record.
-	if serr := s.saveCompletion(context.WithoutCancel(c.Request().Context()), workspaceOf(c), comp); serr != nil {
+	if serr := s.svc.SaveCompletion(context.WithoutCancel(c.Request().Context()), workspaceOf(c), turn, comp); serr != nil {
 		s.log.Error("storing a streamed completion", "err", serr)
 	}
 	return nil
@@ -158,12 +167,17 @@ func (s *Server) stream(c echo.Context, st *rag.ChatStream, write func(w *echo.R
 	return comp
 }
 
-func (s *Server) saveCompletion(ctx context.Context, ws string, comp *rag.Completion) error {
-	record, err := json.Marshal(comp)
-	if err != nil {
-		return err
+// turnOf returns the turn of a chat request whose last user message is
+// question: of the end user its x-user-id header names, if any (seed 003).
+func turnOf(c echo.Context, question string) (service.Turn, error) {
+	user := c.Request().Header.Get("X-User-Id")
+	if user == "" {
+		return service.Turn{}, nil
 	}
-	return s.svc.SaveCompletion(ctx, ws, &ragd.StoredCompletion{ID: comp.ID, Created: comp.Created, Model: comp.Model, Record: record})
+	if err := service.ValidateUserID("x-user-id", user); err != nil {
+		return service.Turn{}, err
+	}
+	return service.Turn{User: user, Question: question}, nil
 }
 
 // completionResponse is a stored completion with the client's vote.

@@ -27,6 +27,7 @@ type upstream struct {
 	mu       sync.Mutex
 	requests []map[string]any
 	auth     []string
+	headers  []http.Header
 }
 
 func newUpstream(t *testing.T) *upstream {
@@ -50,6 +51,7 @@ func newUpstream(t *testing.T) *upstream {
 		u.mu.Lock()
 		u.requests = append(u.requests, body)
 		u.auth = append(u.auth, r.Header.Get("Authorization"))
+		u.headers = append(u.headers, r.Header.Clone())
 		u.mu.Unlock()
 		model, _ := body["model"].(string)
 		if body["stream"] == true {
