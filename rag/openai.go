@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ragd/ragd"
+	upstreamhttp "github.com/ragd/ragd/upstream"
 )
 
 // DefaultTimeout bounds a whole non-streamed completion, the wait for a
@@ -52,11 +53,8 @@ var _ Provider = (*OpenAI)(nil)
 // root including its version, e.g. https://api.openai.com/v1 or
 // http://localhost:11434/v1; a zero Timeout means DefaultTimeout.
 func NewOpenAI(cfg ProviderConfig) (*OpenAI, error) {
-	if cfg.Name == "" {
-		return nil, ragd.Invalid("name", "a chat provider needs a name")
-	}
-	if !strings.HasPrefix(cfg.BaseURL, "http://") && !strings.HasPrefix(cfg.BaseURL, "https://") {
-		return nil, ragd.Invalid("base_url", "chat provider %q: base_url %q must be an http:// or https:// URL", cfg.Name, cfg.BaseURL)
+	if err := upstreamhttp.CheckProvider("chat", cfg.Name, cfg.BaseURL); err != nil {
+		return nil, err
 	}
 	timeout := cfg.Timeout
 	if timeout <= 0 {

@@ -3,8 +3,6 @@ package server_test
 import (
 	"bytes"
 	"fmt"
-	"mime/multipart"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -36,26 +34,7 @@ func newFileServer(t *testing.T, maxFileBytes int64) *fileServer {
 // upload sends a multipart upload; a nil data sends no file part.
 func (fs *fileServer) upload(t *testing.T, key, col, query, filename string, data []byte, fields map[string]string) response {
 	t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	for k, v := range fields {
-		mw.WriteField(k, v)
-	}
-	if data != nil {
-		w, err := mw.CreateFormFile("file", filename)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write(data)
-	}
-	mw.Close()
-	req, err := http.NewRequest("POST", fs.URL+"/v1/vector_store/"+col+"/files"+query, &body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	return send(t, req)
+	return fs.postMultipart(t, "/v1/vector_store/"+col+"/files"+query, key, filename, data, fields)
 }
 
 func readTestdata(t *testing.T, name string) []byte {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -169,6 +170,32 @@ func (ts *testServer) do(t *testing.T, method, path, key string, body any) respo
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	return send(t, req)
+}
+
+// postMultipart posts a multipart form of fields and, unless data is
+// nil, a part "file" named filename holding data.
+func (ts *testServer) postMultipart(t *testing.T, path, key, filename string, data []byte, fields map[string]string) response {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	if data != nil {
+		w, err := mw.CreateFormFile("file", filename)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(data)
+	}
+	mw.Close()
+	req, err := http.NewRequest("POST", ts.URL+path, &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
 	return send(t, req)
 }
 

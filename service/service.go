@@ -1,7 +1,8 @@
 // Package service holds ragd's use cases, between the HTTP handlers and
 // the store: create, update and delete collections, add, update and delete
 // items, upload and delete files, search, RAG retrieval, keys, webhooks,
-// completions and usage. It resolves a collection's embedding model once
+// completions, usage, and speech, transcription, image, music and video
+// generation through the media models. It resolves a collection's embedding model once
 // (embed.Registry.ForCollection: one error for a missing model, one
 // dimension check), validates, embeds, reports the tokens each call used,
 // and calls the store. The server's handlers decode a request, call one
@@ -23,12 +24,14 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"time"
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
+	"github.com/ragd/ragd/media"
 	"github.com/ragd/ragd/rag"
 	"github.com/ragd/ragd/rerank"
 	"github.com/ragd/ragd/store"
@@ -36,12 +39,14 @@ import (
 )
 
 // Writer is the write seam (see the package documentation): every state
-// change of collections, items, files, keys, webhooks and completions.
+// change of collections, items, files, keys, webhooks, completions and
+// video jobs.
 // Each method's inputs carry the IDs and timestamps it writes; the store
 // refuses a write whose ID or time is missing. *store.Store implements it.
 // The file writes are ingest.Writer, which the ingester calls itself:
 // give ingest.Config the same Writer. Methods return ENOTFOUND when the
-// workspace has no such collection, item, file, key or webhook, and
+// workspace has no such collection, item, file, key, webhook or video
+// job, and
 // ECONFLICT on a duplicate name.
 type Writer interface {
 	ingest.Writer
@@ -67,6 +72,8 @@ type Writer interface {
 	DeleteWebhook(ctx context.Context, ws, id string) error
 	SaveCompletion(ctx context.Context, ws string, c *ragd.StoredCompletion) error
 	VoteCompletion(ctx context.Context, ws, id, vote string, at int64) error
+	CreateVideoJob(ctx context.Context, j *ragd.VideoJob) error
+	UpdateVideoJob(ctx context.Context, ws, id, status string, record json.RawMessage, at int64) error
 }
 
 var _ Writer = (*store.Store)(nil)
@@ -89,6 +96,9 @@ type Config struct {
 	// Chat routes chat and RAG requests to chat models; nil means the
 	// built-in models only.
 	Chat *rag.Router
+	// Media routes speech, transcription, image, video and music
+	// requests; nil means no media model (those routes answer 503).
+	Media *media.Router
 	// WebhookDestinations are the addresses webhook URLs may name; give
 	// it the dispatcher's (webhook.Options.Destinations).
 	WebhookDestinations webhook.Destinations
@@ -110,6 +120,7 @@ type Service struct {
 	rerankers *rerank.Registry
 	ingester  *ingest.Ingester
 	chat      *rag.Router
+	media     *media.Router
 	// destinations are the addresses webhook URLs may name.
 	destinations webhook.Destinations
 	storageLimit int64
@@ -135,11 +146,14 @@ func New(cfg Config) *Service {
 		}
 		cfg.Chat = router
 	}
+	if cfg.Media == nil {
+		cfg.Media, _ = media.NewRouter(media.Config{}) // no providers, no error
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	return &Service{store: cfg.Store, write: cfg.Writer, embedders: cfg.Embedders, rerankers: cfg.Rerankers,
-		ingester: cfg.Ingester, chat: cfg.Chat, destinations: cfg.WebhookDestinations, storageLimit: cfg.StorageLimit, now: cfg.Now, log: cfg.Logger}
+		ingester: cfg.Ingester, chat: cfg.Chat, media: cfg.Media, destinations: cfg.WebhookDestinations, storageLimit: cfg.StorageLimit, now: cfg.Now, log: cfg.Logger}
 }
 
 // Embedders returns the embedding models, for /v1/embeddings, /v1/models

@@ -72,6 +72,19 @@ func New(label, endpoint, apiKey string, timeout time.Duration, maxRetries int, 
 		HTTP: httpClient, Sleep: retry.Sleep, Now: time.Now}
 }
 
+// CheckProvider returns an EINVALID *ragd.Error when a configured
+// provider of kind (such as "chat" or "media") has no name, or a base URL
+// that is not an http:// or https:// URL.
+func CheckProvider(kind, name, baseURL string) error {
+	if name == "" {
+		return ragd.Invalid("name", "a %s provider needs a name", kind)
+	}
+	if !strings.HasPrefix(baseURL, "http://") && !strings.HasPrefix(baseURL, "https://") {
+		return ragd.Invalid("base_url", "%s provider %q: base_url %q must be an http:// or https:// URL", kind, name, baseURL)
+	}
+	return nil
+}
+
 // transient is a failure worth retrying.
 type transient struct {
 	err     error
@@ -84,14 +97,58 @@ type transient struct {
 
 func (t *transient) Error() string { return t.err.Error() }
 
-// Post sends body to the endpoint, retrying transient failures, and
-// returns the body of the first 2xx response. It returns ctx.Err() when
-// ctx is done, a *ragd.Error of kind EINVALID or EUNPROCESSABLE (code
-// upstream_rejected) for a 4xx other than 429, ETIMEOUT when the last
-// attempt timed out and EUNAVAILABLE when the retries are exhausted.
+// Post sends a JSON body to the endpoint and returns the body of the
+// first 2xx response, with the errors of Do.
 func (c *Client) Post(ctx context.Context, body []byte) ([]byte, error) {
+	resp, err := c.Do(ctx, Request{Body: body})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// Request is one call of Do; zero fields take Post's values.
+type Request struct {
+	// Method is the HTTP method; empty means POST.
+	Method string
+	// URL is the address called; empty means the client's Endpoint.
+	URL string
+	// ContentType is the body's type; empty means application/json.
+	ContentType string
+	// Accept is the response type asked for; empty means
+	// application/json.
+	Accept string
+	// Body is sent as is; a GET has none.
+	Body []byte
+}
+
+// Response is the 2xx answer of Do.
+type Response struct {
+	// Body is the whole response body.
+	Body []byte
+	// ContentType is the response's Content-Type header, "" when none.
+	ContentType string
+}
+
+// Do sends r, retrying transient failures, and returns the first 2xx
+// response. Model providers answer media requests with other bodies than
+// JSON (audio bytes, multipart uploads), so the body and its type are the
+// caller's. It returns ctx.Err() when ctx is done, a *ragd.Error of kind
+// EINVALID or EUNPROCESSABLE (code upstream_rejected) for a 4xx other than
+// 429, ETIMEOUT when the last attempt timed out and EUNAVAILABLE when the
+// retries are exhausted.
+func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
+	if r.Method == "" {
+		r.Method = http.MethodPost
+	}
+	if r.URL == "" {
+		r.URL = c.Endpoint
+	}
+	if r.ContentType == "" && r.Body != nil {
+		r.ContentType = "application/json"
+	}
 	for attempt := 0; ; attempt++ {
-		resp, err := c.try(ctx, body)
+		resp, err := c.try(ctx, r)
 		if err == nil {
 			return resp, nil
 		}
@@ -103,14 +160,14 @@ func (c *Client) Post(ctx context.Context, body []byte) ([]byte, error) {
 			return nil, err
 		}
 		if t.retryAfter > MaxRetryAfter {
-			return nil, c.unavailable(attempt+1, fmt.Sprintf("it asked to retry after %s", t.retryAfter), t)
+			return nil, c.unavailable(r, attempt+1, fmt.Sprintf("it asked to retry after %s", t.retryAfter), t)
 		}
 		if attempt >= c.MaxRetries {
 			if t.timeout {
 				return nil, &ragd.Error{Kind: ragd.ETIMEOUT, Err: t.err,
 					Message: fmt.Sprintf("%s did not answer within %s (%d attempts)", c.Label, c.Timeout, attempt+1)}
 			}
-			return nil, c.unavailable(attempt+1, "", t)
+			return nil, c.unavailable(r, attempt+1, "", t)
 		}
 		wait := t.retryAfter
 		if !t.hasRetryAfter {
@@ -157,24 +214,33 @@ func (c *Client) BadResponse(what string, err error) *ragd.Error {
 		Message: fmt.Sprintf("%s gave an unusable answer: %s", c.Label, what)}
 }
 
-func (c *Client) unavailable(attempts int, why string, t *transient) *ragd.Error {
+func (c *Client) unavailable(r Request, attempts int, why string, t *transient) *ragd.Error {
 	if why == "" {
 		why = t.err.Error()
 	}
-	return &ragd.Error{Kind: ragd.EUNAVAILABLE, Err: fmt.Errorf("POST %s: %w", c.Endpoint, t.err),
+	return &ragd.Error{Kind: ragd.EUNAVAILABLE, Err: fmt.Errorf("%s %s: %w", r.Method, r.URL, t.err),
 		Message: fmt.Sprintf("%s is unavailable after %d attempts: %s", c.Label, attempts, why)}
 }
 
 // try makes one attempt.
-func (c *Client) try(ctx context.Context, body []byte) ([]byte, error) {
+func (c *Client) try(ctx context.Context, r Request) (*Response, error) {
 	actx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, c.Endpoint, bytes.NewReader(body))
+	var body io.Reader
+	if r.Body != nil {
+		body = bytes.NewReader(r.Body)
+	}
+	req, err := http.NewRequestWithContext(actx, r.Method, r.URL, body)
 	if err != nil {
 		return nil, fmt.Errorf("upstream: building request: %w", err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
+	if r.ContentType != "" {
+		req.Header.Set("Content-Type", r.ContentType)
+	}
+	if r.Accept == "" {
+		r.Accept = "application/json"
+	}
+	req.Header.Set("Accept", r.Accept)
 	if c.APIKey != "" {
 		req.Header.Set("Authorization", "Bearer "+c.APIKey)
 	}
@@ -193,7 +259,7 @@ func (c *Client) try(ctx context.Context, body []byte) ([]byte, error) {
 	}
 	switch s := resp.StatusCode; {
 	case s >= 200 && s < 300:
-		return data, nil
+		return &Response{Body: data, ContentType: resp.Header.Get("Content-Type")}, nil
 	case s == http.StatusTooManyRequests || s >= 500:
 		t := &transient{err: fmt.Errorf("HTTP %d: %s", s, Message(data))}
 		t.retryAfter, t.hasRetryAfter = retry.ParseRetryAfter(resp.Header.Get("Retry-After"), c.Now())

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/media"
 	"github.com/ragd/ragd/rag"
 	"github.com/ragd/ragd/rerank"
 	"gopkg.in/yaml.v3"
@@ -192,10 +193,62 @@ func remoteEmbedders(ctx context.Context, fc *fileConfig) ([]embed.Embedder, err
 }
 
 // chatProviderConfig is a chat provider as written in the config file:
-// its key is named by an environment variable, never written inline.
+// its key is named by an environment variable, never written inline. Its
+// models are chat models unless their kind says otherwise (speech,
+// transcription, image, video, music): an OpenAI-compatible server
+// usually serves several kinds with one base URL and key.
 type chatProviderConfig struct {
-	rag.ProviderConfig `yaml:",inline"`
-	APIKeyEnv          string `yaml:"api_key_env"`
+	Name      string                `yaml:"name"`
+	Type      string                `yaml:"type"`
+	BaseURL   string                `yaml:"base_url"`
+	APIKeyEnv string                `yaml:"api_key_env"`
+	Timeout   time.Duration         `yaml:"timeout"`
+	Models    []providerModelConfig `yaml:"models"`
+}
+
+// providerModelConfig is a model of a chat provider: a chat model's
+// settings, or a media model's kind and voices.
+type providerModelConfig struct {
+	rag.ModelConfig `yaml:",inline"`
+	// Kind is chat (the default) or a media.Kind.
+	Kind string `yaml:"kind"`
+	// Voices are a speech model's voices.
+	Voices []string `yaml:"voices"`
+}
+
+// apiKey returns the value of the variable the provider's api_key_env
+// names, which must not be empty; none means no key.
+func (p chatProviderConfig) apiKey() (string, error) {
+	if p.APIKeyEnv == "" {
+		return "", nil
+	}
+	if key := os.Getenv(p.APIKeyEnv); key != "" {
+		return key, nil
+	}
+	return "", fmt.Errorf("chat provider %q: environment variable %s is empty", p.Name, p.APIKeyEnv)
+}
+
+// mediaConfig builds the media router's config from the models of the
+// file's chat providers whose kind is not chat.
+func mediaConfig(fc *fileConfig) (media.Config, error) {
+	var cfg media.Config
+	for _, p := range fc.Chat.Providers {
+		pc := media.ProviderConfig{Name: p.Name, BaseURL: p.BaseURL, Timeout: p.Timeout}
+		for _, m := range p.Models {
+			if m.Kind != "" && m.Kind != "chat" {
+				pc.Models = append(pc.Models, media.ModelConfig{ID: m.ID, Upstream: m.Upstream, Kind: media.Kind(m.Kind), Voices: m.Voices})
+			}
+		}
+		if len(pc.Models) == 0 {
+			continue
+		}
+		var err error
+		if pc.APIKey, err = p.apiKey(); err != nil {
+			return cfg, err
+		}
+		cfg.Providers = append(cfg.Providers, pc)
+	}
+	return cfg, nil
 }
 
 // loadConfig reads the config file at path; an empty path is no file.
@@ -222,12 +275,18 @@ func loadConfig(path string) (*fileConfig, error) {
 func chatConfig(fc *fileConfig) (rag.Config, error) {
 	cfg := rag.Config{DefaultModel: fc.Chat.DefaultModel}
 	for _, p := range fc.Chat.Providers {
-		pc := p.ProviderConfig
-		if p.APIKeyEnv != "" {
-			pc.APIKey = os.Getenv(p.APIKeyEnv)
-			if pc.APIKey == "" {
-				return cfg, fmt.Errorf("chat provider %q: environment variable %s is empty", pc.Name, p.APIKeyEnv)
+		pc := rag.ProviderConfig{Name: p.Name, Type: p.Type, BaseURL: p.BaseURL, Timeout: p.Timeout}
+		for _, m := range p.Models {
+			if m.Kind == "" || m.Kind == "chat" {
+				pc.Models = append(pc.Models, m.ModelConfig)
 			}
+		}
+		if len(pc.Models) == 0 && len(p.Models) > 0 {
+			continue // a provider of media models only
+		}
+		var err error
+		if pc.APIKey, err = p.apiKey(); err != nil {
+			return cfg, err
 		}
 		cfg.Providers = append(cfg.Providers, pc)
 	}

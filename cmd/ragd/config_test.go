@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ragd/ragd/media"
+	"github.com/ragd/ragd/rag"
 )
 
 func TestChatConfigFile(t *testing.T) {
@@ -80,5 +83,96 @@ func TestRemoteEmbeddersFromEnv(t *testing.T) {
 	}
 	if len(paths) < 2 || paths[0] != "/v1/embeddings Bearer emb-key" {
 		t.Fatalf("upstream saw %v", paths)
+	}
+}
+
+// A chat provider's models may be media models (kind), which go to the
+// media router with the provider's URL and key; the chat router sees only
+// chat models, and a provider of media models only is no chat provider.
+func TestMediaModelsInConfigFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ragd.yaml")
+	os.WriteFile(path, []byte(`chat:
+  providers:
+    - name: openai
+      base_url: https://api.example.test/v1
+      api_key_env: TEST_UPSTREAM_KEY
+      models:
+        - id: gpt-4o-mini
+        - id: tts-1
+          kind: speech
+          voices: [alloy, nova]
+        - id: whisper-1
+          kind: transcription
+    - name: studio
+      base_url: https://studio.example.test/v1
+      timeout: 10m
+      models:
+        - id: veo
+          upstream: veo-3.0
+          kind: video
+`), 0o600)
+	t.Setenv("TEST_UPSTREAM_KEY", "sk-from-env")
+	t.Setenv("RAGD_CONFIG", path)
+	fc, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := chatConfig(fc)
+	if err != nil || len(cc.Providers) != 1 || len(cc.Providers[0].Models) != 1 || cc.Providers[0].Models[0].ID != "gpt-4o-mini" {
+		t.Fatalf("chat config %+v, %v", cc, err)
+	}
+	mc, err := mediaConfig(fc)
+	if err != nil || len(mc.Providers) != 2 || mc.Providers[0].APIKey != "sk-from-env" || len(mc.Providers[0].Models) != 2 ||
+		mc.Providers[0].Models[0].Voices[1] != "nova" || mc.Providers[1].Models[0].Upstream != "veo-3.0" || mc.Providers[1].Timeout.Minutes() != 10 {
+		t.Fatalf("media config %+v, %v", mc, err)
+	}
+	url, _, stop := startMain(t, t.TempDir(), map[string]string{"RAGD_ADMIN_KEY": "admin-secret"})
+	defer stop()
+	status, body := apiCall(t, "GET", url+"/v1/audio/models", "admin-secret", nil)
+	speech, _ := body["speech"].([]any)
+	if status != 200 || len(speech) != 1 || speech[0].(map[string]any)["id"] != "tts-1" {
+		t.Fatalf("%d %v", status, body)
+	}
+}
+
+// The README's media config example loads and builds both routers.
+func TestREADMEMediaConfig(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "### Speech, transcription, images, video and music")
+	_, block, _ := strings.Cut(section, "```yaml\n")
+	block, _, _ = strings.Cut(block, "```")
+	if !ok || !strings.Contains(block, "kind: speech") {
+		t.Fatalf("no media config example in the README: %q", block)
+	}
+	path := filepath.Join(t.TempDir(), "ragd.yaml")
+	os.WriteFile(path, []byte(block), 0o600)
+	t.Setenv("OPENAI_API_KEY", "sk-test")
+	t.Setenv("STUDIO_API_KEY", "sk-studio")
+	fc, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := chatConfig(fc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rag.NewRouter(cc); err != nil {
+		t.Fatal(err)
+	}
+	mc, err := mediaConfig(fc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := media.NewRouter(mc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range media.Kinds {
+		if len(r.Models(k)) == 0 {
+			t.Errorf("the README's example configures no %s model", k)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
+	"github.com/ragd/ragd/media"
 	"github.com/ragd/ragd/rag"
 	"github.com/ragd/ragd/server"
 	"github.com/ragd/ragd/service"
@@ -74,7 +75,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.Int64Var(&m.StorageLimitBytes, "storage-limit-bytes", int64(envInt("RAGD_STORAGE_LIMIT_BYTES", 0)),
 		"most bytes of files each workspace may store, through /v1/files and collection uploads; 0 for no limit (env RAGD_STORAGE_LIMIT_BYTES)")
 	fs.Int64Var(&m.MaxFileBytes, "max-file-bytes", int64(envInt("RAGD_MAX_FILE_BYTES", ingest.DefaultMaxFileBytes)), "largest uploaded file, in bytes (env RAGD_MAX_FILE_BYTES)")
-	fs.StringVar(&m.Config, "config", envOr("RAGD_CONFIG", ""), "optional YAML file listing chat, embedding and rerank providers (env RAGD_CONFIG)")
+	fs.StringVar(&m.Config, "config", envOr("RAGD_CONFIG", ""), "optional YAML file listing chat (and speech, transcription, image, video, music), embedding and rerank providers (env RAGD_CONFIG)")
 	fs.IntVar(&m.MaxRerankDocuments, "max-rerank-documents", envInt("RAGD_MAX_RERANK_DOCUMENTS", server.DefaultMaxRerankDocuments), "most documents in one /v1/rerank call (env RAGD_MAX_RERANK_DOCUMENTS)")
 	fs.Int64Var(&m.MaxRerankBytes, "max-rerank-bytes", int64(envInt("RAGD_MAX_RERANK_BYTES", server.DefaultMaxRerankBytes)), "largest query plus documents of one /v1/rerank call, in bytes (env RAGD_MAX_RERANK_BYTES)")
 	fs.StringVar(&m.LogLevel, "log-level", envOr("RAGD_LOG_LEVEL", "info"), "debug, info, warn or error (env RAGD_LOG_LEVEL)")
@@ -194,6 +195,14 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	mc, err := mediaConfig(fc)
+	if err != nil {
+		return err
+	}
+	mediaModels, err := media.NewRouter(mc)
+	if err != nil {
+		return err
+	}
 	ops, err := m.ops.config()
 	if err != nil {
 		return err
@@ -207,7 +216,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	svc := service.New(service.Config{Store: st, Writer: writer, Chat: chat, WebhookDestinations: ops.Webhooks.Destinations,
+	svc := service.New(service.Config{Store: st, Writer: writer, Chat: chat, Media: mediaModels, WebhookDestinations: ops.Webhooks.Destinations,
 		StorageLimit: m.StorageLimitBytes, Embedders: reg, Rerankers: rr, Ingester: ing, Logger: log})
 	srv := server.New(svc, server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log, Ops: ops,
 		MaxRerankDocuments: m.MaxRerankDocuments, MaxRerankBytes: m.MaxRerankBytes, Timeouts: m.Timeouts})
