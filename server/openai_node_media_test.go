@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"testing"
 	"time"
+
+	"github.com/ragd/ragd/internal/testnode"
 )
 
 // TestOpenAINodeSDKMedia drives the speech, transcription and image
@@ -14,7 +16,7 @@ func TestOpenAINodeSDKMedia(t *testing.T) {
 	node, dir := nodeSDK(t)
 	up := newMediaUpstream(t)
 	ts := newMediaServer(t, up)
-	runNode(t, node, dir, 2*time.Minute, []string{"RAGD_URL=" + ts.URL, "RAGD_KEY=" + ts.admin}, nil,
+	testnode.Run(t, node, dir, 2*time.Minute, []string{"RAGD_URL=" + ts.URL, "RAGD_KEY=" + ts.admin}, nil,
 		"--test", "--test-reporter=spec", "media.test.mjs")
 	seen := map[string]bool{}
 	for _, c := range up.requests {
