@@ -28,7 +28,7 @@ DATA    ?= ./data
 # (golang.org/issue/75804, unfixed before Go 1.27). A count has no deadline.
 FUZZTIME ?= 10000x
 
-.PHONY: deps build run test bench bench-corpus lint fuzz env clean models model-static eval
+.PHONY: deps build run test screenshots bench bench-corpus lint fuzz env clean models model-static eval
 
 # What a fresh Debian or Ubuntu machine with Go lacks to build and test
 # ragd; CI (.ci/run) calls this too, so the list lives only here.
@@ -61,6 +61,10 @@ run: build
 
 test: $(NODE_TESTS)/node_modules/.package-lock.json $(CONSOLE_TESTS)/node_modules/.package-lock.json
 	go test -race -count=1 $(PKG)
+
+# The console's screenshots in docs/console/, taken by its browser test.
+screenshots: $(CONSOLE_TESTS)/node_modules/.package-lock.json
+	RAGD_SCREENSHOTS=$(CURDIR)/docs/console go test -count=1 -run '^TestConsoleBrowser$$' ./cmd/ragd
 
 # The Node packages of the OpenAI Node SDK tests and of the console's
 # browser tests, each installed from its lock file whenever that is newer

@@ -19,8 +19,10 @@ const consoleTests = "../../test/console"
 // process on 127.0.0.1 with a fresh data directory: sign-in (a bad key,
 // then the admin key), a collection, a PDF and a Markdown upload followed
 // to completed, a file's chunks, search, a streamed RAG answer and its
-// citation, a key created and revoked, a phone-width layout. It writes a
-// screenshot of each page to docs/console/. It fails, never skips, when
+// citation, a key created and revoked, a phone-width layout. It takes a
+// screenshot of each page, into a temporary directory unless
+// RAGD_SCREENSHOTS names another (make screenshots: docs/console/, so a
+// plain test run leaves the tree as it was). It fails, never skips, when
 // Chromium, Node.js or the npm package is missing.
 func TestConsoleBrowser(t *testing.T) {
 	chromium := os.Getenv("RAGD_CHROMIUM")
@@ -46,8 +48,12 @@ func TestConsoleBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := startRagd(t, t.TempDir())
+	shots := os.Getenv("RAGD_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
 
 	testnode.Run(t, node, dir, 3*time.Minute, []string{"RAGD_URL=" + p.url, "RAGD_KEY=" + testAdminKey, "RAGD_CHROMIUM=" + chromium,
-		"RAGD_TESTDATA=" + filepath.Join(root, "testdata", "extract"), "RAGD_SCREENSHOTS=" + filepath.Join(root, "docs", "console")}, nil,
+		"RAGD_TESTDATA=" + filepath.Join(root, "testdata", "extract"), "RAGD_SCREENSHOTS=" + shots}, nil,
 		"--test", "--test-reporter=spec", "console.test.mjs")
 }

@@ -43,9 +43,12 @@ test('console', async (t) => {
   page.setDefaultTimeout(20_000);
   const offsite = [];
   const problems = [];
+  // Every request that leaves the browser must go to ragd. Chromium's
+  // own PDF viewer (a chrome-extension: page opened for the cited PDF)
+  // and blob:/data: URLs never touch the network.
   context.on('request', (r) => {
     const u = r.url();
-    if (!u.startsWith(base + '/') && !u.startsWith('data:') && !u.startsWith('blob:')) offsite.push(u);
+    if (!u.startsWith(base + '/') && !/^(data|blob|chrome-extension):/.test(u)) offsite.push(u);
   });
   page.on('pageerror', (e) => problems.push('page error: ' + e.message));
   page.on('console', (m) => {
