@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ragd/ragd"
+	providerhttp "github.com/ragd/ragd/upstream"
 )
 
 // DefaultTimeout bounds a whole non-streamed completion, the wait for a
@@ -127,6 +128,7 @@ func (p *OpenAI) post(ctx, reqCtx context.Context, req *ChatRequest) (*http.Resp
 	} else {
 		hreq.Header.Set("Accept", "application/json")
 	}
+	providerhttp.SetRequestID(hreq)
 	if p.apiKey != "" {
 		hreq.Header.Set("Authorization", "Bearer "+p.apiKey)
 	}

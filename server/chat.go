@@ -14,7 +14,14 @@ import (
 )
 
 func (s *Server) registerChatRoutes(g *echo.Group) {
-	g.POST("/chat/completions", s.handleChat)
+	g.POST("/chat/completions", s.handleChat(rag.ParseChatRequest, nil))
+	// The seeds' names of the same route: seed 001's /v1/chat takes and
+	// returns an OpenAI chat completion; seed 000's /v1/infer and
+	// /v1/stream also take a prompt, /v1/infer answers with the completion
+	// plus its text and /v1/stream always streams.
+	g.POST("/chat", s.handleChat(rag.ParseChatRequest, nil))
+	g.POST("/infer", s.handleChat(func(b []byte) (*rag.ChatRequest, error) { return rag.ParseInferRequest(b, false) }, (*rag.ChatResponse).WithText))
+	g.POST("/stream", s.handleChat(func(b []byte) (*rag.ChatRequest, error) { return rag.ParseInferRequest(b, true) }, nil))
 	g.POST("/chat/completions/RAG", s.handleRAG)
 	g.GET("/chat/completions/:id", s.handleCompletionGet)
 	g.POST("/chat/completions/:id/vote", s.handleCompletionVote)
@@ -30,24 +37,35 @@ func readBody(c echo.Context, limit int64) ([]byte, error) {
 	return body, nil
 }
 
-func (s *Server) handleChat(c echo.Context) error {
-	body, err := readBody(c, s.cfg.MaxBodyBytes)
-	if err != nil {
-		return err
+// handleChat returns the handler of a chat completion route whose body
+// parse reads. Every such route goes the same way: token reservation,
+// the router with its fallbacks, usage and the stored completion; shape,
+// when not nil, rewrites a whole answer's body for the route.
+func (s *Server) handleChat(parse func([]byte) (*rag.ChatRequest, error), shape func(*rag.ChatResponse) *rag.ChatResponse) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		body, err := readBody(c, s.cfg.MaxBodyBytes)
+		if err != nil {
+			return err
+		}
+		req, err := parse(body)
+		if err != nil {
+			return err
+		}
+		// The request as parsed, which for /v1/infer holds messages where
+		// the client sent a prompt.
+		if body, err = req.MarshalJSON(); err != nil {
+			return err
+		}
+		if err := s.reserveChatTokens(c, body); err != nil {
+			return err
+		}
+		return s.reply(c, shape)(s.svc.Chat(c.Request().Context(), req))
 	}
-	req, err := rag.ParseChatRequest(body)
-	if err != nil {
-		return err
-	}
-	if err := s.reserveChatTokens(c, body); err != nil {
-		return err
-	}
-	return s.reply(c)(s.svc.Chat(c.Request().Context(), req))
 }
 
-// reply returns what sends a chat or RAG answer: a whole result or a
-// stream.
-func (s *Server) reply(c echo.Context) func(*rag.Result, *rag.ChatStream, error) error {
+// reply returns what sends a chat or RAG answer: a whole result, its body
+// rewritten by shape unless nil, or a stream.
+func (s *Server) reply(c echo.Context, shape func(*rag.ChatResponse) *rag.ChatResponse) func(*rag.Result, *rag.ChatStream, error) error {
 	return func(res *rag.Result, st *rag.ChatStream, err error) error {
 		switch {
 		case err != nil:
@@ -55,7 +73,7 @@ func (s *Server) reply(c echo.Context) func(*rag.Result, *rag.ChatStream, error)
 		case st != nil:
 			return s.relay(c, st)
 		}
-		return s.answer(c, res)
+		return s.answer(c, res, shape)
 	}
 }
 
@@ -71,7 +89,7 @@ func (s *Server) handleRAG(c echo.Context) error {
 	if err := s.reserveChatTokens(c, body); err != nil {
 		return err
 	}
-	return s.reply(c)(s.svc.RAG(c.Request().Context(), workspaceOf(c), req, func(n int) { AddTokens(c, TokenUse{Embedding: n}) }))
+	return s.reply(c, nil)(s.svc.RAG(c.Request().Context(), workspaceOf(c), req, func(n int) { AddTokens(c, TokenUse{Embedding: n}) }))
 }
 
 // reserveChatTokens reserves what a chat or RAG request, whose body the
@@ -101,11 +119,15 @@ func (s *Server) reserveChatTokens(c echo.Context, body []byte) error {
 	return s.reserveTokens(c, n+budget)
 }
 
-// answer stores a whole completion and sends it.
-func (s *Server) answer(c echo.Context, res *rag.Result) error {
+// answer stores a whole completion and sends it, shaped by shape unless
+// nil.
+func (s *Server) answer(c echo.Context, res *rag.Result, shape func(*rag.ChatResponse) *rag.ChatResponse) error {
 	s.settle(c, res)
 	if err := s.saveCompletion(c.Request().Context(), workspaceOf(c), res.Completion); err != nil {
 		return err
+	}
+	if shape != nil {
+		return c.JSON(http.StatusOK, shape(res.Response))
 	}
 	return c.JSON(http.StatusOK, res.Response)
 }

@@ -27,6 +27,9 @@ type upstream struct {
 	mu       sync.Mutex
 	requests []map[string]any
 	auth     []string
+	// requestIDs are the X-Request-Id headers received, which ragd
+	// forwards from its clients' requests.
+	requestIDs []string
 }
 
 func newUpstream(t *testing.T) *upstream {
@@ -50,6 +53,7 @@ func newUpstream(t *testing.T) *upstream {
 		u.mu.Lock()
 		u.requests = append(u.requests, body)
 		u.auth = append(u.auth, r.Header.Get("Authorization"))
+		u.requestIDs = append(u.requestIDs, r.Header.Get("X-Request-Id"))
 		u.mu.Unlock()
 		model, _ := body["model"].(string)
 		if body["stream"] == true {
@@ -73,6 +77,21 @@ func newUpstream(t *testing.T) *upstream {
 	}))
 	t.Cleanup(u.Close)
 	return u
+}
+
+// calls returns how many chat requests the upstream received.
+func (u *upstream) calls() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.requests)
+}
+
+// lastHeaders returns the Authorization and X-Request-Id of the last chat
+// request.
+func (u *upstream) lastHeaders() (auth, requestID string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.auth[len(u.auth)-1], u.requestIDs[len(u.requestIDs)-1]
 }
 
 func (u *upstream) last() map[string]any {

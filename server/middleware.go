@@ -16,20 +16,24 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/upstream"
 	"github.com/ragd/ragd/webhook"
 )
 
 var saneRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
 // requestID sets x-request-id on every response: the client's own when it
-// sent a sane one, else a new UUID.
+// sent a sane one, else a new UUID. The request's context carries it to
+// the model providers the request calls.
 func requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		r := c.Request()
+		id := r.Header.Get(echo.HeaderXRequestID)
 		if !saneRequestID.MatchString(id) {
 			id = uuid.NewString()
 		}
 		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		c.SetRequest(r.WithContext(upstream.WithRequestID(r.Context(), id)))
 		return next(c)
 	}
 }
