@@ -75,6 +75,8 @@ type Server struct {
 	echo *echo.Echo
 	http *http.Server
 	ln   net.Listener
+	// openAPI is the rendered OpenAPI document of the server's routes.
+	openAPI []byte
 
 	limits        *rateLimiter
 	usage         *usageRecorder
@@ -122,6 +124,7 @@ func New(svc *service.Service, cfg Config) *Server {
 	s.initOps(e)
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
+	e.GET(openAPIRoute, s.handleOpenAPI)
 	// The /v1 middleware wraps every request under /v1 instead of being
 	// the group's: Echo gives a group with middleware a catch-all route,
 	// which answers 404 where a wrong method on a route must get 405 and
@@ -146,6 +149,8 @@ func New(svc *service.Service, cfg Config) *Server {
 	s.registerResponsesRoutes(v1)
 	s.registerOpsRoutes(v1)
 	s.echo = e
+	// Every route is registered: the document can describe them all.
+	s.openAPI = renderOpenAPI(e.Routes())
 	return s
 }
 
