@@ -136,7 +136,7 @@ func (s *Server) answer(c echo.Context, res *rag.Result, shape func(*rag.ChatRes
 // tokens, and the headers naming the model that answered.
 func (s *Server) settle(c echo.Context, res *rag.Result) {
 	s.metrics.ObserveChat(res.Served.Provider, res.Served.Model, res.Timings.Model, nil)
-	AddTokens(c, TokenUse{Prompt: res.Completion.Usage.PromptTokens, Completion: res.Completion.Usage.CompletionTokens})
+	AddTokens(c, TokenUse{Model: res.Served.Model, Prompt: res.Completion.Usage.PromptTokens, Completion: res.Completion.Usage.CompletionTokens})
 	res.Served.SetHeaders(c.Response().Header())
 }
 
@@ -176,7 +176,7 @@ func (s *Server) stream(c echo.Context, st *rag.ChatStream, write func(w *echo.R
 	comp := st.Completion()
 	// The usage counter cannot read an opaque completion, so its tokens
 	// are reported here (as in settle).
-	AddTokens(c, TokenUse{Prompt: comp.Usage.PromptTokens, Completion: comp.Usage.CompletionTokens})
+	AddTokens(c, TokenUse{Model: st.Served.Model, Prompt: comp.Usage.PromptTokens, Completion: comp.Usage.CompletionTokens})
 	return comp
 }
 

@@ -67,8 +67,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			"duration_ms", float64(elapsed.Microseconds()) / 1000, "bytes", c.Response().Size}
 		if k, ok := c.Get(keyContextKey).(*ragd.Key); ok {
 			attrs = append(attrs, "workspace", k.Workspace, "key_id", k.ID, "tokens", tokens.Total())
-			endpoint := req.Method + " " + route
-			s.usage.add(ragd.UsageKey{Workspace: k.Workspace, Month: ragd.Month(start), Endpoint: endpoint}, counts(1, tokens))
+			s.recordUsage(k.Workspace, ragd.Month(start), req.Method+" "+route, 1, stats.models())
 			l := ragd.RequestLog{Workspace: k.Workspace, KeyID: k.ID, RequestID: reqID, Method: req.Method, Endpoint: route,
 				Path: req.URL.Path, Status: status, Duration: float64(elapsed.Microseconds()) / 1000, Tokens: int64(tokens.Total()), Time: start}
 			if s.cfg.Ops.LogBodies && (body != nil || truncated) {

@@ -25,6 +25,8 @@ type modelObject struct {
 	Dimensions    int    `json:"dimensions,omitempty"`
 	Default       bool   `json:"default,omitempty"`
 	Description   string `json:"description,omitempty"`
+	// Price is the model's price in credits, when it has one.
+	Price *ragd.Price `json:"price,omitempty"`
 }
 
 type modelListResponse struct {
@@ -47,6 +49,11 @@ func (s *Server) models() []modelObject {
 	}
 	for _, r := range s.svc.Rerankers().List() {
 		out = append(out, modelObject{ID: r.Name(), Object: "model", OwnedBy: r.(providerNamer).Provider(), Type: "rerank"})
+	}
+	for i := range out {
+		if p, ok := s.cfg.Prices[out[i].ID]; ok {
+			out[i].Price = &p
+		}
 	}
 	return out
 }

@@ -98,13 +98,15 @@ var componentSchemas = map[string]jsonSchema{
 	"Deleted": objectSchema(jsonSchema{"id": stringSchema, "deleted": booleanSchema}, "id", "deleted"),
 	"Model": objectSchema(jsonSchema{"id": stringSchema, "object": jsonSchema{"const": "model"}, "created": integerSchema,
 		"owned_by": stringSchema, "type": jsonSchema{"type": "string", "enum": []string{"chat", "embedding", "rerank"}},
-		"context_window": integerSchema, "dimensions": integerSchema, "default": booleanSchema, "description": stringSchema},
+		"context_window": integerSchema, "dimensions": integerSchema, "default": booleanSchema, "description": stringSchema,
+		"price": objectSchema(jsonSchema{"input_per_1k": numberSchema, "output_per_1k": numberSchema, "per_request": numberSchema})},
 		"id", "object", "owned_by", "type", "context_window"),
 	"UsageCounts": objectSchema(jsonSchema{"requests": integerSchema, "embedding_tokens": integerSchema, "prompt_tokens": integerSchema,
-		"completion_tokens": integerSchema}),
+		"completion_tokens": integerSchema, "credits": numberSchema}),
 	"MonthUsage": jsonSchema{"allOf": []jsonSchema{ref("UsageCounts"), objectSchema(jsonSchema{"month": stringSchema,
 		"total_tokens": integerSchema, "stored_bytes": integerSchema,
-		"by_endpoint": jsonSchema{"type": "object", "additionalProperties": ref("UsageCounts")}})}},
+		"by_endpoint": jsonSchema{"type": "object", "additionalProperties": ref("UsageCounts")},
+		"by_model":    jsonSchema{"type": "object", "additionalProperties": ref("UsageCounts")}})}},
 }
 
 // body is a request or response body: a JSON schema, or for another

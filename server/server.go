@@ -15,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/webhook"
 )
@@ -38,6 +39,9 @@ type Config struct {
 	MaxRerankBytes int64
 	// Timeouts bound each connection; zero fields take DefaultTimeouts'.
 	Timeouts Timeouts
+	// Prices are the models' prices by model id; a model without one
+	// costs nothing.
+	Prices map[string]ragd.Price
 }
 
 // Timeouts bound how long a connection may take, so that slow or idle
@@ -129,7 +133,7 @@ func New(svc *service.Service, cfg Config) *Server {
 	// the group's: Echo gives a group with middleware a catch-all route,
 	// which answers 404 where a wrong method on a route must get 405 and
 	// an Allow header.
-	e.Use(under("/v1", s.authenticate, s.rateLimit))
+	e.Use(under("/v1", s.authenticate, s.rateLimit, s.meter))
 	v1 := e.Group("/v1")
 	s.registerCollectionRoutes(v1)
 	s.registerItemRoutes(v1)
