@@ -12,8 +12,9 @@ import (
 
 // The OpenAPI document at GET /openapi.json is generated from the routes
 // the server registered, so it cannot name a route that does not exist;
-// what a route does, takes and returns comes from routeDocs. A route
-// registered without an entry there appears with an empty summary, and
+// what a route does, takes and returns comes from routeDocs (or
+// openAIRoutes). A route registered without an entry appears with an
+// empty summary, and
 // TestOpenAPIDocumentsEveryRoute names it: adding a route means adding
 // its entry.
 
@@ -187,8 +188,9 @@ var routeDocs = map[string]routeDoc{
 			"results": arraySchema(objectSchema(jsonSchema{"index": integerSchema, "relevance_score": numberSchema, "document": anyObject}))}))},
 	"GET /v1/models": {summary: "Every model with its type and context window",
 		response: jsonBody(objectSchema(jsonSchema{"object": stringSchema, "data": arraySchema(ref("Model"))}))},
-	"GET /v1/models/:model": {summary: "One model", response: jsonBody(ref("Model"))},
-	"POST /v1/responses":    {summary: "OpenAI Responses API, with the file_search tool over vector stores", request: openAIShape, response: openAIShape},
+	"GET /v1/models/:model":                                   {summary: "One model", response: jsonBody(ref("Model"))},
+	"POST /v1/vector_stores/:id/file_batches/:batchid/cancel": {summary: "OpenAI: cancel a file batch", response: openAIShape},
+	"POST /v1/responses":                                      {summary: "OpenAI Responses API, with the file_search tool over vector stores", request: openAIShape, response: openAIShape},
 
 	"POST /v1/vector_store": {summary: "Create a collection", status: http.StatusCreated,
 		request: jsonBody(ref("CollectionRequest")), response: jsonBody(objectSchema(jsonSchema{"collection": ref("Collection")}))},
@@ -220,27 +222,8 @@ var routeDocs = map[string]routeDoc{
 	"GET /v1/vector_store/:id/files/:fileid":         {summary: "A file and its ingest status", response: jsonBody(objectSchema(jsonSchema{"file": ref("File")}))},
 	"GET /v1/vector_store/:id/files/:fileid/content": {summary: "A file's original bytes", response: rawContent},
 	"DELETE /v1/vector_store/:id/files/:fileid":      {summary: "Delete a file with its chunks and vectors", response: jsonBody(ref("Deleted"))},
-	"POST /v1/files":                                          {summary: "OpenAI: upload a file", request: multipartFile, response: openAIShape},
-	"GET /v1/files":                                           {summary: "OpenAI: list files", response: openAIShape},
-	"GET /v1/files/:id":                                       {summary: "OpenAI: a file", response: openAIShape},
-	"DELETE /v1/files/:id":                                    {summary: "OpenAI: delete a file", response: openAIShape},
-	"GET /v1/files/:id/content":                               {summary: "OpenAI: a file's bytes", response: rawContent},
-	"POST /v1/vector_stores":                                  {summary: "OpenAI: create a vector store", request: openAIShape, response: openAIShape},
-	"GET /v1/vector_stores":                                   {summary: "OpenAI: list vector stores", response: openAIShape},
-	"GET /v1/vector_stores/:id":                               {summary: "OpenAI: a vector store", response: openAIShape},
-	"POST /v1/vector_stores/:id":                              {summary: "OpenAI: modify a vector store", request: openAIShape, response: openAIShape},
-	"DELETE /v1/vector_stores/:id":                            {summary: "OpenAI: delete a vector store", response: openAIShape},
-	"POST /v1/vector_stores/:id/search":                       {summary: "OpenAI: search a vector store", request: openAIShape, response: openAIShape},
-	"POST /v1/vector_stores/:id/files":                        {summary: "OpenAI: attach a file to a vector store", request: openAIShape, response: openAIShape},
-	"GET /v1/vector_stores/:id/files":                         {summary: "OpenAI: list a vector store's files", response: openAIShape},
-	"GET /v1/vector_stores/:id/files/:fileid":                 {summary: "OpenAI: a vector store file", response: openAIShape},
-	"POST /v1/vector_stores/:id/files/:fileid":                {summary: "OpenAI: update a vector store file's attributes", request: openAIShape, response: openAIShape},
-	"DELETE /v1/vector_stores/:id/files/:fileid":              {summary: "OpenAI: detach a file from a vector store", response: openAIShape},
-	"GET /v1/vector_stores/:id/files/:fileid/content":         {summary: "OpenAI: a vector store file's parsed content", response: openAIShape},
-	"POST /v1/vector_stores/:id/file_batches":                 {summary: "OpenAI: attach files in a batch", request: openAIShape, response: openAIShape},
-	"GET /v1/vector_stores/:id/file_batches/:batchid":         {summary: "OpenAI: a file batch", response: openAIShape},
-	"POST /v1/vector_stores/:id/file_batches/:batchid/cancel": {summary: "OpenAI: cancel a file batch", response: openAIShape},
-	"GET /v1/vector_stores/:id/file_batches/:batchid/files":   {summary: "OpenAI: list a file batch's files", response: openAIShape},
+	"POST /v1/files":            {summary: "OpenAI: upload a file", request: multipartFile, response: openAIShape},
+	"GET /v1/files/:id/content": {summary: "OpenAI: a file's bytes", response: rawContent},
 
 	"GET /v1/workspaces": {summary: "The workspaces this key can use", response: jsonBody(anyObject)},
 	"GET /v1/usage": {summary: "This workspace's usage this month and last month",
@@ -264,6 +247,48 @@ var routeDocs = map[string]routeDoc{
 	"GET /v1/webhooks/:id/deliveries": {summary: "A webhook's recent deliveries", admin: true, response: jsonBody(anyObject)},
 }
 
+// openAIRoutes are routes of OpenAI's Files and Vector Stores APIs by
+// summary: their bodies are OpenAI's objects, which OpenAI's API reference
+// documents; a POST takes a JSON body (those that take none are in
+// routeDocs).
+var openAIRoutes = map[string]string{
+	"GET /v1/files":                                         "list files",
+	"GET /v1/files/:id":                                     "a file",
+	"DELETE /v1/files/:id":                                  "delete a file",
+	"POST /v1/vector_stores":                                "create a vector store",
+	"GET /v1/vector_stores":                                 "list vector stores",
+	"GET /v1/vector_stores/:id":                             "a vector store",
+	"POST /v1/vector_stores/:id":                            "modify a vector store",
+	"DELETE /v1/vector_stores/:id":                          "delete a vector store",
+	"POST /v1/vector_stores/:id/search":                     "search a vector store",
+	"POST /v1/vector_stores/:id/files":                      "attach a file to a vector store",
+	"GET /v1/vector_stores/:id/files":                       "list a vector store's files",
+	"GET /v1/vector_stores/:id/files/:fileid":               "a vector store file",
+	"POST /v1/vector_stores/:id/files/:fileid":              "update a vector store file's attributes",
+	"DELETE /v1/vector_stores/:id/files/:fileid":            "detach a file from a vector store",
+	"GET /v1/vector_stores/:id/files/:fileid/content":       "a vector store file's parsed content",
+	"POST /v1/vector_stores/:id/file_batches":               "attach files in a batch",
+	"GET /v1/vector_stores/:id/file_batches/:batchid":       "a file batch",
+	"GET /v1/vector_stores/:id/file_batches/:batchid/files": "list a file batch's files",
+}
+
+// docOf returns the documentation of route ("METHOD /path"), a zero
+// routeDoc when it has none.
+func docOf(route string) routeDoc {
+	if d, ok := routeDocs[route]; ok {
+		return d
+	}
+	summary, ok := openAIRoutes[route]
+	if !ok {
+		return routeDoc{}
+	}
+	d := routeDoc{summary: "OpenAI: " + summary, response: openAIShape}
+	if strings.HasPrefix(route, "POST ") {
+		d.request = openAIShape
+	}
+	return d
+}
+
 // openAPIDocument builds the document of routes: each with its entry of
 // routeDocs, its path parameters and its error responses.
 func openAPIDocument(routes []*echo.Route) jsonSchema {
@@ -278,7 +303,7 @@ func openAPIDocument(routes []*echo.Route) jsonSchema {
 			item = jsonSchema{}
 			paths[path] = item
 		}
-		item[strings.ToLower(rt.Method)] = routeDocs[rt.Method+" "+rt.Path].operation(params)
+		item[strings.ToLower(rt.Method)] = docOf(rt.Method + " " + rt.Path).operation(params)
 	}
 	return jsonSchema{
 		"openapi": "3.1.0",
