@@ -6,6 +6,10 @@ type Chunking struct {
 	OverlapTokens int `json:"overlap_tokens"`
 }
 
+// NoEmbeddingModel is the embedding model of a collection that stores
+// only the vectors its clients bring with items and searches.
+const NoEmbeddingModel = "none"
+
 // Collection is a named set of items and files searched together. Its
 // embedding model and dimensions are fixed at creation.
 type Collection struct {

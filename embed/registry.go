@@ -60,6 +60,10 @@ func (r *Registry) Get(name string) (Embedder, error) {
 // collection's model here, so they fail alike.
 func (r *Registry) ForCollection(col *ragd.Collection) (Embedder, error) {
 	emb, ok := r.models[col.EmbeddingModel]
+	if col.EmbeddingModel == ragd.NoEmbeddingModel {
+		return nil, &ragd.Error{Kind: ragd.EUNPROCESSABLE, Code: "no_embedding_model",
+			Message: "collection " + col.ID + " has no embedding model (\"none\"): send a vector with each item and search, or search by keywords"}
+	}
 	if !ok {
 		return nil, &ragd.Error{Kind: ragd.EUNPROCESSABLE, Code: "model_unavailable",
 			Message: "collection " + col.ID + " was embedded with model " + quote(col.EmbeddingModel) + ", which this server does not provide; configure it again"}

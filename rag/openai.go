@@ -123,6 +123,9 @@ func (p *OpenAI) post(ctx, reqCtx context.Context, req *ChatRequest) (*http.Resp
 		return nil, &ragd.Error{Kind: ragd.EUNAVAILABLE, Message: fmt.Sprintf("chat provider %q is misconfigured", p.name), Err: err}
 	}
 	hreq.Header.Set("Content-Type", "application/json")
+	if u := endUser(ctx); u != "" {
+		hreq.Header.Set("X-User-Id", u)
+	}
 	if req.IsStream() {
 		hreq.Header.Set("Accept", "text/event-stream")
 	} else {

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/rag"
+	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/tokenize"
 )
 
@@ -56,24 +57,25 @@ func (s *Server) handleChat(parse func([]byte) (*rag.ChatRequest, error), shape 
 		if body, err = req.MarshalJSON(); err != nil {
 			return err
 		}
-		if err := s.reserveChatTokens(c, body); err != nil {
+		turn, err := s.startChat(c, body, req.LastUserText())
+		if err != nil {
 			return err
 		}
-		return s.reply(c, shape)(s.svc.Chat(c.Request().Context(), req))
+		return s.reply(c, turn, shape)(s.svc.Chat(c.Request().Context(), workspaceOf(c), turn, req))
 	}
 }
 
 // reply returns what sends a chat or RAG answer: a whole result, its body
 // rewritten by shape unless nil, or a stream.
-func (s *Server) reply(c echo.Context, shape func(*rag.ChatResponse) *rag.ChatResponse) func(*rag.Result, *rag.ChatStream, error) error {
+func (s *Server) reply(c echo.Context, turn service.Turn, shape func(*rag.ChatResponse) *rag.ChatResponse) func(*rag.Result, *rag.ChatStream, error) error {
 	return func(res *rag.Result, st *rag.ChatStream, err error) error {
 		switch {
 		case err != nil:
 			return err
 		case st != nil:
-			return s.relay(c, st)
+			return s.relay(c, turn, st)
 		}
-		return s.answer(c, res, shape)
+		return s.answer(c, turn, res, shape)
 	}
 }
 
@@ -86,10 +88,21 @@ func (s *Server) handleRAG(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.reserveChatTokens(c, body); err != nil {
+	turn, err := s.startChat(c, body, req.LastUserText())
+	if err != nil {
 		return err
 	}
-	return s.reply(c, nil)(s.svc.RAG(c.Request().Context(), workspaceOf(c), req, func(n int) { AddTokens(c, TokenUse{Embedding: n}) }))
+	return s.reply(c, turn, nil)(s.svc.RAG(c.Request().Context(), workspaceOf(c), turn, req, func(n int) { AddTokens(c, TokenUse{Embedding: n}) }))
+}
+
+// startChat reserves the tokens of a chat or RAG request whose parsed
+// body is body (reserveChatTokens) and returns its turn, whose question
+// is the last user message.
+func (s *Server) startChat(c echo.Context, body []byte, question string) (service.Turn, error) {
+	if err := s.reserveChatTokens(c, body); err != nil {
+		return service.Turn{}, err
+	}
+	return turnOf(c, question)
 }
 
 // reserveChatTokens reserves what a chat or RAG request, whose body the
@@ -121,9 +134,9 @@ func (s *Server) reserveChatTokens(c echo.Context, body []byte) error {
 
 // answer stores a whole completion and sends it, shaped by shape unless
 // nil.
-func (s *Server) answer(c echo.Context, res *rag.Result, shape func(*rag.ChatResponse) *rag.ChatResponse) error {
+func (s *Server) answer(c echo.Context, turn service.Turn, res *rag.Result, shape func(*rag.ChatResponse) *rag.ChatResponse) error {
 	s.settle(c, res)
-	if err := s.saveCompletion(c.Request().Context(), workspaceOf(c), res.Completion); err != nil {
+	if err := s.svc.SaveCompletion(c.Request().Context(), workspaceOf(c), turn, res.Completion); err != nil {
 		return err
 	}
 	if shape != nil {
@@ -142,11 +155,11 @@ func (s *Server) settle(c echo.Context, res *rag.Result) {
 
 // relay streams a completion as server-sent events as it arrives, then
 // stores it.
-func (s *Server) relay(c echo.Context, st *rag.ChatStream) error {
+func (s *Server) relay(c echo.Context, turn service.Turn, st *rag.ChatStream) error {
 	comp := s.stream(c, st, func(w *echo.Response) error { return rag.WriteSSE(w, w.Flush, st) })
 	// The client has its answer; storing uses a context of its own so a
 	// client that already left does not lose the record.
-	if serr := s.saveCompletion(context.WithoutCancel(c.Request().Context()), workspaceOf(c), comp); serr != nil {
+	if serr := s.svc.SaveCompletion(context.WithoutCancel(c.Request().Context()), workspaceOf(c), turn, comp); serr != nil {
 		s.log.Error("storing a streamed completion", "err", serr)
 	}
 	return nil
@@ -180,12 +193,17 @@ func (s *Server) stream(c echo.Context, st *rag.ChatStream, write func(w *echo.R
 	return comp
 }
 
-func (s *Server) saveCompletion(ctx context.Context, ws string, comp *rag.Completion) error {
-	record, err := json.Marshal(comp)
-	if err != nil {
-		return err
+// turnOf returns the turn of a chat request whose last user message is
+// question: of the end user its x-user-id header names, if any (seed 003).
+func turnOf(c echo.Context, question string) (service.Turn, error) {
+	user := c.Request().Header.Get("X-User-Id")
+	if user == "" {
+		return service.Turn{}, nil
 	}
-	return s.svc.SaveCompletion(ctx, ws, &ragd.StoredCompletion{ID: comp.ID, Created: comp.Created, Model: comp.Model, Record: record})
+	if err := service.ValidateUserID("x-user-id", user); err != nil {
+		return service.Turn{}, err
+	}
+	return service.Turn{User: user, Question: question}, nil
 }
 
 // completionResponse is a stored completion with the client's vote.

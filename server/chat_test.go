@@ -27,9 +27,7 @@ type upstream struct {
 	mu       sync.Mutex
 	requests []map[string]any
 	auth     []string
-	// requestIDs are the X-Request-Id headers received, which ragd
-	// forwards from its clients' requests.
-	requestIDs []string
+	headers  []http.Header
 }
 
 func newUpstream(t *testing.T) *upstream {
@@ -53,7 +51,7 @@ func newUpstream(t *testing.T) *upstream {
 		u.mu.Lock()
 		u.requests = append(u.requests, body)
 		u.auth = append(u.auth, r.Header.Get("Authorization"))
-		u.requestIDs = append(u.requestIDs, r.Header.Get("X-Request-Id"))
+		u.headers = append(u.headers, r.Header.Clone())
 		u.mu.Unlock()
 		model, _ := body["model"].(string)
 		if body["stream"] == true {
@@ -91,7 +89,7 @@ func (u *upstream) calls() int {
 func (u *upstream) lastHeaders() (auth, requestID string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return u.auth[len(u.auth)-1], u.requestIDs[len(u.requestIDs)-1]
+	return u.auth[len(u.auth)-1], u.headers[len(u.headers)-1].Get("X-Request-Id")
 }
 
 func (u *upstream) last() map[string]any {

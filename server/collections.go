@@ -25,6 +25,7 @@ type collectionCreateRequest struct {
 	Name           string                  `json:"name"`
 	Description    string                  `json:"description"`
 	EmbeddingModel string                  `json:"embedding_model"`
+	Dimensions     int                     `json:"dimensions"`
 	Chunking       *service.ChunkingChange `json:"chunking"`
 	Metadata       map[string]any          `json:"metadata"`
 }
@@ -44,7 +45,7 @@ func (s *Server) handleCollectionCreate(c echo.Context) error {
 		return err
 	}
 	col, err := s.svc.CreateCollection(c.Request().Context(), workspaceOf(c), service.NewCollection{Name: strings.TrimSpace(req.Name),
-		Description: req.Description, EmbeddingModel: req.EmbeddingModel, Chunking: req.Chunking, Metadata: req.Metadata})
+		Description: req.Description, EmbeddingModel: req.EmbeddingModel, Dimensions: req.Dimensions, Chunking: req.Chunking, Metadata: req.Metadata})
 	if err != nil {
 		return err
 	}

@@ -138,7 +138,7 @@ func TestCORS(t *testing.T) {
 		req, _ := http.NewRequest("OPTIONS", ts.URL+"/v1/vector_store", nil)
 		req.Header.Set("Origin", origin)
 		req.Header.Set("Access-Control-Request-Method", "POST")
-		req.Header.Set("Access-Control-Request-Headers", "authorization,content-type")
+		req.Header.Set("Access-Control-Request-Headers", "authorization,content-type,openai-beta,x-stainless-os,x-user-id")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -155,7 +155,8 @@ func TestCORS(t *testing.T) {
 	t.Run("Configured", func(t *testing.T) {
 		ts := newOpsServer(t, server.OpsConfig{CORSOrigins: []string{"https://app.example.com"}})
 		h := preflight(t, ts, "https://app.example.com")
-		if h.Get("Access-Control-Allow-Origin") != "https://app.example.com" || !strings.Contains(strings.ToLower(h.Get("Access-Control-Allow-Headers")), "authorization") {
+		if allow := strings.ToLower(h.Get("Access-Control-Allow-Headers")); h.Get("Access-Control-Allow-Origin") != "https://app.example.com" ||
+			!strings.Contains(allow, "authorization") || !strings.Contains(allow, "openai-beta") || !strings.Contains(allow, "x-stainless-os") {
 			t.Errorf("preflight headers %v", h)
 		}
 		req, _ := http.NewRequest("GET", ts.URL+"/v1/models", nil)

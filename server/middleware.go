@@ -200,9 +200,12 @@ func (s *Server) initOps(e *echo.Echo) {
 	if len(o.CORSOrigins) > 0 {
 		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
 			AllowOrigins: o.CORSOrigins,
-			AllowHeaders: []string{echo.HeaderAuthorization, echo.HeaderContentType, echo.HeaderXRequestID},
+			// No AllowHeaders: a preflight is answered with the headers it
+			// asks for, as the OpenAI SDKs send their own (OpenAI-Beta,
+			// X-Stainless-*) and their list grows; the key still decides.
 			ExposeHeaders: []string{echo.HeaderXRequestID, "Retry-After", "X-RateLimit-Limit-Requests", "X-RateLimit-Limit-Tokens",
-				"X-RateLimit-Remaining-Requests", "X-RateLimit-Remaining-Tokens", "X-RateLimit-Reset"},
+				"X-RateLimit-Remaining-Requests", "X-RateLimit-Remaining-Tokens", "X-RateLimit-Reset",
+				"X-Storage-Used-Bytes", "X-Storage-Limit-Bytes", "Openai-Poll-After-Ms"},
 			MaxAge: 600,
 		}))
 	}

@@ -15,6 +15,7 @@ func (s *Server) registerSearchRoutes(g *echo.Group) {
 
 type searchRequest struct {
 	Input          *string         `json:"input"`
+	Vector         service.Vector  `json:"vector"`
 	TopK           *int            `json:"top_k"`
 	Mode           string          `json:"mode"`
 	ScoreThreshold *float64        `json:"score_threshold"`
@@ -34,7 +35,7 @@ func (s *Server) handleSearch(c echo.Context) error {
 	if err := decodeJSON(c, s.cfg.MaxBodyBytes, true, &req); err != nil {
 		return err
 	}
-	r := service.SearchRequest{Query: ragd.SearchQuery{TopK: 10, Mode: ragd.ModeHybrid, ScoreThreshold: req.ScoreThreshold,
+	r := service.SearchRequest{Vector: req.Vector, Query: ragd.SearchQuery{TopK: 10, Mode: ragd.ModeHybrid, ScoreThreshold: req.ScoreThreshold,
 		Filter: req.Filter, Alpha: req.Alpha}, Rerank: req.Rerank, Param: "rerank"}
 	if req.Input != nil {
 		r.Input = *req.Input
@@ -45,7 +46,7 @@ func (s *Server) handleSearch(c echo.Context) error {
 	if req.Mode != "" {
 		r.Query.Mode = req.Mode
 	}
-	if r.Query.Mode != ragd.ModeKeyword {
+	if r.Query.Mode != ragd.ModeKeyword && req.Vector == nil {
 		if err := s.reserveTokens(c, service.CountTokens(r.Input)); err != nil {
 			return err
 		}

@@ -12,9 +12,9 @@ import (
 	"github.com/ragd/ragd/internal/testwait"
 )
 
-// post sends body to path with the request id reqID, as a client of the
-// seeds would.
-func (ts *testServer) post(t *testing.T, path, reqID string, body any) response {
+// postWith sends body as JSON to path with key and the headers h, as
+// name, value pairs.
+func (ts *testServer) postWith(t *testing.T, path, key string, body any, h ...string) response {
 	t.Helper()
 	data, err := json.Marshal(body)
 	if err != nil {
@@ -24,10 +24,19 @@ func (ts *testServer) post(t *testing.T, path, reqID string, body any) response 
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+ts.admin)
+	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Request-Id", reqID)
+	for i := 0; i+1 < len(h); i += 2 {
+		req.Header.Set(h[i], h[i+1])
+	}
 	return send(t, req)
+}
+
+// post sends body to path with the request id reqID, as a client of the
+// seeds would.
+func (ts *testServer) post(t *testing.T, path, reqID string, body any) response {
+	t.Helper()
+	return ts.postWith(t, path, ts.admin, body, "X-Request-Id", reqID)
 }
 
 func user(text string) []any { return []any{map[string]any{"role": "user", "content": text}} }

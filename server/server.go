@@ -150,6 +150,7 @@ func New(svc *service.Service, cfg Config) *Server {
 	s.registerRerankRoutes(v1)
 	s.registerModelRoutes(v1)
 	s.registerChatRoutes(v1)
+	s.registerMemoryRoutes(v1)
 	s.registerResponsesRoutes(v1)
 	s.registerOpsRoutes(v1)
 	s.echo = e

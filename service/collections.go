@@ -43,10 +43,15 @@ func (c *ChunkingChange) resolve(base ragd.Chunking, limit int) (ragd.Chunking, 
 // NewCollection is a collection to create.
 type NewCollection struct {
 	Name, Description string
-	// EmbeddingModel names the model; empty means the default one.
+	// EmbeddingModel names the model; empty means the default one, and
+	// ragd.NoEmbeddingModel a collection of the clients' own vectors of
+	// Dimensions dimensions.
 	EmbeddingModel string
-	Chunking       *ChunkingChange
-	Metadata       map[string]any
+	// Dimensions is the length of the vectors; with a model it may be
+	// left 0, else it must be the model's.
+	Dimensions int
+	Chunking   *ChunkingChange
+	Metadata   map[string]any
 	// ExpiresAfterDays, when above 0, deletes the collection's contents
 	// that many days after it was last active (a vector store's
 	// expires_after).
@@ -66,16 +71,10 @@ func (s *Service) CreateCollection(ctx context.Context, ws string, nc NewCollect
 	if err := ragd.ValidateMetadata("metadata", nc.Metadata); err != nil {
 		return nil, err
 	}
-	emb := s.embedders.Default()
-	if nc.EmbeddingModel != "" {
-		var err error
-		if emb, err = s.embedders.Get(nc.EmbeddingModel); err != nil {
-			e := err.(*ragd.Error)
-			e.Kind, e.Param = ragd.EINVALID, "embedding_model"
-			return nil, e
-		}
+	model, dims, limit, err := s.collectionModel(nc)
+	if err != nil {
+		return nil, err
 	}
-	limit := emb.MaxInputTokens()
 	chunking, err := nc.Chunking.resolve(ragd.Chunking{
 		MaxTokens: min(defaultMaxTokens, limit), OverlapTokens: min(defaultOverlapTokens, limit/4)}, limit)
 	if err != nil {
@@ -83,7 +82,7 @@ func (s *Service) CreateCollection(ctx context.Context, ws string, nc NewCollect
 	}
 	now := s.now().Unix()
 	col := &ragd.Collection{ID: ragd.NewID("col"), Workspace: ws, Name: nc.Name, Description: nc.Description,
-		Created: now, Updated: now, EmbeddingModel: emb.Name(), Dimensions: emb.Dimensions(), Chunking: chunking, Metadata: nc.Metadata,
+		Created: now, Updated: now, EmbeddingModel: model, Dimensions: dims, Chunking: chunking, Metadata: nc.Metadata,
 		ExpiresAfterDays: nc.ExpiresAfterDays}
 	if col.Metadata == nil {
 		col.Metadata = map[string]any{}
@@ -92,6 +91,33 @@ func (s *Service) CreateCollection(ctx context.Context, ws string, nc NewCollect
 		return nil, err
 	}
 	return col, nil
+}
+
+// collectionModel returns the embedding model nc asks for, its vectors'
+// dimensions and its input limit in tokens. An unknown model is EINVALID
+// (embedding_model); so are dimensions the model does not have, or out of
+// range without a model.
+func (s *Service) collectionModel(nc NewCollection) (model string, dims, limit int, err error) {
+	if nc.EmbeddingModel == ragd.NoEmbeddingModel {
+		if nc.Dimensions < 1 || nc.Dimensions > MaxDimensions {
+			return "", 0, 0, ragd.Invalid("dimensions", "a collection without an embedding model needs dimensions between 1 and %d, the length of its vectors; got %d", MaxDimensions, nc.Dimensions)
+		}
+		// Items bringing their vectors are not chunked: the limit only
+		// bounds the chunking settings.
+		return ragd.NoEmbeddingModel, nc.Dimensions, MaxDimensions, nil
+	}
+	emb := s.embedders.Default()
+	if nc.EmbeddingModel != "" {
+		if emb, err = s.embedders.Get(nc.EmbeddingModel); err != nil {
+			e := err.(*ragd.Error)
+			e.Kind, e.Param = ragd.EINVALID, "embedding_model"
+			return "", 0, 0, e
+		}
+	}
+	if nc.Dimensions != 0 && nc.Dimensions != emb.Dimensions() {
+		return "", 0, 0, ragd.Invalid("dimensions", "model %s makes vectors of %d dimensions, not %d; leave dimensions out", emb.Name(), emb.Dimensions(), nc.Dimensions)
+	}
+	return emb.Name(), emb.Dimensions(), emb.MaxInputTokens(), nil
 }
 
 // Collections returns a page of the collections of workspace ws and

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/rag"
@@ -11,9 +12,20 @@ import (
 // health checks and token counting.
 func (s *Service) ChatModels() *rag.Router { return s.chat }
 
-// Chat answers a chat request with the configured chat models: the whole
-// result, or for a streaming request the stream to relay.
-func (s *Service) Chat(ctx context.Context, req *rag.ChatRequest) (*rag.Result, *rag.ChatStream, error) {
+// Chat answers a chat request of workspace ws with the configured chat
+// models: the whole result, or for a streaming request the stream to
+// relay. For a turn of a named end user, what ragd remembers of that
+// user relevant to the question comes first in the prompt, and the user
+// is named to the provider (x-user-id).
+func (s *Service) Chat(ctx context.Context, ws string, turn Turn, req *rag.ChatRequest) (*rag.Result, *rag.ChatStream, error) {
+	mem, err := s.recall(ctx, ws, turn)
+	if err != nil {
+		return nil, nil, err
+	}
+	if mem != "" {
+		req = req.WithSystem(mem)
+	}
+	ctx = rag.WithEndUser(ctx, turn.User)
 	if req.IsStream() {
 		st, err := s.chat.Stream(ctx, req)
 		return nil, st, err
@@ -25,8 +37,17 @@ func (s *Service) Chat(ctx context.Context, req *rag.ChatRequest) (*rag.Result, 
 // RAG answers req from the passages it retrieves from the collections of
 // workspace ws, citing them: the whole result, or for a streaming request
 // the stream to relay. count receives the embedding tokens each retrieval
-// used.
-func (s *Service) RAG(ctx context.Context, ws string, req *rag.RAGRequest, count func(tokens int)) (*rag.Result, *rag.ChatStream, error) {
+// used. A turn of a named end user is answered with what ragd remembers
+// of the user, as in Chat.
+func (s *Service) RAG(ctx context.Context, ws string, turn Turn, req *rag.RAGRequest, count func(tokens int)) (*rag.Result, *rag.ChatStream, error) {
+	mem, err := s.recall(ctx, ws, turn)
+	if err != nil {
+		return nil, nil, err
+	}
+	if mem != "" {
+		req = req.WithSystem(mem)
+	}
+	ctx = rag.WithEndUser(ctx, turn.User)
 	engine := rag.NewEngine(s.chat, retriever{s: s, ws: ws, count: count})
 	if req.IsStream() {
 		st, err := engine.Stream(ctx, req)
@@ -36,10 +57,22 @@ func (s *Service) RAG(ctx context.Context, ws string, req *rag.RAGRequest, count
 	return res, nil, err
 }
 
-// SaveCompletion stores a chat completion's record so that it can be
-// fetched and voted on.
-func (s *Service) SaveCompletion(ctx context.Context, ws string, c *ragd.StoredCompletion) error {
-	return s.write.SaveCompletion(ctx, ws, c)
+// SaveCompletion stores the record of completion c, the answer of turn,
+// so that it can be fetched and voted on, and remembers the turn for its
+// end user, if it names one. Failing to remember is logged, not returned:
+// the answer stands.
+func (s *Service) SaveCompletion(ctx context.Context, ws string, turn Turn, c *rag.Completion) error {
+	record, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	if err := s.write.SaveCompletion(ctx, ws, &ragd.StoredCompletion{ID: c.ID, Created: c.Created, Model: c.Model, Record: record}); err != nil {
+		return err
+	}
+	if err := s.remember(ctx, ws, turn, c.Text()); err != nil {
+		s.log.Warn("remembering a turn of an end user", "workspace", ws, "err", err)
+	}
+	return nil
 }
 
 // Completion returns completion id of workspace ws, or ENOTFOUND.

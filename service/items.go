@@ -18,13 +18,19 @@ type ItemInput struct {
 	Content     *string        `json:"content"`
 	Description *string        `json:"description"`
 	Metadata    map[string]any `json:"metadata"`
+	// Vector, when set, is the item's own vector: the item is stored
+	// whole as one chunk with it, and its content may be empty.
+	Vector Vector `json:"vector"`
 }
 
 // validate checks one item to add; param prefixes its field names
 // ("items[3].").
 func (in ItemInput) validate(param string) (ragd.NewItem, error) {
-	if in.Content == nil || strings.TrimSpace(*in.Content) == "" {
-		return ragd.NewItem{}, ragd.Invalid(param+"content", "content is required and must not be empty")
+	if in.Content == nil && in.Vector != nil {
+		in.Content = new(string)
+	}
+	if in.Content == nil || (strings.TrimSpace(*in.Content) == "" && in.Vector == nil) {
+		return ragd.NewItem{}, ragd.Invalid(param+"content", "content is required and must not be empty (unless the item brings its vector)")
 	}
 	if !utf8.ValidString(*in.Content) {
 		return ragd.NewItem{}, ragd.Invalid(param+"content", "content must be valid UTF-8 text")
@@ -45,12 +51,12 @@ func (in ItemInput) validate(param string) (ragd.NewItem, error) {
 }
 
 // ItemTokens returns the tokens embedding the contents of in will use (a
-// little more where chunks overlap), for a rate limiter to reserve before
-// AddItems runs.
+// little more where chunks overlap; none for items bringing their
+// vectors), for a rate limiter to reserve before AddItems runs.
 func ItemTokens(in []ItemInput) int {
 	n := 0
 	for _, it := range in {
-		if it.Content != nil {
+		if it.Content != nil && it.Vector == nil {
 			n += CountTokens(*it.Content)
 		}
 	}
@@ -69,38 +75,29 @@ func (s *Service) AddItems(ctx context.Context, ws, colID string, in []ItemInput
 		return nil, 0, ragd.Invalid("items", "a batch holds at most %d items, got %d; split it", MaxBatchItems, len(in))
 	}
 	items := make([]ragd.NewItem, len(in))
+	vectors, params := make([]Vector, len(in)), make([]string, len(in))
 	now := s.now().Unix()
 	for i, it := range in {
-		param := ""
 		if batch {
-			param = "items[" + strconv.Itoa(i) + "]."
+			params[i] = "items[" + strconv.Itoa(i) + "]."
 		}
 		var err error
-		if items[i], err = it.validate(param); err != nil {
+		if items[i], err = it.validate(params[i]); err != nil {
 			return nil, 0, err
 		}
 		items[i].ID, items[i].Created = ragd.NewID("item"), now
+		vectors[i] = it.Vector
 	}
-	items, tokens, err := s.prepare(ctx, ws, colID, items)
+	col, err := s.store.Collection(ctx, ws, colID)
+	if err != nil {
+		return nil, 0, err
+	}
+	items, tokens, err := s.prepareItems(ctx, col, items, vectors, params)
 	if err != nil {
 		return nil, 0, err
 	}
 	stored, err := s.write.InsertItems(ctx, ws, colID, items)
 	return stored, tokens, err
-}
-
-// prepare chunks items with collection colID's chunking and embeds them
-// with its model, returning them with the tokens embedded.
-func (s *Service) prepare(ctx context.Context, ws, colID string, items []ragd.NewItem) ([]ragd.NewItem, int, error) {
-	col, err := s.store.Collection(ctx, ws, colID)
-	if err != nil {
-		return nil, 0, err
-	}
-	emb, err := s.embedders.ForCollection(col)
-	if err != nil {
-		return nil, 0, err
-	}
-	return ingest.PrepareItems(ctx, emb, col.Chunking, items)
 }
 
 // Items returns a page of the items of collection colID and whether more
@@ -127,12 +124,24 @@ func (s *Service) UpdateItem(ctx context.Context, ws, colID, itemID string, in I
 	}
 	u := ragd.ItemUpdate{Description: in.Description, Metadata: in.Metadata, At: s.now().Unix()}
 	tokens := 0
-	if in.Content != nil {
+	if in.Content != nil || in.Vector != nil {
+		col, err := s.store.Collection(ctx, ws, colID)
+		if err != nil {
+			return nil, 0, err
+		}
+		if in.Content == nil {
+			// A new vector for the content the item has.
+			it, err := s.store.Item(ctx, ws, col.ID, itemID)
+			if err != nil {
+				return nil, 0, err
+			}
+			in.Content = &it.Content
+		}
 		ni, err := in.validate("")
 		if err != nil {
 			return nil, 0, err
 		}
-		prepared, n, err := s.prepare(ctx, ws, colID, []ragd.NewItem{ni})
+		prepared, n, err := s.prepareItems(ctx, col, []ragd.NewItem{ni}, []Vector{in.Vector}, []string{""})
 		if err != nil {
 			return nil, 0, err
 		}

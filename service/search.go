@@ -19,6 +19,9 @@ func CountTokens(text string) int { return tokenize.MustGet(tokenize.CL100K).Cou
 type SearchRequest struct {
 	// Input is the query text.
 	Input string
+	// Vector, when set, is the query's own vector, used by vector and
+	// hybrid search instead of embedding Input.
+	Vector Vector
 	// Query holds the mode, top_k, filter, alpha and threshold; its Text
 	// and Vector are set by Search.
 	Query ragd.SearchQuery
@@ -31,15 +34,22 @@ type SearchRequest struct {
 }
 
 // Search validates r and searches collection colID of workspace ws:
-// it embeds the query when the mode needs a vector and reranks when
-// asked. It returns the results and the tokens the models read.
+// it embeds the query when the mode needs a vector and the request brings
+// none, and reranks when asked. A vector search needs the input or a
+// vector; keyword and hybrid search need the input. A hybrid search of a
+// collection without an embedding model and without a vector is a
+// keyword search. It returns the results and the tokens the models read.
 func (s *Service) Search(ctx context.Context, ws, colID string, r SearchRequest) ([]ragd.SearchResult, int, error) {
-	if strings.TrimSpace(r.Input) == "" {
-		return nil, 0, ragd.Invalid("input", "input is required: the text to search for")
-	}
 	q := r.Query
 	if err := q.Validate(); err != nil {
 		return nil, 0, err
+	}
+	textless := r.Vector != nil && q.Mode == ragd.ModeVector && r.Rerank == nil
+	if strings.TrimSpace(r.Input) == "" && !textless {
+		return nil, 0, ragd.Invalid("input", "input is required: the text to search for")
+	}
+	if r.Vector != nil && q.Mode == ragd.ModeKeyword {
+		return nil, 0, ragd.Invalid("vector", "a keyword search takes no vector; use mode vector or hybrid")
 	}
 	var rk *reranking
 	if r.Rerank != nil {
@@ -59,7 +69,16 @@ func (s *Service) Search(ctx context.Context, ws, colID string, r SearchRequest)
 	}
 	q.Text = r.Input
 	tokens := 0
-	if q.Mode != ragd.ModeKeyword {
+	switch {
+	case r.Vector != nil:
+		if q.Vector, err = r.Vector.unit("vector", col); err != nil {
+			return nil, 0, err
+		}
+	case col.EmbeddingModel == ragd.NoEmbeddingModel && q.Mode == ragd.ModeVector:
+		return nil, 0, ragd.Invalid("vector", "vector is required: collection %s has no embedding model to embed the input with", col.ID)
+	case col.EmbeddingModel == ragd.NoEmbeddingModel:
+		q.Mode = ragd.ModeKeyword
+	case q.Mode != ragd.ModeKeyword:
 		emb, err := s.embedders.ForCollection(col)
 		if err != nil {
 			return nil, 0, err

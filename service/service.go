@@ -62,6 +62,8 @@ type Writer interface {
 	CancelFileBatch(ctx context.Context, ws, colID, id string, at int64) ([]string, error)
 	TouchCollection(ctx context.Context, ws, id string, at int64) error
 	ExpireCollection(ctx context.Context, ws, id string, at int64) ([]string, error)
+	AddMemories(ctx context.Context, memories []ragd.Memory) error
+	DeleteMemories(ctx context.Context, ws, user, id string) (int, error)
 	DeleteWebhook(ctx context.Context, ws, id string) error
 	SaveCompletion(ctx context.Context, ws string, c *ragd.StoredCompletion) error
 	VoteCompletion(ctx context.Context, ws, id, vote string, at int64) error

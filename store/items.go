@@ -367,3 +367,12 @@ func encodeVector(v []float32) []byte {
 	}
 	return b
 }
+
+// decodeVector reads a blob of encodeVector.
+func decodeVector(b []byte) []float32 {
+	v := make([]float32, len(b)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return v
+}

@@ -1,0 +1,128 @@
+package server_test
+
+import "testing"
+
+// TestOwnVectors: a collection without an embedding model stores the
+// vectors its clients bring, and searches them by vector, by keywords
+// and by both; filters apply as to any search.
+func TestOwnVectors(t *testing.T) {
+	ts := newTestServer(t)
+	col := obj(ts.do(t, "POST", "/v1/vector_store", ts.admin, map[string]any{"name": "mine", "embedding_model": "none", "dimensions": 3}).must(t, 201)["collection"])
+	id := str(col["id"])
+	if col["embedding_model"] != "none" || col["dimensions"] != 3.0 {
+		t.Fatalf("collection %v", col)
+	}
+	north := obj(ts.do(t, "POST", "/v1/vector_store/"+id+"/items", ts.admin, map[string]any{"content": "the north star", "vector": []float64{0, 0, 5},
+		"metadata": map[string]any{"sky": "north"}}).must(t, 201)["item"])
+	ts.do(t, "POST", "/v1/vector_store/"+id+"/items/batch", ts.admin, map[string]any{"items": []any{
+		map[string]any{"content": "an eastern wind", "vector": []float64{1, 0, 0.1}, "metadata": map[string]any{"sky": "east"}},
+		map[string]any{"vector": []float64{0, 1, 0}, "metadata": map[string]any{"sky": "west"}},
+	}}).must(t, 201)
+	search := func(body map[string]any) []any {
+		return list(ts.do(t, "POST", "/v1/vector_store/"+id+"/search", ts.admin, body).must(t, 200)["results"])
+	}
+	first := func(res []any) string {
+		if len(res) == 0 {
+			return ""
+		}
+		return str(obj(obj(res[0])["metadata"])["sky"])
+	}
+	for _, c := range []struct {
+		name string
+		body map[string]any
+		want string
+	}{
+		{"Vector", map[string]any{"mode": "vector", "vector": []float64{0.1, 0, 1}, "top_k": 3}, "north"},
+		{"VectorUnnormalized", map[string]any{"mode": "vector", "vector": []float64{30, 1, 0}}, "east"},
+		{"Hybrid", map[string]any{"input": "wind", "vector": []float64{0, 1, 0}}, "east"},
+		{"Keyword", map[string]any{"input": "north star", "mode": "keyword"}, "north"},
+		{"HybridWithoutVectorIsKeyword", map[string]any{"input": "eastern"}, "east"},
+		{"Filtered", map[string]any{"mode": "vector", "vector": []float64{0, 0, 1}, "filter": map[string]any{"key": "sky", "op": "ne", "value": "north"}}, "east"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := first(search(c.body)); got != c.want {
+				t.Errorf("first result %q, want %q", got, c.want)
+			}
+		})
+	}
+	if res := search(map[string]any{"mode": "vector", "vector": []float64{0, 0, 1}}); obj(res[0])["score"].(float64) < 0.999 {
+		t.Errorf("the same direction scores %v", obj(res[0])["score"])
+	}
+	// A new vector for an item's content.
+	ts.do(t, "PATCH", "/v1/vector_store/"+id+"/items/"+str(north["id"]), ts.admin, map[string]any{"vector": []float64{0, -1, 0}}).must(t, 200)
+	if got := first(search(map[string]any{"mode": "vector", "vector": []float64{0, -1, 0}})); got != "north" {
+		t.Errorf("after the new vector, first %q", got)
+	}
+	if got := str(obj(ts.do(t, "GET", "/v1/vector_store/"+id+"/items/"+str(north["id"]), ts.admin, nil).must(t, 200)["item"])["content"]); got != "the north star" {
+		t.Errorf("content after a vector update %q", got)
+	}
+}
+
+// Vectors from /v1/embeddings can be fed back unchanged into a collection
+// of the same model, and found again with the vector itself.
+func TestEmbeddingsFedBack(t *testing.T) {
+	ts := newTestServer(t)
+	id := str(obj(ts.do(t, "POST", "/v1/vector_store", ts.admin, map[string]any{"name": "m", "embedding_model": "hash-64"}).must(t, 201)["collection"])["id"])
+	emb := ts.do(t, "POST", "/v1/embeddings", ts.admin, map[string]any{"model": "hash-64", "input": "precomputed text"}).must(t, 200)
+	vec := obj(list(emb["data"])[0])["embedding"]
+	ts.do(t, "POST", "/v1/vector_store/"+id+"/items", ts.admin, map[string]any{"content": "precomputed text", "vector": vec}).must(t, 201)
+	ts.do(t, "POST", "/v1/vector_store/"+id+"/items", ts.admin, map[string]any{"content": "something else entirely"}).must(t, 201)
+	res := list(ts.do(t, "POST", "/v1/vector_store/"+id+"/search", ts.admin, map[string]any{"mode": "vector", "vector": vec}).must(t, 200)["results"])
+	if len(res) != 2 || obj(res[0])["content"] != "precomputed text" || obj(res[0])["score"].(float64) < 0.999 {
+		t.Errorf("search by the fed-back vector: %v", res)
+	}
+}
+
+func TestOwnVectorErrors(t *testing.T) {
+	ts := newTestServer(t)
+	none := str(obj(ts.do(t, "POST", "/v1/vector_store", ts.admin, map[string]any{"name": "n", "embedding_model": "none", "dimensions": 2}).must(t, 201)["collection"])["id"])
+	model := str(obj(ts.do(t, "POST", "/v1/vector_store", ts.admin, map[string]any{"name": "m", "embedding_model": "hash-64"}).must(t, 201)["collection"])["id"])
+	for _, c := range []struct {
+		name, path string
+		body       string
+		status     int
+		param      string
+	}{
+		{"ErrNoDimensions", "/v1/vector_store", `{"name": "x", "embedding_model": "none"}`, 400, "dimensions"},
+		{"ErrTooManyDimensions", "/v1/vector_store", `{"name": "x", "embedding_model": "none", "dimensions": 9000}`, 400, "dimensions"},
+		{"ErrModelDimensions", "/v1/vector_store", `{"name": "x", "embedding_model": "hash-64", "dimensions": 32}`, 400, "dimensions"},
+		{"ErrVectorRequired", "/v1/vector_store/" + none + "/items", `{"content": "no vector"}`, 400, "vector"},
+		{"ErrBatchVectorRequired", "/v1/vector_store/" + none + "/items/batch", `{"items": [{"content": "a", "vector": [1, 0]}, {"content": "b"}]}`, 400, "items[1].vector"},
+		{"ErrWrongLength", "/v1/vector_store/" + none + "/items/batch", `{"items": [{"content": "a", "vector": [1, 0]}, {"content": "b", "vector": [1, 0, 0]}]}`, 400, "items[1].vector"},
+		{"ErrInfinity", "/v1/vector_store/" + none + "/items/batch", `{"items": [{"content": "a", "vector": [1, 0]}, {"content": "b", "vector": [1e400, 0]}]}`, 400, "items[1].vector[0]"},
+		{"ErrZero", "/v1/vector_store/" + none + "/items", `{"content": "a", "vector": [0, 0]}`, 400, "vector"},
+		{"ErrNotNumbers", "/v1/vector_store/" + none + "/items", `{"content": "a", "vector": ["x", 0]}`, 400, ""},
+		{"ErrModelLength", "/v1/vector_store/" + model + "/items", `{"content": "a", "vector": [1, 0]}`, 422, "vector"},
+		{"ErrSearchNoVector", "/v1/vector_store/" + none + "/search", `{"input": "a", "mode": "vector"}`, 400, "vector"},
+		{"ErrSearchKeywordVector", "/v1/vector_store/" + none + "/search", `{"input": "a", "mode": "keyword", "vector": [1, 0]}`, 400, "vector"},
+		{"ErrSearchHybridNoInput", "/v1/vector_store/" + none + "/search", `{"vector": [1, 0]}`, 400, "input"},
+		{"ErrSearchLength", "/v1/vector_store/" + model + "/search", `{"mode": "vector", "vector": [1, 0]}`, 422, "vector"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := ts.do(t, "POST", c.path, ts.admin, c.body)
+			r.must(t, c.status)
+			if _, p := r.errCode(); c.param != "" && p != c.param {
+				t.Errorf("param %v, want %s: %s", p, c.param, r.raw)
+			}
+		})
+	}
+	// Nothing was stored by the refused batches.
+	if items := list(ts.do(t, "GET", "/v1/vector_store/"+none+"/items", ts.admin, nil).must(t, 200)["items"]); len(items) != 0 {
+		t.Errorf("refused items were stored: %v", items)
+	}
+}
+
+// A file cannot go into a collection without an embedding model: the
+// upload is refused with the reason, not ingested into a failure.
+func TestOwnVectorsRefuseFiles(t *testing.T) {
+	fs := newFileServer(t, 0)
+	id := str(obj(fs.do(t, "POST", "/v1/vector_store", fs.admin, map[string]any{"name": "n", "embedding_model": "none", "dimensions": 2}).must(t, 201)["collection"])["id"])
+	r := fs.upload(t, fs.admin, id, "", "a.md", []byte("# A\n\ntext"), nil)
+	r.must(t, 422)
+	if code, _ := r.errCode(); code != "no_embedding_model" {
+		t.Errorf("upload: %s", r.raw)
+	}
+	if files := list(fs.do(t, "GET", "/v1/vector_store/"+id+"/files", fs.admin, nil).must(t, 200)["files"]); len(files) != 0 {
+		t.Errorf("files %v", files)
+	}
+}
