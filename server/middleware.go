@@ -205,7 +205,7 @@ func (s *Server) initOps(e *echo.Echo) {
 			// X-Stainless-*) and their list grows; the key still decides.
 			ExposeHeaders: []string{echo.HeaderXRequestID, "Retry-After", "X-RateLimit-Limit-Requests", "X-RateLimit-Limit-Tokens",
 				"X-RateLimit-Remaining-Requests", "X-RateLimit-Remaining-Tokens", "X-RateLimit-Reset",
-				"X-Storage-Used-Bytes", "X-Storage-Limit-Bytes", "Openai-Poll-After-Ms"},
+				"X-Storage-Used-Bytes", "X-Storage-Limit-Bytes", "Openai-Poll-After-Ms", creditsHeader},
 			MaxAge: 600,
 		}))
 	}
