@@ -5,12 +5,15 @@ import (
 	"time"
 )
 
-// UsageCounts are the counters of one workspace, month and endpoint.
+// UsageCounts are the counters of one workspace, month, endpoint and
+// model.
 type UsageCounts struct {
 	Requests         int64 `json:"requests"`
 	EmbeddingTokens  int64 `json:"embedding_tokens"`
 	PromptTokens     int64 `json:"prompt_tokens"`
 	CompletionTokens int64 `json:"completion_tokens"`
+	// Credits is what the tokens and requests cost at the models' prices.
+	Credits float64 `json:"credits"`
 }
 
 // Add adds o to u.
@@ -19,12 +22,16 @@ func (u *UsageCounts) Add(o UsageCounts) {
 	u.EmbeddingTokens += o.EmbeddingTokens
 	u.PromptTokens += o.PromptTokens
 	u.CompletionTokens += o.CompletionTokens
+	u.Credits += o.Credits
 }
 
-// UsageKey names a usage counter: a workspace, a month ("2006-01", UTC)
-// and an endpoint ("POST /v1/vector_store/:id/search").
+// UsageKey names a usage counter: a workspace, a month ("2006-01", UTC),
+// an endpoint ("POST /v1/vector_store/:id/search") and a model. The
+// counter of model "" counts every request of the endpoint and the tokens
+// no model is named for; the counter of a model counts the requests that
+// used it, with their tokens and credits of that model.
 type UsageKey struct {
-	Workspace, Month, Endpoint string
+	Workspace, Month, Endpoint, Model string
 }
 
 // Month returns the usage month of t: "2006-01" in UTC.

@@ -128,6 +128,7 @@ func (p *OpenAI) post(ctx, reqCtx context.Context, req *ChatRequest) (*http.Resp
 	} else {
 		hreq.Header.Set("Accept", "application/json")
 	}
+	upstreamhttp.SetRequestID(hreq)
 	if p.apiKey != "" {
 		hreq.Header.Set("Authorization", "Bearer "+p.apiKey)
 	}

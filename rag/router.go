@@ -59,6 +59,9 @@ type ModelConfig struct {
 	// Fallback lists other model IDs tried in order when this one's
 	// provider is down, fails with a 5xx or times out (never on a 4xx).
 	Fallback []string `yaml:"fallback" json:"fallback"`
+	// Price is what the model costs in credits; the server charges it
+	// (server.Config.Prices), the router ignores it.
+	Price ragd.Price `yaml:"price" json:"price"`
 }
 
 // ModelInfo describes a routable chat model, for /v1/models.

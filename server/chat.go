@@ -15,7 +15,14 @@ import (
 )
 
 func (s *Server) registerChatRoutes(g *echo.Group) {
-	g.POST("/chat/completions", s.handleChat)
+	g.POST("/chat/completions", s.handleChat(rag.ParseChatRequest, nil))
+	// The seeds' names of the same route: seed 001's /v1/chat takes and
+	// returns an OpenAI chat completion; seed 000's /v1/infer and
+	// /v1/stream also take a prompt, /v1/infer answers with the completion
+	// plus its text and /v1/stream always streams.
+	g.POST("/chat", s.handleChat(rag.ParseChatRequest, nil))
+	g.POST("/infer", s.handleChat(func(b []byte) (*rag.ChatRequest, error) { return rag.ParseInferRequest(b, false) }, (*rag.ChatResponse).WithText))
+	g.POST("/stream", s.handleChat(func(b []byte) (*rag.ChatRequest, error) { return rag.ParseInferRequest(b, true) }, nil))
 	g.POST("/chat/completions/RAG", s.handleRAG)
 	g.GET("/chat/completions/:id", s.handleCompletionGet)
 	g.POST("/chat/completions/:id/vote", s.handleCompletionVote)
@@ -31,28 +38,36 @@ func readBody(c echo.Context, limit int64) ([]byte, error) {
 	return body, nil
 }
 
-func (s *Server) handleChat(c echo.Context) error {
-	body, err := readBody(c, s.cfg.MaxBodyBytes)
-	if err != nil {
-		return err
+// handleChat returns the handler of a chat completion route whose body
+// parse reads. Every such route goes the same way: token reservation,
+// the router with its fallbacks, usage and the stored completion; shape,
+// when not nil, rewrites a whole answer's body for the route.
+func (s *Server) handleChat(parse func([]byte) (*rag.ChatRequest, error), shape func(*rag.ChatResponse) *rag.ChatResponse) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		body, err := readBody(c, s.cfg.MaxBodyBytes)
+		if err != nil {
+			return err
+		}
+		req, err := parse(body)
+		if err != nil {
+			return err
+		}
+		// The request as parsed, which for /v1/infer holds messages where
+		// the client sent a prompt.
+		if body, err = req.MarshalJSON(); err != nil {
+			return err
+		}
+		turn, err := s.startChat(c, body, req.LastUserText())
+		if err != nil {
+			return err
+		}
+		return s.reply(c, turn, shape)(s.svc.Chat(c.Request().Context(), workspaceOf(c), turn, req))
 	}
-	req, err := rag.ParseChatRequest(body)
-	if err != nil {
-		return err
-	}
-	if err := s.reserveChatTokens(c, body); err != nil {
-		return err
-	}
-	turn, err := turnOf(c, req.LastUserText())
-	if err != nil {
-		return err
-	}
-	return s.reply(c, turn)(s.svc.Chat(c.Request().Context(), workspaceOf(c), turn, req))
 }
 
-// reply returns what sends a chat or RAG answer: a whole result or a
-// stream.
-func (s *Server) reply(c echo.Context, turn service.Turn) func(*rag.Result, *rag.ChatStream, error) error {
+// reply returns what sends a chat or RAG answer: a whole result, its body
+// rewritten by shape unless nil, or a stream.
+func (s *Server) reply(c echo.Context, turn service.Turn, shape func(*rag.ChatResponse) *rag.ChatResponse) func(*rag.Result, *rag.ChatStream, error) error {
 	return func(res *rag.Result, st *rag.ChatStream, err error) error {
 		switch {
 		case err != nil:
@@ -60,7 +75,7 @@ func (s *Server) reply(c echo.Context, turn service.Turn) func(*rag.Result, *rag
 		case st != nil:
 			return s.relay(c, turn, st)
 		}
-		return s.answer(c, turn, res)
+		return s.answer(c, turn, res, shape)
 	}
 }
 
@@ -73,14 +88,21 @@ func (s *Server) handleRAG(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.reserveChatTokens(c, body); err != nil {
-		return err
-	}
-	turn, err := turnOf(c, req.LastUserText())
+	turn, err := s.startChat(c, body, req.LastUserText())
 	if err != nil {
 		return err
 	}
-	return s.reply(c, turn)(s.svc.RAG(c.Request().Context(), workspaceOf(c), turn, req, func(n int) { AddTokens(c, TokenUse{Embedding: n}) }))
+	return s.reply(c, turn, nil)(s.svc.RAG(c.Request().Context(), workspaceOf(c), turn, req, func(n int) { AddTokens(c, TokenUse{Embedding: n}) }))
+}
+
+// startChat reserves the tokens of a chat or RAG request whose parsed
+// body is body (reserveChatTokens) and returns its turn, whose question
+// is the last user message.
+func (s *Server) startChat(c echo.Context, body []byte, question string) (service.Turn, error) {
+	if err := s.reserveChatTokens(c, body); err != nil {
+		return service.Turn{}, err
+	}
+	return turnOf(c, question)
 }
 
 // reserveChatTokens reserves what a chat or RAG request, whose body the
@@ -110,11 +132,15 @@ func (s *Server) reserveChatTokens(c echo.Context, body []byte) error {
 	return s.reserveTokens(c, n+budget)
 }
 
-// answer stores a whole completion and sends it.
-func (s *Server) answer(c echo.Context, turn service.Turn, res *rag.Result) error {
+// answer stores a whole completion and sends it, shaped by shape unless
+// nil.
+func (s *Server) answer(c echo.Context, turn service.Turn, res *rag.Result, shape func(*rag.ChatResponse) *rag.ChatResponse) error {
 	s.settle(c, res)
 	if err := s.svc.SaveCompletion(c.Request().Context(), workspaceOf(c), turn, res.Completion); err != nil {
 		return err
+	}
+	if shape != nil {
+		return c.JSON(http.StatusOK, shape(res.Response))
 	}
 	return c.JSON(http.StatusOK, res.Response)
 }
@@ -123,7 +149,7 @@ func (s *Server) answer(c echo.Context, turn service.Turn, res *rag.Result) erro
 // tokens, and the headers naming the model that answered.
 func (s *Server) settle(c echo.Context, res *rag.Result) {
 	s.metrics.ObserveChat(res.Served.Provider, res.Served.Model, res.Timings.Model, nil)
-	AddTokens(c, TokenUse{Prompt: res.Completion.Usage.PromptTokens, Completion: res.Completion.Usage.CompletionTokens})
+	AddTokens(c, TokenUse{Model: res.Served.Model, Prompt: res.Completion.Usage.PromptTokens, Completion: res.Completion.Usage.CompletionTokens})
 	res.Served.SetHeaders(c.Response().Header())
 }
 
@@ -163,7 +189,7 @@ func (s *Server) stream(c echo.Context, st *rag.ChatStream, write func(w *echo.R
 	comp := st.Completion()
 	// The usage counter cannot read an opaque completion, so its tokens
 	// are reported here (as in settle).
-	AddTokens(c, TokenUse{Prompt: comp.Usage.PromptTokens, Completion: comp.Usage.CompletionTokens})
+	AddTokens(c, TokenUse{Model: st.Served.Model, Prompt: comp.Usage.PromptTokens, Completion: comp.Usage.CompletionTokens})
 	return comp
 }
 

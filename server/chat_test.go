@@ -77,6 +77,21 @@ func newUpstream(t *testing.T) *upstream {
 	return u
 }
 
+// calls returns how many chat requests the upstream received.
+func (u *upstream) calls() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.requests)
+}
+
+// lastHeaders returns the Authorization and X-Request-Id of the last chat
+// request.
+func (u *upstream) lastHeaders() (auth, requestID string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.auth[len(u.auth)-1], u.headers[len(u.headers)-1].Get("X-Request-Id")
+}
+
 func (u *upstream) last() map[string]any {
 	u.mu.Lock()
 	defer u.mu.Unlock()

@@ -114,7 +114,7 @@ func (s *Server) handleEmbeddings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	resp := embeddingsResponse{Object: "list", Model: emb.Name(), Usage: embeddingUsage(c, tokens), Data: make([]embeddingData, len(vecs))}
+	resp := embeddingsResponse{Object: "list", Model: emb.Name(), Usage: embeddingUsage(c, emb.Name(), tokens), Data: make([]embeddingData, len(vecs))}
 	for i, v := range vecs {
 		if dims < len(v) {
 			// Shortened vectors are renormalised, as OpenAI does.

@@ -56,7 +56,7 @@ func toError(err error) *ragd.Error {
 		msg := fmt.Sprint(he.Message)
 		switch he.Code {
 		case http.StatusNotFound:
-			return &ragd.Error{Kind: ragd.ENOTFOUND, Code: "route_not_found", Message: "no such route; see the API reference for the available routes"}
+			return &ragd.Error{Kind: ragd.ENOTFOUND, Code: "route_not_found", Message: "no such route; the API reference at GET " + openAPIRoute + " lists the available routes"}
 		case http.StatusMethodNotAllowed:
 			return &ragd.Error{Kind: ragd.EMETHOD, Message: "this route does not accept that method; the Allow header lists the methods it does"}
 		case http.StatusRequestEntityTooLarge:
@@ -139,7 +139,7 @@ func decodeJSON(c echo.Context, limit int64, strict bool, v any) error {
 		return ragd.Invalid(field, "field %q must be %s, not %s", field, jsonTypeName(typ.Type.String()), typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return ragd.Invalid(name, "unknown field %q; check the field names in the API reference", name)
+		return ragd.Invalid(name, "unknown field %q; check the field names in the API reference at GET "+openAPIRoute, name)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return ragd.Invalid("", "the request body is truncated JSON")
 	}

@@ -167,7 +167,7 @@ func TestCORS(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if !strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "X-RateLimit-Remaining-Requests") {
+		if eh := resp.Header.Get("Access-Control-Expose-Headers"); !strings.Contains(eh, "X-RateLimit-Remaining-Requests") || !strings.Contains(eh, "x-credits-used") {
 			t.Errorf("expose headers %q", resp.Header.Get("Access-Control-Expose-Headers"))
 		}
 		if h := preflight(t, ts, "https://evil.example.com"); h.Get("Access-Control-Allow-Origin") != "" {

@@ -1,9 +1,6 @@
 package server_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"net/http"
 	"strings"
 	"testing"
 )
@@ -12,20 +9,10 @@ import (
 // none) to path and returns the reply.
 func (ts *testServer) chatAs(t *testing.T, path, key, user string, body map[string]any) response {
 	t.Helper()
-	data, err := json.Marshal(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequest("POST", ts.URL+path, bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
 	if user != "" {
-		req.Header.Set("X-User-Id", user)
+		return ts.postWith(t, path, key, body, "X-User-Id", user)
 	}
-	return send(t, req)
+	return ts.postWith(t, path, key, body)
 }
 
 func ask(model, text string) map[string]any {

@@ -16,20 +16,24 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/upstream"
 	"github.com/ragd/ragd/webhook"
 )
 
 var saneRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
 // requestID sets x-request-id on every response: the client's own when it
-// sent a sane one, else a new UUID.
+// sent a sane one, else a new UUID. The request's context carries it to
+// the model providers the request calls.
 func requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		r := c.Request()
+		id := r.Header.Get(echo.HeaderXRequestID)
 		if !saneRequestID.MatchString(id) {
 			id = uuid.NewString()
 		}
 		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		c.SetRequest(r.WithContext(upstream.WithRequestID(r.Context(), id)))
 		return next(c)
 	}
 }
@@ -63,8 +67,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			"duration_ms", float64(elapsed.Microseconds()) / 1000, "bytes", c.Response().Size}
 		if k, ok := c.Get(keyContextKey).(*ragd.Key); ok {
 			attrs = append(attrs, "workspace", k.Workspace, "key_id", k.ID, "tokens", tokens.Total())
-			endpoint := req.Method + " " + route
-			s.usage.add(ragd.UsageKey{Workspace: k.Workspace, Month: ragd.Month(start), Endpoint: endpoint}, counts(1, tokens))
+			s.recordUsage(k.Workspace, ragd.Month(start), req.Method+" "+route, 1, stats.models())
 			l := ragd.RequestLog{Workspace: k.Workspace, KeyID: k.ID, RequestID: reqID, Method: req.Method, Endpoint: route,
 				Path: req.URL.Path, Status: status, Duration: float64(elapsed.Microseconds()) / 1000, Tokens: int64(tokens.Total()), Time: start}
 			if s.cfg.Ops.LogBodies && (body != nil || truncated) {
@@ -202,7 +205,7 @@ func (s *Server) initOps(e *echo.Echo) {
 			// X-Stainless-*) and their list grows; the key still decides.
 			ExposeHeaders: []string{echo.HeaderXRequestID, "Retry-After", "X-RateLimit-Limit-Requests", "X-RateLimit-Limit-Tokens",
 				"X-RateLimit-Remaining-Requests", "X-RateLimit-Remaining-Tokens", "X-RateLimit-Reset",
-				"X-Storage-Used-Bytes", "X-Storage-Limit-Bytes", "Openai-Poll-After-Ms"},
+				"X-Storage-Used-Bytes", "X-Storage-Limit-Bytes", "Openai-Poll-After-Ms", creditsHeader},
 			MaxAge: 600,
 		}))
 	}

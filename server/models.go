@@ -11,6 +11,7 @@ import (
 func (s *Server) registerModelRoutes(g *echo.Group) {
 	g.GET("/models", s.handleModelList)
 	g.GET("/models/:model", s.handleModelGet)
+	g.GET("/chat/models", s.handleChatModels)
 }
 
 // modelObject is OpenAI's model object with ragd's additions.
@@ -24,6 +25,8 @@ type modelObject struct {
 	Dimensions    int    `json:"dimensions,omitempty"`
 	Default       bool   `json:"default,omitempty"`
 	Description   string `json:"description,omitempty"`
+	// Price is the model's price in credits, when it has one.
+	Price *ragd.Price `json:"price,omitempty"`
 }
 
 type modelListResponse struct {
@@ -47,6 +50,11 @@ func (s *Server) models() []modelObject {
 	for _, r := range s.svc.Rerankers().List() {
 		out = append(out, modelObject{ID: r.Name(), Object: "model", OwnedBy: r.(providerNamer).Provider(), Type: "rerank"})
 	}
+	for i := range out {
+		if p, ok := s.cfg.Prices[out[i].ID]; ok {
+			out[i].Price = &p
+		}
+	}
 	return out
 }
 
@@ -62,4 +70,23 @@ func (s *Server) handleModelGet(c echo.Context) error {
 		}
 	}
 	return &ragd.Error{Kind: ragd.ENOTFOUND, Code: "model_not_found", Param: "model", Message: "model " + id + " is not available; GET /v1/models lists the available ones"}
+}
+
+// chatModelsResponse is seed 002's list of chat models. ragd's models are
+// configured for the whole server, so private_models (a workspace's own
+// models) is always empty.
+type chatModelsResponse struct {
+	Models        []modelObject `json:"models"`
+	PrivateModels []modelObject `json:"private_models"`
+}
+
+// handleChatModels lists the chat models, each as GET /v1/models shows it.
+func (s *Server) handleChatModels(c echo.Context) error {
+	resp := chatModelsResponse{Models: []modelObject{}, PrivateModels: []modelObject{}}
+	for _, m := range s.models() {
+		if m.Type == "chat" {
+			resp.Models = append(resp.Models, m)
+		}
+	}
+	return c.JSON(http.StatusOK, resp)
 }

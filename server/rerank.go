@@ -116,7 +116,7 @@ func (s *Server) handleRerank(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	resp := rerankResponse{ID: uuid.NewString(), Model: model, Results: make([]rerankResult, n), Usage: embeddingUsage(c, tokens)}
+	resp := rerankResponse{ID: uuid.NewString(), Model: model, Results: make([]rerankResult, n), Usage: embeddingUsage(c, model, tokens)}
 	for i, idx := range order[:n] {
 		resp.Results[i] = rerankResult{Index: idx, RelevanceScore: scores[idx]}
 		if req.ReturnDocuments {

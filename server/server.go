@@ -15,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/webhook"
 )
@@ -38,6 +39,9 @@ type Config struct {
 	MaxRerankBytes int64
 	// Timeouts bound each connection; zero fields take DefaultTimeouts'.
 	Timeouts Timeouts
+	// Prices are the models' prices by model id; a model without one
+	// costs nothing.
+	Prices map[string]ragd.Price
 }
 
 // Timeouts bound how long a connection may take, so that slow or idle
@@ -75,6 +79,8 @@ type Server struct {
 	echo *echo.Echo
 	http *http.Server
 	ln   net.Listener
+	// openAPI is the rendered OpenAPI document of the server's routes.
+	openAPI []byte
 
 	limits        *rateLimiter
 	usage         *usageRecorder
@@ -123,11 +129,12 @@ func New(svc *service.Service, cfg Config) *Server {
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
 	s.registerConsoleRoutes(e)
+	e.GET(openAPIRoute, s.handleOpenAPI)
 	// The /v1 middleware wraps every request under /v1 instead of being
 	// the group's: Echo gives a group with middleware a catch-all route,
 	// which answers 404 where a wrong method on a route must get 405 and
 	// an Allow header.
-	e.Use(under("/v1", s.authenticate, s.rateLimit))
+	e.Use(under("/v1", s.authenticate, s.rateLimit, s.meter))
 	v1 := e.Group("/v1")
 	s.registerCollectionRoutes(v1)
 	s.registerItemRoutes(v1)
@@ -149,6 +156,8 @@ func New(svc *service.Service, cfg Config) *Server {
 	s.registerResponsesRoutes(v1)
 	s.registerOpsRoutes(v1)
 	s.echo = e
+	// Every route is registered: the document can describe them all.
+	s.openAPI = renderOpenAPI(e.Routes())
 	return s
 }
 

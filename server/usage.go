@@ -1,8 +1,10 @@
 package server
 
 import (
+	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -10,8 +12,12 @@ import (
 	"github.com/ragd/ragd"
 )
 
-// TokenUse counts the tokens one request (or background job) used.
+// TokenUse counts the tokens one request (or background job) used of one
+// model.
 type TokenUse struct {
+	// Model names the model whose price applies; "" when the tokens are
+	// not attributed to a model (they then cost no credits).
+	Model string
 	// Embedding counts tokens embedded (items, files, search queries,
 	// /v1/embeddings).
 	Embedding int
@@ -22,24 +28,51 @@ type TokenUse struct {
 // Total returns all tokens used.
 func (t TokenUse) Total() int { return t.Embedding + t.Prompt + t.Completion }
 
-// requestStats is what a request reports about itself while it runs.
-type requestStats struct {
-	mu  sync.Mutex
-	use TokenUse
+func (t *TokenUse) add(o TokenUse) {
+	t.Embedding += o.Embedding
+	t.Prompt += o.Prompt
+	t.Completion += o.Completion
 }
 
+// requestStats is what a request reports about itself while it runs.
+type requestStats struct {
+	mu      sync.Mutex
+	byModel map[string]TokenUse
+}
+
+// tokens returns the tokens of every model together.
 func (r *requestStats) tokens() TokenUse {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.use
+	var sum TokenUse
+	for _, t := range r.byModel {
+		sum.add(t)
+	}
+	return sum
+}
+
+// models returns the tokens by model; a model reported with no tokens is
+// there too, since it was used.
+func (r *requestStats) models() []TokenUse {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]TokenUse, 0, len(r.byModel))
+	for _, t := range r.byModel {
+		out = append(out, t)
+	}
+	return out
 }
 
 func (r *requestStats) add(t TokenUse) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.use.Embedding += t.Embedding
-	r.use.Prompt += t.Prompt
-	r.use.Completion += t.Completion
+	if r.byModel == nil {
+		r.byModel = map[string]TokenUse{}
+	}
+	u := r.byModel[t.Model]
+	u.Model = t.Model
+	u.add(t)
+	r.byModel[t.Model] = u
 }
 
 const statsContextKey = "ragd.stats"
@@ -55,29 +88,91 @@ func statsOf(c echo.Context) *requestStats {
 }
 
 // AddTokens reports tokens the request in c used: they count against the
-// key's tokens-per-minute limit and in its workspace's usage. Every
-// handler whose work uses tokens calls it with what the service returned;
-// nothing is read back from response bodies.
+// key's tokens-per-minute limit and in its workspace's usage, and cost
+// credits at their model's price. Every handler whose work uses tokens
+// calls it with what the service returned; nothing is read back from
+// response bodies.
 func AddTokens(c echo.Context, t TokenUse) { statsOf(c).add(t) }
 
-// embeddingUsage reports tokens embedded (or read by a rerank model) for
-// the request in c and returns the OpenAI usage object that shows them.
-func embeddingUsage(c echo.Context, tokens int) usage {
-	AddTokens(c, TokenUse{Embedding: tokens})
+// embeddingUsage reports tokens embedded (or read by a rerank model) by
+// model ("" when not known here) for the request in c and returns the
+// OpenAI usage object that shows them.
+func embeddingUsage(c echo.Context, model string, tokens int) usage {
+	AddTokens(c, TokenUse{Model: model, Embedding: tokens})
 	return usage{PromptTokens: tokens, TotalTokens: tokens}
+}
+
+// credits returns what t costs at its model's price: input tokens are the
+// embedded and prompt tokens, output the completion tokens.
+func (s *Server) credits(t TokenUse) float64 {
+	if t.Model == "" {
+		return 0
+	}
+	return s.cfg.Prices[t.Model].Credits(t.Embedding+t.Prompt, t.Completion)
+}
+
+// recordUsage counts one request of endpoint (or, with requests 0, work
+// done without a request) in ws's usage: the endpoint's counter (model
+// "") counts the request, and each model's counter the tokens and credits
+// of that model.
+func (s *Server) recordUsage(ws, month, endpoint string, requests int64, used []TokenUse) {
+	key := ragd.UsageKey{Workspace: ws, Month: month, Endpoint: endpoint}
+	s.usage.add(key, ragd.UsageCounts{Requests: requests})
+	for _, t := range used {
+		key.Model = t.Model
+		c := ragd.UsageCounts{EmbeddingTokens: int64(t.Embedding), PromptTokens: int64(t.Prompt),
+			CompletionTokens: int64(t.Completion), Credits: s.credits(t)}
+		if t.Model != "" {
+			c.Requests = requests
+		}
+		s.usage.add(key, c)
+	}
 }
 
 // RecordUsage counts tokens that background work (such as ingesting a
 // file) used for workspace under the given endpoint name, without a
 // request.
 func (s *Server) RecordUsage(workspace, endpoint string, t TokenUse) {
-	s.usage.add(ragd.UsageKey{Workspace: workspace, Month: ragd.Month(s.svc.Now()), Endpoint: endpoint}, counts(0, t))
+	s.recordUsage(workspace, ragd.Month(s.svc.Now()), endpoint, 0, []TokenUse{t})
 }
 
-func counts(requests int64, t TokenUse) ragd.UsageCounts {
-	return ragd.UsageCounts{Requests: requests, EmbeddingTokens: int64(t.Embedding),
-		PromptTokens: int64(t.Prompt), CompletionTokens: int64(t.Completion)}
+// creditsHeader is seed 004's header of what a request cost.
+const creditsHeader = "x-credits-used"
+
+// meter sets x-credits-used on every response of an authenticated
+// request: what its tokens and model requests cost, 0 when no model it
+// used has a price. A streamed answer's cost is known only at its end, so
+// a stream declares the header as a trailer and sends it after the body.
+func (s *Server) meter(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		w := c.Response()
+		w.Before(func() {
+			if strings.HasPrefix(w.Header().Get(echo.HeaderContentType), "text/event-stream") {
+				w.Header().Add("Trailer", creditsHeader)
+				return
+			}
+			w.Header().Set(creditsHeader, s.requestCredits(c))
+		})
+		err := next(c)
+		if w.Committed && w.Header().Get("Trailer") != "" {
+			w.Header().Set(creditsHeader, s.requestCredits(c))
+		}
+		return err
+	}
 }
+
+// requestCredits formats the cost of the request in c so far.
+func (s *Server) requestCredits(c echo.Context) string {
+	var sum float64
+	for _, t := range statsOf(c).models() {
+		sum += s.credits(t)
+	}
+	return strconv.FormatFloat(roundCredits(sum), 'f', -1, 64)
+}
+
+// roundCredits rounds to 1e-9 credit, so that float sums print as the
+// decimals they stand for (0.67, not 0.6699999999999999).
+func roundCredits(v float64) float64 { return math.Round(v*1e9) / 1e9 }
 
 // usageRecorder aggregates usage in memory until the next flush.
 type usageRecorder struct {
@@ -113,13 +208,13 @@ func (u *usageRecorder) putBack(batch map[ragd.UsageKey]ragd.UsageCounts) {
 }
 
 // pendingOf returns the unflushed counts of workspace ws in month.
-func (u *usageRecorder) pendingOf(ws, month string) map[string]ragd.UsageCounts {
+func (u *usageRecorder) pendingOf(ws, month string) map[ragd.UsageKey]ragd.UsageCounts {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	out := map[string]ragd.UsageCounts{}
+	out := map[ragd.UsageKey]ragd.UsageCounts{}
 	for k, c := range u.pending {
 		if k.Workspace == ws && k.Month == month {
-			out[k.Endpoint] = c
+			out[k] = c
 		}
 	}
 	return out
@@ -137,6 +232,9 @@ type monthUsage struct {
 	TotalTokens int64                       `json:"total_tokens"`
 	StoredBytes int64                       `json:"stored_bytes"`
 	ByEndpoint  map[string]ragd.UsageCounts `json:"by_endpoint"`
+	// ByModel counts, for each model, the requests that used it and
+	// their tokens and credits of that model.
+	ByModel map[string]ragd.UsageCounts `json:"by_model"`
 }
 
 type usageResponse struct {
@@ -149,20 +247,37 @@ func (s *Server) monthUsage(c echo.Context, ws, month string, current bool) (mon
 	ctx := c.Request().Context()
 	s.flushMu.RLock()
 	defer s.flushMu.RUnlock()
-	byEndpoint, err := s.svc.Usage(ctx, ws, month)
+	counters, err := s.svc.Usage(ctx, ws, month)
 	if err != nil {
 		return monthUsage{}, err
 	}
-	for ep, p := range s.usage.pendingOf(ws, month) {
-		e := byEndpoint[ep]
+	for k, p := range s.usage.pendingOf(ws, month) {
+		e := counters[k]
 		e.Add(p)
-		byEndpoint[ep] = e
+		counters[k] = e
 	}
-	m := monthUsage{Month: month, ByEndpoint: byEndpoint}
-	for _, e := range byEndpoint {
-		m.UsageCounts.Add(e)
+	m := monthUsage{Month: month, ByEndpoint: map[string]ragd.UsageCounts{}, ByModel: map[string]ragd.UsageCounts{}}
+	for k, n := range counters {
+		if k.Model != "" {
+			bm := m.ByModel[k.Model]
+			bm.Add(n)
+			m.ByModel[k.Model] = bm
+			// The endpoint's own counter counts its requests.
+			n.Requests = 0
+		}
+		e := m.ByEndpoint[k.Endpoint]
+		e.Add(n)
+		m.ByEndpoint[k.Endpoint] = e
+		m.UsageCounts.Add(n)
 	}
 	m.TotalTokens = m.EmbeddingTokens + m.PromptTokens + m.CompletionTokens
+	m.Credits = roundCredits(m.Credits)
+	for _, counts := range []map[string]ragd.UsageCounts{m.ByEndpoint, m.ByModel} {
+		for k, n := range counts {
+			n.Credits = roundCredits(n.Credits)
+			counts[k] = n
+		}
+	}
 	if current {
 		m.StoredBytes, err = s.svc.StoredBytes(ctx, ws)
 	} else {

@@ -15,9 +15,8 @@ func (s *Service) AddUsage(ctx context.Context, batch map[ragd.UsageKey]ragd.Usa
 	return s.store.AddUsage(ctx, batch)
 }
 
-// Usage returns the counters of workspace ws in month ("2006-01") by
-// endpoint.
-func (s *Service) Usage(ctx context.Context, ws, month string) (map[string]ragd.UsageCounts, error) {
+// Usage returns the counters of workspace ws in month ("2006-01").
+func (s *Service) Usage(ctx context.Context, ws, month string) (map[ragd.UsageKey]ragd.UsageCounts, error) {
 	return s.store.Usage(ctx, ws, month)
 }
 

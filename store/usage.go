@@ -15,19 +15,20 @@ func (s *Store) AddUsage(ctx context.Context, batch map[ragd.UsageKey]ragd.Usage
 		return nil
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		add, err := tx.PrepareContext(ctx, `INSERT INTO usage_counts (workspace, month, endpoint, requests, embedding_tokens, prompt_tokens, completion_tokens)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (workspace, month, endpoint) DO UPDATE SET requests = requests + excluded.requests,
+		add, err := tx.PrepareContext(ctx, `INSERT INTO usage_counts (workspace, month, endpoint, model, requests, embedding_tokens, prompt_tokens, completion_tokens, credits)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (workspace, month, endpoint, model) DO UPDATE SET requests = requests + excluded.requests,
 				embedding_tokens = embedding_tokens + excluded.embedding_tokens,
 				prompt_tokens = prompt_tokens + excluded.prompt_tokens,
-				completion_tokens = completion_tokens + excluded.completion_tokens`)
+				completion_tokens = completion_tokens + excluded.completion_tokens,
+				credits = credits + excluded.credits`)
 		if err != nil {
 			return err
 		}
 		defer add.Close()
 		months := map[[2]string]bool{}
 		for k, c := range batch {
-			if _, err := add.ExecContext(ctx, k.Workspace, k.Month, k.Endpoint, c.Requests, c.EmbeddingTokens, c.PromptTokens, c.CompletionTokens); err != nil {
+			if _, err := add.ExecContext(ctx, k.Workspace, k.Month, k.Endpoint, k.Model, c.Requests, c.EmbeddingTokens, c.PromptTokens, c.CompletionTokens, c.Credits); err != nil {
 				return err
 			}
 			months[[2]string{k.Workspace, k.Month}] = true
@@ -43,22 +44,22 @@ func (s *Store) AddUsage(ctx context.Context, batch map[ragd.UsageKey]ragd.Usage
 	})
 }
 
-// Usage returns the counters of workspace ws in month by endpoint.
-func (s *Store) Usage(ctx context.Context, ws, month string) (map[string]ragd.UsageCounts, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT endpoint, requests, embedding_tokens, prompt_tokens, completion_tokens
+// Usage returns the counters of workspace ws in month.
+func (s *Store) Usage(ctx context.Context, ws, month string) (map[ragd.UsageKey]ragd.UsageCounts, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT endpoint, model, requests, embedding_tokens, prompt_tokens, completion_tokens, credits
 		FROM usage_counts WHERE workspace = ? AND month = ?`, ws, month)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]ragd.UsageCounts{}
+	out := map[ragd.UsageKey]ragd.UsageCounts{}
 	for rows.Next() {
-		var ep string
+		k := ragd.UsageKey{Workspace: ws, Month: month}
 		var c ragd.UsageCounts
-		if err := rows.Scan(&ep, &c.Requests, &c.EmbeddingTokens, &c.PromptTokens, &c.CompletionTokens); err != nil {
+		if err := rows.Scan(&k.Endpoint, &k.Model, &c.Requests, &c.EmbeddingTokens, &c.PromptTokens, &c.CompletionTokens, &c.Credits); err != nil {
 			return nil, err
 		}
-		out[ep] = c
+		out[k] = c
 	}
 	return out, rows.Err()
 }

@@ -241,6 +241,7 @@ func (c *Client) try(ctx context.Context, r Request) (*Response, error) {
 		r.Accept = "application/json"
 	}
 	req.Header.Set("Accept", r.Accept)
+	SetRequestID(req)
 	if c.APIKey != "" {
 		req.Header.Set("Authorization", "Bearer "+c.APIKey)
 	}

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/media"
 	"github.com/ragd/ragd/rag"
@@ -43,7 +45,8 @@ type rerankProviderConfig struct {
 
 // rerankModelConfig is one remote rerank model.
 type rerankModelConfig struct {
-	ID string `yaml:"id"`
+	ID    string     `yaml:"id"`
+	Price ragd.Price `yaml:"price"`
 }
 
 // providerKey returns the API key of a remote provider of kind ("rerank",
@@ -132,9 +135,10 @@ type embedProviderConfig struct {
 
 // embedModelConfig is one remote embedding model.
 type embedModelConfig struct {
-	ID             string `yaml:"id"`
-	Dimensions     int    `yaml:"dimensions"`
-	MaxInputTokens int    `yaml:"max_input_tokens"`
+	ID             string     `yaml:"id"`
+	Dimensions     int        `yaml:"dimensions"`
+	MaxInputTokens int        `yaml:"max_input_tokens"`
+	Price          ragd.Price `yaml:"price"`
 }
 
 // remoteEmbedders builds the remote embedding models of the config file
@@ -302,6 +306,42 @@ func chatConfig(fc *fileConfig) (rag.Config, error) {
 		cfg.Providers = append(cfg.Providers, pc)
 	}
 	return cfg, nil
+}
+
+// prices collects the price of every chat, embedding and rerank model of
+// the config file, by model id. It fails on a negative price and on a
+// model id priced twice.
+func prices(fc *fileConfig) (map[string]ragd.Price, error) {
+	out := map[string]ragd.Price{}
+	add := func(kind, id string, p ragd.Price) error {
+		if err := p.Validate(); err != nil {
+			return fmt.Errorf("%s model %q: %w", kind, id, err)
+		}
+		if _, dup := out[id]; dup {
+			return fmt.Errorf("%s model %q: another model of that id has a price already", kind, id)
+		}
+		if p != (ragd.Price{}) {
+			out[id] = p
+		}
+		return nil
+	}
+	var err error
+	for _, p := range fc.Chat.Providers {
+		for _, m := range p.Models {
+			err = errors.Join(err, add("chat", m.ID, m.Price))
+		}
+	}
+	for _, p := range fc.Embedding.Providers {
+		for _, m := range p.Models {
+			err = errors.Join(err, add("embedding", m.ID, m.Price))
+		}
+	}
+	for _, p := range fc.Rerank.Providers {
+		for _, m := range p.Models {
+			err = errors.Join(err, add("rerank", m.ID, m.Price))
+		}
+	}
+	return out, err
 }
 
 // splitList splits a comma-separated list, dropping blanks.

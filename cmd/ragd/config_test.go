@@ -6,8 +6,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/ragd/ragd"
 
 	"github.com/ragd/ragd/media"
 	"github.com/ragd/ragd/rag"
@@ -174,5 +177,59 @@ func TestREADMEMediaConfig(t *testing.T) {
 		if len(r.Models(k)) == 0 {
 			t.Errorf("the README's example configures no %s model", k)
 		}
+	}
+}
+
+func TestPricesFromConfigFile(t *testing.T) {
+	const base = `chat:
+  providers:
+    - name: openai
+      base_url: https://api.example.test/v1
+      models:
+        - id: gpt-4o-mini
+          price: {input_per_1k: 0.15, output_per_1k: 0.6}
+        - id: free-model
+embedding:
+  providers:
+    - name: emb
+      base_url: https://api.example.test/v1
+      models:
+        - id: text-embedding-3-small
+          dimensions: 8
+          price: {input_per_1k: 0.02}
+rerank:
+  providers:
+    - name: rr
+      base_url: https://api.example.test
+      models:
+        - id: rerank-1
+          price: {per_request: 0.5}
+`
+	for _, tc := range []struct {
+		name, extra string
+		want        map[string]ragd.Price
+		err         string
+	}{
+		{name: "Valid", want: map[string]ragd.Price{"gpt-4o-mini": {InputPer1K: 0.15, OutputPer1K: 0.6},
+			"text-embedding-3-small": {InputPer1K: 0.02}, "rerank-1": {PerRequest: 0.5}}},
+		{name: "ErrNegative", extra: "        - id: bad\n          price: {per_request: -1}\n", err: "price.per_request must not be negative"},
+		{name: "ErrTwice", extra: "        - id: gpt-4o-mini\n          price: {per_request: 1}\n", err: `rerank model "gpt-4o-mini": another model of that id has a price already`},
+		{name: "ErrUnknownField", extra: "        - id: x\n          price: {per_token: 1}\n", err: "per_token"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "ragd.yaml")
+			os.WriteFile(path, []byte(base+tc.extra), 0o600)
+			fc, err := loadConfig(path)
+			var got map[string]ragd.Price
+			if err == nil {
+				got, err = prices(fc)
+			}
+			switch {
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+				t.Fatalf("error %v, want %q", err, tc.err)
+			case tc.err == "" && (err != nil || !reflect.DeepEqual(got, tc.want)):
+				t.Fatalf("prices %v (%v), want %v", got, err, tc.want)
+			}
+		})
 	}
 }

@@ -207,7 +207,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	for ep, want := range map[string]int64{"POST /v1/vector_store": 1, "POST /v1/vector_store/:id/items": 1, "GET /v1/models": 1} {
-		if got := usage[ep].Requests; got != want {
+		if got := usage[ragd.UsageKey{Workspace: ragd.DefaultWorkspace, Month: ragd.Month(time.Now()), Endpoint: ep}].Requests; got != want {
 			t.Errorf("flushed usage of %s: %d, want %d", ep, got, want)
 		}
 	}

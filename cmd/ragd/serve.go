@@ -203,6 +203,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	priced, err := prices(fc)
+	if err != nil {
+		return err
+	}
 	ops, err := m.ops.config()
 	if err != nil {
 		return err
@@ -219,7 +223,7 @@ func (m *Main) Run(ctx context.Context) error {
 	svc := service.New(service.Config{Store: st, Writer: writer, Chat: chat, Media: mediaModels, WebhookDestinations: ops.Webhooks.Destinations,
 		StorageLimit: m.StorageLimitBytes, Embedders: reg, Rerankers: rr, Ingester: ing, Logger: log})
 	srv := server.New(svc, server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log, Ops: ops,
-		MaxRerankDocuments: m.MaxRerankDocuments, MaxRerankBytes: m.MaxRerankBytes, Timeouts: m.Timeouts})
+		MaxRerankDocuments: m.MaxRerankDocuments, MaxRerankBytes: m.MaxRerankBytes, Timeouts: m.Timeouts, Prices: priced})
 	if err := ing.Start(ctx); err != nil {
 		return err
 	}
