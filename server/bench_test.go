@@ -84,7 +84,7 @@ func BenchmarkRAGOverhead(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		res, _, err := s.svc.RAG(ctx, "bench", service.Turn{}, req, func(int) {})
+		res, _, err := s.svc.RAG(ctx, "bench", service.Turn{}, req, func(service.Tokens) {})
 		if err != nil {
 			b.Fatal(err)
 		}

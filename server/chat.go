@@ -92,7 +92,7 @@ func (s *Server) handleRAG(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.reply(c, turn, nil)(s.svc.RAG(c.Request().Context(), workspaceOf(c), turn, req, func(n int) { AddTokens(c, TokenUse{Embedding: n}) }))
+	return s.reply(c, turn, nil)(s.svc.RAG(c.Request().Context(), workspaceOf(c), turn, req, func(t service.Tokens) { addModelTokens(c, t) }))
 }
 
 // startChat reserves the tokens of a chat or RAG request whose parsed

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/internal/testwait"
 	"github.com/ragd/ragd/rag"
 	"github.com/ragd/ragd/server"
@@ -122,4 +123,43 @@ func TestCreditsUsed(t *testing.T) {
 func roundCredits(v float64) float64 {
 	f, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'f', 9, 64), 64)
 	return f
+}
+
+// The embedding tokens of a collection's items, searches, RAG retrieval
+// and file ingest cost the price of the collection's model.
+func TestCollectionCredits(t *testing.T) {
+	ts := serve(t, setup{cfg: server.Config{Prices: map[string]ragd.Price{"hash-64": {InputPer1K: 1000}}},
+		ingest: &ingest.Config{Workers: 1}})
+	col := str(obj(ts.do(t, "POST", "/v1/vector_store", ts.admin, map[string]any{"name": "priced", "embedding_model": "hash-64"}).must(t, 201)["collection"])["id"])
+	free := ts.collection(t, ts.admin, "free")
+	for _, c := range []struct {
+		name, path string
+		body       map[string]any
+		priced     bool
+	}{
+		{"Item", "/v1/vector_store/" + col + "/items", map[string]any{"content": "four words of content"}, true},
+		{"Search", "/v1/vector_store/" + col + "/search", map[string]any{"input": "content words"}, true},
+		{"KeywordSearch", "/v1/vector_store/" + col + "/search", map[string]any{"input": "content words", "mode": "keyword"}, false},
+		{"RAG", "/v1/chat/completions/RAG", map[string]any{"collection": col, "model": "ragd-extractive", "messages": user("content words?")}, true},
+		{"UnpricedModel", "/v1/vector_store/" + free + "/items", map[string]any{"content": "four words of content"}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := ts.do(t, "POST", c.path, ts.admin, c.body)
+			if r.status/100 != 2 {
+				t.Fatalf("%d %s", r.status, r.raw)
+			}
+			credits, err := strconv.ParseFloat(r.header.Get("x-credits-used"), 64)
+			if err != nil || (credits > 0) != c.priced {
+				t.Errorf("x-credits-used %q, priced %v", r.header.Get("x-credits-used"), c.priced)
+			}
+		})
+	}
+	fs := &fileServer{testServer: ts}
+	fs.upload(t, ts.admin, col, "?wait=true", "notes.md", []byte("# Notes\n\nIngested words cost the model's price too.\n"), nil).must(t, 201)
+	testwait.Until(t, 30*time.Second, func() bool {
+		use := obj(ts.do(t, "GET", "/v1/usage", ts.admin, nil).must(t, 200)["current_month"])
+		ingest := obj(obj(use["by_endpoint"])["ingest"])
+		m := obj(obj(use["by_model"])["hash-64"])
+		return ingest["credits"] != nil && ingest["credits"].(float64) > 0 && m["credits"].(float64) > ingest["credits"].(float64)
+	}, "the ingest's tokens were not charged at hash-64's price")
 }

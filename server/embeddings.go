@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/tokenize"
 )
 
@@ -114,7 +115,7 @@ func (s *Server) handleEmbeddings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	resp := embeddingsResponse{Object: "list", Model: emb.Name(), Usage: embeddingUsage(c, emb.Name(), tokens), Data: make([]embeddingData, len(vecs))}
+	resp := embeddingsResponse{Object: "list", Model: emb.Name(), Usage: embeddingUsage(c, service.Tokens{}.Add(emb.Name(), tokens)), Data: make([]embeddingData, len(vecs))}
 	for i, v := range vecs {
 		if dims < len(v) {
 			// Shortened vectors are renormalised, as OpenAI does.

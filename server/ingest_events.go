@@ -18,7 +18,13 @@ func (s *Server) FileDone(ctx context.Context, workspace string, f *ragd.File) {
 	s.metrics.IngestJobs.WithLabelValues(outcome).Inc()
 	s.updateQueueDepth(ctx)
 	if f.Tokens > 0 {
-		s.RecordUsage(workspace, "ingest", TokenUse{Embedding: f.Tokens})
+		// The tokens cost the price of the collection's model; a
+		// collection deleted meanwhile leaves them unpriced.
+		t := TokenUse{Embedding: f.Tokens}
+		if col, err := s.svc.Collection(ctx, workspace, f.CollectionID); err == nil {
+			t.Model = col.EmbeddingModel
+		}
+		s.RecordUsage(workspace, "ingest", t)
 	}
 	if err := s.Events().Publish(ctx, workspace, event, map[string]any{"file": f}); err != nil {
 		s.log.Error("queueing a webhook event", "event", event, "file_id", f.ID, "err", err)

@@ -35,9 +35,9 @@ type itemsResponse struct {
 
 // addItems reserves the tokens embedding items will use and adds them
 // through the service.
-func (s *Server) addItems(c echo.Context, items []service.ItemInput, batch bool) ([]*ragd.Item, int, error) {
+func (s *Server) addItems(c echo.Context, items []service.ItemInput, batch bool) ([]*ragd.Item, service.Tokens, error) {
 	if err := s.reserveTokens(c, service.ItemTokens(items)); err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	return s.svc.AddItems(c.Request().Context(), workspaceOf(c), c.Param("id"), items, batch)
 }
@@ -51,7 +51,7 @@ func (s *Server) handleItemCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	u := embeddingUsage(c, "", tokens)
+	u := embeddingUsage(c, tokens)
 	return c.JSON(http.StatusCreated, itemResponse{Item: items[0], Usage: &u})
 }
 
@@ -68,7 +68,7 @@ func (s *Server) handleItemBatch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, itemsResponse{Items: items, Usage: embeddingUsage(c, "", tokens)})
+	return c.JSON(http.StatusCreated, itemsResponse{Items: items, Usage: embeddingUsage(c, tokens)})
 }
 
 func (s *Server) handleItemList(c echo.Context) error {
@@ -97,7 +97,7 @@ func (s *Server) handleItemUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	us := embeddingUsage(c, "", tokens)
+	us := embeddingUsage(c, tokens)
 	return c.JSON(http.StatusOK, itemResponse{Item: it, Usage: &us})
 }
 

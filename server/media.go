@@ -111,7 +111,7 @@ func (s *Server) sendOutput(c echo.Context) func(*media.Output, error) error {
 		if err != nil {
 			return err
 		}
-		AddTokens(c, TokenUse{Prompt: out.Usage.InputTokens, Completion: out.Usage.OutputTokens})
+		AddTokens(c, TokenUse{Model: out.Model, Prompt: out.Usage.InputTokens, Completion: out.Usage.OutputTokens})
 		c.Response().Header().Set("x-model-used", out.Model)
 		return c.Blob(http.StatusOK, out.ContentType, out.Body)
 	}
@@ -253,6 +253,8 @@ func (s *Server) handleVideoCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// A job is charged once, when it is created: polls are free.
+	AddTokens(c, TokenUse{Model: j.Model})
 	return c.JSON(http.StatusOK, videoJob(j))
 }
 
@@ -275,5 +277,6 @@ func (s *Server) handleVideoGenerate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	AddTokens(c, TokenUse{Model: j.Model})
 	return c.JSON(http.StatusOK, videoJob(j))
 }

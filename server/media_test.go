@@ -18,7 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/internal/testwait"
 	"github.com/ragd/ragd/media"
 	"github.com/ragd/ragd/server"
 	"github.com/ragd/ragd/service"
@@ -484,5 +486,35 @@ func TestVideoJobSurvivesRestart(t *testing.T) {
 		if b := ts.do(t, "GET", "/v1/videos/generations/"+id, key, nil).must(t, 200); b["status"] != want || b["job_id"] != id {
 			t.Fatalf("after the restart: %v, want status %s", b, want)
 		}
+	}
+}
+
+// Media models are priced per request (seed 004): each generation and
+// video job carries its cost in x-credits-used once, and /v1/usage counts
+// it by model; polling a job is free.
+func TestMediaCredits(t *testing.T) {
+	up := newMediaUpstream(t)
+	ts := serve(t, setup{svc: service.Config{Media: mediaRouter(t, up)},
+		cfg: server.Config{Prices: map[string]ragd.Price{"dall-e-3": {PerRequest: 0.04}, "veo": {PerRequest: 0.5}}}})
+	r := ts.do(t, "POST", "/v1/images/generations", ts.admin, map[string]any{"model": "dall-e-3", "prompt": "a fox"})
+	r.must(t, 200)
+	if got := r.header.Get("x-credits-used"); got != "0.04" {
+		t.Errorf("image credits %q", got)
+	}
+	r = ts.do(t, "POST", "/v1/videos/generations", ts.admin, map[string]any{"model": "veo", "prompt": "a fox"})
+	job := r.must(t, 200)
+	if got := r.header.Get("x-credits-used"); got != "0.5" {
+		t.Errorf("video job credits %q", got)
+	}
+	if r := ts.do(t, "GET", "/v1/videos/generations/"+str(job["id"]), ts.admin, nil); r.header.Get("x-credits-used") != "0" {
+		t.Errorf("a poll cost %q", r.header.Get("x-credits-used"))
+	}
+	var use map[string]any
+	testwait.Until(t, 30*time.Second, func() bool {
+		use = obj(ts.do(t, "GET", "/v1/usage", ts.admin, nil).must(t, 200)["current_month"])
+		return obj(obj(use["by_model"])["veo"])["credits"] == 0.5
+	}, "the video job's credits were not counted by model: %v", use)
+	if img := obj(obj(use["by_model"])["dall-e-3"]); img["credits"] != 0.04 || img["requests"] != 1.0 {
+		t.Errorf("dall-e-3 usage %v", img)
 	}
 }

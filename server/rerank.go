@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/service"
 )
 
 func (s *Server) registerRerankRoutes(g *echo.Group) {
@@ -116,7 +117,7 @@ func (s *Server) handleRerank(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	resp := rerankResponse{ID: uuid.NewString(), Model: model, Results: make([]rerankResult, n), Usage: embeddingUsage(c, model, tokens)}
+	resp := rerankResponse{ID: uuid.NewString(), Model: model, Results: make([]rerankResult, n), Usage: embeddingUsage(c, service.Tokens{}.Add(model, tokens))}
 	for i, idx := range order[:n] {
 		resp.Results[i] = rerankResult{Index: idx, RelevanceScore: scores[idx]}
 		if req.ReturnDocuments {

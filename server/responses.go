@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd/rag"
+	"github.com/ragd/ragd/service"
 )
 
 func (s *Server) registerResponsesRoutes(g *echo.Group) {
@@ -27,7 +28,7 @@ func (s *Server) handleResponse(c echo.Context) error {
 	if err := s.reserveTokens(c, req.ExpectedTokens()); err != nil {
 		return err
 	}
-	res, st, err := s.svc.Respond(c.Request().Context(), workspaceOf(c), req, func(n int) { AddTokens(c, TokenUse{Embedding: n}) })
+	res, st, err := s.svc.Respond(c.Request().Context(), workspaceOf(c), req, func(t service.Tokens) { addModelTokens(c, t) })
 	switch {
 	case err != nil:
 		return err

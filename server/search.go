@@ -60,5 +60,5 @@ func (s *Server) handleSearch(c echo.Context) error {
 			res[i].Content = ""
 		}
 	}
-	return c.JSON(http.StatusOK, searchResponse{Results: res, Usage: embeddingUsage(c, "", tokens)})
+	return c.JSON(http.StatusOK, searchResponse{Results: res, Usage: embeddingUsage(c, tokens)})
 }

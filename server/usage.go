@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/service"
 )
 
 // TokenUse counts the tokens one request (or background job) used of one
@@ -94,12 +95,21 @@ func statsOf(c echo.Context) *requestStats {
 // response bodies.
 func AddTokens(c echo.Context, t TokenUse) { statsOf(c).add(t) }
 
-// embeddingUsage reports tokens embedded (or read by a rerank model) by
-// model ("" when not known here) for the request in c and returns the
-// OpenAI usage object that shows them.
-func embeddingUsage(c echo.Context, model string, tokens int) usage {
-	AddTokens(c, TokenUse{Model: model, Embedding: tokens})
-	return usage{PromptTokens: tokens, TotalTokens: tokens}
+// embeddingUsage reports the tokens each model embedded (or read, for a
+// rerank model) for the request in c and returns the OpenAI usage object
+// that shows them all.
+func embeddingUsage(c echo.Context, tokens service.Tokens) usage {
+	addModelTokens(c, tokens)
+	n := tokens.Total()
+	return usage{PromptTokens: n, TotalTokens: n}
+}
+
+// addModelTokens reports the tokens each model embedded or read for the
+// request in c.
+func addModelTokens(c echo.Context, tokens service.Tokens) {
+	for model, n := range tokens {
+		AddTokens(c, TokenUse{Model: model, Embedding: n})
+	}
 }
 
 // credits returns what t costs at its model's price: input tokens are the

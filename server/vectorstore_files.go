@@ -326,7 +326,7 @@ func (s *Server) handleVectorStoreSearch(c echo.Context) error {
 	}
 	q := service.VectorStoreQuery{Queries: queries, MaxResults: req.MaxNumResults, Filters: req.Filters, Ranking: req.RankingOptions}
 	res, tokens, err := s.svc.SearchVectorStores(c.Request().Context(), workspaceOf(c), []string{c.Param("id")}, q)
-	AddTokens(c, TokenUse{Embedding: tokens})
+	addModelTokens(c, tokens)
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ func (s *Service) Chat(ctx context.Context, ws string, turn Turn, req *rag.ChatR
 // the stream to relay. count receives the embedding tokens each retrieval
 // used. A turn of a named end user is answered with what ragd remembers
 // of the user, as in Chat.
-func (s *Service) RAG(ctx context.Context, ws string, turn Turn, req *rag.RAGRequest, count func(tokens int)) (*rag.Result, *rag.ChatStream, error) {
+func (s *Service) RAG(ctx context.Context, ws string, turn Turn, req *rag.RAGRequest, count func(Tokens)) (*rag.Result, *rag.ChatStream, error) {
 	mem, err := s.recall(ctx, ws, turn)
 	if err != nil {
 		return nil, nil, err

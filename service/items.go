@@ -67,12 +67,12 @@ func ItemTokens(in []ItemInput) int {
 // collection colID of workspace ws, all or none. batch names the fields
 // of a batch request ("items[i]."). It returns the stored items and the
 // tokens embedded.
-func (s *Service) AddItems(ctx context.Context, ws, colID string, in []ItemInput, batch bool) ([]*ragd.Item, int, error) {
+func (s *Service) AddItems(ctx context.Context, ws, colID string, in []ItemInput, batch bool) ([]*ragd.Item, Tokens, error) {
 	if batch && len(in) == 0 {
-		return nil, 0, ragd.Invalid("items", "items must be a non-empty array")
+		return nil, nil, ragd.Invalid("items", "items must be a non-empty array")
 	}
 	if len(in) > MaxBatchItems {
-		return nil, 0, ragd.Invalid("items", "a batch holds at most %d items, got %d; split it", MaxBatchItems, len(in))
+		return nil, nil, ragd.Invalid("items", "a batch holds at most %d items, got %d; split it", MaxBatchItems, len(in))
 	}
 	items := make([]ragd.NewItem, len(in))
 	vectors, params := make([]Vector, len(in)), make([]string, len(in))
@@ -83,21 +83,21 @@ func (s *Service) AddItems(ctx context.Context, ws, colID string, in []ItemInput
 		}
 		var err error
 		if items[i], err = it.validate(params[i]); err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
 		items[i].ID, items[i].Created = ragd.NewID("item"), now
 		vectors[i] = it.Vector
 	}
 	col, err := s.store.Collection(ctx, ws, colID)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	items, tokens, err := s.prepareItems(ctx, col, items, vectors, params)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	stored, err := s.write.InsertItems(ctx, ws, colID, items)
-	return stored, tokens, err
+	return stored, Tokens{}.Add(col.EmbeddingModel, tokens), err
 }
 
 // Items returns a page of the items of collection colID and whether more
@@ -113,39 +113,39 @@ func (s *Service) Item(ctx context.Context, ws, colID, itemID string) (*ragd.Ite
 
 // UpdateItem validates in and applies it to item itemID: new content is
 // chunked and embedded again. It returns the item and the tokens embedded.
-func (s *Service) UpdateItem(ctx context.Context, ws, colID, itemID string, in ItemInput) (*ragd.Item, int, error) {
+func (s *Service) UpdateItem(ctx context.Context, ws, colID, itemID string, in ItemInput) (*ragd.Item, Tokens, error) {
 	if err := ragd.ValidateMetadata("metadata", in.Metadata); err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	if in.Description != nil {
 		if err := ragd.ValidateText("description", *in.Description, true); err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
 	}
 	u := ragd.ItemUpdate{Description: in.Description, Metadata: in.Metadata, At: s.now().Unix()}
-	tokens := 0
+	var tokens Tokens
 	if in.Content != nil || in.Vector != nil {
 		col, err := s.store.Collection(ctx, ws, colID)
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
 		if in.Content == nil {
 			// A new vector for the content the item has.
 			it, err := s.store.Item(ctx, ws, col.ID, itemID)
 			if err != nil {
-				return nil, 0, err
+				return nil, nil, err
 			}
 			in.Content = &it.Content
 		}
 		ni, err := in.validate("")
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
 		prepared, n, err := s.prepareItems(ctx, col, []ragd.NewItem{ni}, []Vector{in.Vector}, []string{""})
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
-		u.Content, u.Chunks, tokens = &ni.Content, prepared[0].Chunks, n
+		u.Content, u.Chunks, tokens = &ni.Content, prepared[0].Chunks, tokens.Add(col.EmbeddingModel, n)
 	}
 	it, err := s.write.UpdateItem(ctx, ws, colID, itemID, u)
 	return it, tokens, err

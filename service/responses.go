@@ -13,7 +13,7 @@ import (
 // conversation. It returns the whole result, or for a streaming request
 // the stream to relay. count receives the embedding tokens the search
 // used. A vector store that is not one of ws's collections is ENOTFOUND.
-func (s *Service) Respond(ctx context.Context, ws string, req *rag.ResponsesRequest, count func(tokens int)) (*rag.ResponseResult, *rag.ResponseStream, error) {
+func (s *Service) Respond(ctx context.Context, ws string, req *rag.ResponsesRequest, count func(Tokens)) (*rag.ResponseResult, *rag.ResponseStream, error) {
 	var found []rag.FileSearchResult
 	if t := req.FileSearch; t != nil {
 		q := fileSearchQuery(t, req.Query())

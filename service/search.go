@@ -39,63 +39,63 @@ type SearchRequest struct {
 // vector; keyword and hybrid search need the input. A hybrid search of a
 // collection without an embedding model and without a vector is a
 // keyword search. It returns the results and the tokens the models read.
-func (s *Service) Search(ctx context.Context, ws, colID string, r SearchRequest) ([]ragd.SearchResult, int, error) {
+func (s *Service) Search(ctx context.Context, ws, colID string, r SearchRequest) ([]ragd.SearchResult, Tokens, error) {
 	q := r.Query
 	if err := q.Validate(); err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	textless := r.Vector != nil && q.Mode == ragd.ModeVector && r.Rerank == nil
 	if strings.TrimSpace(r.Input) == "" && !textless {
-		return nil, 0, ragd.Invalid("input", "input is required: the text to search for")
+		return nil, nil, ragd.Invalid("input", "input is required: the text to search for")
 	}
 	if r.Vector != nil && q.Mode == ragd.ModeKeyword {
-		return nil, 0, ragd.Invalid("vector", "a keyword search takes no vector; use mode vector or hybrid")
+		return nil, nil, ragd.Invalid("vector", "a keyword search takes no vector; use mode vector or hybrid")
 	}
 	var rk *reranking
 	if r.Rerank != nil {
 		if err := r.Rerank.Validate(r.Param, q.TopK, ragd.MaxTopK); err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
 		rr, err := s.rerankers.Get(r.Param+".model", r.Rerank.Model)
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
 		q.TopK = *r.Rerank.Candidates
 		rk = &reranking{model: rr, topN: *r.Rerank.TopN}
 	}
 	col, err := s.store.Collection(ctx, ws, colID)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	q.Text = r.Input
-	tokens := 0
+	var tokens Tokens
 	switch {
 	case r.Vector != nil:
 		if q.Vector, err = r.Vector.unit("vector", col); err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
 	case col.EmbeddingModel == ragd.NoEmbeddingModel && q.Mode == ragd.ModeVector:
-		return nil, 0, ragd.Invalid("vector", "vector is required: collection %s has no embedding model to embed the input with", col.ID)
+		return nil, nil, ragd.Invalid("vector", "vector is required: collection %s has no embedding model to embed the input with", col.ID)
 	case col.EmbeddingModel == ragd.NoEmbeddingModel:
 		q.Mode = ragd.ModeKeyword
 	case q.Mode != ragd.ModeKeyword:
 		emb, err := s.embedders.ForCollection(col)
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
 		vecs, err := emb.Embed(ctx, []string{r.Input})
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
 		q.Vector = vecs[0]
-		tokens = CountTokens(r.Input)
+		tokens = tokens.Add(col.EmbeddingModel, CountTokens(r.Input))
 	}
 	res, err := s.store.Search(ctx, ws, col.ID, q)
 	if err != nil || rk == nil {
 		return res, tokens, err
 	}
 	res, n, err := rk.apply(ctx, r.Input, res)
-	return res, tokens + n, err
+	return res, tokens.Add(rk.model.Name(), n), err
 }
 
 // retriever searches the collections of one workspace for the RAG engine
@@ -103,7 +103,7 @@ func (s *Service) Search(ctx context.Context, ws, colID string, r SearchRequest)
 type retriever struct {
 	s     *Service
 	ws    string
-	count func(int)
+	count func(Tokens)
 }
 
 // Retrieve implements rag.Retriever.

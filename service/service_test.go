@@ -103,7 +103,7 @@ func TestWriteSeamInputsAreExplicit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tokens == 0 {
+	if tokens.Total() == 0 {
 		t.Error("AddItems reported no embedding tokens")
 	}
 	got := rec.items[0][0]

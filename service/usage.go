@@ -60,3 +60,36 @@ func (s *Service) DatabaseBytes() int64 { return s.store.DatabaseBytes() }
 
 // PendingJobs returns how many files wait for or are in ingestion.
 func (s *Service) PendingJobs(ctx context.Context) (int, error) { return s.store.PendingJobs(ctx) }
+
+// Tokens counts the tokens each model read for one call, by model name,
+// so that each model's price applies to its own tokens.
+type Tokens map[string]int
+
+// Add counts n tokens read by model and returns t (made when nil).
+func (t Tokens) Add(model string, n int) Tokens {
+	if n == 0 {
+		return t
+	}
+	if t == nil {
+		t = Tokens{}
+	}
+	t[model] += n
+	return t
+}
+
+// Merge adds o's counts to t and returns t (made when nil).
+func (t Tokens) Merge(o Tokens) Tokens {
+	for m, n := range o {
+		t = t.Add(m, n)
+	}
+	return t
+}
+
+// Total returns the tokens of every model together.
+func (t Tokens) Total() int {
+	n := 0
+	for _, v := range t {
+		n += v
+	}
+	return n
+}

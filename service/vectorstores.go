@@ -63,30 +63,30 @@ type VectorStoreResult struct {
 // SearchVectorStores searches vector stores ids of workspace ws with q and
 // returns the best results over all of them, best first, with the
 // embedding tokens the queries used.
-func (s *Service) SearchVectorStores(ctx context.Context, ws string, ids []string, q VectorStoreQuery) ([]VectorStoreResult, int, error) {
+func (s *Service) SearchVectorStores(ctx context.Context, ws string, ids []string, q VectorStoreQuery) ([]VectorStoreResult, Tokens, error) {
 	limit := DefaultVectorStoreResults
 	if q.MaxResults != nil {
 		limit = *q.MaxResults
 	}
 	if limit < 1 || limit > MaxVectorStoreResults {
-		return nil, 0, ragd.Invalid(q.Param+"max_num_results", "max_num_results must be between 1 and %d, got %d", MaxVectorStoreResults, limit)
+		return nil, nil, ragd.Invalid(q.Param+"max_num_results", "max_num_results must be between 1 and %d, got %d", MaxVectorStoreResults, limit)
 	}
 	filter, err := ragd.ParseOpenAIFilter(q.Param+"filters", q.Filters)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	var threshold *float64
 	if o := q.Ranking; o != nil {
 		if !rankers[o.Ranker] {
-			return nil, 0, ragd.Invalid(q.Param+"ranking_options.ranker", `ranker must be "auto", "none" or "default-2024-11-15", got %q`, o.Ranker)
+			return nil, nil, ragd.Invalid(q.Param+"ranking_options.ranker", `ranker must be "auto", "none" or "default-2024-11-15", got %q`, o.Ranker)
 		}
 		if th := o.ScoreThreshold; th != nil && (*th < 0 || *th > 1) {
-			return nil, 0, ragd.Invalid(q.Param+"ranking_options.score_threshold", "score_threshold must be between 0 and 1, got %v", *th)
+			return nil, nil, ragd.Invalid(q.Param+"ranking_options.score_threshold", "score_threshold must be between 0 and 1, got %v", *th)
 		}
 		threshold = o.ScoreThreshold
 	}
 	if len(ids) == 0 {
-		return nil, 0, ragd.Invalid(q.Param+"vector_store_ids", "name at least one vector store to search")
+		return nil, nil, ragd.Invalid(q.Param+"vector_store_ids", "name at least one vector store to search")
 	}
 	var queries []string
 	for _, text := range q.Queries {
@@ -95,10 +95,10 @@ func (s *Service) SearchVectorStores(ctx context.Context, ws string, ids []strin
 		}
 	}
 	if len(queries) == 0 {
-		return nil, 0, ragd.Invalid(q.Param+"query", "query is required: the text to search for")
+		return nil, nil, ragd.Invalid(q.Param+"query", "query is required: the text to search for")
 	}
 	best := map[string]VectorStoreResult{} // by chunk ID
-	tokens := 0
+	var tokens Tokens
 	for i, id := range ids {
 		col, err := s.activeCollection(ctx, ws, id)
 		if err != nil {
@@ -106,12 +106,12 @@ func (s *Service) SearchVectorStores(ctx context.Context, ws string, ids []strin
 			if errors.As(err, &e) && (q.Param != "" || len(ids) > 1) {
 				e.Param = fmt.Sprintf("%svector_store_ids[%d]", q.Param, i)
 			}
-			return nil, 0, err
+			return nil, nil, err
 		}
 		for _, text := range queries {
 			res, n, err := s.Search(ctx, ws, col.ID, SearchRequest{Input: text, Query: ragd.SearchQuery{Mode: ragd.ModeHybrid,
 				TopK: limit, Filter: filter, ScoreThreshold: threshold}})
-			tokens += n
+			tokens = tokens.Merge(n)
 			if err != nil {
 				return nil, tokens, err
 			}
