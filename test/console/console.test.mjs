@@ -5,7 +5,7 @@
 // go to RAGD_SCREENSHOTS (docs/console/ when run by the Go test).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -43,12 +43,13 @@ test('console', async (t) => {
   page.setDefaultTimeout(20_000);
   const offsite = [];
   const problems = [];
-  // Every request that leaves the browser must go to ragd. Chromium's
-  // own PDF viewer (a chrome-extension: page opened for the cited PDF)
-  // and blob:/data: URLs never touch the network.
+  // Every request that goes to the network must go to ragd. Chromium's
+  // own pages and resources (its PDF viewer for the cited PDF, a
+  // chrome-extension: page loading chrome: resources) and blob:/data:
+  // URLs never touch it.
   context.on('request', (r) => {
     const u = r.url();
-    if (!u.startsWith(base + '/') && !/^(data|blob|chrome-extension):/.test(u)) offsite.push(u);
+    if (/^(https?|wss?|ftp):/i.test(u) && !u.startsWith(base + '/')) offsite.push(u);
   });
   page.on('pageerror', (e) => problems.push('page error: ' + e.message));
   page.on('console', (m) => {
@@ -163,6 +164,15 @@ test('console', async (t) => {
     await page.locator('#results li.result').first().waitFor();
     const files = await page.locator('#results li.result header a').allTextContents();
     assert.ok(files.length > 0 && files.every((f) => f === 'rustfmt.md'), `filtered results: ${files}`);
+
+    // Mode and top_k: one keyword result.
+    await page.getByRole('group', { name: 'Filter' }).getByRole('button', { name: 'Remove' }).click();
+    await page.getByLabel('Mode').selectOption('keyword');
+    await page.getByLabel('Results (top_k)').fill('1');
+    await query.fill('mailing lists devoted to R');
+    await query.press('Enter');
+    await page.locator('#search-status', { hasText: /^1 result in \d+ ms/ }).waitFor();
+    assert.equal(await page.locator('#results li.result').count(), 1);
   });
 
   await t.test('ask a RAG question: the streamed answer cites its passage, which opens with its page, and the PDF at that page', async () => {
@@ -238,6 +248,21 @@ test('console', async (t) => {
     await page.evaluate(() => { location.hash = '#/collections'; });
     await page.locator('tr[data-name="manuals"]').waitFor();
     await shot('collections-phone');
+  });
+
+  await t.test("download a file's original; delete a file after confirming", async () => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.locator('tr[data-name="manuals"] a').click();
+    const row = page.locator('tr[data-filename="input.pdf"]');
+    await row.waitFor();
+    const [dl] = await Promise.all([page.waitForEvent('download'), row.getByRole('button', { name: 'Download input.pdf' }).click()]);
+    assert.equal(dl.suggestedFilename(), 'input.pdf');
+    assert.equal(statSync(await dl.path()).size, statSync(pdf).size);
+    const md = page.locator('tr[data-filename="rustfmt.md"]');
+    await md.getByRole('button', { name: 'Delete rustfmt.md' }).click();
+    await page.locator('dialog[open]').getByRole('button', { name: 'Delete' }).click();
+    await md.waitFor({ state: 'detached' });
+    await row.waitFor();
   });
 
   await t.test('no request left ragd, nothing was refused by the CSP or thrown', () => {
