@@ -157,9 +157,17 @@ func TestGracefulShutdown(t *testing.T) {
 	body := `{"content":"written while the server shuts down"}`
 	fmt.Fprintf(conn, "POST /v1/vector_store/%s/items HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
 		col.Collection.ID, testAdminKey, len(body), body[:20])
-	// The request is being served once the handler waits for the body;
-	// a second request on another connection proves the server read it.
-	call(t, "GET", p.url+"/v1/models", nil, nil)
+	// A request answered on a connection opened after it proves the
+	// server accepted the first connection (the listener hands them out
+	// in order): one the listener still held would be reset when it
+	// closes. A new connection, not one kept alive by the client's pool.
+	req, _ := http.NewRequest("GET", p.url+"/v1/models", nil)
+	req.Header.Set("Authorization", "Bearer "+testAdminKey)
+	proof, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proof.Body.Close()
 
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
