@@ -12,20 +12,30 @@ import (
 // health checks and token counting.
 func (s *Service) ChatModels() *rag.Router { return s.chat }
 
+// withMemory returns req with what ragd remembers of turn's end user,
+// relevant to the question, ahead of its messages, and ctx naming the
+// user to the providers (x-user-id); a turn of no user changes nothing.
+func withMemory[R interface{ WithSystem(string) R }](ctx context.Context, s *Service, ws string, turn Turn, req R) (context.Context, R, error) {
+	mem, err := s.recall(ctx, ws, turn)
+	if err != nil {
+		return ctx, req, err
+	}
+	if mem != "" {
+		req = req.WithSystem(mem)
+	}
+	return rag.WithEndUser(ctx, turn.User), req, nil
+}
+
 // Chat answers a chat request of workspace ws with the configured chat
 // models: the whole result, or for a streaming request the stream to
 // relay. For a turn of a named end user, what ragd remembers of that
 // user relevant to the question comes first in the prompt, and the user
 // is named to the provider (x-user-id).
 func (s *Service) Chat(ctx context.Context, ws string, turn Turn, req *rag.ChatRequest) (*rag.Result, *rag.ChatStream, error) {
-	mem, err := s.recall(ctx, ws, turn)
+	ctx, req, err := withMemory(ctx, s, ws, turn, req)
 	if err != nil {
 		return nil, nil, err
 	}
-	if mem != "" {
-		req = req.WithSystem(mem)
-	}
-	ctx = rag.WithEndUser(ctx, turn.User)
 	if req.IsStream() {
 		st, err := s.chat.Stream(ctx, req)
 		return nil, st, err
@@ -40,14 +50,10 @@ func (s *Service) Chat(ctx context.Context, ws string, turn Turn, req *rag.ChatR
 // used. A turn of a named end user is answered with what ragd remembers
 // of the user, as in Chat.
 func (s *Service) RAG(ctx context.Context, ws string, turn Turn, req *rag.RAGRequest, count func(Tokens)) (*rag.Result, *rag.ChatStream, error) {
-	mem, err := s.recall(ctx, ws, turn)
+	ctx, req, err := withMemory(ctx, s, ws, turn, req)
 	if err != nil {
 		return nil, nil, err
 	}
-	if mem != "" {
-		req = req.WithSystem(mem)
-	}
-	ctx = rag.WithEndUser(ctx, turn.User)
 	engine := rag.NewEngine(s.chat, retriever{s: s, ws: ws, count: count})
 	if req.IsStream() {
 		st, err := engine.Stream(ctx, req)
