@@ -48,20 +48,20 @@ type FileCounts struct {
 	Total      int `json:"total"`
 }
 
-// Add counts one file of ragd status status ("" for a file a cancelled
+// Add counts n files of ragd status status ("" for files a cancelled
 // batch removed).
-func (c *FileCounts) Add(status string) {
+func (c *FileCounts) Add(status string, n int) {
 	switch status {
 	case FileCompleted:
-		c.Completed++
+		c.Completed += n
 	case FileFailed:
-		c.Failed++
+		c.Failed += n
 	case "":
-		c.Cancelled++
+		c.Cancelled += n
 	default:
-		c.InProgress++
+		c.InProgress += n
 	}
-	c.Total++
+	c.Total += n
 }
 
 // VectorStoreFile is a file of a collection as OpenAI's vector store API

@@ -204,9 +204,9 @@ func showFileBatch(b *ragd.FileBatch, files []*ragd.VectorStoreFile) openAIFileB
 	o := openAIFileBatch{ID: b.ID, Object: "vector_store.files_batch", CreatedAt: b.Created, VectorStoreID: b.CollectionID}
 	for _, v := range files {
 		if v == nil || v.File == nil {
-			o.FileCounts.Add("")
+			o.FileCounts.Add("", 1)
 		} else {
-			o.FileCounts.Add(v.File.Status)
+			o.FileCounts.Add(v.File.Status, 1)
 		}
 	}
 	switch {

@@ -392,12 +392,7 @@ func (s *Service) VectorStoreFile(ctx context.Context, ws, colID, id string) (*r
 
 // FileCounts counts the files of vector store colID by status.
 func (s *Service) FileCounts(ctx context.Context, ws, colID string) (ragd.FileCounts, error) {
-	var c ragd.FileCounts
-	files, err := s.store.VectorStoreFiles(ctx, ws, colID)
-	for _, f := range files {
-		c.Add(f.File.Status)
-	}
-	return c, err
+	return s.store.FileCounts(ctx, ws, colID)
 }
 
 // UpdateFileAttributes replaces the attributes of file id of vector store

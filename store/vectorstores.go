@@ -46,6 +46,32 @@ func (s *Store) VectorStoreFiles(ctx context.Context, ws, colID string) ([]*ragd
 	return queryAll(ctx, s.db, s.scanVectorStoreFile, vectorStoreFiles+` ORDER BY 2, f.seq`, c.ID)
 }
 
+// FileCounts counts the vector store files of collection colID of
+// workspace ws by status, in one query rather than reading them all (a
+// list of vector stores shows every store's counts).
+func (s *Store) FileCounts(ctx context.Context, ws, colID string) (ragd.FileCounts, error) {
+	var counts ragd.FileCounts
+	c, err := s.Collection(ctx, ws, colID)
+	if err != nil {
+		return counts, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT f.status, count(*) FROM files f LEFT JOIN attachments a ON a.file_id = f.id
+		WHERE f.collection_id = ? GROUP BY f.status`, c.ID)
+	if err != nil {
+		return counts, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var status string
+		var n int
+		if err := rows.Scan(&status, &n); err != nil {
+			return counts, err
+		}
+		counts.Add(status, n)
+	}
+	return counts, rows.Err()
+}
+
 // VectorStoreFile returns vector store file id of collection colID of
 // workspace ws, or ENOTFOUND.
 func (s *Store) VectorStoreFile(ctx context.Context, ws, colID, id string) (*ragd.VectorStoreFile, error) {
