@@ -87,18 +87,14 @@ func (s *Service) remember(ctx context.Context, ws string, turn Turn, answer str
 		return nil
 	}
 	var texts, roles []string
-	for role, text := range map[string]string{"user": turn.Question, "assistant": answer} {
-		if text = strings.TrimSpace(text); text != "" {
-			texts, roles = append(texts, truncateText(text, maxMemoryBytes)), append(roles, role)
+	// The question first, as it was said first.
+	for _, m := range [][2]string{{"user", turn.Question}, {"assistant", answer}} {
+		if text := strings.TrimSpace(m[1]); text != "" {
+			texts, roles = append(texts, truncateText(text, maxMemoryBytes)), append(roles, m[0])
 		}
 	}
 	if len(texts) == 0 {
 		return nil
-	}
-	// The question first, as it was said first.
-	if roles[0] != "user" {
-		slices.Reverse(texts)
-		slices.Reverse(roles)
 	}
 	emb := s.embedders.Default()
 	vecs, err := emb.Embed(ctx, texts)

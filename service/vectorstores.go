@@ -282,7 +282,7 @@ func (s *Service) CreateVectorStore(ctx context.Context, ws string, nv NewVector
 		return nil, ragd.Invalid("expires_after.days", "expires_after.days must be between 1 and %d, got %d", MaxExpiryDays, nv.ExpiresAfterDays)
 	}
 	for _, a := range nv.Files {
-		if err := s.checkAttachment(ctx, ws, a); err != nil {
+		if _, err := s.checkAttachment(ctx, ws, a); err != nil {
 			return nil, err
 		}
 	}
@@ -309,20 +309,18 @@ func (s *Service) CreateVectorStore(ctx context.Context, ws string, nv NewVector
 	return s.store.Collection(ctx, ws, col.ID)
 }
 
-// checkAttachment checks a's attributes and that its file is one of
-// workspace ws.
-func (s *Service) checkAttachment(ctx context.Context, ws string, a Attachment) error {
+// checkAttachment checks a's attributes and returns its file, which must
+// be one of workspace ws.
+func (s *Service) checkAttachment(ctx context.Context, ws string, a Attachment) (*ragd.WorkspaceFile, error) {
 	if err := ValidateAttributes(a.Param+"attributes", a.Attributes, false); err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := s.store.WorkspaceFile(ctx, ws, a.FileID); err != nil {
-		var e *ragd.Error
-		if errors.As(err, &e) && e.Kind == ragd.ENOTFOUND {
-			e.Param = a.Param + "file_id"
-		}
-		return err
+	wf, err := s.store.WorkspaceFile(ctx, ws, a.FileID)
+	var e *ragd.Error
+	if errors.As(err, &e) && e.Kind == ragd.ENOTFOUND {
+		e.Param = a.Param + "file_id"
 	}
-	return nil
+	return wf, err
 }
 
 // AttachFile attaches workspace file a.FileID to vector store colID of
@@ -330,7 +328,8 @@ func (s *Service) checkAttachment(ctx context.Context, ws string, a Attachment) 
 // its bytes, and returns the vector store file. Attaching a file
 // attached already returns it as it is.
 func (s *Service) AttachFile(ctx context.Context, ws, colID string, a Attachment, batch string) (*ragd.VectorStoreFile, error) {
-	if err := s.checkAttachment(ctx, ws, a); err != nil {
+	wf, err := s.checkAttachment(ctx, ws, a)
+	if err != nil {
 		return nil, err
 	}
 	col, err := s.activeCollection(ctx, ws, colID)
@@ -339,10 +338,6 @@ func (s *Service) AttachFile(ctx context.Context, ws, colID string, a Attachment
 	}
 	if v, err := s.store.VectorStoreFile(ctx, ws, col.ID, a.FileID); err == nil && batch == "" {
 		return v, nil
-	}
-	wf, err := s.store.WorkspaceFile(ctx, ws, a.FileID)
-	if err != nil {
-		return nil, err
 	}
 	emb, err := s.embedders.ForCollection(col)
 	if err != nil {
@@ -467,7 +462,7 @@ func (s *Service) CreateFileBatch(ctx context.Context, ws, colID string, files [
 		return nil, err
 	}
 	for _, a := range files {
-		if err := s.checkAttachment(ctx, ws, a); err != nil {
+		if _, err := s.checkAttachment(ctx, ws, a); err != nil {
 			return nil, err
 		}
 	}
