@@ -10,6 +10,7 @@ import (
 
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/internal/testnode"
+	"github.com/ragd/ragd/server"
 )
 
 // nodeTests is the Node package of the OpenAI Node SDK tests; make test
@@ -40,7 +41,8 @@ func nodeSDK(t *testing.T) (node, dir string) {
 // ragd-extractive. Then it runs the README's Node example as written.
 func TestOpenAINodeSDK(t *testing.T) {
 	node, dir := nodeSDK(t)
-	ts := serve(t, setup{ingest: &ingest.Config{Workers: 2}})
+	// No rate limit: the SDKs poll while files are ingested.
+	ts := serve(t, setup{ingest: &ingest.Config{Workers: 2}, cfg: server.Config{Ops: server.OpsConfig{DefaultTier: &server.Tier{Name: "unlimited"}}}})
 	other := ts.key(t, "other", true)
 	t.Run("sdk.test.mjs", func(t *testing.T) {
 		testnode.Run(t, node, dir, 3*time.Minute, []string{"RAGD_URL=" + ts.URL, "RAGD_KEY=" + ts.admin, "RAGD_OTHER_KEY=" + other}, nil,

@@ -16,6 +16,7 @@ import (
 	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/ragd/ragd/ingest"
+	"github.com/ragd/ragd/server"
 )
 
 // sdkDoc is one of the documents of testdata/openai, shared with the Node
@@ -94,7 +95,8 @@ func wantAPIError(t *testing.T, err error, status int, param string) {
 // batch uploaded and polled, attributes, a filtered search, a delete, and
 // the errors of bad input.
 func TestVectorStoresWithOpenAIGoClient(t *testing.T) {
-	ts := serve(t, setup{ingest: &ingest.Config{Workers: 2}})
+	// No rate limit: the SDKs poll while files are ingested.
+	ts := serve(t, setup{ingest: &ingest.Config{Workers: 2}, cfg: server.Config{Ops: server.OpsConfig{DefaultTier: &server.Tier{Name: "unlimited"}}}})
 	client := openaiClient(ts, ts.admin)
 	other := openaiClient(ts, ts.key(t, "other", true))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -13,18 +13,21 @@ import (
 
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/internal/testwait"
+	"github.com/ragd/ragd/server"
 	"github.com/ragd/ragd/service"
 )
 
 // newVectorStoreServer is a test server with an ingester, whose service
-// clock reads now.
+// clock reads now. Its keys have no rate limit: the tests poll while
+// files are ingested, as the SDKs' poll helpers do.
 func newVectorStoreServer(t *testing.T, limit int64, now *atomic.Int64) *testServer {
 	t.Helper()
 	svc := service.Config{StorageLimit: limit}
 	if now != nil {
 		svc.Now = func() time.Time { return time.Unix(now.Load(), 0) }
 	}
-	return serve(t, setup{svc: svc, ingest: &ingest.Config{Workers: 2}})
+	return serve(t, setup{svc: svc, ingest: &ingest.Config{Workers: 2},
+		cfg: server.Config{Ops: server.OpsConfig{DefaultTier: &server.Tier{Name: "unlimited"}}}})
 }
 
 // uploadFile sends a file to /v1/files with the given multipart fields.
@@ -438,5 +441,26 @@ func TestVectorStoreFileFailure(t *testing.T) {
 	}
 	if got := list(ts.do(t, "GET", "/v1/vector_stores/"+id+"/files?filter=failed", ts.admin, nil).must(t, 200)["data"]); len(got) != 1 {
 		t.Errorf("failed files %v", got)
+	}
+}
+
+// The server's own background loop expires a vector store once its
+// expires_after has passed, with no call but the API's.
+func TestVectorStoreExpiresInBackground(t *testing.T) {
+	var now atomic.Int64
+	now.Store(1_800_000_000)
+	ts := serve(t, setup{svc: service.Config{Now: func() time.Time { return time.Unix(now.Load(), 0) }},
+		cfg:    server.Config{Ops: server.OpsConfig{FlushInterval: 10 * time.Millisecond, DefaultTier: &server.Tier{Name: "unlimited"}}},
+		ingest: &ingest.Config{Workers: 1}})
+	otters := ts.newFile(t, ts.admin, "otters.md", ottersDoc)
+	id := str(ts.do(t, "POST", "/v1/vector_stores", ts.admin, map[string]any{"file_ids": []string{otters},
+		"expires_after": map[string]any{"anchor": "last_active_at", "days": 1}}).must(t, 200)["id"])
+	ts.settled(t, ts.admin, id)
+	now.Add(2 * 86400)
+	testwait.Until(t, 30*time.Second, func() bool {
+		return ts.do(t, "GET", "/v1/vector_stores/"+id, ts.admin, nil).must(t, 200)["status"] == "expired"
+	}, "vector store %s did not expire in the background", id)
+	if r := ts.do(t, "POST", "/v1/vector_stores/"+id+"/search", ts.admin, map[string]any{"query": "otters"}); r.status != 400 {
+		t.Errorf("search of an expired store: %d %s", r.status, r.raw)
 	}
 }
