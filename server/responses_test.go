@@ -307,6 +307,7 @@ func TestResponsesErrors(t *testing.T) {
 		{"ErrToolType", map[string]any{"model": "ragd-extractive", "input": "hi", "tools": []any{map[string]any{"type": "web_search"}}}, 400, "tools[0].type"},
 		{"ErrToolUnknownField", map[string]any{"model": "ragd-extractive", "input": "hi", "tools": []any{tool(map[string]any{"colour": 1})}}, 400, "tools[0]"},
 		{"ErrVectorStoreIDsEmpty", map[string]any{"model": "ragd-extractive", "input": "hi", "tools": []any{fileSearch()}}, 400, "tools[0].vector_store_ids"},
+		{"ErrTooManyVectorStores", map[string]any{"model": "ragd-extractive", "input": "hi", "tools": []any{fileSearch(strings.Split(strings.Repeat("col_x,", 11), ",")[:11]...)}}, 400, "tools[0].vector_store_ids"},
 		{"ErrMaxNumResults0", map[string]any{"model": "ragd-extractive", "input": "hi", "tools": []any{tool(map[string]any{"max_num_results": 0})}}, 400, "tools[0].max_num_results"},
 		{"ErrMaxNumResults51", map[string]any{"model": "ragd-extractive", "input": "hi", "tools": []any{tool(map[string]any{"max_num_results": 51})}}, 400, "tools[0].max_num_results"},
 		{"ErrMaxNumResultsType", map[string]any{"model": "ragd-extractive", "input": "hi", "tools": []any{tool(map[string]any{"max_num_results": "5"})}}, 400, "tools[0].max_num_results"},

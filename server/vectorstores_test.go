@@ -393,6 +393,7 @@ func TestVectorStoreErrors(t *testing.T) {
 		{"ErrSearchOtherWorkspacesStore", "POST", "/v1/vector_stores/" + otherStore + "/search", map[string]any{"query": "x"}, 404, ""},
 		{"ErrNoQuery", "POST", "/v1/vector_stores/" + id + "/search", map[string]any{}, 400, "query"},
 		{"ErrMaxResults", "POST", "/v1/vector_stores/" + id + "/search", map[string]any{"query": "x", "max_num_results": 51}, 400, "max_num_results"},
+		{"ErrTooManyQueries", "POST", "/v1/vector_stores/" + id + "/search", map[string]any{"query": strings.Split(strings.Repeat("q,", 11), ",")[:11]}, 400, "query"},
 		{"ErrMaxResultsZero", "POST", "/v1/vector_stores/" + id + "/search", map[string]any{"query": "x", "max_num_results": 0}, 400, "max_num_results"},
 		{"ErrFilterType", "POST", "/v1/vector_stores/" + id + "/search", map[string]any{"query": "x", "filters": map[string]any{"type": "like", "key": "a", "value": "b"}}, 400, "filters.type"},
 		{"ErrScoreThreshold", "POST", "/v1/vector_stores/" + id + "/search", map[string]any{"query": "x", "ranking_options": map[string]any{"score_threshold": 2}}, 400, "ranking_options.score_threshold"},

@@ -17,6 +17,14 @@ import (
 // search (OpenAI's limit).
 const MaxVectorStoreResults = 50
 
+// MaxSearchQueries and MaxSearchedStores bound one vector store search:
+// each query of each store is a search of its own, so a client cannot
+// make one request cost thousands.
+const (
+	MaxSearchQueries  = 10
+	MaxSearchedStores = 10
+)
+
 // DefaultVectorStoreResults is max_num_results when a search sets none.
 const DefaultVectorStoreResults = 10
 
@@ -87,6 +95,12 @@ func (s *Service) SearchVectorStores(ctx context.Context, ws string, ids []strin
 	}
 	if len(ids) == 0 {
 		return nil, nil, ragd.Invalid(q.Param+"vector_store_ids", "name at least one vector store to search")
+	}
+	if len(ids) > MaxSearchedStores {
+		return nil, nil, ragd.Invalid(q.Param+"vector_store_ids", "a search covers at most %d vector stores, got %d", MaxSearchedStores, len(ids))
+	}
+	if len(q.Queries) > MaxSearchQueries {
+		return nil, nil, ragd.Invalid(q.Param+"query", "query lists at most %d queries, got %d", MaxSearchQueries, len(q.Queries))
 	}
 	var queries []string
 	for _, text := range q.Queries {
