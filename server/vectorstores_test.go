@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -398,6 +399,8 @@ func TestVectorStoreErrors(t *testing.T) {
 		{"ErrFilterType", "POST", "/v1/vector_stores/" + id + "/search", map[string]any{"query": "x", "filters": map[string]any{"type": "like", "key": "a", "value": "b"}}, 400, "filters.type"},
 		{"ErrScoreThreshold", "POST", "/v1/vector_stores/" + id + "/search", map[string]any{"query": "x", "ranking_options": map[string]any{"score_threshold": 2}}, 400, "ranking_options.score_threshold"},
 		{"ErrBatchEmpty", "POST", "/v1/vector_stores/" + id + "/file_batches", map[string]any{}, 400, "file_ids"},
+		{"ErrBatchTooLarge", "POST", "/v1/vector_stores/" + id + "/file_batches", map[string]any{"file_ids": slices.Repeat([]string{file}, 501)}, 400, "file_ids"},
+		{"ErrTooManyFilesAtCreate", "POST", "/v1/vector_stores", map[string]any{"file_ids": slices.Repeat([]string{file}, 501)}, 400, "file_ids"},
 		{"ErrBatchUnknownFile", "POST", "/v1/vector_stores/" + id + "/file_batches", map[string]any{"file_ids": []string{file, "file-nope"}}, 404, "file_ids[1].file_id"},
 		{"ErrListFilter", "GET", "/v1/vector_stores/" + id + "/files?filter=done", nil, 400, "filter"},
 		{"ErrListLimit", "GET", "/v1/vector_stores?limit=101", nil, 400, "limit"},

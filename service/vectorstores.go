@@ -25,6 +25,10 @@ const (
 	MaxSearchedStores = 10
 )
 
+// MaxAttachFiles is the most files one request attaches (OpenAI's limit
+// of a file batch and of a vector store's file_ids).
+const MaxAttachFiles = 500
+
 // DefaultVectorStoreResults is max_num_results when a search sets none.
 const DefaultVectorStoreResults = 10
 
@@ -295,6 +299,9 @@ func (s *Service) CreateVectorStore(ctx context.Context, ws string, nv NewVector
 	if nv.ExpiresAfterDays < 0 || nv.ExpiresAfterDays > MaxExpiryDays {
 		return nil, ragd.Invalid("expires_after.days", "expires_after.days must be between 1 and %d, got %d", MaxExpiryDays, nv.ExpiresAfterDays)
 	}
+	if len(nv.Files) > MaxAttachFiles {
+		return nil, ragd.Invalid("file_ids", "a vector store is created with at most %d files, got %d; add more with file batches", MaxAttachFiles, len(nv.Files))
+	}
 	for _, a := range nv.Files {
 		if _, err := s.checkAttachment(ctx, ws, a); err != nil {
 			return nil, err
@@ -470,6 +477,9 @@ func (s *Service) UpdateVectorStore(ctx context.Context, ws, id string, u Vector
 func (s *Service) CreateFileBatch(ctx context.Context, ws, colID string, files []Attachment) (*ragd.FileBatch, error) {
 	if len(files) == 0 {
 		return nil, ragd.Invalid("file_ids", "name at least one file: file_ids or files")
+	}
+	if len(files) > MaxAttachFiles {
+		return nil, ragd.Invalid("file_ids", "a batch holds at most %d files, got %d; split it", MaxAttachFiles, len(files))
 	}
 	col, err := s.activeCollection(ctx, ws, colID)
 	if err != nil {
