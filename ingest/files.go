@@ -156,7 +156,7 @@ func (g *Ingester) Add(ctx context.Context, ws, colID string, up *Upload, nf New
 		up.Discard()
 		return nil, false, err
 	}
-	f, created, err := g.write.CreateFile(ctx, ws, colID, &ragd.File{ID: up.ID, Created: g.store.Now().Unix(), Filename: cleanFilename(nf.Filename),
+	f, created, err := g.write.CreateFile(ctx, ws, colID, &ragd.File{ID: up.ID, Created: g.store.Now().Unix(), Filename: CleanFilename(nf.Filename),
 		Bytes: up.Size, ContentType: contentTypes[format], SHA256: up.SHA256, Metadata: nf.Metadata, Chunking: nf.Chunking,
 		Source: nf.Source, Batch: nf.Batch})
 	if err != nil || f.ID != up.ID {
@@ -171,9 +171,9 @@ func (g *Ingester) Add(ctx context.Context, ws, colID string, up *Upload, nf New
 	return f, true, nil
 }
 
-// cleanFilename keeps the base name of a client's file name, as valid
+// CleanFilename keeps the base name of a client's file name, as valid
 // UTF-8 without control characters, at most 255 bytes.
-func cleanFilename(name string) string {
+func CleanFilename(name string) string {
 	name = strings.ToValidUTF8(name, "\uFFFD")
 	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
 		name = name[i+1:]

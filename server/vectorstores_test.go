@@ -92,6 +92,12 @@ func TestOpenAIFiles(t *testing.T) {
 	if r.header.Get("X-Storage-Used-Bytes") != fmt.Sprint(len(ottersDoc)) || r.header.Get("X-Storage-Limit-Bytes") != "0" {
 		t.Errorf("storage headers %v", r.header)
 	}
+	// A Windows path is not a file name: only its base name is kept.
+	if f := ts.uploadFile(t, ts.admin, "C:\\docs\\notes.md", ottersDoc, map[string]string{"purpose": "assistants"}).must(t, 200); f["filename"] != "notes.md" {
+		t.Errorf("filename %v, want notes.md", f["filename"])
+	} else {
+		ts.do(t, "DELETE", "/v1/files/"+str(f["id"]), ts.admin, nil).must(t, 200)
+	}
 	second := str(ts.uploadFile(t, ts.admin, "comets.md", cometsDoc, map[string]string{"purpose": "user_data"}).must(t, 200)["id"])
 	ids := func(path string) []string {
 		var out []string

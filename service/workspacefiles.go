@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/ingest"
 )
 
 // newWorkspaceFileID returns a new ID in OpenAI's form, "file-...".
@@ -27,7 +28,7 @@ func (s *Service) AddWorkspaceFile(ctx context.Context, ws string, up *Upload, f
 		up.Discard()
 		return nil, &ragd.Error{Kind: ragd.EINVALID, Code: "empty_file", Param: "file", Message: "the file is empty"}
 	}
-	f := &ragd.WorkspaceFile{ID: newWorkspaceFileID(), Workspace: ws, Filename: cleanName(filename), Bytes: up.Size,
+	f := &ragd.WorkspaceFile{ID: newWorkspaceFileID(), Workspace: ws, Filename: ingest.CleanFilename(filename), Bytes: up.Size,
 		Purpose: purpose, SHA256: up.SHA256, Created: s.now().Unix()}
 	if err := s.ingester.Keep(up, f.ID); err != nil {
 		return nil, err
@@ -37,14 +38,6 @@ func (s *Service) AddWorkspaceFile(ctx context.Context, ws string, up *Upload, f
 		return nil, err
 	}
 	return f, nil
-}
-
-// cleanName is the name a file without one is recorded under.
-func cleanName(name string) string {
-	if strings.TrimSpace(name) == "" {
-		return "file"
-	}
-	return name
 }
 
 // WorkspaceFile returns file id of workspace ws, or ENOTFOUND.
