@@ -86,7 +86,8 @@ func (s *Server) handleWorkspaceFileList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return openAIPage(c, files, func(f *ragd.WorkspaceFile) string { return f.ID }, showWorkspaceFile, 10_000, 10_000)
+	return openAIPage(c, files, func(f *ragd.WorkspaceFile) string { return f.ID },
+		func(f *ragd.WorkspaceFile) (openAIFile, error) { return showWorkspaceFile(f), nil }, 10_000, 10_000)
 }
 
 func (s *Server) handleWorkspaceFileGet(c echo.Context) error {

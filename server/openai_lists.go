@@ -22,8 +22,9 @@ type openAIList[T any] struct {
 // openAIPage answers a list request of OpenAI's API from all, the whole
 // list oldest first: ?order= (asc or desc, default desc), ?after= and
 // ?before= (IDs of the list), ?limit= (1..maxLimit, default defLimit).
-// Each object is shown with show, and id gives its ID.
-func openAIPage[T, V any](c echo.Context, all []T, id func(T) string, show func(T) V, defLimit, maxLimit int) error {
+// id gives an object's ID, and show the object of the answer: it runs for
+// the page's objects only.
+func openAIPage[T, V any](c echo.Context, all []T, id func(T) string, show func(T) (V, error), defLimit, maxLimit int) error {
 	limit := defLimit
 	if v := c.QueryParam("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -62,7 +63,10 @@ func openAIPage[T, V any](c echo.Context, all []T, id func(T) string, show func(
 	}
 	page := openAIList[V]{Object: "list", Data: make([]V, len(all)), HasMore: more}
 	for i, x := range all {
-		page.Data[i] = show(x)
+		var err error
+		if page.Data[i], err = show(x); err != nil {
+			return err
+		}
 	}
 	if len(all) > 0 {
 		first, last := id(all[0]), id(all[len(all)-1])

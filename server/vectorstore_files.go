@@ -127,7 +127,8 @@ func fileList(c echo.Context, colID string, files []*ragd.VectorStoreFile) error
 			shown = append(shown, o)
 		}
 	}
-	return openAIPage(c, shown, func(o openAIVectorStoreFile) string { return o.ID }, func(o openAIVectorStoreFile) openAIVectorStoreFile { return o }, 20, 100)
+	return openAIPage(c, shown, func(o openAIVectorStoreFile) string { return o.ID },
+		func(o openAIVectorStoreFile) (openAIVectorStoreFile, error) { return o, nil }, 20, 100)
 }
 
 func (s *Server) handleVectorStoreFileList(c echo.Context) error {

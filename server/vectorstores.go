@@ -200,15 +200,9 @@ func (s *Server) handleVectorStoreList(c echo.Context) error {
 		}
 		p.After = page[len(page)-1].ID
 	}
-	var shown []openAIVectorStore
-	for _, col := range all {
-		v, err := s.showVectorStore(c, col)
-		if err != nil {
-			return err
-		}
-		shown = append(shown, v)
-	}
-	return openAIPage(c, shown, func(v openAIVectorStore) string { return v.ID }, func(v openAIVectorStore) openAIVectorStore { return v }, 20, 100)
+	// Only the page's stores are shown, each with its file counts.
+	return openAIPage(c, all, func(col *ragd.Collection) string { return col.ID },
+		func(col *ragd.Collection) (openAIVectorStore, error) { return s.showVectorStore(c, col) }, 20, 100)
 }
 
 func (s *Server) handleVectorStoreGet(c echo.Context) error {
