@@ -333,8 +333,8 @@ func (s *Server) handleVectorStoreSearch(c echo.Context) error {
 	}
 	data := make([]searchResult, len(res))
 	for i, r := range res {
-		data[i] = searchResult{FileID: r.FileID, Filename: r.Filename, Score: r.Score, Attributes: r.Attributes,
-			Content: []textContent{{Type: "text", Text: r.Text}}}
+		data[i] = searchResult{FileID: r.FileID, Filename: r.Filename, Score: r.Source.Score, Attributes: r.Source.Metadata,
+			Content: []textContent{{Type: "text", Text: r.Source.Content}}}
 		if data[i].Attributes == nil {
 			data[i].Attributes = map[string]any{}
 		}

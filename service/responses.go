@@ -28,8 +28,8 @@ func (s *Service) Respond(ctx context.Context, ws string, req *rag.ResponsesRequ
 		}
 		found = make([]rag.FileSearchResult, len(res))
 		for i, r := range res {
-			found[i] = rag.FileSearchResult{FileID: r.FileID, Filename: r.Filename, Score: r.Score, Text: r.Text,
-				Attributes: r.Attributes, Source: r.Source}
+			found[i] = rag.FileSearchResult{FileID: r.FileID, Filename: r.Filename, Score: r.Source.Score, Text: r.Source.Content,
+				Attributes: r.Source.Metadata, Source: r.Source}
 		}
 	}
 	if req.IsStream() {

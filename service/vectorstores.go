@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -61,14 +62,12 @@ type VectorStoreQuery struct {
 type VectorStoreResult struct {
 	// FileID is the ID the file is known by through the OpenAI API: the
 	// /v1/files ID it was attached as, or its ragd file ID.
-	FileID     string
-	Filename   string
-	Score      float64
-	Attributes map[string]any
-	Text       string
+	FileID   string
+	Filename string
 	// CollectionID is the vector store searched.
 	CollectionID string
-	// Source is the ragd search result the passage came from.
+	// Source is the ragd search result the passage came from: its score,
+	// text (Content) and attributes (Metadata).
 	Source ragd.SearchResult
 }
 
@@ -134,8 +133,8 @@ func (s *Service) SearchVectorStores(ctx context.Context, ws string, ids []strin
 				return nil, tokens, err
 			}
 			for _, r := range res {
-				if old, ok := best[r.ID]; !ok || r.Score > old.Score {
-					best[r.ID] = VectorStoreResult{Score: r.Score, Attributes: r.Metadata, Text: r.Content, CollectionID: col.ID, Source: r}
+				if old, ok := best[r.ID]; !ok || r.Score > old.Source.Score {
+					best[r.ID] = VectorStoreResult{CollectionID: col.ID, Source: r}
 				}
 			}
 		}
@@ -148,11 +147,8 @@ func (s *Service) SearchVectorStores(ctx context.Context, ws string, ids []strin
 		out = append(out, r)
 	}
 	slices.SortFunc(out, func(a, b VectorStoreResult) int {
-		if a.Score != b.Score {
-			if a.Score > b.Score {
-				return -1
-			}
-			return 1
+		if a.Source.Score != b.Source.Score {
+			return cmp.Compare(b.Source.Score, a.Source.Score)
 		}
 		return strings.Compare(a.Source.ID, b.Source.ID)
 	})
