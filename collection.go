@@ -6,6 +6,9 @@ type Chunking struct {
 	OverlapTokens int `json:"overlap_tokens"`
 }
 
+// MaxDimensions is the most dimensions a collection's vectors may have.
+const MaxDimensions = 8192
+
 // NoEmbeddingModel is the embedding model of a collection that stores
 // only the vectors its clients bring with items and searches.
 const NoEmbeddingModel = "none"

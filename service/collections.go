@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/ingest/chunk"
 )
 
 // Default chunk sizes of a new collection, capped by its embedder's limit.
@@ -99,12 +100,12 @@ func (s *Service) CreateCollection(ctx context.Context, ws string, nc NewCollect
 // range without a model.
 func (s *Service) collectionModel(nc NewCollection) (model string, dims, limit int, err error) {
 	if nc.EmbeddingModel == ragd.NoEmbeddingModel {
-		if nc.Dimensions < 1 || nc.Dimensions > MaxDimensions {
-			return "", 0, 0, ragd.Invalid("dimensions", "a collection without an embedding model needs dimensions between 1 and %d, the length of its vectors; got %d", MaxDimensions, nc.Dimensions)
+		if nc.Dimensions < 1 || nc.Dimensions > ragd.MaxDimensions {
+			return "", 0, 0, ragd.Invalid("dimensions", "a collection without an embedding model needs dimensions between 1 and %d, the length of its vectors; got %d", ragd.MaxDimensions, nc.Dimensions)
 		}
 		// Items bringing their vectors are not chunked: the limit only
 		// bounds the chunking settings.
-		return ragd.NoEmbeddingModel, nc.Dimensions, MaxDimensions, nil
+		return ragd.NoEmbeddingModel, nc.Dimensions, chunk.MaxLimit, nil
 	}
 	emb := s.embedders.Default()
 	if nc.EmbeddingModel != "" {

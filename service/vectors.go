@@ -15,9 +15,6 @@ import (
 // own vector instead of having ragd embed their text. A collection
 // created with embedding_model "none" stores only such vectors.
 
-// MaxDimensions is the most dimensions a collection's vectors may have.
-const MaxDimensions = 8192
-
 // Vector is a vector as a client sends it: JSON numbers, read one by one
 // so that a number out of float32's range is refused by its index rather
 // than failing the whole body.

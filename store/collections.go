@@ -36,8 +36,8 @@ func (s *Store) scanCollection(r rowScanner) (*ragd.Collection, int64, error) {
 // its vector and keyword tables. A duplicate name in the workspace is
 // ECONFLICT.
 func (s *Store) CreateCollection(ctx context.Context, c *ragd.Collection) error {
-	if c.Dimensions <= 0 || c.Dimensions > 8192 {
-		return ragd.Invalid("dimensions", "dimensions must be between 1 and 8192, got %d", c.Dimensions)
+	if c.Dimensions <= 0 || c.Dimensions > ragd.MaxDimensions {
+		return ragd.Invalid("dimensions", "dimensions must be between 1 and %d, got %d", ragd.MaxDimensions, c.Dimensions)
 	}
 	if err := explicit("collection", c.ID, c.Created); err != nil {
 		return err
