@@ -33,7 +33,7 @@ func (s *Store) scanCollection(r rowScanner) (*ragd.Collection, int64, error) {
 
 // CreateCollection stores c (ID, Created and Updated are set here) in the
 // workspace c.Workspace, creating the workspace if needed, together with
-// its vector and keyword tables. A duplicate name in the workspace is
+// the vector table of its dimension count if it is the first. A duplicate name in the workspace is
 // ECONFLICT.
 func (s *Store) CreateCollection(ctx context.Context, c *ragd.Collection) error {
 	if c.Dimensions <= 0 || c.Dimensions > ragd.MaxDimensions {
@@ -53,7 +53,7 @@ func (s *Store) CreateCollection(ctx context.Context, c *ragd.Collection) error 
 			return err
 		}
 		c.LastActive = now
-		res, err := tx.Exec(`INSERT INTO collections (id, workspace, name, description, created, updated, embedding_model,
+		_, err := tx.Exec(`INSERT INTO collections (id, workspace, name, description, created, updated, embedding_model,
 			dimensions, max_tokens, overlap_tokens, metadata, expires_after_days, last_active_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, 0), ?)`,
 			c.ID, c.Workspace, c.Name, c.Description, now, now, c.EmbeddingModel, c.Dimensions,
 			c.Chunking.MaxTokens, c.Chunking.OverlapTokens, meta, c.ExpiresAfterDays, now)
@@ -64,17 +64,7 @@ func (s *Store) CreateCollection(ctx context.Context, c *ragd.Collection) error 
 		if err != nil {
 			return err
 		}
-		seq, err := res.LastInsertId()
-		if err != nil {
-			return err
-		}
-		// Unit vectors: L2 distance orders like cosine and uses
-		// sqlite-vec's AVX kernel; cosine similarity = 1 - d^2/2.
-		if _, err := tx.Exec(fmt.Sprintf(`CREATE VIRTUAL TABLE vec_c%d USING vec0(embedding float[%d])`, seq, c.Dimensions)); err != nil {
-			return err
-		}
-		_, err = tx.Exec(fmt.Sprintf(`CREATE VIRTUAL TABLE fts_c%d USING fts5(content, content='', contentless_delete=1, tokenize='porter unicode61 remove_diacritics 2')`, seq))
-		return err
+		return ensureVecTable(ctx, tx, c.Dimensions)
 	})
 }
 
@@ -215,7 +205,7 @@ func (s *Store) DeleteCollection(ctx context.Context, ws, id string) (*ragd.Coll
 		if files, err = queryColumn[string](ctx, tx, `SELECT id FROM files WHERE collection_id = ?`, id); err != nil {
 			return err
 		}
-		if err := dropCollectionTables(tx, seq); err != nil {
+		if err := dropCollectionIndex(ctx, tx, seq, id); err != nil {
 			return err
 		}
 		// Chunks are found through the collection's items (indexed), not
@@ -237,14 +227,6 @@ func (s *Store) DeleteCollection(ctx context.Context, ws, id string) (*ragd.Coll
 	}
 	s.freeSpace()
 	return c, files, nil
-}
-
-func dropCollectionTables(tx *sql.Tx, seq int64) error {
-	if _, err := tx.Exec(fmt.Sprintf(`DROP TABLE vec_c%d`, seq)); err != nil {
-		return err
-	}
-	_, err := tx.Exec(fmt.Sprintf(`DROP TABLE fts_c%d`, seq))
-	return err
 }
 
 // rowsQuerier is a database or transaction, for queries of many rows.

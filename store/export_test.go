@@ -9,6 +9,10 @@ import (
 	"github.com/ragd/ragd"
 )
 
+// MigrationsBefore makes Open apply only the migrations whose names sort
+// before version, so that a test can build a database of an older ragd.
+func MigrationsBefore(version string) Option { return func(s *Store) { s.migrateBefore = version } }
+
 // SetKeywordSplitRows sets the smallest collection whose keyword queries
 // are ranked in parallel, so that tests can split small collections.
 func (s *Store) SetKeywordSplitRows(n int) { s.keywordSplitRows = n }
@@ -24,8 +28,8 @@ func (s *Store) KeywordRanges(ctx context.Context, ws, colID string) (int, error
 	return len(r), err
 }
 
-// TermVersion returns the version of the keyword table of collection
-// colID of workspace ws, under which term counts are cached.
+// TermVersion returns the version of the keyword rows of collection colID
+// of workspace ws, under which term counts are cached.
 func (s *Store) TermVersion(ctx context.Context, ws, colID string) (string, error) {
 	_, seq, err := s.collection(ctx, s.db, ws, colID)
 	if err != nil {
@@ -48,11 +52,11 @@ func (s *Store) KeywordPlan(ctx context.Context, ws, colID string, filtered bool
 	if err != nil {
 		return "", err
 	}
-	args := []any{`"word"`, 1, 100}
+	args := []any{10, 100, ftsTerms(seq, "word")[0], 1, 100}
 	if filtered {
 		args = append(args, "[1,2,3]")
 	}
-	return s.plan(ctx, keywordQuery(seq, filtered), append(args, 10)...)
+	return s.plan(ctx, keywordQuery(filtered), append(args, 10)...)
 }
 
 // plan returns SQLite's query plan for query with args, one step a line.

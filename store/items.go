@@ -72,11 +72,11 @@ type chunkWriter struct {
 	s       *Store
 	tx      *sql.Tx
 	col     *ragd.Collection
+	seq     int64
 	publish bool // write vectors and keyword entries now, not staged
 	item    *sql.Stmt
 	chunk   *sql.Stmt
 	vec     *sql.Stmt
-	fts     *sql.Stmt
 	items   int
 	chunks  int
 	// firstID and lastID bound the chunks written and published: they
@@ -89,7 +89,7 @@ type chunkWriter struct {
 }
 
 func (s *Store) newChunkWriter(tx *sql.Tx, c *ragd.Collection, seq int64, publish bool) (*chunkWriter, error) {
-	w := &chunkWriter{s: s, tx: tx, col: c, publish: publish}
+	w := &chunkWriter{s: s, tx: tx, col: c, seq: seq, publish: publish}
 	var err error
 	prep := func(q string) *sql.Stmt {
 		if err != nil {
@@ -103,8 +103,7 @@ func (s *Store) newChunkWriter(tx *sql.Tx, c *ragd.Collection, seq int64, publis
 		VALUES (?, ?, nullif(?, ''), ?, ?, ?, ?, ?, ?, ?)`)
 	w.chunk = prep(`INSERT INTO chunks (collection_id, item_id, idx, content, tokens, page, section, start_offset, end_offset, staged_vector)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	w.vec = prep(fmt.Sprintf(`INSERT INTO vec_c%d (rowid, embedding) VALUES (?, ?)`, seq))
-	w.fts = prep(fmt.Sprintf(`INSERT INTO fts_c%d (rowid, content) SELECT id, `+keywordText+` FROM chunks WHERE id BETWEEN ? AND ?`, seq))
+	w.vec = prep(fmt.Sprintf(`INSERT INTO %s (rowid, collection, embedding) VALUES (?, %d, ?)`, vecTable(c.Dimensions), seq))
 	if err != nil {
 		w.close()
 		return nil, err
@@ -113,7 +112,7 @@ func (s *Store) newChunkWriter(tx *sql.Tx, c *ragd.Collection, seq int64, publis
 }
 
 func (w *chunkWriter) close() {
-	for _, st := range []*sql.Stmt{w.item, w.chunk, w.vec, w.fts} {
+	for _, st := range []*sql.Stmt{w.item, w.chunk, w.vec} {
 		if st != nil {
 			st.Close()
 		}
@@ -187,7 +186,7 @@ func (w *chunkWriter) insertChunks(ctx context.Context, itemID string, chunks []
 // writer inserted to the collection's counters, which were updated at at.
 func (w *chunkWriter) addCounts(at int64) error {
 	if w.firstID != 0 {
-		if _, err := w.fts.Exec(w.firstID, w.lastID); err != nil {
+		if err := indexKeywords(context.Background(), w.tx, w.seq, `id BETWEEN ? AND ?`, w.firstID, w.lastID); err != nil {
 			return err
 		}
 	}
@@ -347,31 +346,6 @@ func deleteItemChunks(ctx context.Context, tx *sql.Tx, seq int64, itemID string)
 	}
 	n, err := res.RowsAffected()
 	return int(n), err
-}
-
-// unindexChunks removes the chunks whose IDs query selects (with args, as
-// a column "id") from the vector and keyword tables of collection seq, one
-// rowid at a time: given rowid IN (SELECT ...), sqlite-vec scans its whole
-// table, 45-77 ms per deleted item at 100k chunks.
-func unindexChunks(ctx context.Context, tx *sql.Tx, seq int64, query string, args ...any) error {
-	ids, err := queryIDs(ctx, tx, query, args...)
-	if err != nil || len(ids) == 0 {
-		return err
-	}
-	for _, table := range []string{"vec_c%d", "fts_c%d"} {
-		st, err := tx.PrepareContext(ctx, fmt.Sprintf(`DELETE FROM `+table+` WHERE rowid = ?`, seq))
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if _, err := st.ExecContext(ctx, id); err != nil {
-				st.Close()
-				return err
-			}
-		}
-		st.Close()
-	}
-	return nil
 }
 
 // encodeVector returns v as sqlite-vec's float32 blob (little endian).

@@ -153,15 +153,16 @@ func (s *Store) PublishFile(ctx context.Context, job *Job, pages int, texts []*S
 		if err := checkProcessing(ctx, tx, fileID); err != nil {
 			return err
 		}
-		const ofFile = ` WHERE id IN (SELECT c.id FROM chunks c JOIN items i ON i.id = c.item_id WHERE i.file_id = ?)`
-		for _, q := range []string{
-			fmt.Sprintf(`INSERT INTO vec_c%d (rowid, embedding) SELECT id, staged_vector FROM chunks`+ofFile, job.seq),
-			fmt.Sprintf(`INSERT INTO fts_c%d (rowid, content) SELECT id, `+keywordText+` FROM chunks`+ofFile, job.seq),
-			`UPDATE chunks SET staged_vector = NULL` + ofFile,
-		} {
-			if _, err := tx.ExecContext(ctx, q, fileID); err != nil {
-				return err
-			}
+		const ofFile = `id IN (SELECT c.id FROM chunks c JOIN items i ON i.id = c.item_id WHERE i.file_id = ?)`
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s (rowid, collection, embedding) SELECT id, %d, staged_vector FROM chunks WHERE `+ofFile,
+			vecTable(job.Collection.Dimensions), job.seq), fileID); err != nil {
+			return err
+		}
+		if err := indexKeywords(ctx, tx, job.seq, ofFile, fileID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE chunks SET staged_vector = NULL WHERE `+ofFile, fileID); err != nil {
+			return err
 		}
 		for _, t := range texts {
 			if _, err := tx.ExecContext(ctx, `UPDATE items SET content = ?, description = ? WHERE id = ?`, t.Content, t.Description, t.ID); err != nil {

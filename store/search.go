@@ -14,6 +14,7 @@ import (
 	"unicode"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/store/scopedfts"
 )
 
 // candidate is a chunk found by one search mode, best first.
@@ -100,15 +101,15 @@ func (s *Store) vectorSearch(ctx context.Context, c *ragd.Collection, seq int64,
 	if cands, ok, err := s.cachedVectorSearch(ctx, seq, v, k, c.ChunkCount, allowed); ok {
 		return cands, err
 	}
+	args := []any{encodeVector(v), k, seq}
 	// sqlite-vec applies a rowid IN constraint inside its KNN, so the
 	// filter does not post-filter the k nearest.
 	var within string
-	args := []any{encodeVector(v), k}
 	if allowed != nil {
 		within = ` AND rowid IN (SELECT value FROM json_each(?))`
 		args = append(args, jsonIDs(allowed))
 	}
-	rows, err := s.db.QueryContext(ctx, fmt.Sprintf(`SELECT rowid, distance FROM vec_c%d WHERE embedding MATCH ? AND k = ?%s ORDER BY distance`, seq, within), args...)
+	rows, err := s.db.QueryContext(ctx, fmt.Sprintf(`SELECT rowid, distance FROM %s WHERE embedding MATCH ? AND k = ? AND collection = ?%s ORDER BY distance`, vecTable(c.Dimensions), within), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +135,7 @@ const defaultKeywordSplitRows = 10_000
 // by term frequency and length alone, and min-max normalisation in fuse
 // would give that noise the keyword ranking's full weight.
 func (s *Store) keywordSearch(ctx context.Context, c *ragd.Collection, seq int64, text string, k int, allowed []int64, informative bool) ([]candidate, error) {
-	terms := ftsTerms(text)
+	terms := ftsTerms(seq, text)
 	if len(terms) == 0 {
 		return nil, nil
 	}
@@ -142,8 +143,12 @@ func (s *Store) keywordSearch(ctx context.Context, c *ragd.Collection, seq int64
 	if err != nil {
 		return nil, err
 	}
+	var st keywordStats
+	if err := s.db.QueryRowContext(ctx, `SELECT keyword_rows, keyword_tokens FROM collections WHERE seq = ?`, seq).Scan(&st.rows, &st.tokens); err != nil {
+		return nil, err
+	}
 	run := func(terms []string) ([]candidate, error) {
-		return s.rankKeyword(ctx, seq, strings.Join(terms, " OR "), k, ranges, allowed)
+		return s.rankKeyword(ctx, st, strings.Join(terms, " OR "), k, ranges, allowed)
 	}
 	if c.ChunkCount >= minPruneRows && (len(terms) > 1 || informative) {
 		kept, rarest, err := s.rareTerms(ctx, seq, terms, c.ChunkCount)
@@ -169,7 +174,7 @@ func (s *Store) keywordSearch(ctx context.Context, c *ragd.Collection, seq int64
 // rowidRange is an inclusive range of rowids.
 type rowidRange struct{ lo, hi int64 }
 
-// rowidRanges splits the rowids of fts table seq into one range per core
+// rowidRanges splits the chunk IDs of collection c into one range per core
 // when collection c has at least s.keywordSplitRows chunks, and returns a
 // single range covering every rowid otherwise.
 func (s *Store) rowidRanges(ctx context.Context, c *ragd.Collection, seq int64) ([]rowidRange, error) {
@@ -179,11 +184,10 @@ func (s *Store) rowidRanges(ctx context.Context, c *ragd.Collection, seq int64) 
 		return all, nil
 	}
 	var lo, hi sql.NullInt64
-	// FTS5 keeps one %_docsize row per indexed row, under the same rowid;
-	// its min and max, each alone in its SELECT, are two b-tree descents
-	// (a scan of the FTS5 table in rowid order costs a millisecond at 100k
-	// rows, and min and max in one SELECT scan the table).
-	err := s.db.QueryRowContext(ctx, fmt.Sprintf(`SELECT (SELECT min(id) FROM fts_c%d_docsize), (SELECT max(id) FROM fts_c%[1]d_docsize)`, seq)).Scan(&lo, &hi)
+	// min and max of an index prefix, each alone in its SELECT, are two
+	// b-tree descents (min and max in one SELECT scan the range).
+	err := s.db.QueryRowContext(ctx, `SELECT (SELECT min(id) FROM chunks WHERE collection_id = ?1), (SELECT max(id) FROM chunks WHERE collection_id = ?1)`,
+		c.ID).Scan(&lo, &hi)
 	if err != nil || !lo.Valid || hi.Int64-lo.Int64 < parts {
 		return all, err
 	}
@@ -196,18 +200,23 @@ func (s *Store) rowidRanges(ctx context.Context, c *ragd.Collection, seq int64) 
 	return ranges, nil
 }
 
-// rankKeyword returns the k chunks of fts table seq with the best BM25 for
-// the FTS5 query match, restricted to the IDs allowed unless it is nil.
-// Each rowid range is ranked on its own reader connection, all at once.
-// BM25 is the same whatever the range: FTS5 computes its IDF and average
-// length over the whole table. Ties are broken by rowid, so the merged
+// keywordStats is what BM25 takes of a collection: its keyword rows and
+// their tokens.
+type keywordStats struct{ rows, tokens int64 }
+
+// rankKeyword returns the k chunks with the best BM25, in a collection of
+// keyword statistics st, for the FTS5 query match (phrases scoped to the
+// collection), restricted to the IDs allowed unless it is nil. Each rowid
+// range is ranked on its own reader connection, all at once. BM25 is the
+// same whatever the range: bm25_scoped computes its IDF over the whole
+// collection and takes its row count and average length from st. Ties are broken by rowid, so the merged
 // head of the ranges' heads is exactly the head of one ranking over all of
 // them.
-func (s *Store) rankKeyword(ctx context.Context, seq int64, match string, k int, ranges []rowidRange, allowed []int64) ([]candidate, error) {
-	query := keywordQuery(seq, allowed != nil)
+func (s *Store) rankKeyword(ctx context.Context, st keywordStats, match string, k int, ranges []rowidRange, allowed []int64) ([]candidate, error) {
+	query := keywordQuery(allowed != nil)
 	heads := make([][]candidate, len(ranges))
 	err := parallel(len(ranges), func(i int) error {
-		args := []any{match, ranges[i].lo, ranges[i].hi}
+		args := []any{st.rows, st.tokens, match, ranges[i].lo, ranges[i].hi}
 		if allowed != nil {
 			// Each range gets the allowed IDs it holds: SQLite builds an
 			// index of them per query (about 0.45 us an ID).
@@ -234,15 +243,15 @@ func (s *Store) rankKeyword(ctx context.Context, seq int64, match string, k int,
 }
 
 // rareTerms returns the terms found in fewer than half of the rows of
-// collection table seq, and the rarest term.
+// collection seq, and the rarest term.
 //
 // FTS5's BM25 gives a term in half the rows or more an idf of 1e-6, so
 // such a term moves no score by more than ~2e-6, yet scoring it makes
 // FTS5 rank nearly every row. Counting stops at half the rows, so a
 // common term costs one pass over half its doclist, without ranking.
 //
-// The counts are cached (termcounts.go): only terms the table's current
-// version has not seen yet are counted.
+// The counts are cached (termcounts.go): only terms the collection's
+// current version has not seen yet are counted.
 func (s *Store) rareTerms(ctx context.Context, seq int64, terms []string, rows int) (kept []string, rarest string, err error) {
 	half := (rows + 1) / 2
 	version, err := s.termVersion(ctx, seq)
@@ -258,11 +267,11 @@ func (s *Store) rareTerms(ctx context.Context, seq int64, terms []string, rows i
 			missing = append(missing, i)
 		}
 	}
-	query := fmt.Sprintf(`SELECT (SELECT count(*) FROM (SELECT 1 FROM fts_c%d WHERE fts_c%[1]d MATCH ? LIMIT ?)), `+versionSQL, seq)
+	query := `SELECT (SELECT count(*) FROM (SELECT 1 FROM fts_chunks WHERE fts_chunks MATCH ? LIMIT ?)), ` + versionSQL
 	err = parallel(len(missing), func(j int) error {
 		i := missing[j]
 		var v string
-		if err := s.db.QueryRowContext(ctx, query, terms[i], half).Scan(&counts[i], &v); err != nil {
+		if err := s.db.QueryRowContext(ctx, query, terms[i], half, seq).Scan(&counts[i], &v); err != nil {
 			return err
 		}
 		s.terms.put(seq, countsVersion(half, v), terms[i], counts[i])
@@ -279,21 +288,22 @@ func (s *Store) rareTerms(ctx context.Context, seq int64, terms []string, rows i
 	return kept, terms[slices.Index(counts, slices.Min(counts))], nil
 }
 
-// keywordQuery is the SQL ranking the matches of fts table seq within a
-// rowid range, with arguments the FTS5 query, the range's first and last
-// rowid, when filtered a JSON array of the allowed rowids, and the limit.
+// keywordQuery is the SQL ranking the matches of a collection's FTS5 query
+// within a rowid range, with arguments the collection's keyword rows and
+// tokens, the query, the range's first and last rowid, when filtered a
+// JSON array of the allowed rowids, and the limit.
 //
 // SQLite checks FTS5's matches against the allowed rowids before it
 // computes their BM25. +rowid keeps that list out of FTS5's plan: given
 // rowid IN (...) as a constraint, FTS5 runs the whole query once per
 // rowid, 20 s for 20,000 rowids at 100k chunks (TestKeywordFilterPlan).
-func keywordQuery(seq int64, filtered bool) string {
+func keywordQuery(filtered bool) string {
 	var within string
 	if filtered {
 		within = ` AND +rowid IN (SELECT value FROM json_each(?))`
 	}
-	return fmt.Sprintf(`SELECT rowid, bm25(fts_c%d) FROM fts_c%[1]d WHERE fts_c%[1]d MATCH ? AND rowid BETWEEN ? AND ?%s
-		ORDER BY bm25(fts_c%[1]d), rowid LIMIT ?`, seq, within)
+	return `SELECT rowid, bm25_scoped(fts_chunks, ?, ?) AS score FROM fts_chunks WHERE fts_chunks MATCH ? AND rowid BETWEEN ? AND ?` + within + `
+		ORDER BY score, rowid LIMIT ?`
 }
 
 // jsonIDs returns ids as a JSON array.
@@ -340,12 +350,13 @@ func scanCandidates(rows *sql.Rows, score func(float64) float64) ([]candidate, e
 	return out, rows.Err()
 }
 
-// ftsTerms turns free text into FTS5 query terms, matched with OR: its
-// distinct words, each quoted so that no word is read as FTS5 syntax.
+// ftsTerms turns free text into FTS5 query terms of collection seq,
+// matched with OR: its distinct words, each a phrase scoped to the
+// collection, so that no word is read as FTS5 syntax.
 // Stopwords are left out unless the query has nothing else: their BM25
 // weight is next to nothing, but matching them makes FTS5 score nearly
 // every row.
-func ftsTerms(text string) []string {
+func ftsTerms(seq int64, text string) []string {
 	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsNumber(r)
 	})
@@ -363,7 +374,7 @@ func ftsTerms(text string) []string {
 	for _, w := range words {
 		if !seen[w] && len(terms) < 64 {
 			seen[w] = true
-			terms = append(terms, `"`+w+`"`)
+			terms = append(terms, scopedfts.Phrase(seq, w))
 		}
 	}
 	return terms

@@ -316,7 +316,7 @@ func TestKeywordFilterPlan(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, step := range strings.Split(plan, "\n") {
-			if strings.Contains(step, "fts_c") {
+			if strings.Contains(step, "fts_chunks") {
 				return step
 			}
 		}

@@ -2,8 +2,10 @@
 // API keys, collections, items, files, chunks and jobs, and search (vector
 // KNN through sqlite-vec, keyword BM25 through FTS5, and both fused).
 //
-// Every collection has its own vec0 and FTS5 tables, so a search costs in
-// proportion to the searched collection. Writes go through one connection
+// Collections share one vector table per dimension count and one keyword
+// table, partitioned by collection (index.go), so a search costs in
+// proportion to the searched collection and the schema does not grow with
+// collections. Writes go through one connection
 // in IMMEDIATE transactions; reads use a pool. All workspace isolation is
 // enforced in the queries: a method given a workspace never returns or
 // changes rows of another.
@@ -27,6 +29,7 @@ import (
 
 	vec "github.com/asg017/sqlite-vec-go-bindings/cgo"
 	"github.com/mattn/go-sqlite3"
+	"github.com/ragd/ragd/store/scopedfts"
 )
 
 //go:embed migrations/*.sql
@@ -46,6 +49,7 @@ var registerOnce sync.Once
 func registerDriver() {
 	registerOnce.Do(func() {
 		vec.Auto()
+		scopedfts.Register()
 		// mmap lets vector scans read pages without copying them through
 		// SQLite's page cache. The writer reads through its bounded page
 		// cache instead: publishing a large file reads all its staged
@@ -87,6 +91,8 @@ type Store struct {
 	terms            termCounts // rows per keyword term, see termcounts.go
 
 	vacuumKick chan struct{} // wakes vacuumLoop, see freeSpace
+
+	migrateBefore string // tests: apply only the migrations named before it
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -370,6 +376,12 @@ func (s *Store) Backup(ctx context.Context, path string) (err error) {
 	return err
 }
 
+// goMigrations are the steps of migrations that SQL alone cannot take,
+// run after the migration's file in its transaction.
+var goMigrations = map[string]func(context.Context, *sql.Tx) error{
+	"090_shared_search_tables": moveCollectionTables,
+}
+
 func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.wdb.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied INTEGER NOT NULL)`); err != nil {
 		return err
@@ -381,6 +393,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	sort.Strings(names)
 	for _, name := range names {
 		version := strings.TrimSuffix(filepath.Base(name), ".sql")
+		if s.migrateBefore != "" && version >= s.migrateBefore {
+			break
+		}
 		err := s.write(ctx, func(tx *sql.Tx) error {
 			var n int
 			if err := tx.QueryRow(`SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil || n > 0 {
@@ -392,6 +407,11 @@ func (s *Store) migrate(ctx context.Context) error {
 			}
 			if _, err := tx.Exec(string(body)); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
+			}
+			if step := goMigrations[version]; step != nil {
+				if err := step(ctx, tx); err != nil {
+					return fmt.Errorf("%s: %w", version, err)
+				}
 			}
 			_, err = tx.Exec(`INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`, version, s.Now().Unix())
 			return err

@@ -11,20 +11,18 @@ import (
 // counting up to half of them, about 6 ms for a common term at 100k
 // chunks, and common terms are the ones queries repeat.
 //
-// Counts are cached per keyword table under the table's version: FTS5's
-// averages record (row count and token totals, %_data id 1) and structure
-// record (its segments, id 10), hex-encoded. Every committed write to an
-// FTS5 table rewrites the structure record (an insert flushes a new
-// segment; a delete adds a tombstone to a segment), so a version names
-// one set of rows (TestTermCountsFollowWrites). Each count is read in the
-// same statement, so the same snapshot, as the version it is cached under.
+// Counts are cached per collection under its version: its keyword_writes,
+// which every change of its keyword rows increments in the same
+// transaction (index.go), so a version names one set of rows
+// (TestTermCountsFollowWrites). Each count is read in the same statement,
+// so the same snapshot, as the version it is cached under.
 type termCounts struct {
 	mu     sync.Mutex
 	tables map[int64]*tableTerms // by collection seq
-	size   int                   // cached counts over all tables
+	size   int                   // cached counts over all collections
 }
 
-// tableTerms is the cached term counts of one version of one table.
+// tableTerms is the cached term counts of one version of one collection.
 type tableTerms struct {
 	version string
 	counts  map[string]int
@@ -33,22 +31,22 @@ type tableTerms struct {
 // maxTermCounts bounds the cache; past it, it starts over.
 const maxTermCounts = 1 << 17
 
-// versionSQL is an expression giving the version of keyword table %[1]d.
-const versionSQL = `coalesce((SELECT hex(block) FROM fts_c%[1]d_data WHERE id = 1), '') || '/' ||
-	coalesce((SELECT hex(block) FROM fts_c%[1]d_data WHERE id = 10), '')`
+// versionSQL is an expression giving the version of the keyword rows of
+// the collection whose seq is its argument.
+const versionSQL = `(SELECT keyword_writes FROM collections WHERE seq = ?)`
 
 // countsVersion is the cache version of counts that stop at half in
-// keyword table version v.
+// version v of a collection's keyword rows.
 func countsVersion(half int, v string) string { return fmt.Sprint(half, ":", v) }
 
-// termVersion returns the current version of keyword table seq.
+// termVersion returns the current version of collection seq's keyword rows.
 func (s *Store) termVersion(ctx context.Context, seq int64) (string, error) {
 	var v string
-	err := s.db.QueryRowContext(ctx, fmt.Sprintf(`SELECT `+versionSQL, seq)).Scan(&v)
+	err := s.db.QueryRowContext(ctx, `SELECT `+versionSQL, seq).Scan(&v)
 	return v, err
 }
 
-// get returns the cached count of term in version of table seq.
+// get returns the cached count of term in version of collection seq.
 func (tc *termCounts) get(seq int64, version, term string) (int, bool) {
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
@@ -60,8 +58,8 @@ func (tc *termCounts) get(seq int64, version, term string) (int, bool) {
 	return n, ok
 }
 
-// put caches the count of term in version of table seq, replacing the
-// counts of the table's other versions.
+// put caches the count of term in version of collection seq, replacing
+// the counts of its other versions.
 func (tc *termCounts) put(seq int64, version, term string, n int) {
 	tc.mu.Lock()
 	defer tc.mu.Unlock()

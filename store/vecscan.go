@@ -18,15 +18,17 @@ const DefaultVectorCacheBytes = 2 << 30
 
 // The vector cache makes exact vector search run at memory bandwidth.
 //
-// sqlite-vec keeps a vec0 table's vectors in chunks of chunk_size slots:
-// a row of <table>_chunks holds the chunk's validity bitmap and slot
+// sqlite-vec keeps a vec0 table's vectors in chunks of chunk_size slots,
+// each chunk of one partition (collection, index.go): a row of
+// <table>_chunks holds the chunk's partition, validity bitmap and slot
 // rowids, and the row of <table>_vector_chunks00 with the same id holds
 // its vectors back to back. Its KNN copies every chunk out of SQLite and
 // selects each chunk's top k with an O(k x chunk_size) loop; at 100k x 384
 // that costs 2.5-10x the time to stream the vectors from memory.
 //
 // The cache holds each chunk's vectors in process memory. Every search
-// reads the validity bitmaps and rowids of all chunks (about 1% of the
+// reads the validity bitmaps and rowids of all the collection's chunks
+// (about 1% of the
 // vector bytes) in its own read transaction and reloads any chunk whose
 // bitmap or rowids differ from the cached copy, so the scan sees exactly
 // the snapshot of the search, whoever wrote to the table: an insert or a
@@ -42,7 +44,7 @@ type vecCache struct {
 	cols   map[int64]*vecCollection // by collection seq
 }
 
-// vecCollection is the cached vectors of one vec0 table.
+// vecCollection is the cached vectors of one collection.
 type vecCollection struct {
 	mu       sync.Mutex
 	dims     int
@@ -145,7 +147,7 @@ func (c *vecCache) forget(live map[int64]bool) {
 	}
 }
 
-// cachedVectorSearch returns the k chunks of vec table seq nearest to v by
+// cachedVectorSearch returns the k chunks of collection seq nearest to v by
 // L2 distance, restricted to the sorted rowids allowed unless it is nil.
 // ok is false when the collection does not fit the cache; the caller then
 // asks sqlite-vec.
@@ -167,10 +169,11 @@ func (s *Store) cachedVectorSearch(ctx context.Context, seq int64, v []float32, 
 	return scanChunks(chunks, v, k, allowed), true, nil
 }
 
-// syncChunks brings the cached chunks of table seq up to date with the
-// snapshot of tx and returns them.
+// syncChunks brings the cached chunks of collection seq up to date with
+// the snapshot of tx and returns them.
 func (s *Store) syncChunks(ctx context.Context, tx *sql.Tx, seq int64, vc *vecCollection) ([]*vecChunk, error) {
-	rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT chunk_id, validity, rowids FROM "vec_c%d_chunks" ORDER BY chunk_id`, seq))
+	rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT chunk_id, validity, rowids FROM "%s_chunks" WHERE partition00 = ? ORDER BY chunk_id`,
+		vecTable(vc.dims)), seq)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +195,7 @@ func (s *Store) syncChunks(ctx context.Context, tx *sql.Tx, seq int64, vc *vecCo
 		}
 		ch, err := newVecChunk(id, validity, rawIDs)
 		if err != nil {
-			return nil, fmt.Errorf("vec_c%d chunk %d: %w", seq, id, err)
+			return nil, fmt.Errorf("%s chunk %d: %w", vecTable(vc.dims), id, err)
 		}
 		out = append(out, ch)
 		stale = append(stale, ch)
@@ -216,7 +219,7 @@ func (s *Store) syncChunks(ctx context.Context, tx *sql.Tx, seq int64, vc *vecCo
 		}
 		s.vecs.forget(m)
 	}
-	if err := loadVectors(ctx, tx, seq, vc.dims, stale); err != nil {
+	if err := loadVectors(ctx, tx, vc.dims, stale); err != nil {
 		return nil, err
 	}
 	next := make(map[int64]*vecChunk, len(out))
@@ -249,12 +252,14 @@ func newVecChunk(id int64, validity, rawIDs []byte) (*vecChunk, error) {
 
 func (ch *vecChunk) valid(i int) bool { return ch.validity[i>>3]&(1<<(i&7)) != 0 }
 
-// loadVectors reads the vectors of chunks from table seq.
-func loadVectors(ctx context.Context, tx *sql.Tx, seq int64, dims int, chunks []*vecChunk) error {
+// loadVectors reads the vectors of chunks from the vector table of dims
+// dimensions.
+func loadVectors(ctx context.Context, tx *sql.Tx, dims int, chunks []*vecChunk) error {
 	if len(chunks) == 0 {
 		return nil
 	}
-	st, err := tx.PrepareContext(ctx, fmt.Sprintf(`SELECT vectors FROM "vec_c%d_vector_chunks00" WHERE rowid = ?`, seq))
+	t := vecTable(dims)
+	st, err := tx.PrepareContext(ctx, fmt.Sprintf(`SELECT vectors FROM "%s_vector_chunks00" WHERE rowid = ?`, t))
 	if err != nil {
 		return err
 	}
@@ -267,7 +272,7 @@ func loadVectors(ctx context.Context, tx *sql.Tx, seq int64, dims int, chunks []
 		}
 		if !rows.Next() {
 			rows.Close()
-			return fmt.Errorf("vec_c%d: no vectors for chunk %d", seq, ch.id)
+			return fmt.Errorf("%s: no vectors for chunk %d", t, ch.id)
 		}
 		if err := rows.Scan(&blob); err != nil {
 			rows.Close()
@@ -275,7 +280,7 @@ func loadVectors(ctx context.Context, tx *sql.Tx, seq int64, dims int, chunks []
 		}
 		if len(blob) != len(ch.rowids)*dims*4 {
 			rows.Close()
-			return fmt.Errorf("vec_c%d chunk %d: %d vector bytes, want %d", seq, ch.id, len(blob), len(ch.rowids)*dims*4)
+			return fmt.Errorf("%s chunk %d: %d vector bytes, want %d", t, ch.id, len(blob), len(ch.rowids)*dims*4)
 		}
 		// sqlite-vec stores floats in the machine's byte order.
 		ch.vectors = make([]float32, ch.used*dims)

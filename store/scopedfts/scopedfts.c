@@ -1,0 +1,238 @@
+// Collection-scoped keyword search in one FTS5 table; see scopedfts.go.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "sqlite3.h"
+#include "scopedfts.h"
+
+// The wrapped tokenizer: FTS5's porter stemmer over unicode61, as each
+// collection's own table used before.
+static const char *wrapped = "porter";
+static const char *wrappedArgs[] = {"unicode61", "remove_diacritics", "2"};
+
+// scopeModule is the tokenizer module registered on one connection: the
+// porter tokenizer found there.
+typedef struct scopeModule {
+	void *porterData;
+	fts5_tokenizer porter;
+} scopeModule;
+
+// scopeTokenizer is one instance, made for one FTS5 table.
+typedef struct scopeTokenizer {
+	scopeModule *mod;
+	Fts5Tokenizer *inner;
+} scopeTokenizer;
+
+static int scopeCreate(void *pCtx, const char **azArg, int nArg, Fts5Tokenizer **ppOut) {
+	scopeModule *mod = (scopeModule *)pCtx;
+	(void)azArg;
+	if (nArg != 0) return SQLITE_ERROR;
+	scopeTokenizer *t = sqlite3_malloc(sizeof(*t));
+	if (!t) return SQLITE_NOMEM;
+	t->mod = mod;
+	int rc = mod->porter.xCreate(mod->porterData, wrappedArgs, 3, &t->inner);
+	if (rc != SQLITE_OK) {
+		sqlite3_free(t);
+		return rc;
+	}
+	*ppOut = (Fts5Tokenizer *)t;
+	return SQLITE_OK;
+}
+
+static void scopeDelete(Fts5Tokenizer *p) {
+	scopeTokenizer *t = (scopeTokenizer *)p;
+	t->mod->porter.xDelete(t->inner);
+	sqlite3_free(t);
+}
+
+// scopeCall carries one xTokenize call's state to its token callback.
+typedef struct scopeCall {
+	void *ctx;
+	int (*xToken)(void *, int, const char *, int, int, int);
+	const char *scope; // "<seq>:"
+	int nScope;
+	int offset; // bytes of the marker before the text the inner tokenizer sees
+	char buf[256];
+} scopeCall;
+
+static int scopeToken(void *pCtx, int tflags, const char *pToken, int nToken, int iStart, int iEnd) {
+	scopeCall *c = (scopeCall *)pCtx;
+	int n = c->nScope + nToken;
+	char *out = c->buf;
+	if (n > (int)sizeof(c->buf)) {
+		out = sqlite3_malloc(n);
+		if (!out) return SQLITE_NOMEM;
+	}
+	memcpy(out, c->scope, c->nScope);
+	memcpy(out + c->nScope, pToken, nToken);
+	int rc = c->xToken(c->ctx, tflags, out, n, iStart + c->offset, iEnd + c->offset);
+	if (out != c->buf) sqlite3_free(out);
+	return rc;
+}
+
+// scopeTokenize reads the scope marker, the collection's decimal seq and
+// the unit separator (0x1f), then tokenizes the rest with porter and puts
+// "<seq>:" before every token. A text without a marker is an error, so
+// that nothing is ever indexed or searched outside a collection.
+static int scopeTokenize(Fts5Tokenizer *p, void *pCtx, int flags, const char *pText, int nText,
+                         int (*xToken)(void *, int, const char *, int, int, int)) {
+	scopeTokenizer *t = (scopeTokenizer *)p;
+	int i = 0;
+	while (i < nText && i < 20 && pText[i] >= '0' && pText[i] <= '9') i++;
+	if (i == 0 || i >= nText || pText[i] != SCOPEDFTS_SEPARATOR) return SQLITE_ERROR;
+	scopeCall c;
+	c.ctx = pCtx;
+	c.xToken = xToken;
+	char scope[24];
+	memcpy(scope, pText, i);
+	scope[i] = ':';
+	c.scope = scope;
+	c.nScope = i + 1;
+	c.offset = i + 1;
+	return t->mod->porter.xTokenize(t->inner, &c, flags, pText + i + 1, nText - i - 1, scopeToken);
+}
+
+// bm25Data is what one query's ranking computes once: each phrase's IDF
+// within the collection and the collection's average row length.
+typedef struct bm25Data {
+	int nPhrase;
+	double avgdl;
+	double *aIDF;
+	double *aFreq;
+} bm25Data;
+
+static int countHits(const Fts5ExtensionApi *pApi, Fts5Context *pFts, void *pUserData) {
+	(void)pApi;
+	(void)pFts;
+	(*(sqlite3_int64 *)pUserData)++;
+	return SQLITE_OK;
+}
+
+// bm25Scoped is FTS5's bm25() with the row count and token total of the
+// searched collection, given as its two arguments, in place of the whole
+// table's: bm25_scoped(fts_chunks, rows, tokens). The IDF of a phrase
+// counts the rows holding it, which with scoped tokens are the
+// collection's rows only. With those numbers it computes what bm25()
+// computed on a table of the collection alone: the same formula (k1 1.2,
+// b 0.75, an IDF of log((N - n + 0.5) / (n + 0.5)), 1e-6 at or below 0),
+// in the same order of operations.
+static void bm25Scoped(const Fts5ExtensionApi *pApi, Fts5Context *pFts, sqlite3_context *pCtx, int nVal, sqlite3_value **apVal) {
+	const double k1 = 1.2;
+	const double b = 0.75;
+	if (nVal != 2) {
+		sqlite3_result_error(pCtx, "bm25_scoped: want the collection's row count and token total", -1);
+		return;
+	}
+	int rc = SQLITE_OK;
+	bm25Data *d = (bm25Data *)pApi->xGetAuxdata(pFts, 0);
+	if (!d) {
+		sqlite3_int64 nRow = sqlite3_value_int64(apVal[0]);
+		sqlite3_int64 nToken = sqlite3_value_int64(apVal[1]);
+		if (nRow < 1) nRow = 1;
+		if (nToken < 1) nToken = 1;
+		int nPhrase = pApi->xPhraseCount(pFts);
+		d = sqlite3_malloc64(sizeof(*d) + sizeof(double) * 2 * nPhrase);
+		if (!d) {
+			sqlite3_result_error_nomem(pCtx);
+			return;
+		}
+		memset(d, 0, sizeof(*d) + sizeof(double) * 2 * nPhrase);
+		d->nPhrase = nPhrase;
+		d->aIDF = (double *)&d[1];
+		d->aFreq = &d->aIDF[nPhrase];
+		d->avgdl = (double)nToken / (double)nRow;
+		for (int i = 0; rc == SQLITE_OK && i < nPhrase; i++) {
+			sqlite3_int64 nHit = 0;
+			rc = pApi->xQueryPhrase(pFts, i, (void *)&nHit, countHits);
+			if (rc == SQLITE_OK) {
+				double idf = log((nRow - nHit + 0.5) / (nHit + 0.5));
+				if (idf <= 0.0) idf = 1e-6;
+				d->aIDF[i] = idf;
+			}
+		}
+		if (rc != SQLITE_OK) {
+			sqlite3_free(d);
+			sqlite3_result_error_code(pCtx, rc);
+			return;
+		}
+		rc = pApi->xSetAuxdata(pFts, d, sqlite3_free);
+		if (rc != SQLITE_OK) {
+			sqlite3_result_error_code(pCtx, rc);
+			return;
+		}
+	}
+	memset(d->aFreq, 0, sizeof(double) * d->nPhrase);
+	int nInst = 0;
+	rc = pApi->xInstCount(pFts, &nInst);
+	for (int i = 0; rc == SQLITE_OK && i < nInst; i++) {
+		int ip, ic, io;
+		rc = pApi->xInst(pFts, i, &ip, &ic, &io);
+		if (rc == SQLITE_OK) d->aFreq[ip] += 1.0;
+	}
+	double D = 0.0;
+	if (rc == SQLITE_OK) {
+		int nTok;
+		rc = pApi->xColumnSize(pFts, -1, &nTok);
+		D = (double)nTok;
+	}
+	double score = 0.0;
+	for (int i = 0; rc == SQLITE_OK && i < d->nPhrase; i++) {
+		score += d->aIDF[i] * ((d->aFreq[i] * (k1 + 1.0)) / (d->aFreq[i] + k1 * (1 - b + b * D / d->avgdl)));
+	}
+	if (rc == SQLITE_OK) {
+		sqlite3_result_double(pCtx, -1.0 * score);
+	} else {
+		sqlite3_result_error_code(pCtx, rc);
+	}
+}
+
+// docLen decodes an FTS5 %_docsize blob of a one-column table: the row's
+// token count as an SQLite varint.
+static void docLen(sqlite3_context *pCtx, int nVal, sqlite3_value **apVal) {
+	(void)nVal;
+	const unsigned char *p = sqlite3_value_blob(apVal[0]);
+	int n = sqlite3_value_bytes(apVal[0]);
+	sqlite3_uint64 v = 0;
+	int i = 0;
+	for (; i < n && i < 8; i++) {
+		v = (v << 7) | (p[i] & 0x7f);
+		if (!(p[i] & 0x80)) break;
+	}
+	if (i == 8 && i < n) v = (v << 8) | p[i];
+	sqlite3_result_int64(pCtx, (sqlite3_int64)v);
+}
+
+static fts5_api *fts5API(sqlite3 *db) {
+	fts5_api *api = 0;
+	sqlite3_stmt *st = 0;
+	if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, 0) == SQLITE_OK) {
+		sqlite3_bind_pointer(st, 1, (void *)&api, "fts5_api_ptr", 0);
+		sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return api;
+}
+
+int scopedfts_init(sqlite3 *db, char **pzErrMsg, const void *pApi) {
+	(void)pApi;
+	fts5_api *api = fts5API(db);
+	if (!api) {
+		*pzErrMsg = sqlite3_mprintf("scopedfts: FTS5 is not compiled in");
+		return SQLITE_ERROR;
+	}
+	scopeModule *mod = sqlite3_malloc(sizeof(*mod));
+	if (!mod) return SQLITE_NOMEM;
+	int rc = api->xFindTokenizer(api, wrapped, &mod->porterData, &mod->porter);
+	if (rc == SQLITE_OK) {
+		fts5_tokenizer tok = {scopeCreate, scopeDelete, scopeTokenize};
+		rc = api->xCreateTokenizer(api, SCOPEDFTS_TOKENIZER, mod, &tok, sqlite3_free);
+	} else {
+		sqlite3_free(mod);
+	}
+	if (rc == SQLITE_OK) rc = api->xCreateFunction(api, "bm25_scoped", 0, bm25Scoped, 0);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_create_function(db, "fts_doclen", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, 0, docLen, 0, 0);
+	}
+	if (rc != SQLITE_OK) *pzErrMsg = sqlite3_mprintf("scopedfts: registering: %s", sqlite3_errstr(rc));
+	return rc;
+}

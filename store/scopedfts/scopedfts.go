@@ -1,0 +1,65 @@
+// Package scopedfts lets one FTS5 table hold the keyword index of every
+// collection while each collection is searched and ranked as if it had a
+// table of its own.
+//
+// A table per collection made SQLite's schema grow by a dozen rows a
+// collection, and SQLite re-reads the whole schema on every connection
+// after any change, in quadratic time (docs/benchmarks.md, "Many
+// collections"). One shared table needs two things FTS5 lacks:
+//
+//   - Terms of one collection apart from another's, so a term's doclist
+//     holds only the searched collection's rows and its document
+//     frequency is the collection's. The tokenizer "scoped" reads a marker
+//     at the start of every text, the collection's seq and 0x1f
+//     (Text), tokenizes the rest as before (porter over unicode61,
+//     diacritics removed) and writes each token as "<seq>:<token>". Query
+//     phrases carry the same marker (Phrase).
+//   - BM25 with the collection's row count and average length, not the
+//     table's: bm25_scoped(table, rows, tokens) is FTS5's bm25() given
+//     those two numbers, which the store keeps per collection, with
+//     fts_doclen(sz) to read a row's token count from the table's
+//     %_docsize.
+//
+// Register installs all three on every connection opened after it, the
+// way sqlite-vec's bindings install vec0.
+package scopedfts
+
+// #cgo linux LDFLAGS: -lm
+// #include "scopedfts.h"
+import "C"
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Tokenizer is the tokenizer's name in an FTS5 table's tokenize option.
+const Tokenizer = C.SCOPEDFTS_TOKENIZER
+
+// separator ends the scope marker.
+const separator = "\x1f"
+
+var once sync.Once
+
+// Register makes every SQLite connection opened from now on know the
+// scoped tokenizer, bm25_scoped and fts_doclen. It is safe to call more
+// than once.
+func Register() {
+	once.Do(func() {
+		C.sqlite3_auto_extension((*[0]byte)(C.scopedfts_init))
+	})
+}
+
+// Text returns the SQL expression indexing the text expression expr under
+// the collection whose seq is the expression seq.
+func Text(seq, expr string) string {
+	return seq + ` || char(31) || ` + expr
+}
+
+// Phrase returns an FTS5 query phrase matching words of text (tokenized
+// like indexed text, so one word may give several tokens in a row) in
+// collection seq.
+func Phrase(seq int64, text string) string {
+	return `"` + strconv.FormatInt(seq, 10) + separator + strings.ReplaceAll(text, `"`, `""`) + `"`
+}
