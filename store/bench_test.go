@@ -519,7 +519,18 @@ func BenchmarkManyCollections(b *testing.B) {
 				}
 				return err
 			}
+			// The peer of a creation: any write, here an item in another
+			// workspace, makes each reader drop its page cache at its next
+			// read transaction (SQLite's WAL), whatever it changed.
+			other := storetest.CreateCollection(b, s, &ragd.Collection{Workspace: "other", Name: "items",
+				EmbeddingModel: "bench", Dimensions: dims, Chunking: ragd.Chunking{MaxTokens: 512, OverlapTokens: 64}})
+			items := slices.Concat(benchItems(b, afterCreate*benchChunksPerItem, dims, nil)...)
+			insert := func(i int) error {
+				_, err := s.InsertItems(ctx, "other", other.ID, storetest.Stamp(items[i:i+1]))
+				return err
+			}
 			b.Run("search-alone", func(b *testing.B) { latencies(b, nil, search) })
+			b.Run("search-after-insert", func(b *testing.B) { measure(b, afterCreate, nil, insert, search) })
 			b.Run("search-after-create", func(b *testing.B) { measure(b, afterCreate, nil, create, search) })
 			b.Run("create", func(b *testing.B) { measure(b, afterCreate, nil, nil, create) })
 			b.Run("schema-load", func(b *testing.B) {
