@@ -13,6 +13,35 @@ import (
 // before version, so that a test can build a database of an older ragd.
 func MigrationsBefore(version string) Option { return func(s *Store) { s.migrateBefore = version } }
 
+// SetDiskScanBatch sets how many sqlite-vec chunks a scan from the
+// database reads per batch, so that tests can make small collections span
+// several batches.
+func (s *Store) SetDiskScanBatch(n int) { s.diskScanBatch = n }
+
+// SqliteVecSearch runs sqlite-vec's own KNN for the k vectors of
+// collection colID of workspace ws nearest to v: the peer of ragd's scans
+// in benchmarks.
+func (s *Store) SqliteVecSearch(ctx context.Context, ws, colID string, v []float32, k int) (int, error) {
+	c, seq, err := s.collection(ctx, s.db, ws, colID)
+	if err != nil {
+		return 0, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT rowid, distance FROM `+vecTable(c.Dimensions)+` WHERE embedding MATCH ? AND k = ? AND collection = ? ORDER BY distance`,
+		encodeVector(v), k, seq)
+	if err != nil {
+		return 0, err
+	}
+	cands, err := scanCandidates(rows, func(d float64) float64 { return d })
+	return len(cands), err
+}
+
+// CachedVectorBytes returns the bytes of vectors the vector cache holds.
+func (s *Store) CachedVectorBytes() int64 {
+	s.vecs.mu.Lock()
+	defer s.vecs.mu.Unlock()
+	return s.vecs.bytes
+}
+
 // SetKeywordSplitRows sets the smallest collection whose keyword queries
 // are ranked in parallel, so that tests can split small collections.
 func (s *Store) SetKeywordSplitRows(n int) { s.keywordSplitRows = n }

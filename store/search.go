@@ -95,25 +95,13 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q ragd.SearchQuery
 // vectorSearch returns the k chunks nearest to v, which has the
 // collection's dimensions, restricted to the sorted IDs allowed unless it
 // is nil. The scan is exact: from the vector cache at memory bandwidth
-// (vecscan.go), or with sqlite-vec's KNN when the collection does not fit
-// the cache.
+// (vecscan.go), or read from the database by the same code when the
+// collection does not fit the cache.
 func (s *Store) vectorSearch(ctx context.Context, c *ragd.Collection, seq int64, v []float32, k int, allowed []int64) ([]candidate, error) {
 	if cands, ok, err := s.cachedVectorSearch(ctx, seq, v, k, c.ChunkCount, allowed); ok {
 		return cands, err
 	}
-	args := []any{encodeVector(v), k, seq}
-	// sqlite-vec applies a rowid IN constraint inside its KNN, so the
-	// filter does not post-filter the k nearest.
-	var within string
-	if allowed != nil {
-		within = ` AND rowid IN (SELECT value FROM json_each(?))`
-		args = append(args, jsonIDs(allowed))
-	}
-	rows, err := s.db.QueryContext(ctx, fmt.Sprintf(`SELECT rowid, distance FROM %s WHERE embedding MATCH ? AND k = ? AND collection = ?%s ORDER BY distance`, vecTable(c.Dimensions), within), args...)
-	if err != nil {
-		return nil, err
-	}
-	return scanCandidates(rows, func(d float64) float64 { return 1 - d*d/2 })
+	return s.diskVectorSearch(ctx, seq, v, k, allowed)
 }
 
 // minPruneRows is the smallest collection whose keyword queries are pruned
@@ -239,7 +227,7 @@ func (s *Store) rankKeyword(ctx context.Context, st keywordStats, match string, 
 	if err != nil {
 		return nil, err
 	}
-	return best(slices.Concat(heads...), k), nil
+	return bestOf(slices.Concat(heads...), k), nil
 }
 
 // rareTerms returns the terms found in fewer than half of the rows of
@@ -409,11 +397,11 @@ func fuse(k int, alpha float64, vector, keyword []candidate) []candidate {
 	for id, sc := range scores {
 		out = append(out, candidate{id: id, score: sc})
 	}
-	return best(out, k)
+	return bestOf(out, k)
 }
 
-// best sorts cands by score, best first, ties by id, and keeps the first k.
-func best(cands []candidate, k int) []candidate {
+// bestOf sorts cands by score, best first, ties by id, and keeps the first k.
+func bestOf(cands []candidate, k int) []candidate {
 	slices.SortFunc(cands, func(a, b candidate) int {
 		if c := cmp.Compare(b.score, a.score); c != 0 {
 			return c

@@ -85,7 +85,8 @@ type Store struct {
 	now func() time.Time // see WithClock
 	log *slog.Logger     // see WithLogger
 
-	vecs *vecCache // vectors of searched collections, see vecscan.go
+	vecs          *vecCache // vectors of searched collections, see vecscan.go
+	diskScanBatch int       // see defaultDiskScanBatch
 
 	keywordSplitRows int        // see defaultKeywordSplitRows
 	terms            termCounts // rows per keyword term, see termcounts.go
@@ -109,6 +110,13 @@ func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 // node-local bookkeeping (ingest jobs and their retries, webhook
 // deliveries, migrations) and of the ingester's writes.
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// WithMemoryBudget sets the bytes of vectors the store keeps in memory
+// for search (default DefaultVectorCacheBytes): the vector cache, whose
+// least recently searched collections are evicted above it. A collection
+// larger than the budget is scanned from the database by the same code,
+// slower but in proportion to its size.
+func WithMemoryBudget(n int64) Option { return func(s *Store) { s.vecs.budget = n } }
 
 // Now returns the current time of the store's clock.
 func (s *Store) Now() time.Time { return s.now() }
@@ -144,7 +152,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	}
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
-	s := &Store{path: abs, db: db, wdb: wdb, now: time.Now, log: slog.Default(), vecs: newVecCache(DefaultVectorCacheBytes), keywordSplitRows: defaultKeywordSplitRows,
+	s := &Store{path: abs, db: db, wdb: wdb, now: time.Now, log: slog.Default(), vecs: newVecCache(DefaultVectorCacheBytes), diskScanBatch: defaultDiskScanBatch, keywordSplitRows: defaultKeywordSplitRows,
 		vacuumKick: make(chan struct{}, 1), stop: make(chan struct{})}
 	for _, o := range opts {
 		o(s)

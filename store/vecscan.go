@@ -69,8 +69,8 @@ func newVecCache(budget int64) *vecCache {
 
 // SetVectorCacheBytes sets the memory budget of the vector cache, evicting
 // the least recently searched collections above it. A collection larger
-// than the budget is searched with sqlite-vec's own KNN instead; 0 turns
-// the cache off.
+// than the budget is scanned from the database instead (diskVectorSearch);
+// 0 turns the cache off.
 func (s *Store) SetVectorCacheBytes(n int64) {
 	c := s.vecs
 	c.mu.Lock()
@@ -150,7 +150,7 @@ func (c *vecCache) forget(live map[int64]bool) {
 // cachedVectorSearch returns the k chunks of collection seq nearest to v by
 // L2 distance, restricted to the sorted rowids allowed unless it is nil.
 // ok is false when the collection does not fit the cache; the caller then
-// asks sqlite-vec.
+// scans it from the database.
 func (s *Store) cachedVectorSearch(ctx context.Context, seq int64, v []float32, k int, chunkCount int, allowed []int64) (_ []candidate, ok bool, err error) {
 	dims := len(v)
 	vc := s.vecs.collection(seq, dims, int64(chunkCount)*int64(dims)*4)
@@ -252,6 +252,20 @@ func newVecChunk(id int64, validity, rawIDs []byte) (*vecChunk, error) {
 
 func (ch *vecChunk) valid(i int) bool { return ch.validity[i>>3]&(1<<(i&7)) != 0 }
 
+// setVectors copies the used slots of blob, a vector chunk of dims
+// dimensions, into ch.vectors, reusing buf when it is large enough.
+// sqlite-vec stores floats in the machine's byte order.
+func (ch *vecChunk) setVectors(blob []byte, dims int, buf []float32) {
+	n := ch.used * dims
+	if cap(buf) < n {
+		buf = make([]float32, n)
+	}
+	ch.vectors = buf[:n]
+	if n > 0 {
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&ch.vectors[0])), 4*n), blob)
+	}
+}
+
 // loadVectors reads the vectors of chunks from the vector table of dims
 // dimensions.
 func loadVectors(ctx context.Context, tx *sql.Tx, dims int, chunks []*vecChunk) error {
@@ -282,11 +296,7 @@ func loadVectors(ctx context.Context, tx *sql.Tx, dims int, chunks []*vecChunk) 
 			rows.Close()
 			return fmt.Errorf("%s chunk %d: %d vector bytes, want %d", t, ch.id, len(blob), len(ch.rowids)*dims*4)
 		}
-		// sqlite-vec stores floats in the machine's byte order.
-		ch.vectors = make([]float32, ch.used*dims)
-		if len(ch.vectors) > 0 {
-			copy(unsafe.Slice((*byte)(unsafe.Pointer(&ch.vectors[0])), 4*len(ch.vectors)), blob)
-		}
+		ch.setVectors(blob, dims, nil)
 		if err := rows.Close(); err != nil {
 			return err
 		}
@@ -388,4 +398,69 @@ func scanChunks(chunks []*vecChunk, v []float32, k int, allowed []int64) []candi
 		out[i] = candidate{id: h.id, score: 1 - float64(h.d)/2}
 	}
 	return out
+}
+
+// defaultDiskScanBatch is how many sqlite-vec chunks a disk scan holds in
+// memory at once, twice over (one batch scanned while the next is read):
+// 24 MiB of vectors a batch at 384 dimensions.
+const defaultDiskScanBatch = 16
+
+// diskVectorSearch returns what cachedVectorSearch returns, for a
+// collection that does not fit the vector cache: it reads the
+// collection's chunks from the database in one read transaction, a batch
+// at a time, and scans each batch with the cache's code (scanChunks) while
+// it reads the next, so memory holds two batches whatever the collection's
+// size and the time grows in proportion to it.
+func (s *Store) diskVectorSearch(ctx context.Context, seq int64, v []float32, k int, allowed []int64) ([]candidate, error) {
+	dims := len(v)
+	t := vecTable(dims)
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT c.chunk_id, c.validity, c.rowids, v.vectors FROM "%[1]s_chunks" c
+		JOIN "%[1]s_vector_chunks00" v ON v.rowid = c.chunk_id WHERE c.partition00 = ? ORDER BY c.chunk_id`, t), seq)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var best []candidate
+	var wg sync.WaitGroup
+	scan := func(batch []*vecChunk) {
+		wg.Wait()
+		wg.Go(func() { best = bestOf(slices.Concat(best, scanChunks(batch, v, k, allowed)), k) })
+	}
+	// Two sets of buffers: one being scanned, one being read.
+	per := s.diskScanBatch
+	bufs := [2][][]float32{make([][]float32, per), make([][]float32, per)}
+	var batch []*vecChunk
+	for n := 0; rows.Next(); n++ {
+		var id int64
+		var validity, rawIDs, blob sql.RawBytes
+		if err := rows.Scan(&id, &validity, &rawIDs, &blob); err != nil {
+			wg.Wait()
+			return nil, err
+		}
+		ch, err := newVecChunk(id, validity, rawIDs)
+		if err == nil && len(blob) != len(ch.rowids)*dims*4 {
+			err = fmt.Errorf("%d vector bytes, want %d", len(blob), len(ch.rowids)*dims*4)
+		}
+		if err != nil {
+			wg.Wait()
+			return nil, fmt.Errorf("%s chunk %d: %w", t, id, err)
+		}
+		slot := &bufs[(n/per)%2][n%per]
+		ch.setVectors(blob, dims, *slot)
+		*slot = ch.vectors
+		if batch = append(batch, ch); len(batch) == per {
+			scan(batch)
+			batch = nil
+		}
+	}
+	if len(batch) > 0 {
+		scan(batch)
+	}
+	wg.Wait()
+	return best, rows.Err()
 }

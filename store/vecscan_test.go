@@ -112,13 +112,15 @@ func checkExact(t *testing.T, s *store.Store, c *ragd.Collection, e *exactSet, q
 }
 
 // Vector search returns exactly the brute-force top k, from the vector
-// cache and from sqlite-vec (cache off), with and without filters, for
-// dimensions that do and do not fill whole SIMD registers, and over a few
-// sqlite-vec chunks of 1024 vectors.
+// cache and read from the database (cache off, a collection beyond the
+// memory budget; one sqlite-vec chunk a batch, so that its three chunks
+// are scanned in three batches), with and without filters, for dimensions
+// that do and do not fill whole SIMD registers.
 func TestVectorSearchIsExact(t *testing.T) {
 	for _, dims := range []int{64, 67, 384} {
 		s := storetest.MustOpen(t)
 		c, e := seedExact(t, s, dims, 2500)
+		s.SetDiskScanBatch(1)
 		r := rand.New(rand.NewPCG(99, uint64(dims)))
 		filters := []struct {
 			name string
@@ -134,7 +136,7 @@ func TestVectorSearchIsExact(t *testing.T) {
 		for _, cache := range []struct {
 			name  string
 			bytes int64
-		}{{"Cache", store.DefaultVectorCacheBytes}, {"SqliteVec", 0}} {
+		}{{"Cache", store.DefaultVectorCacheBytes}, {"Disk", 0}} {
 			for _, f := range filters {
 				t.Run(fmt.Sprintf("%dd/%s/%s", dims, cache.name, f.name), func(t *testing.T) {
 					s.SetVectorCacheBytes(cache.bytes)
@@ -144,6 +146,20 @@ func TestVectorSearchIsExact(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// A store opened with a memory budget smaller than a collection scans it
+// from the database, exactly.
+func TestMemoryBudget(t *testing.T) {
+	s := storetest.MustOpen(t, store.WithMemoryBudget(1<<10))
+	c, e := seedExact(t, s, 64, 1500)
+	r := rand.New(rand.NewPCG(5, 5))
+	for range 5 {
+		checkExact(t, s, c, e, randomUnit(r, 64), 10, nil, nil)
+	}
+	if n := s.CachedVectorBytes(); n != 0 {
+		t.Errorf("the vector cache holds %d bytes, over its budget of 1 KiB", n)
 	}
 }
 

@@ -42,6 +42,8 @@ type Main struct {
 	MaxFileBytes int64
 	// StorageLimitBytes bounds the file bytes of each workspace (0: none).
 	StorageLimitBytes int64
+	// MemoryBudget bounds the bytes of vectors held in memory for search.
+	MemoryBudget int64
 	// Config is the optional config file listing model providers.
 	Config string
 	// MaxRerankDocuments and MaxRerankBytes limit one /v1/rerank call.
@@ -74,6 +76,8 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.IntVar(&m.Workers, "workers", envInt("RAGD_WORKERS", runtime.NumCPU()), "files ingested at once (env RAGD_WORKERS)")
 	fs.Int64Var(&m.StorageLimitBytes, "storage-limit-bytes", int64(envInt("RAGD_STORAGE_LIMIT_BYTES", 0)),
 		"most bytes of files each workspace may store, through /v1/files and collection uploads; 0 for no limit (env RAGD_STORAGE_LIMIT_BYTES)")
+	fs.Int64Var(&m.MemoryBudget, "memory-budget", int64(envInt("RAGD_MEMORY_BUDGET", store.DefaultVectorCacheBytes)),
+		"bytes of vectors kept in memory for search; a collection beyond it is scanned from disk, slower (env RAGD_MEMORY_BUDGET)")
 	fs.Int64Var(&m.MaxFileBytes, "max-file-bytes", int64(envInt("RAGD_MAX_FILE_BYTES", ingest.DefaultMaxFileBytes)), "largest uploaded file, in bytes (env RAGD_MAX_FILE_BYTES)")
 	fs.StringVar(&m.Config, "config", envOr("RAGD_CONFIG", ""), "optional YAML file listing chat (and speech, transcription, image, video, music), embedding and rerank providers (env RAGD_CONFIG)")
 	fs.IntVar(&m.MaxRerankDocuments, "max-rerank-documents", envInt("RAGD_MAX_RERANK_DOCUMENTS", server.DefaultMaxRerankDocuments), "most documents in one /v1/rerank call (env RAGD_MAX_RERANK_DOCUMENTS)")
@@ -95,6 +99,9 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if err := m.ingest.check(); err != nil {
 		return err
+	}
+	if m.MemoryBudget < 0 {
+		return fmt.Errorf("--memory-budget must be 0 or more bytes, got %d", m.MemoryBudget)
 	}
 	// Secrets come only from the environment, never from flags.
 	m.AdminKey = os.Getenv("RAGD_ADMIN_KEY")
@@ -167,7 +174,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
-	st, err := createStore(m.DataDir, store.WithLogger(log))
+	st, err := createStore(m.DataDir, store.WithLogger(log), store.WithMemoryBudget(m.MemoryBudget))
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/ragd/ragd/server"
+	"github.com/ragd/ragd/store"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
@@ -333,10 +334,12 @@ func TestServeFlags(t *testing.T) {
 		args        []string
 		timeouts    server.Timeouts
 		metricsAuth bool
+		memory      int64
 	}{
-		{"Defaults", nil, server.DefaultTimeouts, false},
-		{"Set", []string{"--read-header-timeout", "1s", "--read-timeout", "2s", "--write-timeout", "3s", "--idle-timeout", "4s", "--metrics-auth"},
-			server.Timeouts{ReadHeader: time.Second, Read: 2 * time.Second, Write: 3 * time.Second, Idle: 4 * time.Second}, true},
+		{"Defaults", nil, server.DefaultTimeouts, false, store.DefaultVectorCacheBytes},
+		{"Set", []string{"--read-header-timeout", "1s", "--read-timeout", "2s", "--write-timeout", "3s", "--idle-timeout", "4s", "--metrics-auth",
+			"--memory-budget", "1048576"},
+			server.Timeouts{ReadHeader: time.Second, Read: 2 * time.Second, Write: 3 * time.Second, Idle: 4 * time.Second}, true, 1 << 20},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			m := NewMain(io.Discard, io.Discard)
@@ -347,9 +350,13 @@ func TestServeFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if m.Timeouts != tt.timeouts || ops.MetricsAuth != tt.metricsAuth {
-				t.Fatalf("timeouts %+v, metrics auth %v; want %+v, %v", m.Timeouts, ops.MetricsAuth, tt.timeouts, tt.metricsAuth)
+			if m.Timeouts != tt.timeouts || ops.MetricsAuth != tt.metricsAuth || m.MemoryBudget != tt.memory {
+				t.Fatalf("timeouts %+v, metrics auth %v, memory budget %d; want %+v, %v, %d",
+					m.Timeouts, ops.MetricsAuth, m.MemoryBudget, tt.timeouts, tt.metricsAuth, tt.memory)
 			}
 		})
+	}
+	if err := NewMain(io.Discard, io.Discard).ParseFlags([]string{"--memory-budget", "-1"}); err == nil || !strings.Contains(err.Error(), "--memory-budget") {
+		t.Errorf("--memory-budget -1: %v, want an error naming the flag", err)
 	}
 }
