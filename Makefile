@@ -28,7 +28,7 @@ DATA    ?= ./data
 # (golang.org/issue/75804, unfixed before Go 1.27). A count has no deadline.
 FUZZTIME ?= 10000x
 
-.PHONY: deps build run test screenshots bench bench-corpus lint fuzz env clean models model-static eval
+.PHONY: deps build run test screenshots bench bench-scale bench-corpus lint fuzz env clean models model-static eval
 
 # What a fresh Debian or Ubuntu machine with Go lacks to build and test
 # ragd; CI (.ci/run) calls this too, so the list lives only here.
@@ -77,6 +77,14 @@ screenshots: $(CONSOLE_TESTS)/node_modules/.package-lock.json
 # the same run (docs/benchmarks.md); about 10 minutes on 2 cores.
 bench: bench-corpus
 	go test -run '^$$' -bench . -benchtime 1x -timeout 60m $(PKG)
+
+# Vector search at a million chunks and beyond (BenchmarkScale): every path
+# (exact, int8 codes, disk, sqlite-vec) on random and clustered vectors, with
+# recall and RSS; SCALE lists the chunk counts (10000000 needs ~40 GB of disk
+# and hours). About 10 minutes at 1M on 2 cores.
+SCALE ?= 1000000
+bench-scale:
+	RAGD_BENCH_SCALE=$(SCALE) go test -run '^$$' -bench BenchmarkScale -benchtime 1x -timeout 6h ./store/
 
 # The ingest benchmark's real corpus: the HTML of python3.11-doc, from Debian.
 bench-corpus:

@@ -40,6 +40,10 @@ type SearchQuery struct {
 	// Alpha is the weight of the vector ranking in hybrid search, 0..1
 	// (the keyword ranking weighs 1-Alpha); nil means DefaultAlpha.
 	Alpha *float64
+	// Exact asks for the exact nearest vectors even from a collection
+	// large enough to be searched by its quantized codes (store: the
+	// vector cache), at the cost of scanning its full vectors from disk.
+	Exact bool
 }
 
 // DefaultAlpha is the weight of the vector ranking in hybrid search when a

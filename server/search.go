@@ -22,6 +22,7 @@ type searchRequest struct {
 	Filter         *ragd.Filter    `json:"filter"`
 	IncludeContent *bool           `json:"include_content"`
 	Alpha          *float64        `json:"alpha"`
+	Exact          bool            `json:"exact"`
 	Rerank         *rerank.Options `json:"rerank"`
 }
 
@@ -36,7 +37,7 @@ func (s *Server) handleSearch(c echo.Context) error {
 		return err
 	}
 	r := service.SearchRequest{Vector: req.Vector, Query: ragd.SearchQuery{TopK: 10, Mode: ragd.ModeHybrid, ScoreThreshold: req.ScoreThreshold,
-		Filter: req.Filter, Alpha: req.Alpha}, Rerank: req.Rerank, Param: "rerank"}
+		Filter: req.Filter, Alpha: req.Alpha, Exact: req.Exact}, Rerank: req.Rerank, Param: "rerank"}
 	if req.Input != nil {
 		r.Input = *req.Input
 	}

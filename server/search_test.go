@@ -74,6 +74,15 @@ func TestSearch(t *testing.T) {
 			t.Fatalf("threshold -1 kept %d, want all 4", len(res))
 		}
 	})
+	t.Run("Exact", func(t *testing.T) {
+		// The collection is small, so exact or not, the same four chunks.
+		for _, exact := range []bool{false, true} {
+			b := ts.do(t, "POST", path, ts.admin, map[string]any{"input": "penguins swim", "mode": "vector", "exact": exact}).must(t, 200)
+			if res := list(b["results"]); len(res) != 4 {
+				t.Fatalf("exact %v: %d results, want all 4", exact, len(res))
+			}
+		}
+	})
 	t.Run("IncludeContentFalse", func(t *testing.T) {
 		b := ts.do(t, "POST", path, ts.admin, map[string]any{"input": "eagles", "include_content": false}).must(t, 200)
 		if _, has := obj(list(b["results"])[0])["content"]; has {
@@ -93,6 +102,7 @@ func TestSearch(t *testing.T) {
 		{"ErrTopKType", `{"input": "a", "top_k": "ten"}`, "top_k"},
 		{"ErrMode", map[string]any{"input": "a", "mode": "fuzzy"}, "mode"},
 		{"ErrAlpha", map[string]any{"input": "a", "alpha": 1.5}, "alpha"},
+		{"ErrExactType", `{"input": "a", "exact": "yes"}`, "exact"},
 		{"ErrFilterOp", map[string]any{"input": "a", "filter": map[string]any{"key": "class", "op": "like", "value": "b"}}, "filter.op"},
 		{"ErrFilterShape", map[string]any{"input": "a", "filter": map[string]any{"key": "class", "op": "eq", "value": 1, "and": []any{}}}, "filter"},
 		{"ErrFilterNested", map[string]any{"input": "a", "filter": map[string]any{"or": []any{map[string]any{"key": "x", "op": "in", "value": 3}}}}, "filter.or[0].value"},

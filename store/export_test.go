@@ -35,6 +35,11 @@ func (s *Store) SqliteVecSearch(ctx context.Context, ws, colID string, v []float
 	return len(cands), err
 }
 
+// SetQuantizeAbove sets the size of a collection's float vectors from
+// which the vector cache holds int8 codes, so that tests can quantize
+// small collections.
+func (s *Store) SetQuantizeAbove(n int64) { s.quantizeAbove = n }
+
 // CachedVectorBytes returns the bytes of vectors the vector cache holds.
 func (s *Store) CachedVectorBytes() int64 {
 	s.vecs.mu.Lock()

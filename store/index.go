@@ -55,14 +55,16 @@ func collectionDims(ctx context.Context, tx *sql.Tx, seq int64) (int, error) {
 
 // indexKeywords adds the chunks of collection seq that where selects (a
 // condition on a column id, with args) to the keyword table, and their
-// rows and tokens to the collection's keyword statistics.
+// rows and tokens to the collection's keyword statistics. Callers insert
+// the chunks' vectors in the same transaction: the index_writes it
+// increments versions both (vecscan.go, termcounts.go).
 func indexKeywords(ctx context.Context, tx *sql.Tx, seq int64, where string, args ...any) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO fts_chunks (rowid, content) SELECT id, `+scopedfts.Text("?", keywordText)+`
 		FROM chunks WHERE `+where, append([]any{seq}, args...)...); err != nil {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE collections SET keyword_rows = keyword_rows + d.n, keyword_tokens = keyword_tokens + d.t,
-		keyword_writes = keyword_writes + 1
+		index_writes = index_writes + 1
 		FROM (SELECT count(*) AS n, coalesce(sum(fts_doclen(sz)), 0) AS t FROM fts_chunks_docsize WHERE `+where+`) AS d
 		WHERE seq = ?`, append(args, seq)...)
 	return err
@@ -105,7 +107,7 @@ func unindexChunks(ctx context.Context, tx *sql.Tx, seq int64, query string, arg
 		}
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE collections SET keyword_rows = keyword_rows - ?, keyword_tokens = keyword_tokens - ?,
-		keyword_writes = keyword_writes + 1 WHERE seq = ?`, rows, tokens, seq)
+		index_writes = index_writes + 1 WHERE seq = ?`, rows, tokens, seq)
 	return err
 }
 

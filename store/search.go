@@ -56,7 +56,7 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q ragd.SearchQuery
 	var cands []candidate
 	switch q.Mode {
 	case ragd.ModeVector:
-		cands, err = s.vectorSearch(ctx, c, seq, q.Vector, q.TopK, allowed)
+		cands, err = s.vectorSearch(ctx, c, seq, q.Vector, q.TopK, allowed, q.Exact)
 	case ragd.ModeKeyword:
 		cands, err = s.keywordSearch(ctx, c, seq, q.Text, q.TopK, allowed, false)
 	case ragd.ModeHybrid, "":
@@ -68,7 +68,7 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q ragd.SearchQuery
 		var kerr error
 		var wg sync.WaitGroup
 		wg.Go(func() { kc, kerr = s.keywordSearch(ctx, c, seq, q.Text, n, allowed, true) })
-		vc, err = s.vectorSearch(ctx, c, seq, q.Vector, n, allowed)
+		vc, err = s.vectorSearch(ctx, c, seq, q.Vector, n, allowed, q.Exact)
 		wg.Wait()
 		err = cmp.Or(err, kerr)
 		alpha := ragd.DefaultAlpha
@@ -94,11 +94,12 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q ragd.SearchQuery
 
 // vectorSearch returns the k chunks nearest to v, which has the
 // collection's dimensions, restricted to the sorted IDs allowed unless it
-// is nil. The scan is exact: from the vector cache at memory bandwidth
-// (vecscan.go), or read from the database by the same code when the
-// collection does not fit the cache.
-func (s *Store) vectorSearch(ctx context.Context, c *ragd.Collection, seq int64, v []float32, k int, allowed []int64) ([]candidate, error) {
-	if cands, ok, err := s.cachedVectorSearch(ctx, seq, v, k, c.ChunkCount, allowed); ok {
+// is nil: from the vector cache at memory bandwidth (vecscan.go), exact,
+// or for a large collection by its int8 codes and then exactly among the
+// nearest, or read from the database by the same code when the collection
+// does not fit the cache (or is quantized and exact is set).
+func (s *Store) vectorSearch(ctx context.Context, c *ragd.Collection, seq int64, v []float32, k int, allowed []int64, exact bool) ([]candidate, error) {
+	if cands, ok, err := s.cachedVectorSearch(ctx, seq, v, k, c.ChunkCount, allowed, exact); ok {
 		return cands, err
 	}
 	return s.diskVectorSearch(ctx, seq, v, k, allowed)

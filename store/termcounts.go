@@ -11,7 +11,7 @@ import (
 // counting up to half of them, about 6 ms for a common term at 100k
 // chunks, and common terms are the ones queries repeat.
 //
-// Counts are cached per collection under its version: its keyword_writes,
+// Counts are cached per collection under its version: its index_writes,
 // which every change of its keyword rows increments in the same
 // transaction (index.go), so a version names one set of rows
 // (TestTermCountsFollowWrites). Each count is read in the same statement,
@@ -33,7 +33,7 @@ const maxTermCounts = 1 << 17
 
 // versionSQL is an expression giving the version of the keyword rows of
 // the collection whose seq is its argument.
-const versionSQL = `(SELECT keyword_writes FROM collections WHERE seq = ?)`
+const versionSQL = `(SELECT index_writes FROM collections WHERE seq = ?)`
 
 // countsVersion is the cache version of counts that stop at half in
 // version v of a collection's keyword rows.

@@ -60,6 +60,53 @@ static void ragd_l2_avx2(const float *q, const float *x, size_t dims, size_t n, 
 }
 #endif
 
+// ragd_dot_i8_scalar writes the dot product of the int8 codes q with each
+// of the n vectors of dims int8 codes starting at x.
+static void ragd_dot_i8_scalar(const signed char *q, const signed char *x, size_t dims, size_t n, int *out) {
+	for (size_t i = 0; i < n; i++, x += dims) {
+		int s = 0;
+		for (size_t j = 0; j < dims; j++) s += q[j] * x[j];
+		out[i] = s;
+	}
+}
+
+#if defined(__x86_64__)
+// ragd_dot_i8_avx2 is ragd_dot_i8_scalar with AVX2, 32 codes at a time:
+// maddubs multiplies unsigned by signed bytes, so q's magnitudes multiply
+// x's codes carrying q's signs, into pairs of int16 (at most 2 x 127 x 127,
+// no saturation), which madd sums into int32.
+__attribute__((target("avx2")))
+static void ragd_dot_i8_avx2(const signed char *q, const signed char *x, size_t dims, size_t n, int *out) {
+	const __m256i ones = _mm256_set1_epi16(1);
+	for (size_t i = 0; i < n; i++, x += dims) {
+		__m256i acc = _mm256_setzero_si256();
+		size_t j = 0;
+		for (; j + 32 <= dims; j += 32) {
+			__m256i a = _mm256_loadu_si256((const __m256i *)(q + j));
+			__m256i b = _mm256_loadu_si256((const __m256i *)(x + j));
+			__m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
+			acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
+		}
+		__m128i h = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+		h = _mm_add_epi32(h, _mm_shuffle_epi32(h, _MM_SHUFFLE(1, 0, 3, 2)));
+		h = _mm_add_epi32(h, _mm_shuffle_epi32(h, _MM_SHUFFLE(2, 3, 0, 1)));
+		int s = _mm_cvtsi128_si32(h);
+		for (; j < dims; j++) s += q[j] * x[j];
+		out[i] = s;
+	}
+}
+#endif
+
+static void ragd_dot_i8(int avx2, const signed char *q, const signed char *x, size_t dims, size_t n, int *out) {
+#if defined(__x86_64__)
+	if (avx2) {
+		ragd_dot_i8_avx2(q, x, dims, n, out);
+		return;
+	}
+#endif
+	ragd_dot_i8_scalar(q, x, dims, n, out);
+}
+
 static void ragd_l2(int avx2, const float *q, const float *x, size_t dims, size_t n, float *out) {
 #if defined(__x86_64__)
 	if (avx2) {
@@ -95,4 +142,22 @@ func l2Squared(q, x, out []float32, avx2 bool) {
 		flag = 1
 	}
 	C.ragd_l2(flag, (*C.float)(&q[0]), (*C.float)(&x[0]), C.size_t(len(q)), C.size_t(n), (*C.float)(&out[0]))
+}
+
+// dotInt8 writes to out[i] the dot product of the codes q with the i-th
+// vector of codes, which holds len(out) vectors of len(q) int8 codes, none
+// of them -128 (the kernel's byte products must not saturate).
+func dotInt8(q, codes []int8, out []int32, avx2 bool) {
+	n := len(out)
+	if n == 0 {
+		return
+	}
+	if len(codes) < n*len(q) {
+		panic("store: dotInt8: codes shorter than out")
+	}
+	flag := C.int(0)
+	if avx2 {
+		flag = 1
+	}
+	C.ragd_dot_i8(flag, (*C.schar)(&q[0]), (*C.schar)(&codes[0]), C.size_t(len(q)), C.size_t(n), (*C.int)(&out[0]))
 }

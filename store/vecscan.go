@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -15,6 +16,11 @@ import (
 
 // DefaultVectorCacheBytes is the default memory budget of the vector cache.
 const DefaultVectorCacheBytes = 2 << 30
+
+// DefaultQuantizeAbove is the size of a collection's float vectors from
+// which the cache holds it as int8 codes (cachedVectorSearch): below it the
+// exact scan is as fast as the codes' scan plus rescoring (docs/benchmarks.md).
+const DefaultQuantizeAbove = 512 << 20
 
 // The vector cache makes exact vector search run at memory bandwidth.
 //
@@ -44,13 +50,18 @@ type vecCache struct {
 	cols   map[int64]*vecCollection // by collection seq
 }
 
-// vecCollection is the cached vectors of one collection.
+// vecCollection is the cached vectors of one collection: float32 vectors,
+// or int8 codes when quantized.
 type vecCollection struct {
-	mu       sync.Mutex
-	dims     int
-	chunks   map[int64]*vecChunk
-	bytes    int64
-	lastUsed int64
+	mu        sync.Mutex
+	dims      int
+	quantized bool
+	chunks    map[int64]*vecChunk
+	list      []*vecChunk // chunks in ID order, as of version
+	version   int64       // the collection's index_writes when list was read
+	synced    bool        // list and version are set
+	bytes     int64
+	lastUsed  int64
 }
 
 // vecChunk is one immutable cached sqlite-vec chunk.
@@ -60,7 +71,9 @@ type vecChunk struct {
 	rawIDs   []byte    // the rowids blob, to compare with the table's
 	rowids   []int64   // rowid of each slot
 	used     int       // slots up to the last valid one
-	vectors  []float32 // used x dims floats
+	vectors  []float32 // used x dims floats, unless quantized
+	codes    []int8    // used x dims codes, when quantized (setCodes)
+	scales   []float32 // per slot, when quantized: a code's unit
 }
 
 func newVecCache(budget int64) *vecCache {
@@ -97,9 +110,10 @@ func (c *vecCache) evictLocked(keep int64) {
 	}
 }
 
-// collection returns the cache entry of seq, creating it, or nil when the
-// cache cannot hold a collection of the given size.
-func (c *vecCache) collection(seq int64, dims int, estimate int64) *vecCollection {
+// collection returns the cache entry of seq, holding floats or codes as
+// quantized says, creating it, or nil when the cache cannot hold a
+// collection of the given size.
+func (c *vecCache) collection(seq int64, dims int, quantized bool, estimate int64) *vecCollection {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if estimate > c.budget {
@@ -111,11 +125,11 @@ func (c *vecCache) collection(seq int64, dims int, estimate int64) *vecCollectio
 	}
 	c.tick++
 	vc := c.cols[seq]
-	if vc == nil || vc.dims != dims {
+	if vc == nil || vc.dims != dims || vc.quantized != quantized {
 		if vc != nil {
 			c.bytes -= vc.bytes
 		}
-		vc = &vecCollection{dims: dims, chunks: map[int64]*vecChunk{}}
+		vc = &vecCollection{dims: dims, quantized: quantized, chunks: map[int64]*vecChunk{}}
 		c.cols[seq] = vc
 	}
 	vc.lastUsed = c.tick
@@ -149,11 +163,25 @@ func (c *vecCache) forget(live map[int64]bool) {
 
 // cachedVectorSearch returns the k chunks of collection seq nearest to v by
 // L2 distance, restricted to the sorted rowids allowed unless it is nil.
-// ok is false when the collection does not fit the cache; the caller then
-// scans it from the database.
-func (s *Store) cachedVectorSearch(ctx context.Context, seq int64, v []float32, k int, chunkCount int, allowed []int64) (_ []candidate, ok bool, err error) {
+// ok is false when the collection does not fit the cache, or is quantized
+// and exact is set; the caller then scans it from the database.
+//
+// A collection whose float vectors take quantizeAbove bytes or more, or
+// more than the whole budget, is cached as int8 codes (a quarter of the
+// bytes): the scan keeps the quantizedCandidates(k) nearest by the codes
+// and rescoreExact reads their vectors to rank them exactly.
+func (s *Store) cachedVectorSearch(ctx context.Context, seq int64, v []float32, k int, chunkCount int, allowed []int64, exact bool) (_ []candidate, ok bool, err error) {
 	dims := len(v)
-	vc := s.vecs.collection(seq, dims, int64(chunkCount)*int64(dims)*4)
+	floats := int64(chunkCount) * int64(dims) * 4
+	quantize := floats >= s.quantizeAbove || floats > s.vecs.budgetNow()
+	if quantize && exact {
+		return nil, false, nil
+	}
+	estimate := floats
+	if quantize {
+		estimate = int64(chunkCount) * int64(dims+4)
+	}
+	vc := s.vecs.collection(seq, dims, quantize, estimate)
 	if vc == nil {
 		return nil, false, nil
 	}
@@ -162,16 +190,82 @@ func (s *Store) cachedVectorSearch(ctx context.Context, seq int64, v []float32, 
 		return nil, true, err
 	}
 	defer tx.Rollback()
-	chunks, err := s.syncChunks(ctx, tx, seq, vc)
+	var version int64
+	if err := tx.QueryRowContext(ctx, `SELECT index_writes FROM collections WHERE seq = ?`, seq).Scan(&version); err != nil {
+		return nil, true, err
+	}
+	chunks, err := s.syncChunks(ctx, tx, seq, vc, version)
 	if err != nil {
 		return nil, true, err
 	}
-	return scanChunks(chunks, v, k, allowed), true, nil
+	if !quantize {
+		return scanChunks(chunks, v, k, allowed), true, nil
+	}
+	cands, err := rescoreExact(ctx, tx, v, scanChunks(chunks, v, quantizedCandidates(k), allowed), k)
+	return cands, true, err
+}
+
+// quantizedCandidates is how many of the nearest by int8 codes a quantized
+// search rescores exactly to return k: enough that the codes' rounding
+// (a few thousandths of a cosine) rarely pushes a true neighbour out
+// (recall 1.000 at top_k 10 on random and clustered vectors up to 1M,
+// docs/benchmarks.md), few enough that reading their vectors, about 35 us
+// each, stays small beside the scan (1.4 ms for top_k 10).
+func quantizedCandidates(k int) int { return max(2*k, k+30) }
+
+// budgetNow returns the cache's memory budget.
+func (c *vecCache) budgetNow() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.budget
+}
+
+// rescoreExact reads the vector of each candidate from the vector table of
+// v's dimensions in tx, and returns the k nearest to v by their exact
+// distance, ordered and scored as scanChunks orders and scores them.
+func rescoreExact(ctx context.Context, tx *sql.Tx, v []float32, cands []candidate, k int) ([]candidate, error) {
+	if len(cands) == 0 {
+		return cands, nil
+	}
+	st, err := tx.PrepareContext(ctx, `SELECT embedding FROM `+vecTable(len(v))+` WHERE rowid = ?`)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	vecs := make([]float32, len(cands)*len(v))
+	for i, cd := range cands {
+		var blob []byte
+		if err := st.QueryRowContext(ctx, cd.id).Scan(&blob); err != nil {
+			return nil, fmt.Errorf("rescoring chunk %d: %w", cd.id, err)
+		}
+		if len(blob) != 4*len(v) {
+			return nil, fmt.Errorf("rescoring chunk %d: %d vector bytes, want %d", cd.id, len(blob), 4*len(v))
+		}
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&vecs[i*len(v)])), 4*len(v)), blob)
+	}
+	dist := make([]float32, len(cands))
+	l2Squared(v, vecs, dist, hasAVX2)
+	out := make([]candidate, len(cands))
+	for i, cd := range cands {
+		out[i] = candidate{id: cd.id, score: 1 - float64(dist[i])/2}
+	}
+	return bestOf(out, k), nil
 }
 
 // syncChunks brings the cached chunks of collection seq up to date with
-// the snapshot of tx and returns them.
-func (s *Store) syncChunks(ctx context.Context, tx *sql.Tx, seq int64, vc *vecCollection) ([]*vecChunk, error) {
+// the snapshot of tx, in which the collection's index_writes is version,
+// and returns them. Every change of a collection's vectors increments its
+// index_writes in the same transaction (index.go), so chunks read at the
+// same version are current without reading the chunk table again: at 1M
+// vectors that read (bitmaps and rowids, 8 MiB) cost as much as the scan.
+func (s *Store) syncChunks(ctx context.Context, tx *sql.Tx, seq int64, vc *vecCollection, version int64) ([]*vecChunk, error) {
+	vc.mu.Lock()
+	if vc.synced && vc.version == version {
+		list := vc.list
+		vc.mu.Unlock()
+		return list, nil
+	}
+	vc.mu.Unlock()
 	rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT chunk_id, validity, rowids FROM "%s_chunks" WHERE partition00 = ? ORDER BY chunk_id`,
 		vecTable(vc.dims)), seq)
 	if err != nil {
@@ -205,6 +299,9 @@ func (s *Store) syncChunks(ctx context.Context, tx *sql.Tx, seq int64, vc *vecCo
 	}
 	rows.Close()
 	if len(stale) == 0 && len(cached) == len(out) {
+		vc.mu.Lock()
+		vc.list, vc.version, vc.synced = out, version, true
+		vc.mu.Unlock()
 		return out, nil
 	}
 	if len(cached) == 0 {
@@ -219,17 +316,17 @@ func (s *Store) syncChunks(ctx context.Context, tx *sql.Tx, seq int64, vc *vecCo
 		}
 		s.vecs.forget(m)
 	}
-	if err := loadVectors(ctx, tx, vc.dims, stale); err != nil {
+	if err := loadVectors(ctx, tx, vc.dims, vc.quantized, stale); err != nil {
 		return nil, err
 	}
 	next := make(map[int64]*vecChunk, len(out))
 	var size int64
 	for _, ch := range out {
 		next[ch.id] = ch
-		size += int64(len(ch.vectors)) * 4
+		size += int64(len(ch.vectors))*4 + int64(len(ch.codes)) + int64(len(ch.scales))*4
 	}
 	vc.mu.Lock()
-	vc.chunks = next
+	vc.chunks, vc.list, vc.version, vc.synced = next, out, version, true
 	vc.mu.Unlock()
 	s.vecs.resize(seq, vc, size)
 	return out, nil
@@ -252,6 +349,40 @@ func newVecChunk(id int64, validity, rawIDs []byte) (*vecChunk, error) {
 
 func (ch *vecChunk) valid(i int) bool { return ch.validity[i>>3]&(1<<(i&7)) != 0 }
 
+// setCodes quantizes the used slots of blob, a vector chunk of dims
+// dimensions, into ch.codes and ch.scales (quantize).
+func (ch *vecChunk) setCodes(blob []byte, dims int) {
+	ch.codes = make([]int8, ch.used*dims)
+	ch.scales = make([]float32, ch.used)
+	if ch.used == 0 {
+		return
+	}
+	floats := unsafe.Slice((*float32)(unsafe.Pointer(&blob[0])), ch.used*dims)
+	for i := range ch.used {
+		ch.scales[i] = quantize(floats[i*dims:(i+1)*dims], ch.codes[i*dims:(i+1)*dims])
+	}
+}
+
+// quantize writes x's int8 codes into codes and returns their scale: each
+// component divided by x's largest magnitude over 127 and rounded, so that
+// a code times the scale is within half a scale of the float. Codes stay
+// within -127..127.
+func quantize(x []float32, codes []int8) float32 {
+	var top float32
+	for _, f := range x {
+		top = max(top, f, -f)
+	}
+	if top == 0 {
+		clear(codes)
+		return 0
+	}
+	inv := 127 / top
+	for j, f := range x {
+		codes[j] = int8(max(-127, min(127, math.Round(float64(f*inv)))))
+	}
+	return top / 127
+}
+
 // setVectors copies the used slots of blob, a vector chunk of dims
 // dimensions, into ch.vectors, reusing buf when it is large enough.
 // sqlite-vec stores floats in the machine's byte order.
@@ -267,8 +398,8 @@ func (ch *vecChunk) setVectors(blob []byte, dims int, buf []float32) {
 }
 
 // loadVectors reads the vectors of chunks from the vector table of dims
-// dimensions.
-func loadVectors(ctx context.Context, tx *sql.Tx, dims int, chunks []*vecChunk) error {
+// dimensions, as int8 codes when quantized.
+func loadVectors(ctx context.Context, tx *sql.Tx, dims int, quantized bool, chunks []*vecChunk) error {
 	if len(chunks) == 0 {
 		return nil
 	}
@@ -296,7 +427,11 @@ func loadVectors(ctx context.Context, tx *sql.Tx, dims int, chunks []*vecChunk) 
 			rows.Close()
 			return fmt.Errorf("%s chunk %d: %d vector bytes, want %d", t, ch.id, len(blob), len(ch.rowids)*dims*4)
 		}
-		ch.setVectors(blob, dims, nil)
+		if quantized {
+			ch.setCodes(blob, dims)
+		} else {
+			ch.setVectors(blob, dims, nil)
+		}
 		if err := rows.Close(); err != nil {
 			return err
 		}
@@ -340,8 +475,16 @@ func (t *topK) offer(h hit) {
 
 // scanChunks computes the distance from v to every valid vector of chunks
 // whose rowid is in allowed (all when allowed is nil) and returns the k
-// nearest, best first. The chunks are split between the CPU's cores.
+// nearest, best first. The chunks are split between the CPU's cores. For
+// chunks of int8 codes, v is quantized too and the distance is estimated
+// from the two codes' integer dot product.
 func scanChunks(chunks []*vecChunk, v []float32, k int, allowed []int64) []candidate {
+	var qCodes []int8
+	var qScale float32
+	if slices.ContainsFunc(chunks, func(ch *vecChunk) bool { return ch.codes != nil }) {
+		qCodes = make([]int8, len(v))
+		qScale = quantize(v, qCodes)
+	}
 	workers := min(runtime.GOMAXPROCS(0), len(chunks))
 	var total int
 	for _, ch := range chunks {
@@ -356,12 +499,23 @@ func scanChunks(chunks []*vecChunk, v []float32, k int, allowed []int64) []candi
 		tops[w].k = k
 		wg.Go(func() {
 			var dist []float32
+			var dots []int32
 			// Chunks are dealt round-robin so the workers get equal work
 			// when only the last chunk is partly filled.
 			for i := w; i < len(chunks); i += workers {
 				ch := chunks[i]
 				dist = slices.Grow(dist[:0], ch.used)[:ch.used]
-				l2Squared(v, ch.vectors, dist, hasAVX2)
+				if ch.codes != nil {
+					// Unit vectors: |v - x|^2 = 2 - 2 v.x, and v.x is about
+					// the codes' dot product times both scales.
+					dots = slices.Grow(dots[:0], ch.used)[:ch.used]
+					dotInt8(qCodes, ch.codes, dots, hasAVX2)
+					for j, dot := range dots {
+						dist[j] = 2 - 2*qScale*ch.scales[j]*float32(dot)
+					}
+				} else {
+					l2Squared(v, ch.vectors, dist, hasAVX2)
+				}
 				for j, d := range dist {
 					if !ch.valid(j) {
 						continue

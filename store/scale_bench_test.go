@@ -1,0 +1,166 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/store"
+	"github.com/ragd/ragd/store/storetest"
+)
+
+// BenchmarkScale measures vector search at the sizes in RAGD_BENCH_SCALE
+// (comma-separated chunk counts; make bench-scale sets 1,000,000), 384
+// dimensions, top_k 10, on random unit vectors (the worst case for
+// quantization) and on clustered ones (a mixture of 1,000 Gaussian
+// centres, like real embeddings), each by every path: the exact scan of
+// cached floats, the int8 codes with exact rescoring (with its recall@10
+// against the exact scan), and the scan from disk. Each p50 is printed
+// beside the floor of the bytes its scan reads, measured in the same run,
+// and sqlite-vec's KNN is the peer. It takes minutes a million chunks, so
+// make bench leaves it out.
+func BenchmarkScale(b *testing.B) {
+	sizes := os.Getenv("RAGD_BENCH_SCALE")
+	if sizes == "" {
+		b.Skip("set RAGD_BENCH_SCALE (make bench-scale)")
+	}
+	const dims, queries = 384, 50
+	ctx := context.Background()
+	for _, f := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			b.Fatalf("RAGD_BENCH_SCALE: %q is not a chunk count", f)
+		}
+		for _, clustered := range []bool{false, true} {
+			name := fmt.Sprintf("%dk/random", n/1000)
+			if clustered {
+				name = fmt.Sprintf("%dk/clustered", n/1000)
+			}
+			b.Run(name, func(b *testing.B) {
+				gen := newVectorSource(clustered, dims)
+				s, col := openBenchStore(b, b.TempDir(), dims)
+				defer s.Close()
+				for done := 0; done < n; {
+					var batch []ragd.NewItem
+					for ; done < n && len(batch) < 1000; done++ {
+						batch = append(batch, ragd.NewItem{Content: "c", Chunks: []ragd.Chunk{{Content: "c", Tokens: 1, End: 1, Vector: gen.next()}}})
+					}
+					if _, err := s.InsertItems(ctx, "bench", col.ID, storetest.Stamp(batch)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := s.Checkpoint(ctx); err != nil {
+					b.Fatal(err)
+				}
+				qs := make([][]float32, queries)
+				for i := range qs {
+					qs[i] = gen.next()
+				}
+				search := func(q []float32, exact bool) ([]string, error) {
+					res, err := s.Search(ctx, "bench", col.ID, ragd.SearchQuery{Mode: ragd.ModeVector, Vector: q, TopK: 10, Exact: exact})
+					var ids []string
+					for _, r := range res {
+						ids = append(ids, r.ID)
+					}
+					return ids, err
+				}
+				// Each sub-benchmark makes its own floor and drops it before
+				// reading RSS, which then counts the store and its cache.
+				s.SetQuantizeAbove(1 << 62)
+				s.SetVectorCacheBytes(1 << 40)
+				want := make([][]string, queries)
+				b.Run("exact-cached", func(b *testing.B) {
+					measure(b, queries, newFloorScan(n*dims*4), nil, func(i int) (err error) {
+						want[i%queries], err = search(qs[i%queries], false)
+						return err
+					})
+					b.ReportMetric(rssGiB(), "RSS-GiB")
+				})
+				s.SetQuantizeAbove(1)
+				b.Run("int8", func(b *testing.B) {
+					got := make([][]string, queries)
+					measure(b, queries, newFloorScan(n*(dims+4)), nil, func(i int) (err error) {
+						got[i%queries], err = search(qs[i%queries], false)
+						return err
+					})
+					var found int
+					for i := range got {
+						for _, id := range got[i] {
+							if slices.Contains(want[i], id) {
+								found++
+							}
+						}
+					}
+					b.ReportMetric(float64(found)/float64(10*queries), "recall@10")
+					b.ReportMetric(rssGiB(), "RSS-GiB")
+				})
+				b.Run("disk", func(b *testing.B) {
+					measure(b, 10, newFloorScan(n*dims*4), nil, func(i int) error {
+						_, err := search(qs[i%queries], true)
+						return err
+					})
+				})
+				s.SetVectorCacheBytes(0)
+				b.Run("sqlite-vec", func(b *testing.B) {
+					measure(b, 10, newFloorScan(n*dims*4), nil, func(i int) error {
+						_, err := s.SqliteVecSearch(ctx, "bench", col.ID, qs[i%queries], 10)
+						return err
+					})
+				})
+			})
+		}
+	}
+}
+
+// vectorSource yields unit vectors: uniformly random, or around one of
+// 1,000 random centres with Gaussian noise of the centres' own size.
+type vectorSource struct {
+	r       *rand.Rand
+	dims    int
+	centres [][]float32
+}
+
+func newVectorSource(clustered bool, dims int) *vectorSource {
+	v := &vectorSource{r: rand.New(rand.NewPCG(benchSeed, 3)), dims: dims}
+	if clustered {
+		for range 1000 {
+			v.centres = append(v.centres, randomUnit(v.r, dims))
+		}
+	}
+	return v
+}
+
+func (v *vectorSource) next() []float32 {
+	x := randomUnit(v.r, v.dims)
+	if v.centres != nil {
+		c := v.centres[v.r.IntN(len(v.centres))]
+		for i := range x {
+			x[i] = c[i] + 0.8*x[i]
+		}
+		embed.Normalize(x)
+	}
+	return x
+}
+
+// rssGiB returns the process's resident memory, after returning freed
+// memory to the system, in GiB.
+func rssGiB() float64 {
+	debug.FreeOSMemory()
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	var size, resident int64
+	fmt.Sscan(string(b), &size, &resident)
+	return float64(resident*int64(os.Getpagesize())) / (1 << 30)
+}
+
+var _ = store.DefaultQuantizeAbove
