@@ -464,6 +464,15 @@ func (t *topK) Pop() any {
 	return h
 }
 
+// bound is the distance a hit must not exceed to enter: the worst kept
+// once k are, else +Inf.
+func (t *topK) bound() float32 {
+	if len(t.hits) < t.k {
+		return float32(math.Inf(1))
+	}
+	return t.hits[0].d
+}
+
 func (t *topK) offer(h hit) {
 	if len(t.hits) < t.k {
 		heap.Push(t, h)
@@ -479,11 +488,9 @@ func (t *topK) offer(h hit) {
 // chunks of int8 codes, v is quantized too and the distance is estimated
 // from the two codes' integer dot product.
 func scanChunks(chunks []*vecChunk, v []float32, k int, allowed []int64) []candidate {
-	var qCodes []int8
-	var qScale float32
+	var qc *queryCodes
 	if slices.ContainsFunc(chunks, func(ch *vecChunk) bool { return ch.codes != nil }) {
-		qCodes = make([]int8, len(v))
-		qScale = quantize(v, qCodes)
+		qc = newQueryCodes(v)
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(chunks))
 	var total int
@@ -499,23 +506,27 @@ func scanChunks(chunks []*vecChunk, v []float32, k int, allowed []int64) []candi
 		tops[w].k = k
 		wg.Go(func() {
 			var dist []float32
-			var dots []int32
+			var slots []int32
 			// Chunks are dealt round-robin so the workers get equal work
 			// when only the last chunk is partly filled.
 			for i := w; i < len(chunks); i += workers {
 				ch := chunks[i]
 				dist = slices.Grow(dist[:0], ch.used)[:ch.used]
 				if ch.codes != nil {
-					// Unit vectors: |v - x|^2 = 2 - 2 v.x, and v.x is about
-					// the codes' dot product times both scales.
-					dots = slices.Grow(dots[:0], ch.used)[:ch.used]
-					dotInt8(qCodes, ch.codes, dots, hasAVX2)
-					for j, dot := range dots {
-						dist[j] = 2 - 2*qScale*ch.scales[j]*float32(dot)
+					// Only the slots that can enter the top k come back.
+					slots = slices.Grow(slots[:0], ch.used)[:ch.used]
+					n := nearInt8(qc, ch.codes, ch.scales, ch.validity, tops[w].bound(), slots, dist, hasAVX2)
+					for m, j := range slots[:n] {
+						if allowed != nil {
+							if _, found := slices.BinarySearch(allowed, ch.rowids[j]); !found {
+								continue
+							}
+						}
+						tops[w].offer(hit{id: ch.rowids[j], d: dist[m]})
 					}
-				} else {
-					l2Squared(v, ch.vectors, dist, hasAVX2)
+					continue
 				}
+				l2Squared(v, ch.vectors, dist, hasAVX2)
 				for j, d := range dist {
 					if !ch.valid(j) {
 						continue
