@@ -9,6 +9,26 @@ type Chunking struct {
 // MaxDimensions is the most dimensions a collection's vectors may have.
 const MaxDimensions = 8192
 
+// Quantization settings of a collection. Int8 holds one byte a dimension
+// (a quarter of the floats) and ranks exactly only among the nearest by
+// those codes; None holds the floats, exact, while they fit the memory
+// budget; Auto, the default, is None for collections whose floats take
+// under 512 MiB and Int8 above.
+const (
+	QuantizationAuto = "auto"
+	QuantizationInt8 = "int8"
+	QuantizationNone = "none"
+)
+
+// ValidateQuantization checks a collection's quantization setting.
+func ValidateQuantization(q string) error {
+	switch q {
+	case QuantizationAuto, QuantizationInt8, QuantizationNone:
+		return nil
+	}
+	return Invalid("quantization", "quantization must be %q, %q or %q, got %q", QuantizationAuto, QuantizationInt8, QuantizationNone, q)
+}
+
 // NoEmbeddingModel is the embedding model of a collection that stores
 // only the vectors its clients bring with items and searches.
 const NoEmbeddingModel = "none"
@@ -30,6 +50,9 @@ type Collection struct {
 	ChunkCount     int            `json:"chunk_count"`
 	Bytes          int64          `json:"bytes"`
 	Metadata       map[string]any `json:"metadata"`
+	// Quantization says how vector search holds the collection's vectors
+	// in memory: QuantizationAuto, QuantizationInt8 or QuantizationNone.
+	Quantization string `json:"quantization"`
 	// ExpiresAfterDays, when above 0, is OpenAI's expires_after of a
 	// vector store: its contents are deleted that many days after
 	// LastActive.
@@ -64,9 +87,10 @@ func InvalidCursor(after string) error {
 // CollectionUpdate holds the fields of a collection that may change; nil
 // means unchanged.
 type CollectionUpdate struct {
-	Name        *string
-	Description *string
-	Metadata    map[string]any
+	Name         *string
+	Description  *string
+	Metadata     map[string]any
+	Quantization *string
 	// ExpiresAfterDays, when set, replaces the expiry (0: none).
 	ExpiresAfterDays *int
 	// At is the update's time, decided before the write; 0 means now.

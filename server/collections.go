@@ -28,6 +28,7 @@ type collectionCreateRequest struct {
 	Dimensions     int                     `json:"dimensions"`
 	Chunking       *service.ChunkingChange `json:"chunking"`
 	Metadata       map[string]any          `json:"metadata"`
+	Quantization   string                  `json:"quantization"`
 }
 
 type collectionResponse struct {
@@ -45,7 +46,8 @@ func (s *Server) handleCollectionCreate(c echo.Context) error {
 		return err
 	}
 	col, err := s.svc.CreateCollection(c.Request().Context(), workspaceOf(c), service.NewCollection{Name: strings.TrimSpace(req.Name),
-		Description: req.Description, EmbeddingModel: req.EmbeddingModel, Dimensions: req.Dimensions, Chunking: req.Chunking, Metadata: req.Metadata})
+		Description: req.Description, EmbeddingModel: req.EmbeddingModel, Dimensions: req.Dimensions, Chunking: req.Chunking, Metadata: req.Metadata,
+		Quantization: req.Quantization})
 	if err != nil {
 		return err
 	}
@@ -116,9 +118,10 @@ func (s *Server) handleCollectionGet(c echo.Context) error {
 }
 
 type collectionUpdateRequest struct {
-	Name        *string        `json:"name"`
-	Description *string        `json:"description"`
-	Metadata    map[string]any `json:"metadata"`
+	Name         *string        `json:"name"`
+	Description  *string        `json:"description"`
+	Metadata     map[string]any `json:"metadata"`
+	Quantization *string        `json:"quantization"`
 }
 
 func (s *Server) handleCollectionUpdate(c echo.Context) error {
@@ -131,7 +134,7 @@ func (s *Server) handleCollectionUpdate(c echo.Context) error {
 		req.Name = &trimmed
 	}
 	col, err := s.svc.UpdateCollection(c.Request().Context(), workspaceOf(c), c.Param("id"),
-		ragd.CollectionUpdate{Name: req.Name, Description: req.Description, Metadata: req.Metadata})
+		ragd.CollectionUpdate{Name: req.Name, Description: req.Description, Metadata: req.Metadata, Quantization: req.Quantization})
 	if err != nil {
 		return err
 	}

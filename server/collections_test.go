@@ -14,7 +14,7 @@ func TestCollectionCRUD(t *testing.T) {
 	c := obj(b["collection"])
 	id := str(c["id"])
 	if !strings.HasPrefix(id, "col_") || c["embedding_model"] != "hash" || c["dimensions"] != 384.0 ||
-		obj(c["chunking"])["max_tokens"] != 200.0 || obj(c["metadata"])["team"] != "a" || c["item_count"] != 0.0 {
+		obj(c["chunking"])["max_tokens"] != 200.0 || obj(c["metadata"])["team"] != "a" || c["item_count"] != 0.0 || c["quantization"] != "auto" {
 		t.Fatalf("created collection %v", c)
 	}
 	// A collection is addressable by its name as well as its ID.
@@ -33,7 +33,14 @@ func TestCollectionCRUD(t *testing.T) {
 			t.Fatalf("%s: %v", method, u)
 		}
 	}
+	q := obj(ts.do(t, "PATCH", "/v1/vector_store/"+id, ts.admin, map[string]any{"quantization": "int8"}).must(t, 200)["collection"])
+	if q["quantization"] != "int8" || q["name"] != "renamed-PATCH" {
+		t.Fatalf("quantization update: %v", q)
+	}
 	ts.item(t, ts.admin, "renamed-PATCH", "some content to delete with the collection", nil)
+	if res := list(ts.do(t, "POST", "/v1/vector_store/renamed-PATCH/search", ts.admin, map[string]any{"input": "content", "mode": "vector"}).must(t, 200)["results"]); len(res) != 1 {
+		t.Fatalf("vector search of an int8 collection: %v", res)
+	}
 	if items := list(ts.do(t, "GET", "/v1/vector_store/renamed-PATCH/items", ts.admin, nil).must(t, 200)["items"]); len(items) != 1 {
 		t.Fatalf("items by collection name: %v", items)
 	}
@@ -108,6 +115,9 @@ func TestCollectionErrors(t *testing.T) {
 		{"ErrMaxTokensOverLimit", "POST", "/v1/vector_store", map[string]any{"name": "m", "chunking": map[string]any{"max_tokens": 100000}}, 400, "invalid_request", "max_tokens"},
 		{"ErrOverlap", "POST", "/v1/vector_store", map[string]any{"name": "m", "chunking": map[string]any{"max_tokens": 100, "overlap_tokens": 100}}, 400, "invalid_request", "overlap_tokens"},
 		{"ErrMetadataType", "POST", "/v1/vector_store", map[string]any{"name": "m", "metadata": "x"}, 400, "invalid_request", "metadata"},
+		{"ErrQuantization", "POST", "/v1/vector_store", map[string]any{"name": "m", "quantization": "fp16"}, 400, "invalid_request", "quantization"},
+		{"ErrQuantizationType", "POST", "/v1/vector_store", map[string]any{"name": "m", "quantization": 8}, 400, "invalid_request", "quantization"},
+		{"ErrUpdateQuantization", "PATCH", "/v1/vector_store/" + id, map[string]any{"quantization": ""}, 400, "invalid_request", "quantization"},
 		{"ErrNameSlash", "POST", "/v1/vector_store", map[string]any{"name": "a/b"}, 400, "invalid_request", "name"},
 		{"ErrNameLooksLikeID", "POST", "/v1/vector_store", map[string]any{"name": id}, 400, "invalid_request", "name"},
 		{"ErrNameIDPrefix", "POST", "/v1/vector_store", map[string]any{"name": "col_notes"}, 400, "invalid_request", "name"},

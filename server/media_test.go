@@ -377,7 +377,13 @@ func TestImageAndMusicGeneration(t *testing.T) {
 	if img["requests"] != 3.0 || img["prompt_tokens"] != 10.0 || img["completion_tokens"] != 20.0 {
 		t.Fatalf("image usage %v", img)
 	}
-	logs := list(ts.do(t, "GET", "/v1/request-logs?endpoint=/v1/music/generations", ts.admin, nil).must(t, 200)["requests"])
+	// A request is logged once its answer is written, so the client may
+	// read the logs before the last one is queued.
+	var logs []any
+	testwait.Until(t, 10*time.Second, func() bool {
+		logs = list(ts.do(t, "GET", "/v1/request-logs?endpoint=/v1/music/generations", ts.admin, nil).must(t, 200)["requests"])
+		return len(logs) >= 2
+	}, "the music requests were not both logged")
 	if len(logs) != 2 {
 		t.Fatalf("music request logs %v", logs)
 	}

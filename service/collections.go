@@ -57,6 +57,9 @@ type NewCollection struct {
 	// that many days after it was last active (a vector store's
 	// expires_after).
 	ExpiresAfterDays int
+	// Quantization is one of ragd's Quantization settings; empty means
+	// ragd.QuantizationAuto.
+	Quantization string
 }
 
 // CreateCollection validates nc and creates it in workspace ws with the
@@ -72,6 +75,12 @@ func (s *Service) CreateCollection(ctx context.Context, ws string, nc NewCollect
 	if err := ragd.ValidateMetadata("metadata", nc.Metadata); err != nil {
 		return nil, err
 	}
+	if nc.Quantization == "" {
+		nc.Quantization = ragd.QuantizationAuto
+	}
+	if err := ragd.ValidateQuantization(nc.Quantization); err != nil {
+		return nil, err
+	}
 	model, dims, limit, err := s.collectionModel(nc)
 	if err != nil {
 		return nil, err
@@ -84,7 +93,7 @@ func (s *Service) CreateCollection(ctx context.Context, ws string, nc NewCollect
 	now := s.now().Unix()
 	col := &ragd.Collection{ID: ragd.NewID("col"), Workspace: ws, Name: nc.Name, Description: nc.Description,
 		Created: now, Updated: now, EmbeddingModel: model, Dimensions: dims, Chunking: chunking, Metadata: nc.Metadata,
-		ExpiresAfterDays: nc.ExpiresAfterDays}
+		ExpiresAfterDays: nc.ExpiresAfterDays, Quantization: nc.Quantization}
 	if col.Metadata == nil {
 		col.Metadata = map[string]any{}
 	}
@@ -147,6 +156,11 @@ func (s *Service) UpdateCollection(ctx context.Context, ws, id string, u ragd.Co
 	}
 	if err := ragd.ValidateMetadata("metadata", u.Metadata); err != nil {
 		return nil, err
+	}
+	if u.Quantization != nil {
+		if err := ragd.ValidateQuantization(*u.Quantization); err != nil {
+			return nil, err
+		}
 	}
 	u.At = s.now().Unix()
 	return s.write.UpdateCollection(ctx, ws, id, u)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -13,7 +14,7 @@ func notFound(what, id string) error { return ragd.NotFound(what, id) }
 
 const collectionColumns = `seq, id, workspace, name, description, created, updated, embedding_model, dimensions,
 	max_tokens, overlap_tokens, metadata, item_count, file_count, chunk_count, bytes, coalesce(expires_after_days, 0),
-	last_active_at, coalesce(expired_at, 0)`
+	last_active_at, coalesce(expired_at, 0), quantization`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -23,7 +24,7 @@ func (s *Store) scanCollection(r rowScanner) (*ragd.Collection, int64, error) {
 	var meta string
 	err := r.Scan(&seq, &c.ID, &c.Workspace, &c.Name, &c.Description, &c.Created, &c.Updated, &c.EmbeddingModel,
 		&c.Dimensions, &c.Chunking.MaxTokens, &c.Chunking.OverlapTokens, &meta, &c.ItemCount, &c.FileCount,
-		&c.ChunkCount, &c.Bytes, &c.ExpiresAfterDays, &c.LastActive, &c.ExpiredAt)
+		&c.ChunkCount, &c.Bytes, &c.ExpiresAfterDays, &c.LastActive, &c.ExpiredAt, &c.Quantization)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -38,6 +39,10 @@ func (s *Store) scanCollection(r rowScanner) (*ragd.Collection, int64, error) {
 func (s *Store) CreateCollection(ctx context.Context, c *ragd.Collection) error {
 	if c.Dimensions <= 0 || c.Dimensions > ragd.MaxDimensions {
 		return ragd.Invalid("dimensions", "dimensions must be between 1 and %d, got %d", ragd.MaxDimensions, c.Dimensions)
+	}
+	c.Quantization = cmp.Or(c.Quantization, ragd.QuantizationAuto)
+	if err := ragd.ValidateQuantization(c.Quantization); err != nil {
+		return err
 	}
 	if err := explicit("collection", c.ID, c.Created); err != nil {
 		return err
@@ -54,9 +59,9 @@ func (s *Store) CreateCollection(ctx context.Context, c *ragd.Collection) error 
 		}
 		c.LastActive = now
 		_, err := tx.Exec(`INSERT INTO collections (id, workspace, name, description, created, updated, embedding_model,
-			dimensions, max_tokens, overlap_tokens, metadata, expires_after_days, last_active_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, 0), ?)`,
+			dimensions, max_tokens, overlap_tokens, metadata, expires_after_days, last_active_at, quantization) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, 0), ?, ?)`,
 			c.ID, c.Workspace, c.Name, c.Description, now, now, c.EmbeddingModel, c.Dimensions,
-			c.Chunking.MaxTokens, c.Chunking.OverlapTokens, meta, c.ExpiresAfterDays, now)
+			c.Chunking.MaxTokens, c.Chunking.OverlapTokens, meta, c.ExpiresAfterDays, now, c.Quantization)
 		if isUnique(err) {
 			return &ragd.Error{Kind: ragd.ECONFLICT, Code: "collection_exists", Param: "name",
 				Message: fmt.Sprintf("a collection named %q already exists in this workspace; choose another name", c.Name)}
@@ -150,6 +155,11 @@ func (s *Store) UpdateCollection(ctx context.Context, ws, id string, u ragd.Coll
 	if err := explicit("collection update", id, u.At); err != nil {
 		return nil, err
 	}
+	if u.Quantization != nil {
+		if err := ragd.ValidateQuantization(*u.Quantization); err != nil {
+			return nil, err
+		}
+	}
 	var out *ragd.Collection
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		c, _, err := s.collection(ctx, tx, ws, id)
@@ -173,8 +183,11 @@ func (s *Store) UpdateCollection(ctx context.Context, ws, id string, u ragd.Coll
 		if u.ExpiresAfterDays != nil {
 			c.ExpiresAfterDays = *u.ExpiresAfterDays
 		}
-		_, err = tx.Exec(`UPDATE collections SET name = ?, description = ?, metadata = ?, updated = ?, expires_after_days = nullif(?, 0) WHERE id = ?`,
-			c.Name, c.Description, meta, c.Updated, c.ExpiresAfterDays, c.ID)
+		if u.Quantization != nil {
+			c.Quantization = *u.Quantization
+		}
+		_, err = tx.Exec(`UPDATE collections SET name = ?, description = ?, metadata = ?, updated = ?, expires_after_days = nullif(?, 0),
+			quantization = ? WHERE id = ?`, c.Name, c.Description, meta, c.Updated, c.ExpiresAfterDays, c.Quantization, c.ID)
 		if isUnique(err) {
 			return &ragd.Error{Kind: ragd.ECONFLICT, Code: "collection_exists", Param: "name",
 				Message: fmt.Sprintf("a collection named %q already exists in this workspace; choose another name", c.Name)}

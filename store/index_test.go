@@ -275,12 +275,18 @@ func TestMigrateCollectionTables(t *testing.T) {
 	}
 	var cols []oldCol
 	for i := range 3 {
-		c := storetest.CreateCollection(t, old, &ragd.Collection{Workspace: "ws", Name: fmt.Sprintf("old%d", i),
-			EmbeddingModel: "none", Dimensions: 8, Chunking: ragd.Chunking{MaxTokens: 100}})
-		var seq int64
-		if err := raw.QueryRow(`SELECT seq FROM collections WHERE id = ?`, c.ID).Scan(&seq); err != nil {
+		// The rows an older ragd wrote, by hand: today's CreateCollection
+		// writes columns the older schema lacks.
+		c := &ragd.Collection{ID: ragd.NewID("col"), Workspace: "ws", Name: fmt.Sprintf("old%d", i)}
+		if _, err := raw.Exec(`INSERT OR IGNORE INTO workspaces (name, created) VALUES ('ws', ?)`, storetest.At); err != nil {
 			t.Fatal(err)
 		}
+		res, err := raw.Exec(`INSERT INTO collections (id, workspace, name, created, updated, embedding_model, dimensions, max_tokens, overlap_tokens)
+			VALUES (?, 'ws', ?, ?, ?, 'none', 8, 100, 0)`, c.ID, c.Name, storetest.At, storetest.At)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seq, _ := res.LastInsertId()
 		for _, q := range []string{
 			`CREATE VIRTUAL TABLE vec_c%d USING vec0(embedding float[8])`,
 			`CREATE VIRTUAL TABLE fts_c%d USING fts5(content, content='', contentless_delete=1, tokenize='porter unicode61 remove_diacritics 2')`,

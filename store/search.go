@@ -99,7 +99,7 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q ragd.SearchQuery
 // nearest, or read from the database by the same code when the collection
 // does not fit the cache (or is quantized and exact is set).
 func (s *Store) vectorSearch(ctx context.Context, c *ragd.Collection, seq int64, v []float32, k int, allowed []int64, exact bool) ([]candidate, error) {
-	if cands, ok, err := s.cachedVectorSearch(ctx, seq, v, k, c.ChunkCount, allowed, exact); ok {
+	if cands, ok, err := s.cachedVectorSearch(ctx, c, seq, v, k, allowed, exact); ok {
 		return cands, err
 	}
 	return s.diskVectorSearch(ctx, seq, v, k, allowed)

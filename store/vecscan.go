@@ -12,6 +12,8 @@ import (
 	"slices"
 	"sync"
 	"unsafe"
+
+	"github.com/ragd/ragd"
 )
 
 // DefaultVectorCacheBytes is the default memory budget of the vector cache.
@@ -166,20 +168,22 @@ func (c *vecCache) forget(live map[int64]bool) {
 // ok is false when the collection does not fit the cache, or is quantized
 // and exact is set; the caller then scans it from the database.
 //
-// A collection whose float vectors take quantizeAbove bytes or more, or
-// more than the whole budget, is cached as int8 codes (a quarter of the
-// bytes): the scan keeps the quantizedCandidates(k) nearest by the codes
-// and rescoreExact reads their vectors to rank them exactly.
-func (s *Store) cachedVectorSearch(ctx context.Context, seq int64, v []float32, k int, chunkCount int, allowed []int64, exact bool) (_ []candidate, ok bool, err error) {
+// A collection set to ragd.QuantizationInt8, or to ragd.QuantizationAuto
+// whose float vectors take quantizeAbove bytes or more or more than the
+// whole budget, is cached as int8 codes (a quarter of the bytes): the scan
+// keeps the quantizedCandidates(k) nearest by the codes and rescoreExact
+// reads their vectors to rank them exactly.
+func (s *Store) cachedVectorSearch(ctx context.Context, c *ragd.Collection, seq int64, v []float32, k int, allowed []int64, exact bool) (_ []candidate, ok bool, err error) {
 	dims := len(v)
-	floats := int64(chunkCount) * int64(dims) * 4
-	quantize := floats >= s.quantizeAbove || floats > s.vecs.budgetNow()
+	floats := int64(c.ChunkCount) * int64(dims) * 4
+	quantize := c.Quantization == ragd.QuantizationInt8 ||
+		(c.Quantization != ragd.QuantizationNone && (floats >= s.quantizeAbove || floats > s.vecs.budgetNow()))
 	if quantize && exact {
 		return nil, false, nil
 	}
 	estimate := floats
 	if quantize {
-		estimate = int64(chunkCount) * int64(dims+4)
+		estimate = int64(c.ChunkCount) * int64(dims+4)
 	}
 	vc := s.vecs.collection(seq, dims, quantize, estimate)
 	if vc == nil {

@@ -200,6 +200,36 @@ func TestQuantizedSearchIsExactWhenCandidatesCoverAll(t *testing.T) {
 	}
 }
 
+// A collection's quantization setting decides what the cache holds: codes
+// for "int8" whatever its size, floats for "none" even past the size at
+// which "auto" takes codes; an update takes effect at the next search.
+func TestQuantizationSetting(t *testing.T) {
+	const dims = 64
+	s := storetest.MustOpen(t)
+	s.SetQuantizeAbove(1) // "auto" quantizes any collection
+	c, e := seedExact(t, s, dims, 300)
+	r := rand.New(rand.NewPCG(21, 22))
+	floats := int64(300 * dims * 4)
+	for _, tc := range []struct {
+		setting string
+		codes   bool
+	}{{ragd.QuantizationNone, false}, {ragd.QuantizationInt8, true}, {ragd.QuantizationAuto, true}, {ragd.QuantizationNone, false}} {
+		if _, err := s.UpdateCollection(context.Background(), "ws1", c.ID, ragd.CollectionUpdate{Quantization: &tc.setting, At: storetest.At}); err != nil {
+			t.Fatal(err)
+		}
+		// Searches take the collection as the update left it.
+		checkExact(t, s, c, e, randomUnit(r, dims), 10, nil, nil)
+		got := s.CachedVectorBytes()
+		if tc.codes && (got <= 0 || got > floats/3) || !tc.codes && got < floats {
+			t.Errorf("%s: the cache holds %d bytes for %d float bytes; want codes: %v", tc.setting, got, floats, tc.codes)
+		}
+	}
+	bad := "fp16"
+	if _, err := s.UpdateCollection(context.Background(), "ws1", c.ID, ragd.CollectionUpdate{Quantization: &bad, At: storetest.At}); err == nil {
+		t.Error("the store took quantization \"fp16\"")
+	}
+}
+
 // On 50k random unit vectors (the hardest case for quantization: no
 // clusters, neighbours close in distance) a quantized search finds at
 // least 95% of the exact top 10, and with "exact" all of it.

@@ -13,6 +13,9 @@ CREATE VIRTUAL TABLE fts_chunks USING fts5(content, content='', contentless_dele
 ALTER TABLE collections ADD COLUMN keyword_rows INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE collections ADD COLUMN keyword_tokens INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE collections ADD COLUMN index_writes INTEGER NOT NULL DEFAULT 0;
+-- How vector search holds the collection's vectors in memory (vecscan.go):
+-- 'auto', 'int8' or 'none'.
+ALTER TABLE collections ADD COLUMN quantization TEXT NOT NULL DEFAULT 'auto';
 -- A collection's chunk IDs, in order: the rowid ranges of parallel keyword
 -- ranking, and the chunks of a deleted collection.
 CREATE INDEX chunks_collection ON chunks(collection_id, id);
