@@ -13,7 +13,6 @@ import (
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
-	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/store/storetest"
 )
 
@@ -184,5 +183,3 @@ func rssGiB() float64 {
 	fmt.Sscan(string(b), &size, &resident)
 	return float64(resident*int64(os.Getpagesize())) / (1 << 30)
 }
-
-var _ = store.DefaultQuantizeAbove
