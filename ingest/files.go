@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -76,7 +77,11 @@ func (g *Ingester) Receive(r io.Reader) (*Upload, error) {
 
 // Keep stores the bytes of upload up under name id, a workspace file's
 // ID, where Open and Copy find them. It consumes up.
-func (g *Ingester) Keep(up *Upload, id string) error {
+func (g *Ingester) Keep(ctx context.Context, up *Upload, id string) error {
+	if err := g.share(ctx, up.path, id); err != nil {
+		up.Discard()
+		return err
+	}
 	err := os.Rename(up.path, g.Path(id))
 	if err != nil {
 		up.Discard()
@@ -84,10 +89,47 @@ func (g *Ingester) Keep(up *Upload, id string) error {
 	return err
 }
 
+// share puts the bytes at path under name id into Config.Blobs, if set,
+// so that every node of a cluster can read them.
+func (g *Ingester) share(ctx context.Context, path, id string) error {
+	if g.cfg.Blobs == nil {
+		return nil
+	}
+	if err := g.cfg.Blobs.Put(ctx, id, path); err != nil {
+		return &ragd.Error{Kind: ragd.EUNAVAILABLE, Code: "cluster_unavailable", Err: err,
+			Message: "the file's bytes could not be stored where every node of the cluster reads them; retry once the cluster is whole again"}
+	}
+	return nil
+}
+
+// fetch makes sure this node has the bytes of file id in Config.Dir: in a
+// cluster, a file uploaded on another node is read from Config.Blobs.
+func (g *Ingester) fetch(ctx context.Context, id string) error {
+	if g.cfg.Blobs == nil {
+		return nil
+	}
+	if _, err := os.Stat(g.Path(id)); err == nil || !os.IsNotExist(err) {
+		return err
+	}
+	tmp := filepath.Join(g.tmpDir(), ragd.NewID("fetch"))
+	if err := g.cfg.Blobs.Get(ctx, id, tmp); err != nil {
+		os.Remove(tmp)
+		if errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return &ragd.Error{Kind: ragd.EUNAVAILABLE, Code: "cluster_unavailable", Err: err,
+			Message: fmt.Sprintf("the bytes of file %q could not be read from the cluster", id)}
+	}
+	return os.Rename(tmp, g.Path(id))
+}
+
 // Copy returns a new upload of the bytes stored under name id, whose size
 // and SHA-256 are known, to Add to a collection: a hard link where the
 // file system allows one, else a copy.
-func (g *Ingester) Copy(id string, size int64, sha256 string) (*Upload, error) {
+func (g *Ingester) Copy(ctx context.Context, id string, size int64, sha256 string) (*Upload, error) {
+	if err := g.fetch(ctx, id); err != nil {
+		return nil, err
+	}
 	up := &Upload{ID: ragd.NewID("file"), Size: size, SHA256: sha256}
 	up.path = filepath.Join(g.tmpDir(), up.ID)
 	if err := os.Link(g.Path(id), up.path); err == nil {
@@ -151,6 +193,10 @@ func (g *Ingester) Add(ctx context.Context, ws, colID string, up *Upload, nf New
 	// The bytes take their final name before the file is recorded, so a
 	// worker never sees a file without bytes; a crash in between leaves
 	// an unrecorded file that the next start removes.
+	if err := g.share(ctx, up.path, up.ID); err != nil {
+		up.Discard()
+		return nil, false, err
+	}
 	final := g.Path(up.ID)
 	if err := os.Rename(up.path, final); err != nil {
 		up.Discard()
@@ -198,7 +244,12 @@ func CleanFilename(name string) string {
 func (g *Ingester) Path(fileID string) string { return filepath.Join(g.cfg.Dir, fileID) }
 
 // Open opens the stored bytes of file fileID.
-func (g *Ingester) Open(fileID string) (*os.File, error) { return os.Open(g.Path(fileID)) }
+func (g *Ingester) Open(ctx context.Context, fileID string) (*os.File, error) {
+	if err := g.fetch(ctx, fileID); err != nil {
+		return nil, err
+	}
+	return os.Open(g.Path(fileID))
+}
 
 // Delete removes file fileID of collection colID in workspace ws with its
 // items, chunks, vectors, keyword entries and stored bytes. A running
@@ -212,8 +263,14 @@ func (g *Ingester) Delete(ctx context.Context, ws, colID, fileID string) error {
 }
 
 // Forget cancels the running ingests of files already deleted from the
-// store (such as a deleted collection's files) and removes their bytes.
+// store (such as a deleted collection's files) and removes their bytes,
+// from Config.Blobs too.
 func (g *Ingester) Forget(fileIDs []string) {
+	if g.cfg.Blobs != nil && len(fileIDs) > 0 {
+		if err := g.cfg.Blobs.Delete(context.Background(), fileIDs); err != nil {
+			g.log.Warn("removing file bytes from the cluster", "files", len(fileIDs), "err", err)
+		}
+	}
 	for _, id := range fileIDs {
 		g.mu.Lock()
 		cancel := g.running[id]

@@ -30,6 +30,10 @@ type Writer interface {
 	PublishFile(ctx context.Context, job *store.Job, pages int, texts []*store.StagedItem, at int64) (*ragd.File, error)
 	FailJob(ctx context.Context, job *store.Job, fe ragd.FileError, at int64) error
 	DeleteFile(ctx context.Context, ws, colID, fileID string, at int64) error
+	// StartJob is a cluster's claim of a file's job (store.StartJob),
+	// logged so that every node records it; one node claims through its
+	// store's queue instead.
+	StartJob(ctx context.Context, fileID string, attempts int, owner string, at int64) (*store.Job, error)
 }
 
 // Config holds an Ingester's settings; zero fields take defaults.
@@ -38,6 +42,13 @@ type Config struct {
 	// (default: the store). Give it the same value as service.Config's
 	// Writer, so that every state change passes one seam.
 	Writer Writer
+	// Queue hands out the files to ingest (default: the store's job
+	// queue).
+	Queue Queue
+	// Blobs, when set, keeps every uploaded file's bytes where all nodes
+	// of a cluster read them; a node missing a file's bytes in Dir
+	// fetches them from there.
+	Blobs Blobs
 	// Dir is where uploaded files' bytes are stored, one file per file ID.
 	Dir string
 	// Workers is how many files are ingested at once (default: the
@@ -106,6 +117,7 @@ var (
 type Ingester struct {
 	store     *store.Store
 	write     Writer
+	queue     Queue
 	embedders *embed.Registry
 	cfg       Config
 	log       *slog.Logger
@@ -144,6 +156,9 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) (*Ingester, err
 	if cfg.Writer == nil {
 		cfg.Writer = st
 	}
+	if cfg.Queue == nil {
+		cfg.Queue = storeQueue{st}
+	}
 	if cfg.RetryBackoff <= 0 {
 		cfg.RetryBackoff = 30 * time.Second
 	}
@@ -156,7 +171,7 @@ func New(st *store.Store, embedders *embed.Registry, cfg Config) (*Ingester, err
 	if cfg.MemoryBudget <= 0 {
 		cfg.MemoryBudget = DefaultMemoryBudget
 	}
-	g := &Ingester{store: st, write: cfg.Writer, embedders: embedders, cfg: cfg, log: cfg.Logger,
+	g := &Ingester{store: st, write: cfg.Writer, queue: cfg.Queue, embedders: embedders, cfg: cfg, log: cfg.Logger,
 		wake: make(chan struct{}, cfg.Workers), wakeIdle: make(chan struct{}, 1), stopping: make(chan struct{}),
 		running: map[string]context.CancelCauseFunc{}, changed: make(chan struct{}), memory: newMemoryBudget(cfg.MemoryBudget)}
 	g.ctx, g.cancel = context.WithCancelCause(context.Background())
@@ -174,7 +189,7 @@ func (g *Ingester) tmpDir() string { return filepath.Join(g.cfg.Dir, "tmp") }
 // database does not know (an upload interrupted between its rename and its
 // commit).
 func (g *Ingester) Start(ctx context.Context) error {
-	n, err := g.store.RequeueRunningJobs(ctx)
+	n, err := g.queue.Recover(ctx)
 	if err != nil {
 		return fmt.Errorf("ingest: requeue interrupted jobs: %w", err)
 	}
@@ -264,11 +279,11 @@ func (g *Ingester) worker(idleOnly bool, wake <-chan struct{}) {
 		switch {
 		case !idleOnly:
 			g.busy.Add(1)
-			if job, err = g.store.ClaimJob(g.ctx, false); job == nil {
+			if job, err = g.queue.Claim(g.ctx, false); job == nil {
 				g.busy.Add(-1)
 			}
 		case g.busy.Load() >= int32(g.cfg.Workers):
-			job, err = g.store.ClaimJob(g.ctx, true)
+			job, err = g.queue.Claim(g.ctx, true)
 		}
 		if err != nil {
 			g.log.Error("claiming an ingest job", "err", err)
@@ -314,22 +329,25 @@ func (g *Ingester) run(job *store.Job) {
 		defer stop()
 		err = g.ingest(ctx, job)
 	}
-	if err == nil {
-		return
-	}
 	// Record the outcome even when ctx is cancelled.
 	bg := context.WithoutCancel(ctx)
+	if err == nil {
+		g.queue.Done(bg, job)
+		return
+	}
 	var re *ragd.Error
 	switch cause := context.Cause(ctx); {
 	case errors.Is(cause, errTimeout):
 		g.fail(bg, job, ragd.FileError{Code: "ingest_timeout", Message: fmt.Sprintf("ingesting this file (extraction, chunking "+
 			"and embedding) took longer than %s, the server's limit for one file; split it into smaller files", g.cfg.FileTimeout)})
 	case errors.Is(cause, errShutdown):
-		if err := g.store.RequeueJob(bg, job.ID); err != nil {
+		if err := g.queue.Requeue(bg, job); err != nil {
 			g.log.Error("requeueing an interrupted ingest job", "file_id", job.File.ID, "err", err)
 		}
-	case errors.Is(cause, errDeleted), errors.As(err, &re) && re.Code == "file_deleted":
-		// The file is gone with everything it staged.
+	case errors.Is(cause, errDeleted), errors.As(err, &re) && (re.Code == "file_deleted" || re.Code == "ingest_superseded"):
+		// The file is gone with everything it staged, or another node
+		// of a cluster took its ingest over.
+		g.queue.Done(bg, job)
 	case errors.As(err, &re) && (re.Kind == ragd.EUNAVAILABLE || re.Kind == ragd.ETIMEOUT):
 		wait, ok := g.retryDelay(job.Attempts)
 		if !ok {
@@ -339,7 +357,7 @@ func (g *Ingester) run(job *store.Job) {
 		// The store's clock, which ClaimJob compares not_before with.
 		at := g.store.Now().Add(wait)
 		g.log.Warn("ingest failed on a transient error; retrying", "file_id", job.File.ID, "attempt", job.Attempts, "at", at, "err", err)
-		if err := g.store.RetryJob(bg, job.ID, at); err != nil {
+		if err := g.queue.Retry(bg, job, at); err != nil {
 			g.log.Error("queueing an ingest job again", "file_id", job.File.ID, "err", err)
 		}
 		time.AfterFunc(wait, g.wakeWorker)
@@ -358,7 +376,10 @@ func (g *Ingester) run(job *store.Job) {
 func (g *Ingester) fail(ctx context.Context, job *store.Job, fe ragd.FileError) {
 	if err := g.write.FailJob(ctx, job, fe, g.store.Now().Unix()); err != nil {
 		g.log.Error("recording a failed ingest", "file_id", job.File.ID, "err", err)
-	} else if f, err := g.store.File(ctx, job.Workspace, job.Collection.ID, job.File.ID); err == nil {
+		return
+	}
+	g.queue.Done(ctx, job)
+	if f, err := g.store.File(ctx, job.Workspace, job.Collection.ID, job.File.ID); err == nil {
 		g.notify(ctx, job, f)
 	}
 }

@@ -88,6 +88,9 @@ func (g *Ingester) ingest(ctx context.Context, job *store.Job) (err error) {
 	r := &fileRun{g: g, job: job, emb: emb, opts: opts, meta: job.File.Metadata, started: g.store.Now().Unix()}
 
 	start := time.Now()
+	if err := g.fetch(ctx, job.File.ID); err != nil {
+		return err
+	}
 	spool, err := createSpool(filepath.Join(g.tmpDir(), job.File.ID+".spool"))
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/cluster"
 )
 
 type statusResponse struct {
@@ -49,6 +50,16 @@ type healthResponse struct {
 	Status    string            `json:"status"`
 	Database  componentHealth   `json:"database"`
 	Providers []componentHealth `json:"providers"`
+	// Cluster is the cluster as this node sees it: each node's applied
+	// position and lag; absent on a single node.
+	Cluster *clusterHealth `json:"cluster,omitempty"`
+}
+
+// clusterHealth is the cluster part of GET /v1/health.
+type clusterHealth struct {
+	*cluster.Status
+	State string `json:"status"`
+	Error string `json:"error,omitempty"`
 }
 
 // healthTimeout bounds each check of GET /v1/health.
@@ -98,11 +109,23 @@ func (s *Server) handleHealth(c echo.Context) error {
 	}
 	resp.Database = check(ctx, s.svc.Ping)
 	resp.Database.Bytes = s.svc.DatabaseBytes()
+	if s.cfg.Cluster != nil {
+		cctx, cancel := context.WithTimeout(ctx, healthTimeout)
+		st, err := s.cfg.Cluster.Status(cctx)
+		cancel()
+		resp.Cluster = &clusterHealth{Status: st, State: "ok"}
+		if err != nil {
+			resp.Cluster.State, resp.Cluster.Error = "down", err.Error()
+		}
+	}
 	wg.Wait()
 	for _, h := range append(resp.Providers, resp.Database) {
 		if h.Status != "ok" {
 			resp.Status = "degraded"
 		}
+	}
+	if resp.Cluster != nil && resp.Cluster.State != "ok" {
+		resp.Status = "degraded"
 	}
 	return c.JSON(http.StatusOK, resp)
 }

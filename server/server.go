@@ -42,6 +42,8 @@ type Config struct {
 	// Prices are the models' prices by model id; a model without one
 	// costs nothing.
 	Prices map[string]ragd.Price
+	// Cluster is the cluster this node belongs to; nil on a single node.
+	Cluster Cluster
 }
 
 // Timeouts bound how long a connection may take, so that slow or idle
@@ -134,7 +136,7 @@ func New(svc *service.Service, cfg Config) *Server {
 	// the group's: Echo gives a group with middleware a catch-all route,
 	// which answers 404 where a wrong method on a route must get 405 and
 	// an Allow header.
-	e.Use(under("/v1", s.authenticate, s.rateLimit, s.meter))
+	e.Use(under("/v1", s.authenticate, s.rateLimit, s.meter, s.syncCluster))
 	v1 := e.Group("/v1")
 	s.registerCollectionRoutes(v1)
 	s.registerItemRoutes(v1)

@@ -95,7 +95,7 @@ func (s *Service) OpenFile(ctx context.Context, ws, colID, fileID string) (*ragd
 	if err != nil {
 		return nil, nil, err
 	}
-	fh, err := s.ingester.Open(f.ID)
+	fh, err := s.ingester.Open(ctx, f.ID)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil, ragd.NotFound("file", f.ID) // deleted meanwhile
 	}

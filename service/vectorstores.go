@@ -366,7 +366,7 @@ func (s *Service) AttachFile(ctx context.Context, ws, colID string, a Attachment
 	}
 	chunking.MaxTokens = min(chunking.MaxTokens, emb.MaxInputTokens())
 	chunking.OverlapTokens = min(chunking.OverlapTokens, chunking.MaxTokens/2)
-	up, err := s.ingester.Copy(wf.ID, wf.Bytes, wf.SHA256)
+	up, err := s.ingester.Copy(ctx, wf.ID, wf.Bytes, wf.SHA256)
 	if err != nil {
 		return nil, err
 	}

@@ -30,7 +30,7 @@ func (s *Service) AddWorkspaceFile(ctx context.Context, ws string, up *Upload, f
 	}
 	f := &ragd.WorkspaceFile{ID: newWorkspaceFileID(), Workspace: ws, Filename: ingest.CleanFilename(filename), Bytes: up.Size,
 		Purpose: purpose, SHA256: up.SHA256, Created: s.now().Unix()}
-	if err := s.ingester.Keep(up, f.ID); err != nil {
+	if err := s.ingester.Keep(ctx, up, f.ID); err != nil {
 		return nil, err
 	}
 	if err := s.write.CreateWorkspaceFile(ctx, f, s.storageLimit); err != nil {
@@ -58,7 +58,7 @@ func (s *Service) OpenWorkspaceFile(ctx context.Context, ws, id string) (*ragd.W
 	if err != nil {
 		return nil, nil, err
 	}
-	fh, err := s.ingester.Open(f.ID)
+	fh, err := s.ingester.Open(ctx, f.ID)
 	return f, fh, err
 }
 

@@ -24,6 +24,10 @@ const (
 type Job struct {
 	ID       int64
 	Attempts int
+	// State is the job's state (JobQueued ... JobFailed) when it was read.
+	State string
+	// Owner is the cluster node that claimed it last (StartJob).
+	Owner string
 	// Workspace is the workspace of the file's collection.
 	Workspace  string
 	File       *ragd.File
@@ -90,12 +94,14 @@ func (s *Store) ClaimJob(ctx context.Context, idleOnly bool) (*Job, error) {
 }
 
 // StagedItem is an item of a file being ingested, its ID and Created set
-// by the caller. Its first StageChunks inserts it with its Chunks; later
-// calls add the Chunks they are given to it. Staged items and chunks are
-// invisible to search until PublishFile.
+// by the caller. The StageChunks that first names its ID inserts it with
+// its Chunks; later calls add the Chunks they are given to it. Which of
+// the two a call does is read from the database, not kept in the value,
+// so that a copy of the value (a cluster applies a decoded copy on every
+// node) stages the same rows. Staged items and chunks are invisible to
+// search until PublishFile.
 type StagedItem struct {
 	ragd.NewItem
-	inserted bool
 }
 
 // StageChunks writes items and their chunks in one transaction, vectors
@@ -112,11 +118,17 @@ func (s *Store) StageChunks(ctx context.Context, job *Job, items []*StagedItem) 
 		}
 		defer w.close()
 		for _, si := range items {
-			if !si.inserted {
+			if si.ID == "" {
+				return fmt.Errorf("store: staged item of file %s has no id", job.File.ID)
+			}
+			var staged bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM items WHERE id = ?)`, si.ID).Scan(&staged); err != nil {
+				return err
+			}
+			if !staged {
 				if _, err := w.insertItem(ctx, job.File.ID, si.NewItem); err != nil {
 					return err
 				}
-				si.inserted = true
 				continue
 			}
 			if err := w.insertChunks(ctx, si.ID, si.Chunks); err != nil {
@@ -304,4 +316,98 @@ func (s *Store) PendingJobs(ctx context.Context) (int, error) {
 	var n int
 	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM jobs WHERE state IN (?, ?)`, JobQueued, JobRunning).Scan(&n)
 	return n, err
+}
+
+// JobOfFile returns the job of file fileID as this store knows it, with
+// its file and collection: a cluster applies a replicated StageChunks,
+// PublishFile or FailJob to the job of the same file on every node, whose
+// local row IDs may differ. It returns the "file_deleted" error when the
+// file is gone.
+func (s *Store) JobOfFile(ctx context.Context, fileID string) (*Job, error) {
+	return s.jobOfFile(ctx, s.db, fileID)
+}
+
+func (s *Store) jobOfFile(ctx context.Context, q querier, fileID string) (*Job, error) {
+	j := &Job{}
+	err := q.QueryRowContext(ctx, `SELECT id, attempts, state, owner FROM jobs WHERE file_id = ?`, fileID).Scan(&j.ID, &j.Attempts, &j.State, &j.Owner)
+	if err == sql.ErrNoRows {
+		return nil, fileGone(fileID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if j.File, err = s.scanFile(q.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE id = ?`, fileID)); err == sql.ErrNoRows {
+		return nil, fileGone(fileID)
+	} else if err != nil {
+		return nil, err
+	}
+	if j.Collection, j.seq, err = s.scanCollection(q.QueryRowContext(ctx, `SELECT `+collectionColumns+` FROM collections WHERE id = ?`,
+		j.File.CollectionID)); err != nil {
+		return nil, err
+	}
+	j.Workspace = j.Collection.Workspace
+	return j, nil
+}
+
+// JobOfUpload returns the job of the file of collection colID (an ID or a
+// name) in workspace ws holding the bytes with digest sha256: the file an
+// upload of those bytes recorded or found (CreateFile keeps one file per
+// collection and digest). It returns the "file_deleted" error when there
+// is none.
+func (s *Store) JobOfUpload(ctx context.Context, ws, colID, sha256 string) (*Job, error) {
+	c, _, err := s.collection(ctx, s.db, ws, colID)
+	if err != nil {
+		return nil, err
+	}
+	var fileID string
+	err = s.db.QueryRowContext(ctx, `SELECT id FROM files WHERE collection_id = ? AND sha256 = ?`, c.ID, sha256).Scan(&fileID)
+	if err == sql.ErrNoRows {
+		return nil, fileGone(sha256)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.jobOfFile(ctx, s.db, fileID)
+}
+
+// StartJob claims the job of file fileID for cluster node owner at time
+// at, the way ClaimJob does on one node but through the replicated log,
+// so every node records the same claim: what an earlier attempt staged is
+// removed, the job runs with one more attempt, its file is processing.
+// attempts is the job's attempt count the claimer saw: when another claim
+// came first, it returns an ECONFLICT error with code "ingest_claimed";
+// when the job already ended, code "ingest_ended"; when the file is gone,
+// "file_deleted".
+func (s *Store) StartJob(ctx context.Context, fileID string, attempts int, owner string, at int64) (*Job, error) {
+	if err := explicit("job start", fileID, at); err != nil {
+		return nil, err
+	}
+	var job *Job
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		j, err := s.jobOfFile(ctx, tx, fileID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case j.State != JobQueued && j.State != JobRunning:
+			return &ragd.Error{Kind: ragd.ECONFLICT, Code: "ingest_ended", Message: fmt.Sprintf("the ingest of file %q already ended (%s)", fileID, j.State)}
+		case j.Attempts != attempts:
+			return &ragd.Error{Kind: ragd.ECONFLICT, Code: "ingest_claimed", Message: fmt.Sprintf("the ingest of file %q was claimed by %s", fileID, j.Owner)}
+		}
+		if err := deleteFileItems(ctx, tx, fileID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE files SET status = ? WHERE id = ?`, ragd.FileProcessing, fileID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, attempts = attempts + 1, owner = ?, updated = ? WHERE id = ?`,
+			JobRunning, owner, at, j.ID); err != nil {
+			return err
+		}
+		j.State, j.Owner, j.Attempts = JobRunning, owner, j.Attempts+1
+		j.File.Status = ragd.FileProcessing
+		job = j
+		return nil
+	})
+	return job, err
 }

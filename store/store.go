@@ -443,6 +443,10 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		tx.Rollback()
 		return err
 	}
+	if err := recordApplied(ctx, tx); err != nil {
+		tx.Rollback()
+		return err
+	}
 	return tx.Commit()
 }
 

@@ -7,9 +7,17 @@
 // check" (PRAGMA integrity_check), restarts it and checks again: files
 // acknowledged before the kill must finish ingesting after the restart.
 //
+// With -nodes 3 it starts a three-node cluster instead and spreads every
+// client over the nodes; -crash then kills one node halfway while the load
+// goes on against the others, restarts it a quarter later, and checks
+// that every node converged on the same items (every acknowledged one
+// among them), the same search results and the files, and that each
+// node's database passes the integrity check.
+//
 //	make build && go run ./cmd/ragd-load -ragd bin/ragd -duration 30s
 //	go run ./cmd/ragd-load -ragd bin/ragd -duration 30s -crash
-//	go run ./cmd/ragd-load -url http://127.0.0.1:8080 -key KEY
+//	go run ./cmd/ragd-load -ragd bin/ragd -nodes 3 -duration 30s -crash
+//	go run ./cmd/ragd-load -url http://127.0.0.1:8080,http://127.0.0.1:8081 -key KEY
 package main
 
 import (
@@ -45,6 +53,7 @@ func main() {
 // config is the command line.
 type config struct {
 	ragd, url, key, dataDir string
+	nodes                   int
 	duration                time.Duration
 	maxRequests             int64
 	searchers, writers      int
@@ -56,7 +65,8 @@ func run(args []string) error {
 	var c config
 	flag := flag.NewFlagSet("ragd-load", flag.ExitOnError)
 	flag.StringVar(&c.ragd, "ragd", "", "ragd binary to start on a temporary data dir (else -url and -key)")
-	flag.StringVar(&c.url, "url", "", "base URL of a running ragd")
+	flag.StringVar(&c.url, "url", "", "base URL of a running ragd, or comma-separated URLs of a cluster's nodes")
+	flag.IntVar(&c.nodes, "nodes", 1, "with -ragd: how many ragd nodes to start as one cluster (embedded NATS)")
 	flag.StringVar(&c.key, "key", os.Getenv("RAGD_KEY"), "API key for -url (env RAGD_KEY); give it a high rpm")
 	flag.StringVar(&c.dataDir, "data-dir", "", "with -ragd: data directory (default: a new temporary one)")
 	flag.DurationVar(&c.duration, "duration", 30*time.Second, "how long the load runs at most")
@@ -68,6 +78,12 @@ func run(args []string) error {
 	flag.Parse(args)
 	if c.crash && c.ragd == "" {
 		return errors.New("-crash needs -ragd")
+	}
+	if c.nodes < 1 || (c.nodes > 1 && c.ragd == "") {
+		return errors.New("-nodes needs -ragd and at least 1")
+	}
+	if c.nodes > 1 {
+		return runCluster(c)
 	}
 	var srv *child
 	if c.ragd != "" {
@@ -89,8 +105,7 @@ func run(args []string) error {
 	if c.url == "" || c.key == "" {
 		return errors.New("give -ragd, or -url and -key")
 	}
-	cl := &client{base: c.url, key: c.key, http: &http.Client{Timeout: 30 * time.Second,
-		Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+	cl := newClient(strings.Split(c.url, ","), c.key)
 	colID, err := cl.setup()
 	if err != nil {
 		return err
@@ -125,7 +140,7 @@ func run(args []string) error {
 			return err
 		}
 		defer srv.stop()
-		cl.base, cl.key = srv.url, srv.key
+		cl.bases, cl.key = []string{srv.url}, srv.key
 		fmt.Println("ragd restarted")
 	}
 	return verify(cl, colID, res)
@@ -137,23 +152,35 @@ type child struct {
 	url, key string
 }
 
-// startChild starts ragd serve on a free loopback port with no rate limit.
-func startChild(bin, dataDir string) (*child, error) {
+// freeAddr returns a loopback address whose port is free right now.
+func freeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// startChild starts ragd serve on a free loopback port with no rate limit,
+// with extra flags (a cluster node's), and waits until it is ready.
+func startChild(bin, dataDir string, extra ...string) (*child, error) {
+	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	key := keyFile(dataDir)
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--data-dir", dataDir, "--rate-limit-tier", "unlimited", "--log-level", "warn")
+	return startChildOn(bin, dataDir, addr, keyFile(dataDir), extra...)
+}
+
+func startChildOn(bin, dataDir, addr, key string, extra ...string) (*child, error) {
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--data-dir", dataDir, "--rate-limit-tier", "unlimited", "--log-level", "warn"}, extra...)...)
 	cmd.Env = append(os.Environ(), "RAGD_ADMIN_KEY="+key)
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	c := &child{cmd: cmd, url: "http://" + addr, key: key}
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if resp, err := http.Get(c.url + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -188,25 +215,61 @@ func (c *child) stop() {
 	c.cmd.Wait()
 }
 
-// client calls the ragd API.
+// client calls the ragd API: one node's, or a cluster's, each call to the
+// next node in turn, skipping a node that failed in transport (it may be
+// down) for a second.
 type client struct {
-	base, key string
-	http      *http.Client
+	bases []string
+	key   string
+	http  *http.Client
+	next  atomic.Uint64
+	mu    sync.Mutex
+	down  map[string]time.Time // base -> until
+}
+
+func newClient(bases []string, key string) *client {
+	return &client{bases: bases, key: key, down: map[string]time.Time{}, http: &http.Client{Timeout: 30 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+}
+
+// base returns the node for the next call.
+func (c *client) base() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for range c.bases {
+		b := c.bases[c.next.Add(1)%uint64(len(c.bases))]
+		if time.Now().After(c.down[b]) {
+			return b
+		}
+	}
+	return c.bases[0]
+}
+
+func (c *client) markDown(base string) {
+	c.mu.Lock()
+	c.down[base] = time.Now().Add(time.Second)
+	c.mu.Unlock()
 }
 
 // call sends a JSON request and decodes a 2xx reply into out; it returns
 // the status (0 for a transport error).
 func (c *client) call(method, path string, body, out any) (int, error) {
+	return c.callOn(c.base(), method, path, body, out)
+}
+
+// callOn is call on one node.
+func (c *client) callOn(base, method, path string, body, out any) (int, error) {
 	var r io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		r = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, c.base+path, r)
+	req, _ := http.NewRequest(method, base+path, r)
 	req.Header.Set("Authorization", "Bearer "+c.key)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
+		c.markDown(base)
 		return 0, err
 	}
 	defer resp.Body.Close()
@@ -427,11 +490,13 @@ func (c *client) upload(colID, name, content string, out *fileReply) (int, error
 	part, _ := mw.CreateFormFile("file", name)
 	io.WriteString(part, content)
 	mw.Close()
-	req, _ := http.NewRequest("POST", c.base+"/v1/vector_store/"+colID+"/files", &body)
+	base := c.base()
+	req, _ := http.NewRequest("POST", base+"/v1/vector_store/"+colID+"/files", &body)
 	req.Header.Set("Authorization", "Bearer "+c.key)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	resp, err := c.http.Do(req)
 	if err != nil {
+		c.markDown(base)
 		return 0, err
 	}
 	defer resp.Body.Close()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/cluster"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/media"
@@ -52,8 +53,9 @@ type Main struct {
 	// Timeouts bound each HTTP connection.
 	Timeouts server.Timeouts
 
-	ops    opsSettings
-	ingest ingestSettings
+	ops     opsSettings
+	ingest  ingestSettings
+	cluster clusterSettings
 
 	// Ready, when set, receives the server URL once it listens.
 	Ready chan<- string
@@ -91,6 +93,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.DurationVar(&m.Timeouts.Idle, "idle-timeout", d.Idle, "how long a keep-alive connection may wait for its next request")
 	m.ops.registerOpsFlags(fs)
 	m.ingest.registerIngestFlags(fs)
+	m.cluster.registerClusterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -98,6 +101,9 @@ func (m *Main) ParseFlags(args []string) error {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	if err := m.ingest.check(); err != nil {
+		return err
+	}
+	if err := m.cluster.check(); err != nil {
 		return err
 	}
 	if m.MemoryBudget < 0 {
@@ -179,6 +185,11 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	defer st.Close()
+	if m.cluster.enabled() && m.AdminKey == "" {
+		// Each node would create its own first key; an operator gives
+		// all nodes the same one and creates the others through the API.
+		return errors.New("a cluster node needs RAGD_ADMIN_KEY (the same on every node); create further keys through POST /v1/keys")
+	}
 	if err := m.ensureAdminKey(ctx, st); err != nil {
 		return err
 	}
@@ -219,9 +230,21 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	// Every state change, the ingester's file writes included, passes one
-	// write seam: on one node, the store itself.
+	// write seam: on one node, the store itself; in a cluster, the
+	// replicated log that every node applies to its store.
 	var writer service.Writer = st
+	var node *cluster.Node
+	if m.cluster.enabled() {
+		if node, err = m.cluster.open(ctx, m.DataDir, st, log); err != nil {
+			return err
+		}
+		defer node.Close()
+		writer = node.Writer()
+	}
 	icfg := ingest.Config{Dir: filepath.Join(m.DataDir, "files"), Workers: m.Workers, MaxFileBytes: m.MaxFileBytes, Logger: log, Writer: writer}
+	if node != nil {
+		icfg.Queue, icfg.Blobs = node.Queue(), node.Blobs()
+	}
 	m.ingest.apply(&icfg)
 	ing, err := ingest.New(st, reg, icfg)
 	if err != nil {
@@ -229,8 +252,12 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	svc := service.New(service.Config{Store: st, Writer: writer, Chat: chat, Media: mediaModels, WebhookDestinations: ops.Webhooks.Destinations,
 		StorageLimit: m.StorageLimitBytes, Embedders: reg, Rerankers: rr, Ingester: ing, Logger: log})
-	srv := server.New(svc, server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log, Ops: ops,
-		MaxRerankDocuments: m.MaxRerankDocuments, MaxRerankBytes: m.MaxRerankBytes, Timeouts: m.Timeouts, Prices: priced})
+	scfg := server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log, Ops: ops,
+		MaxRerankDocuments: m.MaxRerankDocuments, MaxRerankBytes: m.MaxRerankBytes, Timeouts: m.Timeouts, Prices: priced}
+	if node != nil {
+		scfg.Cluster = node
+	}
+	srv := server.New(svc, scfg)
 	if err := ing.Start(ctx); err != nil {
 		return err
 	}

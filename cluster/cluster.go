@@ -1,0 +1,454 @@
+// Package cluster makes several ragd processes one service: every node
+// keeps its own complete store (SQLite, sqlite-vec, FTS5) and applies the
+// same ordered log of write operations, the ops of the write seam
+// (service.Writer), kept in a NATS JetStream stream. JetStream replicates
+// the stream with Raft (R=3 by default), so ragd has no consensus code of
+// its own, and reads stay local and as fast as on one node.
+//
+// A node either embeds a NATS server that forms a NATS cluster with its
+// peers (nothing else to install), or connects to an existing NATS
+// cluster. A write is answered once the stream acknowledged it (a quorum
+// of its replicas stored it) and the node's own store applied it; a write
+// the stream cannot acknowledge is refused with 503 and applied nowhere.
+// Each node records the stream sequence it applied last in the same SQLite
+// transaction as the op's rows (store.WithApplied), so a node restarted
+// after kill -9 resumes exactly after what it kept.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/internal/retry"
+	"github.com/ragd/ragd/store"
+)
+
+// Names in JetStream. The ops stream holds the log; ops too large for one
+// message are kept in the op-data object store and logged by name.
+const (
+	opsStream   = "RAGD_OPS"
+	opsSubjects = "ragd.ops.>"
+	opDataStore = "RAGD_OPDATA"
+	nodesKV     = "RAGD_NODES"
+	refHeader   = "Ragd-Op-Ref"
+)
+
+// Config holds a node's settings.
+type Config struct {
+	// NodeName names the node in the cluster; unique per node.
+	NodeName string
+	// Listen is the host:port the embedded NATS server's cluster (route)
+	// port listens on, and Peers the other nodes' route addresses. Empty
+	// Listen with no URLs means a one-node embedded cluster.
+	Listen string
+	Peers  []string
+	// NATSListen is the embedded server's client address (default
+	// 127.0.0.1 on a free port): for the nats CLI and monitoring; ragd
+	// itself talks to its embedded server in process.
+	NATSListen string
+	// Dir is where the embedded server keeps its JetStream data.
+	Dir string
+	// URLs are an existing NATS cluster's client URLs; set, ragd embeds
+	// no server and Options carry its credentials.
+	URLs    []string
+	Options []nats.Option
+	// Replicas is the stream's replication factor (default 3, or the
+	// number of embedded nodes when fewer).
+	Replicas int
+	// Store is this node's store, which the log is applied to.
+	Store *store.Store
+	// StartTimeout bounds how long Open waits for the cluster to form
+	// and the stream to be reachable (default 2 minutes).
+	StartTimeout time.Duration
+	// WriteTimeout bounds how long a write waits for the stream's
+	// acknowledgement (default 10 s); past it the write answers 503.
+	WriteTimeout time.Duration
+	// Logger receives the node's events (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Node is one member of a cluster: its embedded NATS server (if any), its
+// connection, and the loop applying the log to its store.
+type Node struct {
+	cfg  Config
+	srv  *server.Server
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	st   *store.Store
+	log  *slog.Logger
+	boot int64 // start time, part of op IDs: unique across restarts
+
+	counter atomic.Uint64
+	applied atomic.Uint64
+	// maxInline is the largest op carried in a message of its own.
+	maxInline int
+
+	mu      sync.Mutex
+	waiters map[string]chan *outcome
+	changed chan struct{} // closed and replaced after each applied op
+
+	objs  jetstream.ObjectStore // ops too large for a message
+	files jetstream.ObjectStore // uploaded files' bytes
+	nodes jetstream.KeyValue
+	queue *Queue
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// outcome is what applying an op returned, for the node that published it.
+type outcome struct {
+	results []any
+	args    []reflect.Value
+	err     error
+}
+
+// Open starts the node: its embedded NATS server when it has no URLs,
+// then the stream (created by whichever node comes first), then the loop
+// applying the log from the position its store recorded. It returns once
+// the stream is reachable, or fails after StartTimeout.
+func Open(ctx context.Context, cfg Config) (*Node, error) {
+	if cfg.NodeName == "" {
+		return nil, errors.New("cluster: a node name is required (--node-name)")
+	}
+	if cfg.Store == nil {
+		return nil, errors.New("cluster: Config.Store is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.StartTimeout <= 0 {
+		cfg.StartTimeout = 2 * time.Minute
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 10 * time.Second
+	}
+	if cfg.Replicas <= 0 {
+		cfg.Replicas = 3
+		if len(cfg.URLs) == 0 {
+			cfg.Replicas = min(3, 1+len(cfg.Peers))
+		}
+	}
+	n := &Node{cfg: cfg, st: cfg.Store, log: cfg.Logger.With("node", cfg.NodeName), boot: time.Now().UnixNano(),
+		waiters: map[string]chan *outcome{}, changed: make(chan struct{})}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	ok := false
+	defer func() {
+		if !ok {
+			n.Close()
+		}
+	}()
+	var err error
+	if len(cfg.URLs) == 0 {
+		if n.srv, err = startServer(cfg, n.log); err != nil {
+			return nil, err
+		}
+		n.nc, err = nats.Connect("", append([]nats.Option{nats.InProcessServer(n.srv), nats.Name("ragd " + cfg.NodeName),
+			nats.MaxReconnects(-1)}, cfg.Options...)...)
+	} else {
+		n.nc, err = nats.Connect(strings.Join(cfg.URLs, ","), append([]nats.Option{nats.Name("ragd " + cfg.NodeName), nats.MaxReconnects(-1)}, cfg.Options...)...)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cluster: connecting to NATS: %w", err)
+	}
+	if n.js, err = jetstream.New(n.nc); err != nil {
+		return nil, err
+	}
+	// An op's message leaves room for headers within the server's limit.
+	n.maxInline = int(n.nc.MaxPayload()) - 4<<10
+	startCtx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
+	defer cancel()
+	if err := n.setUp(startCtx); err != nil {
+		return nil, err
+	}
+	applied, err := n.st.Applied(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n.applied.Store(applied)
+	n.wg.Add(2)
+	go n.applyLoop()
+	go n.reportLoop()
+	ok = true
+	return n, nil
+}
+
+// setUp creates (or finds) the stream, the op-data object store and the
+// nodes' key-value bucket, retrying while the cluster forms: a JetStream
+// cluster answers only once its nodes elected a meta leader.
+func (n *Node) setUp(ctx context.Context) error {
+	b := retry.Backoff{Base: 250 * time.Millisecond, Max: 2 * time.Second}
+	for attempt := 1; ; attempt++ {
+		err := n.tryCreate(ctx)
+		if err == nil {
+			return nil
+		}
+		n.log.Info("waiting for the cluster to form", "err", err)
+		if retry.Sleep(ctx, b.Delay(attempt)) != nil {
+			return fmt.Errorf("cluster: the stream %s was not reachable within %s (are a majority of the %d nodes up?): %w",
+				opsStream, n.cfg.StartTimeout, n.cfg.Replicas, err)
+		}
+	}
+}
+
+func (n *Node) tryCreate(ctx context.Context) error {
+	// Short attempts: while the nodes elect their meta leader a request
+	// waits unanswered, and the leader is there within seconds.
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name: opsStream, Subjects: []string{opsSubjects}, Storage: jetstream.FileStorage, Replicas: n.cfg.Replicas,
+		Duplicates: 2 * time.Minute, Description: "ragd's replicated write operations, applied in order by every node",
+	}); err != nil {
+		return err
+	}
+	var err error
+	if n.objs, err = n.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: opDataStore,
+		Description: "ops too large for one message, logged by name", Replicas: n.cfg.Replicas, Storage: jetstream.FileStorage}); err != nil {
+		return err
+	}
+	if n.files, err = n.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: filesStore,
+		Description: "uploaded files' bytes, by file ID", Replicas: n.cfg.Replicas, Storage: jetstream.FileStorage}); err != nil {
+		return err
+	}
+	if n.nodes, err = n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: nodesKV,
+		Description: "each node's last applied op, for cluster status", Replicas: n.cfg.Replicas, Storage: jetstream.FileStorage}); err != nil {
+		return err
+	}
+	return n.openQueue(ctx)
+}
+
+// Writer returns the node's write seam.
+func (n *Node) Writer() *Writer { return &Writer{n: n} }
+
+// Close stops applying and leaves the cluster: the connection, then the
+// embedded server. Writes waiting for their op fail.
+func (n *Node) Close() error {
+	n.cancel()
+	n.wg.Wait()
+	if n.nc != nil {
+		n.nc.Close()
+	}
+	if n.srv != nil {
+		n.srv.Shutdown()
+		n.srv.WaitForShutdown()
+	}
+	return nil
+}
+
+// unavailable is the error of a write the stream did not acknowledge.
+// With no stream leader to take it (fewer than a quorum of nodes
+// reachable, and JetStream knows it) the write was refused and is applied
+// nowhere. A write that timed out instead may sit in the log of a leader
+// that has just lost its quorum, and be applied if that leader gets it
+// back: the message says so, as etcd's and Consul's do.
+func unavailable(err error) error {
+	e := &ragd.Error{Kind: ragd.EUNAVAILABLE, Code: "cluster_unavailable", Err: err,
+		Message: "the cluster refused this write: fewer than a quorum of its nodes are reachable, so it was applied nowhere; " +
+			"retry once the cluster is whole again"}
+	if !errors.Is(err, jetstream.ErrNoStreamResponse) && !errors.Is(err, nats.ErrNoResponders) {
+		e.Message = "the cluster did not confirm this write in time (a quorum of its nodes may be unreachable): it was not applied here, " +
+			"and is applied on every node only if the cluster recovers it; check before retrying"
+	}
+	return e
+}
+
+// Sync waits until this node applied every op the log held when it was
+// called, for reads that must see writes made on other nodes.
+func (n *Node) Sync(ctx context.Context) error {
+	stream, err := n.js.Stream(ctx, opsStream)
+	if err != nil {
+		return &ragd.Error{Kind: ragd.EUNAVAILABLE, Code: "cluster_unavailable", Err: err,
+			Message: "the cluster's log cannot be reached (fewer than a quorum of its nodes are up?); this request needs it, retry once the cluster is whole again"}
+	}
+	return n.WaitApplied(ctx, stream.CachedInfo().State.LastSeq)
+}
+
+// submit logs one op and waits until this node applied it.
+func (n *Node) submit(ctx context.Context, method string, args []any) (*outcome, error) {
+	id := fmt.Sprintf("%s-%x-%d", n.cfg.NodeName, n.boot, n.counter.Add(1))
+	data, err := encodeOp(id, method, args)
+	if err != nil {
+		return nil, err
+	}
+	ch := make(chan *outcome, 1)
+	n.mu.Lock()
+	n.waiters[id] = ch
+	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		delete(n.waiters, id)
+		n.mu.Unlock()
+	}()
+	pctx, cancel := context.WithTimeout(ctx, n.cfg.WriteTimeout)
+	defer cancel()
+	subject := writeSubject
+	if method == "CreateFile" {
+		subject = fileSubject // also a work item of the ingest queue
+	}
+	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
+	if len(data) > n.maxInline {
+		// Carried by reference: the object store chunks it, the log
+		// keeps its place in the order.
+		if _, err := n.objs.PutBytes(pctx, id, data); err != nil {
+			return nil, unavailable(err)
+		}
+		msg.Data = nil
+		msg.Header.Set(refHeader, id)
+	}
+	if _, err := n.js.PublishMsg(pctx, msg, jetstream.WithMsgID(id), jetstream.WithRetryAttempts(5),
+		jetstream.WithRetryWait(200*time.Millisecond)); err != nil {
+		return nil, unavailable(err)
+	}
+	select {
+	case out := <-ch:
+		return out, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-n.ctx.Done():
+		return nil, &ragd.Error{Kind: ragd.EUNAVAILABLE, Code: "shutting_down",
+			Message: "the node is shutting down; the write was logged and every other node applies it"}
+	}
+}
+
+// Applied returns the stream sequence of the last op this node applied.
+func (n *Node) Applied() uint64 { return n.applied.Load() }
+
+// WaitApplied blocks until this node applied the op at stream sequence
+// seq, or ctx ends.
+func (n *Node) WaitApplied(ctx context.Context, seq uint64) error {
+	for {
+		n.mu.Lock()
+		changed := n.changed
+		n.mu.Unlock()
+		if n.applied.Load() >= seq {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// applyLoop applies the log in order from the op after the last applied,
+// for as long as the node runs. An ordered consumer delivers every op once
+// and in order, and is recreated from the next sequence after any gap.
+func (n *Node) applyLoop() {
+	defer n.wg.Done()
+	b := retry.Backoff{Base: 100 * time.Millisecond, Max: 5 * time.Second}
+	for attempt := 1; n.ctx.Err() == nil; attempt++ {
+		if err := n.consume(); err != nil && n.ctx.Err() == nil {
+			n.log.Warn("reading the replicated log; retrying", "err", err)
+			retry.Sleep(n.ctx, b.Delay(attempt))
+		}
+	}
+}
+
+func (n *Node) consume() error {
+	next := n.applied.Load() + 1
+	cons, err := n.js.OrderedConsumer(n.ctx, opsStream, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: next})
+	if err != nil {
+		return err
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(n.ctx, it.Stop)
+	defer stop()
+	defer it.Stop()
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			return err
+		}
+		meta, err := msg.Metadata()
+		if err != nil {
+			return err
+		}
+		seq := meta.Sequence.Stream
+		if seq <= n.applied.Load() {
+			continue
+		}
+		if seq != n.applied.Load()+1 {
+			return fmt.Errorf("cluster: the log continues at %d after %d: the ops between were trimmed", seq, n.applied.Load())
+		}
+		if err := n.applyMsg(msg, seq); err != nil {
+			return err
+		}
+	}
+}
+
+// readOp returns the op msg carries, inline or by reference.
+func (n *Node) readOp(msg jetstream.Msg) (*op, error) {
+	data := msg.Data()
+	if ref := msg.Headers().Get(refHeader); ref != "" {
+		var err error
+		if data, err = n.objs.GetBytes(n.ctx, ref); err != nil {
+			return nil, fmt.Errorf("cluster: reading op %s: %w", ref, err)
+		}
+	}
+	return decodeOp(data)
+}
+
+// applyMsg applies the op of msg, at seq. An op failing with a ragd error
+// failed the same way on every node (its collection was deleted before
+// it, a name was taken): it is recorded as applied and its error goes to
+// the caller. Any other failure (the disk, the database) is retried until
+// it passes, so that no node skips an op another node applied.
+func (n *Node) applyMsg(msg jetstream.Msg, seq uint64) error {
+	o, err := n.readOp(msg)
+	if err != nil {
+		return err
+	}
+	b := retry.Backoff{Base: 100 * time.Millisecond, Max: 5 * time.Second}
+	var out outcome
+	for attempt := 1; ; attempt++ {
+		ctx := store.WithApplied(context.Background(), seq)
+		out.results, out.args, out.err = apply(ctx, n.st, o)
+		var re *ragd.Error
+		if out.err == nil {
+			break
+		}
+		if errors.As(out.err, &re) {
+			if err := n.st.MarkApplied(context.Background(), seq); err != nil {
+				out.err = err
+			} else {
+				break
+			}
+		}
+		if errors.Is(out.err, errUnknownOp) {
+			n.log.Error("cannot apply an op of the replicated log: upgrade this node", "seq", seq, "op", o.Method, "err", out.err)
+		} else {
+			n.log.Error("applying an op of the replicated log failed; retrying", "seq", seq, "op", o.Method, "err", out.err)
+		}
+		if retry.Sleep(n.ctx, b.Delay(attempt)) != nil {
+			return n.ctx.Err()
+		}
+	}
+	n.applied.Store(seq)
+	n.mu.Lock()
+	if ch := n.waiters[o.ID]; ch != nil {
+		ch <- &out
+	}
+	close(n.changed)
+	n.changed = make(chan struct{})
+	n.mu.Unlock()
+	return nil
+}

@@ -1,0 +1,450 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/cluster"
+	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/ingest"
+	"github.com/ragd/ragd/service"
+	"github.com/ragd/ragd/store"
+)
+
+// node is one cluster member of a test, in process: its own store, its
+// own embedded NATS server, a service writing through the cluster.
+type node struct {
+	name  string
+	dir   string
+	st    *store.Store
+	n     *cluster.Node
+	ing   *ingest.Ingester
+	svc   *service.Service
+	peers []string
+	addr  string
+}
+
+// testLogger logs to stderr when RAGD_TEST_LOG is set, else nowhere:
+// the nodes' background loops may log after their test ended.
+func testLogger(t *testing.T, name string) *slog.Logger {
+	if os.Getenv("RAGD_TEST_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name(), "node", name)
+}
+
+// freeAddr returns a loopback address with a port free right now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startCluster starts size nodes that form one cluster, all at once (each
+// Open waits for a quorum).
+func startCluster(t *testing.T, size int) []*node {
+	t.Helper()
+	addrs := make([]string, size)
+	for i := range addrs {
+		addrs[i] = freeAddr(t)
+	}
+	nodes := make([]*node, size)
+	for i := range nodes {
+		var peers []string
+		for j, a := range addrs {
+			if j != i {
+				peers = append(peers, a)
+			}
+		}
+		nodes[i] = &node{name: fmt.Sprintf("n%d", i+1), dir: t.TempDir(), addr: addrs[i], peers: peers}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, size)
+	for i, nd := range nodes {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = nd.open(t) }()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	return nodes
+}
+
+// open opens the node's store and joins the cluster; close undoes it.
+func (nd *node) open(t *testing.T) error {
+	st, err := store.Open(filepath.Join(nd.dir, store.FileName))
+	if err != nil {
+		return err
+	}
+	log := testLogger(t, nd.name)
+	n, err := cluster.Open(context.Background(), cluster.Config{NodeName: nd.name, Listen: nd.addr, Peers: nd.peers,
+		Dir: filepath.Join(nd.dir, "nats"), Store: st, StartTimeout: time.Minute, WriteTimeout: 3 * time.Second, Logger: log})
+	if err != nil {
+		st.Close()
+		return err
+	}
+	reg := embed.NewRegistry(embed.HashModelName, embed.NewHash(64))
+	ing, err := ingest.New(st, reg, ingest.Config{Dir: filepath.Join(nd.dir, "files"), Workers: 1, Writer: n.Writer(),
+		Queue: n.Queue(), Blobs: n.Blobs(), Logger: log})
+	if err != nil {
+		return err
+	}
+	if err := ing.Start(context.Background()); err != nil {
+		return err
+	}
+	nd.st, nd.n, nd.ing = st, n, ing
+	nd.svc = service.New(service.Config{Store: st, Writer: n.Writer(), Embedders: reg, Ingester: ing, Logger: log})
+	t.Cleanup(nd.close)
+	return nil
+}
+
+func (nd *node) close() {
+	if nd.n == nil {
+		return
+	}
+	nd.ing.Close(context.Background())
+	nd.n.Close()
+	nd.st.Close()
+	nd.n = nil
+}
+
+// converge waits until every node applied the whole log.
+func converge(t *testing.T, nodes []*node) {
+	t.Helper()
+	var last uint64
+	for _, nd := range nodes {
+		last = max(last, nd.n.Applied())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, nd := range nodes {
+		if err := nd.n.WaitApplied(ctx, last); err != nil {
+			t.Fatalf("%s applied %d of %d ops within a minute", nd.name, nd.n.Applied(), last)
+		}
+	}
+}
+
+// snapshot is what a node's store holds, in a form to compare.
+func snapshot(t *testing.T, nd *node, colID string, queries []string) string {
+	t.Helper()
+	ctx := context.Background()
+	var b strings.Builder
+	items, _, err := nd.st.Items(ctx, ragd.DefaultWorkspace, colID, ragd.Page{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		fmt.Fprintf(&b, "item %s %d %q %q %v\n", it.ID, it.Created, it.Content, it.Description, it.Metadata)
+	}
+	for _, q := range queries {
+		for _, mode := range []string{ragd.ModeHybrid, ragd.ModeKeyword, ragd.ModeVector} {
+			res, _, err := nd.svc.Search(ctx, ragd.DefaultWorkspace, colID, service.SearchRequest{Input: q,
+				Query: ragd.SearchQuery{Mode: mode, TopK: 10}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range res {
+				fmt.Fprintf(&b, "%s %q: %s %.6f\n", mode, q, r.ID, r.Score)
+			}
+		}
+	}
+	keys, _, err := nd.st.Keys(ctx, ragd.Page{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		fmt.Fprintf(&b, "key %s %s %d\n", k.ID, k.Name, k.Created)
+	}
+	return b.String()
+}
+
+// TestReplicatedWrites writes through every node of a three-node cluster
+// at once and checks that each write is readable at once on the node that
+// made it, and that after convergence all three stores hold the same
+// items and keys and answer every search with the same results.
+func TestReplicatedWrites(t *testing.T) {
+	nodes := startCluster(t, 3)
+	ctx := context.Background()
+	col, err := nodes[0].svc.CreateCollection(ctx, ragd.DefaultWorkspace, service.NewCollection{Name: "docs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	words := strings.Fields("raft quorum stream replica leader follower snapshot log sequence apply vector keyword node lag ack")
+	var wg sync.WaitGroup
+	ids := make([][]string, len(nodes))
+	for i, nd := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// What the server does before every write: apply what the
+			// log holds (the collection, created on n1).
+			if err := nd.n.Sync(ctx); err != nil {
+				t.Error(err)
+				return
+			}
+			for j := range 10 {
+				var in []service.ItemInput
+				for k := range 3 {
+					c := fmt.Sprintf("%s %s %s written on %s", words[(i+j+k)%len(words)], words[(2*j+k)%len(words)], words[(j*k+i)%len(words)], nd.name)
+					in = append(in, service.ItemInput{Content: &c, Metadata: map[string]any{"node": nd.name, "j": float64(j)}})
+				}
+				items, _, err := nd.svc.AddItems(ctx, ragd.DefaultWorkspace, col.ID, in, true)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for _, it := range items {
+					// Read your writes: the node that answered has it.
+					if _, err := nd.st.Item(ctx, ragd.DefaultWorkspace, col.ID, it.ID); err != nil {
+						t.Errorf("%s answered a write of item %s it cannot read: %v", nd.name, it.ID, err)
+					}
+					ids[i] = append(ids[i], it.ID)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	desc := "updated on n2"
+	if _, _, err := nodes[1].svc.UpdateItem(ctx, ragd.DefaultWorkspace, col.ID, ids[0][0], service.ItemInput{Description: &desc}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nodes[2].svc.DeleteItem(ctx, ragd.DefaultWorkspace, col.ID, ids[1][0]); err != nil {
+		t.Fatal(err)
+	}
+	revoked, live := &ragd.Key{Name: "revoked", Workspace: ragd.DefaultWorkspace}, &ragd.Key{Name: "live", Workspace: ragd.DefaultWorkspace}
+	for i, k := range []*ragd.Key{revoked, live} {
+		if err := nodes[2-i].svc.CreateKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		if k.Secret == "" {
+			t.Error("a key created through the cluster came back without its secret")
+		}
+	}
+	if err := nodes[0].svc.RevokeKey(ctx, revoked.ID); err != nil {
+		t.Fatal(err)
+	}
+	// A write that fails does so on every node, and is still applied in
+	// order after it.
+	if err := nodes[1].svc.DeleteItem(ctx, ragd.DefaultWorkspace, col.ID, "item_missing"); ragd.ErrorKind(err) != ragd.ENOTFOUND {
+		t.Errorf("deleting a missing item through the cluster: %v; want not found", err)
+	}
+	converge(t, nodes)
+	queries := []string{"raft quorum", "snapshot of the log", "written on n3", "vector keyword lag"}
+	want := snapshot(t, nodes[0], col.ID, queries)
+	if n := strings.Count(want, "item "); n != 89 {
+		t.Errorf("n1 holds %d items; want 89 (90 written, 1 deleted)", n)
+	}
+	if !strings.Contains(want, "updated on n2") || !strings.Contains(want, "key ") {
+		t.Errorf("n1 lacks the update or the key:\n%s", want)
+	}
+	for _, nd := range nodes[1:] {
+		if got := snapshot(t, nd, col.ID, queries); got != want {
+			t.Errorf("%s differs from n1 after convergence:\n%s", nd.name, diff(want, got))
+		}
+	}
+	for _, nd := range nodes {
+		if k, err := nd.st.KeyBySecret(ctx, live.Secret); err != nil || k.ID != live.ID {
+			t.Errorf("%s: the live key's secret finds %v, %v", nd.name, k, err)
+		}
+		if k, err := nd.st.KeyBySecret(ctx, revoked.Secret); err == nil {
+			t.Errorf("%s: the revoked key's secret still finds %v", nd.name, k)
+		}
+	}
+	st, err := nodes[1].n.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Nodes) != 3 || st.Last == 0 {
+		t.Errorf("status: %+v; want 3 nodes and a last sequence", st)
+	}
+}
+
+// diff returns the lines of a and b that differ, for a failure message.
+func diff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	var out []string
+	for i := range max(len(al), len(bl)) {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			out = append(out, fmt.Sprintf("line %d:\n  want %s\n  got  %s", i+1, x, y))
+		}
+		if len(out) == 10 {
+			break
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestQuorumLossAndCatchUp stops two of three nodes: the third keeps
+// serving reads but refuses writes with 503 and applies nothing it could
+// not replicate. The two come back, and a node that was down while
+// others wrote catches up from the log.
+func TestQuorumLossAndCatchUp(t *testing.T) {
+	nodes := startCluster(t, 3)
+	ctx := context.Background()
+	col, err := nodes[0].svc.CreateCollection(ctx, ragd.DefaultWorkspace, service.NewCollection{Name: "docs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(nd *node, text string) error {
+		_, _, err := nd.svc.AddItems(ctx, ragd.DefaultWorkspace, col.ID, []service.ItemInput{{Content: &text}}, false)
+		return err
+	}
+	if err := add(nodes[0], "before the loss"); err != nil {
+		t.Fatal(err)
+	}
+	converge(t, nodes)
+	nodes[1].close()
+	// One node down of three: writes go on.
+	if err := add(nodes[0], "while n2 is down"); err != nil {
+		t.Fatalf("a write with one node of three down: %v", err)
+	}
+	nodes[2].close()
+	// Until the stream's leader notices it lost its quorum, a write times
+	// out and may still be applied if the leader gets its quorum back;
+	// then writes are refused outright.
+	var refused string
+	for i := 0; refused == "" && i < 20; i++ {
+		text := fmt.Sprintf("without a quorum %d", i)
+		err := add(nodes[0], text)
+		var re *ragd.Error
+		if !errors.As(err, &re) || re.Kind != ragd.EUNAVAILABLE || re.Code != "cluster_unavailable" {
+			t.Fatalf("a write without a quorum: %v; want a cluster_unavailable error (503)", err)
+		}
+		if strings.Contains(re.Message, "applied nowhere") {
+			refused = text
+		}
+	}
+	if refused == "" {
+		t.Fatal("20 writes without a quorum were never refused outright")
+	}
+	items, _, err := nodes[0].svc.Items(ctx, ragd.DefaultWorkspace, col.ID, ragd.Page{Limit: 100})
+	if err != nil || len(items) != 2 {
+		t.Fatalf("reads without a quorum: %d items, %v; want the 2 written", len(items), err)
+	}
+	// Both come back; n2 missed a write and catches up from the log.
+	var wg sync.WaitGroup
+	for _, nd := range nodes[1:] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := nd.open(t); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	if err := add(nodes[1], "after the return"); err != nil {
+		t.Fatal(err)
+	}
+	converge(t, nodes)
+	want := snapshot(t, nodes[0], col.ID, []string{"loss", "return"})
+	for _, text := range []string{"before the loss", "while n2 is down", "after the return"} {
+		if !strings.Contains(want, text) {
+			t.Errorf("n1 lacks %q", text)
+		}
+	}
+	if strings.Contains(want, refused) {
+		t.Errorf("the write refused for want of a quorum (%q) was applied", refused)
+	}
+	for _, nd := range nodes[1:] {
+		if got := snapshot(t, nd, col.ID, []string{"loss", "return"}); got != want {
+			t.Errorf("%s differs from n1 after catching up:\n%s", nd.name, diff(want, got))
+		}
+	}
+}
+
+// TestFilesAcrossNodes uploads a file on one node: it is ingested once,
+// by one node, and its bytes and chunks can be read on every node.
+func TestFilesAcrossNodes(t *testing.T) {
+	nodes := startCluster(t, 3)
+	ctx := context.Background()
+	col, err := nodes[0].svc.CreateCollection(ctx, ragd.DefaultWorkspace, service.NewCollection{Name: "files"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "# Replication\n\nEvery node applies the same log of operations in the same order.\n\n" +
+		"# Snapshots\n\nA new node restores the latest snapshot and replays the tail of the log.\n"
+	up, err := nodes[0].svc.ReceiveFile(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _, err := nodes[0].svc.AddFile(ctx, ragd.DefaultWorkspace, col.ID, up, service.NewFile{Filename: "notes.md"}, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Status != ragd.FileCompleted {
+		t.Fatalf("file %s is %s after waiting for its ingest: %+v", f.ID, f.Status, f.Error)
+	}
+	converge(t, nodes)
+	for _, nd := range nodes {
+		got, fh, err := nd.svc.OpenFile(ctx, ragd.DefaultWorkspace, col.ID, f.ID)
+		if err != nil {
+			t.Fatalf("%s: open %s: %v", nd.name, f.ID, err)
+		}
+		b, err := io.ReadAll(fh)
+		fh.Close()
+		if err != nil || string(b) != text || got.Status != ragd.FileCompleted || got.Chunks != f.Chunks {
+			t.Errorf("%s serves file %s as %q (%s, %d chunks, %v); want the upload, completed with %d chunks", nd.name, f.ID, b, got.Status, got.Chunks, err, f.Chunks)
+		}
+		res, _, err := nd.svc.Search(ctx, ragd.DefaultWorkspace, col.ID, service.SearchRequest{Input: "restores the latest snapshot",
+			Query: ragd.SearchQuery{Mode: ragd.ModeKeyword, TopK: 3}})
+		if err != nil || len(res) == 0 || !strings.Contains(res[0].Content, "latest snapshot") {
+			t.Errorf("%s: search of the file: %v, %v", nd.name, res, err)
+		}
+	}
+	// One node ingested it: each node's job row records the same owner,
+	// with one attempt.
+	var owners []string
+	for _, nd := range nodes {
+		job, err := nd.st.JobOfFile(ctx, f.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if job.Attempts != 1 || job.State != store.JobDone {
+			t.Errorf("%s: the job of %s is %s after %d attempts; want done after 1", nd.name, f.ID, job.State, job.Attempts)
+		}
+		owners = append(owners, job.Owner)
+	}
+	if owners[0] == "" || len(slices.Compact(slices.Clone(owners))) != 1 {
+		t.Errorf("owners of the job per node: %v; want one node, the same on all", owners)
+	}
+	// Deleting it on another node removes its bytes everywhere.
+	if err := nodes[2].ing.Delete(ctx, ragd.DefaultWorkspace, col.ID, f.ID); err != nil {
+		t.Fatal(err)
+	}
+	converge(t, nodes)
+	os.Remove(nodes[1].ing.Path(f.ID)) // the local copy a node fetched
+	if _, _, err := nodes[1].svc.OpenFile(ctx, ragd.DefaultWorkspace, col.ID, f.ID); ragd.ErrorKind(err) != ragd.ENOTFOUND {
+		t.Errorf("opening a deleted file on another node: %v; want not found", err)
+	}
+}

@@ -1,0 +1,249 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/ingest"
+	"github.com/ragd/ragd/store"
+)
+
+// Names of the file ingest's parts in JetStream: the bucket of uploaded
+// files' bytes, and the work-queue consumer of the log's file uploads.
+const (
+	filesStore     = "RAGD_FILES"
+	ingestConsumer = "ragd-ingest"
+	// fileSubject is the subject of CreateFile ops, which the ingest
+	// consumer reads; every other op is logged on writeSubject.
+	fileSubject  = "ragd.ops.file"
+	writeSubject = "ragd.ops.w"
+)
+
+// ingestAckWait is how long a node may hold an upload without telling
+// JetStream it is still working on it; a node that died holding it loses
+// it to another node after this.
+const ingestAckWait = 30 * time.Second
+
+// Queue is the cluster's ingest queue (ingest.Queue): every upload's
+// CreateFile op is also a work item of one durable JetStream consumer
+// shared by all nodes, so each file is handed to one node. The node claims
+// the file's job through the log (StartJob, fenced by the attempt count),
+// tells JetStream it is working while it ingests, and acknowledges once
+// the file was published or failed. When the node dies, JetStream hands
+// the upload to another node, whose claim removes what the first staged.
+type Queue struct {
+	n    *Node
+	cons jetstream.Consumer
+
+	mu   sync.Mutex
+	held map[string]*heldMsg // by file ID
+}
+
+type heldMsg struct {
+	msg  jetstream.Msg
+	stop context.CancelFunc
+}
+
+var _ ingest.Queue = (*Queue)(nil)
+
+// Queue returns the node's ingest queue.
+func (n *Node) Queue() *Queue { return n.queue }
+
+func (n *Node) openQueue(ctx context.Context) error {
+	cons, err := n.js.CreateOrUpdateConsumer(ctx, opsStream, jetstream.ConsumerConfig{
+		Durable: ingestConsumer, Description: "uploads to ingest, each handed to one node",
+		FilterSubject: fileSubject, AckPolicy: jetstream.AckExplicitPolicy, AckWait: ingestAckWait,
+		MaxDeliver: -1, Replicas: n.cfg.Replicas,
+	})
+	if err != nil {
+		return err
+	}
+	n.queue = &Queue{n: n, cons: cons, held: map[string]*heldMsg{}}
+	return nil
+}
+
+// Recover has nothing to do: jobs this node held when it stopped are
+// handed out again by JetStream, to it or another node.
+func (q *Queue) Recover(context.Context) (int, error) { return 0, nil }
+
+// claimWait bounds how long Claim waits for an upload.
+const claimWait = time.Second
+
+// Claim takes the next upload from the consumer, waits until this node
+// applied it, and claims its file's job through the log. An upload whose
+// job ended, or which another node holds, is acknowledged and skipped.
+// The worker for idle workspaces claims nothing in a cluster: the
+// consumer hands out uploads in order.
+func (q *Queue) Claim(ctx context.Context, idleOnly bool) (*store.Job, error) {
+	if idleOnly {
+		return nil, nil
+	}
+	msg, err := q.cons.Next(jetstream.FetchMaxWait(claimWait))
+	if err != nil {
+		if !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
+			// A leader changing or a quorum lost: the health check
+			// reports the cluster; uploads wait in the stream meanwhile.
+			q.n.log.Debug("reading the ingest queue", "err", err)
+		}
+		return nil, nil
+	}
+	meta, err := msg.Metadata()
+	if err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	err = q.n.WaitApplied(wctx, meta.Sequence.Stream)
+	cancel()
+	if err != nil {
+		msg.Nak()
+		return nil, err
+	}
+	o, err := q.n.readOp(msg)
+	if err != nil {
+		return nil, err
+	}
+	var ws, colID string
+	var f ragd.File
+	if len(o.Args) != 3 || msgpack.Unmarshal(o.Args[0], &ws) != nil || msgpack.Unmarshal(o.Args[1], &colID) != nil ||
+		msgpack.Unmarshal(o.Args[2], &f) != nil {
+		msg.Term()
+		return nil, errors.New("cluster: an upload in the log is not a CreateFile op")
+	}
+	job, err := q.n.st.JobOfUpload(ctx, ws, colID, f.SHA256)
+	var re *ragd.Error
+	switch {
+	case errors.As(err, &re):
+		msg.Ack() // the file or its collection is gone
+		return nil, nil
+	case err != nil:
+		msg.Nak()
+		return nil, err
+	case job.State != store.JobQueued && job.State != store.JobRunning,
+		// Running on its first delivery: another upload of the same
+		// bytes, whose file another node is ingesting.
+		job.State == store.JobRunning && meta.NumDelivered == 1:
+		msg.Ack()
+		return nil, nil
+	}
+	claimed, err := q.n.Writer().StartJob(ctx, job.File.ID, job.Attempts, q.n.cfg.NodeName, time.Now().Unix())
+	if errors.As(err, &re) && re.Kind == ragd.ECONFLICT {
+		msg.Ack() // claimed by another node, or ended
+		return nil, nil
+	}
+	if err != nil {
+		msg.Nak()
+		return nil, err
+	}
+	q.hold(claimed.File.ID, msg)
+	return claimed, nil
+}
+
+// hold keeps msg as the upload of file fileID, telling JetStream the node
+// is still working on it until it is released.
+func (q *Queue) hold(fileID string, msg jetstream.Msg) {
+	ctx, stop := context.WithCancel(q.n.ctx)
+	q.mu.Lock()
+	q.held[fileID] = &heldMsg{msg: msg, stop: stop}
+	q.mu.Unlock()
+	go func() {
+		t := time.NewTicker(ingestAckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				msg.InProgress()
+			}
+		}
+	}()
+}
+
+// release returns the held upload of job's file, no longer kept alive.
+func (q *Queue) release(job *store.Job) jetstream.Msg {
+	q.mu.Lock()
+	h := q.held[job.File.ID]
+	delete(q.held, job.File.ID)
+	q.mu.Unlock()
+	if h == nil {
+		return nil
+	}
+	h.stop()
+	return h.msg
+}
+
+// Requeue hands the upload back at once, to this node or another.
+func (q *Queue) Requeue(_ context.Context, job *store.Job) error {
+	if msg := q.release(job); msg != nil {
+		return msg.Nak()
+	}
+	return nil
+}
+
+// Retry hands the upload back to be delivered again at at.
+func (q *Queue) Retry(_ context.Context, job *store.Job, at time.Time) error {
+	if msg := q.release(job); msg != nil {
+		return msg.NakWithDelay(time.Until(at))
+	}
+	return nil
+}
+
+// Done acknowledges the upload: its file was published, failed or
+// deleted.
+func (q *Queue) Done(ctx context.Context, job *store.Job) {
+	if msg := q.release(job); msg != nil {
+		if err := msg.DoubleAck(ctx); err != nil {
+			q.n.log.Warn("acknowledging an ingested upload", "file_id", job.File.ID, "err", err)
+		}
+	}
+}
+
+// Blobs keeps uploaded files' bytes in the cluster's object store
+// (ingest.Blobs), so that any node can ingest a file or serve its bytes.
+type Blobs struct{ n *Node }
+
+var _ ingest.Blobs = Blobs{}
+
+// Blobs returns the node's store of file bytes.
+func (n *Node) Blobs() Blobs { return Blobs{n} }
+
+// Put stores the bytes at path under id.
+func (b Blobs) Put(ctx context.Context, id, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = b.n.files.Put(ctx, jetstream.ObjectMeta{Name: id}, f)
+	return err
+}
+
+// Get writes the bytes stored under id to path; missing bytes are an
+// error wrapping fs.ErrNotExist.
+func (b Blobs) Get(ctx context.Context, id, path string) error {
+	err := b.n.files.GetFile(ctx, id, path)
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return &fs.PathError{Op: "get", Path: id, Err: fs.ErrNotExist}
+	}
+	return err
+}
+
+// Delete removes the bytes stored under ids.
+func (b Blobs) Delete(ctx context.Context, ids []string) error {
+	var errs []error
+	for _, id := range ids {
+		if err := b.n.files.Delete(ctx, id); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

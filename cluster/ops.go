@@ -1,0 +1,137 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/service"
+	"github.com/ragd/ragd/store"
+)
+
+// An op is one write of the seam (service.Writer) as it travels in the
+// replicated log: the method's name and its arguments after the context,
+// each encoded on its own. ID is unique per op (the publishing node's name
+// and a counter): the stream deduplicates retried publications by it, and
+// the publishing node finds its waiting caller by it.
+//
+// msgpack rather than JSON because the log must carry every exported
+// field of the domain types, including those their json tags hide from the
+// API (a collection's workspace, a file's chunking), and float32 vectors
+// in 4 bytes each instead of up to 15 characters.
+type op struct {
+	ID     string               `msgpack:"id"`
+	Method string               `msgpack:"m"`
+	Args   []msgpack.RawMessage `msgpack:"a"`
+}
+
+// jobRef stands for a *store.Job in an op: a job is named by its file, and
+// each node applies the op to its own job of that file (local row IDs may
+// differ between nodes). Attempts fences the op: it applies only while
+// the job is at that attempt, so a node that lost its claim (another node
+// took the job over, thinking it dead) writes nothing more.
+type jobRef struct {
+	FileID   string `msgpack:"f"`
+	Attempts int    `msgpack:"n"`
+}
+
+var (
+	writerType = reflect.TypeFor[service.Writer]()
+	jobType    = reflect.TypeFor[*store.Job]()
+	ctxType    = reflect.TypeFor[context.Context]()
+	errType    = reflect.TypeFor[error]()
+)
+
+// encodeOp returns the encoded op of a call of the seam's method with
+// args (the method's parameters after the context).
+func encodeOp(id, method string, args []any) ([]byte, error) {
+	m, ok := writerType.MethodByName(method)
+	if !ok {
+		return nil, fmt.Errorf("cluster: %s is not a write of the seam", method)
+	}
+	if m.Type.NumIn() != len(args)+1 {
+		return nil, fmt.Errorf("cluster: %s takes %d arguments after the context, got %d", method, m.Type.NumIn()-1, len(args))
+	}
+	o := op{ID: id, Method: method, Args: make([]msgpack.RawMessage, len(args))}
+	for i, a := range args {
+		if j, ok := a.(*store.Job); ok {
+			a = jobRef{FileID: j.File.ID, Attempts: j.Attempts}
+		}
+		b, err := msgpack.Marshal(a)
+		if err != nil {
+			return nil, fmt.Errorf("cluster: encoding argument %d of %s: %w", i+1, method, err)
+		}
+		o.Args[i] = b
+	}
+	return msgpack.Marshal(&o)
+}
+
+// decodeOp decodes an op written by encodeOp.
+func decodeOp(b []byte) (*op, error) {
+	o := &op{}
+	if err := msgpack.Unmarshal(b, o); err != nil {
+		return nil, fmt.Errorf("cluster: decoding an op: %w", err)
+	}
+	return o, nil
+}
+
+// errUnknownOp is returned for an op this build does not know: written by
+// a newer ragd. Applying must stop there rather than skip a write.
+var errUnknownOp = errors.New("cluster: an op of an unknown method (written by a newer ragd?)")
+
+// apply performs o on st under ctx and returns the method's results, the
+// error last, and the decoded arguments (so that the node that published
+// o can hand the caller what the store filled into them).
+func apply(ctx context.Context, st *store.Store, o *op) (results []any, args []reflect.Value, err error) {
+	if _, ok := writerType.MethodByName(o.Method); !ok {
+		return nil, nil, fmt.Errorf("%w: %q", errUnknownOp, o.Method)
+	}
+	fn := reflect.ValueOf(st).MethodByName(o.Method)
+	t := fn.Type()
+	if t.NumIn() != len(o.Args)+1 || t.In(0) != ctxType {
+		return nil, nil, fmt.Errorf("%w: %s with %d arguments", errUnknownOp, o.Method, len(o.Args))
+	}
+	in := make([]reflect.Value, t.NumIn())
+	in[0] = reflect.ValueOf(ctx)
+	for i, raw := range o.Args {
+		pt := t.In(i + 1)
+		if pt == jobType {
+			var ref jobRef
+			if err := msgpack.Unmarshal(raw, &ref); err != nil {
+				return nil, nil, fmt.Errorf("cluster: decoding the job of %s: %w", o.Method, err)
+			}
+			job, err := st.JobOfFile(ctx, ref.FileID)
+			if err != nil {
+				return nil, nil, err
+			}
+			if job.Attempts != ref.Attempts {
+				return nil, nil, &ragd.Error{Kind: ragd.ENOTFOUND, Code: "ingest_superseded",
+					Message: fmt.Sprintf("the ingest of file %q was taken over by node %s", ref.FileID, job.Owner)}
+			}
+			in[i+1] = reflect.ValueOf(job)
+			continue
+		}
+		v := reflect.New(pt)
+		if err := msgpack.Unmarshal(raw, v.Interface()); err != nil {
+			return nil, nil, fmt.Errorf("cluster: decoding argument %d of %s: %w", i+1, o.Method, err)
+		}
+		in[i+1] = v.Elem()
+	}
+	out := fn.Call(in)
+	last := out[len(out)-1]
+	if t.Out(t.NumOut()-1) != errType {
+		return nil, nil, fmt.Errorf("%w: %s returns no error", errUnknownOp, o.Method)
+	}
+	if !last.IsNil() {
+		err = last.Interface().(error)
+	}
+	results = make([]any, len(out)-1)
+	for i := range results {
+		results[i] = out[i].Interface()
+	}
+	return results, in[1:], err
+}

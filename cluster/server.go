@@ -1,0 +1,78 @@
+package cluster
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// maxPayload is the embedded server's message size limit: ops up to it
+// travel inline, larger ones through the op-data object store.
+const maxPayload = 8 << 20
+
+// startServer starts the embedded NATS server of cfg: JetStream on, its
+// data under cfg.Dir, a route port on cfg.Listen to the cfg.Peers.
+func startServer(cfg Config, log *slog.Logger) (*server.Server, error) {
+	host, port, err := splitHostPort(cfg.NATSListen, "127.0.0.1", -1)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: --nats-listen: %w", err)
+	}
+	opts := &server.Options{ServerName: cfg.NodeName, Host: host, Port: port, JetStream: true, StoreDir: cfg.Dir,
+		MaxPayload: maxPayload, NoSigs: true}
+	if cfg.Listen != "" {
+		h, p, err := splitHostPort(cfg.Listen, "", 0)
+		if err != nil {
+			return nil, fmt.Errorf("cluster: --cluster-listen: %w", err)
+		}
+		opts.Cluster = server.ClusterOpts{Name: "ragd", Host: h, Port: p}
+		for _, peer := range cfg.Peers {
+			opts.Routes = append(opts.Routes, server.RoutesFromStr("nats://"+peer)...)
+		}
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: embedded NATS server: %w", err)
+	}
+	srv.SetLoggerV2(natsLogger{log.With("component", "nats")}, false, false, false)
+	srv.Start()
+	if !srv.ReadyForConnections(30 * time.Second) {
+		srv.Shutdown()
+		return nil, fmt.Errorf("cluster: the embedded NATS server did not start")
+	}
+	return srv, nil
+}
+
+// splitHostPort splits addr ("host:port", ":port" or empty) with the
+// given defaults.
+func splitHostPort(addr, defHost string, defPort int) (string, int, error) {
+	if addr == "" {
+		return defHost, defPort, nil
+	}
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("%q: the port must be a number from 0 to 65535", addr)
+	}
+	if h == "" {
+		h = defHost
+	}
+	return h, port, nil
+}
+
+// natsLogger routes the embedded server's log to slog: notices as debug
+// (the server is chatty), warnings and errors as such.
+type natsLogger struct{ log *slog.Logger }
+
+func (l natsLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l natsLogger) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l natsLogger) Fatalf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l natsLogger) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l natsLogger) Debugf(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l natsLogger) Tracef(format string, v ...any)  {}

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// node is one ragd of a cluster the harness started.
+type node struct {
+	name, dir, addr, route string
+	peers                  []string
+	*child
+}
+
+// start starts the node's ragd with its cluster flags.
+func (n *node) start(bin, key string) error {
+	c, err := startChildOn(bin, n.dir, n.addr, key, "--cluster-listen", n.route, "--cluster-peers", strings.Join(n.peers, ","),
+		"--node-name", n.name)
+	n.child = c
+	return err
+}
+
+// runCluster runs the load against a cluster of c.nodes nodes on loopback,
+// the clients spread over all of them; with c.crash one node is killed
+// with SIGKILL halfway and restarted a quarter later, while the load goes
+// on. Then it checks that every node converged on the same state holding
+// every acknowledged write, and each database's integrity.
+func runCluster(c config) error {
+	if c.dataDir == "" {
+		d, err := os.MkdirTemp("", "ragd-load-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		c.dataDir = d
+	}
+	key := keyFile(c.dataDir)
+	nodes := make([]*node, c.nodes)
+	for i := range nodes {
+		addr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		route, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		nodes[i] = &node{name: fmt.Sprintf("n%d", i+1), dir: filepath.Join(c.dataDir, fmt.Sprintf("n%d", i+1)), addr: addr, route: route}
+	}
+	for _, n := range nodes {
+		for _, p := range nodes {
+			if p != n {
+				n.peers = append(n.peers, p.route)
+			}
+		}
+	}
+	// All at once: each node waits for a quorum before it is ready.
+	var wg sync.WaitGroup
+	errs := make([]error, len(nodes))
+	for i, n := range nodes {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = n.start(c.ragd, key) }()
+	}
+	wg.Wait()
+	defer func() {
+		for _, n := range nodes {
+			if n.child != nil {
+				n.stop()
+			}
+		}
+	}()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	var urls []string
+	for _, n := range nodes {
+		urls = append(urls, n.url)
+	}
+	cl := newClient(urls, key)
+	colID, err := cl.setup()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%d nodes; collection %s seeded with %d items; load: %d searchers, %d writers, %d uploaders, at most %s and %d requests\n",
+		len(nodes), colID, seedItems, c.searchers, c.writers, c.uploaders, c.duration, c.maxRequests)
+	ctx, cancel := context.WithTimeout(context.Background(), c.duration)
+	defer cancel()
+	restarted := make(chan error, 1)
+	if c.crash {
+		victim := nodes[1]
+		go func() {
+			time.Sleep(c.duration / 2)
+			fmt.Printf("SIGKILL %s during the load\n", victim.name)
+			victim.kill()
+			time.Sleep(c.duration / 4)
+			fmt.Printf("restarting %s\n", victim.name)
+			restarted <- victim.start(c.ragd, key)
+		}()
+	} else {
+		restarted <- nil
+	}
+	res := load(ctx, cl, colID, c)
+	res.print()
+	if err := <-restarted; err != nil {
+		return fmt.Errorf("restarting the killed node: %w", err)
+	}
+	// While a node is down its clients move to the others; while the
+	// stream elects a new leader, writes answer 503. Any other 5xx fails.
+	for st, n := range res.statuses {
+		if st >= 500 && (st != http.StatusServiceUnavailable || !c.crash) {
+			return fmt.Errorf("%d requests answered %d", n, st)
+		}
+	}
+	if err := verify(cl, colID, res); err != nil {
+		return err
+	}
+	if err := converge(cl, nodes, colID, res); err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		n.stop()
+		out, err := exec.Command(c.ragd, "check", "--data-dir", n.dir).CombinedOutput()
+		fmt.Printf("ragd check %s: %s", n.name, out)
+		if err != nil {
+			return fmt.Errorf("integrity check of %s failed: %w", n.name, err)
+		}
+		n.child = nil
+	}
+	return nil
+}
+
+// health is the part of GET /v1/health the harness reads.
+type health struct {
+	Cluster struct {
+		Node  string `json:"node"`
+		Last  uint64 `json:"last_seq"`
+		Nodes []struct {
+			Name    string `json:"name"`
+			Applied uint64 `json:"applied_seq"`
+		} `json:"nodes"`
+	} `json:"cluster"`
+}
+
+// applied returns what the node reports it applied, and the log's last
+// sequence.
+func (h *health) applied() (uint64, uint64) {
+	for _, n := range h.Cluster.Nodes {
+		if n.Name == h.Cluster.Node {
+			return n.Applied, h.Cluster.Last
+		}
+	}
+	return 0, h.Cluster.Last
+}
+
+// converge waits until every node applied the whole log, then compares
+// the nodes: the same item count, every acknowledged item and file on
+// each, the same search results, the same file bytes.
+func converge(cl *client, nodes []*node, colID string, res *result) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	var last uint64
+	for _, n := range nodes {
+		for {
+			var h health
+			st, err := cl.callOn(n.url, "GET", "/v1/health", nil, &h)
+			applied, l := h.applied()
+			if st == 200 && err == nil && applied == l && l >= last {
+				last = l
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s did not apply the whole log within 2 minutes (applied %d of %d; %v)", n.name, applied, l, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	queries := []string{"vector search latency", "backup webhook", "hybrid ranking of keyword", "document 42"}
+	var want []string
+	for i, n := range nodes {
+		var col struct {
+			Collection struct {
+				ItemCount int `json:"item_count"`
+			}
+		}
+		if _, err := cl.callOn(n.url, "GET", "/v1/vector_store/"+colID, nil, &col); err != nil {
+			return err
+		}
+		got := []string{fmt.Sprint("items ", col.Collection.ItemCount)}
+		for _, q := range queries {
+			var out struct {
+				Results []struct{ ID string }
+			}
+			if _, err := cl.callOn(n.url, "POST", "/v1/vector_store/"+colID+"/search", map[string]any{"input": q, "top_k": 10}, &out); err != nil {
+				return err
+			}
+			var ids []string
+			for _, r := range out.Results {
+				ids = append(ids, r.ID)
+			}
+			got = append(got, q+": "+strings.Join(ids, " "))
+		}
+		missing := 0
+		for _, id := range res.acked {
+			if st, _ := cl.callOn(n.url, "GET", "/v1/vector_store/"+colID+"/items/"+id, nil, nil); st != 200 {
+				missing++
+			}
+		}
+		for _, id := range res.files {
+			var f fileReply
+			if _, err := cl.callOn(n.url, "GET", "/v1/vector_store/"+colID+"/files/"+id, nil, &f); err != nil || f.File.Status != "completed" {
+				return fmt.Errorf("%s: file %s is %q (%v); want completed", n.name, id, f.File.Status, err)
+			}
+			b, err := cl.content(n.url, colID, id)
+			if err != nil {
+				return fmt.Errorf("%s: the bytes of file %s: %w", n.name, id, err)
+			}
+			got = append(got, fmt.Sprintf("file %s %d bytes %d", id, f.File.Chunks, len(b)))
+		}
+		if missing > 0 || col.Collection.ItemCount < seedItems+len(res.acked) {
+			return fmt.Errorf("%s: %d acknowledged writes missing, %d items", n.name, missing, col.Collection.ItemCount)
+		}
+		if i == 0 {
+			want = got
+			continue
+		}
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("%s differs from %s after convergence:\n%s\n%s", n.name, nodes[0].name, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+	fmt.Printf("all %d nodes applied the log to seq %d and agree: %s, %d acknowledged items and %d files on each, %d searches alike\n",
+		len(nodes), last, want[0], len(res.acked), len(res.files), len(queries))
+	return nil
+}
+
+// content downloads the bytes of file id from the node at base.
+func (c *client) content(base, colID, id string) ([]byte, error) {
+	req, _ := http.NewRequest("GET", base+"/v1/vector_store/"+colID+"/files/"+id+"/content", nil)
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return nil, fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return io.ReadAll(resp.Body)
+}

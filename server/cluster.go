@@ -1,0 +1,40 @@
+package server
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ragd/ragd/cluster"
+)
+
+// Cluster is the cluster a node belongs to, as the server needs it.
+type Cluster interface {
+	// Status reports the cluster as this node sees it, for GET
+	// /v1/health.
+	Status(ctx context.Context) (*cluster.Status, error)
+	// Sync waits until this node applied every op the replicated log
+	// held when it was called; an EUNAVAILABLE error when the log cannot
+	// be reached.
+	Sync(ctx context.Context) error
+}
+
+// syncCluster makes every request but a GET or HEAD first wait until this
+// node applied the whole log (Cluster.Sync): a client behind a load
+// balancer that created a collection on one node can add items to it, or
+// search what it wrote, on any other. GETs read the local store as it
+// is, within the node's replication lag.
+func (s *Server) syncCluster(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if s.cfg.Cluster == nil {
+			return next(c)
+		}
+		if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead {
+			if err := s.cfg.Cluster.Sync(c.Request().Context()); err != nil {
+				return err
+			}
+		}
+		return next(c)
+	}
+}
