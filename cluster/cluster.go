@@ -92,6 +92,9 @@ type Node struct {
 
 	counter atomic.Uint64
 	applied atomic.Uint64
+	// unreachableUntil (Unix nanoseconds) is when Sync asks the log
+	// again after it could not be reached.
+	unreachableUntil atomic.Int64
 	// maxInline is the largest op carried in a message of its own.
 	maxInline int
 
@@ -266,13 +269,30 @@ func unavailable(err error) error {
 	return e
 }
 
+// syncTimeout bounds how long Sync asks for the log's last sequence, and
+// how long after a failed ask Sync does not ask again.
+const syncTimeout = 2 * time.Second
+
 // Sync waits until this node applied every op the log held when it was
-// called, for reads that must see writes made on other nodes.
+// called, so that a request sees the writes made on other nodes before
+// it. When the log cannot be reached (no quorum, a leader being elected)
+// it returns at once, and the request goes on with the local store as it
+// is: a read is served, a write is refused by the seam, which cannot
+// replicate it either.
 func (n *Node) Sync(ctx context.Context) error {
-	stream, err := n.js.Stream(ctx, opsStream)
+	if time.Now().UnixNano() < n.unreachableUntil.Load() {
+		return nil
+	}
+	ictx, cancel := context.WithTimeout(ctx, syncTimeout)
+	stream, err := n.js.Stream(ictx, opsStream)
+	cancel()
 	if err != nil {
-		return &ragd.Error{Kind: ragd.EUNAVAILABLE, Code: "cluster_unavailable", Err: err,
-			Message: "the cluster's log cannot be reached (fewer than a quorum of its nodes are up?); this request needs it, retry once the cluster is whole again"}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		n.unreachableUntil.Store(time.Now().Add(syncTimeout).UnixNano())
+		n.log.Debug("the log cannot be reached; serving from the local store as it is", "err", err)
+		return nil
 	}
 	return n.WaitApplied(ctx, stream.CachedInfo().State.LastSeq)
 }

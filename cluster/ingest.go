@@ -14,6 +14,7 @@ import (
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/ingest"
+	"github.com/ragd/ragd/internal/retry"
 	"github.com/ragd/ragd/store"
 )
 
@@ -227,14 +228,27 @@ func (b Blobs) Put(ctx context.Context, id, path string) error {
 	return err
 }
 
-// Get writes the bytes stored under id to path; missing bytes are an
-// error wrapping fs.ErrNotExist.
+// getRetry bounds how long Get retries bytes it does not find: reads may
+// be answered by a replica of the bucket that has not yet stored what its
+// leader acknowledged.
+const getRetry = 10 * time.Second
+
+// Get writes the bytes stored under id to path; bytes still missing after
+// getRetry are an error wrapping fs.ErrNotExist.
 func (b Blobs) Get(ctx context.Context, id, path string) error {
-	err := b.n.files.GetFile(ctx, id, path)
-	if errors.Is(err, jetstream.ErrObjectNotFound) {
-		return &fs.PathError{Op: "get", Path: id, Err: fs.ErrNotExist}
+	deadline := time.Now().Add(getRetry)
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		err := b.n.files.GetFile(ctx, id, path)
+		if !errors.Is(err, jetstream.ErrObjectNotFound) {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return &fs.PathError{Op: "get", Path: id, Err: fs.ErrNotExist}
+		}
+		if err := retry.Sleep(ctx, wait); err != nil {
+			return err
+		}
 	}
-	return err
 }
 
 // Delete removes the bytes stored under ids.

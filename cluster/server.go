@@ -66,13 +66,16 @@ func splitHostPort(addr, defHost string, defPort int) (string, int, error) {
 	return h, port, nil
 }
 
-// natsLogger routes the embedded server's log to slog: notices as debug
-// (the server is chatty), warnings and errors as such.
+// natsLogger routes the embedded server's log to slog one level down:
+// the server is chatty, and what it calls warnings and errors are mostly
+// the normal life of a cluster (a peer down and its route refused, a
+// stream rebuilt after a kill, a leader elected). What ragd itself cannot
+// do (apply an op, reach a quorum) it logs at its own level.
 type natsLogger struct{ log *slog.Logger }
 
 func (l natsLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
-func (l natsLogger) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l natsLogger) Warnf(format string, v ...any)   { l.log.Info(fmt.Sprintf(format, v...)) }
 func (l natsLogger) Fatalf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
-func (l natsLogger) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l natsLogger) Errorf(format string, v ...any)  { l.log.Warn(fmt.Sprintf(format, v...)) }
 func (l natsLogger) Debugf(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
 func (l natsLogger) Tracef(format string, v ...any)  {}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -114,9 +113,8 @@ func (g *Ingester) fetch(ctx context.Context, id string) error {
 	tmp := filepath.Join(g.tmpDir(), ragd.NewID("fetch"))
 	if err := g.cfg.Blobs.Get(ctx, id, tmp); err != nil {
 		os.Remove(tmp)
-		if errors.Is(err, os.ErrNotExist) {
-			return err
-		}
+		// Unavailable even when not found: the caller found the file's
+		// record, so its bytes were stored; an ingest is retried later.
 		return &ragd.Error{Kind: ragd.EUNAVAILABLE, Code: "cluster_unavailable", Err: err,
 			Message: fmt.Sprintf("the bytes of file %q could not be read from the cluster", id)}
 	}

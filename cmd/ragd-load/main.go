@@ -446,6 +446,9 @@ func verify(c *client, colID string, res *result) error {
 	for _, id := range res.files {
 		f := c.waitFile(ctx, colID, id)
 		status[f.File.Status]++
+		if e := f.File.Error; e != nil {
+			fmt.Printf("file %s failed: %s: %s\n", id, e.Code, e.Message)
+		}
 		chunks += f.File.Chunks
 	}
 	fmt.Printf("acknowledged files: %d (%d not yet ingested when the load ended), by status after ingest: %v, %d chunks\n",
@@ -480,6 +483,7 @@ type fileReply struct {
 	File struct {
 		ID, Status string
 		Chunks     int
+		Error      *struct{ Code, Message string }
 	}
 }
 
