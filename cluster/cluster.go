@@ -67,8 +67,19 @@ type Config struct {
 	// Replicas is the stream's replication factor (default 3, or the
 	// number of embedded nodes when fewer).
 	Replicas int
-	// Store is this node's store, which the log is applied to.
-	Store *store.Store
+	// DBPath is this node's database, opened by Open (after restoring
+	// the latest snapshot into it when the log no longer holds what it
+	// lacks) with StoreOptions; the node applies the log to it.
+	DBPath       string
+	StoreOptions []store.Option
+	// SnapshotEvery is how many ops a node applies between snapshots of
+	// its store (default 10,000), and SnapshotsKept how many snapshots
+	// the cluster keeps (default 2); the log is trimmed below the oldest.
+	SnapshotEvery uint64
+	SnapshotsKept int
+	// SnapshotCheck is how often a node checks whether a snapshot is due
+	// (default 30 s).
+	SnapshotCheck time.Duration
 	// StartTimeout bounds how long Open waits for the cluster to form
 	// and the stream to be reachable (default 2 minutes).
 	StartTimeout time.Duration
@@ -103,8 +114,10 @@ type Node struct {
 	changed chan struct{} // closed and replaced after each applied op
 
 	objs  jetstream.ObjectStore // ops too large for a message
-	files jetstream.ObjectStore // uploaded files' bytes
-	nodes jetstream.KeyValue
+	files  jetstream.ObjectStore // uploaded files' bytes
+	snaps  jetstream.ObjectStore // snapshots of stores
+	leases jetstream.KeyValue    // the snapshot lease
+	nodes  jetstream.KeyValue
 	queue *Queue
 
 	ctx    context.Context
@@ -127,8 +140,17 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.NodeName == "" {
 		return nil, errors.New("cluster: a node name is required (--node-name)")
 	}
-	if cfg.Store == nil {
-		return nil, errors.New("cluster: Config.Store is required")
+	if cfg.DBPath == "" {
+		return nil, errors.New("cluster: Config.DBPath is required")
+	}
+	if cfg.SnapshotEvery == 0 {
+		cfg.SnapshotEvery = 10_000
+	}
+	if cfg.SnapshotsKept <= 0 {
+		cfg.SnapshotsKept = 2
+	}
+	if cfg.SnapshotCheck <= 0 {
+		cfg.SnapshotCheck = 30 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -145,7 +167,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 			cfg.Replicas = min(3, 1+len(cfg.Peers))
 		}
 	}
-	n := &Node{cfg: cfg, st: cfg.Store, log: cfg.Logger.With("node", cfg.NodeName), boot: time.Now().UnixNano(),
+	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeName), boot: time.Now().UnixNano(),
 		waiters: map[string]chan *outcome{}, changed: make(chan struct{})}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	ok := false
@@ -177,14 +199,27 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if err := n.setUp(startCtx); err != nil {
 		return nil, err
 	}
+	restored, err := n.restoreIfBehind(startCtx)
+	if err != nil {
+		return nil, err
+	}
+	if n.st, err = store.Open(cfg.DBPath, cfg.StoreOptions...); err != nil {
+		return nil, err
+	}
+	if restored {
+		if err := n.st.ForgetNodeLocal(ctx); err != nil {
+			return nil, err
+		}
+	}
 	applied, err := n.st.Applied(ctx)
 	if err != nil {
 		return nil, err
 	}
 	n.applied.Store(applied)
-	n.wg.Add(2)
+	n.wg.Add(3)
 	go n.applyLoop()
 	go n.reportLoop()
+	go n.snapshotLoop()
 	ok = true
 	return n, nil
 }
@@ -227,6 +262,14 @@ func (n *Node) tryCreate(ctx context.Context) error {
 		Description: "uploaded files' bytes, by file ID", Replicas: n.cfg.Replicas, Storage: jetstream.FileStorage}); err != nil {
 		return err
 	}
+	if n.snaps, err = n.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: snapshotsStore,
+		Description: "snapshots of a node's store, named by the last op they hold", Replicas: n.cfg.Replicas, Storage: jetstream.FileStorage}); err != nil {
+		return err
+	}
+	if n.leases, err = n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: leasesKV, TTL: snapshotLease,
+		Description: "which node is taking the next snapshot", Replicas: n.cfg.Replicas, Storage: jetstream.FileStorage}); err != nil {
+		return err
+	}
 	if n.nodes, err = n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: nodesKV,
 		Description: "each node's last applied op, for cluster status", Replicas: n.cfg.Replicas, Storage: jetstream.FileStorage}); err != nil {
 		return err
@@ -236,6 +279,10 @@ func (n *Node) tryCreate(ctx context.Context) error {
 
 // Writer returns the node's write seam.
 func (n *Node) Writer() *Writer { return &Writer{n: n} }
+
+// Store returns the node's store: read it freely, write it only through
+// Writer.
+func (n *Node) Store() *store.Store { return n.st }
 
 // Close stops applying and leaves the cluster: the connection, then the
 // embedded server. Writes waiting for their op fail.
@@ -248,6 +295,9 @@ func (n *Node) Close() error {
 	if n.srv != nil {
 		n.srv.Shutdown()
 		n.srv.WaitForShutdown()
+	}
+	if n.st != nil {
+		return n.st.Close()
 	}
 	return nil
 }

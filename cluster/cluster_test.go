@@ -19,6 +19,7 @@ import (
 	"github.com/ragd/ragd/cluster"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
+	"github.com/ragd/ragd/internal/testwait"
 	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/store"
 )
@@ -34,6 +35,8 @@ type node struct {
 	svc   *service.Service
 	peers []string
 	addr  string
+	// snapshotEvery is Config.SnapshotEvery; 0 takes the default.
+	snapshotEvery uint64
 }
 
 // testLogger logs to stderr when RAGD_TEST_LOG is set, else nowhere:
@@ -89,17 +92,14 @@ func startCluster(t *testing.T, size int) []*node {
 
 // open opens the node's store and joins the cluster; close undoes it.
 func (nd *node) open(t *testing.T) error {
-	st, err := store.Open(filepath.Join(nd.dir, store.FileName))
-	if err != nil {
-		return err
-	}
 	log := testLogger(t, nd.name)
 	n, err := cluster.Open(context.Background(), cluster.Config{NodeName: nd.name, Listen: nd.addr, Peers: nd.peers,
-		Dir: filepath.Join(nd.dir, "nats"), Store: st, StartTimeout: time.Minute, WriteTimeout: 3 * time.Second, Logger: log})
+		Dir: filepath.Join(nd.dir, "nats"), DBPath: filepath.Join(nd.dir, store.FileName), StartTimeout: time.Minute,
+		WriteTimeout: 3 * time.Second, Logger: log, SnapshotEvery: nd.snapshotEvery})
 	if err != nil {
-		st.Close()
 		return err
 	}
+	st := n.Store()
 	reg := embed.NewRegistry(embed.HashModelName, embed.NewHash(64))
 	ing, err := ingest.New(st, reg, ingest.Config{Dir: filepath.Join(nd.dir, "files"), Workers: 1, Writer: n.Writer(),
 		Queue: n.Queue(), Blobs: n.Blobs(), Logger: log})
@@ -121,7 +121,6 @@ func (nd *node) close() {
 	}
 	nd.ing.Close(context.Background())
 	nd.n.Close()
-	nd.st.Close()
 	nd.n = nil
 }
 
@@ -446,5 +445,76 @@ func TestFilesAcrossNodes(t *testing.T) {
 	os.Remove(nodes[1].ing.Path(f.ID)) // the local copy a node fetched
 	if _, _, err := nodes[1].svc.OpenFile(ctx, ragd.DefaultWorkspace, col.ID, f.ID); ragd.ErrorKind(err) != ragd.ENOTFOUND {
 		t.Errorf("opening a deleted file on another node: %v; want not found", err)
+	}
+}
+
+// TestNewNodeJoinsFromSnapshot takes a snapshot, which trims the log, and
+// writes on; a fourth node that joins empty restores the snapshot and
+// replays the rest of the log, and ends with the same state as the
+// others, including what only the snapshot held.
+func TestNewNodeJoinsFromSnapshot(t *testing.T) {
+	nodes := startCluster(t, 3)
+	ctx := context.Background()
+	col, err := nodes[0].svc.CreateCollection(ctx, ragd.DefaultWorkspace, service.NewCollection{Name: "docs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(nd *node, text string) {
+		t.Helper()
+		if _, _, err := nd.svc.AddItems(ctx, ragd.DefaultWorkspace, col.ID, []service.ItemInput{{Content: &text}}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 20 {
+		add(nodes[0], fmt.Sprintf("early item %d about snapshots", i))
+	}
+	converge(t, nodes)
+	// The log is kept for live nodes until they report applying it.
+	last := nodes[0].n.Applied()
+	testwait.Until(t, time.Minute, func() bool {
+		st, err := nodes[0].n.Status(ctx)
+		if err != nil {
+			return false
+		}
+		for _, ns := range st.Nodes {
+			if ns.Applied < last {
+				return false
+			}
+		}
+		return true
+	}, "every node reports applying the log up to %d", last)
+	seq, err := nodes[1].n.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seq != last {
+		t.Errorf("snapshot of a converged node at seq %d; want %d", seq, last)
+	}
+	for i := range 5 {
+		add(nodes[2], fmt.Sprintf("late item %d after the snapshot", i))
+	}
+	st, err := nodes[0].n.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.First != seq+1 {
+		t.Fatalf("the log starts at %d after a snapshot at %d; want it trimmed to %d", st.First, seq, seq+1)
+	}
+	var peers []string
+	for _, nd := range nodes {
+		peers = append(peers, nd.addr)
+	}
+	n4 := &node{name: "n4", dir: t.TempDir(), addr: freeAddr(t), peers: peers}
+	if err := n4.open(t); err != nil {
+		t.Fatal(err)
+	}
+	nodes = append(nodes, n4)
+	converge(t, nodes)
+	want := snapshot(t, nodes[0], col.ID, []string{"early snapshots", "late item"})
+	if !strings.Contains(want, "early item 0 ") || !strings.Contains(want, "late item 4 ") {
+		t.Fatalf("n1 lacks early or late items:\n%s", want)
+	}
+	if got := snapshot(t, n4, col.ID, []string{"early snapshots", "late item"}); got != want {
+		t.Errorf("the node that joined differs from n1:\n%s", diff(want, got))
 	}
 }

@@ -3,6 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"io/fs"
+	"os"
+	"strings"
 )
 
 // appliedKey is the context key of WithApplied.
@@ -40,4 +44,44 @@ func recordApplied(ctx context.Context, tx *sql.Tx) error {
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE replication SET applied = ? WHERE id = 1 AND applied < ?`, seq, seq)
 	return err
+}
+
+// ReadApplied returns the last applied position of the replicated log
+// recorded in the database file at path, without opening it as a Store
+// (no migration, no background work): a cluster node reads it before it
+// opens its store, to know whether it must first restore a snapshot. A
+// missing file, or one from before replication, has applied nothing.
+func ReadApplied(ctx context.Context, path string) (uint64, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	registerDriver()
+	// Read-write: a database left by a killed process has its last
+	// writes in the WAL, which only a writable open recovers.
+	db, err := sql.Open(driverName, "file:"+path+"?_busy_timeout=10000")
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var seq uint64
+	err = db.QueryRowContext(ctx, `SELECT applied FROM replication WHERE id = 1`).Scan(&seq)
+	if err != nil && strings.Contains(err.Error(), "no such table") {
+		return 0, nil
+	}
+	return seq, err
+}
+
+// ForgetNodeLocal empties what one node records of itself alone: usage
+// counters, request logs and webhook deliveries. A node restored from
+// another node's snapshot calls it, so that it does not report the other
+// node's traffic as its own.
+func (s *Store) ForgetNodeLocal(ctx context.Context) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		for _, table := range []string{"usage_counts", "usage_storage", "request_logs", "webhook_deliveries"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -23,8 +23,9 @@ type clusterSettings struct {
 	peers      string
 	natsListen string
 	natsURL    string
-	nodeName   string
-	replicas   int
+	nodeName      string
+	replicas      int
+	snapshotEvery uint64
 }
 
 // registerClusterFlags adds the cluster flags of ragd serve to fs.
@@ -39,6 +40,8 @@ func (s *clusterSettings) registerClusterFlags(fs *flag.FlagSet) {
 		"client URLs of an existing NATS cluster with JetStream, comma-separated, instead of an embedded server; credentials from RAGD_NATS_CREDS (a .creds file), "+
 			"RAGD_NATS_TOKEN or RAGD_NATS_USER and RAGD_NATS_PASSWORD (env RAGD_NATS_URL)")
 	fs.StringVar(&s.nodeName, "node-name", envOr("RAGD_NODE_NAME", ""), "this node's name in the cluster, unique per node (env RAGD_NODE_NAME; default: the host name)")
+	fs.Uint64Var(&s.snapshotEvery, "cluster-snapshot-every", uint64(envInt("RAGD_CLUSTER_SNAPSHOT_EVERY", 10_000)),
+		"ops a node applies between snapshots of its store; the cluster keeps the last 2 and trims its log below the older (env RAGD_CLUSTER_SNAPSHOT_EVERY)")
 	fs.IntVar(&s.replicas, "cluster-replicas", envInt("RAGD_CLUSTER_REPLICAS", 0),
 		"copies JetStream keeps of the replicated log (default 3, or the number of embedded nodes when fewer) (env RAGD_CLUSTER_REPLICAS)")
 }
@@ -53,15 +56,20 @@ func (s *clusterSettings) check() error {
 		return errors.New("--cluster-listen (embedded NATS) and --nats-url (an existing NATS cluster) exclude each other")
 	case s.peers != "" && s.listen == "":
 		return errors.New("--cluster-peers needs --cluster-listen")
+	case s.snapshotEvery == 0:
+		return errors.New("--cluster-snapshot-every must be positive")
 	case s.replicas < 0:
 		return fmt.Errorf("--cluster-replicas must be positive, got %d", s.replicas)
 	}
 	return nil
 }
 
-// open starts the cluster node over st, its embedded server's data under
-// dataDir.
-func (s *clusterSettings) open(ctx context.Context, dataDir string, st *store.Store, log *slog.Logger) (*cluster.Node, error) {
+// open starts the cluster node of data directory dataDir: its embedded
+// server's data there, its store opened with opts.
+func (s *clusterSettings) open(ctx context.Context, dataDir string, log *slog.Logger, opts ...store.Option) (*cluster.Node, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, err
+	}
 	name := s.nodeName
 	if name == "" {
 		var err error
@@ -70,7 +78,8 @@ func (s *clusterSettings) open(ctx context.Context, dataDir string, st *store.St
 		}
 	}
 	cfg := cluster.Config{NodeName: name, Listen: s.listen, Peers: splitList(s.peers), NATSListen: s.natsListen,
-		URLs: splitList(s.natsURL), Replicas: s.replicas, Store: st, Logger: log, Dir: filepath.Join(dataDir, "nats")}
+		URLs: splitList(s.natsURL), Replicas: s.replicas, Logger: log, Dir: filepath.Join(dataDir, "nats"),
+		DBPath: filepath.Join(dataDir, store.FileName), StoreOptions: opts, SnapshotEvery: s.snapshotEvery}
 	switch {
 	case os.Getenv("RAGD_NATS_CREDS") != "":
 		cfg.Options = append(cfg.Options, nats.UserCredentials(os.Getenv("RAGD_NATS_CREDS")))

@@ -180,15 +180,27 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
-	st, err := createStore(m.DataDir, store.WithLogger(log), store.WithMemoryBudget(m.MemoryBudget))
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if m.cluster.enabled() && m.AdminKey == "" {
-		// Each node would create its own first key; an operator gives
-		// all nodes the same one and creates the others through the API.
-		return errors.New("a cluster node needs RAGD_ADMIN_KEY (the same on every node); create further keys through POST /v1/keys")
+	storeOpts := []store.Option{store.WithLogger(log), store.WithMemoryBudget(m.MemoryBudget)}
+	var st *store.Store
+	// In a cluster the node opens the store, after restoring a snapshot
+	// into it if the replicated log no longer holds what it lacks.
+	var node *cluster.Node
+	if m.cluster.enabled() {
+		if m.AdminKey == "" {
+			// Each node would create its own first key; an operator gives
+			// all nodes the same one and creates the others through the API.
+			return errors.New("a cluster node needs RAGD_ADMIN_KEY (the same on every node); create further keys through POST /v1/keys")
+		}
+		if node, err = m.cluster.open(ctx, m.DataDir, log, storeOpts...); err != nil {
+			return err
+		}
+		defer node.Close()
+		st = node.Store()
+	} else {
+		if st, err = createStore(m.DataDir, storeOpts...); err != nil {
+			return err
+		}
+		defer st.Close()
 	}
 	if err := m.ensureAdminKey(ctx, st); err != nil {
 		return err
@@ -233,12 +245,7 @@ func (m *Main) Run(ctx context.Context) error {
 	// write seam: on one node, the store itself; in a cluster, the
 	// replicated log that every node applies to its store.
 	var writer service.Writer = st
-	var node *cluster.Node
-	if m.cluster.enabled() {
-		if node, err = m.cluster.open(ctx, m.DataDir, st, log); err != nil {
-			return err
-		}
-		defer node.Close()
+	if node != nil {
 		writer = node.Writer()
 	}
 	icfg := ingest.Config{Dir: filepath.Join(m.DataDir, "files"), Workers: m.Workers, MaxFileBytes: m.MaxFileBytes, Logger: log, Writer: writer}

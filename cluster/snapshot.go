@@ -1,0 +1,231 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ragd/ragd/store"
+)
+
+// Names of the snapshots' parts in JetStream.
+const (
+	snapshotsStore = "RAGD_SNAPSHOTS"
+	snapshotPrefix = "snapshot-"
+	leasesKV       = "RAGD_LEASES"
+	snapshotKey    = "snapshot"
+	// snapshotLease bounds how long one node holds the right to take the
+	// next snapshot: a node that died taking one frees it after this.
+	snapshotLease = 10 * time.Minute
+	// reportedLive is how recent a node's report must be for the log to
+	// be kept for it: a live node is never trimmed past.
+	reportedLive = 2 * time.Minute
+)
+
+// snapshotName names the snapshot holding the ops up to seq, so that names
+// sort as sequences do.
+func snapshotName(seq uint64) string { return fmt.Sprintf("%s%020d", snapshotPrefix, seq) }
+
+// snapshots returns the sequences of the snapshots in the cluster, oldest
+// first.
+func (n *Node) snapshots(ctx context.Context) ([]uint64, error) {
+	infos, err := n.snaps.List(ctx)
+	if errors.Is(err, jetstream.ErrNoObjectsFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var seqs []uint64
+	for _, info := range infos {
+		if seq, err := strconv.ParseUint(strings.TrimPrefix(info.Name, snapshotPrefix), 10, 64); err == nil && !info.Deleted {
+			seqs = append(seqs, seq)
+		}
+	}
+	slices.Sort(seqs)
+	return seqs, nil
+}
+
+// snapshotLoop takes a snapshot whenever the node applied SnapshotEvery
+// ops past the latest one, one node at a time.
+func (n *Node) snapshotLoop() {
+	defer n.wg.Done()
+	t := time.NewTicker(n.cfg.SnapshotCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := n.maybeSnapshot(n.ctx); err != nil && n.ctx.Err() == nil {
+			n.log.Warn("taking a snapshot", "err", err)
+		}
+	}
+}
+
+func (n *Node) maybeSnapshot(ctx context.Context) error {
+	seqs, err := n.snapshots(ctx)
+	if err != nil {
+		return err
+	}
+	var latest uint64
+	if len(seqs) > 0 {
+		latest = seqs[len(seqs)-1]
+	}
+	if n.applied.Load() < latest+n.cfg.SnapshotEvery {
+		return nil
+	}
+	if _, err := n.leases.Create(ctx, snapshotKey, []byte(n.cfg.NodeName)); err != nil {
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			return nil // another node is taking it
+		}
+		return err
+	}
+	defer n.leases.Delete(context.WithoutCancel(ctx), snapshotKey)
+	_, err = n.Snapshot(ctx)
+	return err
+}
+
+// Snapshot writes a consistent copy of this node's store (store.Backup)
+// into the cluster, named by the last op it holds, keeps the newest
+// SnapshotsKept snapshots, and trims the log below the oldest kept one:
+// a node whose store lacks ops no longer in the log restores a snapshot
+// and replays the rest. The log is never trimmed past an upload not yet
+// ingested, nor past the ops a live node has yet to apply. It returns the
+// snapshot's sequence.
+func (n *Node) Snapshot(ctx context.Context) (uint64, error) {
+	tmp := n.cfg.DBPath + ".snapshot"
+	os.Remove(tmp)
+	defer os.Remove(tmp)
+	if err := n.st.Backup(ctx, tmp); err != nil {
+		return 0, err
+	}
+	seq, err := store.ReadApplied(ctx, tmp)
+	if err != nil {
+		return 0, err
+	}
+	f, err := os.Open(tmp)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	if _, err := n.snaps.Put(ctx, jetstream.ObjectMeta{Name: snapshotName(seq)}, f); err != nil {
+		return 0, err
+	}
+	n.log.Info("snapshot taken", "seq", seq)
+	seqs, err := n.snapshots(ctx)
+	if err != nil {
+		return seq, err
+	}
+	if !slices.Contains(seqs, seq) {
+		// Listed by a replica that has not stored it yet.
+		seqs = append(seqs, seq)
+		slices.Sort(seqs)
+	}
+	for len(seqs) > n.cfg.SnapshotsKept {
+		if err := n.snaps.Delete(ctx, snapshotName(seqs[0])); err != nil {
+			return seq, err
+		}
+		seqs = seqs[1:]
+	}
+	return seq, n.trim(ctx, seqs[0])
+}
+
+// trim removes the ops of the log at or below the oldest kept snapshot's
+// sequence, except those the ingest queue or a live node still needs.
+func (n *Node) trim(ctx context.Context, oldest uint64) error {
+	keep := oldest + 1
+	ci, err := n.queue.cons.Info(ctx)
+	if err != nil {
+		return err
+	}
+	// Uploads handed out but not acknowledged lie above the ack floor,
+	// those not handed out yet above the last one handed out.
+	switch {
+	case ci.NumAckPending > 0:
+		keep = min(keep, ci.AckFloor.Stream+1)
+	case ci.NumPending > 0:
+		keep = min(keep, ci.Delivered.Stream+1)
+	}
+	keys, err := n.nodes.Keys(ctx)
+	if err != nil && !errors.Is(err, jetstream.ErrNoKeysFound) {
+		return err
+	}
+	for _, k := range keys {
+		e, err := n.nodes.Get(ctx, k)
+		if err != nil {
+			continue
+		}
+		var r report
+		if json.Unmarshal(e.Value(), &r) == nil && time.Since(time.Unix(r.Reported, 0)) < reportedLive {
+			keep = min(keep, r.Applied+1)
+		}
+	}
+	if keep <= 1 {
+		return nil
+	}
+	stream, err := n.js.Stream(ctx, opsStream)
+	if err != nil {
+		return err
+	}
+	if err := stream.Purge(ctx, jetstream.WithPurgeSequence(keep)); err != nil {
+		return err
+	}
+	n.log.Info("log trimmed", "first_seq", keep)
+	return nil
+}
+
+// restoreIfBehind replaces the node's database with the latest snapshot
+// when the log no longer holds the ops after the database's last applied
+// one (a new node, or one down while the log was trimmed). It reports
+// whether it restored.
+func (n *Node) restoreIfBehind(ctx context.Context) (bool, error) {
+	applied, err := store.ReadApplied(ctx, n.cfg.DBPath)
+	if err != nil {
+		return false, fmt.Errorf("cluster: reading the applied position of %s: %w", n.cfg.DBPath, err)
+	}
+	stream, err := n.js.Stream(ctx, opsStream)
+	if err != nil {
+		return false, err
+	}
+	state := stream.CachedInfo().State
+	first := state.FirstSeq
+	if state.Msgs == 0 {
+		first = state.LastSeq + 1
+	}
+	if applied+1 >= first {
+		return false, nil
+	}
+	seqs, err := n.snapshots(ctx)
+	if err != nil {
+		return false, err
+	}
+	if len(seqs) == 0 || seqs[len(seqs)-1]+1 < first {
+		return false, fmt.Errorf("cluster: this node applied the log up to %d, the log starts at %d, and no snapshot covers the ops between", applied, first)
+	}
+	seq := seqs[len(seqs)-1]
+	tmp := n.cfg.DBPath + ".restore"
+	os.Remove(tmp)
+	if err := n.snaps.GetFile(ctx, snapshotName(seq), tmp); err != nil {
+		return false, fmt.Errorf("cluster: fetching snapshot %d: %w", seq, err)
+	}
+	for _, suffix := range []string{"-wal", "-shm", ""} {
+		if err := os.Remove(n.cfg.DBPath + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return false, err
+		}
+	}
+	if err := os.Rename(tmp, n.cfg.DBPath); err != nil {
+		return false, err
+	}
+	n.log.Info("restored a snapshot: this node's store lacked ops the log no longer holds", "snapshot_seq", seq, "had_applied", applied, "log_first_seq", first)
+	return true, nil
+}
