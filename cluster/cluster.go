@@ -113,12 +113,12 @@ type Node struct {
 	waiters map[string]chan *outcome
 	changed chan struct{} // closed and replaced after each applied op
 
-	objs  jetstream.ObjectStore // ops too large for a message
+	objs   jetstream.ObjectStore // ops too large for a message
 	files  jetstream.ObjectStore // uploaded files' bytes
 	snaps  jetstream.ObjectStore // snapshots of stores
 	leases jetstream.KeyValue    // the snapshot lease
 	nodes  jetstream.KeyValue
-	queue *Queue
+	queue  *Queue
 
 	ctx    context.Context
 	cancel context.CancelFunc

@@ -19,10 +19,10 @@ import (
 // cluster: an embedded NATS server with routes to its peers, or an
 // existing NATS cluster. None set: a single node, no NATS at all.
 type clusterSettings struct {
-	listen     string
-	peers      string
-	natsListen string
-	natsURL    string
+	listen        string
+	peers         string
+	natsListen    string
+	natsURL       string
 	nodeName      string
 	replicas      int
 	snapshotEvery uint64
