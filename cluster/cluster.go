@@ -103,6 +103,8 @@ type Node struct {
 
 	counter atomic.Uint64
 	applied atomic.Uint64
+	// live is how many nodes reported recently (LiveNodes).
+	live atomic.Int32
 	// unreachableUntil (Unix nanoseconds) is when Sync asks the log
 	// again after it could not be reached.
 	unreachableUntil atomic.Int64

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -156,17 +155,12 @@ func (n *Node) trim(ctx context.Context, oldest uint64) error {
 	case ci.NumPending > 0:
 		keep = min(keep, ci.Delivered.Stream+1)
 	}
-	keys, err := n.nodes.Keys(ctx)
-	if err != nil && !errors.Is(err, jetstream.ErrNoKeysFound) {
+	reports, err := n.reports(ctx)
+	if err != nil {
 		return err
 	}
-	for _, k := range keys {
-		e, err := n.nodes.Get(ctx, k)
-		if err != nil {
-			continue
-		}
-		var r report
-		if json.Unmarshal(e.Value(), &r) == nil && time.Since(time.Unix(r.Reported, 0)) < reportedLive {
+	for _, r := range reports {
+		if time.Since(time.Unix(r.Reported, 0)) < reportedLive {
 			keep = min(keep, r.Applied+1)
 		}
 	}

@@ -11,8 +11,14 @@ import (
 )
 
 // reportInterval is how often a node records its applied position in the
-// nodes bucket, when it changed.
-const reportInterval = time.Second
+// nodes bucket when it changed; heartbeat is how often it does even when
+// it did not, and liveWithin how recent a node's last report must be for
+// it to count as live.
+const (
+	reportInterval = time.Second
+	heartbeat      = 10 * time.Second
+	liveWithin     = 3 * heartbeat
+)
 
 // Status is a cluster as one node sees it: the log's last sequence, and
 // each node's last applied op and lag behind the log.
@@ -50,22 +56,33 @@ type report struct {
 	Reported int64  `json:"reported_at"`
 }
 
-// reportLoop records the node's applied position in the nodes bucket.
+// reportLoop records the node's applied position in the nodes bucket, at
+// least every heartbeat, and counts the live nodes from their reports.
 func (n *Node) reportLoop() {
 	defer n.wg.Done()
 	var last uint64
-	first := true
+	var at time.Time
 	t := time.NewTicker(reportInterval)
 	defer t.Stop()
 	for {
-		if a := n.applied.Load(); a != last || first {
-			b, _ := json.Marshal(report{Applied: a, Reported: time.Now().Unix()})
-			ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
+		ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
+		if a := n.applied.Load(); a != last || time.Since(at) >= heartbeat {
+			now := time.Now()
+			b, _ := json.Marshal(report{Applied: a, Reported: now.Unix()})
 			if _, err := n.nodes.Put(ctx, n.cfg.NodeName, b); err == nil {
-				last, first = a, false
+				last, at = a, now
 			}
-			cancel()
+			if reports, err := n.reports(ctx); err == nil {
+				live := 0
+				for _, r := range reports {
+					if now.Sub(time.Unix(r.Reported, 0)) < liveWithin {
+						live++
+					}
+				}
+				n.live.Store(int32(max(1, live)))
+			}
 		}
+		cancel()
 		select {
 		case <-n.ctx.Done():
 			return
@@ -73,6 +90,30 @@ func (n *Node) reportLoop() {
 		}
 	}
 }
+
+// reports returns every node's last report, by node name.
+func (n *Node) reports(ctx context.Context) (map[string]report, error) {
+	keys, err := n.nodes.Keys(ctx)
+	if err != nil && !errors.Is(err, jetstream.ErrNoKeysFound) {
+		return nil, err
+	}
+	out := map[string]report{}
+	for _, k := range keys {
+		e, err := n.nodes.Get(ctx, k)
+		if err != nil {
+			continue
+		}
+		var r report
+		if json.Unmarshal(e.Value(), &r) == nil {
+			out[k] = r
+		}
+	}
+	return out, nil
+}
+
+// LiveNodes returns how many nodes reported within the last 30 s (at
+// least 1: this one): each enforces its share of a key's rate limits.
+func (n *Node) LiveNodes() int { return int(max(1, n.live.Load())) }
 
 // Status returns the cluster as this node sees it. When the stream cannot
 // be reached, it still gives this node's own position, and the error.
@@ -93,19 +134,12 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 		s.Leader = info.Cluster.Leader
 	}
 	byName := map[string]NodeStatus{}
-	keys, err := n.nodes.Keys(ctx)
-	if err != nil && !errors.Is(err, jetstream.ErrNoKeysFound) {
+	reports, err := n.reports(ctx)
+	if err != nil {
 		return s, err
 	}
-	for _, k := range keys {
-		e, err := n.nodes.Get(ctx, k)
-		if err != nil {
-			continue
-		}
-		var r report
-		if json.Unmarshal(e.Value(), &r) == nil {
-			byName[k] = NodeStatus{Name: k, Applied: r.Applied, Reported: r.Reported}
-		}
+	for k, r := range reports {
+		byName[k] = NodeStatus{Name: k, Applied: r.Applied, Reported: r.Reported}
 	}
 	byName[self.Name] = self
 	for _, ns := range byName {

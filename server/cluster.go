@@ -18,6 +18,9 @@ type Cluster interface {
 	// held when it was called; an EUNAVAILABLE error when the log cannot
 	// be reached.
 	Sync(ctx context.Context) error
+	// LiveNodes returns how many nodes serve: each enforces that share of
+	// a key's rate limits.
+	LiveNodes() int
 }
 
 // syncCluster makes every request but a GET or HEAD first wait until this

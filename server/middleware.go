@@ -191,6 +191,9 @@ func (s *Server) initOps(e *echo.Echo) {
 		o.Now = time.Now
 	}
 	s.limits = newRateLimiter(*o.DefaultTier, o.Now)
+	if s.cfg.Cluster != nil {
+		s.limits.share = s.cfg.Cluster.LiveNodes
+	}
 	s.usage = &usageRecorder{}
 	s.logs = &logBuffer{}
 	s.metrics = newMetrics(s.svc.DatabaseBytes)

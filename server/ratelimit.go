@@ -118,8 +118,13 @@ type keyLimiter struct {
 
 // rateLimiter keeps a keyLimiter per key.
 type rateLimiter struct {
-	def  Tier
-	now  func() time.Time
+	def Tier
+	now func() time.Time
+	// share, in a cluster, is how many nodes serve: each enforces that
+	// share of a key's limits, so that requests a load balancer spreads
+	// over the nodes meet the key's limits in total, without a shared
+	// counter on every request's path. nil: one node, the whole limits.
+	share func() int
 	mu   sync.Mutex
 	keys map[string]*keyLimiter
 }
@@ -137,6 +142,10 @@ func (r *rateLimiter) limiter(k *ragd.Key) *keyLimiter {
 	if tpm == 0 {
 		tpm = r.def.TPM
 	}
+	if r.share != nil {
+		n := max(1, r.share())
+		rpm, tpm = ceilDiv(rpm, n), ceilDiv(tpm, n)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	l := r.keys[k.ID]
@@ -147,6 +156,10 @@ func (r *rateLimiter) limiter(k *ragd.Key) *keyLimiter {
 	}
 	return l
 }
+
+// ceilDiv returns a/n rounded up, for a limit's share (0, no limit, stays
+// 0).
+func ceilDiv(a, n int) int { return (a + n - 1) / n }
 
 // seconds rounds a wait up to whole seconds, for Retry-After.
 func seconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
