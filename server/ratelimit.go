@@ -125,8 +125,8 @@ type rateLimiter struct {
 	// over the nodes meet the key's limits in total, without a shared
 	// counter on every request's path. nil: one node, the whole limits.
 	share func() int
-	mu   sync.Mutex
-	keys map[string]*keyLimiter
+	mu    sync.Mutex
+	keys  map[string]*keyLimiter
 }
 
 func newRateLimiter(def Tier, now func() time.Time) *rateLimiter {
