@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/cluster"
 	"github.com/ragd/ragd/embed"
@@ -517,4 +520,50 @@ func TestNewNodeJoinsFromSnapshot(t *testing.T) {
 	if got := snapshot(t, n4, col.ID, []string{"early snapshots", "late item"}); got != want {
 		t.Errorf("the node that joined differs from n1:\n%s", diff(want, got))
 	}
+}
+
+// TestExternalNATS runs two nodes against an existing NATS server (the
+// server module started on its own, with a user and password) instead of
+// embedded ones: a write on one node is read on the other.
+func TestExternalNATS(t *testing.T) {
+	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
+		Username: "ragd", Password: "s3cret", NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	t.Cleanup(ns.Shutdown)
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("the NATS server did not start")
+	}
+	ctx := context.Background()
+	open := func(name string, opts ...nats.Option) (*cluster.Node, error) {
+		dir := t.TempDir()
+		return cluster.Open(ctx, cluster.Config{NodeName: name, URLs: []string{ns.ClientURL()}, Options: opts, Replicas: 1,
+			DBPath: filepath.Join(dir, store.FileName), StartTimeout: 10 * time.Second, Logger: testLogger(t, name)})
+	}
+	if _, err := open("intruder"); err == nil {
+		t.Fatal("a node without the server's credentials joined")
+	}
+	var svcs []*service.Service
+	for _, name := range []string{"a", "b"} {
+		n, err := open(name, nats.UserInfo("ragd", "s3cret"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Close() })
+		svcs = append(svcs, service.New(service.Config{Store: n.Store(), Writer: n.Writer(),
+			Embedders: embed.NewRegistry(embed.HashModelName, embed.NewHash(64))}))
+		if st, err := n.Status(ctx); err != nil || st.Mode != "external" || st.Replicas != 1 {
+			t.Errorf("status of node %s: %+v, %v; want external with 1 replica", name, st, err)
+		}
+	}
+	col, err := svcs[0].CreateCollection(ctx, ragd.DefaultWorkspace, service.NewCollection{Name: "external"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(t, 30*time.Second, func() bool {
+		_, err := svcs[1].Collection(ctx, ragd.DefaultWorkspace, col.ID)
+		return err == nil
+	}, "node b to apply the collection node a created")
 }

@@ -23,7 +23,9 @@ func startServer(cfg Config, log *slog.Logger) (*server.Server, error) {
 	}
 	opts := &server.Options{ServerName: cfg.NodeName, Host: host, Port: port, JetStream: true, StoreDir: cfg.Dir,
 		MaxPayload: maxPayload, NoSigs: true}
-	if cfg.Listen != "" {
+	// A node with no peers is a one-node cluster: JetStream on its own,
+	// no route port (a JetStream cluster of one refuses to start).
+	if cfg.Listen != "" && len(cfg.Peers) > 0 {
 		h, p, err := splitHostPort(cfg.Listen, "", 0)
 		if err != nil {
 			return nil, fmt.Errorf("cluster: --cluster-listen: %w", err)

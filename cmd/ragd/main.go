@@ -5,6 +5,7 @@
 //	ragd backup   write a consistent copy of the database while it serves
 //	ragd check    run SQLite's integrity check on a data directory
 //	ragd ingest   bulk-load files and directories through the HTTP API
+//	ragd cluster  show a cluster's nodes and their replication lag
 package main
 
 import (
@@ -56,6 +57,7 @@ commands:
   backup   copy the database consistently while it serves: ragd backup OUT.db
   check    run SQLite's integrity check on the database: ragd check --data-dir DIR
   ingest   upload files and directories into a collection: ragd ingest --collection NAME PATH...
+  cluster  show the nodes of a cluster and their lag: ragd cluster status --url URL
   version  print the version
 `
 
@@ -80,6 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCheck(ctx, args[1:], stdout, stderr)
 	case "ingest":
 		return runIngest(ctx, args[1:], stdout, stderr)
+	case "cluster":
+		return runCluster(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "ragd", version)
 		return nil
