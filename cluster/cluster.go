@@ -218,6 +218,9 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.applied.Store(applied)
+	if err := n.serveUsage(); err != nil {
+		return nil, err
+	}
 	n.wg.Add(3)
 	go n.applyLoop()
 	go n.reportLoop()

@@ -113,7 +113,7 @@ func (nd *node) open(t *testing.T) error {
 		return err
 	}
 	nd.st, nd.n, nd.ing = st, n, ing
-	nd.svc = service.New(service.Config{Store: st, Writer: n.Writer(), Embedders: reg, Ingester: ing, Logger: log})
+	nd.svc = service.New(service.Config{Store: st, Writer: n.Writer(), Embedders: reg, Ingester: ing, Logger: log, ClusterUsage: n})
 	t.Cleanup(nd.close)
 	return nil
 }
@@ -278,6 +278,23 @@ func TestReplicatedWrites(t *testing.T) {
 	}
 	if len(st.Nodes) != 3 || st.Last == 0 {
 		t.Errorf("status: %+v; want 3 nodes and a last sequence", st)
+	}
+
+	// Usage stays each node's own; asked on any node, it is added up.
+	month := ragd.Month(time.Now())
+	key := ragd.UsageKey{Workspace: ragd.DefaultWorkspace, Month: month, Endpoint: "POST /v1/vector_store/:id/search"}
+	for i, nd := range nodes {
+		if err := nd.st.AddUsage(ctx, map[ragd.UsageKey]ragd.UsageCounts{key: {Requests: int64(i + 1), EmbeddingTokens: 10}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testwait.Until(t, time.Minute, func() bool { return nodes[2].n.LiveNodes() == 3 }, "n3 to count 3 live nodes")
+	usage, err := nodes[2].svc.Usage(ctx, ragd.DefaultWorkspace, month)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := usage[key]; got.Requests != 6 || got.EmbeddingTokens != 30 {
+		t.Errorf("usage asked on n3: %+v; want the 3 nodes' added up (6 requests, 30 tokens)", got)
 	}
 }
 

@@ -72,15 +72,15 @@ func (n *Node) reportLoop() {
 			if _, err := n.nodes.Put(ctx, n.cfg.NodeName, b); err == nil {
 				last, at = a, now
 			}
-			if reports, err := n.reports(ctx); err == nil {
-				live := 0
-				for _, r := range reports {
-					if now.Sub(time.Unix(r.Reported, 0)) < liveWithin {
-						live++
-					}
+		}
+		if reports, err := n.reports(ctx); err == nil {
+			live := 0
+			for _, r := range reports {
+				if time.Since(time.Unix(r.Reported, 0)) < liveWithin {
+					live++
 				}
-				n.live.Store(int32(max(1, live)))
 			}
+			n.live.Store(int32(max(1, live)))
 		}
 		cancel()
 		select {

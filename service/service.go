@@ -105,6 +105,9 @@ type Config struct {
 	// StorageLimit bounds the bytes of files each workspace stores
 	// (FileStorage); 0 means no limit.
 	StorageLimit int64
+	// ClusterUsage, on a cluster node, adds up the usage of every node;
+	// nil means this node's own.
+	ClusterUsage ClusterUsage
 	// Now is the clock of every timestamp the service decides; nil means
 	// time.Now.
 	Now func() time.Time
@@ -124,6 +127,7 @@ type Service struct {
 	// destinations are the addresses webhook URLs may name.
 	destinations webhook.Destinations
 	storageLimit int64
+	clusterUsage ClusterUsage
 	now          func() time.Time
 	log          *slog.Logger
 }
@@ -153,7 +157,7 @@ func New(cfg Config) *Service {
 		cfg.Logger = slog.Default()
 	}
 	return &Service{store: cfg.Store, write: cfg.Writer, embedders: cfg.Embedders, rerankers: cfg.Rerankers,
-		ingester: cfg.Ingester, chat: cfg.Chat, media: cfg.Media, destinations: cfg.WebhookDestinations, storageLimit: cfg.StorageLimit, now: cfg.Now, log: cfg.Logger}
+		ingester: cfg.Ingester, chat: cfg.Chat, media: cfg.Media, destinations: cfg.WebhookDestinations, storageLimit: cfg.StorageLimit, clusterUsage: cfg.ClusterUsage, now: cfg.Now, log: cfg.Logger}
 }
 
 // Embedders returns the embedding models, for /v1/embeddings, /v1/models

@@ -8,7 +8,14 @@ import (
 )
 
 // Usage counters and request logs are node-local bookkeeping, outside the
-// write seam: each node counts what it served.
+// write seam: each node counts what it served. In a cluster, usage is
+// added up over the nodes when asked (Config.ClusterUsage).
+
+// ClusterUsage adds up the usage every node of a cluster counted.
+type ClusterUsage interface {
+	Usage(ctx context.Context, ws, month string) (map[ragd.UsageKey]ragd.UsageCounts, error)
+	DailyUsage(ctx context.Context, ws string, from, to time.Time) ([]ragd.DayUsage, error)
+}
 
 // AddUsage adds a batch of usage counters.
 func (s *Service) AddUsage(ctx context.Context, batch map[ragd.UsageKey]ragd.UsageCounts) error {
@@ -17,6 +24,9 @@ func (s *Service) AddUsage(ctx context.Context, batch map[ragd.UsageKey]ragd.Usa
 
 // Usage returns the counters of workspace ws in month ("2006-01").
 func (s *Service) Usage(ctx context.Context, ws, month string) (map[ragd.UsageKey]ragd.UsageCounts, error) {
+	if s.clusterUsage != nil {
+		return s.clusterUsage.Usage(ctx, ws, month)
+	}
 	return s.store.Usage(ctx, ws, month)
 }
 
@@ -34,6 +44,9 @@ func (s *Service) StoredBytesIn(ctx context.Context, ws, month string) (int64, e
 // day from from to to, counted from the request logs; days without a
 // request are left out.
 func (s *Service) DailyUsage(ctx context.Context, ws string, from, to time.Time) ([]ragd.DayUsage, error) {
+	if s.clusterUsage != nil {
+		return s.clusterUsage.DailyUsage(ctx, ws, from, to)
+	}
 	return s.store.DailyUsage(ctx, ws, from, to)
 }
 

@@ -257,14 +257,18 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	svc := service.New(service.Config{Store: st, Writer: writer, Chat: chat, Media: mediaModels, WebhookDestinations: ops.Webhooks.Destinations,
-		StorageLimit: m.StorageLimitBytes, Embedders: reg, Rerankers: rr, Ingester: ing, Logger: log})
-	scfg := server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log, Ops: ops,
+	scfg := service.Config{Store: st, Writer: writer, Chat: chat, Media: mediaModels, WebhookDestinations: ops.Webhooks.Destinations,
+		StorageLimit: m.StorageLimitBytes, Embedders: reg, Rerankers: rr, Ingester: ing, Logger: log}
+	if node != nil {
+		scfg.ClusterUsage = node
+	}
+	svc := service.New(scfg)
+	srvCfg := server.Config{MaxBodyBytes: m.MaxBodyBytes, AdminKey: m.AdminKey, Logger: log, Ops: ops,
 		MaxRerankDocuments: m.MaxRerankDocuments, MaxRerankBytes: m.MaxRerankBytes, Timeouts: m.Timeouts, Prices: priced}
 	if node != nil {
-		scfg.Cluster = node
+		srvCfg.Cluster = node
 	}
-	srv := server.New(svc, scfg)
+	srv := server.New(svc, srvCfg)
 	if err := ing.Start(ctx); err != nil {
 		return err
 	}

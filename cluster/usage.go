@@ -1,0 +1,179 @@
+package cluster
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/ragd/ragd"
+)
+
+// Usage counters and request logs stay each node's own (they are counted
+// on every request, too often to replicate); a node asked for usage asks
+// every other node for theirs over NATS request-reply and adds them up.
+const (
+	usageSubject = "ragd.query.usage"
+	nodeHeader   = "Ragd-Node"
+	// gatherWait bounds how long a node waits for the others' answers.
+	gatherWait = 2 * time.Second
+)
+
+// usageQuery asks a node for its monthly counters (Month set) or its
+// daily counts (From and To, Unix milliseconds).
+type usageQuery struct {
+	Workspace string `msgpack:"w"`
+	Month     string `msgpack:"m"`
+	From      int64  `msgpack:"f"`
+	To        int64  `msgpack:"t"`
+}
+
+// usageAnswer is a node's answer: its counters or its days.
+type usageAnswer struct {
+	Keys   []ragd.UsageKey    `msgpack:"k"`
+	Counts []ragd.UsageCounts `msgpack:"c"`
+	Days   []ragd.DayUsage    `msgpack:"d"`
+	Err    string             `msgpack:"e"`
+}
+
+// serveUsage answers the other nodes' usage queries from this node's
+// store.
+func (n *Node) serveUsage() error {
+	_, err := n.nc.Subscribe(usageSubject, func(m *nats.Msg) {
+		if m.Header.Get(nodeHeader) == n.cfg.NodeName {
+			return
+		}
+		var q usageQuery
+		var a usageAnswer
+		if err := msgpack.Unmarshal(m.Data, &q); err != nil {
+			a.Err = err.Error()
+		} else if err := n.localUsage(n.ctx, q, &a); err != nil {
+			a.Err = err.Error()
+		}
+		b, _ := msgpack.Marshal(&a)
+		m.Respond(b)
+	})
+	return err
+}
+
+func (n *Node) localUsage(ctx context.Context, q usageQuery, a *usageAnswer) error {
+	if q.Month != "" {
+		counts, err := n.st.Usage(ctx, q.Workspace, q.Month)
+		for _, k := range slices.SortedFunc(maps.Keys(counts), func(a, b ragd.UsageKey) int {
+			return compareKeys(a, b)
+		}) {
+			a.Keys, a.Counts = append(a.Keys, k), append(a.Counts, counts[k])
+		}
+		return err
+	}
+	var err error
+	a.Days, err = n.st.DailyUsage(ctx, q.Workspace, time.UnixMilli(q.From), time.UnixMilli(q.To))
+	return err
+}
+
+func compareKeys(a, b ragd.UsageKey) int {
+	for _, c := range [][2]string{{a.Workspace, b.Workspace}, {a.Month, b.Month}, {a.Endpoint, b.Endpoint}, {a.Model, b.Model}} {
+		if c[0] != c[1] {
+			if c[0] < c[1] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+// gather asks every other live node q and returns their answers: as many
+// as answer within gatherWait (a node that is down is not counted).
+func (n *Node) gather(ctx context.Context, q usageQuery) ([]usageAnswer, error) {
+	want := n.LiveNodes() - 1
+	if want <= 0 {
+		return nil, nil
+	}
+	data, err := msgpack.Marshal(&q)
+	if err != nil {
+		return nil, err
+	}
+	inbox := n.nc.NewInbox()
+	sub, err := n.nc.SubscribeSync(inbox)
+	if err != nil {
+		return nil, err
+	}
+	defer sub.Unsubscribe()
+	msg := &nats.Msg{Subject: usageSubject, Reply: inbox, Data: data, Header: nats.Header{}}
+	msg.Header.Set(nodeHeader, n.cfg.NodeName)
+	if err := n.nc.PublishMsg(msg); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, gatherWait)
+	defer cancel()
+	var out []usageAnswer
+	for len(out) < want {
+		m, err := sub.NextMsgWithContext(ctx)
+		if err != nil {
+			n.log.Warn("usage: not every node answered; the totals lack theirs", "answered", len(out), "live_others", want)
+			break
+		}
+		var a usageAnswer
+		if msgpack.Unmarshal(m.Data, &a) != nil || a.Err != "" {
+			n.log.Warn("usage: a node answered with an error", "err", a.Err)
+			continue
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// Usage returns the counters of workspace ws in month, added up over
+// every node that answered (this node's own always).
+func (n *Node) Usage(ctx context.Context, ws, month string) (map[ragd.UsageKey]ragd.UsageCounts, error) {
+	q := usageQuery{Workspace: ws, Month: month}
+	var own usageAnswer
+	if err := n.localUsage(ctx, q, &own); err != nil {
+		return nil, err
+	}
+	others, err := n.gather(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	total := map[ragd.UsageKey]ragd.UsageCounts{}
+	for _, a := range append(others, own) {
+		for i, k := range a.Keys {
+			c := total[k]
+			c.Add(a.Counts[i])
+			total[k] = c
+		}
+	}
+	return total, nil
+}
+
+// DailyUsage returns the requests and tokens of workspace ws by UTC day
+// from from to to, added up over every node that answered.
+func (n *Node) DailyUsage(ctx context.Context, ws string, from, to time.Time) ([]ragd.DayUsage, error) {
+	q := usageQuery{Workspace: ws, From: from.UnixMilli(), To: to.UnixMilli()}
+	var own usageAnswer
+	if err := n.localUsage(ctx, q, &own); err != nil {
+		return nil, err
+	}
+	others, err := n.gather(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	byDay := map[string]ragd.DayUsage{}
+	for _, a := range append(others, own) {
+		for _, d := range a.Days {
+			t := byDay[d.Date]
+			t.Date, t.Requests, t.Tokens = d.Date, t.Requests+d.Requests, t.Tokens+d.Tokens
+			byDay[d.Date] = t
+		}
+	}
+	return slices.SortedFunc(maps.Values(byDay), func(a, b ragd.DayUsage) int {
+		if a.Date < b.Date {
+			return -1
+		}
+		return 1
+	}), nil
+}
