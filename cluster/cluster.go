@@ -17,6 +17,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -292,6 +293,13 @@ func (n *Node) Store() *store.Store { return n.st }
 // Close stops applying and leaves the cluster: the connection, then the
 // embedded server. Writes waiting for their op fail.
 func (n *Node) Close() error {
+	if n.nodes != nil {
+		// A last report, so that the others know where this node stopped.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		b, _ := json.Marshal(report{Applied: n.applied.Load(), Reported: time.Now().Unix()})
+		n.nodes.Put(ctx, n.cfg.NodeName, b)
+		cancel()
+	}
 	n.cancel()
 	n.wg.Wait()
 	if n.nc != nil {

@@ -44,7 +44,7 @@ type node struct {
 
 // testLogger logs to stderr when RAGD_TEST_LOG is set, else nowhere:
 // the nodes' background loops may log after their test ended.
-func testLogger(t *testing.T, name string) *slog.Logger {
+func testLogger(t testing.TB, name string) *slog.Logger {
 	if os.Getenv("RAGD_TEST_LOG") == "" {
 		return slog.New(slog.DiscardHandler)
 	}
@@ -52,7 +52,7 @@ func testLogger(t *testing.T, name string) *slog.Logger {
 }
 
 // freeAddr returns a loopback address with a port free right now.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -64,7 +64,7 @@ func freeAddr(t *testing.T) string {
 
 // startCluster starts size nodes that form one cluster, all at once (each
 // Open waits for a quorum).
-func startCluster(t *testing.T, size int) []*node {
+func startCluster(t testing.TB, size int) []*node {
 	t.Helper()
 	addrs := make([]string, size)
 	for i := range addrs {
@@ -94,7 +94,7 @@ func startCluster(t *testing.T, size int) []*node {
 }
 
 // open opens the node's store and joins the cluster; close undoes it.
-func (nd *node) open(t *testing.T) error {
+func (nd *node) open(t testing.TB) error {
 	log := testLogger(t, nd.name)
 	n, err := cluster.Open(context.Background(), cluster.Config{NodeName: nd.name, Listen: nd.addr, Peers: nd.peers,
 		Dir: filepath.Join(nd.dir, "nats"), DBPath: filepath.Join(nd.dir, store.FileName), StartTimeout: time.Minute,
@@ -128,7 +128,7 @@ func (nd *node) close() {
 }
 
 // converge waits until every node applied the whole log.
-func converge(t *testing.T, nodes []*node) {
+func converge(t testing.TB, nodes []*node) {
 	t.Helper()
 	var last uint64
 	for _, nd := range nodes {

@@ -1,0 +1,222 @@
+package cluster_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/cluster"
+	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/internal/testwait"
+	"github.com/ragd/ragd/service"
+	"github.com/ragd/ragd/store"
+)
+
+const benchDims = 384
+
+var benchWords = strings.Fields("replica quorum stream leader follower snapshot ledger sequence vector keyword shard " +
+	"index latency backup restore cluster node apply commit raft election heartbeat partition network disk memory")
+
+// benchInputs returns n items with content and their own unit vectors, as
+// a client sends them (vectors as JSON numbers), from seed.
+func benchInputs(n int, seed uint64) []service.ItemInput {
+	r := rand.New(rand.NewPCG(seed, 1))
+	out := make([]service.ItemInput, n)
+	for i := range out {
+		var words []string
+		for range 12 {
+			words = append(words, benchWords[r.IntN(len(benchWords))])
+		}
+		content := strings.Join(words, " ") + fmt.Sprintf(" item %d-%d", seed, i)
+		v := make([]float64, benchDims)
+		var norm float64
+		for j := range v {
+			v[j] = r.NormFloat64()
+			norm += v[j] * v[j]
+		}
+		vec := make(service.Vector, benchDims)
+		for j := range v {
+			vec[j] = json.Number(strconv.FormatFloat(v[j]/math.Sqrt(norm), 'g', 8, 32))
+		}
+		out[i] = service.ItemInput{Content: &content, Vector: vec}
+	}
+	return out
+}
+
+// insertAll adds items to collection colID through svc in batches of 500
+// and returns the chunks per second.
+func insertAll(b *testing.B, svc *service.Service, colID string, items []service.ItemInput) float64 {
+	b.Helper()
+	start := time.Now()
+	for i := 0; i < len(items); i += 500 {
+		if _, _, err := svc.AddItems(context.Background(), ragd.DefaultWorkspace, colID, items[i:min(i+500, len(items))], true); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return float64(len(items)) / time.Since(start).Seconds()
+}
+
+func pct(d []time.Duration, p float64) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(p*float64(len(s))))]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+// BenchmarkCluster measures a three-node cluster on loopback (in one
+// process: the three nodes share the machine's cores) beside one node in
+// the same run: batch inserts, replication lag, search latency, a node's
+// catch-up after a restart, and a new node's join by replaying the whole
+// log and from a snapshot. RAGD_BENCH_CLUSTER_CHUNKS sets the size
+// (default 100,000 chunks of 384 dimensions).
+func BenchmarkCluster(b *testing.B) {
+	total := 100_000
+	if n, err := strconv.Atoi(os.Getenv("RAGD_BENCH_CLUSTER_CHUNKS")); err == nil {
+		total = n
+	}
+	ctx := context.Background()
+	items := benchInputs(total, 1)
+	newCol := func(svc *service.Service) string {
+		col, err := svc.CreateCollection(ctx, ragd.DefaultWorkspace, service.NewCollection{Name: "bench", EmbeddingModel: "none", Dimensions: benchDims})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return col.ID
+	}
+
+	// One node, the peer.
+	st, err := store.Open(filepath.Join(b.TempDir(), store.FileName))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	single := service.New(service.Config{Store: st, Embedders: embed.NewRegistry(embed.HashModelName, embed.NewHash(64))})
+	singleCol := newCol(single)
+	singleRate := insertAll(b, single, singleCol, items)
+
+	nodes := startCluster(b, 3)
+	col := newCol(nodes[0].svc)
+	clusterRate := insertAll(b, nodes[0].svc, col, items)
+	converge(b, nodes)
+	b.Logf("batch insert (500 items with vectors): one node %.0f chunks/s, cluster %.0f chunks/s (%.0f%% of one node)",
+		singleRate, clusterRate, 100*clusterRate/singleRate)
+
+	// Replication lag: single-item writes on n1, each timed until n2 and
+	// n3 applied it, from n1's answer.
+	var write, lag []time.Duration
+	for i, in := range benchInputs(300, 2) {
+		start := time.Now()
+		if _, _, err := nodes[i%3].svc.AddItems(ctx, ragd.DefaultWorkspace, col, []service.ItemInput{in}, false); err != nil {
+			b.Fatal(err)
+		}
+		acked := time.Now()
+		seq := nodes[i%3].n.Applied()
+		write = append(write, acked.Sub(start))
+		for _, other := range nodes {
+			if other == nodes[i%3] {
+				continue
+			}
+			if err := other.n.WaitApplied(ctx, seq); err != nil {
+				b.Fatal(err)
+			}
+			lag = append(lag, max(0, time.Since(acked)))
+		}
+	}
+	b.Logf("item write through the cluster: p50 %s, p99 %s; replication lag after the answer: p50 %s, p99 %s (%d writes)",
+		ms(pct(write, .5)), ms(pct(write, .99)), ms(pct(lag, .5)), ms(pct(lag, .99)), len(write))
+
+	// Search: hybrid with the query's own vector, on one node and on a
+	// cluster node (which first syncs with the log, as every POST does).
+	queries := benchInputs(200, 3)
+	search := func(svc *service.Service, colID string, sync func() error) []time.Duration {
+		var d []time.Duration
+		for _, q := range queries {
+			start := time.Now()
+			if sync != nil {
+				if err := sync(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if _, _, err := svc.Search(ctx, ragd.DefaultWorkspace, colID, service.SearchRequest{Input: *q.Content, Vector: q.Vector,
+				Query: ragd.SearchQuery{Mode: ragd.ModeHybrid, TopK: 10}}); err != nil {
+				b.Fatal(err)
+			}
+			d = append(d, time.Since(start))
+		}
+		return d
+	}
+	search(single, singleCol, nil) // warm both caches
+	search(nodes[1].svc, col, nil)
+	one, local := search(single, singleCol, nil), search(nodes[1].svc, col, nil)
+	synced := search(nodes[1].svc, col, func() error { return nodes[1].n.Sync(ctx) })
+	b.Logf("hybrid search at %d chunks, p50: one node %s, cluster node %s, cluster node with the POST's sync %s",
+		total, ms(pct(one, .5)), ms(pct(local, .5)), ms(pct(synced, .5)))
+
+	// Catch-up: n3 down while a tenth more is written, then restarted.
+	nodes[2].close()
+	tail := benchInputs(total/10, 4)
+	insertAll(b, nodes[0].svc, col, tail)
+	behind := nodes[0].n.Applied()
+	from, err := store.ReadApplied(ctx, filepath.Join(nodes[2].dir, store.FileName))
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	if err := nodes[2].open(b); err != nil {
+		b.Fatal(err)
+	}
+	opened := time.Now()
+	if err := nodes[2].n.WaitApplied(ctx, behind); err != nil {
+		b.Fatal(err)
+	}
+	took := time.Since(start)
+	b.Logf("catch-up after a restart: %d ops (%d chunks) applied %v after the restart began (%v to rejoin the cluster): %.0f chunks/s overall",
+		behind-from, len(tail), took.Round(time.Millisecond), opened.Sub(start).Round(time.Millisecond), float64(len(tail))/took.Seconds())
+
+	// Join: a new node replays the whole log; then, after a snapshot
+	// trims it, another restores the snapshot and replays the rest.
+	var peers []string
+	for _, nd := range nodes {
+		peers = append(peers, nd.addr)
+	}
+	join := func(name string) time.Duration {
+		nd := &node{name: name, dir: b.TempDir(), addr: freeAddr(b), peers: peers}
+		start := time.Now()
+		if err := nd.open(b); err != nil {
+			b.Fatal(err)
+		}
+		if err := nd.n.WaitApplied(ctx, nodes[0].n.Applied()); err != nil {
+			b.Fatal(err)
+		}
+		took := time.Since(start)
+		nd.close()
+		return took
+	}
+	replay := join("n4")
+	converge(b, nodes)
+	last := nodes[0].n.Applied()
+	// The nodes' reported positions bound the trim.
+	testwait.Until(b, time.Minute, func() bool {
+		st, err := nodes[0].n.Status(ctx)
+		return err == nil && !slices.ContainsFunc(st.Nodes, func(ns cluster.NodeStatus) bool {
+			return ns.Applied < last && ns.Name != "n4" // n4 left
+		})
+	}, "every node reports applying the log up to %d", last)
+	if _, err := nodes[0].n.Snapshot(ctx); err != nil {
+		b.Fatal(err)
+	}
+	fromSnapshot := join("n5")
+	b.Logf("a new node joins at %d chunks: replaying the whole log (%d ops) %v; from a snapshot %v",
+		total+len(tail)+300, nodes[0].n.Applied(), replay.Round(time.Millisecond), fromSnapshot.Round(time.Millisecond))
+}
