@@ -24,20 +24,20 @@ import (
 
 const benchDims = 384
 
-var benchWords = strings.Fields("replica quorum stream leader follower snapshot ledger sequence vector keyword shard " +
-	"index latency backup restore cluster node apply commit raft election heartbeat partition network disk memory")
-
 // benchInputs returns n items with content and their own unit vectors, as
-// a client sends them (vectors as JSON numbers), from seed.
+// a client sends them (vectors as JSON numbers), from seed. The content's
+// words follow a Zipf law over 20,000 words, as text does, so that a
+// keyword query matches a realistic share of the items.
 func benchInputs(n int, seed uint64) []service.ItemInput {
 	r := rand.New(rand.NewPCG(seed, 1))
+	zipf := rand.NewZipf(r, 1.1, 2, 19_999)
 	out := make([]service.ItemInput, n)
 	for i := range out {
 		var words []string
-		for range 12 {
-			words = append(words, benchWords[r.IntN(len(benchWords))])
+		for range 40 {
+			words = append(words, fmt.Sprintf("w%d", zipf.Uint64()))
 		}
-		content := strings.Join(words, " ") + fmt.Sprintf(" item %d-%d", seed, i)
+		content := strings.Join(words, " ")
 		v := make([]float64, benchDims)
 		var norm float64
 		for j := range v {
@@ -148,7 +148,8 @@ func BenchmarkCluster(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			if _, _, err := svc.Search(ctx, ragd.DefaultWorkspace, colID, service.SearchRequest{Input: *q.Content, Vector: q.Vector,
+			input := strings.Join(strings.Fields(*q.Content)[:4], " ")
+			if _, _, err := svc.Search(ctx, ragd.DefaultWorkspace, colID, service.SearchRequest{Input: input, Vector: q.Vector,
 				Query: ragd.SearchQuery{Mode: ragd.ModeHybrid, TopK: 10}}); err != nil {
 				b.Fatal(err)
 			}

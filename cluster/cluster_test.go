@@ -188,6 +188,9 @@ func TestReplicatedWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// n2 logs every op larger than 1 KiB (its batches of items with their
+	// vectors) by reference, as an op over the message size limit is.
+	cluster.SetMaxInline(nodes[1].n, 1<<10)
 	words := strings.Fields("raft quorum stream replica leader follower snapshot log sequence apply vector keyword node lag ack")
 	var wg sync.WaitGroup
 	ids := make([][]string, len(nodes))
@@ -485,6 +488,8 @@ func TestNewNodeJoinsFromSnapshot(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// n1 logs its ops by reference: the trim must drop their data.
+	cluster.SetMaxInline(nodes[0].n, 64)
 	for i := range 20 {
 		add(nodes[0], fmt.Sprintf("early item %d about snapshots", i))
 	}
@@ -503,6 +508,9 @@ func TestNewNodeJoinsFromSnapshot(t *testing.T) {
 		}
 		return true
 	}, "every node reports applying the log up to %d", last)
+	if n := cluster.OpData(t, nodes[0].n); n < 20 {
+		t.Fatalf("%d ops' data by reference after 20 writes logged by reference", n)
+	}
 	seq, err := nodes[1].n.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -519,6 +527,9 @@ func TestNewNodeJoinsFromSnapshot(t *testing.T) {
 	}
 	if st.First != seq+1 {
 		t.Fatalf("the log starts at %d after a snapshot at %d; want it trimmed to %d", st.First, seq, seq+1)
+	}
+	if n := cluster.OpData(t, nodes[0].n); n != 0 {
+		t.Errorf("%d ops' data by reference left after the trim of their ops; want 0", n)
 	}
 	var peers []string
 	for _, nd := range nodes {

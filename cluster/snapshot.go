@@ -171,11 +171,58 @@ func (n *Node) trim(ctx context.Context, oldest uint64) error {
 	if err != nil {
 		return err
 	}
+	refs, err := n.opRefs(ctx, stream.CachedInfo().State.FirstSeq, keep)
+	if err != nil {
+		return err
+	}
 	if err := stream.Purge(ctx, jetstream.WithPurgeSequence(keep)); err != nil {
 		return err
 	}
 	n.log.Info("log trimmed", "first_seq", keep)
+	// The data of the trimmed ops carried by reference goes with them.
+	for _, ref := range refs {
+		if err := n.objs.Delete(ctx, ref); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+			return err
+		}
+	}
 	return nil
+}
+
+// opRefs returns the op-data names the ops from first to before end refer
+// to, reading only the ops' headers.
+func (n *Node) opRefs(ctx context.Context, first, end uint64) ([]string, error) {
+	if first == 0 || first >= end {
+		return nil, nil
+	}
+	cons, err := n.js.OrderedConsumer(ctx, opsStream, jetstream.OrderedConsumerConfig{HeadersOnly: true,
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: first})
+	if err != nil {
+		return nil, err
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return nil, err
+	}
+	defer it.Stop()
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	var refs []string
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			return nil, err
+		}
+		meta, err := msg.Metadata()
+		if err != nil {
+			return nil, err
+		}
+		if ref := msg.Headers().Get(refHeader); ref != "" {
+			refs = append(refs, ref)
+		}
+		if meta.Sequence.Stream+1 >= end {
+			return refs, nil
+		}
+	}
 }
 
 // restoreIfBehind replaces the node's database with the latest snapshot
