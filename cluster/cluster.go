@@ -104,8 +104,10 @@ type Node struct {
 
 	counter atomic.Uint64
 	applied atomic.Uint64
-	// live is how many nodes reported recently (LiveNodes).
-	live atomic.Int32
+	// live is how many nodes reported recently (LiveNodes), known every
+	// node's last report (under mu).
+	live  atomic.Int32
+	known map[string]report
 	// unreachableUntil (Unix nanoseconds) is when Sync asks the log
 	// again after it could not be reached.
 	unreachableUntil atomic.Int64
@@ -171,7 +173,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		}
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeName), boot: time.Now().UnixNano(),
-		waiters: map[string]chan *outcome{}, changed: make(chan struct{})}
+		waiters: map[string]chan *outcome{}, changed: make(chan struct{}), known: map[string]report{}}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	ok := false
 	defer func() {
@@ -199,11 +201,11 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	n.maxInline = int(n.nc.MaxPayload()) - 4<<10
 	startCtx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
 	defer cancel()
-	if err := n.setUp(startCtx); err != nil {
+	restored, err := n.setUp(startCtx)
+	if err != nil {
 		return nil, err
 	}
-	restored, err := n.restoreIfBehind(startCtx)
-	if err != nil {
+	if err := n.watchReports(n.ctx); err != nil {
 		return nil, err
 	}
 	if n.st, err = store.Open(cfg.DBPath, cfg.StoreOptions...); err != nil {
@@ -230,19 +232,24 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	return n, nil
 }
 
-// setUp creates (or finds) the stream, the op-data object store and the
-// nodes' key-value bucket, retrying while the cluster forms: a JetStream
-// cluster answers only once its nodes elected a meta leader.
-func (n *Node) setUp(ctx context.Context) error {
+// setUp creates (or finds) the stream, the object stores and key-value
+// buckets, and restores the latest snapshot if the node's store needs it
+// (reporting whether it did), retrying while the cluster forms (a
+// JetStream cluster answers only once its nodes elected a meta leader) or
+// is too busy to answer.
+func (n *Node) setUp(ctx context.Context) (bool, error) {
 	b := retry.Backoff{Base: 250 * time.Millisecond, Max: 2 * time.Second}
 	for attempt := 1; ; attempt++ {
 		err := n.tryCreate(ctx)
 		if err == nil {
-			return nil
+			restored, err := n.restoreIfBehind(ctx)
+			if err == nil || errors.Is(err, errNoSnapshot) {
+				return restored, err
+			}
 		}
 		n.log.Info("waiting for the cluster to form", "err", err)
 		if retry.Sleep(ctx, b.Delay(attempt)) != nil {
-			return fmt.Errorf("cluster: the stream %s was not reachable within %s (are a majority of the %d nodes up?): %w",
+			return false, fmt.Errorf("cluster: the stream %s was not reachable within %s (are a majority of the %d nodes up?): %w",
 				opsStream, n.cfg.StartTimeout, n.cfg.Replicas, err)
 		}
 	}
@@ -294,8 +301,9 @@ func (n *Node) Store() *store.Store { return n.st }
 // embedded server. Writes waiting for their op fail.
 func (n *Node) Close() error {
 	if n.nodes != nil {
-		// A last report, so that the others know where this node stopped.
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		// A last report, so that the others know where this node stopped
+		// (briefly: the last nodes of a cluster closing have no quorum).
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		b, _ := json.Marshal(report{Applied: n.applied.Load(), Reported: time.Now().Unix()})
 		n.nodes.Put(ctx, n.cfg.NodeName, b)
 		cancel()

@@ -225,6 +225,10 @@ func (n *Node) opRefs(ctx context.Context, first, end uint64) ([]string, error) 
 	}
 }
 
+// errNoSnapshot is the error of a node whose store lacks ops that neither
+// the log nor a snapshot holds: it cannot join.
+var errNoSnapshot = errors.New("cluster: no snapshot covers this node's gap")
+
 // restoreIfBehind replaces the node's database with the latest snapshot
 // when the log no longer holds the ops after the database's last applied
 // one (a new node, or one down while the log was trimmed). It reports
@@ -251,7 +255,7 @@ func (n *Node) restoreIfBehind(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	if len(seqs) == 0 || seqs[len(seqs)-1]+1 < first {
-		return false, fmt.Errorf("cluster: this node applied the log up to %d, the log starts at %d, and no snapshot covers the ops between", applied, first)
+		return false, fmt.Errorf("%w: this node applied the log up to %d, the log starts at %d, and no snapshot covers the ops between", errNoSnapshot, applied, first)
 	}
 	seq := seqs[len(seqs)-1]
 	tmp := n.cfg.DBPath + ".restore"

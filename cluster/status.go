@@ -3,11 +3,9 @@ package cluster
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"maps"
 	"sort"
 	"time"
-
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // reportInterval is how often a node records its applied position in the
@@ -91,24 +89,46 @@ func (n *Node) reportLoop() {
 	}
 }
 
+// watchReports keeps n.known up to date with every node's last report,
+// from a watcher of the nodes bucket: pushed changes, not a listing of
+// the bucket (a JetStream API request) every second on every node.
+func (n *Node) watchReports(ctx context.Context) error {
+	w, err := n.nodes.WatchAll(ctx)
+	if err != nil {
+		return err
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		defer w.Stop()
+		for {
+			select {
+			case <-n.ctx.Done():
+				return
+			case e, ok := <-w.Updates():
+				if !ok {
+					return
+				}
+				if e == nil {
+					continue // the initial values are all in
+				}
+				var r report
+				if json.Unmarshal(e.Value(), &r) == nil {
+					n.mu.Lock()
+					n.known[e.Key()] = r
+					n.mu.Unlock()
+				}
+			}
+		}
+	}()
+	return nil
+}
+
 // reports returns every node's last report, by node name.
-func (n *Node) reports(ctx context.Context) (map[string]report, error) {
-	keys, err := n.nodes.Keys(ctx)
-	if err != nil && !errors.Is(err, jetstream.ErrNoKeysFound) {
-		return nil, err
-	}
-	out := map[string]report{}
-	for _, k := range keys {
-		e, err := n.nodes.Get(ctx, k)
-		if err != nil {
-			continue
-		}
-		var r report
-		if json.Unmarshal(e.Value(), &r) == nil {
-			out[k] = r
-		}
-	}
-	return out, nil
+func (n *Node) reports(context.Context) (map[string]report, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return maps.Clone(n.known), nil
 }
 
 // LiveNodes returns how many nodes reported within the last 30 s (at
