@@ -106,8 +106,9 @@ type Node struct {
 	applied atomic.Uint64
 	// live is how many nodes reported recently (LiveNodes), known every
 	// node's last report (under mu).
-	live  atomic.Int32
-	known map[string]report
+	live     atomic.Int32
+	known    map[string]report
+	watching bool // watchReports started
 	// unreachableUntil (Unix nanoseconds) is when Sync asks the log
 	// again after it could not be reached.
 	unreachableUntil atomic.Int64
@@ -205,9 +206,6 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := n.watchReports(n.ctx); err != nil {
-		return nil, err
-	}
 	if n.st, err = store.Open(cfg.DBPath, cfg.StoreOptions...); err != nil {
 		return nil, err
 	}
@@ -241,6 +239,9 @@ func (n *Node) setUp(ctx context.Context) (bool, error) {
 	b := retry.Backoff{Base: 250 * time.Millisecond, Max: 2 * time.Second}
 	for attempt := 1; ; attempt++ {
 		err := n.tryCreate(ctx)
+		if err == nil {
+			err = n.watchReports(n.ctx)
+		}
 		if err == nil {
 			restored, err := n.restoreIfBehind(ctx)
 			if err == nil || errors.Is(err, errNoSnapshot) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -497,16 +498,8 @@ func TestNewNodeJoinsFromSnapshot(t *testing.T) {
 	// The log is kept for live nodes until they report applying it.
 	last := nodes[0].n.Applied()
 	testwait.Until(t, time.Minute, func() bool {
-		st, err := nodes[0].n.Status(ctx)
-		if err != nil {
-			return false
-		}
-		for _, ns := range st.Nodes {
-			if ns.Applied < last {
-				return false
-			}
-		}
-		return true
+		reported := cluster.Reported(nodes[0].n)
+		return len(reported) == 3 && !slices.ContainsFunc(slices.Collect(maps.Values(reported)), func(a uint64) bool { return a < last })
 	}, "every node reports applying the log up to %d", last)
 	if n := cluster.OpData(t, nodes[0].n); n < 20 {
 		t.Fatalf("%d ops' data by reference after 20 writes logged by reference", n)

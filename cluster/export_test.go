@@ -30,3 +30,14 @@ func OpData(t testing.TB, n *Node) int {
 	}
 	return count
 }
+
+// Reported returns the applied position every node last reported, as n
+// knows it (without asking the stream anything).
+func Reported(n *Node) map[string]uint64 {
+	reports, _ := n.reports(context.Background())
+	out := map[string]uint64{}
+	for name, r := range reports {
+		out[name] = r.Applied
+	}
+	return out
+}

@@ -93,10 +93,14 @@ func (n *Node) reportLoop() {
 // from a watcher of the nodes bucket: pushed changes, not a listing of
 // the bucket (a JetStream API request) every second on every node.
 func (n *Node) watchReports(ctx context.Context) error {
+	if n.watching {
+		return nil
+	}
 	w, err := n.nodes.WatchAll(ctx)
 	if err != nil {
 		return err
 	}
+	n.watching = true
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
