@@ -137,11 +137,17 @@ func (q *Queue) Claim(ctx context.Context, idleOnly bool) (*store.Job, error) {
 	}
 	claimed, err := q.n.Writer().StartJob(ctx, job.File.ID, job.Attempts, q.n.cfg.NodeName, time.Now().Unix())
 	if errors.As(err, &re) && re.Kind == ragd.ECONFLICT {
-		msg.Ack() // claimed by another node, or ended
+		// Ended, or claimed by a node that holds an upload of it: a
+		// claimer always keeps its upload alive, below.
+		msg.Ack()
 		return nil, nil
 	}
 	if err != nil {
-		msg.Nak()
+		// The claim may still be applied (a write the stream did not
+		// confirm in time), making this node the job's owner without
+		// holding its upload: the upload comes back once that is
+		// settled, and its next holder takes the job over.
+		msg.NakWithDelay(ingestAckWait)
 		return nil, err
 	}
 	q.hold(claimed.File.ID, msg)

@@ -147,6 +147,8 @@ func (n *Node) trim(ctx context.Context, oldest uint64) error {
 	if err != nil {
 		return err
 	}
+	n.log.Debug("trimming the log", "oldest_snapshot", oldest, "ingest_ack_pending", ci.NumAckPending, "ingest_ack_floor", ci.AckFloor.Stream,
+		"ingest_pending", ci.NumPending, "ingest_delivered", ci.Delivered.Stream)
 	// Uploads handed out but not acknowledged lie above the ack floor,
 	// those not handed out yet above the last one handed out.
 	switch {
@@ -159,8 +161,11 @@ func (n *Node) trim(ctx context.Context, oldest uint64) error {
 	if err != nil {
 		return err
 	}
-	for _, r := range reports {
+	for name, r := range reports {
 		if time.Since(time.Unix(r.Reported, 0)) < reportedLive {
+			if r.Applied+1 < keep {
+				n.log.Debug("the log is kept for a node", "node", name, "applied", r.Applied)
+			}
 			keep = min(keep, r.Applied+1)
 		}
 	}

@@ -375,7 +375,12 @@ func (g *Ingester) run(job *store.Job) {
 // fail marks a job's file failed with fe and tells the observer.
 func (g *Ingester) fail(ctx context.Context, job *store.Job, fe ragd.FileError) {
 	if err := g.write.FailJob(ctx, job, fe, g.store.Now().Unix()); err != nil {
-		g.log.Error("recording a failed ingest", "file_id", job.File.ID, "err", err)
+		// Not recorded (a cluster without a quorum): the job goes back
+		// to the queue, to fail again, or pass, on its next run.
+		g.log.Error("recording a failed ingest; queueing it again", "file_id", job.File.ID, "err", err)
+		if err := g.queue.Requeue(ctx, job); err != nil {
+			g.log.Error("requeueing an ingest job", "file_id", job.File.ID, "err", err)
+		}
 		return
 	}
 	g.queue.Done(ctx, job)

@@ -25,6 +25,7 @@ var adminRoutes = map[string]bool{
 	"GET /v1/webhooks/:id":            true,
 	"DELETE /v1/webhooks/:id":         true,
 	"GET /v1/webhooks/:id/deliveries": true,
+	"POST /v1/cluster/snapshot":       true,
 }
 
 // globalRoutes act on the whole server rather than a workspace's

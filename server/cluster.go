@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/cluster"
 )
 
@@ -21,6 +22,28 @@ type Cluster interface {
 	// LiveNodes returns how many nodes serve: each enforces that share of
 	// a key's rate limits.
 	LiveNodes() int
+	// Snapshot takes a snapshot of this node's store into the cluster
+	// and trims the log below the oldest kept, returning its sequence.
+	Snapshot(ctx context.Context) (uint64, error)
+}
+
+func (s *Server) registerClusterRoutes(g *echo.Group) {
+	g.POST("/cluster/snapshot", s.handleClusterSnapshot, requireAdmin)
+}
+
+// handleClusterSnapshot takes a snapshot now, as the nodes do every
+// --cluster-snapshot-every ops: before maintenance, or to let a new node
+// join from a short log.
+func (s *Server) handleClusterSnapshot(c echo.Context) error {
+	if s.cfg.Cluster == nil {
+		return &ragd.Error{Kind: ragd.ECONFLICT, Code: "not_a_cluster",
+			Message: "this ragd is a single node, not part of a cluster (see ragd serve --cluster-listen); back it up with ragd backup"}
+	}
+	seq, err := s.cfg.Cluster.Snapshot(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"object": "cluster.snapshot", "seq": seq})
 }
 
 // syncCluster makes every request but a GET or HEAD first wait until this

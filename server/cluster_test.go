@@ -27,6 +27,8 @@ func (f *fakeCluster) Sync(context.Context) error { f.syncs.Add(1); return nil }
 
 func (f *fakeCluster) LiveNodes() int { return f.live }
 
+func (f *fakeCluster) Snapshot(context.Context) (uint64, error) { return 42, f.err }
+
 // TestClusterNode checks what a server does as a cluster node: every
 // request but a GET first applies the log (Sync), each node enforces its
 // share of a key's rate limits, and /v1/health reports the cluster.
@@ -60,9 +62,23 @@ func TestClusterNode(t *testing.T) {
 	if str(c["status"]) != "ok" || str(c["node"]) != "n1" || c["last_seq"] != float64(7) || len(list(c["nodes"])) != 2 {
 		t.Errorf("health's cluster: %v", c)
 	}
+	if r := ts.do(t, "POST", "/v1/cluster/snapshot", admin, nil).must(t, 200); r["seq"] != float64(42) {
+		t.Errorf("snapshot: %v; want seq 42", r)
+	}
+	ts.do(t, "POST", "/v1/cluster/snapshot", ts.key(t, "acme", false), nil).must(t, 403)
 	fc.err = errors.New("no quorum")
 	h = ts.do(t, "GET", "/v1/health", admin, nil).must(t, 200)
 	if str(h["status"]) != "degraded" || str(obj(h["cluster"])["status"]) != "down" {
 		t.Errorf("health with the log unreachable: %v; want degraded, the cluster down", h)
+	}
+}
+
+// TestClusterSnapshotOnSingleNode: a single node has no cluster to
+// snapshot, and says how to back it up instead.
+func TestClusterSnapshotOnSingleNode(t *testing.T) {
+	ts := newTestServer(t)
+	r := ts.do(t, "POST", "/v1/cluster/snapshot", ts.key(t, "acme", true), nil)
+	if code, _ := r.errCode(); r.status != 409 || code != "not_a_cluster" {
+		t.Errorf("snapshot on a single node: %d %s; want 409 not_a_cluster", r.status, code)
 	}
 }

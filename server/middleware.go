@@ -237,6 +237,7 @@ func (s *Server) registerOpsRoutes(g *echo.Group) {
 	s.registerRequestLogRoutes(g)
 	s.registerWebhookRoutes(g)
 	s.registerHealthRoutes(g)
+	s.registerClusterRoutes(g)
 }
 
 // flushLoop writes usage and request logs every FlushInterval, prunes

@@ -280,6 +280,8 @@ var routeDocs = map[string]routeDoc{
 		request:  jsonBody(objectSchema(jsonSchema{"period": jsonSchema{"type": "integer", "enum": []int{15, 30, 45, 60}}, "timestamp": stringSchema, "endpoint": stringSchema}, "period")),
 		response: jsonBody(anyObject)},
 	"GET /v1/health": {summary: "The state of the database and of each provider", response: jsonBody(anyObject)},
+	"POST /v1/cluster/snapshot": {summary: "Take a snapshot of this cluster node's store now and trim the replicated log below the oldest kept",
+		admin: true, response: jsonBody(objectSchema(jsonSchema{"object": stringSchema, "seq": integerSchema}))},
 	"POST /v1/keys": {summary: "Create an API key; its secret is shown only here", admin: true, status: http.StatusCreated,
 		request: jsonBody(objectSchema(jsonSchema{"name": stringSchema, "workspace": stringSchema, "admin": booleanSchema,
 			"rpm": integerSchema, "tpm": integerSchema}, "name")), response: jsonBody(anyObject)},

@@ -173,7 +173,8 @@ func startChild(bin, dataDir string, extra ...string) (*child, error) {
 }
 
 func startChildOn(bin, dataDir, addr, key string, extra ...string) (*child, error) {
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--data-dir", dataDir, "--rate-limit-tier", "unlimited", "--log-level", "warn"}, extra...)...)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--data-dir", dataDir, "--rate-limit-tier", "unlimited",
+		"--log-level", envOr("RAGD_LOAD_LOG_LEVEL", "warn")}, extra...)...)
 	cmd.Env = append(os.Environ(), "RAGD_ADMIN_KEY="+key)
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -543,4 +544,12 @@ func document(uploader, seq int) string {
 		b.WriteString("\n\n")
 	}
 	return b.String()
+}
+
+// envOr returns the environment variable name, or def when unset.
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }
