@@ -121,7 +121,9 @@ func runCluster(c config) error {
 			return fmt.Errorf("%d requests answered %d", n, st)
 		}
 	}
-	if err := verify(cl, colID, res); err != nil {
+	// GETs read each node's store as it is, so the items are checked on
+	// every node once it applied the whole log (converge), not before.
+	if err := waitFiles(cl, colID, res); err != nil {
 		return err
 	}
 	if err := converge(cl, nodes, colID, res); err != nil {

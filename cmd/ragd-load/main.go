@@ -440,6 +440,15 @@ func (r *result) fivexx() int {
 // verify checks that every acknowledged item is present and that every
 // acknowledged file finishes ingesting, and counts them.
 func verify(c *client, colID string, res *result) error {
+	if err := waitFiles(c, colID, res); err != nil {
+		return err
+	}
+	return checkItems(c, colID, res)
+}
+
+// waitFiles waits until every acknowledged file completed or failed, and
+// fails unless all completed.
+func waitFiles(c *client, colID string, res *result) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	status := map[string]int{}
@@ -457,6 +466,12 @@ func verify(c *client, colID string, res *result) error {
 	if n := len(res.files) - status["completed"]; n > 0 {
 		return fmt.Errorf("%d acknowledged files did not complete", n)
 	}
+	return nil
+}
+
+// checkItems checks that every acknowledged item is present, and counts
+// the collection's items.
+func checkItems(c *client, colID string, res *result) error {
 	missing := 0
 	for _, id := range res.acked {
 		if st, _ := c.call("GET", "/v1/vector_store/"+colID+"/items/"+id, nil, nil); st != 200 {
