@@ -2,8 +2,10 @@ package cluster
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -45,6 +47,41 @@ var (
 	ctxType    = reflect.TypeFor[context.Context]()
 	errType    = reflect.TypeFor[error]()
 )
+
+// Vectors travel as raw little-endian bytes, one msgpack bin each: msgpack
+// would write and read a []float32 value by value, which at 384 dimensions
+// costs more than the rest of an op of items together.
+func init() {
+	msgpack.Register([]float32(nil), func(e *msgpack.Encoder, v reflect.Value) error {
+		if v.IsNil() {
+			return e.EncodeNil()
+		}
+		vec := v.Interface().([]float32)
+		b := make([]byte, 4*len(vec))
+		for i, f := range vec {
+			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
+		}
+		return e.EncodeBytes(b)
+	}, func(d *msgpack.Decoder, v reflect.Value) error {
+		b, err := d.DecodeBytes()
+		if err != nil {
+			return err
+		}
+		if b == nil {
+			v.SetZero()
+			return nil
+		}
+		if len(b)%4 != 0 {
+			return fmt.Errorf("cluster: a vector of %d bytes", len(b))
+		}
+		vec := make([]float32, len(b)/4)
+		for i := range vec {
+			vec[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+		}
+		v.Set(reflect.ValueOf(vec))
+		return nil
+	})
+}
 
 // encodeOp returns the encoded op of a call of the seam's method with
 // args (the method's parameters after the context).
