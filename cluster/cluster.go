@@ -109,6 +109,10 @@ type Node struct {
 	live     atomic.Int32
 	known    map[string]report
 	watching bool // watchReports started
+	started  bool // Open completed: the node reports its position
+	// broken holds the error of a node that cannot go on applying the
+	// log (Ready).
+	broken atomic.Pointer[error]
 	// unreachableUntil (Unix nanoseconds) is when Sync asks the log
 	// again after it could not be reached.
 	unreachableUntil atomic.Int64
@@ -202,17 +206,11 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	n.maxInline = int(n.nc.MaxPayload()) - 4<<10
 	startCtx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
 	defer cancel()
-	restored, err := n.setUp(startCtx)
-	if err != nil {
+	if _, err := n.setUp(startCtx); err != nil {
 		return nil, err
 	}
 	if n.st, err = store.Open(cfg.DBPath, cfg.StoreOptions...); err != nil {
 		return nil, err
-	}
-	if restored {
-		if err := n.st.ForgetNodeLocal(ctx); err != nil {
-			return nil, err
-		}
 	}
 	applied, err := n.st.Applied(ctx)
 	if err != nil {
@@ -222,6 +220,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if err := n.serveUsage(); err != nil {
 		return nil, err
 	}
+	n.started = true
 	n.wg.Add(3)
 	go n.applyLoop()
 	go n.reportLoop()
@@ -301,7 +300,7 @@ func (n *Node) Store() *store.Store { return n.st }
 // Close stops applying and leaves the cluster: the connection, then the
 // embedded server. Writes waiting for their op fail.
 func (n *Node) Close() error {
-	if n.nodes != nil {
+	if n.started {
 		// A last report, so that the others know where this node stopped
 		// (briefly: the last nodes of a cluster closing have no quorum).
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
@@ -369,6 +368,11 @@ func (n *Node) Sync(ctx context.Context) error {
 	return n.WaitApplied(ctx, stream.CachedInfo().State.LastSeq)
 }
 
+// applyWait bounds how long a write waits for this node to apply it once
+// the log has it: a node stuck behind the log (a disk error, an op of a
+// newer ragd) must not hold its callers, nor an upload's claim, forever.
+const applyWait = time.Minute
+
 // submit logs one op and waits until this node applied it.
 func (n *Node) submit(ctx context.Context, method string, args []any) (*outcome, error) {
 	id := fmt.Sprintf("%s-%x-%d", n.cfg.NodeName, n.boot, n.counter.Add(1))
@@ -405,15 +409,30 @@ func (n *Node) submit(ctx context.Context, method string, args []any) (*outcome,
 		jetstream.WithRetryWait(200*time.Millisecond)); err != nil {
 		return nil, unavailable(err)
 	}
+	wait := time.NewTimer(applyWait)
+	defer wait.Stop()
 	select {
 	case out := <-ch:
 		return out, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	case <-wait.C:
+		return nil, &ragd.Error{Kind: ragd.EUNAVAILABLE, Code: "cluster_lagging",
+			Message: fmt.Sprintf("the write was logged, and every node applies it, but this node has not applied it within %s: it is behind the log (see GET /v1/health)", applyWait)}
 	case <-n.ctx.Done():
 		return nil, &ragd.Error{Kind: ragd.EUNAVAILABLE, Code: "shutting_down",
 			Message: "the node is shutting down; the write was logged and every other node applies it"}
 	}
+}
+
+// Ready returns nil while the node can apply the log, else why not: the
+// node must not serve (its store would stay behind forever) until it is
+// restarted.
+func (n *Node) Ready() error {
+	if err := n.broken.Load(); err != nil {
+		return *err
+	}
+	return nil
 }
 
 // Applied returns the stream sequence of the last op this node applied.
@@ -479,7 +498,9 @@ func (n *Node) consume() error {
 			continue
 		}
 		if seq != n.applied.Load()+1 {
-			return fmt.Errorf("cluster: the log continues at %d after %d: the ops between were trimmed", seq, n.applied.Load())
+			err := fmt.Errorf("cluster: the log continues at %d after %d: the ops between were trimmed while this node was cut off; restart it to restore a snapshot", seq, n.applied.Load())
+			n.broken.Store(&err)
+			return err
 		}
 		if err := n.applyMsg(msg, seq); err != nil {
 			return err

@@ -501,6 +501,13 @@ func TestNewNodeJoinsFromSnapshot(t *testing.T) {
 		reported := cluster.Reported(nodes[0].n)
 		return len(reported) == 3 && !slices.ContainsFunc(slices.Collect(maps.Values(reported)), func(a uint64) bool { return a < last })
 	}, "every node reports applying the log up to %d", last)
+	// The snapshot's node counted usage of its own, which a node that
+	// restores its snapshot must not report as its own.
+	month := ragd.Month(time.Now())
+	key := ragd.UsageKey{Workspace: ragd.DefaultWorkspace, Month: month, Endpoint: "GET /v1/vector_store"}
+	if err := nodes[1].st.AddUsage(ctx, map[ragd.UsageKey]ragd.UsageCounts{key: {Requests: 5}}); err != nil {
+		t.Fatal(err)
+	}
 	if n := cluster.OpData(t, nodes[0].n); n < 20 {
 		t.Fatalf("%d ops' data by reference after 20 writes logged by reference", n)
 	}
@@ -540,6 +547,9 @@ func TestNewNodeJoinsFromSnapshot(t *testing.T) {
 	}
 	if got := snapshot(t, n4, col.ID, []string{"early snapshots", "late item"}); got != want {
 		t.Errorf("the node that joined differs from n1:\n%s", diff(want, got))
+	}
+	if own, err := n4.st.Usage(ctx, ragd.DefaultWorkspace, month); err != nil || len(own) != 0 {
+		t.Errorf("the node that joined counts usage of its own from the snapshot: %v, %v; want none", own, err)
 	}
 }
 

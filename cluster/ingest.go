@@ -46,8 +46,17 @@ type Queue struct {
 	cons jetstream.Consumer
 
 	mu   sync.Mutex
-	held map[string]*heldMsg // by file ID
+	held map[claim]*heldMsg
 }
+
+// claim names one claim of a file's job: the job's file, owner and
+// attempt after the claim. A takeover by this same node is another claim.
+type claim struct {
+	fileID, owner string
+	attempts      int
+}
+
+func claimOf(job *store.Job) claim { return claim{job.File.ID, job.Owner, job.Attempts} }
 
 type heldMsg struct {
 	msg  jetstream.Msg
@@ -68,7 +77,7 @@ func (n *Node) openQueue(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	n.queue = &Queue{n: n, cons: cons, held: map[string]*heldMsg{}}
+	n.queue = &Queue{n: n, cons: cons, held: map[claim]*heldMsg{}}
 	return nil
 }
 
@@ -150,16 +159,16 @@ func (q *Queue) Claim(ctx context.Context, idleOnly bool) (*store.Job, error) {
 		msg.NakWithDelay(ingestAckWait)
 		return nil, err
 	}
-	q.hold(claimed.File.ID, msg)
+	q.hold(claimOf(claimed), msg)
 	return claimed, nil
 }
 
-// hold keeps msg as the upload of file fileID, telling JetStream the node
-// is still working on it until it is released.
-func (q *Queue) hold(fileID string, msg jetstream.Msg) {
+// hold keeps msg as the upload of claim c, telling JetStream the node is
+// still working on it until it is released.
+func (q *Queue) hold(c claim, msg jetstream.Msg) {
 	ctx, stop := context.WithCancel(q.n.ctx)
 	q.mu.Lock()
-	q.held[fileID] = &heldMsg{msg: msg, stop: stop}
+	q.held[c] = &heldMsg{msg: msg, stop: stop}
 	q.mu.Unlock()
 	go func() {
 		t := time.NewTicker(ingestAckWait / 3)
@@ -175,16 +184,24 @@ func (q *Queue) hold(fileID string, msg jetstream.Msg) {
 	}()
 }
 
-// release returns the held upload of job's file, no longer kept alive.
+// release returns the held upload of job's claim, no longer kept alive,
+// or nil when the claim was lost: another claim (on another node, or a
+// takeover on this one) holds the upload now, and only its holder may
+// acknowledge or hand it back (JetStream takes an acknowledgement by the
+// message, whichever delivery sends it).
 func (q *Queue) release(job *store.Job) jetstream.Msg {
+	c := claimOf(job)
 	q.mu.Lock()
-	h := q.held[job.File.ID]
-	delete(q.held, job.File.ID)
+	h := q.held[c]
+	delete(q.held, c)
 	q.mu.Unlock()
 	if h == nil {
 		return nil
 	}
 	h.stop()
+	if cur, err := q.n.st.JobOfFile(q.n.ctx, job.File.ID); err == nil && (cur.Attempts != job.Attempts || cur.Owner != job.Owner) {
+		return nil // taken over: the upload is another claim's
+	}
 	return h.msg
 }
 

@@ -39,6 +39,7 @@ type op struct {
 type jobRef struct {
 	FileID   string `msgpack:"f"`
 	Attempts int    `msgpack:"n"`
+	Owner    string `msgpack:"o"`
 }
 
 var (
@@ -96,7 +97,7 @@ func encodeOp(id, method string, args []any) ([]byte, error) {
 	o := op{ID: id, Method: method, Args: make([]msgpack.RawMessage, len(args))}
 	for i, a := range args {
 		if j, ok := a.(*store.Job); ok {
-			a = jobRef{FileID: j.File.ID, Attempts: j.Attempts}
+			a = jobRef{FileID: j.File.ID, Attempts: j.Attempts, Owner: j.Owner}
 		}
 		b, err := msgpack.Marshal(a)
 		if err != nil {
@@ -145,7 +146,9 @@ func apply(ctx context.Context, st *store.Store, o *op) (results []any, args []r
 			if err != nil {
 				return nil, nil, err
 			}
-			if job.Attempts != ref.Attempts {
+			// The owner too: a file uploaded again starts its attempts
+			// over.
+			if job.Attempts != ref.Attempts || job.Owner != ref.Owner {
 				return nil, nil, &ragd.Error{Kind: ragd.ENOTFOUND, Code: "ingest_superseded",
 					Message: fmt.Sprintf("the ingest of file %q was taken over by node %s", ref.FileID, job.Owner)}
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/store"
 )
 
@@ -83,16 +84,17 @@ func (n *Node) maybeSnapshot(ctx context.Context) error {
 	if n.applied.Load() < latest+n.cfg.SnapshotEvery {
 		return nil
 	}
-	if _, err := n.leases.Create(ctx, snapshotKey, []byte(n.cfg.NodeName)); err != nil {
-		if errors.Is(err, jetstream.ErrKeyExists) {
-			return nil // another node is taking it
-		}
-		return err
-	}
-	defer n.leases.Delete(context.WithoutCancel(ctx), snapshotKey)
 	_, err = n.Snapshot(ctx)
+	if errors.Is(err, errSnapshotting) {
+		return nil // another node is taking one
+	}
 	return err
 }
+
+// errSnapshotting is the error of a snapshot asked for while one is being
+// taken.
+var errSnapshotting = &ragd.Error{Kind: ragd.ECONFLICT, Code: "snapshot_in_progress",
+	Message: "a node of the cluster is taking a snapshot now; retry in a minute"}
 
 // Snapshot writes a consistent copy of this node's store (store.Backup)
 // into the cluster, named by the last op it holds, keeps the newest
@@ -102,8 +104,18 @@ func (n *Node) maybeSnapshot(ctx context.Context) error {
 // ingested, nor past the ops a live node has yet to apply. It returns the
 // snapshot's sequence.
 func (n *Node) Snapshot(ctx context.Context) (uint64, error) {
-	tmp := n.cfg.DBPath + ".snapshot"
-	os.Remove(tmp)
+	// One at a time in the cluster: the lease, with a TTL in case its
+	// holder dies.
+	if _, err := n.leases.Create(ctx, snapshotKey, []byte(n.cfg.NodeName)); err != nil {
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			return 0, errSnapshotting
+		}
+		return 0, err
+	}
+	defer n.leases.Delete(context.WithoutCancel(ctx), snapshotKey)
+	ctx, cancel := context.WithTimeout(ctx, snapshotLease)
+	defer cancel()
+	tmp := n.cfg.DBPath + "." + ragd.NewID("snapshot")
 	defer os.Remove(tmp)
 	if err := n.st.Backup(ctx, tmp); err != nil {
 		return 0, err
@@ -176,7 +188,9 @@ func (n *Node) trim(ctx context.Context, oldest uint64) error {
 	if err != nil {
 		return err
 	}
-	refs, err := n.opRefs(ctx, stream.CachedInfo().State.FirstSeq, keep)
+	rctx, cancel := context.WithTimeout(ctx, time.Minute)
+	refs, err := n.opRefs(rctx, stream.CachedInfo().State.FirstSeq, keep)
+	cancel()
 	if err != nil {
 		return err
 	}
@@ -248,6 +262,10 @@ func (n *Node) restoreIfBehind(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	state := stream.CachedInfo().State
+	if applied > state.LastSeq {
+		return false, fmt.Errorf("%w: this node applied the log up to %d but the log ends at %d: the stream was recreated or lost; "+
+			"start this node on an empty data directory to restore the cluster's latest snapshot", errNoSnapshot, applied, state.LastSeq)
+	}
 	first := state.FirstSeq
 	if state.Msgs == 0 {
 		first = state.LastSeq + 1
@@ -267,6 +285,11 @@ func (n *Node) restoreIfBehind(ctx context.Context) (bool, error) {
 	os.Remove(tmp)
 	if err := n.snaps.GetFile(ctx, snapshotName(seq), tmp); err != nil {
 		return false, fmt.Errorf("cluster: fetching snapshot %d: %w", seq, err)
+	}
+	// What the snapshot's node recorded of itself alone goes before the
+	// copy takes the database's place, so that no crash leaves it there.
+	if err := store.ForgetNodeLocalIn(ctx, tmp); err != nil {
+		return false, err
 	}
 	for _, suffix := range []string{"-wal", "-shm", ""} {
 		if err := os.Remove(n.cfg.DBPath + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {

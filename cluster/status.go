@@ -118,6 +118,9 @@ func (n *Node) watchReports(ctx context.Context) error {
 				}
 				var r report
 				if json.Unmarshal(e.Value(), &r) == nil {
+					// The stream's own time of the report, not the
+					// reporting node's clock, which may be off.
+					r.Reported = e.Created().Unix()
 					n.mu.Lock()
 					n.known[e.Key()] = r
 					n.mu.Unlock()

@@ -375,6 +375,11 @@ func (g *Ingester) run(job *store.Job) {
 // fail marks a job's file failed with fe and tells the observer.
 func (g *Ingester) fail(ctx context.Context, job *store.Job, fe ragd.FileError) {
 	if err := g.write.FailJob(ctx, job, fe, g.store.Now().Unix()); err != nil {
+		var re *ragd.Error
+		if errors.As(err, &re) && (re.Code == "file_deleted" || re.Code == "ingest_superseded") {
+			g.queue.Done(ctx, job) // gone, or another node's job now
+			return
+		}
 		// Not recorded (a cluster without a quorum): the job goes back
 		// to the queue, to fail again, or pass, on its next run.
 		g.log.Error("recording a failed ingest; queueing it again", "file_id", job.File.ID, "err", err)

@@ -22,6 +22,8 @@ type Cluster interface {
 	// LiveNodes returns how many nodes serve: each enforces that share of
 	// a key's rate limits.
 	LiveNodes() int
+	// Ready returns why the node must not serve, or nil.
+	Ready() error
 	// Snapshot takes a snapshot of this node's store into the cluster
 	// and trims the log below the oldest kept, returning its sequence.
 	Snapshot(ctx context.Context) (uint64, error)

@@ -29,6 +29,8 @@ func (f *fakeCluster) LiveNodes() int { return f.live }
 
 func (f *fakeCluster) Snapshot(context.Context) (uint64, error) { return 42, f.err }
 
+func (f *fakeCluster) Ready() error { return f.err }
+
 // TestClusterNode checks what a server does as a cluster node: every
 // request but a GET first applies the log (Sync), each node enforces its
 // share of a key's rate limits, and /v1/health reports the cluster.
@@ -70,6 +72,10 @@ func TestClusterNode(t *testing.T) {
 	h = ts.do(t, "GET", "/v1/health", admin, nil).must(t, 200)
 	if str(h["status"]) != "degraded" || str(obj(h["cluster"])["status"]) != "down" {
 		t.Errorf("health with the log unreachable: %v; want degraded, the cluster down", h)
+	}
+	// A node that cannot apply the log any more must not get traffic.
+	if r := ts.do(t, "GET", "/readyz", "", nil); r.status != 503 {
+		t.Errorf("readyz of a node that cannot apply the log: %d; want 503", r.status)
 	}
 }
 

@@ -25,6 +25,12 @@ func (s *Server) handleReadyz(c echo.Context) error {
 	if err := s.svc.Ping(c.Request().Context()); err != nil {
 		return &ragd.Error{Kind: ragd.EUNAVAILABLE, Code: "database_unavailable", Message: "the database does not answer", Err: err}
 	}
+	if s.cfg.Cluster != nil {
+		if err := s.cfg.Cluster.Ready(); err != nil {
+			return &ragd.Error{Kind: ragd.EUNAVAILABLE, Code: "cluster_node_behind", Err: err,
+				Message: "this node cannot apply the cluster's log any more (ops it lacks were trimmed while it was cut off); restart it to restore a snapshot"}
+		}
+	}
 	return c.JSON(http.StatusOK, statusResponse{"ok"})
 }
 

@@ -71,17 +71,22 @@ func ReadApplied(ctx context.Context, path string) (uint64, error) {
 	return seq, err
 }
 
-// ForgetNodeLocal empties what one node records of itself alone: usage
-// counters, request logs and webhook deliveries. A node restored from
-// another node's snapshot calls it, so that it does not report the other
-// node's traffic as its own.
-func (s *Store) ForgetNodeLocal(ctx context.Context) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		for _, table := range []string{"usage_counts", "usage_storage", "request_logs", "webhook_deliveries"} {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table); err != nil {
-				return err
-			}
+// ForgetNodeLocalIn empties, in the database file at path (not open as a
+// Store), what one node records of itself alone: usage counters, request
+// logs and webhook deliveries. A cluster node restoring another node's
+// snapshot clears them in the copy before it takes the database's place,
+// so that it never reports the other node's traffic as its own.
+func ForgetNodeLocalIn(ctx context.Context, path string) error {
+	registerDriver()
+	db, err := sql.Open(driverName, "file:"+path+"?_busy_timeout=10000")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	for _, table := range []string{"usage_counts", "usage_storage", "request_logs", "webhook_deliveries"} {
+		if _, err := db.ExecContext(ctx, `DELETE FROM `+table); err != nil {
+			return err
 		}
-		return nil
-	})
+	}
+	return nil
 }
