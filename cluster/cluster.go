@@ -333,7 +333,7 @@ func unavailable(err error) error {
 	e := &ragd.Error{Kind: ragd.EUNAVAILABLE, Code: "cluster_unavailable", Err: err,
 		Message: "the cluster refused this write: fewer than a quorum of its nodes are reachable, so it was applied nowhere; " +
 			"retry once the cluster is whole again"}
-	if !errors.Is(err, jetstream.ErrNoStreamResponse) && !errors.Is(err, nats.ErrNoResponders) {
+	if !refused(err) {
 		e.Message = "the cluster did not confirm this write in time (a quorum of its nodes may be unreachable): it was not applied here, " +
 			"and is applied on every node only if the cluster recovers it; check before retrying"
 	}
@@ -343,6 +343,12 @@ func unavailable(err error) error {
 // syncTimeout bounds how long Sync asks for the log's last sequence, and
 // how long after a failed ask Sync does not ask again.
 const syncTimeout = 2 * time.Second
+
+// refused reports whether a publication failed because no stream leader
+// took it: then it is in no log and never will be.
+func refused(err error) bool {
+	return errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders)
+}
 
 // Sync waits until this node applied every op the log held when it was
 // called, so that a request sees the writes made on other nodes before
@@ -407,6 +413,11 @@ func (n *Node) submit(ctx context.Context, method string, args []any) (*outcome,
 	}
 	if _, err := n.js.PublishMsg(pctx, msg, jetstream.WithMsgID(id), jetstream.WithRetryAttempts(5),
 		jetstream.WithRetryWait(200*time.Millisecond)); err != nil {
+		if msg.Header.Get(refHeader) != "" && refused(err) {
+			// Never logged: its data goes (a write that merely timed
+			// out may still be logged, and keeps it).
+			n.objs.Delete(context.WithoutCancel(ctx), id)
+		}
 		return nil, unavailable(err)
 	}
 	wait := time.NewTimer(applyWait)

@@ -429,6 +429,21 @@ func TestFilesAcrossNodes(t *testing.T) {
 		t.Fatalf("file %s is %s after waiting for its ingest: %+v", f.ID, f.Status, f.Error)
 	}
 	converge(t, nodes)
+	// The same bytes again: the collection's file is returned, and the
+	// second upload's shared copy removed.
+	if n := cluster.FileCopies(t, nodes[0].n); n != 1 {
+		t.Errorf("%d shared copies of one upload; want 1", n)
+	}
+	up, err = nodes[1].svc.ReceiveFile(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, created, err := nodes[1].svc.AddFile(ctx, ragd.DefaultWorkspace, col.ID, up, service.NewFile{Filename: "notes.md"}, nil, false); err != nil || created || again.ID != f.ID {
+		t.Fatalf("uploading the same bytes again: %v created %v, %v; want file %s", again, created, err, f.ID)
+	}
+	if n := cluster.FileCopies(t, nodes[0].n); n != 1 {
+		t.Errorf("%d shared copies after a duplicate upload; want 1", n)
+	}
 	for _, nd := range nodes {
 		got, fh, err := nd.svc.OpenFile(ctx, ragd.DefaultWorkspace, col.ID, f.ID)
 		if err != nil {

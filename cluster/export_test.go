@@ -14,8 +14,13 @@ func SetMaxInline(n *Node, size int) { n.maxInline = size }
 
 // OpData counts the data of ops carried by reference that n's cluster
 // keeps.
-func OpData(t testing.TB, n *Node) int {
-	infos, err := n.objs.List(context.Background())
+func OpData(t testing.TB, n *Node) int { return objects(t, n.objs) }
+
+// FileCopies counts the uploaded files' bytes that n's cluster keeps.
+func FileCopies(t testing.TB, n *Node) int { return objects(t, n.files) }
+
+func objects(t testing.TB, objs jetstream.ObjectStore) int {
+	infos, err := objs.List(context.Background())
 	if errors.Is(err, jetstream.ErrNoObjectsFound) {
 		return 0
 	}

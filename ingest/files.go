@@ -208,6 +208,14 @@ func (g *Ingester) Add(ctx context.Context, ws, colID string, up *Upload, nf New
 		// under its own ID) is returned or ingested again.
 		os.Remove(final)
 	}
+	if err == nil && f.ID != up.ID && g.cfg.Blobs != nil {
+		// No file is recorded under the upload's ID: its shared copy
+		// goes too. (After an error the write may still be applied
+		// later, in a cluster that recovers it: the copy stays.)
+		if err := g.cfg.Blobs.Delete(ctx, []string{up.ID}); err != nil {
+			g.log.Warn("removing the shared copy of a duplicate upload", "upload", up.ID, "err", err)
+		}
+	}
 	if err != nil || !created {
 		return f, false, err
 	}
