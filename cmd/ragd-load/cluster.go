@@ -45,33 +45,18 @@ func runCluster(c config) error {
 		c.dataDir = d
 	}
 	key := keyFile(c.dataDir)
-	nodes := make([]*node, c.nodes)
-	for i := range nodes {
-		addr, err := freeAddr()
-		if err != nil {
-			return err
+	// The ports are picked free and then bound by ragd: another process
+	// may take one in between, so a cluster that fails to start is
+	// started again on fresh ports.
+	var nodes []*node
+	var err error
+	for attempt := 1; ; attempt++ {
+		nodes, err = startCluster(c, key, attempt)
+		if err == nil || attempt == 3 {
+			break
 		}
-		route, err := freeAddr()
-		if err != nil {
-			return err
-		}
-		nodes[i] = &node{name: fmt.Sprintf("n%d", i+1), dir: filepath.Join(c.dataDir, fmt.Sprintf("n%d", i+1)), addr: addr, route: route}
+		fmt.Printf("the cluster did not start (%v); again on other ports\n", err)
 	}
-	for _, n := range nodes {
-		for _, p := range nodes {
-			if p != n {
-				n.peers = append(n.peers, p.route)
-			}
-		}
-	}
-	// All at once: each node waits for a quorum before it is ready.
-	var wg sync.WaitGroup
-	errs := make([]error, len(nodes))
-	for i, n := range nodes {
-		wg.Add(1)
-		go func() { defer wg.Done(); errs[i] = n.start(c.ragd, key) }()
-	}
-	wg.Wait()
 	defer func() {
 		for _, n := range nodes {
 			if n.child != nil {
@@ -79,7 +64,7 @@ func runCluster(c config) error {
 			}
 		}
 	}()
-	if err := errors.Join(errs...); err != nil {
+	if err != nil {
 		return err
 	}
 	var urls []string
@@ -335,4 +320,48 @@ func join(c config, cl *client, colID string, nodes []*node, key string) (*node,
 	fmt.Printf("snapshot at op %d, log trimmed to start at %d; %s joined empty and serves after %v\n", snap.Seq, h.Cluster.First, n.name,
 		time.Since(start).Round(time.Millisecond))
 	return n, nil
+}
+
+// startCluster starts c.nodes nodes on fresh loopback ports, each in its
+// own data directory (named after the attempt), all at once: each node
+// waits for a quorum before it is ready. On failure it stops those that
+// started.
+func startCluster(c config, key string, attempt int) ([]*node, error) {
+	nodes := make([]*node, c.nodes)
+	for i := range nodes {
+		addr, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		route, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		name := fmt.Sprintf("n%d", i+1)
+		nodes[i] = &node{name: name, dir: filepath.Join(c.dataDir, fmt.Sprintf("a%d-%s", attempt, name)), addr: addr, route: route}
+	}
+	for _, n := range nodes {
+		for _, p := range nodes {
+			if p != n {
+				n.peers = append(n.peers, p.route)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(nodes))
+	for i, n := range nodes {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = n.start(c.ragd, key) }()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		for _, n := range nodes {
+			if n.child != nil {
+				n.kill()
+				n.child = nil
+			}
+		}
+		return nil, err
+	}
+	return nodes, nil
 }

@@ -150,6 +150,7 @@ func run(args []string) error {
 type child struct {
 	cmd      *exec.Cmd
 	url, key string
+	exited   chan struct{} // closed once the process ended
 }
 
 // freeAddr returns a loopback address whose port is free right now.
@@ -180,8 +181,14 @@ func startChildOn(bin, dataDir, addr, key string, extra ...string) (*child, erro
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	c := &child{cmd: cmd, url: "http://" + addr, key: key}
+	c := &child{cmd: cmd, url: "http://" + addr, key: key, exited: make(chan struct{})}
+	go func() { cmd.Wait(); close(c.exited) }()
 	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		select {
+		case <-c.exited:
+			return nil, fmt.Errorf("ragd exited before it was ready: %v", cmd.ProcessState)
+		default:
+		}
 		if resp, err := http.Get(c.url + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -208,12 +215,12 @@ func keyFile(dataDir string) string {
 	return key
 }
 
-func (c *child) kill() { c.cmd.Process.Kill(); c.cmd.Wait() }
+func (c *child) kill() { c.cmd.Process.Kill(); <-c.exited }
 
 // stop shuts ragd down gracefully.
 func (c *child) stop() {
 	c.cmd.Process.Signal(os.Interrupt)
-	c.cmd.Wait()
+	<-c.exited
 }
 
 // client calls the ragd API: one node's, or a cluster's, each call to the
