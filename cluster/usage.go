@@ -127,10 +127,9 @@ func (n *Node) gather(ctx context.Context, q usageQuery) ([]usageAnswer, error) 
 	return out, nil
 }
 
-// Usage returns the counters of workspace ws in month, added up over
-// every node that answered (this node's own always).
-func (n *Node) Usage(ctx context.Context, ws, month string) (map[ragd.UsageKey]ragd.UsageCounts, error) {
-	q := usageQuery{Workspace: ws, Month: month}
+// allUsage returns this node's answer to q and those of every other node
+// that answered.
+func (n *Node) allUsage(ctx context.Context, q usageQuery) ([]usageAnswer, error) {
 	var own usageAnswer
 	if err := n.localUsage(ctx, q, &own); err != nil {
 		return nil, err
@@ -139,8 +138,18 @@ func (n *Node) Usage(ctx context.Context, ws, month string) (map[ragd.UsageKey]r
 	if err != nil {
 		return nil, err
 	}
+	return append(others, own), nil
+}
+
+// Usage returns the counters of workspace ws in month, added up over
+// every node that answered (this node's own always).
+func (n *Node) Usage(ctx context.Context, ws, month string) (map[ragd.UsageKey]ragd.UsageCounts, error) {
+	answers, err := n.allUsage(ctx, usageQuery{Workspace: ws, Month: month})
+	if err != nil {
+		return nil, err
+	}
 	total := map[ragd.UsageKey]ragd.UsageCounts{}
-	for _, a := range append(others, own) {
+	for _, a := range answers {
 		for i, k := range a.Keys {
 			c := total[k]
 			c.Add(a.Counts[i])
@@ -153,17 +162,12 @@ func (n *Node) Usage(ctx context.Context, ws, month string) (map[ragd.UsageKey]r
 // DailyUsage returns the requests and tokens of workspace ws by UTC day
 // from from to to, added up over every node that answered.
 func (n *Node) DailyUsage(ctx context.Context, ws string, from, to time.Time) ([]ragd.DayUsage, error) {
-	q := usageQuery{Workspace: ws, From: from.UnixMilli(), To: to.UnixMilli()}
-	var own usageAnswer
-	if err := n.localUsage(ctx, q, &own); err != nil {
-		return nil, err
-	}
-	others, err := n.gather(ctx, q)
+	answers, err := n.allUsage(ctx, usageQuery{Workspace: ws, From: from.UnixMilli(), To: to.UnixMilli()})
 	if err != nil {
 		return nil, err
 	}
 	byDay := map[string]ragd.DayUsage{}
-	for _, a := range append(others, own) {
+	for _, a := range answers {
 		for _, d := range a.Days {
 			t := byDay[d.Date]
 			t.Date, t.Requests, t.Tokens = d.Date, t.Requests+d.Requests, t.Tokens+d.Tokens

@@ -22,6 +22,20 @@ type node struct {
 	*child
 }
 
+// newNode returns node name of data directory dir, on an API port and a
+// cluster port free right now.
+func newNode(name, dir string) (*node, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	route, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	return &node{name: name, dir: dir, addr: addr, route: route}, nil
+}
+
 // start starts the node's ragd with its cluster flags.
 func (n *node) start(bin, key string) error {
 	c, err := startChildOn(bin, n.dir, n.addr, key, "--cluster-listen", n.route, "--cluster-peers", strings.Join(n.peers, ","),
@@ -301,15 +315,11 @@ func join(c config, cl *client, colID string, nodes []*node, key string) (*node,
 			return nil, err
 		}
 	}
-	addr, err := freeAddr()
+	name := fmt.Sprintf("n%d", len(nodes)+1)
+	n, err := newNode(name, filepath.Join(c.dataDir, name))
 	if err != nil {
 		return nil, err
 	}
-	route, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	n := &node{name: fmt.Sprintf("n%d", len(nodes)+1), dir: filepath.Join(c.dataDir, fmt.Sprintf("n%d", len(nodes)+1)), addr: addr, route: route}
 	for _, p := range nodes {
 		n.peers = append(n.peers, p.route)
 	}
@@ -329,16 +339,11 @@ func join(c config, cl *client, colID string, nodes []*node, key string) (*node,
 func startCluster(c config, key string, attempt int) ([]*node, error) {
 	nodes := make([]*node, c.nodes)
 	for i := range nodes {
-		addr, err := freeAddr()
-		if err != nil {
-			return nil, err
-		}
-		route, err := freeAddr()
-		if err != nil {
-			return nil, err
-		}
 		name := fmt.Sprintf("n%d", i+1)
-		nodes[i] = &node{name: name, dir: filepath.Join(c.dataDir, fmt.Sprintf("a%d-%s", attempt, name)), addr: addr, route: route}
+		var err error
+		if nodes[i], err = newNode(name, filepath.Join(c.dataDir, fmt.Sprintf("a%d-%s", attempt, name))); err != nil {
+			return nil, err
+		}
 	}
 	for _, n := range nodes {
 		for _, p := range nodes {
