@@ -46,3 +46,13 @@ func Reported(n *Node) map[string]uint64 {
 	}
 	return out
 }
+
+// IngestQueue returns how many uploads n's cluster has not handed out
+// yet, and how many it handed out that no node acknowledged.
+func IngestQueue(t testing.TB, n *Node) (pending uint64, unacked int) {
+	info, err := n.queue.cons.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.NumPending, info.NumAckPending
+}

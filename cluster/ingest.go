@@ -90,7 +90,9 @@ const claimWait = time.Second
 
 // Claim takes the next upload from the consumer, waits until this node
 // applied it, and claims its file's job through the log. An upload whose
-// job ended, or which another node holds, is acknowledged and skipped.
+// job ended, or a second upload of the same bytes, is acknowledged and
+// skipped; one another node claimed first is skipped without an
+// acknowledgement, which would count as that node's.
 // The worker for idle workspaces claims nothing in a cluster: the
 // consumer hands out uploads in order.
 func (q *Queue) Claim(ctx context.Context, idleOnly bool) (*store.Job, error) {
@@ -138,17 +140,28 @@ func (q *Queue) Claim(ctx context.Context, idleOnly bool) (*store.Job, error) {
 		msg.Nak()
 		return nil, err
 	case job.State != store.JobQueued && job.State != store.JobRunning,
-		// Running on its first delivery: another upload of the same
-		// bytes, whose file another node is ingesting.
-		job.State == store.JobRunning && meta.NumDelivered == 1:
+		// Another upload of the same bytes, which queued nothing: the
+		// job's own upload is another message. JetStream's delivery
+		// count cannot tell them apart: a consumer leader lost with its
+		// delivered state hands a held message out again as new.
+		job.UploadSeq != 0 && job.UploadSeq != meta.Sequence.Stream:
 		msg.Ack()
 		return nil, nil
 	}
+	// The job's own upload, queued or running: running, its last claimer
+	// let go of the upload (it died, handed it back, or lost it with a
+	// consumer leader) and this claim takes the job over, fenced by the
+	// attempt count; a claimer still at work sees its writes refused.
 	claimed, err := q.n.Writer().StartJob(ctx, job.File.ID, job.Attempts, q.n.cfg.NodeName, time.Now().Unix())
-	if errors.As(err, &re) && re.Kind == ragd.ECONFLICT {
-		// Ended, or claimed by a node that holds an upload of it: a
-		// claimer always keeps its upload alive, below.
-		msg.Ack()
+	switch {
+	case errors.As(err, &re) && re.Code == "ingest_claimed":
+		// Claimed first by a node handed this same upload too (an upload
+		// is delivered at least once). That node holds it: an
+		// acknowledgement here would count as its own, and lose the job
+		// if it died. Its heartbeats keep the upload from coming back.
+		return nil, nil
+	case errors.As(err, &re) && re.Kind == ragd.ECONFLICT:
+		msg.Ack() // ended
 		return nil, nil
 	}
 	if err != nil {
@@ -240,6 +253,25 @@ var _ ingest.Blobs = Blobs{}
 // Blobs returns the node's store of file bytes.
 func (n *Node) Blobs() Blobs { return Blobs{n} }
 
+// Each object-store call is bounded by blobTimeout of the bytes it moves.
+// Its JetStream API requests otherwise wait as long as the caller's
+// context allows when their reply is lost, as it is when a node dies
+// and a leader changes: an ingest's context allows the file timeout
+// (30 minutes by default), and meanwhile its node keeps the upload held.
+// A call that times out fails; the ingest retries it later.
+const (
+	// blobCallBase is the bound of a call moving no bytes.
+	blobCallBase = 20 * time.Second
+	// blobMinRate is the slowest transfer between nodes a call allows
+	// for, in bytes per second.
+	blobMinRate = 8 << 20
+)
+
+// blobTimeout bounds an object-store call moving size bytes.
+func blobTimeout(size int64) time.Duration {
+	return blobCallBase + time.Duration(size/blobMinRate)*time.Second
+}
+
 // Put stores the bytes at path under id.
 func (b Blobs) Put(ctx context.Context, id, path string) error {
 	f, err := os.Open(path)
@@ -247,6 +279,12 @@ func (b Blobs) Put(ctx context.Context, id, path string) error {
 		return err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, blobTimeout(fi.Size()))
+	defer cancel()
 	_, err = b.n.files.Put(ctx, jetstream.ObjectMeta{Name: id}, f)
 	return err
 }
@@ -261,7 +299,7 @@ const getRetry = 10 * time.Second
 func (b Blobs) Get(ctx context.Context, id, path string) error {
 	deadline := time.Now().Add(getRetry)
 	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
-		err := b.n.files.GetFile(ctx, id, path)
+		err := b.get(ctx, id, path)
 		if !errors.Is(err, jetstream.ErrObjectNotFound) {
 			return err
 		}
@@ -274,11 +312,28 @@ func (b Blobs) Get(ctx context.Context, id, path string) error {
 	}
 }
 
+// get makes one attempt of Get: the object's size, then its bytes, each
+// call bounded by blobTimeout.
+func (b Blobs) get(ctx context.Context, id, path string) error {
+	ictx, cancel := context.WithTimeout(ctx, blobTimeout(0))
+	info, err := b.n.files.GetInfo(ictx, id)
+	cancel()
+	if err != nil {
+		return err
+	}
+	ctx, cancel = context.WithTimeout(ctx, blobTimeout(int64(info.Size)))
+	defer cancel()
+	return b.n.files.GetFile(ctx, id, path)
+}
+
 // Delete removes the bytes stored under ids.
 func (b Blobs) Delete(ctx context.Context, ids []string) error {
 	var errs []error
 	for _, id := range ids {
-		if err := b.n.files.Delete(ctx, id); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+		dctx, cancel := context.WithTimeout(ctx, blobTimeout(0))
+		err := b.n.files.Delete(dctx, id)
+		cancel()
+		if err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
 			errs = append(errs, err)
 		}
 	}

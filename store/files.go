@@ -108,6 +108,13 @@ func (s *Store) CreateFile(ctx context.Context, ws, colID string, f *ragd.File) 
 		if err := record(tx); err != nil {
 			return err
 		}
+		if seq := appliedSeq(ctx); created && seq != 0 {
+			// This logged upload queued the job: the one the ingest
+			// queue's node claims it by (Job.UploadSeq).
+			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET upload_seq = ? WHERE file_id = ?`, seq, out.ID); err != nil {
+				return err
+			}
+		}
 		return attach(ctx, tx, out, f, now)
 	})
 	if err != nil {

@@ -28,6 +28,10 @@ type Job struct {
 	State string
 	// Owner is the cluster node that claimed it last (StartJob).
 	Owner string
+	// UploadSeq is, in a cluster, the log sequence of the upload that
+	// queued the job last (0 elsewhere): the ingest queue's message with
+	// that sequence is the job's, other uploads of the same bytes are not.
+	UploadSeq uint64
 	// Workspace is the workspace of the file's collection.
 	Workspace  string
 	File       *ragd.File
@@ -329,7 +333,8 @@ func (s *Store) JobOfFile(ctx context.Context, fileID string) (*Job, error) {
 
 func (s *Store) jobOfFile(ctx context.Context, q querier, fileID string) (*Job, error) {
 	j := &Job{}
-	err := q.QueryRowContext(ctx, `SELECT id, attempts, state, owner FROM jobs WHERE file_id = ?`, fileID).Scan(&j.ID, &j.Attempts, &j.State, &j.Owner)
+	err := q.QueryRowContext(ctx, `SELECT id, attempts, state, owner, upload_seq FROM jobs WHERE file_id = ?`, fileID).Scan(&j.ID, &j.Attempts, &j.State,
+		&j.Owner, &j.UploadSeq)
 	if err == sql.ErrNoRows {
 		return nil, fileGone(fileID)
 	}

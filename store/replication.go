@@ -36,10 +36,17 @@ func (s *Store) MarkApplied(ctx context.Context, seq uint64) error {
 	return s.write(WithApplied(ctx, seq), func(*sql.Tx) error { return nil })
 }
 
+// appliedSeq returns the log position ctx's write applies (WithApplied),
+// or 0 outside a cluster's apply.
+func appliedSeq(ctx context.Context) uint64 {
+	seq, _ := ctx.Value(appliedKey{}).(uint64)
+	return seq
+}
+
 // recordApplied writes ctx's applied position, if it carries one, in tx.
 func recordApplied(ctx context.Context, tx *sql.Tx) error {
-	seq, ok := ctx.Value(appliedKey{}).(uint64)
-	if !ok {
+	seq := appliedSeq(ctx)
+	if seq == 0 {
 		return nil
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE replication SET applied = ? WHERE id = 1 AND applied < ?`, seq, seq)
