@@ -2,6 +2,9 @@ package ragd
 
 import (
 	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -53,6 +56,40 @@ type RequestLog struct {
 	Time time.Time `json:"-"`
 	// Body is the request body, only when body logging is enabled.
 	Body *string `json:"body,omitempty"`
+	// Node is the cluster node that served the request, empty on a
+	// single node: each node keeps its own logs, and a cluster lists
+	// them merged.
+	Node string `json:"node,omitempty"`
+}
+
+// Cursor returns the cursor of a page of logs that ends at l, the
+// response's last_id: the log's ID on a single node; in a cluster, where
+// every node numbers its own logs, its time, ID and node
+// ("<unix ms>.<id>.<node>"), the order of logs merged from all nodes.
+func (l RequestLog) Cursor() string {
+	if l.Node == "" {
+		return strconv.FormatInt(l.ID, 10)
+	}
+	return fmt.Sprintf("%d.%d.%s", l.Time.UnixMilli(), l.ID, l.Node)
+}
+
+// ParseNodeCursor parses a cluster's log cursor (Cursor of a log with a
+// Node); ok is false for any other string.
+func ParseNodeCursor(after string) (ms, id int64, node string, ok bool) {
+	parts := strings.SplitN(after, ".", 3)
+	if len(parts) != 3 || parts[2] == "" {
+		return 0, 0, "", false
+	}
+	ms, err1 := strconv.ParseInt(parts[0], 10, 64)
+	id, err2 := strconv.ParseInt(parts[1], 10, 64)
+	return ms, id, parts[2], err1 == nil && err2 == nil
+}
+
+// LogPosition is a place in one node's request logs, newest first: logs
+// before it are older, or of the same millisecond with a lower ID.
+type LogPosition struct {
+	Time int64 // Unix milliseconds
+	ID   int64
 }
 
 // RequestLogQuery selects request logs of one workspace.
@@ -66,6 +103,10 @@ type RequestLogQuery struct {
 	// Page is the window wanted, newest first: Page.After is the ID (in
 	// decimal) of the last log of the previous page.
 	Page Page
+	// Before, when set, keeps only the logs before it, in place of
+	// Page.After: a cluster node lists its own logs after a cursor of
+	// logs merged from all nodes this way.
+	Before *LogPosition
 }
 
 // StoredCompletion is a chat completion as stored: its JSON record (the

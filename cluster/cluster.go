@@ -217,7 +217,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.applied.Store(applied)
-	if err := n.serveUsage(); err != nil {
+	if err := n.serveQueries(); err != nil {
 		return nil, err
 	}
 	n.started = true

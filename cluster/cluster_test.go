@@ -300,6 +300,60 @@ func TestReplicatedWrites(t *testing.T) {
 	if got := usage[key]; got.Requests != 6 || got.EmbeddingTokens != 30 {
 		t.Errorf("usage asked on n3: %+v; want the 3 nodes' added up (6 requests, 30 tokens)", got)
 	}
+	checkRequestLogs(t, nodes)
+}
+
+// checkRequestLogs logs requests on every node, some in the same
+// millisecond on several nodes, and pages through them on one node, two
+// at a time: every log of every node comes once, newest first, ties in
+// time ordered by node and then by the node's log ID.
+func checkRequestLogs(t *testing.T, nodes []*node) {
+	t.Helper()
+	ctx := context.Background()
+	base := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
+	var want []string
+	for i, nd := range nodes {
+		var logs []ragd.RequestLog
+		for j := range 3 {
+			// Node i logs at base+i ms, base+1 ms and base+(10+i)
+			// ms: n1 and n2 share base+1 ms.
+			at := []time.Duration{time.Duration(i), 1, time.Duration(10 + i)}[j] * time.Millisecond
+			logs = append(logs, ragd.RequestLog{Workspace: ragd.DefaultWorkspace, RequestID: fmt.Sprintf("%s-%d", nd.name, j),
+				Method: "GET", Endpoint: "GET /v1/vector_store", Path: "/v1/vector_store", Status: 200, Time: base.Add(at)})
+		}
+		if err := nd.svc.InsertRequestLogs(ctx, logs); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range logs {
+			want = append(want, fmt.Sprintf("%d %s %s", l.Time.UnixMilli(), nd.name, l.RequestID))
+		}
+	}
+	testwait.Until(t, time.Minute, func() bool { return nodes[0].n.LiveNodes() == len(nodes) }, "n1 to count every node live")
+	// Newest first; in one millisecond by node, then by ID (insert order).
+	slices.SortFunc(want, func(a, b string) int { return strings.Compare(b, a) })
+	var got []string
+	q := ragd.RequestLogQuery{Workspace: ragd.DefaultWorkspace, From: base.Add(-time.Second), To: base.Add(time.Second),
+		Page: ragd.Page{Limit: 2}}
+	for pages := 0; ; pages++ {
+		logs, more, err := nodes[0].svc.RequestLogs(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range logs {
+			got = append(got, fmt.Sprintf("%d %s %s", l.Time.UnixMilli(), l.Node, l.RequestID))
+		}
+		if !more || pages > len(want) {
+			break
+		}
+		q.Page.After = logs[len(logs)-1].Cursor()
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("request logs paged 2 at a time on n1:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	q.Page.After = "42"
+	if _, _, err := nodes[0].svc.RequestLogs(ctx, q); ragd.ErrorKind(err) != ragd.EINVALID {
+		t.Errorf("a single node's cursor on a cluster: %v; want invalid", err)
+	}
 }
 
 // diff returns the lines of a and b that differ, for a failure message.

@@ -1,7 +1,9 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -13,10 +15,12 @@ import (
 )
 
 // Usage counters and request logs stay each node's own (they are counted
-// on every request, too often to replicate); a node asked for usage asks
-// every other node for theirs over NATS request-reply and adds them up.
+// on every request, too often to replicate); a node asked for usage or
+// logs asks every other node for theirs over NATS request-reply and adds
+// them up, or merges them.
 const (
 	usageSubject = "ragd.query.usage"
+	logsSubject  = "ragd.query.logs"
 	nodeHeader   = "Ragd-Node"
 	// gatherWait bounds how long a node waits for the others' answers.
 	gatherWait = 2 * time.Second
@@ -39,21 +43,38 @@ type usageAnswer struct {
 	Err    string             `msgpack:"e"`
 }
 
-// serveUsage answers the other nodes' usage queries from this node's
-// store.
-func (n *Node) serveUsage() error {
-	_, err := n.nc.Subscribe(usageSubject, func(m *nats.Msg) {
+// serveQueries answers the other nodes' usage and request-log queries
+// from this node's store.
+func (n *Node) serveQueries() error {
+	if err := n.serve(usageSubject, func(ctx context.Context, data []byte) any {
+		var q usageQuery
+		var a usageAnswer
+		if err := msgpack.Unmarshal(data, &q); err != nil {
+			a.Err = err.Error()
+		} else if err := n.localUsage(ctx, q, &a); err != nil {
+			a.Err = err.Error()
+		}
+		return &a
+	}); err != nil {
+		return err
+	}
+	return n.serve(logsSubject, func(ctx context.Context, data []byte) any {
+		var q logsQuery
+		if err := msgpack.Unmarshal(data, &q); err != nil {
+			return &logsAnswer{Err: err.Error()}
+		}
+		return n.localLogs(ctx, q)
+	})
+}
+
+// serve answers the queries of other nodes on subject with what answer
+// returns, msgpack-encoded.
+func (n *Node) serve(subject string, answer func(ctx context.Context, data []byte) any) error {
+	_, err := n.nc.Subscribe(subject, func(m *nats.Msg) {
 		if m.Header.Get(nodeHeader) == n.cfg.NodeName {
 			return
 		}
-		var q usageQuery
-		var a usageAnswer
-		if err := msgpack.Unmarshal(m.Data, &q); err != nil {
-			a.Err = err.Error()
-		} else if err := n.localUsage(n.ctx, q, &a); err != nil {
-			a.Err = err.Error()
-		}
-		b, _ := msgpack.Marshal(&a)
+		b, _ := msgpack.Marshal(answer(n.ctx, m.Data))
 		m.Respond(b)
 	})
 	return err
@@ -86,14 +107,15 @@ func compareKeys(a, b ragd.UsageKey) int {
 	return 0
 }
 
-// gather asks every other live node q and returns their answers: as many
-// as answer within gatherWait (a node that is down is not counted).
-func (n *Node) gather(ctx context.Context, q usageQuery) ([]usageAnswer, error) {
+// gather asks every other live node q on subject and decodes their
+// answers: as many as answer within gatherWait (a node that is down is
+// not counted), less those whose failed reports an error.
+func gather[A any](ctx context.Context, n *Node, subject string, q any, failed func(*A) string) ([]A, error) {
 	want := n.LiveNodes() - 1
 	if want <= 0 {
 		return nil, nil
 	}
-	data, err := msgpack.Marshal(&q)
+	data, err := msgpack.Marshal(q)
 	if err != nil {
 		return nil, err
 	}
@@ -103,23 +125,23 @@ func (n *Node) gather(ctx context.Context, q usageQuery) ([]usageAnswer, error) 
 		return nil, err
 	}
 	defer sub.Unsubscribe()
-	msg := &nats.Msg{Subject: usageSubject, Reply: inbox, Data: data, Header: nats.Header{}}
+	msg := &nats.Msg{Subject: subject, Reply: inbox, Data: data, Header: nats.Header{}}
 	msg.Header.Set(nodeHeader, n.cfg.NodeName)
 	if err := n.nc.PublishMsg(msg); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, gatherWait)
 	defer cancel()
-	var out []usageAnswer
-	for len(out) < want {
+	var out []A
+	for answered := 0; answered < want; answered++ {
 		m, err := sub.NextMsgWithContext(ctx)
 		if err != nil {
-			n.log.Warn("usage: not every node answered; the totals lack theirs", "answered", len(out), "live_others", want)
+			n.log.Warn("not every node answered; the answer lacks theirs", "query", subject, "answered", answered, "live_others", want)
 			break
 		}
-		var a usageAnswer
-		if msgpack.Unmarshal(m.Data, &a) != nil || a.Err != "" {
-			n.log.Warn("usage: a node answered with an error", "err", a.Err)
+		var a A
+		if err := msgpack.Unmarshal(m.Data, &a); err != nil || failed(&a) != "" {
+			n.log.Warn("a node answered with an error", "query", subject, "err", cmp.Or(failed(&a), fmt.Sprint(err)))
 			continue
 		}
 		out = append(out, a)
@@ -134,7 +156,7 @@ func (n *Node) allUsage(ctx context.Context, q usageQuery) ([]usageAnswer, error
 	if err := n.localUsage(ctx, q, &own); err != nil {
 		return nil, err
 	}
-	others, err := n.gather(ctx, q)
+	others, err := gather(ctx, n, usageSubject, q, func(a *usageAnswer) string { return a.Err })
 	if err != nil {
 		return nil, err
 	}

@@ -229,7 +229,7 @@ func (s *Server) handleRequestLogs(c echo.Context) error {
 		resp.Requests = append(resp.Requests, requestLogEntry{RequestLog: l, Created: l.Time.Unix(), CreatedAt: l.Time.UTC().Format(time.RFC3339Nano)})
 	}
 	if len(logs) > 0 {
-		last := strconv.FormatInt(logs[len(logs)-1].ID, 10)
+		last := logs[len(logs)-1].Cursor()
 		resp.LastID = &last
 	}
 	return c.JSON(http.StatusOK, resp)

@@ -9,12 +9,15 @@ import (
 
 // Usage counters and request logs are node-local bookkeeping, outside the
 // write seam: each node counts what it served. In a cluster, usage is
-// added up over the nodes when asked (Config.ClusterUsage).
+// added up, and request logs merged, over the nodes when asked
+// (Config.ClusterUsage).
 
-// ClusterUsage adds up the usage every node of a cluster counted.
+// ClusterUsage adds up the usage every node of a cluster counted, and
+// lists the requests every node logged.
 type ClusterUsage interface {
 	Usage(ctx context.Context, ws, month string) (map[ragd.UsageKey]ragd.UsageCounts, error)
 	DailyUsage(ctx context.Context, ws string, from, to time.Time) ([]ragd.DayUsage, error)
+	RequestLogs(ctx context.Context, q ragd.RequestLogQuery) ([]ragd.RequestLog, bool, error)
 }
 
 // AddUsage adds a batch of usage counters.
@@ -55,8 +58,12 @@ func (s *Service) InsertRequestLogs(ctx context.Context, logs []ragd.RequestLog)
 	return s.store.InsertRequestLogs(ctx, logs)
 }
 
-// RequestLogs returns the request logs q selects and whether more follow.
+// RequestLogs returns the request logs q selects and whether more follow;
+// a page's cursor is its last log's Cursor.
 func (s *Service) RequestLogs(ctx context.Context, q ragd.RequestLogQuery) ([]ragd.RequestLog, bool, error) {
+	if s.clusterUsage != nil {
+		return s.clusterUsage.RequestLogs(ctx, q)
+	}
 	return s.store.RequestLogs(ctx, q)
 }
 

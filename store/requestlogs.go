@@ -43,7 +43,10 @@ func (s *Store) RequestLogs(ctx context.Context, q ragd.RequestLogQuery) ([]ragd
 		query += ` AND (endpoint = ? OR path = ?)`
 		args = append(args, q.Endpoint, q.Endpoint)
 	}
-	if q.Page.After != "" {
+	if b := q.Before; b != nil {
+		query += ` AND (created_ms < ? OR (created_ms = ? AND id < ?))`
+		args = append(args, b.Time, b.Time, b.ID)
+	} else if q.Page.After != "" {
 		var ms int64
 		id, err := strconv.ParseInt(q.Page.After, 10, 64)
 		if err == nil {
