@@ -48,7 +48,8 @@ func (n *node) start(bin, key string) error {
 // the clients spread over all of them; with c.crash one node is killed
 // with SIGKILL halfway and restarted a quarter later, while the load goes
 // on. Then it checks that every node converged on the same state holding
-// every acknowledged write, and each database's integrity.
+// every acknowledged write, that each file's webhook event fired once,
+// and each database's integrity.
 func runCluster(c config) error {
 	if c.dataDir == "" {
 		d, err := os.MkdirTemp("", "ragd-load-")
@@ -90,6 +91,11 @@ func runCluster(c config) error {
 	if err != nil {
 		return err
 	}
+	hooks := newHooks()
+	defer hooks.close()
+	if err := hooks.register(cl); err != nil {
+		return err
+	}
 	fmt.Printf("%d nodes; collection %s seeded with %d items; load: %d searchers, %d writers, %d uploaders, at most %s and %d requests\n",
 		len(nodes), colID, seedItems, c.searchers, c.writers, c.uploaders, c.duration, c.maxRequests)
 	ctx, cancel := context.WithTimeout(context.Background(), c.duration)
@@ -126,6 +132,9 @@ func runCluster(c config) error {
 		return err
 	}
 	if err := converge(cl, nodes, colID, res); err != nil {
+		return err
+	}
+	if err := hooks.check(res.files, c.crash); err != nil {
 		return err
 	}
 	// A new node joins from a snapshot and the log's tail.

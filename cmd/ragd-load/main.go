@@ -11,8 +11,9 @@
 // client over the nodes; -crash then kills one node halfway while the load
 // goes on against the others, restarts it a quarter later, and checks
 // that every node converged on the same items (every acknowledged one
-// among them), the same search results and the files, and that each
-// node's database passes the integrity check.
+// among them), the same search results and the files, that each file's
+// webhook event fired once (from the node that ingested it), and that
+// each node's database passes the integrity check.
 //
 //	make build && go run ./cmd/ragd-load -ragd bin/ragd -duration 30s
 //	go run ./cmd/ragd-load -ragd bin/ragd -duration 30s -crash
