@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,15 +55,30 @@ func benchInputs(n int, seed uint64) []service.ItemInput {
 	return out
 }
 
-// insertAll adds items to collection colID through svc in batches of 500
-// and returns the chunks per second.
-func insertAll(b *testing.B, svc *service.Service, colID string, items []service.ItemInput) float64 {
+// insertAll adds items to collection colID through svc in batches of
+// 500, from writers clients at once, and returns the chunks per second.
+func insertAll(b *testing.B, svc *service.Service, colID string, items []service.ItemInput, writers int) float64 {
 	b.Helper()
+	next := atomic.Int64{}
+	var wg sync.WaitGroup
 	start := time.Now()
-	for i := 0; i < len(items); i += 500 {
-		if _, _, err := svc.AddItems(context.Background(), ragd.DefaultWorkspace, colID, items[i:min(i+500, len(items))], true); err != nil {
-			b.Fatal(err)
-		}
+	for range writers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(500)) - 500
+				if i >= len(items) {
+					return
+				}
+				if _, _, err := svc.AddItems(context.Background(), ragd.DefaultWorkspace, colID, items[i:min(i+500, len(items))], true); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if b.Failed() {
+		b.FailNow()
 	}
 	return float64(len(items)) / time.Since(start).Seconds()
 }
@@ -81,14 +98,15 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Micros
 // log and from a snapshot. RAGD_BENCH_CLUSTER_CHUNKS sets the size
 // (default 100,000 chunks of 384 dimensions).
 func BenchmarkCluster(b *testing.B) {
+	const bulkWriters = 4
 	total := 100_000
 	if n, err := strconv.Atoi(os.Getenv("RAGD_BENCH_CLUSTER_CHUNKS")); err == nil {
 		total = n
 	}
 	ctx := context.Background()
 	items := benchInputs(total, 1)
-	newCol := func(svc *service.Service) string {
-		col, err := svc.CreateCollection(ctx, ragd.DefaultWorkspace, service.NewCollection{Name: "bench", EmbeddingModel: "none", Dimensions: benchDims})
+	newCol := func(svc *service.Service, name string) string {
+		col, err := svc.CreateCollection(ctx, ragd.DefaultWorkspace, service.NewCollection{Name: name, EmbeddingModel: "none", Dimensions: benchDims})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -102,15 +120,28 @@ func BenchmarkCluster(b *testing.B) {
 	}
 	defer st.Close()
 	single := service.New(service.Config{Store: st, Embedders: embed.NewRegistry(embed.HashModelName, embed.NewHash(64))})
-	singleCol := newCol(single)
-	singleRate := insertAll(b, single, singleCol, items)
+	singleCol := newCol(single, "bench")
+	singleRate := insertAll(b, single, singleCol, items, 1)
 
 	nodes := startCluster(b, 3)
-	col := newCol(nodes[0].svc)
-	clusterRate := insertAll(b, nodes[0].svc, col, items)
+	col := newCol(nodes[0].svc, "bench")
+	clusterRate := insertAll(b, nodes[0].svc, col, items, 1)
 	converge(b, nodes)
-	b.Logf("batch insert (500 items with vectors): one node %.0f chunks/s, cluster %.0f chunks/s (%.0f%% of one node)",
+	b.Logf("batch insert (500 items with vectors), one client: one node %.0f chunks/s, cluster %.0f chunks/s (%.0f%% of one node)",
 		singleRate, clusterRate, 100*clusterRate/singleRate)
+	// A bulk load's clients at once: the cluster logs one batch while its
+	// nodes apply the one before. A fifth of the items, into collections
+	// of their own, the cluster's then deleted.
+	bulk := items[:len(items)/5]
+	singleBulk := insertAll(b, single, newCol(single, "bulk"), bulk, bulkWriters)
+	bulkCol := newCol(nodes[0].svc, "bulk")
+	clusterBulk := insertAll(b, nodes[0].svc, bulkCol, bulk, bulkWriters)
+	converge(b, nodes)
+	b.Logf("batch insert (500 items with vectors), %d clients: one node %.0f chunks/s, cluster %.0f chunks/s (%.0f%% of one node)",
+		bulkWriters, singleBulk, clusterBulk, 100*clusterBulk/singleBulk)
+	if _, err := nodes[0].svc.DeleteCollection(ctx, ragd.DefaultWorkspace, bulkCol); err != nil {
+		b.Fatal(err)
+	}
 
 	// Replication lag: single-item writes on n1, each timed until n2 and
 	// n3 applied it, from n1's answer.
@@ -167,7 +198,7 @@ func BenchmarkCluster(b *testing.B) {
 	// Catch-up: n3 down while a tenth more is written, then restarted.
 	nodes[2].close()
 	tail := benchInputs(total/10, 4)
-	insertAll(b, nodes[0].svc, col, tail)
+	insertAll(b, nodes[0].svc, col, tail, 1)
 	behind := nodes[0].n.Applied()
 	from, err := store.ReadApplied(ctx, filepath.Join(nodes[2].dir, store.FileName))
 	if err != nil {
