@@ -124,3 +124,6 @@ func (s *Store) LoadSchema(ctx context.Context) error {
 	err = db.QueryRowContext(ctx, `SELECT count(*) FROM collections`).Scan(&n)
 	return errors.Join(err, db.Close())
 }
+
+// FilterAnswers returns how many filter answers s keeps.
+func FilterAnswers(s *Store) int { return s.filters.lru.Len() }

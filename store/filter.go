@@ -3,10 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/ragd/ragd"
 )
@@ -46,7 +49,29 @@ func filterQuery(f *ragd.Filter, colID string, guarded bool) (string, []any) {
 // search of its collection. The guard is not there from the start because
 // json_valid parses every row once more: on 100k rows, 138.5 ms against
 // 99.7 ms unguarded (best of 40).
+//
+// Answers are kept in s.filters while nothing is written: a filter run
+// again (a tenant's, a document type's) costs a lookup instead of a pass
+// over the collection's items.
 func (s *Store) filterIDs(ctx context.Context, f *ragd.Filter, colID string) ([]int64, error) {
+	writes := s.writes.Load()
+	key, err := s.filters.key(f, colID)
+	if err != nil {
+		return nil, err
+	}
+	if ids, ok := s.filters.get(key, writes); ok {
+		return ids, nil
+	}
+	ids, err := s.runFilter(ctx, f, colID)
+	if err == nil {
+		s.filters.add(key, writes, ids)
+	}
+	return ids, err
+}
+
+// runFilter reads the sorted IDs of the chunks of collection colID that
+// pass f from the database.
+func (s *Store) runFilter(ctx context.Context, f *ragd.Filter, colID string) ([]int64, error) {
 	query, args := filterQuery(f, colID, false)
 	ids, err := queryIDs(ctx, s.db, query, args...)
 	if err != nil && strings.Contains(err.Error(), "malformed JSON") {
@@ -161,4 +186,62 @@ func queryIDs(ctx context.Context, q querier, query string, args ...any) ([]int6
 		ids[i] = id
 	}
 	return ids, nil
+}
+
+// filterCache keeps the chunk IDs that recent filters passed, each with
+// the store's write count when it was read: an answer serves only while
+// the count has not moved, so it is never stale. Any write moves it, so
+// the cache serves read-heavy traffic; under writes it misses, at the cost
+// of a map lookup.
+type filterCache struct {
+	lru *lru.Cache[filterKey, filterAnswer]
+}
+
+// filterKey names a filter of one collection: its ID and the filter's
+// JSON.
+type filterKey struct{ colID, filter string }
+
+type filterAnswer struct {
+	writes uint64
+	ids    []int64
+}
+
+// Bounds of the filter cache: the answers it keeps, and the IDs of one
+// answer (1 MiB), so that it holds at most 64 MiB. A filter passing more
+// chunks than that leaves little for it to save beside the search itself.
+const (
+	filterCacheAnswers = 64
+	maxCachedFilterIDs = 1 << 17
+)
+
+func newFilterCache() *filterCache {
+	c, err := lru.New[filterKey, filterAnswer](filterCacheAnswers)
+	if err != nil {
+		panic(err) // only for a size below 1
+	}
+	return &filterCache{lru: c}
+}
+
+func (c *filterCache) key(f *ragd.Filter, colID string) (filterKey, error) {
+	b, err := json.Marshal(f)
+	return filterKey{colID, string(b)}, err
+}
+
+// get returns the answer kept for key, if it was read at write count
+// writes. The slice is shared: callers only read it.
+func (c *filterCache) get(key filterKey, writes uint64) ([]int64, bool) {
+	a, ok := c.lru.Get(key)
+	if !ok || a.writes != writes {
+		return nil, false
+	}
+	return a.ids, true
+}
+
+// add keeps ids as key's answer, read at write count writes (taken before
+// the read began: a write committed meanwhile makes it miss, never
+// stale).
+func (c *filterCache) add(key filterKey, writes uint64, ids []int64) {
+	if len(ids) <= maxCachedFilterIDs {
+		c.lru.Add(key, filterAnswer{writes, ids})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -118,6 +119,51 @@ func TestSearchFilters(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestFilterCacheIsNeverStale searches with one filter between writes
+// of every kind that changes which chunks pass it: the answer kept from
+// the search before must never be served after it.
+func TestFilterCacheIsNeverStale(t *testing.T) {
+	s := storetest.MustOpen(t)
+	ctx := context.Background()
+	c, items := seedFruit(t, s)
+	filter := &ragd.Filter{Key: "kind", Op: "eq", Value: "fruit"}
+	check := func(step string, want ...string) {
+		t.Helper()
+		for range 2 { // read, then served from the cache
+			res, err := s.Search(ctx, "ws1", c.ID, ragd.SearchQuery{Mode: ragd.ModeVector, Vector: query(t, "zzz"), TopK: 10, Filter: filter})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range res {
+				got = append(got, r.ItemID)
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s: the filter passes %v; want %v", step, got, want)
+			}
+		}
+		if store.FilterAnswers(s) == 0 {
+			t.Fatalf("%s: no filter answer kept", step)
+		}
+	}
+	check("seeded", items[0].ID, items[1].ID, items[4].ID)
+	added, err := s.InsertItems(ctx, "ws1", c.ID, storetest.Stamp([]ragd.NewItem{newItem(t, "Pears are sweet fruit.", map[string]any{"kind": "fruit"})}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("after an insert", items[0].ID, items[1].ID, items[4].ID, added[0].ID)
+	if _, err := s.UpdateItem(ctx, "ws1", c.ID, items[1].ID, ragd.ItemUpdate{Metadata: map[string]any{"kind": "snack"}, At: storetest.At}); err != nil {
+		t.Fatal(err)
+	}
+	check("after a metadata update", items[0].ID, items[4].ID, added[0].ID)
+	if err := s.DeleteItem(ctx, "ws1", c.ID, items[0].ID, storetest.At); err != nil {
+		t.Fatal(err)
+	}
+	check("after a delete", items[4].ID, added[0].ID)
 }
 
 // A filter is applied inside the query: a selective filter over many

@@ -25,6 +25,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	vec "github.com/asg017/sqlite-vec-go-bindings/cgo"
@@ -92,6 +93,12 @@ type Store struct {
 	keywordSplitRows int        // see defaultKeywordSplitRows
 	terms            termCounts // rows per keyword term, see termcounts.go
 
+	// writes counts the write transactions committed since Open: every
+	// change of the data goes through write, so an answer read when it
+	// had a value still holds while it keeps it (see filterCache).
+	writes  atomic.Uint64
+	filters *filterCache // chunk IDs passing recent filters, see filter.go
+
 	vacuumKick chan struct{} // wakes vacuumLoop, see freeSpace
 
 	migrateBefore string // tests: apply only the migrations named before it
@@ -153,7 +160,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	}
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
-	s := &Store{path: abs, db: db, wdb: wdb, now: time.Now, log: slog.Default(), vecs: newVecCache(DefaultVectorCacheBytes), diskScanBatch: defaultDiskScanBatch, quantizeAbove: DefaultQuantizeAbove, keywordSplitRows: defaultKeywordSplitRows,
+	s := &Store{path: abs, db: db, wdb: wdb, now: time.Now, log: slog.Default(), vecs: newVecCache(DefaultVectorCacheBytes), filters: newFilterCache(), diskScanBatch: defaultDiskScanBatch, quantizeAbove: DefaultQuantizeAbove, keywordSplitRows: defaultKeywordSplitRows,
 		vacuumKick: make(chan struct{}, 1), stop: make(chan struct{})}
 	for _, o := range opts {
 		o(s)
@@ -447,6 +454,9 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		tx.Rollback()
 		return err
 	}
+	// Counted even when the commit fails: an uncertain commit may have
+	// landed, and a needless count only costs a cache miss.
+	defer s.writes.Add(1)
 	return tx.Commit()
 }
 
