@@ -127,3 +127,6 @@ func (s *Store) LoadSchema(ctx context.Context) error {
 
 // FilterAnswers returns how many filter answers s keeps.
 func FilterAnswers(s *Store) int { return s.filters.lru.Len() }
+
+// Writes returns the write transactions s counted (Store.writes).
+func Writes(s *Store) uint64 { return s.writes.Load() }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/store"
@@ -164,6 +165,17 @@ func TestFilterCacheIsNeverStale(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after a delete", items[4].ID, added[0].ID)
+	// Bookkeeping no search reads leaves the kept answers alone.
+	before := store.Writes(s)
+	if err := s.InsertRequestLogs(ctx, []ragd.RequestLog{{Workspace: "ws1", Method: "GET", Path: "/", Status: 200, Time: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddUsage(ctx, map[ragd.UsageKey]ragd.UsageCounts{{Workspace: "ws1", Month: "2026-12"}: {Requests: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if after := store.Writes(s); after != before {
+		t.Errorf("request logs and usage moved the write count from %d to %d", before, after)
+	}
 }
 
 // A filter is applied inside the query: a selective filter over many

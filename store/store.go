@@ -93,9 +93,10 @@ type Store struct {
 	keywordSplitRows int        // see defaultKeywordSplitRows
 	terms            termCounts // rows per keyword term, see termcounts.go
 
-	// writes counts the write transactions committed since Open: every
-	// change of the data goes through write, so an answer read when it
-	// had a value still holds while it keeps it (see filterCache).
+	// writes counts the write transactions committed since Open through
+	// write: every change of what a search reads goes through it, so an
+	// answer read when it had a value still holds while it keeps it (see
+	// filterCache).
 	writes  atomic.Uint64
 	filters *filterCache // chunk IDs passing recent filters, see filter.go
 
@@ -440,8 +441,21 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 // write runs fn in an IMMEDIATE transaction on the writer connection and
-// commits it when fn returns nil; otherwise nothing fn did is kept.
+// commits it when fn returns nil; otherwise nothing fn did is kept. It
+// counts the commit (Store.writes).
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.commit(ctx, fn, true)
+}
+
+// writeBookkeeping is write for node-local bookkeeping that no search
+// reads (usage counters, request logs, webhook deliveries): it leaves the
+// write count, and so the filters' kept answers, alone, which the request
+// logs' flush every 2 s would otherwise drop under any traffic.
+func (s *Store) writeBookkeeping(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.commit(ctx, fn, false)
+}
+
+func (s *Store) commit(ctx context.Context, fn func(tx *sql.Tx) error, counted bool) error {
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -454,9 +468,11 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		tx.Rollback()
 		return err
 	}
-	// Counted even when the commit fails: an uncertain commit may have
-	// landed, and a needless count only costs a cache miss.
-	defer s.writes.Add(1)
+	if counted {
+		// Counted even when the commit fails: an uncertain commit may
+		// have landed, and a needless count only costs a cache miss.
+		defer s.writes.Add(1)
+	}
 	return tx.Commit()
 }
 
