@@ -75,7 +75,7 @@ func (s *Store) TermVersion(ctx context.Context, ws, colID string) (string, erro
 // FilterPlan returns SQLite's query plan for the chunks of collection
 // colID passing f, one step a line.
 func (s *Store) FilterPlan(ctx context.Context, f *ragd.Filter, colID string) (string, error) {
-	query, args := filterQuery(f, colID, false)
+	query, args := filterQuery(f, colID)
 	return s.plan(ctx, query, args...)
 }
 
@@ -130,3 +130,9 @@ func FilterAnswers(s *Store) int { return s.filters.lru.Len() }
 
 // Writes returns the write transactions s counted (Store.writes).
 func Writes(s *Store) uint64 { return s.writes.Load() }
+
+// FilterIDs returns the sorted IDs of the chunks of collection colID that
+// pass f.
+func (s *Store) FilterIDs(ctx context.Context, f *ragd.Filter, colID string) ([]int64, error) {
+	return s.filterIDs(ctx, f, colID)
+}

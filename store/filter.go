@@ -16,24 +16,22 @@ import (
 
 // filterQuery compiles f into a SELECT of the IDs of the chunks of
 // collection colID that pass it, with its bound arguments; both are empty
-// when f is nil. Metadata values are read with json_extract, so a search
-// restricted to these chunks never post-filters a fixed top-k.
+// when f is nil. A search restricted to these chunks never post-filters a
+// fixed top-k.
 //
-// The query is driven from the collection's items through the covering
-// index items_collection_meta (migration 030), so it reads neither other
-// collections' rows nor the items' content, which can be large
-// (TestFilterQueryPlan).
-//
-// Guarded, the query reads metadata that SQLite cannot parse as absent;
-// see filterIDs.
-func filterQuery(f *ragd.Filter, colID string, guarded bool) (string, []any) {
+// Comparisons of item metadata look the values up in meta_values
+// (migration 120), where every top-level key of every item's metadata has
+// its value as json_extract reads it; the columns item_id, file_id and
+// filename are compared as they are. The query is driven from the
+// collection's items through the covering index items_collection_meta
+// (migration 030), or from meta_values when a comparison there is
+// selective, and reads neither other collections' rows nor the items'
+// content, which can be large (TestFilterQueryPlan).
+func filterQuery(f *ragd.Filter, colID string) (string, []any) {
 	if f == nil {
 		return "", nil
 	}
-	args := &filterArgs{list: []any{colID}, meta: "i.metadata"}
-	if guarded {
-		args.meta = "CASE WHEN json_valid(i.metadata) THEN i.metadata END"
-	}
+	args := &filterArgs{list: []any{colID}, colID: colID}
 	cond := compileFilter(f, args)
 	return `SELECT c.id FROM items i JOIN chunks c ON c.item_id = i.id
 		LEFT JOIN files fl ON fl.id = i.file_id WHERE i.collection_id = ? AND (` + cond + `)`, args.list
@@ -42,17 +40,8 @@ func filterQuery(f *ragd.Filter, colID string, guarded bool) (string, []any) {
 // filterIDs returns the sorted IDs of the chunks of collection colID that
 // pass f (not nil).
 //
-// Metadata that SQLite cannot parse (nested past its JSON depth of 1000,
-// as an older ragd stored it, or not JSON at all) makes json_extract fail
-// the whole query. The query then runs again guarded, reading such
-// metadata as absent, so that one bad row cannot fail every filtered
-// search of its collection. The guard is not there from the start because
-// json_valid parses every row once more: on 100k rows, 138.5 ms against
-// 99.7 ms unguarded (best of 40).
-//
 // Answers are kept in s.filters while nothing is written: a filter run
-// again (a tenant's, a document type's) costs a lookup instead of a pass
-// over the collection's items.
+// again (a tenant's, a document type's) costs a lookup instead of a query.
 func (s *Store) filterIDs(ctx context.Context, f *ragd.Filter, colID string) ([]int64, error) {
 	writes := s.writes.Load()
 	key, err := s.filters.key(f, colID)
@@ -62,31 +51,20 @@ func (s *Store) filterIDs(ctx context.Context, f *ragd.Filter, colID string) ([]
 	if ids, ok := s.filters.get(key, writes); ok {
 		return ids, nil
 	}
-	ids, err := s.runFilter(ctx, f, colID)
+	query, args := filterQuery(f, colID)
+	ids, err := queryIDs(ctx, s.db, query, args...)
+	slices.Sort(ids)
 	if err == nil {
 		s.filters.add(key, writes, ids)
 	}
 	return ids, err
 }
 
-// runFilter reads the sorted IDs of the chunks of collection colID that
-// pass f from the database.
-func (s *Store) runFilter(ctx context.Context, f *ragd.Filter, colID string) ([]int64, error) {
-	query, args := filterQuery(f, colID, false)
-	ids, err := queryIDs(ctx, s.db, query, args...)
-	if err != nil && strings.Contains(err.Error(), "malformed JSON") {
-		query, args = filterQuery(f, colID, true)
-		ids, err = queryIDs(ctx, s.db, query, args...)
-	}
-	slices.Sort(ids)
-	return ids, err
-}
-
-// filterArgs collects the bound arguments of a filter being compiled;
-// meta is the SQL expression of an item's metadata.
+// filterArgs collects the bound arguments of a filter being compiled, of
+// collection colID.
 type filterArgs struct {
-	list []any
-	meta string
+	list  []any
+	colID string
 }
 
 // compileFilter compiles f, checked by SearchQuery.Validate, to a SQL
@@ -118,21 +96,14 @@ func compileComparison(f *ragd.Filter, args *filterArgs) string {
 	case "filename":
 		col = "fl.filename"
 	default:
-		// Validate checked that the key holds no quote that ends the JSON
-		// path; single quotes are doubled for the SQL literal.
-		col = `json_extract(` + args.meta + `, '$."` + strings.ReplaceAll(f.Key, "'", "''") + `"')`
+		return compileMetaComparison(f, args)
 	}
 	if f.Op == "in" || f.Op == "nin" {
-		list := f.Value.([]any)
-		marks := make([]string, len(list))
-		for i, x := range list {
-			args.list = append(args.list, scalar(x))
-			marks[i] = "?"
-		}
+		marks := args.values(f.Value.([]any))
 		if f.Op == "in" {
-			return fmt.Sprintf("%s IN (%s)", col, strings.Join(marks, ", "))
+			return fmt.Sprintf("%s IN (%s)", col, marks)
 		}
-		return fmt.Sprintf("(%s NOT IN (%s) OR %s IS NULL)", col, strings.Join(marks, ", "), col)
+		return fmt.Sprintf("(%s NOT IN (%s) OR %s IS NULL)", col, marks, col)
 	}
 	switch {
 	case f.Value == nil && f.Op == "eq":
@@ -146,6 +117,44 @@ func compileComparison(f *ragd.Filter, args *filterArgs) string {
 		return fmt.Sprintf("(%s != ? OR %s IS NULL)", col, col)
 	}
 	return fmt.Sprintf("%s %s ?", col, sqlOps[f.Op])
+}
+
+// compileMetaComparison compiles a comparison of metadata key f.Key to a
+// lookup in meta_values. It passes what json_extract of the key would: a
+// missing key and JSON null read as NULL, so "ne" and "nin" pass items
+// without the key (they are the items not found equal), "eq" null passes
+// the items with no value for it.
+func compileMetaComparison(f *ragd.Filter, args *filterArgs) string {
+	lookup := func(in bool, cond string) string {
+		op := "IN"
+		if !in {
+			op = "NOT IN"
+		}
+		return fmt.Sprintf("i.seq %s (SELECT item_seq FROM meta_values WHERE collection_id = ? AND key = ? AND %s)", op, cond)
+	}
+	args.list = append(args.list, args.colID, f.Key)
+	switch {
+	case f.Op == "in" || f.Op == "nin":
+		return lookup(f.Op == "in", "value IN ("+args.values(f.Value.([]any))+")")
+	case f.Value == nil:
+		return lookup(f.Op != "eq", "value IS NOT NULL")
+	}
+	args.list = append(args.list, scalar(f.Value))
+	if f.Op == "ne" {
+		return lookup(false, "value = ?")
+	}
+	return lookup(true, "value "+sqlOps[f.Op]+" ?")
+}
+
+// values binds the values of an "in" or "nin" list and returns their
+// placeholders.
+func (a *filterArgs) values(list []any) string {
+	marks := make([]string, len(list))
+	for i, x := range list {
+		a.list = append(a.list, scalar(x))
+		marks[i] = "?"
+	}
+	return strings.Join(marks, ", ")
 }
 
 // scalar converts a JSON value to a SQL argument: booleans become 1/0,

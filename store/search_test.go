@@ -345,19 +345,25 @@ func ids(results string) string {
 func TestFilterQueryPlan(t *testing.T) {
 	s, ctx := storetest.MustOpen(t), context.Background()
 	c := mustCollection(t, s, "ws", "plan")
-	for _, f := range []*ragd.Filter{
-		{Key: "kind", Op: "eq", Value: "fruit"},
-		{Key: "file_id", Op: "in", Value: []any{"file_a", "file_b"}},
-		{Key: "filename", Op: "eq", Value: "a.pdf"},
-		{Or: []*ragd.Filter{{Key: "item_id", Op: "ne", Value: "item_a"}, {Key: "price", Op: "lt", Value: 3.0}}},
+	for _, tt := range []struct {
+		f    *ragd.Filter
+		meta bool // compares metadata
+	}{
+		{&ragd.Filter{Key: "kind", Op: "eq", Value: "fruit"}, true},
+		{&ragd.Filter{Key: "kind", Op: "nin", Value: []any{"fruit", "tool"}}, true},
+		{&ragd.Filter{Key: "price", Op: "eq", Value: nil}, true},
+		{&ragd.Filter{Key: "file_id", Op: "in", Value: []any{"file_a", "file_b"}}, false},
+		{&ragd.Filter{Key: "filename", Op: "eq", Value: "a.pdf"}, false},
+		{&ragd.Filter{Or: []*ragd.Filter{{Key: "item_id", Op: "ne", Value: "item_a"}, {Key: "price", Op: "lt", Value: 3.0}}}, true},
 	} {
-		plan, err := s.FilterPlan(ctx, f, c.ID)
+		plan, err := s.FilterPlan(ctx, tt.f, c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(plan, "SEARCH i USING COVERING INDEX items_collection_meta (collection_id=?)") ||
-			!strings.Contains(plan, "SEARCH c USING COVERING INDEX chunks_item (item_id=?)") || strings.Contains(plan, "SCAN") {
-			t.Errorf("filter %+v runs as\n%s\nwant covering-index searches of items and chunks", f, plan)
+		if !strings.Contains(plan, "SEARCH i USING COVERING INDEX items_collection_meta (collection_id=?") ||
+			!strings.Contains(plan, "SEARCH c USING COVERING INDEX chunks_item (item_id=?)") || strings.Contains(plan, "SCAN") ||
+			tt.meta != strings.Contains(plan, "SEARCH meta_values USING COVERING INDEX meta_values_lookup (collection_id=? AND key=?") {
+			t.Errorf("filter %+v runs as\n%s\nwant covering-index searches of items, chunks and (for metadata) meta_values", tt.f, plan)
 		}
 	}
 }
