@@ -40,6 +40,10 @@ func (s *Store) SqliteVecSearch(ctx context.Context, ws, colID string, v []float
 // small collections.
 func (s *Store) SetQuantizeAbove(n int64) { s.quantizeAbove = n }
 
+// SetBinaryFirstPass turns the sign bits' first pass of quantized scans on
+// or off, so that benchmarks can measure the int8 codes alone beside it.
+func (s *Store) SetBinaryFirstPass(on bool) { s.binaryFirst = on }
+
 // CachedVectorBytes returns the bytes of vectors the vector cache holds.
 func (s *Store) CachedVectorBytes() int64 {
 	s.vecs.mu.Lock()

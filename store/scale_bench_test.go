@@ -22,8 +22,9 @@ import (
 // dimensions, top_k 10, on random unit vectors (the worst case for
 // quantization) and on clustered ones (a mixture of 1,000 Gaussian
 // centres, like real embeddings), each by every path: the exact scan of
-// cached floats, the int8 codes with exact rescoring (with its recall@10
-// against the exact scan), and the scan from disk. Each p50 is printed
+// cached floats, the int8 codes with exact rescoring, alone and after a
+// first pass over sign bits (each with its recall@10 against the exact
+// scan), and the scan from disk. Each p50 is printed
 // beside the floor of the bytes its scan reads, measured in the same run,
 // and sqlite-vec's KNN is the peer. It takes minutes a million chunks, so
 // make bench leaves it out. Past 4 GiB of floats (about 2.8M chunks) the
@@ -111,23 +112,33 @@ func BenchmarkScale(b *testing.B) {
 					}
 				}
 				s.SetQuantizeAbove(1)
-				b.Run("int8", func(b *testing.B) {
-					got := make([][]string, queries)
-					measure(b, queries, newFloorScan(n*(dims+4)), nil, func(i int) (err error) {
-						got[i%queries], err = search(qs[i%queries], false)
-						return err
-					})
-					var found int
-					for i := range got {
-						for _, id := range got[i] {
-							if slices.Contains(want[i], id) {
-								found++
+				// The codes alone, then with the sign bits' first pass
+				// (the default); each floor is the bytes its scan must
+				// read: every code, or every slot's signs and factors.
+				for _, binary := range []bool{false, true} {
+					name, floor := "int8", n*(dims+4)
+					if binary {
+						name, floor = "binary+int8", n*(8*((dims+63)/64)+12)
+					}
+					s.SetBinaryFirstPass(binary)
+					b.Run(name, func(b *testing.B) {
+						got := make([][]string, queries)
+						measure(b, queries, newFloorScan(floor), nil, func(i int) (err error) {
+							got[i%queries], err = search(qs[i%queries], false)
+							return err
+						})
+						var found int
+						for i := range got {
+							for _, id := range got[i] {
+								if slices.Contains(want[i], id) {
+									found++
+								}
 							}
 						}
-					}
-					b.ReportMetric(float64(found)/float64(10*queries), "recall@10")
-					b.ReportMetric(rssGiB(), "RSS-GiB")
-				})
+						b.ReportMetric(float64(found)/float64(10*queries), "recall@10")
+						b.ReportMetric(rssGiB(), "RSS-GiB")
+					})
+				}
 				// A filter passing 1% of the chunks (metadata g = 7, of
 				// 0..99), on the same codes: every query must still
 				// return k results, all passing it.

@@ -89,6 +89,7 @@ type Store struct {
 	vecs          *vecCache // vectors of searched collections, see vecscan.go
 	diskScanBatch int       // see defaultDiskScanBatch
 	quantizeAbove int64     // see DefaultQuantizeAbove
+	binaryFirst   bool      // quantized scans begin with sign bits (cachedVectorSearch)
 
 	keywordSplitRows int        // see defaultKeywordSplitRows
 	terms            termCounts // rows per keyword term, see termcounts.go
@@ -161,7 +162,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	}
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
-	s := &Store{path: abs, db: db, wdb: wdb, now: time.Now, log: slog.Default(), vecs: newVecCache(DefaultVectorCacheBytes), filters: newFilterCache(), diskScanBatch: defaultDiskScanBatch, quantizeAbove: DefaultQuantizeAbove, keywordSplitRows: defaultKeywordSplitRows,
+	s := &Store{path: abs, db: db, wdb: wdb, now: time.Now, log: slog.Default(), vecs: newVecCache(DefaultVectorCacheBytes), filters: newFilterCache(), diskScanBatch: defaultDiskScanBatch, quantizeAbove: DefaultQuantizeAbove, binaryFirst: true, keywordSplitRows: defaultKeywordSplitRows,
 		vacuumKick: make(chan struct{}, 1), stop: make(chan struct{})}
 	for _, o := range opts {
 		o(s)

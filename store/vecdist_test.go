@@ -1,11 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"unsafe"
 )
 
 // Both distance kernels agree with a float64 reference for every length
@@ -44,10 +46,19 @@ func TestL2Squared(t *testing.T) {
 	}
 }
 
-// Both int8 kernels estimate the distance of every valid slot from the
-// exact integer dot product of the codes, for every length of a SIMD tail
-// with the extreme codes -127 and 127 included, and return exactly the
-// valid slots within the bound.
+// simdLevels are the quantized scan's levels this CPU runs.
+func simdLevels() []simd {
+	var out []simd
+	for l := simdPortable; l <= simdBest; l++ {
+		out = append(out, l)
+	}
+	return out
+}
+
+// Every level of the int8 scan estimates the distance of every valid slot
+// from the exact integer dot product of the codes, for every length of a
+// SIMD tail with the extreme codes -127 and 127 included, and returns
+// exactly the valid slots within the bound.
 func TestNearInt8(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	code := func() int8 {
@@ -56,12 +67,9 @@ func TestNearInt8(t *testing.T) {
 		}
 		return int8(r.IntN(255) - 127)
 	}
-	for _, avx2 := range []bool{false, true} {
-		if avx2 && !hasAVX2 {
-			continue // the CPU cannot run the kernel
-		}
+	for _, level := range simdLevels() {
 		for _, dims := range []int{1, 7, 31, 32, 33, 63, 64, 65, 100, 384, 4096} {
-			t.Run(fmt.Sprintf("avx2=%v/%d", avx2, dims), func(t *testing.T) {
+			t.Run(fmt.Sprintf("simd=%d/%d", level, dims), func(t *testing.T) {
 				const n = 16
 				v := make([]float32, dims)
 				for i := range v {
@@ -72,31 +80,29 @@ func TestNearInt8(t *testing.T) {
 					q.codes[i] = code()
 					q.abs[i] = max(q.codes[i], -q.codes[i])
 				}
-				x := make([]int8, n*dims)
-				for i := range x {
-					x[i] = code()
+				ch := &vecChunk{codes: make([]int8, n*dims), scales: make([]float32, n), validity: []byte{0b10110111, 0b11111110}}
+				for i := range ch.codes {
+					ch.codes[i] = code()
 				}
-				scales := make([]float32, n)
 				want := make([]float32, n)
-				for i := range scales {
-					scales[i] = float32(r.Float64()) / 1e4
+				for i := range ch.scales {
+					ch.scales[i] = float32(r.Float64()) / 1e4
 					var dot int64
 					for j := range dims {
-						dot += int64(q.codes[j]) * int64(x[i*dims+j])
+						dot += int64(q.codes[j]) * int64(ch.codes[i*dims+j])
 					}
-					want[i] = 2 - 2*q.scale*scales[i]*float32(dot)
+					want[i] = 2 - 2*q.scale*ch.scales[i]*float32(dot)
 				}
-				validity := []byte{0b10110111, 0b11111110}
 				// A bound between two estimates, so that rounding (the C
 				// compiler may fuse multiply-adds) cannot move a slot across it.
 				sorted := slices.Sorted(slices.Values(want))
 				bound := (sorted[n/2] + sorted[n/2+1]) / 2
 				for _, b := range []float32{float32(math.Inf(1)), bound} {
 					idx, dist := make([]int32, n), make([]float32, n)
-					m := nearInt8(q, x, scales, validity, b, idx, dist, avx2)
+					m := nearCodes(q, ch, nil, b, idx, dist, level)
 					var wantIdx []int32
 					for i := range n {
-						if validity[i/8]&(1<<(i%8)) != 0 && want[i] <= b {
+						if ch.valid(i) && want[i] <= b {
 							wantIdx = append(wantIdx, int32(i))
 						}
 					}
@@ -112,4 +118,229 @@ func TestNearInt8(t *testing.T) {
 			})
 		}
 	}
+}
+
+// binaryBounds is the oracle of the binary first pass: the least and the
+// greatest squared distance from v to the unit vector of slot i with the
+// sign bits and factors given, computed from the query's 4-bit values
+// one dimension at a time instead of through bit planes.
+func binaryBounds(v []float32, q *queryCodes, i int, bits []uint64, fac []float32) (lb, ub float64) {
+	words := signWords(len(v))
+	var dot float64
+	for j, f := range v {
+		u := 0.0
+		if q.delta > 0 {
+			u = max(0, min(15, math.Round(float64((f-q.lo)/q.delta))))
+		}
+		x := float64(q.lo) + float64(q.delta)*u
+		if bits[(i/8*words+j/64)*8+i%8]&(1<<(j%64)) != 0 {
+			dot += x
+		} else {
+			dot -= x
+		}
+	}
+	f := fac[24*(i/8)+i%8:]
+	lb = 2 - 2*((dot+float64(q.qerr))*float64(f[0])+float64(f[8]))
+	ub = 2 - 2*((dot-float64(q.qerr))*float64(f[0])-float64(f[8]))
+	return lb, ub
+}
+
+// Every level of the binary first pass computes each slot's bounds as the
+// oracle does, +Inf for slots not valid, and the scan given them skips
+// exactly the slots whose least distance is beyond its bound, whatever
+// their codes say: the chunk's codes and its sign bits come from
+// different vectors, so a slot the codes place within the bound is
+// returned only when its signs do too. Each case has slots skipped by
+// the signs alone.
+func TestNearCodesBinaryFirstPass(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, level := range simdLevels() {
+		for _, dims := range []int{7, 64, 65, 100, 256, 384, 513, 4096} {
+			t.Run(fmt.Sprintf("simd=%d/%d", level, dims), func(t *testing.T) {
+				const n = 61 // a last block of 5 slots, its validity byte full
+				v := randomUnit32(r, dims)
+				q := newQueryCodes(v)
+				words := signWords(dims)
+				ch := &vecChunk{codes: make([]int8, n*dims), scales: make([]float32, n),
+					bits: make([]uint64, 8*signBlocks(n)*words), fac: make([]float32, 24*signBlocks(n)), validity: bytes.Repeat([]byte{0b11011111}, (n+7)/8)}
+				codesDist := make([]float64, n)
+				signsDist, upper := make([]float64, n), make([]float64, n)
+				for i := range n {
+					// Slots near the query and anywhere, by their codes
+					// and by their signs, in all four combinations.
+					near := func(close bool) []float32 {
+						x := randomUnit32(r, dims)
+						if close {
+							for j := range x {
+								x[j] = v[j] + 0.3*x[j]
+							}
+						}
+						return normalized(x)
+					}
+					x, y := near(i%2 == 0), near(i/2%2 == 0)
+					ch.scales[i] = quantize(x, ch.codes[i*dims:(i+1)*dims])
+					setSigns(y, i, ch.bits, ch.fac)
+					var dot int64
+					for j := range dims {
+						dot += int64(q.codes[j]) * int64(ch.codes[i*dims+j])
+					}
+					codesDist[i] = 2 - 2*float64(q.scale*ch.scales[i])*float64(dot)
+					signsDist[i], upper[i] = binaryBounds(v, q, i, ch.bits, ch.fac)
+				}
+				const tol = 1e-4 // rounding of float32 against float64
+				lb, ub := make([]float32, n), make([]float32, n)
+				signBounds(q, ch, lb, ub, level)
+				for i := range n {
+					if !ch.valid(i) {
+						if !math.IsInf(float64(lb[i]), 1) || !math.IsInf(float64(ub[i]), 1) {
+							t.Errorf("slot %d, not valid: bounds %v, %v; want +Inf", i, lb[i], ub[i])
+						}
+						continue
+					}
+					if math.Abs(float64(lb[i])-signsDist[i]) > tol || math.Abs(float64(ub[i])-upper[i]) > tol {
+						t.Errorf("slot %d: bounds %v, %v; want %v, %v", i, lb[i], ub[i], signsDist[i], upper[i])
+					}
+				}
+				bound := float32(slices.Sorted(slices.Values(codesDist))[n/2])
+				idx, dist := make([]int32, n), make([]float32, n)
+				m := nearCodes(q, ch, lb, bound, idx, dist, level)
+				got := map[int32]bool{}
+				for _, i := range idx[:m] {
+					if i >= n {
+						t.Fatalf("slot %d returned, past the chunk's %d", i, n)
+					}
+					got[i] = true
+				}
+				skipped := 0
+				for i := range int32(n) {
+					c, s := codesDist[i], signsDist[i]
+					switch {
+					case !ch.valid(int(i)) || c > float64(bound)+tol || s > float64(bound)+tol:
+						if got[i] {
+							t.Errorf("slot %d returned: valid %v, codes' distance %.4f, signs' bound %.4f, bound %.4f", i, ch.valid(int(i)), c, s, bound)
+						}
+						if ch.valid(int(i)) && c <= float64(bound)-tol && s > float64(bound)+tol {
+							skipped++
+						}
+					case c < float64(bound)-tol && s < float64(bound)-tol && !got[i]:
+						t.Errorf("slot %d not returned: codes' distance %.4f, signs' bound %.4f, bound %.4f", i, c, s, bound)
+					}
+				}
+				if skipped == 0 {
+					t.Fatalf("no slot within the bound by its codes was skipped by its signs; the case tests nothing")
+				}
+			})
+		}
+	}
+}
+
+// The binary first pass's bounds hold: on random and clustered unit
+// vectors of 384 dimensions, the true distance lies between the least and
+// the greatest distance it allows for all but one in a hundred pairs (it
+// fails for 0.6-0.7% of them), so a true neighbour is almost never
+// skipped.
+func TestBinaryBoundHolds(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	const dims = 384
+	centres := make([][]float32, 20)
+	for i := range centres {
+		centres[i] = randomUnit32(r, dims)
+	}
+	for _, clustered := range []bool{false, true} {
+		vec := func() []float32 {
+			x := randomUnit32(r, dims)
+			if clustered {
+				c := centres[r.IntN(len(centres))]
+				for j := range x {
+					x[j] = c[j] + 0.8*x[j]
+				}
+			}
+			return normalized(x)
+		}
+		var pairs, broken int
+		for range 50 {
+			v := vec()
+			q := newQueryCodes(v)
+			bits, fac := make([]uint64, 8*signWords(dims)), make([]float32, 24)
+			for range 400 {
+				x := vec()
+				setSigns(x, 0, bits, fac)
+				var dot float64
+				for j := range x {
+					dot += float64(x[j]) * float64(v[j])
+				}
+				pairs++
+				if lb, ub := binaryBounds(v, q, 0, bits, fac); lb > 2-2*dot || ub < 2-2*dot {
+					broken++
+				}
+			}
+		}
+		if rate := float64(broken) / float64(pairs); rate > 0.01 {
+			t.Errorf("clustered %v: the bound failed for %d of %d pairs (%.4f)", clustered, broken, pairs, rate)
+		}
+	}
+}
+
+func randomUnit32(r *rand.Rand, dims int) []float32 {
+	x := make([]float32, dims)
+	for j := range x {
+		x[j] = float32(r.NormFloat64())
+	}
+	return normalized(x)
+}
+
+func normalized(x []float32) []float32 {
+	var n float64
+	for _, f := range x {
+		n += float64(f) * float64(f)
+	}
+	n = math.Sqrt(n)
+	for j := range x {
+		x[j] = float32(float64(x[j]) / n)
+	}
+	return x
+}
+
+// A scan whose first pass's bounds are wrong (every error bound made
+// negative, so that no slot seems within the ceiling) still returns the k
+// nearest by the codes, with and without a filter: the scan notices it
+// found fewer than k and lets the codes decide alone.
+func TestScanFallsBackWhenBoundsFail(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	const dims, n, k = 64, 256, 40
+	var binary, plain []*vecChunk
+	for c := range 4 {
+		ch := &vecChunk{used: n, validity: bytes.Repeat([]byte{0xff}, n/8), rowids: make([]int64, n)}
+		blob := make([]float32, 0, n*dims)
+		for i := range n {
+			blob = append(blob, randomUnit32(r, dims)...)
+			ch.rowids[i] = int64(c*n + i + 1)
+		}
+		ch.setCodes(unsafe.Slice((*byte)(unsafe.Pointer(&blob[0])), 4*len(blob)), dims, true)
+		p := *ch
+		p.bits, p.fac = nil, nil
+		binary, plain = append(binary, ch), append(plain, &p)
+	}
+	var allowed []int64
+	for id := int64(1); id <= 4*n; id += 3 {
+		allowed = append(allowed, id)
+	}
+	check := func(what string) {
+		for _, filter := range [][]int64{nil, allowed} {
+			v := randomUnit32(r, dims)
+			got, want := scanChunks(binary, v, k, filter), scanChunks(plain, v, k, filter)
+			if len(got) != k || !slices.Equal(got, want) {
+				t.Errorf("%s, filter %v: %d results; want the codes' %d, the same", what, filter != nil, len(got), len(want))
+			}
+		}
+	}
+	check("bounds that hold")
+	for _, ch := range binary {
+		for b := 0; b < n/8; b++ {
+			for l := range 8 {
+				ch.fac[24*b+8+l] = -1
+			}
+		}
+	}
+	check("bounds that fail")
 }

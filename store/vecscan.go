@@ -53,11 +53,12 @@ type vecCache struct {
 }
 
 // vecCollection is the cached vectors of one collection: float32 vectors,
-// or int8 codes when quantized.
+// or int8 codes when quantized, with sign bits when binary.
 type vecCollection struct {
 	mu        sync.Mutex
 	dims      int
 	quantized bool
+	binary    bool
 	chunks    map[int64]*vecChunk
 	list      []*vecChunk // chunks in ID order, as of version
 	version   int64       // the collection's index_writes when list was read
@@ -76,6 +77,8 @@ type vecChunk struct {
 	vectors  []float32 // used x dims floats, unless quantized
 	codes    []int8    // used x dims codes, when quantized (setCodes)
 	scales   []float32 // per slot, when quantized: a code's unit
+	bits     []uint64  // sign bits by blocks of 8 slots, when binary (setSigns)
+	fac      []float32 // 3 a slot by blocks of 8, when binary: the first pass's factors
 }
 
 func newVecCache(budget int64) *vecCache {
@@ -113,9 +116,9 @@ func (c *vecCache) evictLocked(keep int64) {
 }
 
 // collection returns the cache entry of seq, holding floats or codes as
-// quantized says, creating it, or nil when the cache cannot hold a
-// collection of the given size.
-func (c *vecCache) collection(seq int64, dims int, quantized bool, estimate int64) *vecCollection {
+// quantized and binary say, creating it, or nil when the cache cannot hold
+// a collection of the given size.
+func (c *vecCache) collection(seq int64, dims int, quantized, binary bool, estimate int64) *vecCollection {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if estimate > c.budget {
@@ -127,11 +130,11 @@ func (c *vecCache) collection(seq int64, dims int, quantized bool, estimate int6
 	}
 	c.tick++
 	vc := c.cols[seq]
-	if vc == nil || vc.dims != dims || vc.quantized != quantized {
+	if vc == nil || vc.dims != dims || vc.quantized != quantized || vc.binary != binary {
 		if vc != nil {
 			c.bytes -= vc.bytes
 		}
-		vc = &vecCollection{dims: dims, quantized: quantized, chunks: map[int64]*vecChunk{}}
+		vc = &vecCollection{dims: dims, quantized: quantized, binary: binary, chunks: map[int64]*vecChunk{}}
 		c.cols[seq] = vc
 	}
 	vc.lastUsed = c.tick
@@ -172,7 +175,10 @@ func (c *vecCache) forget(live map[int64]bool) {
 // whose float vectors take quantizeAbove bytes or more or more than the
 // whole budget, is cached as int8 codes (a quarter of the bytes): the scan
 // keeps the quantizedCandidates(k) nearest by the codes and rescoreExact
-// reads their vectors to rank them exactly.
+// reads their vectors to rank them exactly. Unless s.binaryFirst is off,
+// the codes carry each vector's sign bits too (an eighth of a code's
+// bytes), and a first pass over them skips the slots that cannot be among
+// the nearest before their codes are read (ragd_near in vecdist.go).
 func (s *Store) cachedVectorSearch(ctx context.Context, c *ragd.Collection, seq int64, v []float32, k int, allowed []int64, exact bool) (_ []candidate, ok bool, err error) {
 	dims := len(v)
 	floats := int64(c.ChunkCount) * int64(dims) * 4
@@ -182,10 +188,14 @@ func (s *Store) cachedVectorSearch(ctx context.Context, c *ragd.Collection, seq 
 		return nil, false, nil
 	}
 	estimate := floats
+	binary := quantize && s.binaryFirst
 	if quantize {
 		estimate = int64(c.ChunkCount) * int64(dims+4)
 	}
-	vc := s.vecs.collection(seq, dims, quantize, estimate)
+	if binary {
+		estimate += int64(c.ChunkCount) * int64(signWords(dims)*8+12)
+	}
+	vc := s.vecs.collection(seq, dims, quantize, binary, estimate)
 	if vc == nil {
 		return nil, false, nil
 	}
@@ -320,14 +330,14 @@ func (s *Store) syncChunks(ctx context.Context, tx *sql.Tx, seq int64, vc *vecCo
 		}
 		s.vecs.forget(m)
 	}
-	if err := loadVectors(ctx, tx, vc.dims, vc.quantized, stale); err != nil {
+	if err := loadVectors(ctx, tx, vc.dims, vc.quantized, vc.binary, stale); err != nil {
 		return nil, err
 	}
 	next := make(map[int64]*vecChunk, len(out))
 	var size int64
 	for _, ch := range out {
 		next[ch.id] = ch
-		size += int64(len(ch.vectors))*4 + int64(len(ch.codes)) + int64(len(ch.scales))*4
+		size += int64(len(ch.vectors))*4 + int64(len(ch.codes)) + int64(len(ch.scales))*4 + int64(len(ch.bits))*8 + int64(len(ch.fac))*4
 	}
 	vc.mu.Lock()
 	vc.chunks, vc.list, vc.version, vc.synced = next, out, version, true
@@ -354,16 +364,25 @@ func newVecChunk(id int64, validity, rawIDs []byte) (*vecChunk, error) {
 func (ch *vecChunk) valid(i int) bool { return ch.validity[i>>3]&(1<<(i&7)) != 0 }
 
 // setCodes quantizes the used slots of blob, a vector chunk of dims
-// dimensions, into ch.codes and ch.scales (quantize).
-func (ch *vecChunk) setCodes(blob []byte, dims int) {
+// dimensions, into ch.codes and ch.scales (quantize), and with binary
+// into ch.bits and ch.fac (setSigns).
+func (ch *vecChunk) setCodes(blob []byte, dims int, binary bool) {
 	ch.codes = make([]int8, ch.used*dims)
 	ch.scales = make([]float32, ch.used)
+	if binary {
+		ch.bits = make([]uint64, 8*signBlocks(ch.used)*signWords(dims))
+		ch.fac = make([]float32, 24*signBlocks(ch.used))
+	}
 	if ch.used == 0 {
 		return
 	}
 	floats := unsafe.Slice((*float32)(unsafe.Pointer(&blob[0])), ch.used*dims)
 	for i := range ch.used {
-		ch.scales[i] = quantize(floats[i*dims:(i+1)*dims], ch.codes[i*dims:(i+1)*dims])
+		x := floats[i*dims : (i+1)*dims]
+		ch.scales[i] = quantize(x, ch.codes[i*dims:(i+1)*dims])
+		if binary {
+			setSigns(x, i, ch.bits, ch.fac)
+		}
 	}
 }
 
@@ -402,8 +421,8 @@ func (ch *vecChunk) setVectors(blob []byte, dims int, buf []float32) {
 }
 
 // loadVectors reads the vectors of chunks from the vector table of dims
-// dimensions, as int8 codes when quantized.
-func loadVectors(ctx context.Context, tx *sql.Tx, dims int, quantized bool, chunks []*vecChunk) error {
+// dimensions, as int8 codes when quantized, with sign bits when binary.
+func loadVectors(ctx context.Context, tx *sql.Tx, dims int, quantized, binary bool, chunks []*vecChunk) error {
 	if len(chunks) == 0 {
 		return nil
 	}
@@ -432,7 +451,7 @@ func loadVectors(ctx context.Context, tx *sql.Tx, dims int, quantized bool, chun
 			return fmt.Errorf("%s chunk %d: %d vector bytes, want %d", t, ch.id, len(blob), len(ch.rowids)*dims*4)
 		}
 		if quantized {
-			ch.setCodes(blob, dims)
+			ch.setCodes(blob, dims, binary)
 		} else {
 			ch.setVectors(blob, dims, nil)
 		}
@@ -513,35 +532,53 @@ func scanChunks(chunks []*vecChunk, v []float32, k int, allowed []int64) []candi
 			var slots []int32
 			// Chunks are dealt round-robin so the workers get equal work
 			// when only the last chunk is partly filled.
+			var mine []*vecChunk
 			for i := w; i < len(chunks); i += workers {
-				ch := chunks[i]
-				dist = slices.Grow(dist[:0], ch.used)[:ch.used]
-				if ch.codes != nil {
-					// Only the slots that can enter the top k come back.
-					slots = slices.Grow(slots[:0], ch.used)[:ch.used]
-					n := nearInt8(qc, ch.codes, ch.scales, ch.validity, tops[w].bound(), slots, dist, hasAVX2)
-					for m, j := range slots[:n] {
+				mine = append(mine, chunks[i])
+			}
+			lbs, ceiling := signPass(qc, mine, k, allowed)
+			defer lbPool.Put(lbs)
+			scan := func(ceiling float32, bounded bool) {
+				for c, ch := range mine {
+					dist = slices.Grow(dist[:0], ch.used)[:ch.used]
+					if ch.codes != nil {
+						// Only the slots that can enter the top k come back.
+						slots = slices.Grow(slots[:0], ch.used)[:ch.used]
+						lb := (*lbs)[c]
+						if len(lb) == 0 || !bounded {
+							lb = nil // no first pass, or its bounds failed
+						}
+						n := nearCodes(qc, ch, lb, min(ceiling, tops[w].bound()), slots, dist, simdBest)
+						for m, j := range slots[:n] {
+							if allowed != nil {
+								if _, found := slices.BinarySearch(allowed, ch.rowids[j]); !found {
+									continue
+								}
+							}
+							tops[w].offer(hit{id: ch.rowids[j], d: dist[m]})
+						}
+						continue
+					}
+					l2Squared(v, ch.vectors, dist, hasAVX2)
+					for j, d := range dist {
+						if !ch.valid(j) {
+							continue
+						}
 						if allowed != nil {
 							if _, found := slices.BinarySearch(allowed, ch.rowids[j]); !found {
 								continue
 							}
 						}
-						tops[w].offer(hit{id: ch.rowids[j], d: dist[m]})
+						tops[w].offer(hit{id: ch.rowids[j], d: d})
 					}
-					continue
 				}
-				l2Squared(v, ch.vectors, dist, hasAVX2)
-				for j, d := range dist {
-					if !ch.valid(j) {
-						continue
-					}
-					if allowed != nil {
-						if _, found := slices.BinarySearch(allowed, ch.rowids[j]); !found {
-							continue
-						}
-					}
-					tops[w].offer(hit{id: ch.rowids[j], d: d})
-				}
+			}
+			scan(ceiling, true)
+			// A finite ceiling means k valid slots: finding fewer within
+			// it, the first pass's bounds failed; the codes decide alone.
+			if len(tops[w].hits) < k && !math.IsInf(float64(ceiling), 1) {
+				tops[w] = topK{k: k}
+				scan(float32(math.Inf(1)), false)
 			}
 		})
 	}
@@ -568,6 +605,74 @@ func scanChunks(chunks []*vecChunk, v []float32, k int, allowed []int64) []candi
 	}
 	return out
 }
+
+// lbPool recycles the least distances of binary first passes (signPass),
+// a float per slot of the chunks a worker scans.
+var lbPool = sync.Pool{New: func() any { return new([][]float32) }}
+
+// signPass runs the binary first pass over the chunks with sign bits
+// (signBounds), and returns the least distance of each of their slots,
+// by chunk (empty for chunks without), and a ceiling that the k nearest
+// by the codes cannot be beyond: the k-th least of the codes' distances
+// of the ceilingSample x k slots whose sign bits estimate them nearest (k
+// slots do lie within it). The second pass then reads the codes of only the slots
+// whose least distance is within the ceiling: with the bound of the top k
+// found so far instead, early chunks would be read almost whole, and with
+// the k-th least greatest distance, which counts the estimate's error
+// twice, half of them on random vectors. The result goes back to lbPool
+// when the scan is done.
+//
+// A filtered scan (allowed not nil) skips the first pass: the ceiling
+// would come from the allowed slots alone, looking each up in allowed,
+// which cost twice the codes' scan with a filter passing 1% at 1M chunks
+// (docs/benchmarks.md).
+func signPass(q *queryCodes, chunks []*vecChunk, k int, allowed []int64) (*[][]float32, float32) {
+	lbs := lbPool.Get().(*[][]float32)
+	*lbs = slices.Grow((*lbs)[:0], len(chunks))[:len(chunks)]
+	nearest := topK{k: ceilingSample * k} // by estimate; id is chunk << 32 | slot
+	var ub []float32
+	for c, ch := range chunks {
+		lb := (*lbs)[c]
+		if ch.bits == nil || allowed != nil {
+			(*lbs)[c] = lb[:0]
+			continue
+		}
+		n := len(ch.scales)
+		lb = slices.Grow(lb[:0], n)[:n]
+		ub = slices.Grow(ub[:0], n)[:n]
+		signBounds(q, ch, lb, ub, simdBest)
+		(*lbs)[c] = lb
+		bound := nearest.bound()
+		for j, u := range ub {
+			if est := (lb[j] + u) / 2; est < bound {
+				nearest.offer(hit{id: int64(c)<<32 | int64(j), d: est})
+				bound = nearest.bound()
+			}
+		}
+	}
+	if len(nearest.hits) < k {
+		return lbs, float32(math.Inf(1))
+	}
+	codes := make([]float32, len(nearest.hits))
+	dims := len(q.codes)
+	for m, h := range nearest.hits {
+		ch, j := chunks[h.id>>32], int(h.id&(1<<32-1))
+		var dot int32
+		for i, c := range ch.codes[j*dims : (j+1)*dims] {
+			dot += int32(q.codes[i]) * int32(c)
+		}
+		codes[m] = 2 - 2*q.scale*ch.scales[j]*float32(dot)
+	}
+	slices.Sort(codes)
+	return lbs, codes[k-1]
+}
+
+// ceilingSample is how many times k slots, the nearest by their sign
+// bits, signPass reads the codes of to set its ceiling at the k-th
+// nearest of them: the estimates are rough, and the farthest of only k
+// left the ceiling so high that half of a random collection's codes were
+// read (a ceiling at distance 1.8 where the k-th nearest was at 1.62).
+const ceilingSample = 4
 
 // defaultDiskScanBatch is how many sqlite-vec chunks a disk scan holds in
 // memory at once, twice over (one batch scanned while the next is read):
