@@ -99,11 +99,20 @@ func compileComparison(f *ragd.Filter, args *filterArgs) string {
 		return compileMetaComparison(f, args)
 	}
 	if f.Op == "in" || f.Op == "nin" {
-		marks := args.values(f.Value.([]any))
-		if f.Op == "in" {
-			return fmt.Sprintf("%s IN (%s)", col, marks)
+		values, null := splitNull(f.Value.([]any))
+		var matches []string
+		if len(values) > 0 {
+			matches = append(matches, fmt.Sprintf("%s IN (%s)", col, args.values(values)))
 		}
-		return fmt.Sprintf("(%s NOT IN (%s) OR %s IS NULL)", col, marks, col)
+		if null {
+			matches = append(matches, col+" IS NULL")
+		}
+		match := "(" + strings.Join(matches, " OR ") + ")"
+		if f.Op == "in" {
+			return match
+		}
+		// Not matched, a NULL column included unless null is listed.
+		return "NOT COALESCE(" + match + ", 0)"
 	}
 	switch {
 	case f.Value == nil && f.Op == "eq":
@@ -119,31 +128,65 @@ func compileComparison(f *ragd.Filter, args *filterArgs) string {
 	return fmt.Sprintf("%s %s ?", col, sqlOps[f.Op])
 }
 
-// compileMetaComparison compiles a comparison of metadata key f.Key to a
-// lookup in meta_values. It passes what json_extract of the key would: a
+// compileMetaComparison compiles a comparison of metadata key f.Key to
+// lookups in meta_values. It passes what json_extract of the key would: a
 // missing key and JSON null read as NULL, so "ne" and "nin" pass items
 // without the key (they are the items not found equal), "eq" null passes
-// the items with no value for it.
+// the items with no value for it, and so does a null in an "in" list
+// (and "nin" with a null excludes them).
 func compileMetaComparison(f *ragd.Filter, args *filterArgs) string {
-	lookup := func(in bool, cond string) string {
+	// lookup binds the collection and key, then cond's arguments, in the
+	// order of their placeholders.
+	lookup := func(in bool, cond func() string) string {
 		op := "IN"
 		if !in {
 			op = "NOT IN"
 		}
-		return fmt.Sprintf("i.seq %s (SELECT item_seq FROM meta_values WHERE collection_id = ? AND key = ? AND %s)", op, cond)
+		args.list = append(args.list, args.colID, f.Key)
+		return fmt.Sprintf("i.seq %s (SELECT item_seq FROM meta_values WHERE collection_id = ? AND key = ? AND %s)", op, cond())
 	}
-	args.list = append(args.list, args.colID, f.Key)
+	one := func(op string) func() string {
+		return func() string {
+			args.list = append(args.list, scalar(f.Value))
+			return "value " + op + " ?"
+		}
+	}
+	notNull := func() string { return "value IS NOT NULL" }
 	switch {
 	case f.Op == "in" || f.Op == "nin":
-		return lookup(f.Op == "in", "value IN ("+args.values(f.Value.([]any))+")")
+		in := f.Op == "in"
+		values, null := splitNull(f.Value.([]any))
+		var parts []string
+		if len(values) > 0 {
+			parts = append(parts, lookup(in, func() string { return "value IN (" + args.values(values) + ")" }))
+		}
+		if null {
+			parts = append(parts, lookup(!in, notNull))
+		}
+		join := " AND "
+		if in {
+			join = " OR "
+		}
+		return "(" + strings.Join(parts, join) + ")"
 	case f.Value == nil:
-		return lookup(f.Op != "eq", "value IS NOT NULL")
+		return lookup(f.Op != "eq", notNull)
+	case f.Op == "ne":
+		return lookup(false, one("="))
 	}
-	args.list = append(args.list, scalar(f.Value))
-	if f.Op == "ne" {
-		return lookup(false, "value = ?")
+	return lookup(true, one(sqlOps[f.Op]))
+}
+
+// splitNull returns the values of an "in" or "nin" list other than null,
+// and whether it lists null.
+func splitNull(list []any) (values []any, null bool) {
+	for _, x := range list {
+		if x == nil {
+			null = true
+		} else {
+			values = append(values, x)
+		}
 	}
-	return lookup(true, "value "+sqlOps[f.Op]+" ?")
+	return values, null
 }
 
 // values binds the values of an "in" or "nin" list and returns their

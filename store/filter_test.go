@@ -55,7 +55,7 @@ func TestMetaValuesMatchJSONExtract(t *testing.T) {
 	}
 	defer db.Close()
 
-	scalars := []any{true, false, 0.0, 1.0, 2.5, -3.0, "a", "b", "1", ""}
+	scalars := []any{true, false, 0.0, 1.0, 2.5, -3.0, "a", "b", "1", "", nil}
 	ops := []string{"eq", "ne", "gt", "gte", "lt", "lte", "in", "nin"}
 	randomComparison := func() *ragd.Filter {
 		f := &ragd.Filter{Key: keys[rng.IntN(len(keys))], Op: ops[rng.IntN(len(ops))]}
@@ -69,7 +69,7 @@ func TestMetaValuesMatchJSONExtract(t *testing.T) {
 		case (f.Op == "eq" || f.Op == "ne") && rng.IntN(4) == 0:
 			f.Value = nil
 		default:
-			f.Value = scalars[rng.IntN(len(scalars))]
+			f.Value = scalars[rng.IntN(len(scalars)-1)] // not null: eq and ne take it above
 		}
 		return f
 	}
@@ -140,14 +140,21 @@ func jsonExtractIDs(t *testing.T, db *sql.DB, f *ragd.Filter, colID string) []in
 		}
 		switch {
 		case f.Op == "in" || f.Op == "nin":
+			// A listed null matches a missing key or null, as eq null does.
 			var marks []string
+			null := "0"
 			for _, v := range f.Value.([]any) {
+				if v == nil {
+					null = col + " IS NULL"
+					continue
+				}
 				marks = append(marks, bind(v))
 			}
+			match := "(" + col + " IN (" + strings.Join(marks, ", ") + ") OR " + null + ")"
 			if f.Op == "in" {
-				return col + " IN (" + strings.Join(marks, ", ") + ")"
+				return match
 			}
-			return "(" + col + " NOT IN (" + strings.Join(marks, ", ") + ") OR " + col + " IS NULL)"
+			return "NOT COALESCE(" + match + ", 0)"
 		case f.Value == nil && f.Op == "eq":
 			return col + " IS NULL"
 		case f.Value == nil:

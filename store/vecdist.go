@@ -73,7 +73,7 @@ static void ragd_l2_avx2(const float *q, const float *x, size_t dims, size_t n, 
 // distance from its sign bits, an eighth of its codes' bytes, so that the
 // scan reads the codes of only the slots that can be near. Slots come in
 // blocks of 8, the validity byte's: word w of the sign bits of the
-// block's slot l is bits[(8b + w) * 8 + l] for block b (bit j set when
+// block's slot l is bits[(b * words + w) * 8 + l] for block b (bit j set when
 // dimension 64w + j is positive), and the block's factors
 // fac[24b + 8k + l] are, for k = 0, 1, 2: 1/|x|_1, the bound err of the
 // estimate below, and the number of bits set. For a unit x with signs
