@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -203,4 +204,36 @@ func TestFilterTooWide(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A null in an "in" or "nin" list stands for a missing or null value, as
+// "eq" null does, through the search API in every mode.
+func TestFilterNullInLists(t *testing.T) {
+	ts := newTestServer(t)
+	col := ts.collection(t, ts.admin, "nulls")
+	bird := ts.item(t, ts.admin, col, "herons wade", map[string]any{"kind": "bird"})
+	otter := ts.item(t, ts.admin, col, "herons and otters", map[string]any{"kind": "otter"})
+	null := ts.item(t, ts.admin, col, "herons again", map[string]any{"kind": nil})
+	missing := ts.item(t, ts.admin, col, "herons once more", map[string]any{"other": 1})
+	for _, tt := range []struct {
+		op   string
+		want []string
+	}{
+		{"in", []string{bird, null, missing}},
+		{"nin", []string{otter}},
+	} {
+		for _, mode := range []string{"vector", "keyword", "hybrid"} {
+			filter := map[string]any{"key": "kind", "op": tt.op, "value": []any{nil, "bird"}}
+			b := ts.do(t, "POST", "/v1/vector_store/"+col+"/search", ts.admin, map[string]any{"input": "herons", "mode": mode, "filter": filter}).must(t, 200)
+			var got []string
+			for _, r := range list(b["results"]) {
+				got = append(got, str(obj(r)["item_id"]))
+			}
+			slices.Sort(got)
+			want := slices.Sorted(slices.Values(tt.want))
+			if !slices.Equal(got, want) {
+				t.Errorf("%s %s [null, bird]: items %v, want %v", mode, tt.op, got, want)
+			}
+		}
+	}
 }
