@@ -528,8 +528,7 @@ func scanChunks(chunks []*vecChunk, v []float32, k int, allowed []int64) []candi
 	for w := range tops {
 		tops[w].k = k
 		wg.Go(func() {
-			var dist []float32
-			var slots []int32
+			var buf scanBuffers
 			// Chunks are dealt round-robin so the workers get equal work
 			// when only the last chunk is partly filled.
 			var mine []*vecChunk
@@ -540,37 +539,11 @@ func scanChunks(chunks []*vecChunk, v []float32, k int, allowed []int64) []candi
 			defer lbPool.Put(lbs)
 			scan := func(ceiling float32, bounded bool) {
 				for c, ch := range mine {
-					dist = slices.Grow(dist[:0], ch.used)[:ch.used]
-					if ch.codes != nil {
-						// Only the slots that can enter the top k come back.
-						slots = slices.Grow(slots[:0], ch.used)[:ch.used]
-						lb := (*lbs)[c]
-						if len(lb) == 0 || !bounded {
-							lb = nil // no first pass, or its bounds failed
-						}
-						n := nearCodes(qc, ch, lb, min(ceiling, tops[w].bound()), slots, dist, simdBest)
-						for m, j := range slots[:n] {
-							if allowed != nil {
-								if _, found := slices.BinarySearch(allowed, ch.rowids[j]); !found {
-									continue
-								}
-							}
-							tops[w].offer(hit{id: ch.rowids[j], d: dist[m]})
-						}
-						continue
+					lb := (*lbs)[c]
+					if len(lb) == 0 || !bounded {
+						lb = nil // no first pass, or its bounds failed
 					}
-					l2Squared(v, ch.vectors, dist, hasAVX2)
-					for j, d := range dist {
-						if !ch.valid(j) {
-							continue
-						}
-						if allowed != nil {
-							if _, found := slices.BinarySearch(allowed, ch.rowids[j]); !found {
-								continue
-							}
-						}
-						tops[w].offer(hit{id: ch.rowids[j], d: d})
-					}
+					scanChunk(ch, v, qc, lb, ceiling, allowed, &tops[w], &buf)
 				}
 			}
 			scan(ceiling, true)
@@ -604,6 +577,44 @@ func scanChunks(chunks []*vecChunk, v []float32, k int, allowed []int64) []candi
 		out[i] = candidate{id: h.id, score: 1 - float64(h.d)/2}
 	}
 	return out
+}
+
+// scanBuffers are a scan worker's buffers, reused from chunk to chunk.
+type scanBuffers struct {
+	dist  []float32
+	slots []int32
+}
+
+// scanChunk offers to top the valid slots of ch whose rowid is in allowed
+// (all when allowed is nil), by their distance from v: the floats', or
+// the codes' estimate from qc within ceiling and top's bound, reading the
+// codes of only the slots whose least distance in lb is within it when lb
+// is not nil.
+func scanChunk(ch *vecChunk, v []float32, qc *queryCodes, lb []float32, ceiling float32, allowed []int64, top *topK, buf *scanBuffers) {
+	buf.dist = slices.Grow(buf.dist[:0], ch.used)[:ch.used]
+	offer := func(j int, d float32) {
+		if allowed != nil {
+			if _, found := slices.BinarySearch(allowed, ch.rowids[j]); !found {
+				return
+			}
+		}
+		top.offer(hit{id: ch.rowids[j], d: d})
+	}
+	if ch.codes != nil {
+		// Only the slots that can enter the top k come back.
+		buf.slots = slices.Grow(buf.slots[:0], ch.used)[:ch.used]
+		n := nearCodes(qc, ch, lb, min(ceiling, top.bound()), buf.slots, buf.dist, simdBest)
+		for m, j := range buf.slots[:n] {
+			offer(int(j), buf.dist[m])
+		}
+		return
+	}
+	l2Squared(v, ch.vectors, buf.dist, hasAVX2)
+	for j, d := range buf.dist {
+		if ch.valid(j) {
+			offer(j, d)
+		}
+	}
 }
 
 // lbPool recycles the least distances of binary first passes (signPass),
