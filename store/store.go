@@ -336,14 +336,21 @@ type FileStats struct {
 	PageSize int64
 }
 
-// Stats returns the database file's size in pages.
+// Stats returns the database file's size in pages, all three numbers of
+// one snapshot: read one by one, a vacuum step between them could pair a
+// page count from before it with a free count from after.
 func (s *Store) Stats(ctx context.Context) (FileStats, error) {
 	var st FileStats
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return st, err
+	}
+	defer tx.Rollback()
 	for _, p := range []struct {
 		pragma string
 		dst    *int64
 	}{{"page_count", &st.Pages}, {"freelist_count", &st.FreePages}, {"page_size", &st.PageSize}} {
-		if err := s.db.QueryRowContext(ctx, "PRAGMA "+p.pragma).Scan(p.dst); err != nil {
+		if err := tx.QueryRowContext(ctx, "PRAGMA "+p.pragma).Scan(p.dst); err != nil {
 			return st, err
 		}
 	}
