@@ -366,22 +366,29 @@ func BenchmarkSearch(b *testing.B) {
 			f := benchStore(b, sh.n, sh.dims)
 			floor := newFloorScan(sh.n * sh.dims * 4)
 			vecs := queryVectors(benchQueries, sh.dims)
+			// The -fts5 modes are the peers of the keyword cache: the same
+			// queries ranked by FTS5 (store/keywords.go).
 			modes := []struct {
 				name, mode string
 				texts      []string
 				floor      *floorScan
+				fts5       bool
 			}{
-				{"vector", ragd.ModeVector, nil, floor},
-				{"hybrid", ragd.ModeHybrid, natural, floor},
-				{"hybrid-rare-words", ragd.ModeHybrid, rare, floor},
-				{"keyword", ragd.ModeKeyword, natural, nil},
-				{"keyword-rare-words", ragd.ModeKeyword, rare, nil},
+				{"vector", ragd.ModeVector, nil, floor, false},
+				{"hybrid", ragd.ModeHybrid, natural, floor, false},
+				{"hybrid-fts5", ragd.ModeHybrid, natural, floor, true},
+				{"hybrid-rare-words", ragd.ModeHybrid, rare, floor, false},
+				{"keyword", ragd.ModeKeyword, natural, nil, false},
+				{"keyword-fts5", ragd.ModeKeyword, natural, nil, true},
+				{"keyword-rare-words", ragd.ModeKeyword, rare, nil, false},
+				{"keyword-rare-words-fts5", ragd.ModeKeyword, rare, nil, true},
 			}
 			for _, m := range modes {
 				if m.mode != ragd.ModeVector && (sh.n != 100_000 || sh.dims != 384) {
 					continue
 				}
 				b.Run(m.name, func(b *testing.B) {
+					keywordPath(b, f, m.fts5)
 					latencies(b, m.floor, func(i int) error {
 						q := ragd.SearchQuery{Mode: m.mode, Vector: vecs[i%len(vecs)], TopK: 10}
 						if m.texts != nil {
@@ -423,6 +430,9 @@ func BenchmarkSearch(b *testing.B) {
 					continue
 				}
 				b.Run(mode+"-filtered", func(b *testing.B) {
+					if mode == ragd.ModeHybrid {
+						keywordPath(b, f, false)
+					}
 					latencies(b, floor, func(i int) error {
 						res, err := f.s.Search(ctx, "bench", f.col.ID, ragd.SearchQuery{Mode: mode,
 							Vector: vecs[i%len(vecs)], Text: natural[i%len(natural)], TopK: 10, Filter: filter})
@@ -433,7 +443,49 @@ func BenchmarkSearch(b *testing.B) {
 					})
 				})
 			}
+			if sh.n == 100_000 && sh.dims == 384 {
+				// A keyword query right after an item of 4 chunks was
+				// inserted (untimed): the cache rebuilds the block the
+				// item touched, tokenizing only its chunks; last, as the
+				// inserts grow the collection.
+				extra := benchItems(b, 4*2*(benchQueries+benchWarmup), sh.dims, nil)[0]
+				for _, fts5 := range []bool{false, true} {
+					name := "keyword-after-insert"
+					if fts5 {
+						name += "-fts5"
+					}
+					b.Run(name, func(b *testing.B) {
+						keywordPath(b, f, fts5)
+						measure(b, benchQueries, nil, func(int) error {
+							_, err := f.s.InsertItems(ctx, "bench", f.col.ID, storetest.Stamp(extra[:1]))
+							extra = extra[1:]
+							return err
+						}, func(i int) error {
+							_, err := f.s.Search(ctx, "bench", f.col.ID, ragd.SearchQuery{Mode: ragd.ModeKeyword, Text: natural[i%len(natural)], TopK: 10})
+							return err
+						})
+					})
+				}
+			}
 		})
+	}
+}
+
+// keywordPath makes f's keyword queries FTS5's until b ends when fts5 is
+// set, and otherwise builds f's keyword cache before b measures it.
+func keywordPath(b *testing.B, f *fixture, fts5 bool) {
+	b.Helper()
+	if fts5 {
+		f.s.SetKeywordCacheBytes(0)
+		b.Cleanup(func() { f.s.SetKeywordCacheBytes(store.DefaultKeywordCacheBytes) })
+		return
+	}
+	start := time.Now()
+	if err := f.s.BuildKeywordCache(context.Background(), "bench", f.col.ID); err != nil {
+		b.Fatal(err)
+	}
+	if d := time.Since(start); d > time.Second {
+		b.Logf("keyword cache built in %v", d.Round(time.Millisecond))
 	}
 }
 

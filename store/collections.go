@@ -238,6 +238,7 @@ func (s *Store) DeleteCollection(ctx context.Context, ws, id string) (*ragd.Coll
 	if err != nil {
 		return nil, nil, err
 	}
+	s.kws.drop(seq)
 	s.freeSpace()
 	return c, files, nil
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math"
 	"strings"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/store/scopedfts"
 )
 
 // MigrationsBefore makes Open apply only the migrations whose names sort
@@ -90,7 +92,7 @@ func (s *Store) KeywordPlan(ctx context.Context, ws, colID string, filtered bool
 	if err != nil {
 		return "", err
 	}
-	args := []any{10, 100, ftsTerms(seq, "word")[0], 1, 100}
+	args := []any{10, 100, scopedfts.Phrase(seq, "word"), 1, 100}
 	if filtered {
 		args = append(args, "[1,2,3]")
 	}
@@ -139,4 +141,69 @@ func Writes(s *Store) uint64 { return s.writes.Load() }
 // pass f.
 func (s *Store) FilterIDs(ctx context.Context, f *ragd.Filter, colID string) ([]int64, error) {
 	return s.filterIDs(ctx, f, colID)
+}
+
+// SetKeywordSyncBlocks sets how many stale keyword blocks a search builds
+// itself before it leaves the collection to the background builder.
+func (s *Store) SetKeywordSyncBlocks(n int) { s.kwSyncBlocks = n }
+
+// Ranked is one keyword ranking's chunk IDs and scores, best first.
+type Ranked struct {
+	IDs    []int64
+	Scores []float64
+}
+
+func ranked(cands []candidate) Ranked {
+	var r Ranked
+	for _, c := range cands {
+		r.IDs, r.Scores = append(r.IDs, c.id), append(r.Scores, c.score)
+	}
+	return r
+}
+
+// CachedKeyword ranks text's words in collection colID from the keyword
+// cache alone; ok is false when the cache did not answer.
+func (s *Store) CachedKeyword(ctx context.Context, ws, colID, text string, k int, allowed []int64) (r Ranked, ok bool, err error) {
+	c, seq, err := s.collection(ctx, s.db, ws, colID)
+	if err != nil {
+		return r, false, err
+	}
+	cands, ok, err := s.cachedKeywordSearch(ctx, c, seq, queryWords(text), k, allowed, false)
+	return ranked(cands), ok, err
+}
+
+// FTS5Keyword ranks text's words in collection colID by FTS5's
+// bm25_scoped over every word, unpruned, in one range: the cache's oracle.
+func (s *Store) FTS5Keyword(ctx context.Context, ws, colID, text string, k int, allowed []int64) (Ranked, error) {
+	_, seq, err := s.collection(ctx, s.db, ws, colID)
+	if err != nil {
+		return Ranked{}, err
+	}
+	var st keywordStats
+	if err := s.db.QueryRowContext(ctx, `SELECT keyword_rows, keyword_tokens FROM collections WHERE seq = ?`, seq).Scan(&st.rows, &st.tokens); err != nil {
+		return Ranked{}, err
+	}
+	var phrases []string
+	for _, w := range queryWords(text) {
+		phrases = append(phrases, scopedfts.Phrase(seq, w))
+	}
+	cands, err := s.rankKeyword(ctx, st, strings.Join(phrases, " OR "), k, []rowidRange{{math.MinInt64, math.MaxInt64}}, allowed)
+	return ranked(cands), err
+}
+
+// BuildKeywordCache builds the keyword cache of collection colID, as the
+// background builder does.
+func (s *Store) BuildKeywordCache(ctx context.Context, ws, colID string) error {
+	c, seq, err := s.collection(ctx, s.db, ws, colID)
+	if err != nil {
+		return err
+	}
+	return s.buildKeywordCache(ctx, kwBuild{seq, c.ID})
+}
+
+// KeywordCacheBytes returns the bytes the keyword cache holds.
+func (s *Store) KeywordCacheBytes() int64 {
+	s.kws.mu.Lock()
+	defer s.kws.mu.Unlock()
+	return s.kws.bytes
 }

@@ -196,7 +196,7 @@ func filterString(f *ragd.Filter) string {
 func TestMigrateMetaValues(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), store.FileName)
-	old, err := store.Open(path, store.MigrationsBefore("120"))
+	old, err := store.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,6 +204,9 @@ func TestMigrateMetaValues(t *testing.T) {
 	if err := old.Close(); err != nil {
 		t.Fatal(err)
 	}
+	// The database as a ragd before migration 120 left it.
+	undoMigration(t, path, "120", `DROP TRIGGER items_meta_insert`, `DROP TRIGGER items_meta_delete`, `DROP TRIGGER items_meta_update`,
+		`DROP TABLE meta_values`)
 	s, err := store.Open(path)
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 
 	"github.com/ragd/ragd/store/scopedfts"
 )
@@ -59,6 +60,16 @@ func collectionDims(ctx context.Context, tx *sql.Tx, seq int64) (int, error) {
 // the chunks' vectors in the same transaction: the index_writes it
 // increments versions both (vecscan.go, termcounts.go).
 func indexKeywords(ctx context.Context, tx *sql.Tx, seq int64, where string, args ...any) error {
+	if err := addKeywordRows(ctx, tx, seq, where, args...); err != nil {
+		return err
+	}
+	return touchKeywordBlocks(ctx, tx, seq, `SELECT id FROM chunks WHERE `+where, args...)
+}
+
+// addKeywordRows is indexKeywords without the blocks' versions, for
+// migration 090, which runs before their table exists (migration 130
+// fills it).
+func addKeywordRows(ctx context.Context, tx *sql.Tx, seq int64, where string, args ...any) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO fts_chunks (rowid, content) SELECT id, `+scopedfts.Text("?", keywordText)+`
 		FROM chunks WHERE `+where, append([]any{seq}, args...)...); err != nil {
 		return err
@@ -106,8 +117,21 @@ func unindexChunks(ctx context.Context, tx *sql.Tx, seq int64, query string, arg
 			return err
 		}
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE collections SET keyword_rows = keyword_rows - ?, keyword_tokens = keyword_tokens - ?,
-		index_writes = index_writes + 1 WHERE seq = ?`, rows, tokens, seq)
+	if _, err = tx.ExecContext(ctx, `UPDATE collections SET keyword_rows = keyword_rows - ?, keyword_tokens = keyword_tokens - ?,
+		index_writes = index_writes + 1 WHERE seq = ?`, rows, tokens, seq); err != nil {
+		return err
+	}
+	return touchKeywordBlocks(ctx, tx, seq, `SELECT value AS id FROM json_each(?)`, jsonIDs(ids))
+}
+
+// touchKeywordBlocks sets the version of the keyword blocks of collection
+// seq holding the chunk IDs query selects (with args, as a column "id")
+// to the collection's index_writes, which the caller has just
+// incremented: the keyword cache rebuilds those blocks (keywords.go).
+func touchKeywordBlocks(ctx context.Context, tx *sql.Tx, seq int64, query string, args ...any) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO keyword_blocks (collection_seq, block, version)
+		SELECT ?, id >> `+strconv.Itoa(kwBlockShift)+`, (SELECT index_writes FROM collections WHERE seq = ?) FROM (`+query+`) WHERE true GROUP BY 2
+		ON CONFLICT DO UPDATE SET version = excluded.version`, append([]any{seq, seq}, args...)...)
 	return err
 }
 
@@ -126,6 +150,9 @@ func dropCollectionIndex(ctx context.Context, tx *sql.Tx, seq int64, colID strin
 		return err
 	}
 	if err := deleteRowids(ctx, tx, "fts_chunks", ids); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM keyword_blocks WHERE collection_seq = ?`, seq); err != nil {
 		return err
 	}
 	t := vecTable(dims)
@@ -187,7 +214,7 @@ func moveCollectionTables(ctx context.Context, tx *sql.Tx) error {
 			vecTable(c.dims), c.seq), c.seq); err != nil {
 			return err
 		}
-		if err := indexKeywords(ctx, tx, c.seq, fmt.Sprintf(`id IN (SELECT id FROM fts_c%d_docsize)`, c.seq)); err != nil {
+		if err := addKeywordRows(ctx, tx, c.seq, fmt.Sprintf(`id IN (SELECT id FROM fts_c%d_docsize)`, c.seq)); err != nil {
 			return err
 		}
 		for _, t := range []string{"vec_c%d", "fts_c%d"} {

@@ -31,6 +31,21 @@ func openRaw(t *testing.T, path string) *sql.DB {
 	return db
 }
 
+// undoMigration makes the closed database at path one that migration
+// version has not reached: it runs the statements undoing it and forgets
+// it was applied, so the next Open applies it to data today's code wrote
+// (which writes the tables of every migration).
+func undoMigration(t *testing.T, path, version string, undo ...string) {
+	t.Helper()
+	raw := openRaw(t, path)
+	defer raw.Close()
+	for _, q := range append(undo, `DELETE FROM schema_migrations WHERE version LIKE '`+version+`%'`) {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func count(t *testing.T, db *sql.DB, query string, args ...any) int {
 	t.Helper()
 	var n int

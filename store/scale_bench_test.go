@@ -14,6 +14,7 @@ import (
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/store/storetest"
 )
 
@@ -35,17 +36,9 @@ import (
 // first run, which reads the filter from the database, and the others,
 // which find it kept.
 func BenchmarkScale(b *testing.B) {
-	sizes := os.Getenv("RAGD_BENCH_SCALE")
-	if sizes == "" {
-		b.Skip("set RAGD_BENCH_SCALE (make bench-scale)")
-	}
 	const dims = 384
 	ctx := context.Background()
-	for _, f := range strings.Split(sizes, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n <= 0 {
-			b.Fatalf("RAGD_BENCH_SCALE: %q is not a chunk count", f)
-		}
+	for _, n := range scaleSizes(b) {
 		for _, clustered := range []bool{false, true} {
 			name := fmt.Sprintf("%dk/random", n/1000)
 			if clustered {
@@ -106,6 +99,7 @@ func BenchmarkScale(b *testing.B) {
 					})
 				} else {
 					for i := range want {
+						var err error
 						if want[i], err = search(qs[i], true); err != nil {
 							b.Fatal(err)
 						}
@@ -189,6 +183,93 @@ func BenchmarkScale(b *testing.B) {
 				})
 			})
 		}
+	}
+}
+
+// scaleSizes returns the chunk counts RAGD_BENCH_SCALE lists, skipping b
+// when it is unset.
+func scaleSizes(b *testing.B) []int {
+	sizes := os.Getenv("RAGD_BENCH_SCALE")
+	if sizes == "" {
+		b.Skip("set RAGD_BENCH_SCALE (make bench-scale)")
+	}
+	var out []int
+	for _, f := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			b.Fatalf("RAGD_BENCH_SCALE: %q is not a chunk count", f)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// BenchmarkKeywordScale measures keyword search at each size of
+// RAGD_BENCH_SCALE (make bench-scale), from the keyword cache and, as its
+// peer, from FTS5, on the same store in the same run: chunks of the
+// benchmark's Zipf text (120 words), 8-dimension vectors, natural and
+// rare-word queries. It also reports the cache's build time and size.
+func BenchmarkKeywordScale(b *testing.B) {
+	const dims = 8
+	ctx := context.Background()
+	natural, rare := queryTexts(benchQueries, false), queryTexts(benchQueries, true)
+	for _, n := range scaleSizes(b) {
+		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
+			s, col := openBenchStore(b, b.TempDir(), dims)
+			defer s.Close()
+			c := newCorpus(benchSeed)
+			r := rand.New(rand.NewPCG(benchSeed, 2))
+			for done := 0; done < n; {
+				var batch []ragd.NewItem
+				for ; done < n && len(batch) < 1000; done++ {
+					text := c.text(benchWordsPerChunk)
+					batch = append(batch, ragd.NewItem{Content: text,
+						Chunks: []ragd.Chunk{{Content: text, Tokens: benchWordsPerChunk * 4 / 3, End: len(text), Vector: randomUnit(r, dims)}}})
+				}
+				if _, err := s.InsertItems(ctx, "bench", col.ID, storetest.Stamp(batch)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := s.Checkpoint(ctx); err != nil {
+				b.Fatal(err)
+			}
+			start := time.Now()
+			if err := s.BuildKeywordCache(ctx, "bench", col.ID); err != nil {
+				b.Fatal(err)
+			}
+			build := time.Since(start)
+			for _, m := range []struct {
+				name  string
+				texts []string
+				fts5  bool
+			}{
+				{"natural", natural, false},
+				{"natural-fts5", natural, true},
+				{"rare-words", rare, false},
+				{"rare-words-fts5", rare, true},
+			} {
+				b.Run(m.name, func(b *testing.B) {
+					if m.fts5 {
+						s.SetKeywordCacheBytes(0)
+						defer s.SetKeywordCacheBytes(store.DefaultKeywordCacheBytes)
+					} else if err := s.BuildKeywordCache(ctx, "bench", col.ID); err != nil {
+						b.Fatal(err)
+					}
+					measure(b, benchQueries, nil, nil, func(i int) error {
+						res, err := s.Search(ctx, "bench", col.ID, ragd.SearchQuery{Mode: ragd.ModeKeyword, Text: m.texts[i%len(m.texts)], TopK: 10})
+						if err == nil && len(res) == 0 {
+							err = fmt.Errorf("%q found nothing", m.texts[i%len(m.texts)])
+						}
+						return err
+					})
+					if !m.fts5 {
+						b.ReportMetric(build.Seconds(), "build-s")
+						b.ReportMetric(float64(s.KeywordCacheBytes())/(1<<20), "cache-MiB")
+					}
+					b.ReportMetric(rssGiB(), "RSS-GiB")
+				})
+			}
+		})
 	}
 }
 

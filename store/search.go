@@ -124,9 +124,16 @@ const defaultKeywordSplitRows = 10_000
 // by term frequency and length alone, and min-max normalisation in fuse
 // would give that noise the keyword ranking's full weight.
 func (s *Store) keywordSearch(ctx context.Context, c *ragd.Collection, seq int64, text string, k int, allowed []int64, informative bool) ([]candidate, error) {
-	terms := ftsTerms(seq, text)
-	if len(terms) == 0 {
+	words := queryWords(text)
+	if len(words) == 0 {
 		return nil, nil
+	}
+	if cands, ok, err := s.cachedKeywordSearch(ctx, c, seq, words, k, allowed, informative); ok {
+		return cands, err
+	}
+	terms := make([]string, len(words))
+	for i, w := range words {
+		terms[i] = scopedfts.Phrase(seq, w)
 	}
 	ranges, err := s.rowidRanges(ctx, c, seq)
 	if err != nil {
@@ -339,13 +346,12 @@ func scanCandidates(rows *sql.Rows, score func(float64) float64) ([]candidate, e
 	return out, rows.Err()
 }
 
-// ftsTerms turns free text into FTS5 query terms of collection seq,
-// matched with OR: its distinct words, each a phrase scoped to the
-// collection, so that no word is read as FTS5 syntax.
-// Stopwords are left out unless the query has nothing else: their BM25
-// weight is next to nothing, but matching them makes FTS5 score nearly
-// every row.
-func ftsTerms(seq int64, text string) []string {
+// queryWords turns free text into keyword query terms, matched with OR:
+// its distinct words, at most 64, each made an FTS5 phrase scoped to the
+// collection, so that no word is read as FTS5 syntax. Stopwords are left
+// out unless the query has nothing else: their BM25 weight is next to
+// nothing, but matching them makes FTS5 score nearly every row.
+func queryWords(text string) []string {
 	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsNumber(r)
 	})
@@ -363,7 +369,7 @@ func ftsTerms(seq int64, text string) []string {
 	for _, w := range words {
 		if !seen[w] && len(terms) < 64 {
 			seen[w] = true
-			terms = append(terms, scopedfts.Phrase(seq, w))
+			terms = append(terms, w)
 		}
 	}
 	return terms

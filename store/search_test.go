@@ -266,7 +266,18 @@ func TestHybridScores(t *testing.T) {
 // Terms found in half the chunks or more are dropped from large keyword
 // queries; the results are those of the full query.
 func TestKeywordPruning(t *testing.T) {
+	for _, cache := range []bool{true, false} {
+		t.Run(fmt.Sprintf("cache=%v", cache), func(t *testing.T) { testKeywordPruning(t, cache) })
+	}
+}
+
+// testKeywordPruning is TestKeywordPruning from the keyword cache, which
+// scores every term, or from FTS5, which drops the common ones.
+func testKeywordPruning(t *testing.T, cache bool) {
 	s := storetest.MustOpen(t)
+	if !cache {
+		s.SetKeywordCacheBytes(0)
+	}
 	ctx := context.Background()
 	c := mustCollection(t, s, "ws", "prune")
 	var nis []ragd.NewItem
@@ -399,6 +410,7 @@ func TestKeywordFilterPlan(t *testing.T) {
 func TestKeywordSplitMatchesWhole(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3)) // three uneven ranges
 	s := storetest.MustOpen(t)
+	s.SetKeywordCacheBytes(0) // FTS5's ranking, split
 	ctx := context.Background()
 	c := mustCollection(t, s, "ws", "split")
 	r := rand.New(rand.NewPCG(7, 7))
@@ -453,6 +465,7 @@ func TestKeywordSplitMatchesWhole(t *testing.T) {
 // the rows and stops being scored.
 func TestTermCountsFollowWrites(t *testing.T) {
 	s := storetest.MustOpen(t)
+	s.SetKeywordCacheBytes(0) // the counts serve FTS5's ranking only
 	ctx := context.Background()
 	c := mustCollection(t, s, "ws", "counts")
 	var nis []ragd.NewItem
@@ -486,6 +499,7 @@ func TestTermCountsFollowWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer fresh.Close()
+		fresh.SetKeywordCacheBytes(0)
 		q := ragd.SearchQuery{Mode: ragd.ModeKeyword, Text: "widget zanzibar report", TopK: 10}
 		if got, want := searchString(t, s, c.ID, q), searchString(t, fresh, c.ID, q); got != want {
 			t.Fatalf("after %s the cached store ranks\n%s\nwant\n%s", step, got, want)

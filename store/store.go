@@ -91,8 +91,11 @@ type Store struct {
 	quantizeAbove int64     // see DefaultQuantizeAbove
 	binaryFirst   bool      // quantized scans begin with sign bits (cachedVectorSearch)
 
-	keywordSplitRows int        // see defaultKeywordSplitRows
-	terms            termCounts // rows per keyword term, see termcounts.go
+	keywordSplitRows int          // see defaultKeywordSplitRows
+	terms            termCounts   // rows per keyword term, see termcounts.go
+	kws              *kwCache     // postings of searched collections, see keywords.go
+	kwBuilds         chan kwBuild // collections for keywordBuildLoop to build
+	kwSyncBlocks     int          // see defaultKeywordSyncBlocks
 
 	// writes counts the write transactions committed since Open through
 	// write: every change of what a search reads goes through it, so an
@@ -163,6 +166,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
 	s := &Store{path: abs, db: db, wdb: wdb, now: time.Now, log: slog.Default(), vecs: newVecCache(DefaultVectorCacheBytes), filters: newFilterCache(), diskScanBatch: defaultDiskScanBatch, quantizeAbove: DefaultQuantizeAbove, binaryFirst: true, keywordSplitRows: defaultKeywordSplitRows,
+		kws: newKwCache(DefaultKeywordCacheBytes), kwBuilds: make(chan kwBuild, 64), kwSyncBlocks: defaultKeywordSyncBlocks,
 		vacuumKick: make(chan struct{}, 1), stop: make(chan struct{})}
 	for _, o := range opts {
 		o(s)
@@ -171,9 +175,10 @@ func Open(path string, opts ...Option) (*Store, error) {
 		s.closeDBs()
 		return nil, fmt.Errorf("migrate %s: %w", abs, err)
 	}
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.checkpointLoop(30 * time.Second)
 	go s.vacuumLoop()
+	go s.keywordBuildLoop()
 	s.freeSpace() // pages a previous run left free
 	return s, nil
 }

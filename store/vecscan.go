@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"container/heap"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -101,18 +100,25 @@ func (s *Store) SetVectorCacheBytes(n int64) {
 // the cache fits its budget.
 func (c *vecCache) evictLocked(keep int64) {
 	for c.bytes > c.budget {
-		victim, oldest := int64(-1), int64(0)
-		for seq, vc := range c.cols {
-			if seq != keep && (victim < 0 || vc.lastUsed < oldest) {
-				victim, oldest = seq, vc.lastUsed
-			}
-		}
+		victim := lruVictim(c.cols, func(vc *vecCollection) int64 { return vc.lastUsed }, keep)
 		if victim < 0 {
 			return
 		}
 		c.bytes -= c.cols[victim].bytes
 		delete(c.cols, victim)
 	}
+}
+
+// lruVictim returns the key of the entry of cols least recently used,
+// by the tick lastUsed reads, other than keep; -1 when there is none.
+func lruVictim[V any](cols map[int64]V, lastUsed func(V) int64, keep int64) int64 {
+	victim, oldest := int64(-1), int64(0)
+	for seq, v := range cols {
+		if seq != keep && (victim < 0 || lastUsed(v) < oldest) {
+			victim, oldest = seq, lastUsed(v)
+		}
+	}
+	return victim
 }
 
 // collection returns the cache entry of seq, holding floats or codes as
@@ -471,38 +477,18 @@ type hit struct {
 // worse orders hits by distance, then rowid, so results are deterministic.
 func worse(a, b hit) bool { return a.d > b.d || (a.d == b.d && a.id > b.id) }
 
-// topK is a max-heap of the best k hits seen, the worst on top.
-type topK struct {
-	k    int
-	hits []hit
-}
+// topK keeps the best k hits seen, the farthest on top.
+type topK = bestK[hit]
 
-func (t *topK) Len() int           { return len(t.hits) }
-func (t *topK) Less(i, j int) bool { return worse(t.hits[i], t.hits[j]) }
-func (t *topK) Swap(i, j int)      { t.hits[i], t.hits[j] = t.hits[j], t.hits[i] }
-func (t *topK) Push(x any)         { t.hits = append(t.hits, x.(hit)) }
-func (t *topK) Pop() any {
-	h := t.hits[len(t.hits)-1]
-	t.hits = t.hits[:len(t.hits)-1]
-	return h
-}
+func newTopK(k int) topK { return topK{k: k, worse: worse} }
 
-// bound is the distance a hit must not exceed to enter: the worst kept
-// once k are, else +Inf.
-func (t *topK) bound() float32 {
-	if len(t.hits) < t.k {
+// bound is the distance a hit must not exceed to enter t: the farthest
+// kept once k are, else +Inf.
+func bound(t *topK) float32 {
+	if !t.full() {
 		return float32(math.Inf(1))
 	}
 	return t.hits[0].d
-}
-
-func (t *topK) offer(h hit) {
-	if len(t.hits) < t.k {
-		heap.Push(t, h)
-	} else if worse(t.hits[0], h) {
-		t.hits[0] = h
-		heap.Fix(t, 0)
-	}
 }
 
 // scanChunks computes the distance from v to every valid vector of chunks
@@ -526,7 +512,7 @@ func scanChunks(chunks []*vecChunk, v []float32, k int, allowed []int64) []candi
 	tops := make([]topK, workers)
 	var wg sync.WaitGroup
 	for w := range tops {
-		tops[w].k = k
+		tops[w] = newTopK(k)
 		wg.Go(func() {
 			var buf scanBuffers
 			// Chunks are dealt round-robin so the workers get equal work
@@ -550,7 +536,7 @@ func scanChunks(chunks []*vecChunk, v []float32, k int, allowed []int64) []candi
 			// A finite ceiling means k valid slots: finding fewer within
 			// it, the first pass's bounds failed; the codes decide alone.
 			if len(tops[w].hits) < k && !math.IsInf(float64(ceiling), 1) {
-				tops[w] = topK{k: k}
+				tops[w] = newTopK(k)
 				scan(float32(math.Inf(1)), false)
 			}
 		})
@@ -603,7 +589,7 @@ func scanChunk(ch *vecChunk, v []float32, qc *queryCodes, lb []float32, ceiling 
 	if ch.codes != nil {
 		// Only the slots that can enter the top k come back.
 		buf.slots = slices.Grow(buf.slots[:0], ch.used)[:ch.used]
-		n := nearCodes(qc, ch, lb, min(ceiling, top.bound()), buf.slots, buf.dist, simdBest)
+		n := nearCodes(qc, ch, lb, min(ceiling, bound(top)), buf.slots, buf.dist, simdBest)
 		for m, j := range buf.slots[:n] {
 			offer(int(j), buf.dist[m])
 		}
@@ -640,7 +626,7 @@ var lbPool = sync.Pool{New: func() any { return new([][]float32) }}
 func signPass(q *queryCodes, chunks []*vecChunk, k int, allowed []int64) (*[][]float32, float32) {
 	lbs := lbPool.Get().(*[][]float32)
 	*lbs = slices.Grow((*lbs)[:0], len(chunks))[:len(chunks)]
-	nearest := topK{k: ceilingSample * k} // by estimate; id is chunk << 32 | slot
+	nearest := newTopK(ceilingSample * k) // by estimate; id is chunk << 32 | slot
 	var ub []float32
 	for c, ch := range chunks {
 		lb := (*lbs)[c]
@@ -653,11 +639,11 @@ func signPass(q *queryCodes, chunks []*vecChunk, k int, allowed []int64) (*[][]f
 		ub = slices.Grow(ub[:0], n)[:n]
 		signBounds(q, ch, lb, ub, simdBest)
 		(*lbs)[c] = lb
-		bound := nearest.bound()
+		limit := bound(&nearest)
 		for j, u := range ub {
-			if est := (lb[j] + u) / 2; est < bound {
+			if est := (lb[j] + u) / 2; est < limit {
 				nearest.offer(hit{id: int64(c)<<32 | int64(j), d: est})
-				bound = nearest.bound()
+				limit = bound(&nearest)
 			}
 		}
 	}

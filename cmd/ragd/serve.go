@@ -45,6 +45,8 @@ type Main struct {
 	StorageLimitBytes int64
 	// MemoryBudget bounds the bytes of vectors held in memory for search.
 	MemoryBudget int64
+	// KeywordMemory bounds the bytes of keyword postings held in memory.
+	KeywordMemory int64
 	// Config is the optional config file listing model providers.
 	Config string
 	// MaxRerankDocuments and MaxRerankBytes limit one /v1/rerank call.
@@ -80,6 +82,8 @@ func (m *Main) ParseFlags(args []string) error {
 		"most bytes of files each workspace may store, through /v1/files and collection uploads; 0 for no limit (env RAGD_STORAGE_LIMIT_BYTES)")
 	fs.Int64Var(&m.MemoryBudget, "memory-budget", int64(envInt("RAGD_MEMORY_BUDGET", store.DefaultVectorCacheBytes)),
 		"bytes of vectors kept in memory for search; a collection beyond it is scanned from disk, slower (env RAGD_MEMORY_BUDGET)")
+	fs.Int64Var(&m.KeywordMemory, "keyword-memory", int64(envInt("RAGD_KEYWORD_MEMORY", store.DefaultKeywordCacheBytes)),
+		"bytes of keyword postings kept in memory for ranking; a collection beyond it is ranked by FTS5, slower; 0 for FTS5 always (env RAGD_KEYWORD_MEMORY)")
 	fs.Int64Var(&m.MaxFileBytes, "max-file-bytes", int64(envInt("RAGD_MAX_FILE_BYTES", ingest.DefaultMaxFileBytes)), "largest uploaded file, in bytes (env RAGD_MAX_FILE_BYTES)")
 	fs.StringVar(&m.Config, "config", envOr("RAGD_CONFIG", ""), "optional YAML file listing chat (and speech, transcription, image, video, music), embedding and rerank providers (env RAGD_CONFIG)")
 	fs.IntVar(&m.MaxRerankDocuments, "max-rerank-documents", envInt("RAGD_MAX_RERANK_DOCUMENTS", server.DefaultMaxRerankDocuments), "most documents in one /v1/rerank call (env RAGD_MAX_RERANK_DOCUMENTS)")
@@ -108,6 +112,9 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if m.MemoryBudget < 0 {
 		return fmt.Errorf("--memory-budget must be 0 or more bytes, got %d", m.MemoryBudget)
+	}
+	if m.KeywordMemory < 0 {
+		return fmt.Errorf("--keyword-memory must be 0 or more bytes, got %d", m.KeywordMemory)
 	}
 	// Secrets come only from the environment, never from flags.
 	m.AdminKey = os.Getenv("RAGD_ADMIN_KEY")
@@ -180,7 +187,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
-	storeOpts := []store.Option{store.WithLogger(log), store.WithMemoryBudget(m.MemoryBudget)}
+	storeOpts := []store.Option{store.WithLogger(log), store.WithMemoryBudget(m.MemoryBudget), store.WithKeywordMemory(m.KeywordMemory)}
 	var st *store.Store
 	// In a cluster the node opens the store, after restoring a snapshot
 	// into it if the replicated log no longer holds what it lacks.

@@ -335,11 +335,12 @@ func TestServeFlags(t *testing.T) {
 		timeouts    server.Timeouts
 		metricsAuth bool
 		memory      int64
+		keywords    int64
 	}{
-		{"Defaults", nil, server.DefaultTimeouts, false, store.DefaultVectorCacheBytes},
+		{"Defaults", nil, server.DefaultTimeouts, false, store.DefaultVectorCacheBytes, store.DefaultKeywordCacheBytes},
 		{"Set", []string{"--read-header-timeout", "1s", "--read-timeout", "2s", "--write-timeout", "3s", "--idle-timeout", "4s", "--metrics-auth",
-			"--memory-budget", "1048576"},
-			server.Timeouts{ReadHeader: time.Second, Read: 2 * time.Second, Write: 3 * time.Second, Idle: 4 * time.Second}, true, 1 << 20},
+			"--memory-budget", "1048576", "--keyword-memory", "0"},
+			server.Timeouts{ReadHeader: time.Second, Read: 2 * time.Second, Write: 3 * time.Second, Idle: 4 * time.Second}, true, 1 << 20, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			m := NewMain(io.Discard, io.Discard)
@@ -350,13 +351,15 @@ func TestServeFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if m.Timeouts != tt.timeouts || ops.MetricsAuth != tt.metricsAuth || m.MemoryBudget != tt.memory {
-				t.Fatalf("timeouts %+v, metrics auth %v, memory budget %d; want %+v, %v, %d",
-					m.Timeouts, ops.MetricsAuth, m.MemoryBudget, tt.timeouts, tt.metricsAuth, tt.memory)
+			if m.Timeouts != tt.timeouts || ops.MetricsAuth != tt.metricsAuth || m.MemoryBudget != tt.memory || m.KeywordMemory != tt.keywords {
+				t.Fatalf("timeouts %+v, metrics auth %v, memory budget %d, keyword memory %d; want %+v, %v, %d, %d",
+					m.Timeouts, ops.MetricsAuth, m.MemoryBudget, m.KeywordMemory, tt.timeouts, tt.metricsAuth, tt.memory, tt.keywords)
 			}
 		})
 	}
-	if err := NewMain(io.Discard, io.Discard).ParseFlags([]string{"--memory-budget", "-1"}); err == nil || !strings.Contains(err.Error(), "--memory-budget") {
-		t.Errorf("--memory-budget -1: %v, want an error naming the flag", err)
+	for _, flag := range []string{"--memory-budget", "--keyword-memory"} {
+		if err := NewMain(io.Discard, io.Discard).ParseFlags([]string{flag, "-1"}); err == nil || !strings.Contains(err.Error(), flag) {
+			t.Errorf("%s -1: %v, want an error naming the flag", flag, err)
+		}
 	}
 }

@@ -92,6 +92,12 @@ static int scopeTokenize(Fts5Tokenizer *p, void *pCtx, int flags, const char *pT
 	return t->mod->porter.xTokenize(t->inner, &c, flags, pText + i + 1, nText - i - 1, scopeToken);
 }
 
+double scopedfts_idf(sqlite3_int64 nRow, sqlite3_int64 nHit) {
+	double idf = log((nRow - nHit + 0.5) / (nHit + 0.5));
+	if (idf <= 0.0) idf = 1e-6;
+	return idf;
+}
+
 // bm25Data is what one query's ranking computes once: each phrase's IDF
 // within the collection and the collection's average row length.
 typedef struct bm25Data {
@@ -144,11 +150,7 @@ static void bm25Scoped(const Fts5ExtensionApi *pApi, Fts5Context *pFts, sqlite3_
 		for (int i = 0; rc == SQLITE_OK && i < nPhrase; i++) {
 			sqlite3_int64 nHit = 0;
 			rc = pApi->xQueryPhrase(pFts, i, (void *)&nHit, countHits);
-			if (rc == SQLITE_OK) {
-				double idf = log((nRow - nHit + 0.5) / (nHit + 0.5));
-				if (idf <= 0.0) idf = 1e-6;
-				d->aIDF[i] = idf;
-			}
+			if (rc == SQLITE_OK) d->aIDF[i] = scopedfts_idf(nRow, nHit);
 		}
 		if (rc != SQLITE_OK) {
 			sqlite3_free(d);
@@ -202,6 +204,92 @@ static void docLen(sqlite3_context *pCtx, int nVal, sqlite3_value **apVal) {
 	sqlite3_result_int64(pCtx, (sqlite3_int64)v);
 }
 
+// termsFunc is fts_terms' state on one connection: a porter tokenizer
+// made as the scoped tokenizer makes its inner one.
+typedef struct termsFunc {
+	fts5_tokenizer porter;
+	Fts5Tokenizer *inner;
+} termsFunc;
+
+static void termsDestroy(void *p) {
+	termsFunc *f = (termsFunc *)p;
+	f->porter.xDelete(f->inner);
+	sqlite3_free(f);
+}
+
+// termsOut collects one fts_terms call's tokens.
+typedef struct termsOut {
+	char *p;
+	int n, cap;
+	int max; // FTS5 cuts a scoped token at FTS5_MAX_TOKEN_SIZE bytes
+} termsOut;
+
+// FTS5_MAX_TOKEN_SIZE is FTS5's (fts5Int.h): longer tokens are cut to it.
+#define FTS5_MAX_TOKEN_SIZE 32768
+
+static int termsToken(void *pCtx, int tflags, const char *pToken, int nToken, int iStart, int iEnd) {
+	termsOut *o = (termsOut *)pCtx;
+	(void)iStart;
+	(void)iEnd;
+	// FTS5 indexes a colocated token without counting it in the row's
+	// length; porter makes none, and the keyword cache counts every token.
+	if (tflags & FTS5_TOKEN_COLOCATED) return SQLITE_ERROR;
+	if (nToken > o->max) nToken = o->max;
+	if (o->n + nToken + 1 > o->cap) {
+		int cap = (o->n + nToken + 1) * 2;
+		char *p = sqlite3_realloc(o->p, cap);
+		if (!p) return SQLITE_NOMEM;
+		o->p = p;
+		o->cap = cap;
+	}
+	memcpy(o->p + o->n, pToken, nToken);
+	o->p[o->n + nToken] = 0;
+	o->n += nToken + 1;
+	return SQLITE_OK;
+}
+
+// ftsTerms is fts_terms(text, scope): the tokens the scoped tokenizer
+// indexes for text, without their scope prefix of scope bytes ("<seq>:"),
+// each ended by a zero byte, in order. The keyword cache
+// (store/keywords.go) builds its postings from them.
+static void ftsTerms(sqlite3_context *pCtx, int nVal, sqlite3_value **apVal) {
+	(void)nVal;
+	termsFunc *f = (termsFunc *)sqlite3_user_data(pCtx);
+	const char *text = (const char *)sqlite3_value_text(apVal[0]);
+	int n = sqlite3_value_bytes(apVal[0]);
+	if (!text) return;
+	termsOut o = {0, 0, 0, FTS5_MAX_TOKEN_SIZE - sqlite3_value_int(apVal[1])};
+	if (o.max < 1) {
+		sqlite3_result_error(pCtx, "fts_terms: scope too long", -1);
+		return;
+	}
+	int rc = f->porter.xTokenize(f->inner, &o, FTS5_TOKENIZE_DOCUMENT, text, n, termsToken);
+	if (rc != SQLITE_OK) {
+		sqlite3_free(o.p);
+		sqlite3_result_error_code(pCtx, rc);
+		return;
+	}
+	if (!o.p) {
+		sqlite3_result_zeroblob(pCtx, 0);
+		return;
+	}
+	sqlite3_result_blob(pCtx, o.p, o.n, sqlite3_free);
+}
+
+// registerTerms installs fts_terms on db, with its own instance of porter.
+static int registerTerms(sqlite3 *db, scopeModule *mod) {
+	termsFunc *f = sqlite3_malloc(sizeof(*f));
+	if (!f) return SQLITE_NOMEM;
+	f->porter = mod->porter;
+	int rc = f->porter.xCreate(mod->porterData, wrappedArgs, 3, &f->inner);
+	if (rc != SQLITE_OK) {
+		sqlite3_free(f);
+		return rc;
+	}
+	return sqlite3_create_function_v2(db, "fts_terms", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, f, ftsTerms, 0, 0,
+	                                  termsDestroy);
+}
+
 static fts5_api *fts5API(sqlite3 *db) {
 	fts5_api *api = 0;
 	sqlite3_stmt *st = 0;
@@ -233,6 +321,7 @@ int scopedfts_init(sqlite3 *db, char **pzErrMsg, const void *pApi) {
 	if (rc == SQLITE_OK) {
 		rc = sqlite3_create_function(db, "fts_doclen", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, 0, docLen, 0, 0);
 	}
+	if (rc == SQLITE_OK) rc = registerTerms(db, mod);
 	if (rc != SQLITE_OK) *pzErrMsg = sqlite3_mprintf("scopedfts: registering: %s", sqlite3_errstr(rc));
 	return rc;
 }

@@ -20,7 +20,10 @@
 //     fts_doclen(sz) to read a row's token count from the table's
 //     %_docsize.
 //
-// Register installs all three on every connection opened after it, the
+// fts_terms(text, scope) gives the tokens of a text as the table indexes
+// them, for a keyword index kept beside FTS5 (Terms).
+//
+// Register installs all four on every connection opened after it, the
 // way sqlite-vec's bindings install vec0.
 package scopedfts
 
@@ -43,7 +46,7 @@ const separator = "\x1f"
 var once sync.Once
 
 // Register makes every SQLite connection opened from now on know the
-// scoped tokenizer, bm25_scoped and fts_doclen. It is safe to call more
+// scoped tokenizer, bm25_scoped, fts_doclen and fts_terms. It is safe to call more
 // than once.
 func Register() {
 	once.Do(func() {
@@ -62,4 +65,19 @@ func Text(seq, expr string) string {
 // collection seq.
 func Phrase(seq int64, text string) string {
 	return `"` + strconv.FormatInt(seq, 10) + separator + strings.ReplaceAll(text, `"`, `""`) + `"`
+}
+
+// IDF is bm25's IDF, computed by the same C code as bm25_scoped, of a
+// term found in hits of rows rows: the keyword cache's scores then equal
+// FTS5's to the bit.
+func IDF(rows, hits int64) float64 {
+	return float64(C.scopedfts_idf(C.sqlite3_int64(rows), C.sqlite3_int64(hits)))
+}
+
+// Terms returns the SQL expression of the tokens indexed for the text
+// expression expr in collection seq, without their scope prefix, each
+// ended by a zero byte, in order: fts_terms, the scoped tokenizer's own
+// tokenizing, including FTS5's cut of a token at 32 KiB.
+func Terms(seq int64, expr string) string {
+	return `fts_terms(` + expr + `, ` + strconv.Itoa(len(strconv.FormatInt(seq, 10))+1) + `)`
 }

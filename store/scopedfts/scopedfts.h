@@ -7,5 +7,9 @@
 // SCOPEDFTS_SEPARATOR ends the scope marker: "<seq>\x1f<text>".
 #define SCOPEDFTS_SEPARATOR '\x1f'
 
+// scopedfts_idf is bm25's IDF of a phrase found in nHit of nRow rows:
+// log((nRow - nHit + 0.5) / (nHit + 0.5)), 1e-6 at or below 0.
+double scopedfts_idf(sqlite3_int64 nRow, sqlite3_int64 nHit);
+
 int scopedfts_init(sqlite3 *db, char **pzErrMsg, const void *pApi);
 #endif
