@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -53,7 +54,19 @@ type kwCache struct {
 	tick    int64
 	cols    map[int64]*kwCollection // by collection seq
 	pending map[int64]bool          // builds requested, by seq
+	// refused holds the collections left to FTS5 (larger than the budget,
+	// or a row the cache cannot hold) with their size when refused
+	// (kwSize), so that they are not built again until it changes;
+	// deleted collections, whose seq never returns, are refused for good.
+	refused map[int64]string
 }
+
+// kwDeleted is the size refused gives a deleted collection.
+const kwDeleted = "deleted"
+
+// kwSize names a collection's keyword rows and tokens, which any change
+// of its keyword rows changes.
+func kwSize(rows, tokens int64) string { return fmt.Sprint(rows, ":", tokens) }
 
 // kwBlockShift sets the blocks' size: 4,096 chunk IDs, so a row's place in
 // its block fits a uint16 and a block's scratch arrays stay in L2.
@@ -93,7 +106,7 @@ type kwBlock struct {
 }
 
 func newKwCache(budget int64) *kwCache {
-	return &kwCache{budget: budget, cols: map[int64]*kwCollection{}, pending: map[int64]bool{}}
+	return &kwCache{budget: budget, cols: map[int64]*kwCollection{}, pending: map[int64]bool{}, refused: map[int64]string{}}
 }
 
 // SetKeywordCacheBytes sets the memory budget of the keyword cache,
@@ -112,17 +125,19 @@ func (s *Store) SetKeywordCacheBytes(n int64) {
 // ranked by FTS5.
 func WithKeywordMemory(n int64) Option { return func(s *Store) { s.kws.budget = n } }
 
-// collection returns the cache entry of seq, creating it, or nil when the
-// cache cannot hold an estimated size of estimate bytes.
-func (c *kwCache) collection(seq, estimate int64) *kwCollection {
+// collection returns the cache entry of seq, a collection of rows
+// keyword rows holding tokens tokens, creating it, or nil when the cache
+// cannot hold it: its estimated size is over the budget, or it was
+// refused at this size.
+func (c *kwCache) collection(seq, rows, tokens int64) *kwCollection {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if r, ok := c.refused[seq]; ok && (r == kwDeleted || r == kwSize(rows, tokens)) {
+		return nil
+	}
 	kc := c.cols[seq]
-	if estimate > c.budget {
-		if kc != nil {
-			c.bytes -= kc.charged
-			delete(c.cols, seq)
-		}
+	if kwEstimate(rows, tokens) > c.budget {
+		c.removeLocked(seq)
 		return nil
 	}
 	c.tick++
@@ -134,30 +149,53 @@ func (c *kwCache) collection(seq, estimate int64) *kwCollection {
 	return kc
 }
 
-// resize records that collection seq now holds n bytes and evicts others
-// if the cache is over budget. It reports false when kc was evicted.
-func (c *kwCache) resize(seq int64, kc *kwCollection, n int64) bool {
+// resize records the size of collection seq's entry kc, evicting others
+// if the cache is over budget. A collection larger than the whole budget
+// is refused at its size, rows and tokens. It reports false when kc is no
+// longer cached.
+func (c *kwCache) resize(seq int64, kc *kwCollection, rows, tokens int64) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cols[seq] != kc {
 		return false
 	}
+	kc.mu.Lock()
+	n := kc.bytes
+	kc.mu.Unlock()
 	c.bytes += n - kc.charged
 	kc.charged = n
+	if n > c.budget {
+		c.refuseLocked(seq, kwSize(rows, tokens))
+		return false
+	}
 	c.evictLocked(seq)
 	return c.cols[seq] == kc
 }
 
-// drop forgets collection seq, deleted: sequence numbers are never reused,
-// so nothing would search it again.
-func (c *kwCache) drop(seq int64) {
+// refuse leaves collection seq to FTS5 until its size differs from size.
+func (c *kwCache) refuse(seq int64, size string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.refuseLocked(seq, size)
+}
+
+func (c *kwCache) refuseLocked(seq int64, size string) {
+	c.removeLocked(seq)
+	c.refused[seq] = size
+}
+
+// removeLocked drops collection seq's entry.
+func (c *kwCache) removeLocked(seq int64) {
 	if kc := c.cols[seq]; kc != nil {
 		c.bytes -= kc.charged
 		delete(c.cols, seq)
 	}
 }
+
+// drop forgets collection seq, deleted: sequence numbers are never reused,
+// so nothing would search it again, and a search that began before the
+// deletion does not cache it anew.
+func (c *kwCache) drop(seq int64) { c.refuse(seq, kwDeleted) }
 
 // evictLocked drops least recently used collections other than keep until
 // the cache fits its budget, keep last.
@@ -170,8 +208,7 @@ func (c *kwCache) evictLocked(keep int64) {
 		if c.cols[victim] == nil {
 			return
 		}
-		c.bytes -= c.cols[victim].charged
-		delete(c.cols, victim)
+		c.removeLocked(victim)
 	}
 }
 
@@ -226,10 +263,14 @@ func (s *Store) keywordBuildLoop() {
 // blocks it builds, and their versions, in a read transaction of its own.
 func (s *Store) buildKeywordCache(ctx context.Context, b kwBuild) error {
 	var rows, tokens int64
-	if err := s.db.QueryRowContext(ctx, `SELECT keyword_rows, keyword_tokens FROM collections WHERE seq = ?`, b.seq).Scan(&rows, &tokens); err != nil {
+	err := s.db.QueryRowContext(ctx, `SELECT keyword_rows, keyword_tokens FROM collections WHERE seq = ?`, b.seq).Scan(&rows, &tokens)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // deleted since
+	}
+	if err != nil {
 		return err
 	}
-	kc := s.kws.collection(b.seq, kwEstimate(rows, tokens))
+	kc := s.kws.collection(b.seq, rows, tokens)
 	if kc == nil {
 		return nil
 	}
@@ -248,15 +289,27 @@ func (s *Store) buildKeywordCache(ctx context.Context, b kwBuild) error {
 		defer tx.Rollback()
 		for i := next.Add(1) - 1; i < int64(len(stale)) && !evicted.Load(); i = next.Add(1) - 1 {
 			raw, err := readKeywordBlock(ctx, tx, b.seq, b.colID, stale[i].block, kc.cached(stale[i].block))
+			if errors.Is(err, errKeywordRow) {
+				s.refuseKeywords(b.seq, b.colID, rows, tokens, err)
+				return nil
+			}
 			if err != nil {
 				return err
 			}
-			if !s.kws.resize(b.seq, kc, kc.install(raw)) {
+			kc.install(raw)
+			if !s.kws.resize(b.seq, kc, rows, tokens) {
 				evicted.Store(true) // the collection does not fit
 			}
 		}
 		return nil
 	})
+}
+
+// refuseKeywords leaves collection seq to FTS5 until its keyword rows
+// change, for a row the cache cannot hold (err).
+func (s *Store) refuseKeywords(seq int64, colID string, rows, tokens int64, err error) {
+	s.log.Warn("keyword cache: collection left to FTS5 until it changes", "collection", colID, "err", err)
+	s.kws.refuse(seq, kwSize(rows, tokens))
 }
 
 // kwEstimate is a collection's cache size before it is built: a posting
@@ -392,8 +445,9 @@ func (raw *rawBlock) readTokens(ctx context.Context, tx *sql.Tx, query string, r
 }
 
 // install builds raw's block, interning its terms, and keeps it unless
-// the cache holds a newer version. It returns the collection's size.
-func (kc *kwCollection) install(raw *rawBlock) int64 {
+// the cache holds a newer version (of a later snapshot). It returns the
+// block, of raw's snapshot either way.
+func (kc *kwCollection) install(raw *rawBlock) *kwBlock {
 	kc.mu.Lock()
 	defer kc.mu.Unlock()
 	b := kc.buildLocked(raw)
@@ -404,7 +458,7 @@ func (kc *kwCollection) install(raw *rawBlock) int64 {
 		kc.blocks[b.block] = b
 		kc.bytes += b.size()
 	}
-	return kc.bytes
+	return b
 }
 
 // buildLocked turns raw into a block, interning new terms into kc.dict:
@@ -549,7 +603,7 @@ func (s *Store) cachedKeywordSearch(ctx context.Context, c *ragd.Collection, seq
 	if err := tx.QueryRowContext(ctx, `SELECT keyword_rows, keyword_tokens FROM collections WHERE seq = ?`, seq).Scan(&rows, &tokens); err != nil {
 		return nil, true, err
 	}
-	kc := s.kws.collection(seq, kwEstimate(rows, tokens))
+	kc := s.kws.collection(seq, rows, tokens)
 	if kc == nil {
 		return nil, false, nil
 	}
@@ -566,28 +620,22 @@ func (s *Store) cachedKeywordSearch(ctx context.Context, c *ragd.Collection, seq
 	for _, v := range stale {
 		raw, err := readKeywordBlock(ctx, tx, seq, c.ID, v.block, kc.cached(v.block))
 		if errors.Is(err, errKeywordRow) {
-			s.log.Warn("keyword cache: collection left to FTS5", "collection", c.ID, "err", err)
+			s.refuseKeywords(seq, c.ID, rows, tokens, err)
 			return nil, false, nil
 		}
 		if err != nil {
 			return nil, true, err
 		}
-		n := kc.install(raw)
-		kc.mu.Lock()
-		if b := kc.blocks[v.block]; b.version == v.version {
-			fresh[v.block] = b
-		} else {
-			// The cache holds a newer snapshot's block: build this
-			// search's own.
-			fresh[v.block] = kc.buildLocked(raw)
-		}
-		kc.mu.Unlock()
-		if !s.kws.resize(seq, kc, n) {
+		fresh[v.block] = kc.install(raw)
+		if !s.kws.resize(seq, kc, rows, tokens) {
 			return nil, false, nil
 		}
 	}
-	var terms []byte
-	if err := tx.QueryRowContext(ctx, `SELECT `+scopedfts.Terms(seq, "?"), joinWords(words)).Scan(&terms); err != nil {
+	// Each word tokenized on its own: a word is a term only if it makes
+	// exactly one token, as FTS5's one-token phrase.
+	list, _ := json.Marshal(words)
+	terms, err := queryColumn[[]byte](ctx, tx, `SELECT `+scopedfts.Terms(seq, "value")+` FROM json_each(?) ORDER BY key`, string(list))
+	if err != nil {
 		return nil, true, err
 	}
 	q := &kwQuery{avgdl: float64(max(tokens, 1)) / float64(max(rows, 1))}
@@ -605,16 +653,15 @@ func (s *Store) cachedKeywordSearch(ctx context.Context, c *ragd.Collection, seq
 		}
 		blocks = append(blocks, b)
 	}
-	for toks := terms; len(toks) > 0; {
-		end := bytes.IndexByte(toks, 0)
-		t, ok := kc.dict[string(toks[:end])]
+	for _, toks := range terms {
+		if bytes.Count(toks, []byte{0}) != 1 {
+			kc.mu.Unlock()
+			return nil, false, nil // a phrase of several tokens, or none: FTS5's
+		}
+		t, ok := kc.dict[string(toks[:len(toks)-1])]
 		q.terms = append(q.terms, kwTerm{id: t, known: ok})
-		toks = toks[end+1:]
 	}
 	kc.mu.Unlock()
-	if len(q.terms) != len(words) {
-		return nil, false, nil // a word that is not one token: FTS5's phrase semantics
-	}
 	half := int64(c.ChunkCount+1) / 2
 	common := 0
 	for i := range q.terms {
@@ -635,23 +682,6 @@ func (s *Store) cachedKeywordSearch(ctx context.Context, c *ragd.Collection, seq
 		return nil, true, nil // see keywordSearch
 	}
 	return q.rank(blocks, k, allowed), true, nil
-}
-
-// joinWords returns words separated by spaces: the query words' text to
-// tokenize at once.
-func joinWords(words []string) string {
-	n := 0
-	for _, w := range words {
-		n += len(w) + 1
-	}
-	b := make([]byte, 0, n)
-	for i, w := range words {
-		if i > 0 {
-			b = append(b, ' ')
-		}
-		b = append(b, w...)
-	}
-	return string(b)
 }
 
 // kwQuery is one keyword query over the cache: its terms in query order
@@ -866,7 +896,7 @@ func (q *kwQuery) score(b *kwBlock, p kwPlan, d uint16, sc *kwScratch) float64 {
 			tf = sc.tf[i][d]
 		}
 		if tf > 0 {
-			s += t.idf * tfPart(float64(tf), dl, q.avgdl)
+			s += float64(t.idf * tfPart(float64(tf), dl, q.avgdl))
 		}
 	}
 	return s

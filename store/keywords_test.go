@@ -278,3 +278,49 @@ func TestMigrateKeywordBlocks(t *testing.T) {
 		}
 	}
 }
+
+// A collection whose postings turn out larger than the whole budget (its
+// size estimate missed their dictionary) is left to FTS5 without evicting
+// the others, and not built again until it changes; so is a collection
+// holding a row of more than 65,535 tokens. FTS5 then ranks both.
+func TestKeywordCacheRefuses(t *testing.T) {
+	s, r, vocab := keywordStore(t, 21, 1<<20)
+	ctx := context.Background()
+	small, wide, long := mustCollection(t, s, "ws", "small"), mustCollection(t, s, "ws", "wide"), mustCollection(t, s, "ws", "long")
+	keywordCorpus(t, s, r, vocab, []*ragd.Collection{small}, 1, 300)
+	var nis []ragd.NewItem
+	for i := range 2000 {
+		words := make([]string, 10)
+		for j := range words {
+			words[j] = fmt.Sprintf("u%dx%d", i, j) // every word new: a dictionary entry a token
+		}
+		nis = append(nis, newItem(t, strings.Join(words, " "), nil))
+	}
+	if _, err := s.InsertItems(ctx, "ws", wide.ID, storetest.Stamp(nis)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.InsertItems(ctx, "ws", long.ID, storetest.Stamp([]ragd.NewItem{newItem(t, "needle "+strings.Repeat("hay ", 70_000), nil)})); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := s.CachedKeyword(ctx, "ws", small.ID, "river", 10, nil); !ok || err != nil {
+		t.Fatalf("small collection: %v, %v", ok, err)
+	}
+	cached := s.KeywordCacheBytes()
+	s.SetKeywordCacheBytes(cached + 2*(20_000*4+2000*6)) // twice the wide collection's estimate
+	for range 2 {
+		for _, c := range []*ragd.Collection{wide, long} {
+			if _, ok, err := s.CachedKeyword(ctx, "ws", c.ID, "u7x3 needle", 10, nil); ok || err != nil {
+				t.Fatalf("%s: the cache answered (%v)", c.Name, err)
+			}
+		}
+		if n := s.KeywordCacheBytes(); n != cached {
+			t.Fatalf("the cache holds %d bytes, %d before", n, cached)
+		}
+	}
+	for _, c := range []*ragd.Collection{wide, long} {
+		res, err := s.Search(ctx, "ws", c.ID, ragd.SearchQuery{Mode: ragd.ModeKeyword, Text: "u7x3 needle", TopK: 10})
+		if err != nil || len(res) != 1 {
+			t.Fatalf("%s by FTS5: %d results, %v", c.Name, len(res), err)
+		}
+	}
+}

@@ -5,6 +5,15 @@
 #include "sqlite3.h"
 #include "scopedfts.h"
 
+// BM25 is computed without fused multiply-adds, operation by operation,
+// as the keyword cache computes it in Go (store/keywords.go), so that
+// the two agree to the bit on every architecture: gcc fuses by default
+// where the target has FMA (arm64), and clang honours only the pragma.
+#pragma STDC FP_CONTRACT OFF
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
 // The wrapped tokenizer: FTS5's porter stemmer over unicode61, as each
 // collection's own table used before.
 static const char *wrapped = "porter";
@@ -220,8 +229,9 @@ static void termsDestroy(void *p) {
 // termsOut collects one fts_terms call's tokens.
 typedef struct termsOut {
 	char *p;
-	int n, cap;
-	int max; // FTS5 cuts a scoped token at FTS5_MAX_TOKEN_SIZE bytes
+	sqlite3_int64 n, cap;
+	sqlite3_int64 limit; // the connection's largest blob
+	int max;             // FTS5 cuts a scoped token at FTS5_MAX_TOKEN_SIZE bytes
 } termsOut;
 
 // FTS5_MAX_TOKEN_SIZE is FTS5's (fts5Int.h): longer tokens are cut to it.
@@ -236,8 +246,10 @@ static int termsToken(void *pCtx, int tflags, const char *pToken, int nToken, in
 	if (tflags & FTS5_TOKEN_COLOCATED) return SQLITE_ERROR;
 	if (nToken > o->max) nToken = o->max;
 	if (o->n + nToken + 1 > o->cap) {
-		int cap = (o->n + nToken + 1) * 2;
-		char *p = sqlite3_realloc(o->p, cap);
+		sqlite3_int64 cap = (o->n + nToken + 1) * 2;
+		if (o->n + nToken + 1 > o->limit) return SQLITE_TOOBIG;
+		if (cap > o->limit) cap = o->limit;
+		char *p = sqlite3_realloc64(o->p, cap);
 		if (!p) return SQLITE_NOMEM;
 		o->p = p;
 		o->cap = cap;
@@ -258,7 +270,8 @@ static void ftsTerms(sqlite3_context *pCtx, int nVal, sqlite3_value **apVal) {
 	const char *text = (const char *)sqlite3_value_text(apVal[0]);
 	int n = sqlite3_value_bytes(apVal[0]);
 	if (!text) return;
-	termsOut o = {0, 0, 0, FTS5_MAX_TOKEN_SIZE - sqlite3_value_int(apVal[1])};
+	termsOut o = {0, 0, 0, sqlite3_limit(sqlite3_context_db_handle(pCtx), SQLITE_LIMIT_LENGTH, -1),
+	              FTS5_MAX_TOKEN_SIZE - sqlite3_value_int(apVal[1])};
 	if (o.max < 1) {
 		sqlite3_result_error(pCtx, "fts_terms: scope too long", -1);
 		return;
@@ -273,7 +286,7 @@ static void ftsTerms(sqlite3_context *pCtx, int nVal, sqlite3_value **apVal) {
 		sqlite3_result_zeroblob(pCtx, 0);
 		return;
 	}
-	sqlite3_result_blob(pCtx, o.p, o.n, sqlite3_free);
+	sqlite3_result_blob64(pCtx, o.p, o.n, sqlite3_free);
 }
 
 // registerTerms installs fts_terms on db, with its own instance of porter.
