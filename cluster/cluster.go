@@ -61,6 +61,12 @@ type Config struct {
 	NATSListen string
 	// Dir is where the embedded server keeps its JetStream data.
 	Dir string
+	// Secret is the embedded cluster's shared secret: set, the route port
+	// accepts only nodes presenting it and the client port only clients
+	// presenting it (user SecretUser). Without it both ports must listen
+	// on loopback addresses (a cluster on one machine), since anyone
+	// reaching them could read and write every op.
+	Secret string
 	// URLs are an existing NATS cluster's client URLs; set, ragd embeds
 	// no server and Options carry its credentials.
 	URLs    []string
@@ -191,8 +197,11 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		if n.srv, err = startServer(cfg, n.log); err != nil {
 			return nil, err
 		}
-		n.nc, err = nats.Connect("", append([]nats.Option{nats.InProcessServer(n.srv), nats.Name("ragd " + cfg.NodeName),
-			nats.MaxReconnects(-1)}, cfg.Options...)...)
+		own := []nats.Option{nats.InProcessServer(n.srv), nats.Name("ragd " + cfg.NodeName), nats.MaxReconnects(-1)}
+		if cfg.Secret != "" {
+			own = append(own, nats.UserInfo(SecretUser, cfg.Secret))
+		}
+		n.nc, err = nats.Connect("", append(own, cfg.Options...)...)
 	} else {
 		n.nc, err = nats.Connect(strings.Join(cfg.URLs, ","), append([]nats.Option{nats.Name("ragd " + cfg.NodeName), nats.MaxReconnects(-1)}, cfg.Options...)...)
 	}

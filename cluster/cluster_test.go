@@ -1,6 +1,7 @@
 package cluster_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -41,6 +42,10 @@ type node struct {
 	addr  string
 	// snapshotEvery is Config.SnapshotEvery; 0 takes the default.
 	snapshotEvery uint64
+	// secret is Config.Secret, and natsAddr Config.NATSListen.
+	secret, natsAddr string
+	// startTimeout is Config.StartTimeout; 0 takes a minute.
+	startTimeout time.Duration
 }
 
 // testLogger logs to stderr when RAGD_TEST_LOG is set, else nowhere:
@@ -65,7 +70,11 @@ func freeAddr(t testing.TB) string {
 
 // startCluster starts size nodes that form one cluster, all at once (each
 // Open waits for a quorum).
-func startCluster(t testing.TB, size int) []*node {
+func startCluster(t testing.TB, size int) []*node { return startClusterWith(t, size, "") }
+
+// startClusterWith is startCluster with a cluster secret, and each node's
+// client port on a loopback address of its own.
+func startClusterWith(t testing.TB, size int, secret string) []*node {
 	t.Helper()
 	addrs := make([]string, size)
 	for i := range addrs {
@@ -79,7 +88,7 @@ func startCluster(t testing.TB, size int) []*node {
 				peers = append(peers, a)
 			}
 		}
-		nodes[i] = &node{name: fmt.Sprintf("n%d", i+1), dir: t.TempDir(), addr: addrs[i], peers: peers}
+		nodes[i] = &node{name: fmt.Sprintf("n%d", i+1), dir: t.TempDir(), addr: addrs[i], peers: peers, secret: secret, natsAddr: freeAddr(t)}
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, size)
@@ -98,8 +107,8 @@ func startCluster(t testing.TB, size int) []*node {
 func (nd *node) open(t testing.TB) error {
 	log := testLogger(t, nd.name)
 	n, err := cluster.Open(context.Background(), cluster.Config{NodeName: nd.name, Listen: nd.addr, Peers: nd.peers,
-		Dir: filepath.Join(nd.dir, "nats"), DBPath: filepath.Join(nd.dir, store.FileName), StartTimeout: time.Minute,
-		WriteTimeout: 3 * time.Second, Logger: log, SnapshotEvery: nd.snapshotEvery})
+		Dir: filepath.Join(nd.dir, "nats"), DBPath: filepath.Join(nd.dir, store.FileName), StartTimeout: cmp.Or(nd.startTimeout, time.Minute),
+		WriteTimeout: 3 * time.Second, Logger: log, SnapshotEvery: nd.snapshotEvery, Secret: nd.secret, NATSListen: nd.natsAddr})
 	if err != nil {
 		return err
 	}
@@ -666,4 +675,54 @@ func TestExternalNATS(t *testing.T) {
 		_, err := svcs[1].Collection(ctx, ragd.DefaultWorkspace, col.ID)
 		return err == nil
 	}, "node b to apply the collection node a created")
+}
+
+// With RAGD_CLUSTER_SECRET, nodes presenting the secret form the cluster
+// and replicate; a node with another secret cannot join, a client without
+// it cannot read the client port, and without a secret a port beyond
+// loopback is refused at start.
+func TestClusterSecret(t *testing.T) {
+	const secret = "a shared secret: with @, / and %"
+	nodes := startClusterWith(t, 3, secret)
+	defer func() {
+		for _, nd := range nodes {
+			nd.close()
+		}
+	}()
+	ctx := context.Background()
+	col, err := nodes[0].svc.CreateCollection(ctx, ragd.DefaultWorkspace, service.NewCollection{Name: "secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(t, 30*time.Second, func() bool {
+		_, err := nodes[2].svc.Collection(ctx, ragd.DefaultWorkspace, col.ID)
+		return err == nil
+	}, "node 3 to apply the collection node 1 created")
+	url := "nats://" + nodes[0].natsAddr
+	if nc, err := nats.Connect(url); err == nil {
+		nc.Close()
+		t.Fatal("a client without the secret connected to the client port")
+	}
+	nc, err := nats.Connect(url, nats.UserInfo(cluster.SecretUser, secret))
+	if err != nil {
+		t.Fatalf("a client with the secret: %v", err)
+	}
+	nc.Close()
+
+	// A fourth node joins with the secret, and not with another one.
+	for _, s := range []string{secret, "another secret"} {
+		nd := &node{name: "n4", dir: t.TempDir(), addr: freeAddr(t), peers: []string{nodes[0].addr, nodes[1].addr},
+			secret: s, natsAddr: freeAddr(t), startTimeout: 10 * time.Second}
+		err := nd.open(t)
+		if err == nil {
+			nd.close()
+		}
+		if (err == nil) != (s == secret) {
+			t.Fatalf("a fourth node with secret %q: %v", s, err)
+		}
+	}
+	open := &node{name: "open", dir: t.TempDir(), addr: "0.0.0.0:0", peers: []string{nodes[0].addr}, natsAddr: freeAddr(t)}
+	if err := open.open(t); err == nil || !strings.Contains(err.Error(), "RAGD_CLUSTER_SECRET") {
+		t.Fatalf("a route port on every interface without a secret: %v, want an error naming RAGD_CLUSTER_SECRET", err)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -21,8 +22,14 @@ func startServer(cfg Config, log *slog.Logger) (*server.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: --nats-listen: %w", err)
 	}
+	if err := needSecret(cfg, "--nats-listen", host); err != nil {
+		return nil, err
+	}
 	opts := &server.Options{ServerName: cfg.NodeName, Host: host, Port: port, JetStream: true, StoreDir: cfg.Dir,
 		MaxPayload: maxPayload, NoSigs: true}
+	if cfg.Secret != "" {
+		opts.Username, opts.Password = SecretUser, cfg.Secret
+	}
 	// A node with no peers is a one-node cluster: JetStream on its own,
 	// no route port (a JetStream cluster of one refuses to start).
 	if cfg.Listen != "" && len(cfg.Peers) > 0 {
@@ -30,9 +37,19 @@ func startServer(cfg Config, log *slog.Logger) (*server.Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cluster: --cluster-listen: %w", err)
 		}
+		if err := needSecret(cfg, "--cluster-listen", h); err != nil {
+			return nil, err
+		}
 		opts.Cluster = server.ClusterOpts{Name: "ragd", Host: h, Port: p}
+		route := url.URL{Scheme: "nats"}
+		if cfg.Secret != "" {
+			opts.Cluster.Username, opts.Cluster.Password = SecretUser, cfg.Secret
+			route.User = url.UserPassword(SecretUser, cfg.Secret)
+		}
 		for _, peer := range cfg.Peers {
-			opts.Routes = append(opts.Routes, server.RoutesFromStr("nats://"+peer)...)
+			route.Host = peer
+			u := route
+			opts.Routes = append(opts.Routes, &u)
 		}
 	}
 	srv, err := server.NewServer(opts)
@@ -46,6 +63,22 @@ func startServer(cfg Config, log *slog.Logger) (*server.Server, error) {
 		return nil, fmt.Errorf("cluster: the embedded NATS server did not start")
 	}
 	return srv, nil
+}
+
+// SecretUser is the user name that goes with Config.Secret, on the route
+// port and the client port.
+const SecretUser = "ragd"
+
+// needSecret refuses a port of the embedded server (flag names it) on a
+// host other than a loopback address unless the cluster has a secret.
+func needSecret(cfg Config, flag, host string) error {
+	if cfg.Secret != "" || host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("cluster: %s listens beyond this machine (%q): set RAGD_CLUSTER_SECRET, the same on every node, so that only ragd nodes join and read the cluster's log", flag, host)
 }
 
 // splitHostPort splits addr ("host:port", ":port" or empty) with the

@@ -31,7 +31,8 @@ type clusterSettings struct {
 // registerClusterFlags adds the cluster flags of ragd serve to fs.
 func (s *clusterSettings) registerClusterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&s.listen, "cluster-listen", envOr("RAGD_CLUSTER_LISTEN", ""),
-		"HOST:PORT of this node's cluster port: starts an embedded NATS server with JetStream that forms a cluster with --cluster-peers (env RAGD_CLUSTER_LISTEN)")
+		"HOST:PORT of this node's cluster port: starts an embedded NATS server with JetStream that forms a cluster with --cluster-peers; "+
+			"beyond loopback, every node needs the same RAGD_CLUSTER_SECRET in its environment (env RAGD_CLUSTER_LISTEN)")
 	fs.StringVar(&s.peers, "cluster-peers", envOr("RAGD_CLUSTER_PEERS", ""),
 		"the other nodes' --cluster-listen addresses, comma-separated (env RAGD_CLUSTER_PEERS)")
 	fs.StringVar(&s.natsListen, "nats-listen", envOr("RAGD_NATS_LISTEN", ""),
@@ -79,7 +80,8 @@ func (s *clusterSettings) open(ctx context.Context, dataDir string, log *slog.Lo
 	}
 	cfg := cluster.Config{NodeName: name, Listen: s.listen, Peers: splitList(s.peers), NATSListen: s.natsListen,
 		URLs: splitList(s.natsURL), Replicas: s.replicas, Logger: log, Dir: filepath.Join(dataDir, "nats"),
-		DBPath: filepath.Join(dataDir, store.FileName), StoreOptions: opts, SnapshotEvery: s.snapshotEvery}
+		DBPath: filepath.Join(dataDir, store.FileName), StoreOptions: opts, SnapshotEvery: s.snapshotEvery,
+		Secret: os.Getenv("RAGD_CLUSTER_SECRET")}
 	switch {
 	case os.Getenv("RAGD_NATS_CREDS") != "":
 		cfg.Options = append(cfg.Options, nats.UserCredentials(os.Getenv("RAGD_NATS_CREDS")))
