@@ -67,6 +67,9 @@ type Config struct {
 	// on loopback addresses (a cluster on one machine), since anyone
 	// reaching them could read and write every op.
 	Secret string
+	// TLS, when set, makes every route mutual TLS: each node presents
+	// TLS.Cert and accepts only peers whose certificate TLS.CA signed.
+	TLS TLSFiles
 	// URLs are an existing NATS cluster's client URLs; set, ragd embeds
 	// no server and Options carry its credentials.
 	URLs    []string

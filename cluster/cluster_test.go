@@ -3,11 +3,19 @@ package cluster_test
 import (
 	"cmp"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
+	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -42,8 +50,9 @@ type node struct {
 	addr  string
 	// snapshotEvery is Config.SnapshotEvery; 0 takes the default.
 	snapshotEvery uint64
-	// secret is Config.Secret, and natsAddr Config.NATSListen.
+	// secret is Config.Secret, natsAddr Config.NATSListen, tls Config.TLS.
 	secret, natsAddr string
+	tls              cluster.TLSFiles
 	// startTimeout is Config.StartTimeout; 0 takes a minute.
 	startTimeout time.Duration
 }
@@ -70,11 +79,14 @@ func freeAddr(t testing.TB) string {
 
 // startCluster starts size nodes that form one cluster, all at once (each
 // Open waits for a quorum).
-func startCluster(t testing.TB, size int) []*node { return startClusterWith(t, size, "") }
+func startCluster(t testing.TB, size int) []*node {
+	return startClusterWith(t, size, "", cluster.TLSFiles{})
+}
 
-// startClusterWith is startCluster with a cluster secret, and each node's
-// client port on a loopback address of its own.
-func startClusterWith(t testing.TB, size int, secret string) []*node {
+// startClusterWith is startCluster with a cluster secret and route TLS
+// (when set), and each node's client port on a loopback address of its
+// own.
+func startClusterWith(t testing.TB, size int, secret string, tls cluster.TLSFiles) []*node {
 	t.Helper()
 	addrs := make([]string, size)
 	for i := range addrs {
@@ -88,7 +100,7 @@ func startClusterWith(t testing.TB, size int, secret string) []*node {
 				peers = append(peers, a)
 			}
 		}
-		nodes[i] = &node{name: fmt.Sprintf("n%d", i+1), dir: t.TempDir(), addr: addrs[i], peers: peers, secret: secret, natsAddr: freeAddr(t)}
+		nodes[i] = &node{name: fmt.Sprintf("n%d", i+1), dir: t.TempDir(), addr: addrs[i], peers: peers, secret: secret, natsAddr: freeAddr(t), tls: tls}
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, size)
@@ -108,7 +120,7 @@ func (nd *node) open(t testing.TB) error {
 	log := testLogger(t, nd.name)
 	n, err := cluster.Open(context.Background(), cluster.Config{NodeName: nd.name, Listen: nd.addr, Peers: nd.peers,
 		Dir: filepath.Join(nd.dir, "nats"), DBPath: filepath.Join(nd.dir, store.FileName), StartTimeout: cmp.Or(nd.startTimeout, time.Minute),
-		WriteTimeout: 3 * time.Second, Logger: log, SnapshotEvery: nd.snapshotEvery, Secret: nd.secret, NATSListen: nd.natsAddr})
+		WriteTimeout: 3 * time.Second, Logger: log, SnapshotEvery: nd.snapshotEvery, Secret: nd.secret, NATSListen: nd.natsAddr, TLS: nd.tls})
 	if err != nil {
 		return err
 	}
@@ -683,7 +695,7 @@ func TestExternalNATS(t *testing.T) {
 // loopback is refused at start.
 func TestClusterSecret(t *testing.T) {
 	const secret = "a shared secret: with @, / and %"
-	nodes := startClusterWith(t, 3, secret)
+	nodes := startClusterWith(t, 3, secret, cluster.TLSFiles{})
 	defer func() {
 		for _, nd := range nodes {
 			nd.close()
@@ -724,5 +736,100 @@ func TestClusterSecret(t *testing.T) {
 	open := &node{name: "open", dir: t.TempDir(), addr: "0.0.0.0:0", peers: []string{nodes[0].addr}, natsAddr: freeAddr(t)}
 	if err := open.open(t); err == nil || !strings.Contains(err.Error(), "RAGD_CLUSTER_SECRET") {
 		t.Fatalf("a route port on every interface without a secret: %v, want an error naming RAGD_CLUSTER_SECRET", err)
+	}
+}
+
+// testCA writes, in dir, a certificate authority and a certificate it
+// signed for 127.0.0.1, usable as route server and client.
+func testCA(t *testing.T, dir string) cluster.TLSFiles {
+	t.Helper()
+	key := func() *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	write := func(name, kind string, der []byte) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	caKey, nodeKey := key(), key()
+	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ragd test CA"}, NotBefore: time.Now().Add(-time.Hour),
+		NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "ragd node"}, NotBefore: ca.NotBefore, NotAfter: ca.NotAfter,
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, ca, &nodeKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(nodeKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cluster.TLSFiles{Cert: write("node.pem", "CERTIFICATE", leafDER), Key: write("node.key", "EC PRIVATE KEY", keyDER),
+		CA: write("ca.pem", "CERTIFICATE", caDER)}
+}
+
+// With route TLS, nodes whose certificates the cluster's authority signed
+// form the cluster and replicate over routes that require TLS; a node
+// with a certificate of another authority cannot join.
+func TestClusterTLS(t *testing.T) {
+	files := testCA(t, t.TempDir())
+	nodes := startClusterWith(t, 3, "", files)
+	defer func() {
+		for _, nd := range nodes {
+			nd.close()
+		}
+	}()
+	ctx := context.Background()
+	col, err := nodes[1].svc.CreateCollection(ctx, ragd.DefaultWorkspace, service.NewCollection{Name: "tls"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(t, 30*time.Second, func() bool {
+		_, err := nodes[0].svc.Collection(ctx, ragd.DefaultWorkspace, col.ID)
+		return err == nil
+	}, "node 1 to apply the collection node 2 created")
+	// The route port is mutual TLS: a handshake with the node certificate
+	// succeeds, one without a client certificate fails.
+	pool := x509.NewCertPool()
+	caPEM, err := os.ReadFile(files.CA)
+	if err != nil || !pool.AppendCertsFromPEM(caPEM) {
+		t.Fatalf("CA: %v", err)
+	}
+	cert, err := tls.LoadX509KeyPair(files.Cert, files.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, certs := range [][]tls.Certificate{{cert}, nil} {
+		dialer := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: &tls.Config{RootCAs: pool, Certificates: certs}}
+		conn, err := dialer.DialContext(ctx, "tcp", nodes[0].addr)
+		if err == nil {
+			// TLS 1.3 reports a refused client certificate at the first read.
+			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, err = conn.Read(make([]byte, 1))
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				err = nil
+			}
+			conn.Close()
+		}
+		if (err == nil) != (certs != nil) {
+			t.Fatalf("TLS to the route port with %d client certificates: %v", len(certs), err)
+		}
+	}
+	stranger := &node{name: "n4", dir: t.TempDir(), addr: freeAddr(t), peers: []string{nodes[0].addr, nodes[1].addr},
+		natsAddr: freeAddr(t), startTimeout: 10 * time.Second, tls: testCA(t, t.TempDir())}
+	if err := stranger.open(t); err == nil {
+		stranger.close()
+		t.Fatal("a node with a certificate of another authority joined")
 	}
 }

@@ -41,6 +41,16 @@ func startServer(cfg Config, log *slog.Logger) (*server.Server, error) {
 			return nil, err
 		}
 		opts.Cluster = server.ClusterOpts{Name: "ragd", Host: h, Port: p}
+		if cfg.TLS != (TLSFiles{}) {
+			tc, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: cfg.TLS.Cert, KeyFile: cfg.TLS.Key, CaFile: cfg.TLS.CA, Verify: true})
+			if err != nil {
+				return nil, fmt.Errorf("cluster: --cluster-tls-*: %w", err)
+			}
+			// The CA verifies peers that dial in (ClientCAs) and the peers
+			// this node dials (RootCAs), as nats-server's config parser sets.
+			tc.RootCAs = tc.ClientCAs
+			opts.Cluster.TLSConfig, opts.Cluster.TLSTimeout = tc, routeTLSTimeout.Seconds()
+		}
 		route := url.URL{Scheme: "nats"}
 		if cfg.Secret != "" {
 			opts.Cluster.Username, opts.Cluster.Password = SecretUser, cfg.Secret
@@ -64,6 +74,14 @@ func startServer(cfg Config, log *slog.Logger) (*server.Server, error) {
 	}
 	return srv, nil
 }
+
+// TLSFiles are the PEM files of a node's route TLS: its certificate and
+// key (presented as server and as client) and the authority that signed
+// every node's certificate.
+type TLSFiles struct{ Cert, Key, CA string }
+
+// routeTLSTimeout bounds a route's TLS handshake.
+const routeTLSTimeout = 5 * time.Second
 
 // SecretUser is the user name that goes with Config.Secret, on the route
 // port and the client port.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"regexp"
 	"strings"
@@ -41,5 +42,29 @@ func TestClusterStatus(t *testing.T) {
 	single := startRagd(t, t.TempDir())
 	if err := run(context.Background(), []string{"cluster", "status", "--url", single.url}, &out, &errb); err == nil || !strings.Contains(err.Error(), "single node") {
 		t.Errorf("cluster status of a single node: %v; want an error saying it is a single node", err)
+	}
+}
+
+// Contradictory or incomplete cluster flags are refused, each with a
+// message naming the flags to fix.
+func TestClusterFlagChecks(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--cluster-listen", "127.0.0.1:6222", "--nats-url", "nats://127.0.0.1:4222"}, "exclude each other"},
+		{[]string{"--cluster-peers", "127.0.0.1:6223"}, "--cluster-peers needs --cluster-listen"},
+		{[]string{"--cluster-tls-cert", "node.pem", "--cluster-tls-key", "node.key", "--cluster-tls-ca", "ca.pem"}, "need --cluster-listen"},
+		{[]string{"--cluster-listen", "127.0.0.1:6222", "--cluster-tls-cert", "node.pem"}, "set all three"},
+		{[]string{"--cluster-listen", "127.0.0.1:6222", "--cluster-snapshot-every", "0"}, "--cluster-snapshot-every must be positive"},
+	} {
+		err := NewMain(io.Discard, io.Discard).ParseFlags(tc.args)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want an error with %q", tc.args, err, tc.want)
+		}
+	}
+	if err := NewMain(io.Discard, io.Discard).ParseFlags([]string{"--cluster-listen", "127.0.0.1:6222", "--cluster-tls-cert", "n.pem",
+		"--cluster-tls-key", "n.key", "--cluster-tls-ca", "ca.pem"}); err != nil {
+		t.Errorf("all three TLS files: %v", err)
 	}
 }

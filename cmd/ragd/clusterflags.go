@@ -26,6 +26,7 @@ type clusterSettings struct {
 	nodeName      string
 	replicas      int
 	snapshotEvery uint64
+	tls           cluster.TLSFiles
 }
 
 // registerClusterFlags adds the cluster flags of ragd serve to fs.
@@ -43,6 +44,11 @@ func (s *clusterSettings) registerClusterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&s.nodeName, "node-name", envOr("RAGD_NODE_NAME", ""), "this node's name in the cluster, unique per node (env RAGD_NODE_NAME; default: the host name)")
 	fs.Uint64Var(&s.snapshotEvery, "cluster-snapshot-every", uint64(envInt("RAGD_CLUSTER_SNAPSHOT_EVERY", 10_000)),
 		"ops a node applies between snapshots of its store; the cluster keeps the last 2 and trims its log below the older (env RAGD_CLUSTER_SNAPSHOT_EVERY)")
+	fs.StringVar(&s.tls.Cert, "cluster-tls-cert", envOr("RAGD_CLUSTER_TLS_CERT", ""),
+		"PEM certificate this node presents on the cluster port, as server and as client; with --cluster-tls-key and --cluster-tls-ca, routes are mutual TLS (env RAGD_CLUSTER_TLS_CERT)")
+	fs.StringVar(&s.tls.Key, "cluster-tls-key", envOr("RAGD_CLUSTER_TLS_KEY", ""), "PEM private key of --cluster-tls-cert (env RAGD_CLUSTER_TLS_KEY)")
+	fs.StringVar(&s.tls.CA, "cluster-tls-ca", envOr("RAGD_CLUSTER_TLS_CA", ""),
+		"PEM certificate authority that signed every node's --cluster-tls-cert; a peer without such a certificate is refused (env RAGD_CLUSTER_TLS_CA)")
 	fs.IntVar(&s.replicas, "cluster-replicas", envInt("RAGD_CLUSTER_REPLICAS", 0),
 		"copies JetStream keeps of the replicated log (default 3, or the number of embedded nodes when fewer) (env RAGD_CLUSTER_REPLICAS)")
 }
@@ -57,6 +63,10 @@ func (s *clusterSettings) check() error {
 		return errors.New("--cluster-listen (embedded NATS) and --nats-url (an existing NATS cluster) exclude each other")
 	case s.peers != "" && s.listen == "":
 		return errors.New("--cluster-peers needs --cluster-listen")
+	case s.tls != cluster.TLSFiles{} && s.listen == "":
+		return errors.New("--cluster-tls-cert, --cluster-tls-key and --cluster-tls-ca need --cluster-listen")
+	case s.tls != cluster.TLSFiles{} && (s.tls.Cert == "" || s.tls.Key == "" || s.tls.CA == ""):
+		return errors.New("--cluster-tls-cert, --cluster-tls-key and --cluster-tls-ca go together: set all three")
 	case s.snapshotEvery == 0:
 		return errors.New("--cluster-snapshot-every must be positive")
 	case s.replicas < 0:
@@ -81,7 +91,7 @@ func (s *clusterSettings) open(ctx context.Context, dataDir string, log *slog.Lo
 	cfg := cluster.Config{NodeName: name, Listen: s.listen, Peers: splitList(s.peers), NATSListen: s.natsListen,
 		URLs: splitList(s.natsURL), Replicas: s.replicas, Logger: log, Dir: filepath.Join(dataDir, "nats"),
 		DBPath: filepath.Join(dataDir, store.FileName), StoreOptions: opts, SnapshotEvery: s.snapshotEvery,
-		Secret: os.Getenv("RAGD_CLUSTER_SECRET")}
+		Secret: os.Getenv("RAGD_CLUSTER_SECRET"), TLS: s.tls}
 	switch {
 	case os.Getenv("RAGD_NATS_CREDS") != "":
 		cfg.Options = append(cfg.Options, nats.UserCredentials(os.Getenv("RAGD_NATS_CREDS")))
