@@ -127,6 +127,9 @@ type Node struct {
 	unreachableUntil atomic.Int64
 	// maxInline is the largest op carried in a message of its own.
 	maxInline int
+	// filesDeleted is called with the files each applied op deleted
+	// (OnFilesDeleted).
+	filesDeleted atomic.Pointer[func(ids []string)]
 
 	mu      sync.Mutex
 	waiters map[string]chan *outcome
@@ -304,6 +307,13 @@ func (n *Node) tryCreate(ctx context.Context) error {
 
 // Writer returns the node's write seam.
 func (n *Node) Writer() *Writer { return &Writer{n: n} }
+
+// OnFilesDeleted has f called, on this node, with the IDs of the files
+// each op it applies deletes, whichever node wrote the op: every node
+// then removes the copies of their bytes it fetched to serve or ingest
+// them (ingest.Ingester.ForgetLocal), which otherwise stayed until its
+// next start. f runs in the apply loop: it must be quick.
+func (n *Node) OnFilesDeleted(f func(ids []string)) { n.filesDeleted.Store(&f) }
 
 // Store returns the node's store: read it freely, write it only through
 // Writer.
@@ -579,6 +589,11 @@ func (n *Node) applyMsg(msg jetstream.Msg, seq uint64) error {
 		}
 	}
 	n.applied.Store(seq)
+	if f := n.filesDeleted.Load(); f != nil && out.err == nil {
+		if ids := deletedFiles(o.Method, &out); len(ids) > 0 {
+			(*f)(ids)
+		}
+	}
 	n.mu.Lock()
 	if ch := n.waiters[o.ID]; ch != nil {
 		ch <- &out

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"maps"
 	"math/big"
@@ -131,6 +132,7 @@ func (nd *node) open(t testing.TB) error {
 	if err != nil {
 		return err
 	}
+	n.OnFilesDeleted(ing.ForgetLocal)
 	if err := ing.Start(context.Background()); err != nil {
 		return err
 	}
@@ -506,9 +508,7 @@ func TestFilesAcrossNodes(t *testing.T) {
 	converge(t, nodes)
 	// The same bytes again: the collection's file is returned, and the
 	// second upload's shared copy removed.
-	if n := cluster.FileCopies(t, nodes[0].n); n != 1 {
-		t.Errorf("%d shared copies of one upload; want 1", n)
-	}
+	oneCopy(t, nodes[0], "one upload")
 	up, err = nodes[1].svc.ReceiveFile(strings.NewReader(text))
 	if err != nil {
 		t.Fatal(err)
@@ -516,9 +516,7 @@ func TestFilesAcrossNodes(t *testing.T) {
 	if again, created, err := nodes[1].svc.AddFile(ctx, ragd.DefaultWorkspace, col.ID, up, service.NewFile{Filename: "notes.md"}, nil, false); err != nil || created || again.ID != f.ID {
 		t.Fatalf("uploading the same bytes again: %v created %v, %v; want file %s", again, created, err, f.ID)
 	}
-	if n := cluster.FileCopies(t, nodes[0].n); n != 1 {
-		t.Errorf("%d shared copies after a duplicate upload; want 1", n)
-	}
+	oneCopy(t, nodes[0], "a duplicate upload")
 	for _, nd := range nodes {
 		got, fh, err := nd.svc.OpenFile(ctx, ragd.DefaultWorkspace, col.ID, f.ID)
 		if err != nil {
@@ -551,15 +549,35 @@ func TestFilesAcrossNodes(t *testing.T) {
 	if owners[0] == "" || len(slices.Compact(slices.Clone(owners))) != 1 {
 		t.Errorf("owners of the job per node: %v; want one node, the same on all", owners)
 	}
-	// Deleting it on another node removes its bytes everywhere.
+	// Every node served the file, so each holds a copy of its bytes;
+	// deleting it on one node removes them everywhere, the shared copy
+	// and each node's own.
+	for _, nd := range nodes {
+		if _, err := os.Stat(nd.ing.Path(f.ID)); err != nil {
+			t.Fatalf("%s has no local copy of a file it served: %v", nd.name, err)
+		}
+	}
 	if err := nodes[2].ing.Delete(ctx, ragd.DefaultWorkspace, col.ID, f.ID); err != nil {
 		t.Fatal(err)
 	}
 	converge(t, nodes)
-	os.Remove(nodes[1].ing.Path(f.ID)) // the local copy a node fetched
+	for _, nd := range nodes {
+		if _, err := os.Stat(nd.ing.Path(f.ID)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s keeps its copy of a deleted file: %v", nd.name, err)
+		}
+	}
 	if _, _, err := nodes[1].svc.OpenFile(ctx, ragd.DefaultWorkspace, col.ID, f.ID); ragd.ErrorKind(err) != ragd.ENOTFOUND {
 		t.Errorf("opening a deleted file on another node: %v; want not found", err)
 	}
+}
+
+// oneCopy waits until nd's cluster keeps one shared copy of uploaded
+// bytes, after what: the object store's listing may be read from a
+// replica that has not yet stored the latest delete.
+func oneCopy(t *testing.T, nd *node, after string) {
+	t.Helper()
+	testwait.Until(t, 10*time.Second, func() bool { return cluster.FileCopies(t, nd.n) == 1 },
+		"one shared copy of the file's bytes after %s", after)
 }
 
 // TestNewNodeJoinsFromSnapshot takes a snapshot, which trims the log, and

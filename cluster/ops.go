@@ -175,3 +175,22 @@ func apply(ctx context.Context, st *store.Store, o *op) (results []any, args []r
 	}
 	return results, in[1:], err
 }
+
+// deletedFiles returns the IDs of the files an applied op of method
+// deleted, as the service's callers of ingest's Forget learn them: from
+// the arguments of the deletes of one file, from the results of the
+// writes that delete several.
+func deletedFiles(method string, out *outcome) []string {
+	var ids []string
+	switch method {
+	case "DeleteFile": // (ws, colID, fileID, at)
+		ids = []string{out.args[2].String()}
+	case "DeleteWorkspaceFile": // (ws, id)
+		ids = []string{out.args[1].String()}
+	case "DeleteCollection": // (collection, files)
+		ids, _ = out.results[1].([]string)
+	case "DetachFile", "CancelFileBatch", "ExpireCollection": // (files)
+		ids, _ = out.results[0].([]string)
+	}
+	return ids
+}

@@ -277,6 +277,13 @@ func (g *Ingester) Forget(fileIDs []string) {
 			g.log.Warn("removing file bytes from the cluster", "files", len(fileIDs), "err", err)
 		}
 	}
+	g.ForgetLocal(fileIDs)
+}
+
+// ForgetLocal is Forget on this node alone: the running ingests and the
+// local bytes of files deleted through another cluster node, which
+// removed their shared copy.
+func (g *Ingester) ForgetLocal(fileIDs []string) {
 	for _, id := range fileIDs {
 		g.mu.Lock()
 		cancel := g.running[id]
