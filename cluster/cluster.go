@@ -16,6 +16,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -90,6 +91,11 @@ type Config struct {
 	// SnapshotCheck is how often a node checks whether a snapshot is due
 	// (default 30 s).
 	SnapshotCheck time.Duration
+	// OrphanGrace is how old a shared copy of uploaded bytes that no file
+	// holds must be before a node deletes it (default 24 hours), and
+	// OrphanCheck how often each node looks for such copies (default an
+	// hour): see sweepOrphans.
+	OrphanGrace, OrphanCheck time.Duration
 	// StartTimeout bounds how long Open waits for the cluster to form
 	// and the stream to be reachable (default 2 minutes).
 	StartTimeout time.Duration
@@ -174,6 +180,8 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.SnapshotCheck <= 0 {
 		cfg.SnapshotCheck = 30 * time.Second
 	}
+	cfg.OrphanGrace = cmp.Or(cfg.OrphanGrace, 24*time.Hour)
+	cfg.OrphanCheck = cmp.Or(cfg.OrphanCheck, time.Hour)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -236,10 +244,11 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.started = true
-	n.wg.Add(3)
+	n.wg.Add(4)
 	go n.applyLoop()
 	go n.reportLoop()
 	go n.snapshotLoop()
+	go n.orphanLoop()
 	ok = true
 	return n, nil
 }

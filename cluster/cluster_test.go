@@ -517,6 +517,22 @@ func TestFilesAcrossNodes(t *testing.T) {
 		t.Fatalf("uploading the same bytes again: %v created %v, %v; want file %s", again, created, err, f.ID)
 	}
 	oneCopy(t, nodes[0], "a duplicate upload")
+	// Bytes no file holds (an upload whose CreateFile never reached the
+	// log) are removed once older than the grace; the file's are kept.
+	orphan := filepath.Join(t.TempDir(), "orphan")
+	if err := os.WriteFile(orphan, []byte("an upload that never became a file"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := nodes[0].n.Blobs().Put(ctx, "file_orphan", orphan); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := cluster.SweepOrphans(ctx, nodes[1].n, time.Hour); n != 0 || err != nil {
+		t.Fatalf("a sweep with an hour's grace removed %d new uploads (%v)", n, err)
+	}
+	if n, err := cluster.SweepOrphans(ctx, nodes[1].n, 0); n != 1 || err != nil {
+		t.Fatalf("the sweep removed %d uploads (%v); want the orphan", n, err)
+	}
+	oneCopy(t, nodes[0], "the sweep")
 	for _, nd := range nodes {
 		got, fh, err := nd.svc.OpenFile(ctx, ragd.DefaultWorkspace, col.ID, f.ID)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -55,4 +56,11 @@ func IngestQueue(t testing.TB, n *Node) (pending uint64, unacked int) {
 		t.Fatal(err)
 	}
 	return info.NumPending, info.NumAckPending
+}
+
+// SweepOrphans runs n's sweep of uploads no file holds, with a grace of
+// grace.
+func SweepOrphans(ctx context.Context, n *Node, grace time.Duration) (int, error) {
+	n.cfg.OrphanGrace = grace
+	return n.sweepOrphans(ctx)
 }

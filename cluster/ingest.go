@@ -339,3 +339,68 @@ func (b Blobs) Delete(ctx context.Context, ids []string) error {
 	}
 	return errors.Join(errs...)
 }
+
+// orphanLoop runs sweepOrphans every OrphanCheck until the node closes.
+func (n *Node) orphanLoop() {
+	defer n.wg.Done()
+	t := time.NewTicker(n.cfg.OrphanCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if removed, err := n.sweepOrphans(n.ctx); err != nil && n.ctx.Err() == nil {
+			n.log.Warn("removing uploads no file holds", "err", err)
+		} else if removed > 0 {
+			n.log.Info("removed uploads no file holds", "uploads", removed)
+		}
+	}
+}
+
+// sweepOrphans deletes the shared copies of uploaded bytes that no file
+// holds and that are older than OrphanGrace, and returns how many: the
+// bytes of an upload whose CreateFile the stream did not confirm in time
+// and that never reached the log. The node first applies the whole log,
+// so a copy whose op was logged by then has its file in the store; an op
+// logged more than OrphanGrace after its bytes (a cluster without a
+// quorum for that long) finds them gone and its ingest fails.
+func (n *Node) sweepOrphans(ctx context.Context) (int, error) {
+	ictx, cancel := context.WithTimeout(ctx, syncTimeout)
+	stream, err := n.js.Stream(ictx, opsStream)
+	cancel()
+	if err != nil {
+		return 0, err
+	}
+	if err := n.WaitApplied(ctx, stream.CachedInfo().State.LastSeq); err != nil {
+		return 0, err
+	}
+	lctx, cancel := context.WithTimeout(ctx, blobTimeout(0))
+	infos, err := n.files.List(lctx)
+	cancel()
+	if errors.Is(err, jetstream.ErrNoObjectsFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	cutoff := time.Now().Add(-n.cfg.OrphanGrace)
+	var orphans []string
+	for _, info := range infos {
+		if info.Deleted || info.ModTime.After(cutoff) {
+			continue
+		}
+		held, err := n.st.HasFile(ctx, info.Name)
+		if err != nil {
+			return 0, err
+		}
+		if !held {
+			orphans = append(orphans, info.Name)
+		}
+	}
+	if len(orphans) == 0 {
+		return 0, nil
+	}
+	return len(orphans), Blobs{n}.Delete(ctx, orphans)
+}
