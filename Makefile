@@ -81,11 +81,13 @@ bench: bench-corpus
 # Vector search at a million chunks and beyond (BenchmarkScale): every path
 # (exact, int8 codes, disk, sqlite-vec) on random and clustered vectors, with
 # recall and RSS, and keyword search from the keyword cache beside FTS5
-# (BenchmarkKeywordScale); SCALE lists the chunk counts (10000000 needs ~40 GB of disk
+# (BenchmarkKeywordScale), and a ragd process's start-up on such a store
+# (BenchmarkStartup); SCALE lists the chunk counts (10000000 needs ~40 GB of disk
 # and hours). About 10 minutes at 1M on 2 cores.
 SCALE ?= 1000000
 bench-scale:
 	RAGD_BENCH_SCALE=$(SCALE) go test -run '^$$' -bench 'BenchmarkScale|BenchmarkKeywordScale' -benchtime 1x -timeout 6h ./store/
+	RAGD_BENCH_SCALE=$(SCALE) go test -run '^$$' -bench BenchmarkStartup -benchtime 1x -timeout 6h ./cmd/ragd/
 
 # The ingest benchmark's real corpus: the HTML of python3.11-doc, from Debian.
 bench-corpus:

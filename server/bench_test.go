@@ -1,11 +1,15 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -113,5 +117,101 @@ func BenchmarkRAGOverhead(b *testing.B) {
 	}{{"retrieval", retrieval}, {"assembly", assembly}, {"search-alone", search}} {
 		sort.Slice(m.d, func(i, j int) bool { return m.d[i] < m.d[j] })
 		b.ReportMetric(float64(m.d[len(m.d)/2].Microseconds())/1000, m.name+"-p50-ms")
+	}
+}
+
+// BenchmarkHTTPSearch measures vector search at 100k chunks x 384
+// through the HTTP API (POST /v1/vector_store/:id/search with the query
+// vector, top_k 10, over loopback with keep-alive) beside the same
+// searches in process (store.Search), alternating, in the same run: what
+// JSON, routing, authentication and the response add to the scan (issue
+// 13: within 1.5x).
+func BenchmarkHTTPSearch(b *testing.B) {
+	const n, dims, queries = 100_000, 384, 200
+	st, err := store.Open(filepath.Join(b.TempDir(), store.FileName))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	col := &ragd.Collection{Workspace: ragd.DefaultWorkspace, Name: "bench", EmbeddingModel: "none", Dimensions: dims,
+		Chunking: ragd.Chunking{MaxTokens: 512, OverlapTokens: 64}}
+	if err := st.CreateCollection(ctx, storetest.StampCollection(col)); err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	unit := func() []float32 { return storetest.UnitVector(r, dims) }
+	text := benchText(b)
+	for done := 0; done < n; done += 1000 {
+		batch := make([]ragd.NewItem, 1000)
+		for i := range batch {
+			c := benchDoc(r, text, 60)
+			batch[i] = ragd.NewItem{Content: c, Metadata: map[string]any{"n": done + i},
+				Chunks: []ragd.Chunk{{Content: c, Tokens: 80, End: len(c), Vector: unit()}}}
+		}
+		if _, err := st.InsertItems(ctx, ragd.DefaultWorkspace, col.ID, storetest.Stamp(batch)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	const key = "bench-admin-key-0123456789abcdef"
+	s := New(service.New(service.Config{Store: st, Embedders: embed.NewRegistry(embed.HashModelName, embed.NewHash(embed.HashDimensions))}),
+		Config{AdminKey: key, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	client := ts.Client()
+	viaHTTP := func(v []float32) error {
+		body, _ := json.Marshal(map[string]any{"vector": v, "mode": "vector", "top_k": 10})
+		req, _ := http.NewRequest("POST", ts.URL+"/v1/vector_store/"+col.ID+"/search", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		var out struct {
+			Results []ragd.SearchResult `json:"results"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 || len(out.Results) != 10 {
+			return fmt.Errorf("search: status %d, %d results, %v", resp.StatusCode, len(out.Results), err)
+		}
+		return nil
+	}
+	inProcess := func(v []float32) error {
+		res, err := st.Search(ctx, ragd.DefaultWorkspace, col.ID, ragd.SearchQuery{Mode: ragd.ModeVector, Vector: v, TopK: 10})
+		if err == nil && len(res) != 10 {
+			err = fmt.Errorf("%d results", len(res))
+		}
+		return err
+	}
+	for range 10 { // load the cache, warm the connection
+		if err := viaHTTP(unit()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for range b.N {
+		var web, local []time.Duration
+		for range queries {
+			v := unit()
+			for _, f := range []struct {
+				search func([]float32) error
+				into   *[]time.Duration
+			}{{viaHTTP, &web}, {inProcess, &local}} {
+				start := time.Now()
+				if err := f.search(v); err != nil {
+					b.Fatal(err)
+				}
+				*f.into = append(*f.into, time.Since(start))
+			}
+		}
+		p50 := func(d []time.Duration) time.Duration {
+			sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+			return d[len(d)/2]
+		}
+		w, l := p50(web), p50(local)
+		b.ReportMetric(float64(w)/1e6, "http-p50-ms")
+		b.ReportMetric(float64(l)/1e6, "in-process-p50-ms")
+		b.ReportMetric(float64(w)/float64(l), "http/in-process")
 	}
 }

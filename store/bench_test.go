@@ -80,16 +80,6 @@ func (c *corpus) text(n int) string {
 	return sb.String()
 }
 
-// randomUnit returns a vector drawn uniformly from the unit sphere.
-func randomUnit(r *rand.Rand, dims int) []float32 {
-	v := make([]float32, dims)
-	for i := range v {
-		v[i] = float32(r.NormFloat64())
-	}
-	embed.Normalize(v)
-	return v
-}
-
 // benchItems generates n chunks grouped into items, with random unit
 // vectors (fixed seed) when emb is nil, else with emb's vectors of the text.
 func benchItems(tb testing.TB, n, dims int, emb embed.Embedder) [][]ragd.NewItem {
@@ -103,7 +93,7 @@ func benchItems(tb testing.TB, n, dims int, emb embed.Embedder) [][]ragd.NewItem
 			text := c.text(benchWordsPerChunk)
 			ch := ragd.Chunk{Index: j, Content: text, Tokens: benchWordsPerChunk * 4 / 3, End: len(text)}
 			if emb == nil {
-				ch.Vector = randomUnit(r, dims)
+				ch.Vector = storetest.UnitVector(r, dims)
 			}
 			it.Chunks = append(it.Chunks, ch)
 			it.Content += text + "\n"
@@ -347,7 +337,7 @@ func queryVectors(n, dims int) [][]float32 {
 	r := rand.New(rand.NewPCG(benchSeed, 3))
 	out := make([][]float32, n)
 	for i := range out {
-		out[i] = randomUnit(r, dims)
+		out[i] = storetest.UnitVector(r, dims)
 	}
 	return out
 }

@@ -224,7 +224,7 @@ func BenchmarkKeywordScale(b *testing.B) {
 				for ; done < n && len(batch) < 1000; done++ {
 					text := c.text(benchWordsPerChunk)
 					batch = append(batch, ragd.NewItem{Content: text,
-						Chunks: []ragd.Chunk{{Content: text, Tokens: benchWordsPerChunk * 4 / 3, End: len(text), Vector: randomUnit(r, dims)}}})
+						Chunks: []ragd.Chunk{{Content: text, Tokens: benchWordsPerChunk * 4 / 3, End: len(text), Vector: storetest.UnitVector(r, dims)}}})
 				}
 				if _, err := s.InsertItems(ctx, "bench", col.ID, storetest.Stamp(batch)); err != nil {
 					b.Fatal(err)
@@ -285,14 +285,14 @@ func newVectorSource(clustered bool, dims int) *vectorSource {
 	v := &vectorSource{r: rand.New(rand.NewPCG(benchSeed, 3)), dims: dims}
 	if clustered {
 		for range 1000 {
-			v.centres = append(v.centres, randomUnit(v.r, dims))
+			v.centres = append(v.centres, storetest.UnitVector(v.r, dims))
 		}
 	}
 	return v
 }
 
 func (v *vectorSource) next() []float32 {
-	x := randomUnit(v.r, v.dims)
+	x := storetest.UnitVector(v.r, v.dims)
 	if v.centres != nil {
 		c := v.centres[v.r.IntN(len(v.centres))]
 		for i := range x {

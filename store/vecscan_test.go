@@ -76,7 +76,7 @@ func seedExact(t *testing.T, s *store.Store, dims, n int) (*ragd.Collection, *ex
 	for i := 0; i < n; i++ {
 		text := fmt.Sprintf("item %d", i)
 		nis = append(nis, ragd.NewItem{Content: text, Metadata: map[string]any{"group": i % 7, "n": i},
-			Chunks: []ragd.Chunk{{Content: text, Tokens: 2, End: len(text), Vector: randomUnit(r, dims)}}})
+			Chunks: []ragd.Chunk{{Content: text, Tokens: 2, End: len(text), Vector: storetest.UnitVector(r, dims)}}})
 	}
 	items, err := s.InsertItems(context.Background(), "ws1", c.ID, storetest.Stamp(nis))
 	if err != nil {
@@ -149,7 +149,7 @@ func TestVectorSearchIsExact(t *testing.T) {
 				t.Run(fmt.Sprintf("%dd/%s/%s", dims, cache.name, f.name), func(t *testing.T) {
 					s.SetVectorCacheBytes(cache.bytes)
 					for _, k := range []int{1, 10, 100} {
-						checkExact(t, s, c, e, randomUnit(r, dims), k, f.f, f.keep)
+						checkExact(t, s, c, e, storetest.UnitVector(r, dims), k, f.f, f.keep)
 					}
 				})
 			}
@@ -164,7 +164,7 @@ func TestMemoryBudget(t *testing.T) {
 	c, e := seedExact(t, s, 64, 1500)
 	r := rand.New(rand.NewPCG(5, 5))
 	for range 5 {
-		checkExact(t, s, c, e, randomUnit(r, 64), 10, nil, nil)
+		checkExact(t, s, c, e, storetest.UnitVector(r, 64), 10, nil, nil)
 	}
 	if n := s.CachedVectorBytes(); n != 0 {
 		t.Errorf("the vector cache holds %d bytes, over its budget of 1 KiB", n)
@@ -184,15 +184,15 @@ func TestQuantizedSearchIsExactWhenCandidatesCoverAll(t *testing.T) {
 			c, e := seedExact(t, s, dims, 40)
 			r := rand.New(rand.NewPCG(11, uint64(dims)))
 			for range 5 {
-				checkExact(t, s, c, e, randomUnit(r, dims), 10, nil, nil)
-				checkExact(t, s, c, e, randomUnit(r, dims), 3, &ragd.Filter{Key: "group", Op: "eq", Value: 3.0}, func(id string) bool { return e.group[id] == 3 })
+				checkExact(t, s, c, e, storetest.UnitVector(r, dims), 10, nil, nil)
+				checkExact(t, s, c, e, storetest.UnitVector(r, dims), 3, &ragd.Filter{Key: "group", Op: "eq", Value: 3.0}, func(id string) bool { return e.group[id] == 3 })
 			}
 			if got, want := s.CachedVectorBytes(), quantizedBytes(40, dims); got <= 0 || got > want {
 				t.Errorf("the cache holds %d bytes for 40 vectors of %d dimensions, want %d (codes and sign bits), not %d (floats)", got, dims, want, 40*dims*4)
 			}
 			// An exact query reads the full vectors, and leaves the codes cached.
 			for range 3 {
-				checkQuery(t, s, c, e, ragd.SearchQuery{Mode: ragd.ModeVector, Vector: randomUnit(r, dims), TopK: 10, Exact: true}, nil)
+				checkQuery(t, s, c, e, ragd.SearchQuery{Mode: ragd.ModeVector, Vector: storetest.UnitVector(r, dims), TopK: 10, Exact: true}, nil)
 			}
 			if s.CachedVectorBytes() == 0 {
 				t.Error("an exact query dropped the collection's codes from the cache")
@@ -219,7 +219,7 @@ func TestQuantizationSetting(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Searches take the collection as the update left it.
-		checkExact(t, s, c, e, randomUnit(r, dims), 10, nil, nil)
+		checkExact(t, s, c, e, storetest.UnitVector(r, dims), 10, nil, nil)
 		got := s.CachedVectorBytes()
 		if tc.codes && (got <= 0 || got > quantizedBytes(300, dims)) || !tc.codes && got < floats {
 			t.Errorf("%s: the cache holds %d bytes for %d float bytes; want codes: %v", tc.setting, got, floats, tc.codes)
@@ -242,7 +242,7 @@ func TestQuantizedSearchRecall(t *testing.T) {
 	r := rand.New(rand.NewPCG(12, 13))
 	var found int
 	for range queries {
-		q := randomUnit(r, dims)
+		q := storetest.UnitVector(r, dims)
 		res, err := s.Search(context.Background(), "ws1", c.ID, ragd.SearchQuery{Mode: ragd.ModeVector, Vector: q, TopK: 10})
 		if err != nil {
 			t.Fatal(err)
@@ -259,7 +259,7 @@ func TestQuantizedSearchRecall(t *testing.T) {
 	} else {
 		t.Logf("recall@10 of quantized search: %.3f", recall)
 	}
-	checkQuery(t, s, c, e, ragd.SearchQuery{Mode: ragd.ModeVector, Vector: randomUnit(r, dims), TopK: 10, Exact: true}, nil)
+	checkQuery(t, s, c, e, ragd.SearchQuery{Mode: ragd.ModeVector, Vector: storetest.UnitVector(r, dims), TopK: 10, Exact: true}, nil)
 }
 
 // Deleting and updating items changes the next search, and concurrent
@@ -271,7 +271,7 @@ func TestVectorSearchSeesWrites(t *testing.T) {
 	c, e := seedExact(t, s, dims, 3000)
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(5, 5))
-	q := randomUnit(r, dims)
+	q := storetest.UnitVector(r, dims)
 	checkExact(t, s, c, e, q, 20, nil, nil) // fills the cache
 
 	t.Run("Delete", func(t *testing.T) {

@@ -49,7 +49,7 @@ type process struct {
 const testAdminKey = "ragd-test-admin-key-0123456789"
 
 // startRagd starts "ragd serve" on dataDir and waits until it listens.
-func startRagd(t *testing.T, dataDir string, args ...string) *process {
+func startRagd(t testing.TB, dataDir string, args ...string) *process {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir}, args...)...)
 	cmd.Env = append(os.Environ(), "RAGD_TEST_MAIN=1", "RAGD_ADMIN_KEY="+testAdminKey)
@@ -106,13 +106,13 @@ func (p *process) waitLog(t *testing.T, s string) {
 }
 
 // call sends a JSON request with the admin key and decodes the reply.
-func call(t *testing.T, method, url string, body any, out any) int {
+func call(t testing.TB, method, url string, body any, out any) int {
 	t.Helper()
 	return callAs(t, method, url, testAdminKey, body, out)
 }
 
 // callAs sends a JSON request with key and decodes the reply into out.
-func callAs(t *testing.T, method, url, key string, body any, out any) int {
+func callAs(t testing.TB, method, url, key string, body any, out any) int {
 	t.Helper()
 	var r io.Reader
 	if body != nil {
