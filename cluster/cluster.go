@@ -16,7 +16,6 @@
 package cluster
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -56,9 +55,9 @@ type Config struct {
 	// Listen with no URLs means a one-node embedded cluster.
 	Listen string
 	Peers  []string
-	// NATSListen is the embedded server's client address (default
-	// 127.0.0.1 on a free port): for the nats CLI and monitoring; ragd
-	// itself talks to its embedded server in process.
+	// NATSListen is the embedded server's client address, for the nats
+	// CLI and monitoring (default: no client port); ragd itself talks to
+	// its embedded server in process.
 	NATSListen string
 	// Dir is where the embedded server keeps its JetStream data.
 	Dir string
@@ -180,8 +179,12 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.SnapshotCheck <= 0 {
 		cfg.SnapshotCheck = 30 * time.Second
 	}
-	cfg.OrphanGrace = cmp.Or(cfg.OrphanGrace, 24*time.Hour)
-	cfg.OrphanCheck = cmp.Or(cfg.OrphanCheck, time.Hour)
+	if cfg.OrphanGrace <= 0 {
+		cfg.OrphanGrace = 24 * time.Hour
+	}
+	if cfg.OrphanCheck <= 0 {
+		cfg.OrphanCheck = time.Hour
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -321,7 +324,7 @@ func (n *Node) Writer() *Writer { return &Writer{n: n} }
 // each op it applies deletes, whichever node wrote the op: every node
 // then removes the copies of their bytes it fetched to serve or ingest
 // them (ingest.Ingester.ForgetLocal), which otherwise stayed until its
-// next start. f runs in the apply loop: it must be quick.
+// next start. f runs beside the apply loop, on a goroutine of its own.
 func (n *Node) OnFilesDeleted(f func(ids []string)) { n.filesDeleted.Store(&f) }
 
 // Store returns the node's store: read it freely, write it only through
@@ -600,7 +603,9 @@ func (n *Node) applyMsg(msg jetstream.Msg, seq uint64) error {
 	n.applied.Store(seq)
 	if f := n.filesDeleted.Load(); f != nil && out.err == nil {
 		if ids := deletedFiles(o.Method, &out); len(ids) > 0 {
-			(*f)(ids)
+			// Aside: a collection of many files costs as many removals,
+			// which must not hold the log (file IDs are never reused).
+			go (*f)(ids)
 		}
 	}
 	n.mu.Lock()

@@ -578,9 +578,11 @@ func TestFilesAcrossNodes(t *testing.T) {
 	}
 	converge(t, nodes)
 	for _, nd := range nodes {
-		if _, err := os.Stat(nd.ing.Path(f.ID)); !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("%s keeps its copy of a deleted file: %v", nd.name, err)
-		}
+		// Removed beside the apply loop, just after the delete applied.
+		testwait.Until(t, 10*time.Second, func() bool {
+			_, err := os.Stat(nd.ing.Path(f.ID))
+			return errors.Is(err, fs.ErrNotExist)
+		}, "%s to remove its copy of a deleted file", nd.name)
 	}
 	if _, _, err := nodes[1].svc.OpenFile(ctx, ragd.DefaultWorkspace, col.ID, f.ID); ragd.ErrorKind(err) != ragd.ENOTFOUND {
 		t.Errorf("opening a deleted file on another node: %v; want not found", err)

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"sync"
@@ -373,8 +374,11 @@ func (n *Node) sweepOrphans(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := n.WaitApplied(ctx, stream.CachedInfo().State.LastSeq); err != nil {
-		return 0, err
+	wctx, cancel := context.WithTimeout(ctx, applyWait)
+	err = n.WaitApplied(wctx, stream.CachedInfo().State.LastSeq)
+	cancel()
+	if err != nil {
+		return 0, fmt.Errorf("this node does not apply the log (%w): no upload is removed", err)
 	}
 	lctx, cancel := context.WithTimeout(ctx, blobTimeout(0))
 	infos, err := n.files.List(lctx)

@@ -25,8 +25,11 @@ func startServer(cfg Config, log *slog.Logger) (*server.Server, error) {
 	if err := needSecret(cfg, "--nats-listen", host); err != nil {
 		return nil, err
 	}
+	// Without --nats-listen there is no client port at all: ragd talks to
+	// its server in process, and a port on loopback would let any local
+	// user of a cluster without a secret read and write its log.
 	opts := &server.Options{ServerName: cfg.NodeName, Host: host, Port: port, JetStream: true, StoreDir: cfg.Dir,
-		MaxPayload: maxPayload, NoSigs: true}
+		MaxPayload: maxPayload, NoSigs: true, DontListen: cfg.NATSListen == ""}
 	if cfg.Secret != "" {
 		opts.Username, opts.Password = SecretUser, cfg.Secret
 	}

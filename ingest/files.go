@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -118,7 +119,16 @@ func (g *Ingester) fetch(ctx context.Context, id string) error {
 		return &ragd.Error{Kind: ragd.EUNAVAILABLE, Code: "cluster_unavailable", Err: err,
 			Message: fmt.Sprintf("the bytes of file %q could not be read from the cluster", id)}
 	}
-	return os.Rename(tmp, g.Path(id))
+	if err := os.Rename(tmp, g.Path(id)); err != nil {
+		return err
+	}
+	// Deleted while it was read, after ForgetLocal removed nothing: the
+	// copy goes, or it would stay until the next start.
+	if held, err := g.store.HasFile(ctx, id); err != nil || !held {
+		os.Remove(g.Path(id))
+		return cmp.Or[error](err, ragd.NotFound("file", id))
+	}
+	return nil
 }
 
 // Copy returns a new upload of the bytes stored under name id, whose size
@@ -279,6 +289,13 @@ func (g *Ingester) Forget(fileIDs []string) {
 	}
 	g.ForgetLocal(fileIDs)
 }
+
+// Discard removes the bytes Keep stored under id for a record whose write
+// failed. In a cluster only this node's copy goes: a write the cluster
+// did not confirm may still be applied, and then needs the shared copy;
+// one never applied leaves it to the cluster's sweep of uploads no file
+// holds.
+func (g *Ingester) Discard(id string) { g.ForgetLocal([]string{id}) }
 
 // ForgetLocal is Forget on this node alone: the running ingests and the
 // local bytes of files deleted through another cluster node, which

@@ -34,7 +34,7 @@ func (s *Service) AddWorkspaceFile(ctx context.Context, ws string, up *Upload, f
 		return nil, err
 	}
 	if err := s.write.CreateWorkspaceFile(ctx, f, s.storageLimit); err != nil {
-		s.ingester.Forget([]string{f.ID})
+		s.ingester.Discard(f.ID)
 		return nil, err
 	}
 	return f, nil

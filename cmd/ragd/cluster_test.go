@@ -55,7 +55,8 @@ func TestClusterFlagChecks(t *testing.T) {
 		{[]string{"--cluster-listen", "127.0.0.1:6222", "--nats-url", "nats://127.0.0.1:4222"}, "exclude each other"},
 		{[]string{"--cluster-peers", "127.0.0.1:6223"}, "--cluster-peers needs --cluster-listen"},
 		{[]string{"--cluster-tls-cert", "node.pem", "--cluster-tls-key", "node.key", "--cluster-tls-ca", "ca.pem"}, "need --cluster-listen"},
-		{[]string{"--cluster-listen", "127.0.0.1:6222", "--cluster-tls-cert", "node.pem"}, "set all three"},
+		{[]string{"--cluster-listen", "127.0.0.1:6222", "--cluster-tls-cert", "n.pem", "--cluster-tls-key", "n.key", "--cluster-tls-ca", "ca.pem"}, "a one-node cluster has no route port"},
+		{[]string{"--cluster-listen", "127.0.0.1:6222", "--cluster-peers", "127.0.0.1:6223", "--cluster-tls-cert", "node.pem"}, "set all three"},
 		{[]string{"--cluster-listen", "127.0.0.1:6222", "--cluster-snapshot-every", "0"}, "--cluster-snapshot-every must be positive"},
 	} {
 		err := NewMain(io.Discard, io.Discard).ParseFlags(tc.args)
@@ -63,8 +64,8 @@ func TestClusterFlagChecks(t *testing.T) {
 			t.Errorf("%v: %v, want an error with %q", tc.args, err, tc.want)
 		}
 	}
-	if err := NewMain(io.Discard, io.Discard).ParseFlags([]string{"--cluster-listen", "127.0.0.1:6222", "--cluster-tls-cert", "n.pem",
-		"--cluster-tls-key", "n.key", "--cluster-tls-ca", "ca.pem"}); err != nil {
+	if err := NewMain(io.Discard, io.Discard).ParseFlags([]string{"--cluster-listen", "127.0.0.1:6222", "--cluster-peers", "127.0.0.1:6223",
+		"--cluster-tls-cert", "n.pem", "--cluster-tls-key", "n.key", "--cluster-tls-ca", "ca.pem"}); err != nil {
 		t.Errorf("all three TLS files: %v", err)
 	}
 }

@@ -37,7 +37,7 @@ func (s *clusterSettings) registerClusterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&s.peers, "cluster-peers", envOr("RAGD_CLUSTER_PEERS", ""),
 		"the other nodes' --cluster-listen addresses, comma-separated (env RAGD_CLUSTER_PEERS)")
 	fs.StringVar(&s.natsListen, "nats-listen", envOr("RAGD_NATS_LISTEN", ""),
-		"HOST:PORT of the embedded NATS server's client port, for the nats CLI and monitoring (env RAGD_NATS_LISTEN; default 127.0.0.1 on a free port)")
+		"HOST:PORT of the embedded NATS server's client port, for the nats CLI and monitoring (env RAGD_NATS_LISTEN; default: none, ragd talks to its server in process)")
 	fs.StringVar(&s.natsURL, "nats-url", envOr("RAGD_NATS_URL", ""),
 		"client URLs of an existing NATS cluster with JetStream, comma-separated, instead of an embedded server; credentials from RAGD_NATS_CREDS (a .creds file), "+
 			"RAGD_NATS_TOKEN or RAGD_NATS_USER and RAGD_NATS_PASSWORD (env RAGD_NATS_URL)")
@@ -63,8 +63,8 @@ func (s *clusterSettings) check() error {
 		return errors.New("--cluster-listen (embedded NATS) and --nats-url (an existing NATS cluster) exclude each other")
 	case s.peers != "" && s.listen == "":
 		return errors.New("--cluster-peers needs --cluster-listen")
-	case s.tls != cluster.TLSFiles{} && s.listen == "":
-		return errors.New("--cluster-tls-cert, --cluster-tls-key and --cluster-tls-ca need --cluster-listen")
+	case s.tls != cluster.TLSFiles{} && (s.listen == "" || s.peers == ""):
+		return errors.New("--cluster-tls-cert, --cluster-tls-key and --cluster-tls-ca need --cluster-listen and --cluster-peers (a one-node cluster has no route port)")
 	case s.tls != cluster.TLSFiles{} && (s.tls.Cert == "" || s.tls.Key == "" || s.tls.CA == ""):
 		return errors.New("--cluster-tls-cert, --cluster-tls-key and --cluster-tls-ca go together: set all three")
 	case s.snapshotEvery == 0:
@@ -93,6 +93,7 @@ func (s *clusterSettings) open(ctx context.Context, dataDir string, log *slog.Lo
 		DBPath: filepath.Join(dataDir, store.FileName), StoreOptions: opts, SnapshotEvery: s.snapshotEvery,
 		Secret: os.Getenv("RAGD_CLUSTER_SECRET"), TLS: s.tls}
 	switch {
+	case s.natsURL == "": // an embedded server: the cluster secret, if any
 	case os.Getenv("RAGD_NATS_CREDS") != "":
 		cfg.Options = append(cfg.Options, nats.UserCredentials(os.Getenv("RAGD_NATS_CREDS")))
 	case os.Getenv("RAGD_NATS_TOKEN") != "":
