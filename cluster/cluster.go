@@ -56,8 +56,9 @@ type Config struct {
 	Listen string
 	Peers  []string
 	// NATSListen is the embedded server's client address, for the nats
-	// CLI and monitoring (default: no client port); ragd itself talks to
-	// its embedded server in process.
+	// CLI and monitoring (default: 127.0.0.1 on a free port, with a
+	// password only this process knows unless Secret is set); ragd itself
+	// talks to its embedded server in process.
 	NATSListen string
 	// Dir is where the embedded server keeps its JetStream data.
 	Dir string
@@ -211,12 +212,13 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	}()
 	var err error
 	if len(cfg.URLs) == 0 {
-		if n.srv, err = startServer(cfg, n.log); err != nil {
+		var password string
+		if n.srv, password, err = startServer(cfg, n.log); err != nil {
 			return nil, err
 		}
 		own := []nats.Option{nats.InProcessServer(n.srv), nats.Name("ragd " + cfg.NodeName), nats.MaxReconnects(-1)}
-		if cfg.Secret != "" {
-			own = append(own, nats.UserInfo(SecretUser, cfg.Secret))
+		if password != "" {
+			own = append(own, nats.UserInfo(SecretUser, password))
 		}
 		n.nc, err = nats.Connect("", append(own, cfg.Options...)...)
 	} else {

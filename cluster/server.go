@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net"
@@ -16,38 +17,46 @@ import (
 const maxPayload = 8 << 20
 
 // startServer starts the embedded NATS server of cfg: JetStream on, its
-// data under cfg.Dir, a route port on cfg.Listen to the cfg.Peers.
-func startServer(cfg Config, log *slog.Logger) (*server.Server, error) {
+// data under cfg.Dir, a route port on cfg.Listen to the cfg.Peers. It
+// returns the server and the password of its client port (user
+// SecretUser), empty for none.
+func startServer(cfg Config, log *slog.Logger) (*server.Server, string, error) {
 	host, port, err := splitHostPort(cfg.NATSListen, "127.0.0.1", -1)
 	if err != nil {
-		return nil, fmt.Errorf("cluster: --nats-listen: %w", err)
+		return nil, "", fmt.Errorf("cluster: --nats-listen: %w", err)
 	}
 	if err := needSecret(cfg, "--nats-listen", host); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	// Without --nats-listen there is no client port at all: ragd talks to
-	// its server in process, and a port on loopback would let any local
-	// user of a cluster without a secret read and write its log.
 	opts := &server.Options{ServerName: cfg.NodeName, Host: host, Port: port, JetStream: true, StoreDir: cfg.Dir,
-		MaxPayload: maxPayload, NoSigs: true, DontListen: cfg.NATSListen == ""}
-	if cfg.Secret != "" {
-		opts.Username, opts.Password = SecretUser, cfg.Secret
+		MaxPayload: maxPayload, NoSigs: true}
+	// The client port takes the cluster secret. Without one and without
+	// --nats-listen, nobody but this process needs it (ragd talks to its
+	// server in process; the server has no mode without a client port
+	// that still reports ready): a password of its own keeps the loopback
+	// port from any other local user.
+	password := cfg.Secret
+	if password == "" && cfg.NATSListen == "" {
+		password = rand.Text()
+	}
+	if password != "" {
+		opts.Username, opts.Password = SecretUser, password
 	}
 	// A node with no peers is a one-node cluster: JetStream on its own,
 	// no route port (a JetStream cluster of one refuses to start).
 	if cfg.Listen != "" && len(cfg.Peers) > 0 {
 		h, p, err := splitHostPort(cfg.Listen, "", 0)
 		if err != nil {
-			return nil, fmt.Errorf("cluster: --cluster-listen: %w", err)
+			return nil, "", fmt.Errorf("cluster: --cluster-listen: %w", err)
 		}
 		if err := needSecret(cfg, "--cluster-listen", h); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		opts.Cluster = server.ClusterOpts{Name: "ragd", Host: h, Port: p}
 		if cfg.TLS != (TLSFiles{}) {
 			tc, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: cfg.TLS.Cert, KeyFile: cfg.TLS.Key, CaFile: cfg.TLS.CA, Verify: true})
 			if err != nil {
-				return nil, fmt.Errorf("cluster: --cluster-tls-*: %w", err)
+				return nil, "", fmt.Errorf("cluster: --cluster-tls-*: %w", err)
 			}
 			// The CA verifies peers that dial in (ClientCAs) and the peers
 			// this node dials (RootCAs), as nats-server's config parser sets.
@@ -67,15 +76,15 @@ func startServer(cfg Config, log *slog.Logger) (*server.Server, error) {
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
-		return nil, fmt.Errorf("cluster: embedded NATS server: %w", err)
+		return nil, "", fmt.Errorf("cluster: embedded NATS server: %w", err)
 	}
 	srv.SetLoggerV2(natsLogger{log.With("component", "nats")}, false, false, false)
 	srv.Start()
 	if !srv.ReadyForConnections(30 * time.Second) {
 		srv.Shutdown()
-		return nil, fmt.Errorf("cluster: the embedded NATS server did not start")
+		return nil, "", fmt.Errorf("cluster: the embedded NATS server did not start")
 	}
-	return srv, nil
+	return srv, password, nil
 }
 
 // TLSFiles are the PEM files of a node's route TLS: its certificate and

@@ -37,7 +37,7 @@ func (s *clusterSettings) registerClusterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&s.peers, "cluster-peers", envOr("RAGD_CLUSTER_PEERS", ""),
 		"the other nodes' --cluster-listen addresses, comma-separated (env RAGD_CLUSTER_PEERS)")
 	fs.StringVar(&s.natsListen, "nats-listen", envOr("RAGD_NATS_LISTEN", ""),
-		"HOST:PORT of the embedded NATS server's client port, for the nats CLI and monitoring (env RAGD_NATS_LISTEN; default: none, ragd talks to its server in process)")
+		"HOST:PORT of the embedded NATS server's client port, for the nats CLI and monitoring (env RAGD_NATS_LISTEN; default 127.0.0.1 on a free port, with a password only this process knows)")
 	fs.StringVar(&s.natsURL, "nats-url", envOr("RAGD_NATS_URL", ""),
 		"client URLs of an existing NATS cluster with JetStream, comma-separated, instead of an embedded server; credentials from RAGD_NATS_CREDS (a .creds file), "+
 			"RAGD_NATS_TOKEN or RAGD_NATS_USER and RAGD_NATS_PASSWORD (env RAGD_NATS_URL)")
