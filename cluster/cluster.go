@@ -252,8 +252,8 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	n.wg.Add(4)
 	go n.applyLoop()
 	go n.reportLoop()
-	go n.snapshotLoop()
-	go n.orphanLoop()
+	go n.every(n.cfg.SnapshotCheck, "taking a snapshot", n.maybeSnapshot)
+	go n.every(n.cfg.OrphanCheck, "removing uploads no file holds", n.sweepNow)
 	ok = true
 	return n, nil
 }

@@ -341,23 +341,14 @@ func (b Blobs) Delete(ctx context.Context, ids []string) error {
 	return errors.Join(errs...)
 }
 
-// orphanLoop runs sweepOrphans every OrphanCheck until the node closes.
-func (n *Node) orphanLoop() {
-	defer n.wg.Done()
-	t := time.NewTicker(n.cfg.OrphanCheck)
-	defer t.Stop()
-	for {
-		select {
-		case <-n.ctx.Done():
-			return
-		case <-t.C:
-		}
-		if removed, err := n.sweepOrphans(n.ctx); err != nil && n.ctx.Err() == nil {
-			n.log.Warn("removing uploads no file holds", "err", err)
-		} else if removed > 0 {
-			n.log.Info("removed uploads no file holds", "uploads", removed)
-		}
+// sweepNow runs sweepOrphans, logging what it removed; an error goes to
+// the caller (every, which logs it as what).
+func (n *Node) sweepNow(ctx context.Context) error {
+	removed, err := n.sweepOrphans(ctx)
+	if removed > 0 {
+		n.log.Info("removed uploads no file holds", "uploads", removed)
 	}
+	return err
 }
 
 // sweepOrphans deletes the shared copies of uploaded bytes that no file

@@ -54,11 +54,12 @@ func (n *Node) snapshots(ctx context.Context) ([]uint64, error) {
 	return seqs, nil
 }
 
-// snapshotLoop takes a snapshot whenever the node applied SnapshotEvery
-// ops past the latest one, one node at a time.
-func (n *Node) snapshotLoop() {
+// every calls run every period until the node closes, logging its
+// errors as what: the snapshot check (maybeSnapshot, every SnapshotCheck)
+// and the sweep of uploads no file holds (sweepNow, every OrphanCheck).
+func (n *Node) every(period time.Duration, what string, run func(context.Context) error) {
 	defer n.wg.Done()
-	t := time.NewTicker(n.cfg.SnapshotCheck)
+	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
@@ -66,12 +67,14 @@ func (n *Node) snapshotLoop() {
 			return
 		case <-t.C:
 		}
-		if err := n.maybeSnapshot(n.ctx); err != nil && n.ctx.Err() == nil {
-			n.log.Warn("taking a snapshot", "err", err)
+		if err := run(n.ctx); err != nil && n.ctx.Err() == nil {
+			n.log.Warn(what, "err", err)
 		}
 	}
 }
 
+// maybeSnapshot takes a snapshot when the node applied SnapshotEvery ops
+// past the latest one, one node at a time.
 func (n *Node) maybeSnapshot(ctx context.Context) error {
 	seqs, err := n.snapshots(ctx)
 	if err != nil {

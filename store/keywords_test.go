@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/internal/testwait"
 	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/store/storetest"
 )
@@ -210,21 +211,16 @@ func TestKeywordCacheBuildsInBackground(t *testing.T) {
 	if err != nil || len(res) != 10 {
 		t.Fatalf("FTS5 meanwhile: %d results, %v", len(res), err)
 	}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		got, ok, err := s.CachedKeyword(ctx, "ws", c.ID, text, 10, nil)
-		if err != nil {
+	var got store.Ranked
+	testwait.Until(t, time.Minute, func() bool {
+		var ok bool
+		var err error
+		if got, ok, err = s.CachedKeyword(ctx, "ws", c.ID, text, 10, nil); err != nil {
 			t.Fatal(err)
 		}
-		if ok {
-			equalRanked(t, text, got, want)
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the builder did not fill the cache in a minute")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return ok
+	}, "the builder to fill the cache")
+	equalRanked(t, text, got, want)
 	// 6,000 rows of 33 words on average: a posting and a little more a
 	// word.
 	if n := s.KeywordCacheBytes(); n < 6000*33*4/2 || n > 6000*33*12 {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/internal/testwait"
 	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/store/storetest"
 )
@@ -68,19 +69,14 @@ func BenchmarkStartup(b *testing.B) {
 				// A budget the 10M collection's codes fit (README, "Large
 				// collections").
 				p := startRagd(b, dir, "--memory-budget", strconv.Itoa(8<<30))
-				for {
+				testwait.Until(b, 10*time.Minute, func() bool {
 					resp, err := http.Get(p.url + "/readyz")
-					if err == nil {
-						resp.Body.Close()
-						if resp.StatusCode == http.StatusOK {
-							break
-						}
+					if err != nil {
+						return false
 					}
-					if time.Since(start) > 10*time.Minute {
-						b.Fatal("no /readyz in 10 minutes")
-					}
-					time.Sleep(5 * time.Millisecond)
-				}
+					resp.Body.Close()
+					return resp.StatusCode == http.StatusOK
+				}, "/readyz")
 				ready := time.Since(start)
 				var searches []time.Duration
 				for range 2 {
