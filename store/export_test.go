@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"math"
+	"path/filepath"
 	"strings"
 
 	"github.com/ragd/ragd"
@@ -206,4 +207,45 @@ func (s *Store) KeywordCacheBytes() int64 {
 	s.kws.mu.Lock()
 	defer s.kws.mu.Unlock()
 	return s.kws.bytes
+}
+
+// ZeroVectorFiles overwrites the floats of every record of the cached
+// collections' vector files with zeros, keeping their rowids, so that a
+// test can tell whether rescoring reads them.
+func (s *Store) ZeroVectorFiles() error {
+	s.vecs.mu.Lock()
+	defer s.vecs.mu.Unlock()
+	for _, vc := range s.vecs.cols {
+		vf := vc.file
+		if vf == nil || vf.f == nil {
+			continue
+		}
+		vf.mu.Lock()
+		st, err := vf.f.Stat()
+		if err == nil {
+			size := vf.recordSize()
+			zeros := make([]byte, size-8)
+			for off := int64(0); off+size <= st.Size() && err == nil; off += size {
+				_, err = vf.f.WriteAt(zeros, off+8)
+			}
+		}
+		vf.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetVectorFiles turns the quantized collections' vector files on or off,
+// dropping the vector cache, so that benchmarks can measure rescoring
+// through sqlite-vec beside them.
+func (s *Store) SetVectorFiles(on bool) {
+	s.vecs.closeAll()
+	s.vecs.mu.Lock()
+	defer s.vecs.mu.Unlock()
+	s.vecs.dir = ""
+	if on {
+		s.vecs.dir = filepath.Dir(s.path)
+	}
 }

@@ -106,15 +106,7 @@ func BenchmarkScale(b *testing.B) {
 					}
 				}
 				s.SetQuantizeAbove(1)
-				// The codes alone, then with the sign bits' first pass
-				// (the default); each floor is the bytes its scan must
-				// read: every code, or every slot's signs and factors.
-				for _, binary := range []bool{false, true} {
-					name, floor := "int8", n*(dims+4)
-					if binary {
-						name, floor = "binary+int8", n*(8*((dims+63)/64)+12)
-					}
-					s.SetBinaryFirstPass(binary)
+				codes := func(name string, floor int) {
 					b.Run(name, func(b *testing.B) {
 						got := make([][]string, queries)
 						measure(b, queries, newFloorScan(floor), nil, func(i int) (err error) {
@@ -133,6 +125,20 @@ func BenchmarkScale(b *testing.B) {
 						b.ReportMetric(rssGiB(), "RSS-GiB")
 					})
 				}
+				// The codes alone, then with the sign bits' first pass
+				// (the default); each floor is the bytes its scan must
+				// read: every code, or every slot's signs and factors.
+				// Last, the default with the candidates' vectors read
+				// through sqlite-vec instead of the vector file: the
+				// file's peer.
+				signs := n * (8*((dims+63)/64) + 12)
+				s.SetBinaryFirstPass(false)
+				codes("int8", n*(dims+4))
+				s.SetBinaryFirstPass(true)
+				codes("binary+int8", signs)
+				s.SetVectorFiles(false)
+				codes("binary+int8-sqlite-rescore", signs)
+				s.SetVectorFiles(true)
 				// A filter passing 1% of the chunks (metadata g = 7, of
 				// 0..99), on the same codes: every query must still
 				// return k results, all passing it.

@@ -171,6 +171,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	for _, o := range opts {
 		o(s)
 	}
+	s.vecs.dir, s.vecs.log = filepath.Dir(abs), s.log
 	if err := s.migrate(context.Background()); err != nil {
 		s.closeDBs()
 		return nil, fmt.Errorf("migrate %s: %w", abs, err)
@@ -228,6 +229,7 @@ func (s *Store) Close() error {
 	close(s.stop)
 	s.wg.Wait()
 	err := s.Checkpoint(context.Background())
+	s.vecs.closeAll()
 	return errors.Join(err, s.closeDBs())
 }
 

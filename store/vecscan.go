@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"runtime"
 	"slices"
@@ -46,6 +47,8 @@ const DefaultQuantizeAbove = 512 << 20
 // its chunks), which is the one write the cache could not see.
 type vecCache struct {
 	mu     sync.Mutex
+	dir    string       // where quantized collections keep their vecFile; none when empty
+	log    *slog.Logger // for a vecFile that fails
 	budget int64
 	bytes  int64
 	tick   int64
@@ -63,6 +66,7 @@ type vecCollection struct {
 	list      []*vecChunk // chunks in ID order, as of version
 	version   int64       // the collection's index_writes when list was read
 	synced    bool        // list and version are set
+	file      *vecFile    // the floats of a quantized collection, for rescoring; nil without
 	bytes     int64
 	lastUsed  int64
 }
@@ -79,10 +83,30 @@ type vecChunk struct {
 	scales   []float32 // per slot, when quantized: a code's unit
 	bits     []uint64  // sign bits by blocks of 8 slots, when binary (setSigns)
 	fac      []float32 // 3 a slot by blocks of 8, when binary: the first pass's factors
+	base     uint32    // the vecFile record of slot 0, when quantized with a file
 }
 
 func newVecCache(budget int64) *vecCache {
-	return &vecCache{budget: budget, cols: map[int64]*vecCollection{}}
+	return &vecCache{budget: budget, log: slog.Default(), cols: map[int64]*vecCollection{}}
+}
+
+// dropLocked removes collection seq from the cache and closes its file.
+func (c *vecCache) dropLocked(seq int64) {
+	vc := c.cols[seq]
+	c.bytes -= vc.bytes
+	delete(c.cols, seq)
+	if vc.file != nil {
+		vc.file.close()
+	}
+}
+
+// closeAll drops every collection, releasing their files.
+func (c *vecCache) closeAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for seq := range c.cols {
+		c.dropLocked(seq)
+	}
 }
 
 // SetVectorCacheBytes sets the memory budget of the vector cache, evicting
@@ -105,8 +129,7 @@ func (c *vecCache) evictLocked(keep int64) {
 		if victim < 0 {
 			return
 		}
-		c.bytes -= c.cols[victim].bytes
-		delete(c.cols, victim)
+		c.dropLocked(victim)
 	}
 }
 
@@ -129,9 +152,8 @@ func (c *vecCache) collection(seq int64, dims int, quantized, binary bool, estim
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if estimate > c.budget {
-		if vc := c.cols[seq]; vc != nil {
-			c.bytes -= vc.bytes
-			delete(c.cols, seq)
+		if c.cols[seq] != nil {
+			c.dropLocked(seq)
 		}
 		return nil
 	}
@@ -139,9 +161,12 @@ func (c *vecCache) collection(seq int64, dims int, quantized, binary bool, estim
 	vc := c.cols[seq]
 	if vc == nil || vc.dims != dims || vc.quantized != quantized || vc.binary != binary {
 		if vc != nil {
-			c.bytes -= vc.bytes
+			c.dropLocked(seq)
 		}
 		vc = &vecCollection{dims: dims, quantized: quantized, binary: binary, chunks: map[int64]*vecChunk{}}
+		if quantized && c.dir != "" {
+			vc.file = newVecFile(c.dir, dims, c.log)
+		}
 		c.cols[seq] = vc
 	}
 	vc.lastUsed = c.tick
@@ -165,10 +190,9 @@ func (c *vecCache) resize(seq int64, vc *vecCollection, n int64) {
 func (c *vecCache) forget(live map[int64]bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for seq, vc := range c.cols {
+	for seq := range c.cols {
 		if !live[seq] {
-			c.bytes -= vc.bytes
-			delete(c.cols, seq)
+			c.dropLocked(seq)
 		}
 	}
 }
@@ -222,7 +246,7 @@ func (s *Store) cachedVectorSearch(ctx context.Context, c *ragd.Collection, seq 
 	if !quantize {
 		return scanChunks(chunks, v, k, allowed), true, nil
 	}
-	cands, err := rescoreExact(ctx, tx, v, scanChunks(chunks, v, quantizedCandidates(k), allowed), k)
+	cands, err := rescoreExact(ctx, tx, v, scanHits(chunks, v, quantizedCandidates(k), allowed), vc.file, k)
 	return cands, true, err
 }
 
@@ -241,28 +265,24 @@ func (c *vecCache) budgetNow() int64 {
 	return c.budget
 }
 
-// rescoreExact reads the vector of each candidate from the vector table of
-// v's dimensions in tx, and returns the k nearest to v by their exact
-// distance, ordered and scored as scanChunks orders and scores them.
-func rescoreExact(ctx context.Context, tx *sql.Tx, v []float32, cands []candidate, k int) ([]candidate, error) {
+// rescoreExact reads the vector of each candidate from file, or from the
+// vector table of v's dimensions in tx where file is nil or lacks it, and
+// returns the k nearest to v by their exact distance, ordered and scored
+// as scanChunks orders and scores them.
+func rescoreExact(ctx context.Context, tx *sql.Tx, v []float32, cands []hit, file *vecFile, k int) ([]candidate, error) {
 	if len(cands) == 0 {
-		return cands, nil
+		return nil, nil
 	}
-	st, err := tx.PrepareContext(ctx, `SELECT embedding FROM `+vecTable(len(v))+` WHERE rowid = ?`)
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
 	vecs := make([]float32, len(cands)*len(v))
-	for i, cd := range cands {
-		var blob []byte
-		if err := st.QueryRowContext(ctx, cd.id).Scan(&blob); err != nil {
-			return nil, fmt.Errorf("rescoring chunk %d: %w", cd.id, err)
-		}
-		if len(blob) != 4*len(v) {
-			return nil, fmt.Errorf("rescoring chunk %d: %d vector bytes, want %d", cd.id, len(blob), 4*len(v))
-		}
-		copy(unsafe.Slice((*byte)(unsafe.Pointer(&vecs[i*len(v)])), 4*len(v)), blob)
+	missed := make([]int, len(cands))
+	for i := range missed {
+		missed[i] = i
+	}
+	if file != nil {
+		missed = file.read(cands, vecs)
+	}
+	if err := readVectors(ctx, tx, v, cands, missed, vecs); err != nil {
+		return nil, err
 	}
 	dist := make([]float32, len(cands))
 	l2Squared(v, vecs, dist, hasAVX2)
@@ -271,6 +291,31 @@ func rescoreExact(ctx context.Context, tx *sql.Tx, v []float32, cands []candidat
 		out[i] = candidate{id: cd.id, score: 1 - float64(dist[i])/2}
 	}
 	return bestOf(out, k), nil
+}
+
+// readVectors reads the vectors of cands[i] for each i of which from the
+// vector table of v's dimensions in tx into vecs, at i x len(v).
+func readVectors(ctx context.Context, tx *sql.Tx, v []float32, cands []hit, which []int, vecs []float32) error {
+	if len(which) == 0 {
+		return nil
+	}
+	st, err := tx.PrepareContext(ctx, `SELECT embedding FROM `+vecTable(len(v))+` WHERE rowid = ?`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, i := range which {
+		cd := cands[i]
+		var blob []byte
+		if err := st.QueryRowContext(ctx, cd.id).Scan(&blob); err != nil {
+			return fmt.Errorf("rescoring chunk %d: %w", cd.id, err)
+		}
+		if len(blob) != 4*len(v) {
+			return fmt.Errorf("rescoring chunk %d: %d vector bytes, want %d", cd.id, len(blob), 4*len(v))
+		}
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&vecs[i*len(v)])), 4*len(v)), blob)
+	}
+	return nil
 }
 
 // syncChunks brings the cached chunks of collection seq up to date with
@@ -337,7 +382,12 @@ func (s *Store) syncChunks(ctx context.Context, tx *sql.Tx, seq int64, vc *vecCo
 		}
 		s.vecs.forget(m)
 	}
-	if err := loadVectors(ctx, tx, vc.dims, vc.quantized, vc.binary, stale); err != nil {
+	if vc.file != nil {
+		for _, ch := range stale {
+			ch.base = vc.file.base(ch.id, len(ch.rowids))
+		}
+	}
+	if err := loadVectors(ctx, tx, vc.dims, vc.quantized, vc.binary, vc.file, stale); err != nil {
 		return nil, err
 	}
 	next := make(map[int64]*vecChunk, len(out))
@@ -345,6 +395,9 @@ func (s *Store) syncChunks(ctx context.Context, tx *sql.Tx, seq int64, vc *vecCo
 	for _, ch := range out {
 		next[ch.id] = ch
 		size += int64(len(ch.vectors))*4 + int64(len(ch.codes)) + int64(len(ch.scales))*4 + int64(len(ch.bits))*8 + int64(len(ch.fac))*4
+	}
+	if vc.file != nil {
+		vc.file.keep(next)
 	}
 	vc.mu.Lock()
 	vc.chunks, vc.list, vc.version, vc.synced = next, out, version, true
@@ -431,7 +484,7 @@ func (ch *vecChunk) setVectors(blob []byte, dims int, buf []float32) {
 // dimensions, as int8 codes when quantized, with sign bits when binary.
 // Quantizing costs several times the read (about 6 s of CPU a million
 // vectors of 384 dimensions), so the reads in tx feed one worker a core.
-func loadVectors(ctx context.Context, tx *sql.Tx, dims int, quantized, binary bool, chunks []*vecChunk) error {
+func loadVectors(ctx context.Context, tx *sql.Tx, dims int, quantized, binary bool, file *vecFile, chunks []*vecChunk) error {
 	if len(chunks) == 0 {
 		return nil
 	}
@@ -452,6 +505,9 @@ func loadVectors(ctx context.Context, tx *sql.Tx, dims int, quantized, binary bo
 			for w := range work {
 				if quantized {
 					w.ch.setCodes(w.blob, dims, binary)
+					if file != nil {
+						file.write(w.ch, w.blob)
+					}
 				} else {
 					w.ch.setVectors(w.blob, dims, nil)
 				}
@@ -476,10 +532,12 @@ func loadVectors(ctx context.Context, tx *sql.Tx, dims int, quantized, binary bo
 	return nil
 }
 
-// hit is a scanned vector: its rowid and squared distance to the query.
+// hit is a scanned vector: its rowid, squared distance to the query and,
+// in a quantized collection with a vecFile, its record there.
 type hit struct {
-	id int64
-	d  float32
+	id  int64
+	d   float32
+	pos uint32
 }
 
 // worse orders hits by distance, then rowid, so results are deterministic.
@@ -505,6 +563,16 @@ func bound(t *topK) float32 {
 // chunks of int8 codes, v is quantized too and the distance is estimated
 // from the two codes' integer dot product.
 func scanChunks(chunks []*vecChunk, v []float32, k int, allowed []int64) []candidate {
+	hits := scanHits(chunks, v, k, allowed)
+	out := make([]candidate, len(hits))
+	for i, h := range hits {
+		out[i] = candidate{id: h.id, score: 1 - float64(h.d)/2}
+	}
+	return out
+}
+
+// scanHits is scanChunks' scan: the k nearest hits, best first.
+func scanHits(chunks []*vecChunk, v []float32, k int, allowed []int64) []hit {
 	var qc *queryCodes
 	if slices.ContainsFunc(chunks, func(ch *vecChunk) bool { return ch.codes != nil }) {
 		qc = newQueryCodes(v)
@@ -566,11 +634,7 @@ func scanChunks(chunks []*vecChunk, v []float32, k int, allowed []int64) []candi
 	if len(all) > k {
 		all = all[:k]
 	}
-	out := make([]candidate, len(all))
-	for i, h := range all {
-		out[i] = candidate{id: h.id, score: 1 - float64(h.d)/2}
-	}
-	return out
+	return all
 }
 
 // scanBuffers are a scan worker's buffers, reused from chunk to chunk.
@@ -592,7 +656,7 @@ func scanChunk(ch *vecChunk, v []float32, qc *queryCodes, lb []float32, ceiling 
 				return
 			}
 		}
-		top.offer(hit{id: ch.rowids[j], d: d})
+		top.offer(hit{id: ch.rowids[j], d: d, pos: ch.base + uint32(j)})
 	}
 	if ch.codes != nil {
 		// Only the slots that can enter the top k come back.

@@ -61,6 +61,29 @@ func cmpFloat(a, b float64) int {
 	return 0
 }
 
+// add inserts n more items of one chunk each into c with random unit
+// vectors drawn from r, and metadata {"group": i % 7, "n": i}, i counting
+// the set's items.
+func (e *exactSet) add(t *testing.T, s *store.Store, c *ragd.Collection, r *rand.Rand, n int) {
+	t.Helper()
+	var nis []ragd.NewItem
+	first := len(e.ids)
+	for i := first; i < first+n; i++ {
+		text := fmt.Sprintf("item %d", i)
+		nis = append(nis, ragd.NewItem{Content: text, Metadata: map[string]any{"group": i % 7, "n": i},
+			Chunks: []ragd.Chunk{{Content: text, Tokens: 2, End: len(text), Vector: storetest.UnitVector(r, c.Dimensions)}}})
+	}
+	items, err := s.InsertItems(context.Background(), "ws1", c.ID, storetest.Stamp(nis))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, it := range items {
+		e.ids = append(e.ids, it.ID)
+		e.vecs[it.ID] = nis[i].Chunks[0].Vector
+		e.group[it.ID] = (first + i) % 7
+	}
+}
+
 // seedExact inserts n items of one chunk each with random unit vectors
 // (fixed seed) and metadata {"group": i % 7, "n": i}.
 func seedExact(t *testing.T, s *store.Store, dims, n int) (*ragd.Collection, *exactSet) {
@@ -70,23 +93,8 @@ func seedExact(t *testing.T, s *store.Store, dims, n int) (*ragd.Collection, *ex
 	if err := s.CreateCollection(context.Background(), storetest.StampCollection(c)); err != nil {
 		t.Fatal(err)
 	}
-	r := rand.New(rand.NewPCG(7, uint64(dims)))
 	e := &exactSet{vecs: map[string][]float32{}, group: map[string]int{}}
-	var nis []ragd.NewItem
-	for i := 0; i < n; i++ {
-		text := fmt.Sprintf("item %d", i)
-		nis = append(nis, ragd.NewItem{Content: text, Metadata: map[string]any{"group": i % 7, "n": i},
-			Chunks: []ragd.Chunk{{Content: text, Tokens: 2, End: len(text), Vector: storetest.UnitVector(r, dims)}}})
-	}
-	items, err := s.InsertItems(context.Background(), "ws1", c.ID, storetest.Stamp(nis))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, it := range items {
-		e.ids = append(e.ids, it.ID)
-		e.vecs[it.ID] = nis[i].Chunks[0].Vector
-		e.group[it.ID] = i % 7
-	}
+	e.add(t, s, c, rand.New(rand.NewPCG(7, uint64(dims))), n)
 	return c, e
 }
 
@@ -198,6 +206,43 @@ func TestQuantizedSearchIsExactWhenCandidatesCoverAll(t *testing.T) {
 				t.Error("an exact query dropped the collection's codes from the cache")
 			}
 		})
+	}
+}
+
+// A quantized search rescores its candidates with the vectors of the
+// collection's vector file (zeroed there, every score becomes that of a
+// zero vector: 1 - |q|^2/2 = 0.5), and stays exact after deletes and
+// inserts rewrite the collection's chunks.
+func TestRescoringReadsVectorFile(t *testing.T) {
+	const dims = 64
+	s := storetest.MustOpen(t)
+	s.SetQuantizeAbove(1)
+	c, e := seedExact(t, s, dims, 40)
+	r := rand.New(rand.NewPCG(5, 6))
+	checkExact(t, s, c, e, storetest.UnitVector(r, dims), 10, nil, nil)
+	if err := s.ZeroVectorFiles(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Search(context.Background(), "ws1", c.ID, ragd.SearchQuery{Mode: ragd.ModeVector, Vector: storetest.UnitVector(r, dims), TopK: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, x := range res {
+		if math.Abs(x.Score-0.5) > 1e-6 {
+			t.Fatalf("result %d scored %.6f with the file's vectors zeroed, want 0.5: rescoring did not read the file", i, x.Score)
+		}
+	}
+	// Deletes and inserts reload the chunks they touch, and rewrite their records.
+	for _, id := range e.ids[:20] {
+		if err := s.DeleteItem(context.Background(), "ws1", c.ID, id, storetest.At); err != nil {
+			t.Fatal(err)
+		}
+		delete(e.vecs, id)
+	}
+	e.ids = e.ids[20:]
+	e.add(t, s, c, r, 30)
+	for range 5 {
+		checkExact(t, s, c, e, storetest.UnitVector(r, dims), 10, nil, nil)
 	}
 }
 

@@ -1,0 +1,157 @@
+package store
+
+import (
+	"encoding/binary"
+	"log/slog"
+	"os"
+	"sync"
+	"unsafe"
+)
+
+// vecFile keeps the float vectors of a quantized collection in an unlinked
+// temporary file beside the database, one record per sqlite-vec slot: the
+// slot's rowid, then its floats. Rescoring a quantized search's candidates
+// reads each one's record with one pread, a microsecond or two from the
+// page cache, where reading it through sqlite-vec costs about 35 us: the
+// vector sits deep in its chunk's 1.5 MB blob, and SQLite walks the
+// blob's chain of overflow pages to reach it. The kernel's page cache
+// holds the file, not the process, so the process's memory stays the
+// codes' (docs/benchmarks.md); under memory pressure the kernel drops the
+// pages and a read goes to disk.
+//
+// A record is current when its rowid is the candidate's: sqlite-vec never
+// changes a slot's vector without giving the slot a new rowid (vecCache),
+// so a search of an older snapshot that finds a slot rewritten since
+// reads that vector from its own transaction instead (rescoreExact).
+// Writes and reads of records exclude each other, so a read never sees a
+// record half written.
+type vecFile struct {
+	mu     sync.RWMutex
+	f      *os.File // nil until the first write, and after close or a failed write
+	dir    string
+	log    *slog.Logger
+	dims   int
+	failed bool
+	bases  map[int64]uint32 // the record of each chunk's slot 0, by chunk ID
+	free   []uint32         // bases of chunks gone, to reuse
+	next   uint32
+}
+
+func newVecFile(dir string, dims int, log *slog.Logger) *vecFile {
+	return &vecFile{dir: dir, log: log, dims: dims, bases: map[int64]uint32{}}
+}
+
+func (vf *vecFile) recordSize() int64 { return 8 + 4*int64(vf.dims) }
+
+// base returns the record of slot 0 of chunk id, of slots slots, assigning
+// it on first use. Chunks of one table have the same number of slots.
+func (vf *vecFile) base(id int64, slots int) uint32 {
+	vf.mu.Lock()
+	defer vf.mu.Unlock()
+	if b, ok := vf.bases[id]; ok {
+		return b
+	}
+	var b uint32
+	if n := len(vf.free); n > 0 {
+		b, vf.free = vf.free[n-1], vf.free[:n-1]
+	} else {
+		b = vf.next
+		vf.next += uint32(slots)
+	}
+	vf.bases[id] = b
+	return b
+}
+
+// keep frees the records of the chunks not in live, for chunks to come.
+func (vf *vecFile) keep(live map[int64]*vecChunk) {
+	vf.mu.Lock()
+	defer vf.mu.Unlock()
+	for id, b := range vf.bases {
+		if live[id] == nil {
+			delete(vf.bases, id)
+			vf.free = append(vf.free, b)
+		}
+	}
+}
+
+// write stores the used slots of ch, whose floats blob holds, at ch.base.
+// A failure (a full disk) is logged once and turns the file off: searches
+// then read every vector through SQLite, as before the file existed.
+func (vf *vecFile) write(ch *vecChunk, blob []byte) {
+	size := vf.recordSize()
+	buf := make([]byte, int64(ch.used)*size)
+	for i := range ch.used {
+		r := buf[int64(i)*size:]
+		binary.LittleEndian.PutUint64(r, uint64(ch.rowids[i]))
+		copy(r[8:size], blob[i*4*vf.dims:(i+1)*4*vf.dims])
+	}
+	vf.mu.Lock()
+	defer vf.mu.Unlock()
+	if vf.failed {
+		return
+	}
+	err := vf.openLocked()
+	if err == nil {
+		_, err = vf.f.WriteAt(buf, int64(ch.base)*size)
+	}
+	if err != nil {
+		vf.log.Warn("vector file: quantized searches will read vectors from the database", "err", err)
+		vf.failed = true
+		vf.closeLocked()
+	}
+}
+
+// openLocked creates the file and unlinks it at once, so that it goes away
+// with the process however the process ends.
+func (vf *vecFile) openLocked() error {
+	if vf.f != nil {
+		return nil
+	}
+	f, err := os.CreateTemp(vf.dir, ".ragd-vectors-*")
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return err
+	}
+	vf.f = f
+	return nil
+}
+
+// read copies the vector of each hit whose record is current into vecs
+// (dims floats each, in the order of hits) and returns the indexes of the
+// hits it could not read, for the caller to read from its transaction. A
+// record never written reads as zeros, and no rowid is 0.
+func (vf *vecFile) read(hits []hit, vecs []float32) (missed []int) {
+	size := vf.recordSize()
+	rec := make([]byte, size)
+	vf.mu.RLock()
+	defer vf.mu.RUnlock()
+	for i, h := range hits {
+		if vf.f == nil {
+			missed = append(missed, i)
+			continue
+		}
+		if _, err := vf.f.ReadAt(rec, int64(h.pos)*size); err != nil || int64(binary.LittleEndian.Uint64(rec)) != h.id {
+			missed = append(missed, i)
+			continue
+		}
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&vecs[i*vf.dims])), 4*vf.dims), rec[8:])
+	}
+	return missed
+}
+
+// close releases the file, and its disk space with it.
+func (vf *vecFile) close() {
+	vf.mu.Lock()
+	defer vf.mu.Unlock()
+	vf.closeLocked()
+}
+
+func (vf *vecFile) closeLocked() {
+	if vf.f != nil {
+		vf.f.Close()
+		vf.f = nil
+	}
+}
