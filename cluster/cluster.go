@@ -140,6 +140,9 @@ type Node struct {
 	mu      sync.Mutex
 	waiters map[string]chan *outcome
 	changed chan struct{} // closed and replaced after each applied op
+	// uploaded is closed and replaced after each applied CreateFile op:
+	// the ingest queue's claims wait on it.
+	uploaded chan struct{}
 
 	objs   jetstream.ObjectStore // ops too large for a message
 	files  jetstream.ObjectStore // uploaded files' bytes
@@ -202,7 +205,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		}
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeName), boot: time.Now().UnixNano(),
-		waiters: map[string]chan *outcome{}, changed: make(chan struct{}), known: map[string]report{}}
+		waiters: map[string]chan *outcome{}, changed: make(chan struct{}), uploaded: make(chan struct{}), known: map[string]report{}}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	ok := false
 	defer func() {
@@ -435,7 +438,7 @@ func (n *Node) submit(ctx context.Context, method string, args []any) (*outcome,
 	defer cancel()
 	subject := writeSubject
 	if method == "CreateFile" {
-		subject = fileSubject // also a work item of the ingest queue
+		subject = uploadSubject(args[0].(string)) // also a work item of its workspace's ingest queue
 	}
 	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
 	if len(data) > n.maxInline {
@@ -616,6 +619,18 @@ func (n *Node) applyMsg(msg jetstream.Msg, seq uint64) error {
 	}
 	close(n.changed)
 	n.changed = make(chan struct{})
+	if o.Method == "CreateFile" {
+		close(n.uploaded)
+		n.uploaded = make(chan struct{})
+	}
 	n.mu.Unlock()
 	return nil
+}
+
+// uploadApplied returns a channel closed once this node applies its next
+// upload.
+func (n *Node) uploadApplied() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.uploaded
 }

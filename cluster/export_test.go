@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,13 +50,25 @@ func Reported(n *Node) map[string]uint64 {
 }
 
 // IngestQueue returns how many uploads n's cluster has not handed out
-// yet, and how many it handed out that no node acknowledged.
+// yet, and how many it handed out that no node acknowledged, over every
+// ingest consumer.
 func IngestQueue(t testing.TB, n *Node) (pending uint64, unacked int) {
-	info, err := n.queue.cons.Info(context.Background())
+	ctx := context.Background()
+	stream, err := n.js.Stream(ctx, opsStream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return info.NumPending, info.NumAckPending
+	list := stream.ListConsumers(ctx)
+	for info := range list.Info() {
+		if strings.HasPrefix(info.Name, ingestConsumer) {
+			pending += info.NumPending
+			unacked += info.NumAckPending
+		}
+	}
+	if err := list.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return pending, unacked
 }
 
 // SweepOrphans runs n's sweep of uploads no file holds, with a grace of

@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -20,15 +22,35 @@ import (
 )
 
 // Names of the file ingest's parts in JetStream: the bucket of uploaded
-// files' bytes, and the work-queue consumer of the log's file uploads.
+// files' bytes, and the work-queue consumers of the log's file uploads.
 const (
-	filesStore     = "RAGD_FILES"
+	filesStore = "RAGD_FILES"
+	// ingestConsumer names the consumer of the uploads logged on
+	// fileSubject itself, by ragd versions before uploads had a subject
+	// per workspace; the consumer of a workspace's uploads is named
+	// ingestConsumer-<token> (uploadSubject).
 	ingestConsumer = "ragd-ingest"
-	// fileSubject is the subject of CreateFile ops, which the ingest
-	// consumer reads; every other op is logged on writeSubject.
+	// fileSubject is the root of the subjects of CreateFile ops, which
+	// the ingest consumers read; every other op is logged on writeSubject.
 	fileSubject  = "ragd.ops.file"
 	writeSubject = "ragd.ops.w"
 )
+
+// ingestIdle is how long a workspace's ingest consumer lives without a
+// claim asking it for uploads; the next upload of the workspace creates
+// it again. A consumer is a replicated group of its own in JetStream, so
+// only workspaces that upload keep one.
+const ingestIdle = time.Hour
+
+// uploadToken is the subject token and consumer name suffix of workspace
+// ws: a workspace name may hold characters a subject may not.
+func uploadToken(ws string) string {
+	sum := sha256.Sum256([]byte(ws))
+	return hex.EncodeToString(sum[:8])
+}
+
+// uploadSubject is the subject of the uploads of workspace ws.
+func uploadSubject(ws string) string { return fileSubject + "." + uploadToken(ws) }
 
 // ingestAckWait is how long a node may hold an upload without telling
 // JetStream it is still working on it; a node that died holding it loses
@@ -36,17 +58,26 @@ const (
 const ingestAckWait = 30 * time.Second
 
 // Queue is the cluster's ingest queue (ingest.Queue): every upload's
-// CreateFile op is also a work item of one durable JetStream consumer
-// shared by all nodes, so each file is handed to one node. The node claims
-// the file's job through the log (StartJob, fenced by the attempt count),
-// tells JetStream it is working while it ingests, and acknowledges once
-// the file was published or failed. When the node dies, JetStream hands
-// the upload to another node, whose claim removes what the first staged.
+// CreateFile op is also a work item of its workspace's durable JetStream
+// consumer, shared by all nodes, so each file is handed to one node. The
+// node claims the file's job through the log (StartJob, fenced by the
+// attempt count), tells JetStream it is working while it ingests, and
+// acknowledges once the file was published or failed. When the node dies,
+// JetStream hands the upload to another node, whose claim removes what the
+// first staged.
+//
+// One consumer per workspace, because a consumer hands out its uploads in
+// the order they were logged: with one for all, a workspace's thousand
+// uploads would hold every other workspace's files behind them. A claim
+// asks the workspaces' consumers in the order a single node's queue would
+// pick between them (store.IngestWorkspaces: the fewest running jobs
+// first), each job of the log being in every node's store.
 type Queue struct {
-	n    *Node
-	cons jetstream.Consumer
+	n      *Node
+	legacy jetstream.Consumer // uploads logged on fileSubject itself
 
 	mu   sync.Mutex
+	cons map[string]jetstream.Consumer // by workspace
 	held map[claim]*heldMsg
 }
 
@@ -70,15 +101,68 @@ var _ ingest.Queue = (*Queue)(nil)
 func (n *Node) Queue() *Queue { return n.queue }
 
 func (n *Node) openQueue(ctx context.Context) error {
-	cons, err := n.js.CreateOrUpdateConsumer(ctx, opsStream, jetstream.ConsumerConfig{
-		Durable: ingestConsumer, Description: "uploads to ingest, each handed to one node",
-		FilterSubject: fileSubject, AckPolicy: jetstream.AckExplicitPolicy, AckWait: ingestAckWait,
-		MaxDeliver: -1, Replicas: n.cfg.Replicas,
-	})
+	legacy, err := n.js.CreateOrUpdateConsumer(ctx, opsStream, n.uploadConsumer(ingestConsumer, fileSubject, 0))
 	if err != nil {
 		return err
 	}
-	n.queue = &Queue{n: n, cons: cons, held: map[claim]*heldMsg{}}
+	n.queue = &Queue{n: n, legacy: legacy, cons: map[string]jetstream.Consumer{}, held: map[claim]*heldMsg{}}
+	return nil
+}
+
+// uploadConsumer is the configuration of the ingest consumer name of the
+// uploads on subject, removed after idle without a claim (0: never).
+func (n *Node) uploadConsumer(name, subject string, idle time.Duration) jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable: name, Description: "uploads to ingest, each handed to one node",
+		FilterSubject: subject, AckPolicy: jetstream.AckExplicitPolicy, AckWait: ingestAckWait,
+		MaxDeliver: -1, Replicas: n.cfg.Replicas, InactiveThreshold: idle,
+	}
+}
+
+// consumer returns the ingest consumer of workspace ws's uploads,
+// creating it if needed (a new one is handed the workspace's uploads from
+// the start of the log; those whose jobs ended are acknowledged unread).
+func (q *Queue) consumer(ctx context.Context, ws string) (jetstream.Consumer, error) {
+	q.mu.Lock()
+	c := q.cons[ws]
+	q.mu.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	c, err := q.n.js.CreateOrUpdateConsumer(ctx, opsStream,
+		q.n.uploadConsumer(ingestConsumer+"-"+uploadToken(ws), uploadSubject(ws), ingestIdle))
+	if err != nil {
+		return nil, err
+	}
+	q.mu.Lock()
+	q.cons[ws] = c
+	q.mu.Unlock()
+	return c, nil
+}
+
+// next returns the next upload c hands out without waiting for one, or
+// nil. A consumer JetStream removed as idle is forgotten, to be created
+// again by the next claim of its workspace.
+func (q *Queue) next(c jetstream.Consumer, ws string) jetstream.Msg {
+	batch, err := c.FetchNoWait(1)
+	if err == nil {
+		for msg := range batch.Messages() {
+			return msg
+		}
+		err = batch.Error()
+	}
+	if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDeleted) {
+		q.mu.Lock()
+		if q.cons[ws] == c {
+			delete(q.cons, ws)
+		}
+		q.mu.Unlock()
+	}
+	if err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
+		// A leader changing or a quorum lost: the health check
+		// reports the cluster; uploads wait in the stream meanwhile.
+		q.n.log.Debug("reading the ingest queue", "workspace", ws, "err", err)
+	}
 	return nil
 }
 
@@ -89,26 +173,61 @@ func (q *Queue) Recover(context.Context) (int, error) { return 0, nil }
 // claimWait bounds how long Claim waits for an upload.
 const claimWait = time.Second
 
-// Claim takes the next upload from the consumer, waits until this node
-// applied it, and claims its file's job through the log. An upload whose
-// job ended, or a second upload of the same bytes, is acknowledged and
-// skipped; one another node claimed first is skipped without an
-// acknowledgement, which would count as that node's.
-// The worker for idle workspaces claims nothing in a cluster: the
-// consumer hands out uploads in order.
+// Claim takes the next upload of the workspaces that store.IngestWorkspaces
+// lists (with idleOnly, of those with no job running), and then of the
+// uploads logged before workspaces had consumers of their own, and claims
+// its file's job (take). Finding none, it waits up to claimWait for this
+// node to apply another upload.
 func (q *Queue) Claim(ctx context.Context, idleOnly bool) (*store.Job, error) {
-	if idleOnly {
-		return nil, nil
-	}
-	msg, err := q.cons.Next(jetstream.FetchMaxWait(claimWait))
-	if err != nil {
-		if !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
-			// A leader changing or a quorum lost: the health check
-			// reports the cluster; uploads wait in the stream meanwhile.
-			q.n.log.Debug("reading the ingest queue", "err", err)
+	deadline := time.NewTimer(claimWait)
+	defer deadline.Stop()
+	for {
+		uploaded := q.n.uploadApplied()
+		job, err := q.claimNext(ctx, idleOnly)
+		if job != nil || err != nil {
+			return job, err
 		}
-		return nil, nil
+		select {
+		case <-uploaded:
+		case <-deadline.C:
+			return nil, nil
+		case <-ctx.Done():
+			return nil, nil
+		}
 	}
+}
+
+func (q *Queue) claimNext(ctx context.Context, idleOnly bool) (*store.Job, error) {
+	wss, err := q.n.st.IngestWorkspaces(ctx, idleOnly)
+	if err != nil {
+		return nil, err
+	}
+	for _, ws := range wss {
+		c, err := q.consumer(ctx, ws)
+		if err != nil {
+			q.n.log.Debug("opening a workspace's ingest queue", "workspace", ws, "err", err)
+			continue
+		}
+		if msg := q.next(c, ws); msg != nil {
+			if job, err := q.take(ctx, msg); job != nil || err != nil {
+				return job, err
+			}
+		}
+	}
+	if !idleOnly {
+		if msg := q.next(q.legacy, ""); msg != nil {
+			return q.take(ctx, msg)
+		}
+	}
+	return nil, nil
+}
+
+// take waits until this node applied the upload msg and claims its
+// file's job through the log. An upload whose job ended, or a second
+// upload of the same bytes, is acknowledged and skipped; one another node
+// claimed first is skipped without an acknowledgement, which would count
+// as that node's.
+func (q *Queue) take(ctx context.Context, msg jetstream.Msg) (*store.Job, error) {
 	meta, err := msg.Metadata()
 	if err != nil {
 		return nil, err

@@ -97,6 +97,33 @@ func (s *Store) ClaimJob(ctx context.Context, idleOnly bool) (*Job, error) {
 	return job, err
 }
 
+// IngestWorkspaces returns the workspaces whose jobs a claim would look
+// at, in the order ClaimJob picks between them: those with a queued job
+// that may run now, the one with the fewest running jobs first, then the
+// one whose oldest such job is oldest; then those with running jobs only
+// (a cluster's ingest queue hands such a job to another node when its
+// claimer died). With idleOnly, only workspaces with a job that may run
+// now and none running. A cluster's ingest queue holds each workspace's
+// uploads apart and polls them in this order, so that its claims are as
+// fair across workspaces as one node's.
+func (s *Store) IngestWorkspaces(ctx context.Context, idleOnly bool) ([]string, error) {
+	return queryColumn[string](ctx, s.db, `SELECT workspace FROM (
+			SELECT workspace, sum(state = ?2) AS running, min(CASE WHEN state = ?1 AND not_before <= ?3 THEN id END) AS ready
+			FROM jobs WHERE state IN (?1, ?2) GROUP BY workspace)
+		WHERE CASE WHEN ?4 THEN ready IS NOT NULL AND running = 0 ELSE ready IS NOT NULL OR running > 0 END
+		ORDER BY ready IS NULL, running, ready`, JobQueued, JobRunning, s.Now().Unix(), idleOnly)
+}
+
+// OldestUnfinishedUpload returns the lowest log sequence of the upload of
+// a queued or running job (0 when there is none): in a cluster, the log
+// must keep that upload for the ingest queue to hand it out.
+func (s *Store) OldestUnfinishedUpload(ctx context.Context) (uint64, error) {
+	var seq sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT min(upload_seq) FROM jobs WHERE state IN (?, ?) AND upload_seq > 0`,
+		JobQueued, JobRunning).Scan(&seq)
+	return uint64(seq.Int64), err
+}
+
 // StagedItem is an item of a file being ingested, its ID and Created set
 // by the caller. The StageChunks that first names its ID inserts it with
 // its Chunks; later calls add the Chunks they are given to it. Which of
