@@ -1,9 +1,9 @@
 package server
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
+	gojson "github.com/goccy/go-json"
 	"io"
 	"net/http"
 	"strings"
@@ -110,7 +110,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 func decodeJSON(c echo.Context, limit int64, strict bool, v any) error {
 	r := c.Request()
 	body := http.MaxBytesReader(c.Response(), r.Body, limit)
-	dec := json.NewDecoder(body)
+	dec := gojson.NewDecoder(body)
 	if strict {
 		dec.DisallowUnknownFields()
 	}
@@ -121,8 +121,8 @@ func decodeJSON(c echo.Context, limit int64, strict bool, v any) error {
 		}
 		return nil
 	}
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
+	var syn *gojson.SyntaxError
+	var typ *gojson.UnmarshalTypeError
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
