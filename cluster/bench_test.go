@@ -2,7 +2,6 @@ package cluster_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -48,7 +47,7 @@ func benchInputs(n int, seed uint64) []service.ItemInput {
 		}
 		vec := make(service.Vector, benchDims)
 		for j := range v {
-			vec[j] = json.Number(strconv.FormatFloat(v[j]/math.Sqrt(norm), 'g', 8, 32))
+			vec[j] = v[j] / math.Sqrt(norm)
 		}
 		out[i] = service.ItemInput{Content: &content, Vector: vec}
 	}

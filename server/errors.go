@@ -124,9 +124,12 @@ func decodeJSON(c echo.Context, limit int64, strict bool, v any) error {
 	var syn *gojson.SyntaxError
 	var typ *gojson.UnmarshalTypeError
 	var mbe *http.MaxBytesError
+	var re *ragd.Error
 	switch {
 	case errors.As(err, &mbe):
 		return err
+	case errors.As(err, &re): // a field's own UnmarshalJSON (service.Vector)
+		return re
 	case errors.Is(err, io.EOF):
 		return ragd.Invalid("", "the request body is empty; send a JSON object")
 	case errors.As(err, &syn):

@@ -1,8 +1,9 @@
 package service
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -15,10 +16,94 @@ import (
 // own vector instead of having ragd embed their text. A collection
 // created with embedding_model "none" stores only such vectors.
 
-// Vector is a vector as a client sends it: JSON numbers, read one by one
-// so that a number out of float32's range is refused by its index rather
-// than failing the whole body.
-type Vector []json.Number
+// Vector is a vector as a client sends it: a JSON array of numbers, read
+// as float64 (a number beyond float64's range as an infinity), so that an
+// element that is not a finite float32 is refused by its index (unit)
+// rather than failing the whole body.
+type Vector []float64
+
+// UnmarshalJSON reads a JSON array of numbers, or null (no vector). It
+// reads a batch of a thousand 384-dimension vectors, 8 MB of JSON, in a
+// fraction of the time a slice of json.Number took, one string each.
+func (v *Vector) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if string(b) == "null" {
+		*v = nil
+		return nil
+	}
+	notArray := ragd.Invalid("vector", "vector must be an array of numbers")
+	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' {
+		return notArray
+	}
+	out := make(Vector, 0, bytes.Count(b, []byte{','})+1)
+	rest := bytes.TrimSpace(b[1 : len(b)-1])
+	for len(rest) > 0 {
+		end := bytes.IndexByte(rest, ',')
+		if end < 0 {
+			end = len(rest)
+		}
+		num := bytes.TrimSpace(rest[:end])
+		if !jsonNumber(num) {
+			return ragd.Invalid(fmt.Sprintf("vector[%d]", len(out)), "vector[%d] must be a number, got %.40s", len(out), num)
+		}
+		f, err := strconv.ParseFloat(string(num), 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return ragd.Invalid(fmt.Sprintf("vector[%d]", len(out)), "vector[%d] must be a number, got %.40s", len(out), num)
+		}
+		out = append(out, f)
+		if end == len(rest) {
+			break
+		}
+		if rest = bytes.TrimSpace(rest[end+1:]); len(rest) == 0 {
+			return notArray // a trailing comma
+		}
+	}
+	*v = out
+	return nil
+}
+
+// jsonNumber reports whether b is a number as JSON writes it:
+// -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, which strconv.ParseFloat
+// alone would widen to "+1", ".5", "Inf" and hexadecimal.
+func jsonNumber(b []byte) bool {
+	digits := func(i int) int {
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i
+	}
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = digits(i)
+	default:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		j := digits(i + 1)
+		if j == i+1 {
+			return false
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := digits(i)
+		if j == i {
+			return false
+		}
+		i = j
+	}
+	return i == len(b)
+}
 
 // unit returns v checked and scaled to unit length, as ragd stores
 // vectors (so L2 distance orders like cosine similarity): every element a
@@ -35,10 +120,9 @@ func (v Vector) unit(param string, col *ragd.Collection) ([]float32, error) {
 	}
 	out := make([]float32, len(v))
 	var norm float64
-	for i, n := range v {
-		f, err := strconv.ParseFloat(string(n), 64)
-		if err != nil || math.IsInf(float64(float32(f)), 0) || math.IsNaN(f) {
-			return nil, ragd.Invalid(fmt.Sprintf("%s[%d]", param, i), "%s[%d] must be a finite number within float32's range, got %s", param, i, n)
+	for i, f := range v {
+		if math.IsInf(float64(float32(f)), 0) || math.IsNaN(f) {
+			return nil, ragd.Invalid(fmt.Sprintf("%s[%d]", param, i), "%s[%d] must be a finite number within float32's range, got %g", param, i, f)
 		}
 		out[i] = float32(f)
 		norm += f * f
