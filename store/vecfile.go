@@ -2,10 +2,13 @@ package store
 
 import (
 	"encoding/binary"
+	"fmt"
 	"log/slog"
 	"os"
 	"sync"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // vecFile keeps the float vectors of a quantized collection in an unlinked
@@ -25,20 +28,33 @@ import (
 // reads that vector from its own transaction instead (rescoreExact).
 // Writes and reads of records exclude each other, so a read never sees a
 // record half written.
+//
+// Chunk IDs come from an AUTOINCREMENT column, and a collection's chunks
+// leave sqlite-vec only with the collection, so a chunk's records are
+// never handed to another chunk while the file lives.
 type vecFile struct {
-	mu     sync.RWMutex
-	f      *os.File // nil until the first write, and after close or a failed write
-	dir    string
-	log    *slog.Logger
-	dims   int
-	failed bool
-	bases  map[int64]uint32 // the record of each chunk's slot 0, by chunk ID
-	free   []uint32         // bases of chunks gone, to reuse
-	next   uint32
+	mu   sync.RWMutex
+	f    *os.File // nil until the first write, and after close or a failed write
+	dir  string
+	log  *slog.Logger
+	dims int
+	// size is the bytes the collection's records take, for the check of
+	// free disk space before the file is created.
+	size  int64
+	off   bool // closed, failed, or refused for want of disk space: never written again
+	bases map[int64]uint32 // the record of each chunk's slot 0, by chunk ID
+	next  uint32
 }
 
-func newVecFile(dir string, dims int, log *slog.Logger) *vecFile {
-	return &vecFile{dir: dir, log: log, dims: dims, bases: map[int64]uint32{}}
+// minFreeDisk is the disk space a vecFile leaves free in its directory
+// beyond its own size: it must not take the room the database, its WAL
+// and ingests need. A directory with less is left without a file.
+const minFreeDisk = 1 << 30
+
+func newVecFile(dir string, dims int, chunks int64, log *slog.Logger) *vecFile {
+	vf := &vecFile{dir: dir, log: log, dims: dims, bases: map[int64]uint32{}}
+	vf.size = chunks * vf.recordSize()
+	return vf
 }
 
 func (vf *vecFile) recordSize() int64 { return 8 + 4*int64(vf.dims) }
@@ -51,27 +67,10 @@ func (vf *vecFile) base(id int64, slots int) uint32 {
 	if b, ok := vf.bases[id]; ok {
 		return b
 	}
-	var b uint32
-	if n := len(vf.free); n > 0 {
-		b, vf.free = vf.free[n-1], vf.free[:n-1]
-	} else {
-		b = vf.next
-		vf.next += uint32(slots)
-	}
+	b := vf.next
+	vf.next += uint32(slots)
 	vf.bases[id] = b
 	return b
-}
-
-// keep frees the records of the chunks not in live, for chunks to come.
-func (vf *vecFile) keep(live map[int64]*vecChunk) {
-	vf.mu.Lock()
-	defer vf.mu.Unlock()
-	for id, b := range vf.bases {
-		if live[id] == nil {
-			delete(vf.bases, id)
-			vf.free = append(vf.free, b)
-		}
-	}
 }
 
 // write stores the used slots of ch, whose floats blob holds, at ch.base.
@@ -87,7 +86,7 @@ func (vf *vecFile) write(ch *vecChunk, blob []byte) {
 	}
 	vf.mu.Lock()
 	defer vf.mu.Unlock()
-	if vf.failed {
+	if vf.off {
 		return
 	}
 	err := vf.openLocked()
@@ -95,17 +94,24 @@ func (vf *vecFile) write(ch *vecChunk, blob []byte) {
 		_, err = vf.f.WriteAt(buf, int64(ch.base)*size)
 	}
 	if err != nil {
-		vf.log.Warn("vector file: quantized searches will read vectors from the database", "err", err)
-		vf.failed = true
+		vf.log.Warn("vector file: this collection's quantized searches read vectors from the database", "dir", vf.dir, "err", err)
 		vf.closeLocked()
 	}
 }
 
-// openLocked creates the file and unlinks it at once, so that it goes away
-// with the process however the process ends.
+// openLocked creates the file, if the disk has room for it and
+// minFreeDisk more, and unlinks it at once, so that it goes away with the
+// process however the process ends.
 func (vf *vecFile) openLocked() error {
 	if vf.f != nil {
 		return nil
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(vf.dir, &st); err != nil {
+		return err
+	}
+	if free := int64(st.Bavail) * st.Bsize; free < vf.size+minFreeDisk {
+		return fmt.Errorf("%d bytes free, under the file's %d bytes plus %d", free, vf.size, minFreeDisk)
 	}
 	f, err := os.CreateTemp(vf.dir, ".ragd-vectors-*")
 	if err != nil {
@@ -142,7 +148,8 @@ func (vf *vecFile) read(hits []hit, vecs []float32) (missed []int) {
 	return missed
 }
 
-// close releases the file, and its disk space with it.
+// close releases the file, and its disk space with it, for good: a load
+// still running for a collection the cache dropped writes nothing more.
 func (vf *vecFile) close() {
 	vf.mu.Lock()
 	defer vf.mu.Unlock()
@@ -150,6 +157,7 @@ func (vf *vecFile) close() {
 }
 
 func (vf *vecFile) closeLocked() {
+	vf.off = true
 	if vf.f != nil {
 		vf.f.Close()
 		vf.f = nil

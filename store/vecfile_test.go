@@ -1,6 +1,7 @@
 package store
 
 import (
+	"log/slog"
 	"slices"
 	"testing"
 	"unsafe"
@@ -13,7 +14,7 @@ import (
 // caller's transaction.
 func TestVecFileRecords(t *testing.T) {
 	const dims, slots = 5, 8
-	vf := newVecFile(t.TempDir(), dims, nil)
+	vf := newVecFile(t.TempDir(), dims, 16, nil)
 	chunk := func(id int64, rowids []int64) (*vecChunk, []float32) {
 		ch := &vecChunk{id: id, rowids: make([]int64, slots), used: len(rowids)}
 		copy(ch.rowids, rowids)
@@ -52,19 +53,29 @@ func TestVecFileRecords(t *testing.T) {
 		}
 	}
 
-	// A chunk gone frees its records for the next chunk, which overwrites them.
-	vf.keep(map[int64]*vecChunk{2: b})
-	c, fc := chunk(3, []int64{30})
-	if c.base != a.base {
-		t.Errorf("chunk 3 got base %d, want chunk 1's freed %d", c.base, a.base)
-	}
-	missed = vf.read([]hit{{id: 10, pos: a.base}, {id: 30, pos: c.base}}, vecs)
-	if !slices.Equal(missed, []int{0}) || !slices.Equal(vecs[dims:2*dims], fc[:dims]) {
-		t.Errorf("after reuse: missed %v (want [0]), read %v for rowid 30, want %v", missed, vecs[dims:2*dims], fc[:dims])
-	}
-
 	vf.close()
 	if missed := vf.read(hits[:2], vecs); len(missed) != 2 {
 		t.Errorf("a closed file read %d of 2 hits", 2-len(missed))
+	}
+	// A load still running when the collection left the cache writes nothing.
+	chunk(3, []int64{30})
+	if vf.f != nil {
+		t.Error("a write after close opened the file again")
+	}
+}
+
+// A vecFile that would leave less than minFreeDisk free on its disk is
+// never created: its reads all go to the database.
+func TestVecFileLeavesDiskFree(t *testing.T) {
+	const dims = 4
+	vf := newVecFile(t.TempDir(), dims, 1<<50, nil) // a petabyte of records
+	vf.log = slog.New(slog.DiscardHandler)
+	ch := &vecChunk{id: 1, rowids: []int64{7}, used: 1, base: vf.base(1, 1)}
+	vf.write(ch, make([]byte, 4*dims))
+	if vf.f != nil {
+		t.Fatal("the file was created without room for it on the disk")
+	}
+	if missed := vf.read([]hit{{id: 7, pos: ch.base}}, make([]float32, dims)); len(missed) != 1 {
+		t.Errorf("read %d records from a file never created", 1-len(missed))
 	}
 }

@@ -90,22 +90,33 @@ func newVecCache(budget int64) *vecCache {
 	return &vecCache{budget: budget, log: slog.Default(), cols: map[int64]*vecCollection{}}
 }
 
-// dropLocked removes collection seq from the cache and closes its file.
+// dropLocked removes collection seq from the cache and closes its file,
+// aside: the close waits for a write of the file in progress, which must
+// not hold the cache's lock and so every search.
 func (c *vecCache) dropLocked(seq int64) {
 	vc := c.cols[seq]
 	c.bytes -= vc.bytes
 	delete(c.cols, seq)
 	if vc.file != nil {
-		vc.file.close()
+		go vc.file.close()
 	}
 }
 
-// closeAll drops every collection, releasing their files.
+// closeAll drops every collection and closes their files before it
+// returns.
 func (c *vecCache) closeAll() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	for seq := range c.cols {
-		c.dropLocked(seq)
+	var files []*vecFile
+	for seq, vc := range c.cols {
+		if vc.file != nil {
+			files = append(files, vc.file)
+		}
+		c.bytes -= vc.bytes
+		delete(c.cols, seq)
+	}
+	c.mu.Unlock()
+	for _, f := range files {
+		f.close()
 	}
 }
 
@@ -147,8 +158,8 @@ func lruVictim[V any](cols map[int64]V, lastUsed func(V) int64, keep int64) int6
 
 // collection returns the cache entry of seq, holding floats or codes as
 // quantized and binary say, creating it, or nil when the cache cannot hold
-// a collection of the given size.
-func (c *vecCache) collection(seq int64, dims int, quantized, binary bool, estimate int64) *vecCollection {
+// a collection of estimate bytes; chunks sizes a new entry's vecFile.
+func (c *vecCache) collection(seq int64, dims int, quantized, binary bool, chunks, estimate int64) *vecCollection {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if estimate > c.budget {
@@ -165,7 +176,7 @@ func (c *vecCache) collection(seq int64, dims int, quantized, binary bool, estim
 		}
 		vc = &vecCollection{dims: dims, quantized: quantized, binary: binary, chunks: map[int64]*vecChunk{}}
 		if quantized && c.dir != "" {
-			vc.file = newVecFile(c.dir, dims, c.log)
+			vc.file = newVecFile(c.dir, dims, chunks, c.log)
 		}
 		c.cols[seq] = vc
 	}
@@ -226,7 +237,7 @@ func (s *Store) cachedVectorSearch(ctx context.Context, c *ragd.Collection, seq 
 	if binary {
 		estimate += int64(c.ChunkCount) * int64(signWords(dims)*8+12)
 	}
-	vc := s.vecs.collection(seq, dims, quantize, binary, estimate)
+	vc := s.vecs.collection(seq, dims, quantize, binary, int64(c.ChunkCount), estimate)
 	if vc == nil {
 		return nil, false, nil
 	}
@@ -395,9 +406,6 @@ func (s *Store) syncChunks(ctx context.Context, tx *sql.Tx, seq int64, vc *vecCo
 	for _, ch := range out {
 		next[ch.id] = ch
 		size += int64(len(ch.vectors))*4 + int64(len(ch.codes)) + int64(len(ch.scales))*4 + int64(len(ch.bits))*8 + int64(len(ch.fac))*4
-	}
-	if vc.file != nil {
-		vc.file.keep(next)
 	}
 	vc.mu.Lock()
 	vc.chunks, vc.list, vc.version, vc.synced = next, out, version, true
