@@ -77,3 +77,11 @@ func SweepOrphans(ctx context.Context, n *Node, grace time.Duration) (int, error
 	n.cfg.OrphanGrace = grace
 	return n.sweepOrphans(ctx)
 }
+
+// DeleteIngestConsumer deletes the ingest consumer of workspace ws, as
+// JetStream does to one left idle for ingestIdle.
+func DeleteIngestConsumer(t testing.TB, n *Node, ws string) {
+	if err := n.js.DeleteConsumer(context.Background(), opsStream, ingestConsumer+"-"+uploadToken(ws)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -77,7 +77,7 @@ type Queue struct {
 	legacy jetstream.Consumer // uploads logged on fileSubject itself
 
 	mu   sync.Mutex
-	cons map[string]jetstream.Consumer // by workspace
+	cons map[string]*wsConsumer // by workspace
 	held map[claim]*heldMsg
 }
 
@@ -105,7 +105,7 @@ func (n *Node) openQueue(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	n.queue = &Queue{n: n, legacy: legacy, cons: map[string]jetstream.Consumer{}, held: map[claim]*heldMsg{}}
+	n.queue = &Queue{n: n, legacy: legacy, cons: map[string]*wsConsumer{}, held: map[claim]*heldMsg{}}
 	return nil
 }
 
@@ -119,30 +119,58 @@ func (n *Node) uploadConsumer(name, subject string, idle time.Duration) jetstrea
 	}
 }
 
-// consumer returns the ingest consumer of workspace ws's uploads,
-// creating it if needed (a new one is handed the workspace's uploads from
-// the start of the log; those whose jobs ended are acknowledged unread).
-func (q *Queue) consumer(ctx context.Context, ws string) (jetstream.Consumer, error) {
+// wsConsumer is a workspace's ingest consumer as a node last found it.
+type wsConsumer struct {
+	c       jetstream.Consumer
+	checked time.Time // when JetStream last said it exists
+	polled  time.Time // when a claim last asked it for a running job's upload
+}
+
+// consumer returns the ingest consumer of workspace ws's uploads. A
+// handle older than ingestAckWait is checked with JetStream first, as
+// JetStream removes a consumer left idle (ingestIdle) without telling the
+// nodes holding it. A consumer that does not exist is created, starting
+// at the oldest upload of an unfinished job of the workspace: the uploads
+// before it ended.
+func (q *Queue) consumer(ctx context.Context, ws string) (*wsConsumer, error) {
 	q.mu.Lock()
-	c := q.cons[ws]
+	wc := q.cons[ws]
 	q.mu.Unlock()
-	if c != nil {
-		return c, nil
+	if wc != nil && time.Since(wc.checked) < ingestAckWait {
+		return wc, nil
 	}
-	c, err := q.n.js.CreateOrUpdateConsumer(ctx, opsStream,
-		q.n.uploadConsumer(ingestConsumer+"-"+uploadToken(ws), uploadSubject(ws), ingestIdle))
+	name := ingestConsumer + "-" + uploadToken(ws)
+	c, err := q.n.js.Consumer(ctx, opsStream, name)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		cfg := q.n.uploadConsumer(name, uploadSubject(ws), ingestIdle)
+		var start uint64
+		if start, err = q.n.st.OldestUnfinishedUpload(ctx, ws); err != nil {
+			return nil, err
+		}
+		if start > 0 {
+			cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, start
+		}
+		c, err = q.n.js.CreateConsumer(ctx, opsStream, cfg)
+		if errors.Is(err, jetstream.ErrConsumerExists) { // created by another node meanwhile
+			c, err = q.n.js.Consumer(ctx, opsStream, name)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	q.mu.Lock()
-	q.cons[ws] = c
-	q.mu.Unlock()
-	return c, nil
+	defer q.mu.Unlock()
+	if wc == nil || wc.c != c {
+		wc = &wsConsumer{c: c}
+		q.cons[ws] = wc
+	}
+	wc.checked = time.Now()
+	return wc, nil
 }
 
 // next returns the next upload c hands out without waiting for one, or
-// nil. A consumer JetStream removed as idle is forgotten, to be created
-// again by the next claim of its workspace.
+// nil. A consumer JetStream removed is forgotten, to be created again by
+// the next claim of its workspace.
 func (q *Queue) next(c jetstream.Consumer, ws string) jetstream.Msg {
 	batch, err := c.FetchNoWait(1)
 	if err == nil {
@@ -151,9 +179,10 @@ func (q *Queue) next(c jetstream.Consumer, ws string) jetstream.Msg {
 		}
 		err = batch.Error()
 	}
-	if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDeleted) {
+	if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDeleted) ||
+		errors.Is(err, nats.ErrNoResponders) {
 		q.mu.Lock()
-		if q.cons[ws] == c {
+		if wc := q.cons[ws]; wc != nil && wc.c == c {
 			delete(q.cons, ws)
 		}
 		q.mu.Unlock()
@@ -173,11 +202,11 @@ func (q *Queue) Recover(context.Context) (int, error) { return 0, nil }
 // claimWait bounds how long Claim waits for an upload.
 const claimWait = time.Second
 
-// Claim takes the next upload of the workspaces that store.IngestWorkspaces
-// lists (with idleOnly, of those with no job running), and then of the
-// uploads logged before workspaces had consumers of their own, and claims
-// its file's job (take). Finding none, it waits up to claimWait for this
-// node to apply another upload.
+// Claim takes the next upload of the uploads logged before workspaces had
+// consumers of their own, then of the workspaces that
+// store.IngestWorkspaces lists (with idleOnly, only workspaces with no job
+// running), and claims its file's job (take). Finding none, it waits up
+// to claimWait for this node to apply another upload.
 func (q *Queue) Claim(ctx context.Context, idleOnly bool) (*store.Job, error) {
 	deadline := time.NewTimer(claimWait)
 	defer deadline.Stop()
@@ -197,29 +226,60 @@ func (q *Queue) Claim(ctx context.Context, idleOnly bool) (*store.Job, error) {
 	}
 }
 
+// runningPoll is how often a node asks the consumer of a workspace with
+// only running jobs for uploads: one comes back only when its claimer
+// died (after ingestAckWait), or is another upload of a running file's
+// bytes, to skip.
+const runningPoll = 2 * time.Second
+
+// claimNext reads each listed workspace's uploads until one is claimed or
+// none is left, skipping those take skips; a workspace with only running
+// jobs at most every runningPoll.
 func (q *Queue) claimNext(ctx context.Context, idleOnly bool) (*store.Job, error) {
+	if !idleOnly {
+		if job, err := q.drain(ctx, q.legacy, ""); job != nil || err != nil {
+			return job, err
+		}
+	}
 	wss, err := q.n.st.IngestWorkspaces(ctx, idleOnly)
 	if err != nil {
 		return nil, err
 	}
 	for _, ws := range wss {
-		c, err := q.consumer(ctx, ws)
+		wc, err := q.consumer(ctx, ws.Name)
 		if err != nil {
-			q.n.log.Debug("opening a workspace's ingest queue", "workspace", ws, "err", err)
+			q.n.log.Debug("opening a workspace's ingest queue", "workspace", ws.Name, "err", err)
 			continue
 		}
-		if msg := q.next(c, ws); msg != nil {
-			if job, err := q.take(ctx, msg); job != nil || err != nil {
-				return job, err
+		if !ws.Ready {
+			q.mu.Lock()
+			recent := time.Since(wc.polled) < runningPoll
+			if !recent {
+				wc.polled = time.Now()
+			}
+			q.mu.Unlock()
+			if recent {
+				continue
 			}
 		}
-	}
-	if !idleOnly {
-		if msg := q.next(q.legacy, ""); msg != nil {
-			return q.take(ctx, msg)
+		if job, err := q.drain(ctx, wc.c, ws.Name); job != nil || err != nil {
+			return job, err
 		}
 	}
 	return nil, nil
+}
+
+// drain takes c's uploads until one is claimed or c has none left.
+func (q *Queue) drain(ctx context.Context, c jetstream.Consumer, ws string) (*store.Job, error) {
+	for {
+		msg := q.next(c, ws)
+		if msg == nil {
+			return nil, nil
+		}
+		if job, err := q.take(ctx, msg); job != nil || err != nil {
+			return job, err
+		}
+	}
 }
 
 // take waits until this node applied the upload msg and claims its

@@ -172,4 +172,24 @@ func TestQueueIsFairAcrossWorkspaces(t *testing.T) {
 	finish(j4, j5, j6)
 	testwait.Until(t, time.Minute, func() bool { pending, unacked := cluster.IngestQueue(t, n); return pending == 0 && unacked == 0 },
 		"the ended jobs' uploads were never all acknowledged")
+
+	// JetStream removes a workspace's consumer left idle, without telling
+	// the node that holds it: the node's next claim of the workspace
+	// makes a new one, well before it would check its handle again
+	// (ingestAckWait), and the new consumer starts at the new upload.
+	cluster.DeleteIngestConsumer(t, n, "team-b")
+	b3 := upload("team-b", "file_b3", "b3")
+	var j7 *store.Job
+	testwait.Until(t, 20*time.Second, func() bool {
+		var err error
+		if j7, err = q.Claim(ctx, false); err != nil {
+			t.Fatal(err)
+		}
+		return j7 != nil
+	}, "an upload to a workspace whose consumer JetStream removed was never claimed")
+	expect(j7, b3)
+	if pending, unacked := cluster.IngestQueue(t, n); pending != 0 || unacked != 1 {
+		t.Errorf("the new consumer has %d uploads to hand out and %d unacknowledged; want 0 and 1 (the old uploads ended)", pending, unacked)
+	}
+	finish(j7)
 }

@@ -158,34 +158,16 @@ func (n *Node) Snapshot(ctx context.Context) (uint64, error) {
 // sequence, except those the ingest queue or a live node still needs.
 func (n *Node) trim(ctx context.Context, oldest uint64) error {
 	keep := oldest + 1
-	// Every unfinished job's upload, handed out or not: a workspace's
-	// ingest consumer may not exist yet.
-	if seq, err := n.st.OldestUnfinishedUpload(ctx); err != nil {
+	// Every unfinished job's upload, handed out or not (a workspace's
+	// ingest consumer may not exist yet). The uploads of ended jobs may go,
+	// even one whose acknowledgement is still on its way.
+	if seq, err := n.st.OldestUnfinishedUpload(ctx, ""); err != nil {
 		return err
 	} else if seq > 0 {
 		keep = min(keep, seq)
 	}
 	stream, err := n.js.Stream(ctx, opsStream)
 	if err != nil {
-		return err
-	}
-	list := stream.ListConsumers(ctx)
-	for ci := range list.Info() {
-		if !strings.HasPrefix(ci.Name, ingestConsumer) {
-			continue
-		}
-		n.log.Debug("trimming the log", "oldest_snapshot", oldest, "consumer", ci.Name, "ack_pending", ci.NumAckPending,
-			"ack_floor", ci.AckFloor.Stream, "pending", ci.NumPending, "delivered", ci.Delivered.Stream)
-		// Uploads handed out but not acknowledged lie above the ack floor,
-		// those not handed out yet above the last one handed out.
-		switch {
-		case ci.NumAckPending > 0:
-			keep = min(keep, ci.AckFloor.Stream+1)
-		case ci.NumPending > 0:
-			keep = min(keep, ci.Delivered.Stream+1)
-		}
-	}
-	if err := list.Err(); err != nil {
 		return err
 	}
 	reports, err := n.reports(ctx)

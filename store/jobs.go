@@ -97,6 +97,15 @@ func (s *Store) ClaimJob(ctx context.Context, idleOnly bool) (*Job, error) {
 	return job, err
 }
 
+// IngestWorkspace is a workspace with unfinished ingest jobs, as
+// IngestWorkspaces lists it.
+type IngestWorkspace struct {
+	Name string
+	// Ready is whether a queued job of the workspace may run now; without,
+	// the workspace only has running jobs.
+	Ready bool
+}
+
 // IngestWorkspaces returns the workspaces whose jobs a claim would look
 // at, in the order ClaimJob picks between them: those with a queued job
 // that may run now, the one with the fewest running jobs first, then the
@@ -105,22 +114,39 @@ func (s *Store) ClaimJob(ctx context.Context, idleOnly bool) (*Job, error) {
 // claimer died). With idleOnly, only workspaces with a job that may run
 // now and none running. A cluster's ingest queue holds each workspace's
 // uploads apart and polls them in this order, so that its claims are as
-// fair across workspaces as one node's.
-func (s *Store) IngestWorkspaces(ctx context.Context, idleOnly bool) ([]string, error) {
-	return queryColumn[string](ctx, s.db, `SELECT workspace FROM (
-			SELECT workspace, sum(state = ?2) AS running, min(CASE WHEN state = ?1 AND not_before <= ?3 THEN id END) AS ready
-			FROM jobs WHERE state IN (?1, ?2) GROUP BY workspace)
-		WHERE CASE WHEN ?4 THEN ready IS NOT NULL AND running = 0 ELSE ready IS NOT NULL OR running > 0 END
-		ORDER BY ready IS NULL, running, ready`, JobQueued, JobRunning, s.Now().Unix(), idleOnly)
+// fair across workspaces as one node's. The workspaces are walked through
+// the jobs_queue index, one seek each, as ClaimJob walks them.
+func (s *Store) IngestWorkspaces(ctx context.Context, idleOnly bool) ([]IngestWorkspace, error) {
+	return queryAll(ctx, s.db, func(r rowScanner) (IngestWorkspace, error) {
+		var w IngestWorkspace
+		err := r.Scan(&w.Name, &w.Ready)
+		return w, err
+	}, `WITH RECURSIVE
+			queued(ws) AS (SELECT (SELECT min(workspace) FROM jobs WHERE state = ?1)
+				UNION ALL SELECT (SELECT min(workspace) FROM jobs WHERE state = ?1 AND workspace > queued.ws)
+				FROM queued WHERE queued.ws IS NOT NULL),
+			running(ws) AS (SELECT (SELECT min(workspace) FROM jobs WHERE state = ?2)
+				UNION ALL SELECT (SELECT min(workspace) FROM jobs WHERE state = ?2 AND workspace > running.ws)
+				FROM running WHERE running.ws IS NOT NULL),
+			active(ws) AS (SELECT ws FROM queued WHERE ws IS NOT NULL UNION SELECT ws FROM running WHERE ws IS NOT NULL),
+			counts AS (SELECT ws,
+				(SELECT min(id) FROM jobs WHERE state = ?1 AND workspace = active.ws AND not_before <= ?3) AS ready,
+				(SELECT count(*) FROM jobs WHERE state = ?2 AND workspace = active.ws) AS n
+				FROM active)
+		SELECT ws, ready IS NOT NULL FROM counts
+		WHERE CASE WHEN ?4 THEN ready IS NOT NULL AND n = 0 ELSE ready IS NOT NULL OR n > 0 END
+		ORDER BY ready IS NULL, n, ready`, JobQueued, JobRunning, s.Now().Unix(), idleOnly)
 }
 
 // OldestUnfinishedUpload returns the lowest log sequence of the upload of
-// a queued or running job (0 when there is none): in a cluster, the log
-// must keep that upload for the ingest queue to hand it out.
-func (s *Store) OldestUnfinishedUpload(ctx context.Context) (uint64, error) {
+// a queued or running job of workspace ws, or of any workspace when ws is
+// "" (0 when there is none): in a cluster, the log must keep that upload
+// for the ingest queue to hand it out, and a workspace's new ingest
+// consumer starts there.
+func (s *Store) OldestUnfinishedUpload(ctx context.Context, ws string) (uint64, error) {
 	var seq sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT min(upload_seq) FROM jobs WHERE state IN (?, ?) AND upload_seq > 0`,
-		JobQueued, JobRunning).Scan(&seq)
+	err := s.db.QueryRowContext(ctx, `SELECT min(upload_seq) FROM jobs WHERE state IN (?, ?) AND upload_seq > 0 AND (?3 = '' OR workspace = ?3)`,
+		JobQueued, JobRunning, ws).Scan(&seq)
 	return uint64(seq.Int64), err
 }
 

@@ -41,7 +41,7 @@ type vecFile struct {
 	// size is the bytes the collection's records take, for the check of
 	// free disk space before the file is created.
 	size  int64
-	off   bool // closed, failed, or refused for want of disk space: never written again
+	off   bool             // closed, failed, or refused for want of disk space: never written again
 	bases map[int64]uint32 // the record of each chunk's slot 0, by chunk ID
 	next  uint32
 }
