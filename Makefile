@@ -82,8 +82,8 @@ bench: bench-corpus
 # (exact, int8 codes, disk, sqlite-vec) on random and clustered vectors, with
 # recall and RSS, and keyword search from the keyword cache beside FTS5
 # (BenchmarkKeywordScale), and a ragd process's start-up on such a store
-# (BenchmarkStartup); SCALE lists the chunk counts (10000000 needs ~40 GB of disk
-# and hours). About 10 minutes at 1M on 2 cores.
+# (BenchmarkStartup); SCALE lists the chunk counts (10000000 needs ~55 GB of disk, the
+# vector file of store/vecfile.go included, and hours). About 10 minutes at 1M on 2 cores.
 SCALE ?= 1000000
 bench-scale:
 	RAGD_BENCH_SCALE=$(SCALE) go test -run '^$$' -bench 'BenchmarkScale|BenchmarkKeywordScale' -benchtime 1x -timeout 6h ./store/
