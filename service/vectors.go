@@ -26,7 +26,7 @@ type Vector []float64
 // reads a batch of a thousand 384-dimension vectors, 8 MB of JSON, in a
 // fraction of the time a slice of json.Number took, one string each.
 func (v *Vector) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
+	b = trimJSONSpace(b)
 	if string(b) == "null" {
 		*v = nil
 		return nil
@@ -36,13 +36,13 @@ func (v *Vector) UnmarshalJSON(b []byte) error {
 		return notArray
 	}
 	out := make(Vector, 0, bytes.Count(b, []byte{','})+1)
-	rest := bytes.TrimSpace(b[1 : len(b)-1])
+	rest := trimJSONSpace(b[1 : len(b)-1])
 	for len(rest) > 0 {
 		end := bytes.IndexByte(rest, ',')
 		if end < 0 {
 			end = len(rest)
 		}
-		num := bytes.TrimSpace(rest[:end])
+		num := trimJSONSpace(rest[:end])
 		if !jsonNumber(num) {
 			return ragd.Invalid(fmt.Sprintf("vector[%d]", len(out)), "vector[%d] must be a number, got %.40s", len(out), num)
 		}
@@ -54,13 +54,17 @@ func (v *Vector) UnmarshalJSON(b []byte) error {
 		if end == len(rest) {
 			break
 		}
-		if rest = bytes.TrimSpace(rest[end+1:]); len(rest) == 0 {
+		if rest = trimJSONSpace(rest[end+1:]); len(rest) == 0 {
 			return notArray // a trailing comma
 		}
 	}
 	*v = out
 	return nil
 }
+
+// trimJSONSpace trims the whitespace JSON allows around a value (space,
+// tab, line feed, carriage return: not bytes.TrimSpace's form feed).
+func trimJSONSpace(b []byte) []byte { return bytes.Trim(b, " \t\n\r") }
 
 // jsonNumber reports whether b is a number as JSON writes it:
 // -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, which strconv.ParseFloat

@@ -65,3 +65,31 @@ func TestVectorUnmarshalJSON(t *testing.T) {
 		t.Errorf("decoded %v, %v; want [0.25 1]", in.Vector, err)
 	}
 }
+
+// On any input, a Vector reads exactly what encoding/json reads into a
+// []float64 when that succeeds, and fails where encoding/json finds no
+// array of numbers; the one difference allowed is a number beyond
+// float64's range, which encoding/json refuses and a Vector reads as an
+// infinity (for unit to refuse by its index).
+func FuzzVectorUnmarshalJSON(f *testing.F) {
+	for _, seed := range []string{`[0.5, -1, 2e-3]`, `null`, `[]`, ` [ 1 ,2 ] `, `[1e400]`, `[1, "2"]`, `[1,]`, `[01]`, `[-0.0e+5]`, `{"a":1}`} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		var want []float64
+		wantErr := json.Unmarshal([]byte(in), &want)
+		if wantErr != nil && json.Valid([]byte(in)) {
+			return // valid JSON but not an array of float64: out of range, or another type; checked below
+		}
+		var got service.Vector
+		err := got.UnmarshalJSON([]byte(in))
+		switch {
+		case wantErr == nil && err != nil:
+			t.Fatalf("%q: encoding/json read %v, Vector failed: %v", in, want, err)
+		case wantErr == nil && !slices.Equal([]float64(got), want):
+			t.Fatalf("%q: encoding/json read %v, Vector %v", in, want, got)
+		case wantErr != nil && err == nil && !json.Valid([]byte(in)):
+			t.Fatalf("%q is not JSON, but Vector read %v", in, got)
+		}
+	})
+}
