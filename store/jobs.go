@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/ragd/ragd"
@@ -51,24 +50,13 @@ func (s *Store) ClaimJob(ctx context.Context, idleOnly bool) (*Job, error) {
 	var job *Job
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		now := s.Now().Unix()
-		maxRunning := math.MaxInt32
-		if idleOnly {
-			maxRunning = 1
-		}
-		// The workspaces with queued jobs are walked through the jobs_queue
-		// index, one seek each; so is each one's oldest job that may run.
-		var id int64
-		err := tx.QueryRowContext(ctx, `WITH RECURSIVE
-			queued(ws) AS (SELECT (SELECT min(workspace) FROM jobs WHERE state = ?1)
-				UNION ALL SELECT (SELECT min(workspace) FROM jobs WHERE state = ?1 AND workspace > queued.ws)
-				FROM queued WHERE queued.ws IS NOT NULL),
-			running AS (SELECT workspace, count(*) AS n FROM jobs WHERE state = ?2 GROUP BY workspace),
-			next AS (SELECT (SELECT min(id) FROM jobs WHERE state = ?1 AND workspace = queued.ws AND not_before <= ?3) AS id,
-				coalesce(running.n, 0) AS n FROM queued LEFT JOIN running ON running.workspace = queued.ws
-				WHERE queued.ws IS NOT NULL)
-			SELECT id FROM next WHERE id IS NOT NULL AND n < ?4 ORDER BY n, id LIMIT 1`,
-			JobQueued, JobRunning, now, maxRunning).Scan(&id)
-		if err == sql.ErrNoRows {
+		// The first workspace in claim order holds the job, when it has one
+		// that may run now.
+		var ws string
+		var id sql.NullInt64
+		var running int
+		err := tx.QueryRowContext(ctx, ingestOrderSQL, JobQueued, JobRunning, now, idleOnly).Scan(&ws, &id, &running)
+		if err == sql.ErrNoRows || err == nil && !id.Valid {
 			return nil
 		}
 		if err != nil {
@@ -77,7 +65,7 @@ func (s *Store) ClaimJob(ctx context.Context, idleOnly bool) (*Job, error) {
 		j := &Job{}
 		var fileID string
 		if err := tx.QueryRowContext(ctx, `UPDATE jobs SET state = ?, attempts = attempts + 1, updated = ? WHERE id = ?
-			RETURNING id, attempts, file_id`, JobRunning, now, id).Scan(&j.ID, &j.Attempts, &fileID); err != nil {
+			RETURNING id, attempts, file_id`, JobRunning, now, id.Int64).Scan(&j.ID, &j.Attempts, &fileID); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE files SET status = ? WHERE id = ?`, ragd.FileProcessing, fileID); err != nil {
@@ -114,29 +102,41 @@ type IngestWorkspace struct {
 // claimer died). With idleOnly, only workspaces with a job that may run
 // now and none running. A cluster's ingest queue holds each workspace's
 // uploads apart and polls them in this order, so that its claims are as
-// fair across workspaces as one node's. The workspaces are walked through
-// the jobs_queue index, one seek each, as ClaimJob walks them.
+// fair across workspaces as one node's.
 func (s *Store) IngestWorkspaces(ctx context.Context, idleOnly bool) ([]IngestWorkspace, error) {
 	return queryAll(ctx, s.db, func(r rowScanner) (IngestWorkspace, error) {
 		var w IngestWorkspace
-		err := r.Scan(&w.Name, &w.Ready)
+		var ready sql.NullInt64
+		var running int
+		err := r.Scan(&w.Name, &ready, &running)
+		w.Ready = ready.Valid
 		return w, err
-	}, `WITH RECURSIVE
-			queued(ws) AS (SELECT (SELECT min(workspace) FROM jobs WHERE state = ?1)
-				UNION ALL SELECT (SELECT min(workspace) FROM jobs WHERE state = ?1 AND workspace > queued.ws)
-				FROM queued WHERE queued.ws IS NOT NULL),
-			running(ws) AS (SELECT (SELECT min(workspace) FROM jobs WHERE state = ?2)
-				UNION ALL SELECT (SELECT min(workspace) FROM jobs WHERE state = ?2 AND workspace > running.ws)
-				FROM running WHERE running.ws IS NOT NULL),
-			active(ws) AS (SELECT ws FROM queued WHERE ws IS NOT NULL UNION SELECT ws FROM running WHERE ws IS NOT NULL),
-			counts AS (SELECT ws,
-				(SELECT min(id) FROM jobs WHERE state = ?1 AND workspace = active.ws AND not_before <= ?3) AS ready,
-				(SELECT count(*) FROM jobs WHERE state = ?2 AND workspace = active.ws) AS n
-				FROM active)
-		SELECT ws, ready IS NOT NULL FROM counts
-		WHERE CASE WHEN ?4 THEN ready IS NOT NULL AND n = 0 ELSE ready IS NOT NULL OR n > 0 END
-		ORDER BY ready IS NULL, n, ready`, JobQueued, JobRunning, s.Now().Unix(), idleOnly)
+	}, ingestOrderSQL, JobQueued, JobRunning, s.Now().Unix(), idleOnly)
 }
+
+// ingestOrderSQL lists the workspaces with queued or running jobs in the
+// order claims take them (ClaimJob, IngestWorkspaces): those whose oldest
+// queued job that may run now (ready) exists, the fewest running jobs (n)
+// first, then the oldest ready job; then those with running jobs only.
+// With ?4 (idle only), only workspaces with a ready job and none running.
+// The workspaces are walked through the jobs_queue index, one seek each;
+// so is each one's ready job and running count. Parameters: ?1 JobQueued,
+// ?2 JobRunning, ?3 now (Unix seconds), ?4 idle only.
+const ingestOrderSQL = `WITH RECURSIVE
+	queued(ws) AS (SELECT (SELECT min(workspace) FROM jobs WHERE state = ?1)
+		UNION ALL SELECT (SELECT min(workspace) FROM jobs WHERE state = ?1 AND workspace > queued.ws)
+		FROM queued WHERE queued.ws IS NOT NULL),
+	running(ws) AS (SELECT (SELECT min(workspace) FROM jobs WHERE state = ?2)
+		UNION ALL SELECT (SELECT min(workspace) FROM jobs WHERE state = ?2 AND workspace > running.ws)
+		FROM running WHERE running.ws IS NOT NULL),
+	active(ws) AS (SELECT ws FROM queued WHERE ws IS NOT NULL UNION SELECT ws FROM running WHERE ws IS NOT NULL),
+	counts AS (SELECT ws,
+		(SELECT min(id) FROM jobs WHERE state = ?1 AND workspace = active.ws AND not_before <= ?3) AS ready,
+		(SELECT count(*) FROM jobs WHERE state = ?2 AND workspace = active.ws) AS n
+		FROM active)
+SELECT ws, ready, n FROM counts
+WHERE CASE WHEN ?4 THEN ready IS NOT NULL AND n = 0 ELSE ready IS NOT NULL OR n > 0 END
+ORDER BY ready IS NULL, n, ready`
 
 // OldestUnfinishedUpload returns the lowest log sequence of the upload of
 // a queued or running job of workspace ws, or of any workspace when ws is
