@@ -3,9 +3,9 @@ package service
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/ragd/ragd"
@@ -17,14 +17,15 @@ import (
 // created with embedding_model "none" stores only such vectors.
 
 // Vector is a vector as a client sends it: a JSON array of numbers, read
-// as float64 (a number beyond float64's range as an infinity), so that an
-// element that is not a finite float32 is refused by its index (unit)
-// rather than failing the whole body.
+// as float64 (a number beyond float64's range as an infinity, an element
+// that is not a number as NaN, which JSON cannot write), so that unit,
+// which knows the field's full name ("items[3].vector"), refuses it by
+// its index rather than the decoder failing the whole body.
 type Vector []float64
 
-// UnmarshalJSON reads a JSON array of numbers, or null (no vector). It
-// reads a batch of a thousand 384-dimension vectors, 8 MB of JSON, in a
-// fraction of the time a slice of json.Number took, one string each.
+// UnmarshalJSON reads a JSON array, or null (no vector). It reads a batch
+// of a thousand 384-dimension vectors, 8 MB of JSON, in a fraction of the
+// time a slice of json.Number took, one string each.
 func (v *Vector) UnmarshalJSON(b []byte) error {
 	b = trimJSONSpace(b)
 	if string(b) == "null" {
@@ -42,13 +43,13 @@ func (v *Vector) UnmarshalJSON(b []byte) error {
 		if end < 0 {
 			end = len(rest)
 		}
-		num := trimJSONSpace(rest[:end])
-		if !jsonNumber(num) {
-			return ragd.Invalid(fmt.Sprintf("vector[%d]", len(out)), "vector[%d] must be a number, got %.40s", len(out), num)
-		}
-		f, err := strconv.ParseFloat(string(num), 64)
-		if err != nil && !errors.Is(err, strconv.ErrRange) {
-			return ragd.Invalid(fmt.Sprintf("vector[%d]", len(out)), "vector[%d] must be a number, got %.40s", len(out), num)
+		// An element holding a comma (a string, an array) is split in
+		// two here; unit reports its first part.
+		f := math.NaN()
+		if num := trimJSONSpace(rest[:end]); jsonNumber(num) {
+			// JSON's grammar parses; only a magnitude beyond float64's
+			// errs (ErrRange), as an infinity.
+			f, _ = strconv.ParseFloat(string(num), 64)
 		}
 		out = append(out, f)
 		if end == len(rest) {
@@ -111,10 +112,14 @@ func jsonNumber(b []byte) bool {
 
 // unit returns v checked and scaled to unit length, as ragd stores
 // vectors (so L2 distance orders like cosine similarity): every element a
-// finite number, not all zero, and dims of them. A wrong length in a
+// number (checked first: an element that is not one may have been read as
+// two), finite, not all zero, and dims of them. A wrong length in a
 // collection with an embedding model is EUNPROCESSABLE (the model fixes
 // the length), otherwise EINVALID; param names the field.
 func (v Vector) unit(param string, col *ragd.Collection) ([]float32, error) {
+	if i := slices.IndexFunc(v, math.IsNaN); i >= 0 {
+		return nil, ragd.Invalid(fmt.Sprintf("%s[%d]", param, i), "%s[%d] must be a number", param, i)
+	}
 	if len(v) != col.Dimensions {
 		e := ragd.Invalid(param, "%s has %d numbers; collection %s stores vectors of %d dimensions", param, len(v), col.ID, col.Dimensions)
 		if col.EmbeddingModel != ragd.NoEmbeddingModel {
@@ -125,7 +130,7 @@ func (v Vector) unit(param string, col *ragd.Collection) ([]float32, error) {
 	out := make([]float32, len(v))
 	var norm float64
 	for i, f := range v {
-		if math.IsInf(float64(float32(f)), 0) || math.IsNaN(f) {
+		if math.IsInf(float64(float32(f)), 0) {
 			return nil, ragd.Invalid(fmt.Sprintf("%s[%d]", param, i), "%s[%d] must be a finite number within float32's range, got %g", param, i, f)
 		}
 		out[i] = float32(f)
