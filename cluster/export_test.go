@@ -81,7 +81,7 @@ func SweepOrphans(ctx context.Context, n *Node, grace time.Duration) (int, error
 // DeleteIngestConsumer deletes the ingest consumer of workspace ws, as
 // JetStream does to one left idle for ingestIdle.
 func DeleteIngestConsumer(t testing.TB, n *Node, ws string) {
-	if err := n.js.DeleteConsumer(context.Background(), opsStream, ingestConsumer+"-"+uploadToken(ws)); err != nil {
+	if err := n.js.DeleteConsumer(context.Background(), opsStream, uploadConsumerName(ws)); err != nil {
 		t.Fatal(err)
 	}
 }

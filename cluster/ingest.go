@@ -28,7 +28,7 @@ const (
 	// ingestConsumer names the consumer of the uploads logged on
 	// fileSubject itself, by ragd versions before uploads had a subject
 	// per workspace; the consumer of a workspace's uploads is named
-	// ingestConsumer-<token> (uploadSubject).
+	// uploadConsumerName(ws).
 	ingestConsumer = "ragd-ingest"
 	// fileSubject is the root of the subjects of CreateFile ops, which
 	// the ingest consumers read; every other op is logged on writeSubject.
@@ -51,6 +51,9 @@ func uploadToken(ws string) string {
 
 // uploadSubject is the subject of the uploads of workspace ws.
 func uploadSubject(ws string) string { return fileSubject + "." + uploadToken(ws) }
+
+// uploadConsumerName is the durable name of workspace ws's ingest consumer.
+func uploadConsumerName(ws string) string { return ingestConsumer + "-" + uploadToken(ws) }
 
 // ingestAckWait is how long a node may hold an upload without telling
 // JetStream it is still working on it; a node that died holding it loses
@@ -139,7 +142,7 @@ func (q *Queue) consumer(ctx context.Context, ws string) (*wsConsumer, error) {
 	if wc != nil && time.Since(wc.checked) < ingestAckWait {
 		return wc, nil
 	}
-	name := ingestConsumer + "-" + uploadToken(ws)
+	name := uploadConsumerName(ws)
 	c, err := q.n.js.Consumer(ctx, opsStream, name)
 	if errors.Is(err, jetstream.ErrConsumerNotFound) {
 		cfg := q.n.uploadConsumer(name, uploadSubject(ws), ingestIdle)

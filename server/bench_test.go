@@ -197,17 +197,9 @@ func BenchmarkHTTPSearch(b *testing.B) {
 // benchStore opens a store in a temporary directory with one collection
 // of client-given vectors of dims dimensions.
 func benchStore(b *testing.B, dims int) (*store.Store, *ragd.Collection) {
-	st, err := store.Open(filepath.Join(b.TempDir(), store.FileName))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	col := &ragd.Collection{Workspace: ragd.DefaultWorkspace, Name: "bench", EmbeddingModel: "none", Dimensions: dims,
-		Chunking: ragd.Chunking{MaxTokens: 512, OverlapTokens: 64}}
-	if err := st.CreateCollection(context.Background(), storetest.StampCollection(col)); err != nil {
-		b.Fatal(err)
-	}
-	return st, col
+	st := storetest.MustOpen(b)
+	return st, storetest.CreateCollection(b, st, &ragd.Collection{Workspace: ragd.DefaultWorkspace, Name: "bench",
+		EmbeddingModel: "none", Dimensions: dims, Chunking: ragd.Chunking{MaxTokens: 512, OverlapTokens: 64}})
 }
 
 // benchBatch returns n items of one chunk each: 60 words of text and a

@@ -45,11 +45,8 @@ func BenchmarkStartup(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			col := &ragd.Collection{Workspace: ragd.DefaultWorkspace, Name: "startup", EmbeddingModel: "none", Dimensions: dims,
-				Chunking: ragd.Chunking{MaxTokens: 512, OverlapTokens: 64}}
-			if err := s.CreateCollection(ctx, storetest.StampCollection(col)); err != nil {
-				b.Fatal(err)
-			}
+			col := storetest.CreateCollection(b, s, &ragd.Collection{Workspace: ragd.DefaultWorkspace, Name: "startup",
+				EmbeddingModel: "none", Dimensions: dims, Chunking: ragd.Chunking{MaxTokens: 512, OverlapTokens: 64}})
 			r := rand.New(rand.NewPCG(1, 2))
 			unit := func() []float32 { return storetest.UnitVector(r, dims) }
 			for done := 0; done < n; {
