@@ -19,6 +19,10 @@ import (
 type node struct {
 	name, dir, addr, route string
 	peers                  []string
+	// verbose logs the node's start at level info, whatever
+	// RAGD_LOAD_LOG_LEVEL says: a joining node's steps, should it not
+	// become ready, are the only clue to why.
+	verbose bool
 	*child
 }
 
@@ -38,8 +42,11 @@ func newNode(name, dir string) (*node, error) {
 
 // start starts the node's ragd with its cluster flags.
 func (n *node) start(bin, key string) error {
-	c, err := startChildOn(bin, n.dir, n.addr, key, "--cluster-listen", n.route, "--cluster-peers", strings.Join(n.peers, ","),
-		"--node-name", n.name)
+	flags := []string{"--cluster-listen", n.route, "--cluster-peers", strings.Join(n.peers, ","), "--node-name", n.name}
+	if n.verbose {
+		flags = append(flags, "--log-level", "info")
+	}
+	c, err := startChildOn(bin, n.dir, n.addr, key, flags...)
 	n.child = c
 	return err
 }
@@ -332,6 +339,7 @@ func join(c config, cl *client, colID string, nodes []*node, key string) (*node,
 	for _, p := range nodes {
 		n.peers = append(n.peers, p.route)
 	}
+	n.verbose = true
 	start := time.Now()
 	if err := n.start(c.ragd, key); err != nil {
 		return nil, err

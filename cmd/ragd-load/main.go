@@ -165,7 +165,9 @@ func freeAddr() (string, error) {
 }
 
 // startChild starts ragd serve on a free loopback port with no rate limit,
-// with extra flags (a cluster node's), and waits until it is ready.
+// with extra flags (a cluster node's), and waits until it is ready: for
+// up to 3 minutes, past a cluster node's own 2-minute start timeout, so
+// that a node that cannot start says why before the harness gives up.
 func startChild(bin, dataDir string, extra ...string) (*child, error) {
 	addr, err := freeAddr()
 	if err != nil {
@@ -184,7 +186,7 @@ func startChildOn(bin, dataDir, addr, key string, extra ...string) (*child, erro
 	}
 	c := &child{cmd: cmd, url: "http://" + addr, key: key, exited: make(chan struct{})}
 	go func() { cmd.Wait(); close(c.exited) }()
-	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		select {
 		case <-c.exited:
 			return nil, fmt.Errorf("ragd exited before it was ready: %v", cmd.ProcessState)
