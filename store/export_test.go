@@ -43,7 +43,7 @@ func (s *Store) SqliteVecSearch(ctx context.Context, ws, colID string, v []float
 // small collections.
 func (s *Store) SetQuantizeAbove(n int64) { s.quantizeAbove = n }
 
-// SetBinaryFirstPass turns the sign bits' first pass of quantized scans on
+// SetBinaryFirstPass turns the 2-bit codes' first pass of quantized scans on
 // or off, so that benchmarks can measure the int8 codes alone beside it.
 func (s *Store) SetBinaryFirstPass(on bool) { s.binaryFirst = on }
 

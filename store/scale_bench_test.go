@@ -24,7 +24,7 @@ import (
 // quantization) and on clustered ones (a mixture of 1,000 Gaussian
 // centres, like real embeddings), each by every path: the exact scan of
 // cached floats, the int8 codes with exact rescoring, alone and after a
-// first pass over sign bits (each with its recall@10 against the exact
+// first pass over 2-bit codes (each with its recall@10 against the exact
 // scan), and the scan from disk. Each p50 is printed
 // beside the floor of the bytes its scan reads, measured in the same run,
 // and sqlite-vec's KNN is the peer. It takes minutes a million chunks, so
@@ -125,19 +125,20 @@ func BenchmarkScale(b *testing.B) {
 						b.ReportMetric(rssGiB(), "RSS-GiB")
 					})
 				}
-				// The codes alone, then with the sign bits' first pass
+				// The codes alone, then with the 2-bit codes' first pass
 				// (the default); each floor is the bytes its scan must
-				// read: every code, or every slot's signs and factors.
+				// read: every code, or every slot's 2-bit code and
+				// factors.
 				// Last, the default with the candidates' vectors read
 				// through sqlite-vec instead of the vector file: the
 				// file's peer.
-				signs := n * (8*((dims+63)/64) + 12)
+				planes := n * (16*((dims+63)/64) + 12)
 				s.SetBinaryFirstPass(false)
 				codes("int8", n*(dims+4))
 				s.SetBinaryFirstPass(true)
-				codes("binary+int8", signs)
+				codes("2bit+int8", planes)
 				s.SetVectorFiles(false)
-				codes("binary+int8-sqlite-rescore", signs)
+				codes("2bit+int8-sqlite-rescore", planes)
 				s.SetVectorFiles(true)
 				if _, err := search(qs[0], false); err != nil { // loads the codes again, unmeasured
 					b.Fatal(err)

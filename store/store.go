@@ -89,7 +89,7 @@ type Store struct {
 	vecs          *vecCache // vectors of searched collections, see vecscan.go
 	diskScanBatch int       // see defaultDiskScanBatch
 	quantizeAbove int64     // see DefaultQuantizeAbove
-	binaryFirst   bool      // quantized scans begin with sign bits (cachedVectorSearch)
+	binaryFirst   bool      // quantized scans begin with 2-bit codes (cachedVectorSearch)
 
 	keywordSplitRows int          // see defaultKeywordSplitRows
 	terms            termCounts   // rows per keyword term, see termcounts.go

@@ -69,35 +69,70 @@ static void ragd_l2_avx2(const float *q, const float *x, size_t dims, size_t n, 
 // and dist and returns how many, so the caller handles only the few that
 // can enter its top k.
 //
-// Before it, a binary first pass (ragd_signs_*) bounds each slot's
-// distance from its sign bits, an eighth of its codes' bytes, so that the
-// scan reads the codes of only the slots that can be near. Slots come in
-// blocks of 8, the validity byte's: word w of the sign bits of the
-// block's slot l is bits[(b * words + w) * 8 + l] for block b (bit j set when
-// dimension 64w + j is positive), and the block's factors
-// fac[24b + 8k + l] are, for k = 0, 1, 2: 1/|x|_1, the bound err of the
-// estimate below, and the number of bits set. For a unit x with signs
-// s = +-1, <s, v> / |x|_1 estimates v.x within err with high probability
-// (RaBitQ, Gao and Long 2024). The query is held as 4 bit planes of words
-// each, v_j ~ lo + delta * u_j with u_j in 0..15, so that the sum of v
-// over the set bits is lo * popcount(b) + delta * sum_p 2^p
-// popcount(plane_p & b), and qerr bounds <s, v - that rounding>. The
+// Before it, a first pass (ragd_planes_*) bounds each slot's distance
+// from a 2-bit code a dimension, a quarter of its int8 codes' bytes, so
+// that the scan reads the codes of only the slots that can be near.
+// Slot x's code is c_j = u_j - 1.5 with u_j in 0..3 (setPlanes); with
+// a = <c, x> / |c|, <v, c> / <c, x> estimates v.x with a standard
+// deviation of sqrt((1 - a^2) / (dims - 1)) / a (extended RaBitQ, Gao et
+// al. 2024). Slots come in blocks of 8, the validity byte's: word w of
+// bit plane r of the block's slot l is bits[((b * words + w) * 2 + r) * 8
+// + l] for block b (bit j is bit r of u_{64w+j}), and the block's factors
+// fac[24b + 8k + l] are, for k = 0, 1, 2: 1 / <c, x>, sum_j u_j and
+// 1 / a^2. The query is held as 4 bit planes of words each, v_j ~ lo +
+// delta * t_j with t_j in 0..15, so that sum_j v_j u_j is lo * sum u +
+// delta * sum_{p, r} 2^(p+r) popcount(qplane_p & plane_r), and its
+// rounding adds a variance of delta^2 / 12 / a^2 to the estimate's. The
 // layout puts 8 slots' same word side by side, so that one vector
 // instruction counts them all and no sum crosses lanes.
 
-static inline void ragd_bounds_scalar(const uint64_t *p, size_t words, float lo, float delta, float sumq, float qerr,
-		const uint64_t *bits, const float *fac, float *lb, float *ub) {
+// ragd_query4 is the query of the first pass: its 4-bit values' offset
+// lo and step delta, the sum of its rounded values, the terms of the
+// square of the error bound, va / a^2 - vb (eps^2 times the estimate's
+// variance and its rounding's), and slack, added to every bound to cover
+// the int8 codes' own rounding, which the bounds are compared with.
+typedef struct {
+	float lo, delta, sumq, va, vb, slack;
+} ragd_query4;
+
+// ragd_bound_slot is the end of every bounds function, one slot: from
+// s = sum_j t_j u_j and the slot's factors f (f[0], f[8], f[16]), its
+// estimated distance and least distance.
+static inline void ragd_bound_slot(const ragd_query4 *q, float s, const float *f, float *est, float *lb) {
+	float dot = (q->lo * f[8] + q->delta * s - 1.5f * q->sumq) * f[0];
+	float err = __builtin_sqrtf(__builtin_fmaxf(0, f[16] * q->va - q->vb)) + q->slack;
+	*est = 2 - 2 * dot;
+	*lb = 2 - 2 * (dot + err);
+}
+
+static inline void ragd_bounds_scalar(const uint64_t *p, size_t words, const ragd_query4 *q,
+		const uint64_t *bits, const float *fac, float *est, float *lb) {
 	for (int l = 0; l < 8; l++) {
 		uint32_t s = 0;
-		for (int j = 3; j >= 0; j--) {
-			uint32_t c = 0;
-			for (size_t w = 0; w < words; w++) c += (uint32_t)__builtin_popcountll(p[(size_t)j * words + w] & bits[w * 8 + l]);
-			s = 2 * s + c;
+		for (size_t w = 0; w < words; w++) {
+			uint64_t x0 = bits[(2 * w) * 8 + l], x1 = bits[(2 * w + 1) * 8 + l];
+			for (int j = 3; j >= 0; j--) {
+				uint64_t pj = p[(size_t)j * words + w];
+				s += (uint32_t)(__builtin_popcountll(pj & x0) + 2 * __builtin_popcountll(pj & x1)) << j;
+			}
 		}
-		float sv = 2 * (lo * fac[16 + l] + delta * (float)s) - sumq;
-		lb[l] = 2 - 2 * ((sv + qerr) * fac[l] + fac[8 + l]);
-		ub[l] = 2 - 2 * ((sv - qerr) * fac[l] - fac[8 + l]);
+		ragd_bound_slot(q, (float)s, fac + l, est + l, lb + l);
 	}
+}
+
+// ragd_within_scalar is the mask of the 8 slots whose least distance lb is
+// within bound; ragd_below_scalar that of the 8 whose estimate e is below
+// limit.
+static inline unsigned ragd_within_scalar(const float *lb, float bound) {
+	unsigned m = 0;
+	for (int l = 0; l < 8; l++) m |= (unsigned)(lb[l] <= bound) << l;
+	return m;
+}
+
+static inline unsigned ragd_below_scalar(const float *e, float limit) {
+	unsigned m = 0;
+	for (int l = 0; l < 8; l++) m |= (unsigned)(e[l] < limit) << l;
+	return m;
 }
 
 static inline int ragd_dot_i8_scalar(const signed char *q, const signed char *absq, const signed char *c, size_t dims) {
@@ -107,32 +142,60 @@ static inline int ragd_dot_i8_scalar(const signed char *q, const signed char *ab
 	return s;
 }
 
-// RAGD_BOUNDS defines the binary first pass NAME for a target, with its
-// bounds of a block: it writes the least and the greatest distance each
-// slot of a chunk can have to lb and ub, +Inf for slots not valid.
-#define RAGD_BOUNDS(NAME, TARGET, BOUNDS) \
-TARGET static void NAME(const uint64_t *planes, size_t words, float lo, float delta, float sumq, float qerr, \
-		const uint64_t *bits, const float *fac, const unsigned char *validity, size_t n, float *lb, float *ub) { \
-	float l8[8], u8[8]; \
+// RAGD_BOUNDS defines the first pass NAME for a target, with its bounds
+// of a block: it writes the least distance each slot of a chunk can have
+// to lb (+Inf for slots not valid), and the valid slots whose estimated
+// distance is below limit to idx and est, returning how many, so that
+// the caller sees only the few that can be among the nearest by estimate.
+// The blocks RAGD_BLOCKS_AHEAD on are prefetched: the chunk's blocks are
+// read in order, but not fast enough for the hardware's prefetcher alone
+// (6.5 against 7.9 ms at 1M x 384, BenchmarkScanCodes).
+#define RAGD_BLOCKS_AHEAD 4
+#define RAGD_BOUNDS(NAME, TARGET, BOUNDS, BELOW) \
+TARGET static size_t NAME(const uint64_t *planes, size_t words, const ragd_query4 *q, \
+		const uint64_t *bits, const float *fac, const unsigned char *validity, size_t n, float limit, \
+		float *lb, int *idx, float *est) { \
+	float e8[8], l8[8]; \
+	size_t m = 0; \
 	for (size_t b = 0; 8 * b < n; b++) { \
 		unsigned valid = validity[b]; \
-		if (valid) BOUNDS(planes, words, lo, delta, sumq, qerr, bits + 8 * b * words, fac + 24 * b, l8, u8); \
-		for (size_t l = 0; l < 8 && 8 * b + l < n; l++) { \
-			int ok = (valid >> l) & 1; \
-			lb[8 * b + l] = ok ? l8[l] : __builtin_inff(); \
-			ub[8 * b + l] = ok ? u8[l] : __builtin_inff(); \
+		int full = 8 * b + 8 <= n; \
+		if (!full) valid &= (1u << (n - 8 * b)) - 1; \
+		if (8 * (b + RAGD_BLOCKS_AHEAD) < n) { \
+			const char *next = (const char *)(bits + 16 * (b + RAGD_BLOCKS_AHEAD) * words); \
+			for (size_t o = 0; o < 128 * words; o += 64) __builtin_prefetch(next + o); \
+			__builtin_prefetch(fac + 24 * (b + RAGD_BLOCKS_AHEAD)); \
+			__builtin_prefetch(fac + 24 * (b + RAGD_BLOCKS_AHEAD) + 16); \
+		} \
+		float *out = full ? lb + 8 * b : l8; \
+		unsigned keep = 0; \
+		if (valid) { \
+			BOUNDS(planes, words, q, bits + 16 * b * words, fac + 24 * b, e8, out); \
+			keep = valid & BELOW(e8, limit); \
+		} \
+		if (valid != 0xff) \
+			for (size_t l = 0; l < 8; l++) \
+				if (!((valid >> l) & 1)) out[l] = __builtin_inff(); \
+		if (!full) \
+			for (size_t l = 0; 8 * b + l < n; l++) lb[8 * b + l] = l8[l]; \
+		for (; keep; keep &= keep - 1) { \
+			int l = __builtin_ctz(keep); \
+			idx[m] = (int)(8 * b + (size_t)l); \
+			est[m++] = e8[l]; \
 		} \
 	} \
+	return m; \
 }
 
 // RAGD_NEAR defines the quantized scan NAME for a target, with its int8
-// dot product. With lb (not NULL), the least distances of the binary first
-// pass, it reads the codes of only the slots whose least distance is
-// within bound. Those are scattered through the chunk, out of reach of
-// the hardware's prefetcher: each is prefetched when kept and its dot
-// product taken RAGD_AHEAD slots later, so that their reads overlap.
+// dot product and its test of 8 least distances against the bound. With
+// lb (not NULL), the least distances of the first pass, it reads the
+// codes of only the slots whose least distance is within bound. Those are
+// scattered through the chunk, out of reach of the hardware's prefetcher:
+// each one's codes and scale are prefetched when kept and its dot product
+// taken RAGD_AHEAD slots later, so that their reads overlap.
 #define RAGD_AHEAD 16
-#define RAGD_NEAR(NAME, TARGET, DOT) \
+#define RAGD_NEAR(NAME, TARGET, DOT, WITHIN) \
 TARGET static size_t NAME(const float *lb, const signed char *q, const signed char *absq, float qs, \
 		const signed char *x, const float *scales, const unsigned char *validity, size_t dims, size_t n, \
 		float bound, int *idx, float *dist) { \
@@ -142,7 +205,9 @@ TARGET static size_t NAME(const float *lb, const signed char *q, const signed ch
 		if (8 * b < n) { \
 			valid = validity[b]; \
 			if (8 * b + 8 > n) valid &= (1u << (n - 8 * b)) - 1; \
-			if (lb) \
+			if (lb && 8 * b + 8 <= n) \
+				valid &= WITHIN(lb + 8 * b, bound); \
+			else if (lb) \
 				for (unsigned v = valid; v; v &= v - 1) \
 					if (lb[8 * b + __builtin_ctz(v)] > bound) valid &= ~(1u << __builtin_ctz(v)); \
 		} \
@@ -150,8 +215,10 @@ TARGET static size_t NAME(const float *lb, const signed char *q, const signed ch
 			if (valid && tail - head < RAGD_AHEAD) { \
 				size_t i = 8 * b + (size_t)__builtin_ctz(valid); \
 				valid &= valid - 1; \
-				if (lb) \
+				if (lb) { \
 					for (size_t o = 0; o < dims; o += 64) __builtin_prefetch(x + i * dims + o); \
+					__builtin_prefetch(scales + i); \
+				} \
 				ring[tail++ % RAGD_AHEAD] = i; \
 				continue; \
 			} \
@@ -167,8 +234,8 @@ TARGET static size_t NAME(const float *lb, const signed char *q, const signed ch
 	return m; \
 }
 
-RAGD_BOUNDS(ragd_signs_scalar, , ragd_bounds_scalar)
-RAGD_NEAR(ragd_near_scalar, , ragd_dot_i8_scalar)
+RAGD_BOUNDS(ragd_planes_scalar, , ragd_bounds_scalar, ragd_below_scalar)
+RAGD_NEAR(ragd_near_scalar, , ragd_dot_i8_scalar, ragd_within_scalar)
 
 #if defined(__x86_64__)
 // ragd_dot_i8_avx2 is ragd_dot_i8_scalar 32 codes at a time: maddubs
@@ -195,17 +262,30 @@ static inline int ragd_dot_i8_avx2(const signed char *q, const signed char *absq
 }
 
 // ragd_bounds_end is the end of every vector bounds function: from the
-// 8 slots' weighted counts s, their least and greatest distances.
+// 8 slots' weighted counts s, their estimated and least distances
+// (ragd_bound_slot).
 __attribute__((target("avx2")))
-static inline void ragd_bounds_end(__m256 s, const float *fac, float lo, float delta, float sumq, float qerr, float *lb, float *ub) {
+static inline void ragd_bounds_end(__m256 s, const float *fac, const ragd_query4 *q, float *est, float *lb) {
 	__m256 two = _mm256_set1_ps(2);
-	__m256 sv = _mm256_sub_ps(_mm256_mul_ps(two, _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(lo), _mm256_loadu_ps(fac + 16)),
-		_mm256_mul_ps(_mm256_set1_ps(delta), s))), _mm256_set1_ps(sumq));
-	__m256 f0 = _mm256_loadu_ps(fac), f1 = _mm256_loadu_ps(fac + 8), e = _mm256_set1_ps(qerr);
-	__m256 hi = _mm256_add_ps(_mm256_mul_ps(_mm256_add_ps(sv, e), f0), f1);
-	__m256 low = _mm256_sub_ps(_mm256_mul_ps(_mm256_sub_ps(sv, e), f0), f1);
-	_mm256_storeu_ps(lb, _mm256_sub_ps(two, _mm256_mul_ps(two, hi)));
-	_mm256_storeu_ps(ub, _mm256_sub_ps(two, _mm256_mul_ps(two, low)));
+	__m256 sv = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(q->lo), _mm256_loadu_ps(fac + 8)),
+		_mm256_mul_ps(_mm256_set1_ps(q->delta), s)), _mm256_set1_ps(1.5f * q->sumq));
+	__m256 dot = _mm256_mul_ps(sv, _mm256_loadu_ps(fac));
+	__m256 v = _mm256_sub_ps(_mm256_mul_ps(_mm256_loadu_ps(fac + 16), _mm256_set1_ps(q->va)), _mm256_set1_ps(q->vb));
+	__m256 err = _mm256_add_ps(_mm256_sqrt_ps(_mm256_max_ps(v, _mm256_setzero_ps())), _mm256_set1_ps(q->slack));
+	_mm256_storeu_ps(est, _mm256_sub_ps(two, _mm256_mul_ps(two, dot)));
+	_mm256_storeu_ps(lb, _mm256_sub_ps(two, _mm256_mul_ps(two, _mm256_add_ps(dot, err))));
+}
+
+// ragd_within_avx2 and ragd_below_avx2 are ragd_within_scalar and
+// ragd_below_scalar in one comparison.
+__attribute__((target("avx2")))
+static inline unsigned ragd_within_avx2(const float *lb, float bound) {
+	return (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(lb), _mm256_set1_ps(bound), _CMP_LE_OQ));
+}
+
+__attribute__((target("avx2")))
+static inline unsigned ragd_below_avx2(const float *e, float limit) {
+	return (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(e), _mm256_set1_ps(limit), _CMP_LT_OQ));
 }
 
 // ragd_popcnt8_avx2 counts the bits of each byte of x with a nibble
@@ -232,57 +312,62 @@ static inline __m256i ragd_weighted_avx2(__m256i x, const uint64_t *p, size_t wo
 	return _mm256_sad_epu8(t, _mm256_setzero_si256());
 }
 
+// ragd_planes2_avx2 is the weighted count of 4 slots' word w, both bit
+// planes: plane 0's plus twice plane 1's.
 __attribute__((target("avx2")))
-static inline void ragd_bounds_avx2(const uint64_t *p, size_t words, float lo, float delta, float sumq, float qerr,
-		const uint64_t *bits, const float *fac, float *lb, float *ub) {
+static inline __m256i ragd_planes2_avx2(const uint64_t *x, const uint64_t *p, size_t words, size_t w) {
+	__m256i hi = ragd_weighted_avx2(_mm256_loadu_si256((const __m256i *)(x + 8)), p, words, w);
+	return _mm256_add_epi64(ragd_weighted_avx2(_mm256_loadu_si256((const __m256i *)x), p, words, w), _mm256_add_epi64(hi, hi));
+}
+
+__attribute__((target("avx2")))
+static inline void ragd_bounds_avx2(const uint64_t *p, size_t words, const ragd_query4 *q,
+		const uint64_t *bits, const float *fac, float *est, float *lb) {
 	__m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
 	for (size_t w = 0; w < words; w++) {
-		a0 = _mm256_add_epi64(a0, ragd_weighted_avx2(_mm256_loadu_si256((const __m256i *)(bits + 8 * w)), p, words, w));
-		a1 = _mm256_add_epi64(a1, ragd_weighted_avx2(_mm256_loadu_si256((const __m256i *)(bits + 8 * w + 4)), p, words, w));
+		a0 = _mm256_add_epi64(a0, ragd_planes2_avx2(bits + 16 * w, p, words, w));
+		a1 = _mm256_add_epi64(a1, ragd_planes2_avx2(bits + 16 * w + 4, p, words, w));
 	}
 	// The low 32 bits of the 8 lanes, in order.
 	const __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
 	__m256i s = _mm256_permute2x128_si256(_mm256_permutevar8x32_epi32(a0, even), _mm256_permutevar8x32_epi32(a1, even), 0x20);
-	ragd_bounds_end(_mm256_cvtepi32_ps(s), fac, lo, delta, sumq, qerr, lb, ub);
+	ragd_bounds_end(_mm256_cvtepi32_ps(s), fac, q, est, lb);
 }
 
 // ragd_bounds_avx512 counts 8 slots' words at once with vpopcntq.
 __attribute__((target("avx2,avx512f,avx512vpopcntdq")))
-static inline void ragd_bounds_avx512(const uint64_t *p, size_t words, float lo, float delta, float sumq, float qerr,
-		const uint64_t *bits, const float *fac, float *lb, float *ub) {
+static inline void ragd_bounds_avx512(const uint64_t *p, size_t words, const ragd_query4 *q,
+		const uint64_t *bits, const float *fac, float *est, float *lb) {
 	__m512i acc = _mm512_setzero_si512();
 	for (size_t w = 0; w < words; w++) {
-		__m512i x = _mm512_loadu_si512(bits + 8 * w);
+		__m512i x0 = _mm512_loadu_si512(bits + 16 * w), x1 = _mm512_loadu_si512(bits + 16 * w + 8);
 		__m512i t = _mm512_setzero_si512();
 		for (int j = 3; j >= 0; j--) {
-			__m512i c = _mm512_popcnt_epi64(_mm512_and_si512(x, _mm512_set1_epi64((long long)p[(size_t)j * words + w])));
+			__m512i pj = _mm512_set1_epi64((long long)p[(size_t)j * words + w]);
+			__m512i c1 = _mm512_popcnt_epi64(_mm512_and_si512(x1, pj));
+			__m512i c = _mm512_add_epi64(_mm512_popcnt_epi64(_mm512_and_si512(x0, pj)), _mm512_add_epi64(c1, c1));
 			t = _mm512_add_epi64(_mm512_add_epi64(t, t), c);
 		}
 		acc = _mm512_add_epi64(acc, t);
 	}
-	ragd_bounds_end(_mm256_cvtepi32_ps(_mm512_cvtepi64_epi32(acc)), fac, lo, delta, sumq, qerr, lb, ub);
+	ragd_bounds_end(_mm256_cvtepi32_ps(_mm512_cvtepi64_epi32(acc)), fac, q, est, lb);
 }
 
-RAGD_BOUNDS(ragd_signs_avx2, __attribute__((target("avx2"))), ragd_bounds_avx2)
-RAGD_BOUNDS(ragd_signs_avx512, __attribute__((target("avx2,avx512f,avx512vpopcntdq"))), ragd_bounds_avx512)
-RAGD_NEAR(ragd_near_avx2, __attribute__((target("avx2"))), ragd_dot_i8_avx2)
+RAGD_BOUNDS(ragd_planes_avx2, __attribute__((target("avx2"))), ragd_bounds_avx2, ragd_below_avx2)
+RAGD_BOUNDS(ragd_planes_avx512, __attribute__((target("avx2,avx512f,avx512vpopcntdq"))), ragd_bounds_avx512, ragd_below_avx2)
+RAGD_NEAR(ragd_near_avx2, __attribute__((target("avx2"))), ragd_dot_i8_avx2, ragd_within_avx2)
 #endif
 
-// ragd_signs runs the binary first pass at SIMD level: 0 portable, 1
-// AVX2, 2 AVX-512 with vpopcntq.
-static void ragd_signs(int level, const uint64_t *planes, size_t words, float lo, float delta, float sumq, float qerr,
-		const uint64_t *bits, const float *fac, const unsigned char *validity, size_t n, float *lb, float *ub) {
+// ragd_planes runs the first pass at SIMD level: 0 portable, 1 AVX2, 2
+// AVX-512 with vpopcntq.
+static size_t ragd_planes(int level, const uint64_t *planes, size_t words, const ragd_query4 *q,
+		const uint64_t *bits, const float *fac, const unsigned char *validity, size_t n, float limit,
+		float *lb, int *idx, float *est) {
 #if defined(__x86_64__)
-	if (level >= 2) {
-		ragd_signs_avx512(planes, words, lo, delta, sumq, qerr, bits, fac, validity, n, lb, ub);
-		return;
-	}
-	if (level == 1) {
-		ragd_signs_avx2(planes, words, lo, delta, sumq, qerr, bits, fac, validity, n, lb, ub);
-		return;
-	}
+	if (level >= 2) return ragd_planes_avx512(planes, words, q, bits, fac, validity, n, limit, lb, idx, est);
+	if (level == 1) return ragd_planes_avx2(planes, words, q, bits, fac, validity, n, limit, lb, idx, est);
 #endif
-	ragd_signs_scalar(planes, words, lo, delta, sumq, qerr, bits, fac, validity, n, lb, ub);
+	return ragd_planes_scalar(planes, words, q, bits, fac, validity, n, limit, lb, idx, est);
 }
 
 // ragd_near runs the quantized scan with AVX2 or portably.
@@ -357,17 +442,18 @@ func l2Squared(q, x, out []float32, avx2 bool) {
 
 // queryCodes is a query quantized for scans of codes (nearCodes): as the
 // cache quantizes vectors to int8 (quantize), and to 4 bits a dimension
-// for the binary first pass, v_j ~ lo + delta * u_j with u_j in 0..15,
-// held as 4 bit planes of words each (bit j of planes[p*words+j/64] is
-// bit p of u_j). sum is the sum of the 4-bit values and qerr bounds the
-// rounding's effect on a sign vector's dot product with the query.
+// for the first pass, v_j ~ lo + delta * t_j with t_j in 0..15, held as 4
+// bit planes of words each (bit j of planes[p*words+j/64] is bit p of
+// t_j). sum is the sum of the 4-bit values; va and vb are the terms of
+// the square of the first pass's error bound (ragd_query4).
 type queryCodes struct {
 	codes, abs []int8 // the int8 codes, and their magnitudes
 	scale      float32
 	planes     []uint64
 	words      int
 	lo, delta  float32
-	sum, qerr  float32
+	sum        float32
+	va, vb     float32
 }
 
 // newQueryCodes quantizes v for both passes.
@@ -381,90 +467,122 @@ func newQueryCodes(v []float32) *queryCodes {
 	q.lo, q.delta = lo, (hi-lo)/15
 	q.planes = make([]uint64, 4*q.words)
 	for j, f := range v {
-		var u int
+		var t int
 		if q.delta > 0 {
-			u = max(0, min(15, int(math.Round(float64((f-lo)/q.delta)))))
+			t = max(0, min(15, int(math.Round(float64((f-lo)/q.delta)))))
 		}
-		q.sum += lo + q.delta*float32(u)
+		q.sum += lo + q.delta*float32(t)
 		for p := range 4 {
-			if u&(1<<p) != 0 {
+			if t&(1<<p) != 0 {
 				q.planes[p*q.words+j/64] |= 1 << (j % 64)
 			}
 		}
 	}
-	// Each rounding is within delta/2, uniform: their sum with random
-	// signs has a standard deviation of delta*sqrt(dims/12); 3 of them.
-	q.qerr = 3 * q.delta * float32(math.Sqrt(float64(len(v))/12))
+	// The estimate's variance is (1/a^2 - 1) / (dims - 1) (ragd_near);
+	// each rounding of the query is within delta/2, uniform, which adds
+	// delta^2/12 a dimension over a code's squares, or delta^2/12/a^2.
+	eps2 := float32(planeEpsilon * planeEpsilon)
+	if len(v) > 1 {
+		q.vb = eps2 / float32(len(v)-1)
+	}
+	q.va = q.vb + eps2*q.delta*q.delta/12
 	return q
 }
 
-// signWords is how many 64-bit words hold the signs of a vector of dims
-// dimensions.
+// signWords is how many 64-bit words hold one bit a dimension of a vector
+// of dims dimensions.
 func signWords(dims int) int { return (dims + 63) / 64 }
 
-// binaryEpsilon is RaBitQ's epsilon_0, the number of standard deviations
-// of a sign code's estimate its error bound allows: 1.9 in the paper.
-// Here the true distance falls outside the bounds for 0.6-0.7% of pairs
-// (TestBinaryBoundHolds) and recall@10 at 1M stays 1.000; 1.0 took random
-// vectors' searches from 0.93x to 0.70x the time of the codes alone, at
-// recall 0.994 (docs/benchmarks.md).
-const binaryEpsilon = 1.9
+// planeEpsilon is the number of standard deviations of the first pass's
+// estimate its error bound allows (RaBitQ's epsilon_0, 1.9 in the paper
+// for sign bits): at 2.5 the true distance falls outside the bounds for
+// 0.5-0.6% of pairs of random or clustered vectors, as it did for the
+// sign bits' 1.9 (TestPlaneBoundHolds), with bounds half as wide: 0.108
+// on either side of the estimate against 0.210.
+const planeEpsilon = 2.5
 
-// signBlocks is how many blocks of 8 slots hold n slots: the sign bits
-// and factors of the binary first pass are laid out by blocks (ragd_near).
+// codeSlack widens every bound of the first pass, whose slots are kept or
+// skipped by comparing them with distances estimated from int8 codes:
+// those are within a few ten-thousandths of the true ones.
+const codeSlack = 0.005
+
+// signBlocks is how many blocks of 8 slots hold n slots: the bit planes
+// and factors of the first pass are laid out by blocks (ragd_near).
 func signBlocks(n int) int { return (n + 7) / 8 }
 
-// setSigns writes the sign bits of x, the vector of slot i, into bits and
-// its factors for the binary first pass into fac, both laid out by blocks
-// of 8 slots (see ragd_near): 1/|x|_1, the error bound of the estimate,
-// and the number of bits set. The bound also covers the int8 codes'
-// rounding, which the first pass is compared against (a few thousandths
-// of a distance).
-func setSigns(x []float32, i int, bits []uint64, fac []float32) {
+// planesLen and factorsLen are the lengths of the first pass's bit planes
+// and factors for n slots of dims dimensions.
+func planesLen(n, dims int) int { return 16 * signBlocks(n) * signWords(dims) }
+func factorsLen(n int) int      { return 24 * signBlocks(n) }
+
+// setPlanes writes the 2-bit code of x, the unit vector of slot i, into
+// bits and its factors for the first pass into fac, both laid out by
+// blocks of 8 slots (see ragd_near). The code's 4 levels are 1.5, 0.5,
+// -0.5 and -1.5 steps of x's root mean square, nearly the least squared
+// error for a Gaussian's 4 levels, so that on random or rotated vectors
+// the code's angle to x is about 20 degrees (a = 0.94), against 37 for
+// sign bits: the estimate's error is half theirs, and the slots left
+// within reach of the nearest a tenth or less (docs/benchmarks.md).
+func setPlanes(x []float32, i int, bits []uint64, fac []float32) {
 	words := signWords(len(x))
 	b, l := i/8, i%8
-	for w := range words {
-		bits[(b*words+w)*8+l] = 0
-	}
-	var l1 float64
-	var set int
-	for j, f := range x {
-		l1 += math.Abs(float64(f))
-		if f > 0 {
-			bits[(b*words+j/64)*8+l] |= 1 << (j % 64)
-			set++
-		}
+	var norm2 float64
+	for _, f := range x {
+		norm2 += float64(f) * float64(f)
 	}
 	f := fac[24*b+l:]
-	if l1 == 0 {
-		// A zero vector: every estimate is 0 and its bound covers any dot.
-		f[0], f[8], f[16] = 0, 2, float32(set)
+	if norm2 == 0 {
+		// A zero vector: every estimate is 0 and its error bound, from
+		// 1/a^2, covers any distance.
+		for w := range 2 * words {
+			bits[(2*b*words+w)*8+l] = 0
+		}
+		f[0], f[8], f[16] = 0, 0, 1e12
 		return
 	}
-	d := float64(len(x))
-	a := min(1, l1/math.Sqrt(d)) // <sign code, x> for a unit x
-	err := 0.01
-	if len(x) > 1 {
-		err += math.Sqrt(1-a*a) / a * binaryEpsilon / math.Sqrt(d-1)
+	inv := float32(math.Sqrt(float64(len(x)) / norm2)) // 1 / the step
+	// Sums of 2c = 2u - 3, an integer: <c, x> = cx / 2, |c|^2 = cc / 4.
+	var cx float32
+	var cc, usum int
+	for w := range words {
+		var p0, p1 uint64
+		for j, v := range x[64*w : min(len(x), 64*w+64)] {
+			// The conversion truncates toward zero: levels below 0 are
+			// clamped to 0 either way.
+			u := max(0, min(3, int(v*inv+2)))
+			c := 2*u - 3
+			cx += float32(c) * v
+			cc += c * c
+			usum += u
+			p0 |= uint64(u&1) << j
+			p1 |= uint64(u>>1) << j
+		}
+		bits[((b*words+w)*2)*8+l] = p0
+		bits[((b*words+w)*2+1)*8+l] = p1
 	}
-	f[0], f[8], f[16] = float32(1/l1), float32(err), float32(set)
+	// The code's cosine with x; a code's every level has x's sign, so it
+	// is positive.
+	a := float64(cx) / math.Sqrt(float64(cc)*norm2)
+	f[0], f[8], f[16] = 2/cx, float32(usum), float32(1/(a*a))
 }
 
-// signBounds runs the binary first pass over the valid slots of ch, whose
-// sign bits are set: it writes to lb and ub (len(ch.scales) entries) the
-// least and the greatest squared distance each slot can have from q given
-// the error of its estimate, +Inf for slots not valid.
-func signBounds(q *queryCodes, ch *vecChunk, lb, ub []float32, level simd) {
+// planeBounds runs the first pass over the valid slots of ch, whose bit
+// planes are set: it writes to lb (len(ch.scales) entries) the least
+// squared distance each slot can have from q given the error of its
+// estimate, +Inf for slots not valid, and to idx and est the slots whose
+// estimated distance is below limit, returning how many (idx and est need
+// len(ch.scales) entries).
+func planeBounds(q *queryCodes, ch *vecChunk, limit float32, lb []float32, idx []int32, est []float32, level simd) int {
 	n := len(ch.scales)
 	if n == 0 {
-		return
+		return 0
 	}
-	if len(ch.bits) < 8*signBlocks(n)*q.words || len(ch.fac) < 24*signBlocks(n) || len(ch.validity)*8 < n || len(lb) < n || len(ub) < n {
-		panic("store: signBounds: buffers shorter than the slots")
+	if len(ch.bits) < planesLen(n, len(q.codes)) || len(ch.fac) < factorsLen(n) || len(ch.validity)*8 < n || len(lb) < n || len(idx) < n || len(est) < n {
+		panic("store: planeBounds: buffers shorter than the slots")
 	}
-	C.ragd_signs(C.int(level), (*C.uint64_t)(&q.planes[0]), C.size_t(q.words), C.float(q.lo), C.float(q.delta),
-		C.float(q.sum), C.float(q.qerr), (*C.uint64_t)(&ch.bits[0]), (*C.float)(&ch.fac[0]), (*C.uchar)(&ch.validity[0]),
-		C.size_t(n), (*C.float)(&lb[0]), (*C.float)(&ub[0]))
+	qp := C.ragd_query4{lo: C.float(q.lo), delta: C.float(q.delta), sumq: C.float(q.sum), va: C.float(q.va), vb: C.float(q.vb), slack: codeSlack}
+	return int(C.ragd_planes(C.int(level), (*C.uint64_t)(&q.planes[0]), C.size_t(q.words), &qp, (*C.uint64_t)(&ch.bits[0]),
+		(*C.float)(&ch.fac[0]), (*C.uchar)(&ch.validity[0]), C.size_t(n), C.float(limit), (*C.float)(&lb[0]), (*C.int)(&idx[0]), (*C.float)(&est[0])))
 }
 
 // nearCodes estimates the squared distance from q to each valid slot of

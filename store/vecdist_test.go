@@ -120,39 +120,41 @@ func TestNearInt8(t *testing.T) {
 	}
 }
 
-// binaryBounds is the oracle of the binary first pass: the least and the
-// greatest squared distance from v to the unit vector of slot i with the
-// sign bits and factors given, computed from the query's 4-bit values
-// one dimension at a time instead of through bit planes.
-func binaryBounds(v []float32, q *queryCodes, i int, bits []uint64, fac []float32) (lb, ub float64) {
+// planeBoundsOracle is the oracle of the first pass: the estimated, the
+// least and the greatest squared distance from v to the unit vector of
+// slot i with the bit planes and factors given, computed from the query's
+// 4-bit values one dimension at a time in float64 instead of through bit
+// planes.
+func planeBoundsOracle(v []float32, q *queryCodes, i int, bits []uint64, fac []float32) (est, lb, ub float64) {
 	words := signWords(len(v))
 	var dot float64
 	for j, f := range v {
-		u := 0.0
+		t := 0.0
 		if q.delta > 0 {
-			u = max(0, min(15, math.Round(float64((f-q.lo)/q.delta))))
+			t = max(0, min(15, math.Round(float64((f-q.lo)/q.delta))))
 		}
-		x := float64(q.lo) + float64(q.delta)*u
-		if bits[(i/8*words+j/64)*8+i%8]&(1<<(j%64)) != 0 {
-			dot += x
-		} else {
-			dot -= x
+		u := 0
+		for r := range 2 {
+			if bits[((i/8*words+j/64)*2+r)*8+i%8]&(1<<(j%64)) != 0 {
+				u |= 1 << r
+			}
 		}
+		dot += (float64(q.lo) + float64(q.delta)*t) * (float64(u) - 1.5)
 	}
 	f := fac[24*(i/8)+i%8:]
-	lb = 2 - 2*((dot+float64(q.qerr))*float64(f[0])+float64(f[8]))
-	ub = 2 - 2*((dot-float64(q.qerr))*float64(f[0])-float64(f[8]))
-	return lb, ub
+	dot *= float64(f[0])
+	err := math.Sqrt(max(0, float64(f[16])*float64(q.va)-float64(q.vb))) + codeSlack
+	return 2 - 2*dot, 2 - 2*(dot+err), 2 - 2*(dot-err)
 }
 
-// Every level of the binary first pass computes each slot's bounds as the
+// Every level of the first pass computes each slot's bounds as the
 // oracle does, +Inf for slots not valid, and the scan given them skips
 // exactly the slots whose least distance is beyond its bound, whatever
-// their codes say: the chunk's codes and its sign bits come from
-// different vectors, so a slot the codes place within the bound is
-// returned only when its signs do too. Each case has slots skipped by
-// the signs alone.
-func TestNearCodesBinaryFirstPass(t *testing.T) {
+// their codes say: the chunk's int8 codes and its 2-bit codes come from
+// different vectors, so a slot the int8 codes place within the bound is
+// returned only when its 2-bit code does too. Each case has slots skipped
+// by the 2-bit codes alone.
+func TestNearCodesFirstPass(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, level := range simdLevels() {
 		for _, dims := range []int{7, 64, 65, 100, 256, 384, 513, 4096} {
@@ -160,14 +162,14 @@ func TestNearCodesBinaryFirstPass(t *testing.T) {
 				const n = 61 // a last block of 5 slots, its validity byte full
 				v := randomUnit32(r, dims)
 				q := newQueryCodes(v)
-				words := signWords(dims)
 				ch := &vecChunk{codes: make([]int8, n*dims), scales: make([]float32, n),
-					bits: make([]uint64, 8*signBlocks(n)*words), fac: make([]float32, 24*signBlocks(n)), validity: bytes.Repeat([]byte{0b11011111}, (n+7)/8)}
+					bits: make([]uint64, planesLen(n, dims)), fac: make([]float32, factorsLen(n)), validity: bytes.Repeat([]byte{0b11011111}, (n+7)/8)}
 				codesDist := make([]float64, n)
-				signsDist, upper := make([]float64, n), make([]float64, n)
+				planeDist, estimate := make([]float64, n), make([]float64, n)
 				for i := range n {
-					// Slots near the query and anywhere, by their codes
-					// and by their signs, in all four combinations.
+					// Slots near the query and anywhere, by their int8
+					// codes and by their 2-bit codes, in all four
+					// combinations.
 					near := func(close bool) []float32 {
 						x := randomUnit32(r, dims)
 						if close {
@@ -179,26 +181,48 @@ func TestNearCodesBinaryFirstPass(t *testing.T) {
 					}
 					x, y := near(i%2 == 0), near(i/2%2 == 0)
 					ch.scales[i] = quantize(x, ch.codes[i*dims:(i+1)*dims])
-					setSigns(y, i, ch.bits, ch.fac)
+					setPlanes(y, i, ch.bits, ch.fac)
 					var dot int64
 					for j := range dims {
 						dot += int64(q.codes[j]) * int64(ch.codes[i*dims+j])
 					}
 					codesDist[i] = 2 - 2*float64(q.scale*ch.scales[i])*float64(dot)
-					signsDist[i], upper[i] = binaryBounds(v, q, i, ch.bits, ch.fac)
+					estimate[i], planeDist[i], _ = planeBoundsOracle(v, q, i, ch.bits, ch.fac)
 				}
 				const tol = 1e-4 // rounding of float32 against float64
-				lb, ub := make([]float32, n), make([]float32, n)
-				signBounds(q, ch, lb, ub, level)
+				// The estimates below a limit between two of them come
+				// back, each as the oracle's; with no limit, every valid
+				// slot's.
+				sorted := slices.Sorted(slices.Values(estimate))
+				for _, limit := range []float32{float32(math.Inf(1)), float32(sorted[n/3]+sorted[n/3+1]) / 2} {
+					lb, slots, est := make([]float32, n), make([]int32, n), make([]float32, n)
+					m := planeBounds(q, ch, limit, lb, slots, est, level)
+					var want []int32
+					for i := range n {
+						if ch.valid(i) && estimate[i] < float64(limit) {
+							want = append(want, int32(i))
+						}
+					}
+					if !slices.Equal(slots[:m], want) {
+						t.Fatalf("limit %v: slots %v, want %v", limit, slots[:m], want)
+					}
+					for k, i := range slots[:m] {
+						if math.Abs(float64(est[k])-estimate[i]) > tol {
+							t.Errorf("slot %d: estimate %v, want %v", i, est[k], estimate[i])
+						}
+					}
+				}
+				lb, slots, est := make([]float32, n), make([]int32, n), make([]float32, n)
+				planeBounds(q, ch, float32(math.Inf(1)), lb, slots, est, level)
 				for i := range n {
 					if !ch.valid(i) {
-						if !math.IsInf(float64(lb[i]), 1) || !math.IsInf(float64(ub[i]), 1) {
-							t.Errorf("slot %d, not valid: bounds %v, %v; want +Inf", i, lb[i], ub[i])
+						if !math.IsInf(float64(lb[i]), 1) {
+							t.Errorf("slot %d, not valid: least distance %v; want +Inf", i, lb[i])
 						}
 						continue
 					}
-					if math.Abs(float64(lb[i])-signsDist[i]) > tol || math.Abs(float64(ub[i])-upper[i]) > tol {
-						t.Errorf("slot %d: bounds %v, %v; want %v, %v", i, lb[i], ub[i], signsDist[i], upper[i])
+					if math.Abs(float64(lb[i])-planeDist[i]) > tol {
+						t.Errorf("slot %d: least distance %v; want %v", i, lb[i], planeDist[i])
 					}
 				}
 				bound := float32(slices.Sorted(slices.Values(codesDist))[n/2])
@@ -213,33 +237,34 @@ func TestNearCodesBinaryFirstPass(t *testing.T) {
 				}
 				skipped := 0
 				for i := range int32(n) {
-					c, s := codesDist[i], signsDist[i]
+					c, s := codesDist[i], planeDist[i]
 					switch {
 					case !ch.valid(int(i)) || c > float64(bound)+tol || s > float64(bound)+tol:
 						if got[i] {
-							t.Errorf("slot %d returned: valid %v, codes' distance %.4f, signs' bound %.4f, bound %.4f", i, ch.valid(int(i)), c, s, bound)
+							t.Errorf("slot %d returned: valid %v, codes' distance %.4f, 2-bit codes' bound %.4f, bound %.4f", i, ch.valid(int(i)), c, s, bound)
 						}
 						if ch.valid(int(i)) && c <= float64(bound)-tol && s > float64(bound)+tol {
 							skipped++
 						}
 					case c < float64(bound)-tol && s < float64(bound)-tol && !got[i]:
-						t.Errorf("slot %d not returned: codes' distance %.4f, signs' bound %.4f, bound %.4f", i, c, s, bound)
+						t.Errorf("slot %d not returned: codes' distance %.4f, 2-bit codes' bound %.4f, bound %.4f", i, c, s, bound)
 					}
 				}
 				if skipped == 0 {
-					t.Fatalf("no slot within the bound by its codes was skipped by its signs; the case tests nothing")
+					t.Fatalf("no slot within the bound by its codes was skipped by its 2-bit code; the case tests nothing")
 				}
 			})
 		}
 	}
 }
 
-// The binary first pass's bounds hold: on random and clustered unit
-// vectors of 384 dimensions, the true distance lies between the least and
-// the greatest distance it allows for all but one in a hundred pairs (it
-// fails for 0.6-0.7% of them), so a true neighbour is almost never
-// skipped.
-func TestBinaryBoundHolds(t *testing.T) {
+// The first pass's bounds hold: on random and clustered unit vectors of
+// 384 dimensions, the true distance lies between the least and the
+// greatest distance it allows for all but one in a hundred pairs, so a
+// true neighbour is almost never skipped; and they are tight, which is
+// their point: on average less than 0.12 on either side of the estimate
+// (sign bits' bounds were 0.21).
+func TestPlaneBoundHolds(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	const dims = 384
 	centres := make([][]float32, 20)
@@ -258,25 +283,33 @@ func TestBinaryBoundHolds(t *testing.T) {
 			return normalized(x)
 		}
 		var pairs, broken int
+		var width float64
 		for range 50 {
 			v := vec()
 			q := newQueryCodes(v)
-			bits, fac := make([]uint64, 8*signWords(dims)), make([]float32, 24)
+			bits, fac := make([]uint64, planesLen(1, dims)), make([]float32, factorsLen(1))
 			for range 400 {
 				x := vec()
-				setSigns(x, 0, bits, fac)
+				setPlanes(x, 0, bits, fac)
 				var dot float64
 				for j := range x {
 					dot += float64(x[j]) * float64(v[j])
 				}
 				pairs++
-				if lb, ub := binaryBounds(v, q, 0, bits, fac); lb > 2-2*dot || ub < 2-2*dot {
+				_, lb, ub := planeBoundsOracle(v, q, 0, bits, fac)
+				if lb > 2-2*dot || ub < 2-2*dot {
 					broken++
 				}
+				width += (ub - lb) / 2
 			}
 		}
-		if rate := float64(broken) / float64(pairs); rate > 0.01 {
+		rate, width := float64(broken)/float64(pairs), width/float64(pairs)
+		t.Logf("clustered %v: the bound failed for %d of %d pairs (%.4f); %.4f on either side on average", clustered, broken, pairs, rate, width)
+		if rate > 0.01 {
 			t.Errorf("clustered %v: the bound failed for %d of %d pairs (%.4f)", clustered, broken, pairs, rate)
+		}
+		if width > 0.12 {
+			t.Errorf("clustered %v: the bounds are %.4f on either side of the estimate on average, want at most 0.12", clustered, width)
 		}
 	}
 }
@@ -301,14 +334,14 @@ func normalized(x []float32) []float32 {
 	return x
 }
 
-// A scan whose first pass's bounds are wrong (every error bound made
-// negative, so that no slot seems within the ceiling) still returns the k
+// A scan whose first pass's bounds are wrong (every estimate made 0 with
+// no error but the slack, so that no slot seems within the ceiling) still returns the k
 // nearest by the codes, with and without a filter: the scan notices it
 // found fewer than k and lets the codes decide alone.
 func TestScanFallsBackWhenBoundsFail(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	const dims, n, k = 64, 256, 40
-	var binary, plain []*vecChunk
+	var first, plain []*vecChunk
 	for c := range 4 {
 		ch := &vecChunk{used: n, validity: bytes.Repeat([]byte{0xff}, n/8), rowids: make([]int64, n)}
 		blob := make([]float32, 0, n*dims)
@@ -319,7 +352,7 @@ func TestScanFallsBackWhenBoundsFail(t *testing.T) {
 		ch.setCodes(unsafe.Slice((*byte)(unsafe.Pointer(&blob[0])), 4*len(blob)), dims, true)
 		p := *ch
 		p.bits, p.fac = nil, nil
-		binary, plain = append(binary, ch), append(plain, &p)
+		first, plain = append(first, ch), append(plain, &p)
 	}
 	var allowed []int64
 	for id := int64(1); id <= 4*n; id += 3 {
@@ -328,17 +361,19 @@ func TestScanFallsBackWhenBoundsFail(t *testing.T) {
 	check := func(what string) {
 		for _, filter := range [][]int64{nil, allowed} {
 			v := randomUnit32(r, dims)
-			got, want := scanChunks(binary, v, k, filter), scanChunks(plain, v, k, filter)
+			got, want := scanChunks(first, v, k, filter), scanChunks(plain, v, k, filter)
 			if len(got) != k || !slices.Equal(got, want) {
 				t.Errorf("%s, filter %v: %d results; want the codes' %d, the same", what, filter != nil, len(got), len(want))
 			}
 		}
 	}
 	check("bounds that hold")
-	for _, ch := range binary {
+	for _, ch := range first {
 		for b := 0; b < n/8; b++ {
 			for l := range 8 {
-				ch.fac[24*b+8+l] = -1
+				for _, f := range []int{0, 16} {
+					ch.fac[24*b+f+l] = 0
+				}
 			}
 		}
 	}

@@ -56,7 +56,7 @@ type vecCache struct {
 }
 
 // vecCollection is the cached vectors of one collection: float32 vectors,
-// or int8 codes when quantized, with sign bits when binary.
+// or int8 codes when quantized, with 2-bit codes when binary.
 type vecCollection struct {
 	mu        sync.Mutex
 	dims      int
@@ -81,7 +81,7 @@ type vecChunk struct {
 	vectors  []float32 // used x dims floats, unless quantized
 	codes    []int8    // used x dims codes, when quantized (setCodes)
 	scales   []float32 // per slot, when quantized: a code's unit
-	bits     []uint64  // sign bits by blocks of 8 slots, when binary (setSigns)
+	bits     []uint64  // 2-bit codes' bit planes by blocks of 8 slots, when binary (setPlanes)
 	fac      []float32 // 3 a slot by blocks of 8, when binary: the first pass's factors
 	base     uint32    // the vecFile record of slot 0, when quantized with a file
 }
@@ -218,8 +218,8 @@ func (c *vecCache) forget(live map[int64]bool) {
 // whole budget, is cached as int8 codes (a quarter of the bytes): the scan
 // keeps the quantizedCandidates(k) nearest by the codes and rescoreExact
 // reads their vectors to rank them exactly. Unless s.binaryFirst is off,
-// the codes carry each vector's sign bits too (an eighth of a code's
-// bytes), and a first pass over them skips the slots that cannot be among
+// the codes carry each vector's 2-bit code too (a quarter of an int8
+// code's bytes), and a first pass over them skips the slots that cannot be among
 // the nearest before their codes are read (ragd_near in vecdist.go).
 func (s *Store) cachedVectorSearch(ctx context.Context, c *ragd.Collection, seq int64, v []float32, k int, allowed []int64, exact bool) (_ []candidate, ok bool, err error) {
 	dims := len(v)
@@ -235,7 +235,7 @@ func (s *Store) cachedVectorSearch(ctx context.Context, c *ragd.Collection, seq 
 		estimate = int64(c.ChunkCount) * int64(dims+4)
 	}
 	if binary {
-		estimate += int64(c.ChunkCount) * int64(signWords(dims)*8+12)
+		estimate += int64(c.ChunkCount) * int64(2*signWords(dims)*8+12)
 	}
 	vc := s.vecs.collection(seq, dims, quantize, binary, int64(c.ChunkCount), estimate)
 	if vc == nil {
@@ -433,13 +433,13 @@ func (ch *vecChunk) valid(i int) bool { return ch.validity[i>>3]&(1<<(i&7)) != 0
 
 // setCodes quantizes the used slots of blob, a vector chunk of dims
 // dimensions, into ch.codes and ch.scales (quantize), and with binary
-// into ch.bits and ch.fac (setSigns).
+// into ch.bits and ch.fac (setPlanes).
 func (ch *vecChunk) setCodes(blob []byte, dims int, binary bool) {
 	ch.codes = make([]int8, ch.used*dims)
 	ch.scales = make([]float32, ch.used)
 	if binary {
-		ch.bits = make([]uint64, 8*signBlocks(ch.used)*signWords(dims))
-		ch.fac = make([]float32, 24*signBlocks(ch.used))
+		ch.bits = make([]uint64, planesLen(ch.used, dims))
+		ch.fac = make([]float32, factorsLen(ch.used))
 	}
 	if ch.used == 0 {
 		return
@@ -449,7 +449,7 @@ func (ch *vecChunk) setCodes(blob []byte, dims int, binary bool) {
 		x := floats[i*dims : (i+1)*dims]
 		ch.scales[i] = quantize(x, ch.codes[i*dims:(i+1)*dims])
 		if binary {
-			setSigns(x, i, ch.bits, ch.fac)
+			setPlanes(x, i, ch.bits, ch.fac)
 		}
 	}
 }
@@ -489,7 +489,7 @@ func (ch *vecChunk) setVectors(blob []byte, dims int, buf []float32) {
 }
 
 // loadVectors reads the vectors of chunks from the vector table of dims
-// dimensions, as int8 codes when quantized, with sign bits when binary.
+// dimensions, as int8 codes when quantized, with 2-bit codes when binary.
 // Quantizing costs several times the read (about 6 s of CPU a million
 // vectors of 384 dimensions), so the reads in tx feed one worker a core.
 func loadVectors(ctx context.Context, tx *sql.Tx, dims int, quantized, binary bool, file *vecFile, chunks []*vecChunk) error {
@@ -605,7 +605,7 @@ func scanHits(chunks []*vecChunk, v []float32, k int, allowed []int64) []hit {
 			for i := w; i < len(chunks); i += workers {
 				mine = append(mine, chunks[i])
 			}
-			lbs, ceiling := signPass(qc, mine, k, allowed)
+			lbs, ceiling := firstPass(qc, mine, k, allowed)
 			defer lbPool.Put(lbs)
 			scan := func(ceiling float32, bounded bool) {
 				for c, ch := range mine {
@@ -683,15 +683,15 @@ func scanChunk(ch *vecChunk, v []float32, qc *queryCodes, lb []float32, ceiling 
 	}
 }
 
-// lbPool recycles the least distances of binary first passes (signPass),
+// lbPool recycles the least distances of first passes (firstPass),
 // a float per slot of the chunks a worker scans.
 var lbPool = sync.Pool{New: func() any { return new([][]float32) }}
 
-// signPass runs the binary first pass over the chunks with sign bits
-// (signBounds), and returns the least distance of each of their slots,
+// firstPass runs the first pass over the chunks with 2-bit codes
+// (planeBounds), and returns the least distance of each of their slots,
 // by chunk (empty for chunks without), and a ceiling that the k nearest
 // by the codes cannot be beyond: the k-th least of the codes' distances
-// of the ceilingSample x k slots whose sign bits estimate them nearest (k
+// of the ceilingSample x k slots whose 2-bit codes estimate them nearest (k
 // slots do lie within it). The second pass then reads the codes of only the slots
 // whose least distance is within the ceiling: with the bound of the top k
 // found so far instead, early chunks would be read almost whole, and with
@@ -703,11 +703,12 @@ var lbPool = sync.Pool{New: func() any { return new([][]float32) }}
 // would come from the allowed slots alone, looking each up in allowed,
 // which cost twice the codes' scan with a filter passing 1% at 1M chunks
 // (docs/benchmarks.md).
-func signPass(q *queryCodes, chunks []*vecChunk, k int, allowed []int64) (*[][]float32, float32) {
+func firstPass(q *queryCodes, chunks []*vecChunk, k int, allowed []int64) (*[][]float32, float32) {
 	lbs := lbPool.Get().(*[][]float32)
 	*lbs = slices.Grow((*lbs)[:0], len(chunks))[:len(chunks)]
 	nearest := newTopK(ceilingSample * k) // by estimate; id is chunk << 32 | slot
-	var ub []float32
+	var idx []int32
+	var est []float32
 	for c, ch := range chunks {
 		lb := (*lbs)[c]
 		if ch.bits == nil || allowed != nil {
@@ -716,13 +717,13 @@ func signPass(q *queryCodes, chunks []*vecChunk, k int, allowed []int64) (*[][]f
 		}
 		n := len(ch.scales)
 		lb = slices.Grow(lb[:0], n)[:n]
-		ub = slices.Grow(ub[:0], n)[:n]
-		signBounds(q, ch, lb, ub, simdBest)
-		(*lbs)[c] = lb
+		idx, est = slices.Grow(idx[:0], n)[:n], slices.Grow(est[:0], n)[:n]
 		limit := bound(&nearest)
-		for j, u := range ub {
-			if est := (lb[j] + u) / 2; est < limit {
-				nearest.offer(hit{id: int64(c)<<32 | int64(j), d: est})
+		m := planeBounds(q, ch, limit, lb, idx, est, simdBest)
+		(*lbs)[c] = lb
+		for i, j := range idx[:m] {
+			if est[i] < limit {
+				nearest.offer(hit{id: int64(c)<<32 | int64(j), d: est[i]})
 				limit = bound(&nearest)
 			}
 		}
@@ -744,8 +745,8 @@ func signPass(q *queryCodes, chunks []*vecChunk, k int, allowed []int64) (*[][]f
 	return lbs, codes[k-1]
 }
 
-// ceilingSample is how many times k slots, the nearest by their sign
-// bits, signPass reads the codes of to set its ceiling at the k-th
+// ceilingSample is how many times k slots, the nearest by their 2-bit
+// codes, firstPass reads the codes of to set its ceiling at the k-th
 // nearest of them: the estimates are rough, and the farthest of only k
 // left the ceiling so high that half of a random collection's codes were
 // read (a ceiling at distance 1.8 where the k-th nearest was at 1.62).

@@ -182,8 +182,7 @@ func TestMemoryBudget(t *testing.T) {
 // A collection quantized to int8 codes returns the exact nearest when the
 // rescored candidates cover every match (40 for top_k 10), with and
 // without filters, after writes, and when a query asks for exact results;
-// its cache holds about a byte a dimension and a bit of signs, not four
-// bytes.
+// its cache holds about a byte a dimension and two bits, not four bytes.
 func TestQuantizedSearchIsExactWhenCandidatesCoverAll(t *testing.T) {
 	for _, dims := range []int{64, 67, 384} {
 		t.Run(fmt.Sprint(dims), func(t *testing.T) {
@@ -196,7 +195,7 @@ func TestQuantizedSearchIsExactWhenCandidatesCoverAll(t *testing.T) {
 				checkExact(t, s, c, e, storetest.UnitVector(r, dims), 3, &ragd.Filter{Key: "group", Op: "eq", Value: 3.0}, func(id string) bool { return e.group[id] == 3 })
 			}
 			if got, want := s.CachedVectorBytes(), quantizedBytes(40, dims); got <= 0 || got > want {
-				t.Errorf("the cache holds %d bytes for 40 vectors of %d dimensions, want %d (codes and sign bits), not %d (floats)", got, dims, want, 40*dims*4)
+				t.Errorf("the cache holds %d bytes for 40 vectors of %d dimensions, want %d (codes and 2-bit codes), not %d (floats)", got, dims, want, 40*dims*4)
 			}
 			// An exact query reads the full vectors, and leaves the codes cached.
 			for range 3 {
@@ -395,9 +394,10 @@ func TestVectorSearchSeesWrites(t *testing.T) {
 }
 
 // quantizedBytes is what the cache holds for n vectors of dims dimensions
-// as int8 codes with sign bits: a code a dimension and a scale, the signs
-// and the binary first pass's three factors, the last two by blocks of 8.
+// as int8 codes with 2-bit codes: a code a dimension and a scale, the two
+// bit planes and the first pass's three factors, the last two by blocks of
+// 8.
 func quantizedBytes(n, dims int) int64 {
 	blocks := int64(n+7) / 8
-	return int64(n)*int64(dims+4) + 8*blocks*int64(8*((dims+63)/64)+12)
+	return int64(n)*int64(dims+4) + 8*blocks*int64(16*((dims+63)/64)+12)
 }
