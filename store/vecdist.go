@@ -209,7 +209,7 @@ TARGET static size_t NAME(const float *lb, const signed char *q, const signed ch
 				valid &= WITHIN(lb + 8 * b, bound); \
 			else if (lb) \
 				for (unsigned v = valid; v; v &= v - 1) \
-					if (lb[8 * b + __builtin_ctz(v)] > bound) valid &= ~(1u << __builtin_ctz(v)); \
+					if (!(lb[8 * b + __builtin_ctz(v)] <= bound)) valid &= ~(1u << __builtin_ctz(v)); \
 		} \
 		for (;;) { \
 			if (valid && tail - head < RAGD_AHEAD) { \
@@ -409,7 +409,7 @@ type simd int
 const (
 	simdPortable simd = iota
 	simdAVX2          // AVX2
-	simdAVX512        // AVX-512 with VPOPCNTQ, for the binary first pass
+	simdAVX512        // AVX-512 with VPOPCNTQ, for the 2-bit first pass
 )
 
 // simdBest is the best level the CPU runs.
@@ -458,7 +458,7 @@ type queryCodes struct {
 
 // newQueryCodes quantizes v for both passes.
 func newQueryCodes(v []float32) *queryCodes {
-	q := &queryCodes{codes: make([]int8, len(v)), abs: make([]int8, len(v)), words: signWords(len(v))}
+	q := &queryCodes{codes: make([]int8, len(v)), abs: make([]int8, len(v)), words: planeWords(len(v))}
 	q.scale = quantize(v, q.codes)
 	for i, c := range q.codes {
 		q.abs[i] = max(c, -c)
@@ -489,9 +489,9 @@ func newQueryCodes(v []float32) *queryCodes {
 	return q
 }
 
-// signWords is how many 64-bit words hold one bit a dimension of a vector
+// planeWords is how many 64-bit words hold one bit a dimension of a vector
 // of dims dimensions.
-func signWords(dims int) int { return (dims + 63) / 64 }
+func planeWords(dims int) int { return (dims + 63) / 64 }
 
 // planeEpsilon is the number of standard deviations of the first pass's
 // estimate its error bound allows (RaBitQ's epsilon_0, 1.9 in the paper
@@ -506,14 +506,14 @@ const planeEpsilon = 2.5
 // those are within a few ten-thousandths of the true ones.
 const codeSlack = 0.005
 
-// signBlocks is how many blocks of 8 slots hold n slots: the bit planes
+// slotBlocks is how many blocks of 8 slots hold n slots: the bit planes
 // and factors of the first pass are laid out by blocks (ragd_near).
-func signBlocks(n int) int { return (n + 7) / 8 }
+func slotBlocks(n int) int { return (n + 7) / 8 }
 
 // planesLen and factorsLen are the lengths of the first pass's bit planes
 // and factors for n slots of dims dimensions.
-func planesLen(n, dims int) int { return 16 * signBlocks(n) * signWords(dims) }
-func factorsLen(n int) int      { return 24 * signBlocks(n) }
+func planesLen(n, dims int) int { return 16 * slotBlocks(n) * planeWords(dims) }
+func factorsLen(n int) int      { return 24 * slotBlocks(n) }
 
 // setPlanes writes the 2-bit code of x, the unit vector of slot i, into
 // bits and its factors for the first pass into fac, both laid out by
@@ -524,7 +524,7 @@ func factorsLen(n int) int      { return 24 * signBlocks(n) }
 // sign bits: the estimate's error is half theirs, and the slots left
 // within reach of the nearest a tenth or less (docs/benchmarks.md).
 func setPlanes(x []float32, i int, bits []uint64, fac []float32) {
-	words := signWords(len(x))
+	words := planeWords(len(x))
 	b, l := i/8, i%8
 	var norm2 float64
 	for _, f := range x {
@@ -533,7 +533,9 @@ func setPlanes(x []float32, i int, bits []uint64, fac []float32) {
 	f := fac[24*b+l:]
 	if norm2 == 0 {
 		// A zero vector: every estimate is 0 and its error bound, from
-		// 1/a^2, covers any distance.
+		// 1/a^2, covers any distance (with one dimension, where the
+		// bound is the slack alone, the int8 codes' distance is 2, the
+		// estimate, too).
 		for w := range 2 * words {
 			bits[(2*b*words+w)*8+l] = 0
 		}
@@ -548,7 +550,9 @@ func setPlanes(x []float32, i int, bits []uint64, fac []float32) {
 		var p0, p1 uint64
 		for j, v := range x[64*w : min(len(x), 64*w+64)] {
 			// The conversion truncates toward zero: levels below 0 are
-			// clamped to 0 either way.
+			// clamped to 0 either way. (A component a rounding away
+			// from 0 may land on the level of the other sign: harmless,
+			// the estimate uses the code as it is.)
 			u := max(0, min(3, int(v*inv+2)))
 			c := 2*u - 3
 			cx += float32(c) * v
@@ -589,7 +593,7 @@ func planeBounds(q *queryCodes, ch *vecChunk, limit float32, lb []float32, idx [
 // ch, a chunk of int8 codes within -127..127 (the kernel's byte products
 // must not saturate), and writes the slots whose estimate is at most
 // bound into idx and dist, returning how many; idx and dist need
-// len(ch.scales) entries. With lb (signBounds), it reads the codes of
+// len(ch.scales) entries. With lb (planeBounds), it reads the codes of
 // only the slots whose least distance is within bound.
 func nearCodes(q *queryCodes, ch *vecChunk, lb []float32, bound float32, idx []int32, dist []float32, level simd) int {
 	n := len(ch.scales)

@@ -126,7 +126,7 @@ func TestNearInt8(t *testing.T) {
 // 4-bit values one dimension at a time in float64 instead of through bit
 // planes.
 func planeBoundsOracle(v []float32, q *queryCodes, i int, bits []uint64, fac []float32) (est, lb, ub float64) {
-	words := signWords(len(v))
+	words := planeWords(len(v))
 	var dot float64
 	for j, f := range v {
 		t := 0.0
@@ -153,17 +153,19 @@ func planeBoundsOracle(v []float32, q *queryCodes, i int, bits []uint64, fac []f
 // their codes say: the chunk's int8 codes and its 2-bit codes come from
 // different vectors, so a slot the int8 codes place within the bound is
 // returned only when its 2-bit code does too. Each case has slots skipped
-// by the 2-bit codes alone.
+// by the 2-bit codes alone, a block whole, a block empty, a last block of
+// 6 slots with one not valid, and a slot whose vector is zero.
 func TestNearCodesFirstPass(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, level := range simdLevels() {
 		for _, dims := range []int{7, 64, 65, 100, 256, 384, 513, 4096} {
 			t.Run(fmt.Sprintf("simd=%d/%d", level, dims), func(t *testing.T) {
-				const n = 61 // a last block of 5 slots, its validity byte full
+				const n, zero = 62, 9
 				v := randomUnit32(r, dims)
 				q := newQueryCodes(v)
 				ch := &vecChunk{codes: make([]int8, n*dims), scales: make([]float32, n),
 					bits: make([]uint64, planesLen(n, dims)), fac: make([]float32, factorsLen(n)), validity: bytes.Repeat([]byte{0b11011111}, (n+7)/8)}
+				ch.validity[1], ch.validity[2] = 0xff, 0
 				codesDist := make([]float64, n)
 				planeDist, estimate := make([]float64, n), make([]float64, n)
 				for i := range n {
@@ -180,6 +182,9 @@ func TestNearCodesFirstPass(t *testing.T) {
 						return normalized(x)
 					}
 					x, y := near(i%2 == 0), near(i/2%2 == 0)
+					if i == zero {
+						y = make([]float32, dims)
+					}
 					ch.scales[i] = quantize(x, ch.codes[i*dims:(i+1)*dims])
 					setPlanes(y, i, ch.bits, ch.fac)
 					var dot int64
@@ -190,6 +195,9 @@ func TestNearCodesFirstPass(t *testing.T) {
 					estimate[i], planeDist[i], _ = planeBoundsOracle(v, q, i, ch.bits, ch.fac)
 				}
 				const tol = 1e-4 // rounding of float32 against float64
+				differ := func(got float32, want float64) bool {
+					return math.Abs(float64(got)-want) > tol*max(1, math.Abs(want))
+				}
 				// The estimates below a limit between two of them come
 				// back, each as the oracle's; with no limit, every valid
 				// slot's.
@@ -207,7 +215,7 @@ func TestNearCodesFirstPass(t *testing.T) {
 						t.Fatalf("limit %v: slots %v, want %v", limit, slots[:m], want)
 					}
 					for k, i := range slots[:m] {
-						if math.Abs(float64(est[k])-estimate[i]) > tol {
+						if differ(est[k], estimate[i]) {
 							t.Errorf("slot %d: estimate %v, want %v", i, est[k], estimate[i])
 						}
 					}
@@ -221,7 +229,7 @@ func TestNearCodesFirstPass(t *testing.T) {
 						}
 						continue
 					}
-					if math.Abs(float64(lb[i])-planeDist[i]) > tol {
+					if differ(lb[i], planeDist[i]) {
 						t.Errorf("slot %d: least distance %v; want %v", i, lb[i], planeDist[i])
 					}
 				}

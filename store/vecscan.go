@@ -219,8 +219,9 @@ func (c *vecCache) forget(live map[int64]bool) {
 // keeps the quantizedCandidates(k) nearest by the codes and rescoreExact
 // reads their vectors to rank them exactly. Unless s.binaryFirst is off,
 // the codes carry each vector's 2-bit code too (a quarter of an int8
-// code's bytes), and a first pass over them skips the slots that cannot be among
-// the nearest before their codes are read (ragd_near in vecdist.go).
+// code's bytes), and a first pass over them skips the slots that cannot
+// be among the nearest before their codes are read (ragd_near in
+// vecdist.go).
 func (s *Store) cachedVectorSearch(ctx context.Context, c *ragd.Collection, seq int64, v []float32, k int, allowed []int64, exact bool) (_ []candidate, ok bool, err error) {
 	dims := len(v)
 	floats := int64(c.ChunkCount) * int64(dims) * 4
@@ -235,7 +236,7 @@ func (s *Store) cachedVectorSearch(ctx context.Context, c *ragd.Collection, seq 
 		estimate = int64(c.ChunkCount) * int64(dims+4)
 	}
 	if binary {
-		estimate += int64(c.ChunkCount) * int64(2*signWords(dims)*8+12)
+		estimate += int64(c.ChunkCount) * int64(2*planeWords(dims)*8+12)
 	}
 	vc := s.vecs.collection(seq, dims, quantize, binary, int64(c.ChunkCount), estimate)
 	if vc == nil {
@@ -692,12 +693,12 @@ var lbPool = sync.Pool{New: func() any { return new([][]float32) }}
 // by chunk (empty for chunks without), and a ceiling that the k nearest
 // by the codes cannot be beyond: the k-th least of the codes' distances
 // of the ceilingSample x k slots whose 2-bit codes estimate them nearest (k
-// slots do lie within it). The second pass then reads the codes of only the slots
-// whose least distance is within the ceiling: with the bound of the top k
-// found so far instead, early chunks would be read almost whole, and with
-// the k-th least greatest distance, which counts the estimate's error
-// twice, half of them on random vectors. The result goes back to lbPool
-// when the scan is done.
+// slots do lie within it). The second pass then reads the codes of only
+// the slots whose least distance is within the ceiling: with the bound of
+// the top k found so far instead, early chunks would be read almost whole
+// (and with the k-th least greatest distance, as the sign bits' pass
+// first did, half of a random collection was read). The result goes back
+// to lbPool when the scan is done.
 //
 // A filtered scan (allowed not nil) skips the first pass: the ceiling
 // would come from the allowed slots alone, looking each up in allowed,
