@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"strconv"
 	"testing"
 	"time"
-	"unsafe"
 )
 
 // BenchmarkScanCodes measures the quantized scan alone (scanHits), on
@@ -29,20 +27,7 @@ func BenchmarkScanCodes(b *testing.B) {
 	}
 	const dims, size = 384, 1024
 	r := rand.New(rand.NewPCG(1, 2))
-	var first, plain []*vecChunk
-	blob := make([]float32, size*dims)
-	for c := 0; c*size < n; c++ {
-		used := min(size, n-c*size)
-		ch := &vecChunk{used: used, validity: bytes.Repeat([]byte{0xff}, size/8), rowids: make([]int64, used)}
-		for i := range used {
-			copy(blob[i*dims:], randomUnit32(r, dims))
-			ch.rowids[i] = int64(c*size + i + 1)
-		}
-		ch.setCodes(unsafe.Slice((*byte)(unsafe.Pointer(&blob[0])), 4*used*dims), dims, true)
-		p := *ch
-		p.bits, p.fac = nil, nil
-		first, plain = append(first, ch), append(plain, &p)
-	}
+	first, plain, _ := codedChunks(n, size, dims, func(int) []float32 { return randomUnit32(r, dims) }, false)
 	queries := make([][]float32, 50)
 	for i := range queries {
 		queries[i] = randomUnit32(r, dims)

@@ -2,7 +2,6 @@ package store
 
 import (
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"context"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"unsafe"
 
 	"github.com/ragd/ragd/embed/static"
 )
@@ -57,23 +55,7 @@ func BenchmarkScanEmbeddings(b *testing.B) {
 	}
 	dims := len(vecs[0])
 	queries, vecs := vecs[:1000], vecs[1000:]
-	const size = 1024
-	var first, plain, exact []*vecChunk
-	for c := 0; c*size < len(vecs); c++ {
-		used := min(size, len(vecs)-c*size)
-		blob := make([]float32, 0, used*dims)
-		ch := &vecChunk{used: used, validity: bytes.Repeat([]byte{0xff}, size/8), rowids: make([]int64, used)}
-		for i := range used {
-			blob = append(blob, vecs[c*size+i]...)
-			ch.rowids[i] = int64(c*size + i + 1)
-		}
-		e := *ch
-		e.vectors = blob
-		ch.setCodes(unsafe.Slice((*byte)(unsafe.Pointer(&blob[0])), 4*len(blob)), dims, true)
-		p := *ch
-		p.bits, p.fac = nil, nil
-		first, plain, exact = append(first, ch), append(plain, &p), append(exact, &e)
-	}
+	first, plain, exact := codedChunks(len(vecs), 1024, dims, func(i int) []float32 { return vecs[i] }, true)
 	for range b.N {
 		found := map[string]int{}
 		for _, q := range queries {

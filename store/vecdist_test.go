@@ -322,6 +322,39 @@ func TestPlaneBoundHolds(t *testing.T) {
 	}
 }
 
+// codedChunks builds n slots of dims dimensions, slot i's vector from
+// vec(i) in order, in chunks of size slots (a multiple of 8) as the vector
+// cache holds them, rowids from 1: with int8 and 2-bit codes (first), the
+// same chunks without the 2-bit codes (plain), and with floats, the same
+// chunks holding the float vectors instead (exact).
+func codedChunks(n, size, dims int, vec func(i int) []float32, floats bool) (first, plain, exact []*vecChunk) {
+	var reused []float32
+	for c := 0; c*size < n; c++ {
+		used := min(size, n-c*size)
+		ch := &vecChunk{used: used, validity: bytes.Repeat([]byte{0xff}, size/8), rowids: make([]int64, used)}
+		blob := reused[:0]
+		if floats {
+			blob = make([]float32, 0, used*dims)
+		}
+		for i := range used {
+			blob = append(blob, vec(c*size+i)...)
+			ch.rowids[i] = int64(c*size + i + 1)
+		}
+		if floats {
+			e := *ch
+			e.vectors = blob
+			exact = append(exact, &e)
+		} else {
+			reused = blob
+		}
+		ch.setCodes(unsafe.Slice((*byte)(unsafe.Pointer(&blob[0])), 4*len(blob)), dims, true)
+		p := *ch
+		p.bits, p.fac = nil, nil
+		first, plain = append(first, ch), append(plain, &p)
+	}
+	return first, plain, exact
+}
+
 func randomUnit32(r *rand.Rand, dims int) []float32 {
 	x := make([]float32, dims)
 	for j := range x {
@@ -349,19 +382,7 @@ func normalized(x []float32) []float32 {
 func TestScanFallsBackWhenBoundsFail(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	const dims, n, k = 64, 256, 40
-	var first, plain []*vecChunk
-	for c := range 4 {
-		ch := &vecChunk{used: n, validity: bytes.Repeat([]byte{0xff}, n/8), rowids: make([]int64, n)}
-		blob := make([]float32, 0, n*dims)
-		for i := range n {
-			blob = append(blob, randomUnit32(r, dims)...)
-			ch.rowids[i] = int64(c*n + i + 1)
-		}
-		ch.setCodes(unsafe.Slice((*byte)(unsafe.Pointer(&blob[0])), 4*len(blob)), dims, true)
-		p := *ch
-		p.bits, p.fac = nil, nil
-		first, plain = append(first, ch), append(plain, &p)
-	}
+	first, plain, _ := codedChunks(4*n, n, dims, func(int) []float32 { return randomUnit32(r, dims) }, false)
 	var allowed []int64
 	for id := int64(1); id <= 4*n; id += 3 {
 		allowed = append(allowed, id)

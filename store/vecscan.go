@@ -236,7 +236,7 @@ func (s *Store) cachedVectorSearch(ctx context.Context, c *ragd.Collection, seq 
 		estimate = int64(c.ChunkCount) * int64(dims+4)
 	}
 	if binary {
-		estimate += int64(c.ChunkCount) * int64(2*planeWords(dims)*8+12)
+		estimate += int64(planesLen(c.ChunkCount, dims))*8 + int64(factorsLen(c.ChunkCount))*4
 	}
 	vc := s.vecs.collection(seq, dims, quantize, binary, int64(c.ChunkCount), estimate)
 	if vc == nil {
