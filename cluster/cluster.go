@@ -46,6 +46,20 @@ const (
 	refHeader   = "Ragd-Op-Ref"
 )
 
+// objectChunk is the chunk size of the files and snapshots put in the
+// object stores. A put publishes its chunks without waiting, up to 4,000
+// unacknowledged (nats.go's fixed limit for an object store), and a
+// stream's leader refuses what comes past 128 MiB queued ("429 too many
+// requests"): with the default 128 KiB chunks, a snapshot or a file of
+// over 128 MiB failed whenever the leader fell behind. 4,000 chunks of
+// 16 KiB stay under half of it.
+const objectChunk = 16 << 10
+
+// objectMeta names an object put in chunks of objectChunk bytes.
+func objectMeta(name string) jetstream.ObjectMeta {
+	return jetstream.ObjectMeta{Name: name, Opts: &jetstream.ObjectMetaOptions{ChunkSize: objectChunk}}
+}
+
 // Config holds a node's settings.
 type Config struct {
 	// NodeName names the node in the cluster; unique per node.

@@ -644,6 +644,10 @@ func TestNewNodeJoinsFromSnapshot(t *testing.T) {
 	if seq != last {
 		t.Errorf("snapshot of a converged node at seq %d; want %d", seq, last)
 	}
+	// In small chunks, which the node joining below reassembles.
+	if size, chunks := cluster.SnapshotChunks(t, nodes[1].n); size != 16<<10 || chunks < 2 {
+		t.Errorf("the snapshot is stored in %d chunks of %d bytes; want several of 16 KiB", chunks, size)
+	}
 	for i := range 5 {
 		add(nodes[2], fmt.Sprintf("late item %d after the snapshot", i))
 	}

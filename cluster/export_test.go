@@ -85,3 +85,13 @@ func DeleteIngestConsumer(t testing.TB, n *Node, ws string) {
 		t.Fatal(err)
 	}
 }
+
+// SnapshotChunks returns the chunk size and count of the first snapshot
+// n's cluster lists.
+func SnapshotChunks(t testing.TB, n *Node) (size uint32, chunks uint32) {
+	infos, err := n.snaps.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return infos[0].Opts.ChunkSize, infos[0].Chunks
+}

@@ -468,7 +468,7 @@ func (b Blobs) Put(ctx context.Context, id, path string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, blobTimeout(fi.Size()))
 	defer cancel()
-	_, err = b.n.files.Put(ctx, jetstream.ObjectMeta{Name: id}, f)
+	_, err = b.n.files.Put(ctx, objectMeta(id), f)
 	return err
 }
 

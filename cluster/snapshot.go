@@ -132,7 +132,7 @@ func (n *Node) Snapshot(ctx context.Context) (uint64, error) {
 		return 0, err
 	}
 	defer f.Close()
-	if _, err := n.snaps.Put(ctx, jetstream.ObjectMeta{Name: snapshotName(seq)}, f); err != nil {
+	if _, err := n.snaps.Put(ctx, objectMeta(snapshotName(seq)), f); err != nil {
 		return 0, err
 	}
 	n.log.Info("snapshot taken", "seq", seq)
