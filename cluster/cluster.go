@@ -133,6 +133,23 @@ type Node struct {
 
 	counter atomic.Uint64
 	applied atomic.Uint64
+	// applyMu is held while an op is applied to the store: by the apply
+	// loop, and by speculate from before its op is logged until the
+	// store kept or dropped it.
+	applyMu sync.Mutex
+	// speculated counts the ops this node applied ahead of their
+	// acknowledgement and kept, overtaken those it had to leave to the
+	// apply loop (speculate).
+	speculated, overtaken atomic.Uint64
+	// publishing counts this node's ops being published: an op speculates
+	// only when it is the only one, since several at once would reach the
+	// log in any order and overtake each other.
+	publishing atomic.Int32
+	// logged is the highest log sequence this node knows of, from its
+	// publications' acknowledgements and its consumer's deliveries: with
+	// ops logged but not applied, an op cannot be placed right after the
+	// last applied one, and does not speculate.
+	logged atomic.Uint64
 	// live is how many nodes reported recently (LiveNodes), known every
 	// node's last report (under mu).
 	live     atomic.Int32
@@ -432,7 +449,9 @@ func (n *Node) Sync(ctx context.Context) error {
 // newer ragd) must not hold its callers, nor an upload's claim, forever.
 const applyWait = time.Minute
 
-// submit logs one op and waits until this node applied it.
+// submit logs one op and waits until this node applied it: applied
+// while the log acknowledges it, for the writes that speculate, else by
+// the apply loop once the log delivers it.
 func (n *Node) submit(ctx context.Context, method string, args []any) (*outcome, error) {
 	id := fmt.Sprintf("%s-%x-%d", n.cfg.NodeName, n.boot, n.counter.Add(1))
 	data, err := encodeOp(id, method, args)
@@ -464,8 +483,21 @@ func (n *Node) submit(ctx context.Context, method string, args []any) (*outcome,
 		msg.Data = nil
 		msg.Header.Set(refHeader, id)
 	}
-	if _, err := n.js.PublishMsg(pctx, msg, jetstream.WithMsgID(id), jetstream.WithRetryAttempts(5),
-		jetstream.WithRetryWait(200*time.Millisecond)); err != nil {
+	pub := &publication{done: make(chan struct{})}
+	alone := n.publishing.Add(1) == 1
+	go func() {
+		defer close(pub.done)
+		defer n.publishing.Add(-1)
+		pub.ack, pub.err = n.js.PublishMsg(pctx, msg, jetstream.WithMsgID(id), jetstream.WithRetryAttempts(5),
+			jetstream.WithRetryWait(200*time.Millisecond))
+		if pub.err == nil {
+			n.sawLog(pub.ack.Sequence)
+		}
+	}()
+	if speculative[method] && alone {
+		n.speculate(data, pub)
+	}
+	if _, err := pub.wait(); err != nil {
 		if msg.Header.Get(refHeader) != "" && refused(err) {
 			// Never logged: its data goes (a write that merely timed
 			// out may still be logged, and keeps it).
@@ -487,6 +519,74 @@ func (n *Node) submit(ctx context.Context, method string, args []any) (*outcome,
 		return nil, &ragd.Error{Kind: ragd.EUNAVAILABLE, Code: "shutting_down",
 			Message: "the node is shutting down; the write was logged and every other node applies it"}
 	}
+}
+
+// publication is an op's publication to the log, under way.
+type publication struct {
+	done chan struct{} // closed once ack and err are set
+	ack  *jetstream.PubAck
+	err  error
+}
+
+// wait returns the publication's acknowledgement once the log gave it.
+func (p *publication) wait() (*jetstream.PubAck, error) {
+	<-p.done
+	return p.ack, p.err
+}
+
+// speculative names the seam's writes that the publishing node applies
+// while the log is still acknowledging them (speculate): the item writes
+// a bulk load repeats, each a single write transaction of the store.
+var speculative = map[string]bool{"InsertItems": true, "UpdateItem": true, "DeleteItem": true}
+
+// errOvertaken refuses a speculative commit: the log placed another op
+// between the last one the node applied and the speculated one.
+var errOvertaken = errors.New("cluster: another op was logged first")
+
+// speculate applies the op data encodes, which this node is publishing
+// (pub), to its own store while the log acknowledges it rather than after,
+// so that for a client's successive writes the replication and the apply
+// overlap instead of adding up. The store's commit waits for the
+// acknowledgement (store.WithCommitGate) and is kept only if the log
+// placed the op right after the last op this node applied: on the very
+// state, and so with the very result, the apply loop would have applied it
+// to. Otherwise (another op came first, the publication failed, the op
+// itself failed) nothing is kept and the apply loop applies the op in its
+// turn. The apply loop waits meanwhile (applyMu), then skips the op.
+func (n *Node) speculate(data []byte, pub *publication) {
+	o, err := decodeOp(data)
+	if err != nil {
+		return // the apply loop fails on it the same way
+	}
+	n.applyMu.Lock()
+	defer n.applyMu.Unlock()
+	base := n.applied.Load()
+	if n.logged.Load() > base {
+		return // ops known to be logged first: it would be overtaken
+	}
+	var seq uint64
+	gate := func() (uint64, error) {
+		ack, err := pub.wait()
+		if err != nil {
+			return 0, err
+		}
+		if ack.Sequence != base+1 {
+			return 0, errOvertaken
+		}
+		seq = ack.Sequence
+		return seq, nil
+	}
+	var out outcome
+	out.results, out.args, out.err = apply(store.WithCommitGate(context.Background(), gate), n.st, o)
+	if seq != 0 {
+		// The gate let the commit go; whether it landed, the store says.
+		if applied, err := n.st.Applied(context.Background()); err == nil && applied == seq {
+			n.speculated.Add(1)
+			n.finish(seq, o, &out)
+			return
+		}
+	}
+	n.overtaken.Add(1)
 }
 
 // Ready returns nil while the node can apply the log, else why not: the
@@ -558,18 +658,40 @@ func (n *Node) consume() error {
 			return err
 		}
 		seq := meta.Sequence.Stream
+		n.sawLog(seq + meta.NumPending)
 		if seq <= n.applied.Load() {
 			continue
 		}
-		if seq != n.applied.Load()+1 {
-			err := fmt.Errorf("cluster: the log continues at %d after %d: the ops between were trimmed while this node was cut off; restart it to restore a snapshot", seq, n.applied.Load())
-			n.broken.Store(&err)
-			return err
-		}
-		if err := n.applyMsg(msg, seq); err != nil {
+		if err := n.applyInOrder(msg, seq); err != nil {
 			return err
 		}
 	}
+}
+
+// sawLog records that the log reaches seq at least.
+func (n *Node) sawLog(seq uint64) {
+	for {
+		old := n.logged.Load()
+		if seq <= old || n.logged.CompareAndSwap(old, seq) {
+			return
+		}
+	}
+}
+
+// applyInOrder applies the op of msg, at seq, unless speculate applied it
+// already.
+func (n *Node) applyInOrder(msg jetstream.Msg, seq uint64) error {
+	n.applyMu.Lock()
+	defer n.applyMu.Unlock()
+	if seq <= n.applied.Load() {
+		return nil
+	}
+	if seq != n.applied.Load()+1 {
+		err := fmt.Errorf("cluster: the log continues at %d after %d: the ops between were trimmed while this node was cut off; restart it to restore a snapshot", seq, n.applied.Load())
+		n.broken.Store(&err)
+		return err
+	}
+	return n.applyMsg(msg, seq)
 }
 
 // readOp returns the op msg carries, inline or by reference.
@@ -619,9 +741,17 @@ func (n *Node) applyMsg(msg jetstream.Msg, seq uint64) error {
 			return n.ctx.Err()
 		}
 	}
+	n.finish(seq, o, &out)
+	return nil
+}
+
+// finish records the op o as applied at seq with its outcome: it hands
+// the outcome to the op's waiting caller, if on this node, and wakes what
+// waits for the next op.
+func (n *Node) finish(seq uint64, o *op, out *outcome) {
 	n.applied.Store(seq)
 	if f := n.filesDeleted.Load(); f != nil && out.err == nil {
-		if ids := deletedFiles(o.Method, &out); len(ids) > 0 {
+		if ids := deletedFiles(o.Method, out); len(ids) > 0 {
 			// Aside: a collection of many files costs as many removals,
 			// which must not hold the log (file IDs are never reused).
 			go (*f)(ids)
@@ -629,7 +759,7 @@ func (n *Node) applyMsg(msg jetstream.Msg, seq uint64) error {
 	}
 	n.mu.Lock()
 	if ch := n.waiters[o.ID]; ch != nil {
-		ch <- &out
+		ch <- out
 	}
 	close(n.changed)
 	n.changed = make(chan struct{})
@@ -638,7 +768,6 @@ func (n *Node) applyMsg(msg jetstream.Msg, seq uint64) error {
 		n.uploaded = make(chan struct{})
 	}
 	n.mu.Unlock()
-	return nil
 }
 
 // uploadApplied returns a channel closed once this node applies its next

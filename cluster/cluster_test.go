@@ -401,6 +401,90 @@ func diff(a, b string) string {
 	return strings.Join(out, "\n")
 }
 
+// TestSpeculativeApply checks the item writes a node applies while the
+// log is still acknowledging them: one client's writes on n1 are applied
+// ahead and kept, read back at once, and every node ends with the same
+// items; an op the log placed after another one, or refused, leaves
+// nothing on the node, which goes on applying the log.
+func TestSpeculativeApply(t *testing.T) {
+	nodes := startCluster(t, 3)
+	ctx := context.Background()
+	ws := ragd.DefaultWorkspace
+	col, err := nodes[0].svc.CreateCollection(ctx, ws, service.NewCollection{Name: "docs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 5 {
+		text := fmt.Sprintf("speculative write %d of one client", i)
+		items, _, err := nodes[0].svc.AddItems(ctx, ws, col.ID, []service.ItemInput{{Content: &text}}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := nodes[0].st.Item(ctx, ws, col.ID, items[0].ID); err != nil {
+			t.Fatalf("n1 answered a write of item %s it cannot read: %v", items[0].ID, err)
+		}
+		ids = append(ids, items[0].ID)
+	}
+	desc := "updated ahead of the log"
+	if _, _, err := nodes[0].svc.UpdateItem(ctx, ws, col.ID, ids[0], service.ItemInput{Description: &desc}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nodes[0].svc.DeleteItem(ctx, ws, col.ID, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	kept, overtaken := cluster.Speculation(nodes[0].n)
+	if kept == 0 {
+		t.Errorf("none of one client's 7 item writes on n1 was applied ahead of the log (%d overtaken)", overtaken)
+	}
+	converge(t, nodes)
+	queries := []string{"speculative write", "one client"}
+	want := snapshot(t, nodes[0], col.ID, queries)
+	if n := strings.Count(want, "item "); n != 4 || !strings.Contains(want, desc) {
+		t.Errorf("n1 holds %d items (want 4) and the update %v:\n%s", n, strings.Contains(want, desc), want)
+	}
+	for _, nd := range nodes[1:] {
+		if got := snapshot(t, nd, col.ID, queries); got != want {
+			t.Errorf("%s differs from n1:\n%s", nd.name, diff(want, got))
+		}
+	}
+
+	// The delete of ids[2], applied ahead, then the log placing it one
+	// op later than the next, or refusing it: rolled back.
+	applied := nodes[0].n.Applied()
+	for _, c := range []struct {
+		seq uint64
+		err error
+	}{{applied + 2, nil}, {0, errors.New("no quorum")}} {
+		if err := cluster.SpeculateAt(nodes[0].n, "DeleteItem", []any{ws, col.ID, ids[2], int64(1)}, c.seq, c.err); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := nodes[0].st.Item(ctx, ws, col.ID, ids[2]); err != nil {
+			t.Errorf("after a delete applied ahead and then logged at %d (err %v): %v; want the item kept", c.seq, c.err, err)
+		}
+		if got := nodes[0].n.Applied(); got != applied {
+			t.Errorf("after a speculation the log did not place: applied %d; want %d", got, applied)
+		}
+	}
+	if _, lost := cluster.Speculation(nodes[0].n); lost != overtaken+2 {
+		t.Errorf("overtaken speculations: %d; want %d", lost, overtaken+2)
+	}
+	last := "written after the rolled back ones"
+	if _, _, err := nodes[0].svc.AddItems(ctx, ws, col.ID, []service.ItemInput{{Content: &last}}, false); err != nil {
+		t.Fatal(err)
+	}
+	converge(t, nodes)
+	want = snapshot(t, nodes[0], col.ID, queries)
+	if n := strings.Count(want, "item "); n != 5 {
+		t.Errorf("n1 holds %d items after the last write; want 5:\n%s", n, want)
+	}
+	for _, nd := range nodes[1:] {
+		if got := snapshot(t, nd, col.ID, queries); got != want {
+			t.Errorf("%s differs from n1 after the rolled back speculations:\n%s", nd.name, diff(want, got))
+		}
+	}
+}
+
 // TestQuorumLossAndCatchUp stops two of three nodes: the third keeps
 // serving reads but refuses writes with 503 and applies nothing it could
 // not replicate. The two come back, and a node that was down while

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -84,6 +85,24 @@ func DeleteIngestConsumer(t testing.TB, n *Node, ws string) {
 	if err := n.js.DeleteConsumer(context.Background(), opsStream, uploadConsumerName(ws)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Speculation returns how many of its own ops n applied ahead of their
+// acknowledgement and kept, and how many it had to leave to its apply loop.
+func Speculation(n *Node) (kept, overtaken uint64) { return n.speculated.Load(), n.overtaken.Load() }
+
+// SpeculateAt has n apply an op of method with args ahead of the log, as
+// it does for its own writes, the log then acknowledging the op at seq or
+// refusing it with err.
+func SpeculateAt(n *Node, method string, args []any, seq uint64, err error) error {
+	data, e := encodeOp(fmt.Sprintf("%s-test-%d", n.cfg.NodeName, n.counter.Add(1)), method, args)
+	if e != nil {
+		return e
+	}
+	pub := &publication{done: make(chan struct{}), ack: &jetstream.PubAck{Sequence: seq}, err: err}
+	close(pub.done)
+	n.speculate(data, pub)
+	return nil
 }
 
 // SnapshotChunks returns the chunk size and count of the first snapshot

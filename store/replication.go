@@ -21,6 +21,19 @@ func WithApplied(ctx context.Context, seq uint64) context.Context {
 	return context.WithValue(ctx, appliedKey{}, seq)
 }
 
+// gateKey is the context key of WithCommitGate.
+type gateKey struct{}
+
+// WithCommitGate returns a context under which the store's writes call
+// gate after their changes and before they commit: gate returns the log
+// position the write applies, recorded as with WithApplied, or an error,
+// and the write then rolls back and returns it. A cluster node applies its
+// own op while the log is still acknowledging it, and only keeps the result
+// if the log placed the op right after the last one the node applied.
+func WithCommitGate(ctx context.Context, gate func() (uint64, error)) context.Context {
+	return context.WithValue(ctx, gateKey{}, gate)
+}
+
 // Applied returns the last applied position of the replicated log (0 when
 // nothing was applied).
 func (s *Store) Applied(ctx context.Context) (uint64, error) {
@@ -43,9 +56,17 @@ func appliedSeq(ctx context.Context) uint64 {
 	return seq
 }
 
-// recordApplied writes ctx's applied position, if it carries one, in tx.
+// recordApplied writes ctx's applied position, if it carries one, in tx:
+// given by WithApplied, or by the gate of WithCommitGate, which may refuse
+// the commit.
 func recordApplied(ctx context.Context, tx *sql.Tx) error {
 	seq := appliedSeq(ctx)
+	if gate, ok := ctx.Value(gateKey{}).(func() (uint64, error)); ok {
+		var err error
+		if seq, err = gate(); err != nil {
+			return err
+		}
+	}
 	if seq == 0 {
 		return nil
 	}
