@@ -46,20 +46,6 @@ const (
 	refHeader   = "Ragd-Op-Ref"
 )
 
-// objectChunk is the chunk size of the files and snapshots put in the
-// object stores. A put publishes its chunks without waiting, up to 4,000
-// unacknowledged (nats.go's fixed limit for an object store), and a
-// stream's leader refuses what comes past 128 MiB queued ("429 too many
-// requests"): with the default 128 KiB chunks, a snapshot or a file of
-// over 128 MiB failed whenever the leader fell behind. 4,000 chunks of
-// 16 KiB stay under half of it.
-const objectChunk = 16 << 10
-
-// objectMeta names an object put in chunks of objectChunk bytes.
-func objectMeta(name string) jetstream.ObjectMeta {
-	return jetstream.ObjectMeta{Name: name, Opts: &jetstream.ObjectMetaOptions{ChunkSize: objectChunk}}
-}
-
 // Config holds a node's settings.
 type Config struct {
 	// NodeName names the node in the cluster; unique per node.
@@ -134,13 +120,15 @@ type Node struct {
 	counter atomic.Uint64
 	applied atomic.Uint64
 	// applyMu is held while an op is applied to the store: by the apply
-	// loop, and by speculate from before its op is logged until the
-	// store kept or dropped it.
+	// loop for each op until it applied (retrying a failing op for as
+	// long as it fails), and by speculate from before its op is logged
+	// until the store kept or dropped it.
 	applyMu sync.Mutex
-	// speculated counts the ops this node applied ahead of their
-	// acknowledgement and kept, overtaken those it had to leave to the
-	// apply loop (speculate).
-	speculated, overtaken atomic.Uint64
+	// kept counts the ops this node applied ahead of their
+	// acknowledgement and kept, dropped those it applied ahead and rolled
+	// back (or that failed before their commit), leaving them to the apply
+	// loop (applyAhead).
+	kept, dropped atomic.Uint64
 	// publishing counts this node's ops being published: an op speculates
 	// only when it is the only one, since several at once would reach the
 	// log in any order and overtake each other.
@@ -164,6 +152,9 @@ type Node struct {
 	unreachableUntil atomic.Int64
 	// maxInline is the largest op carried in a message of its own.
 	maxInline int
+	// partSize is the most bytes this node puts in one object of the
+	// object stores (defaultPartSize).
+	partSize atomic.Int64
 	// filesDeleted is called with the files each applied op deleted
 	// (OnFilesDeleted).
 	filesDeleted atomic.Pointer[func(ids []string)]
@@ -237,6 +228,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeName), boot: time.Now().UnixNano(),
 		waiters: map[string]chan *outcome{}, changed: make(chan struct{}), uploaded: make(chan struct{}), known: map[string]report{}}
+	n.partSize.Store(defaultPartSize)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	ok := false
 	defer func() {
@@ -305,8 +297,8 @@ func (n *Node) setUp(ctx context.Context) (bool, error) {
 			err = n.watchReports(n.ctx)
 		}
 		if err == nil {
-			restored, err := n.restoreIfBehind(ctx)
-			if err == nil || errors.Is(err, errNoSnapshot) {
+			var restored bool
+			if restored, err = n.restoreIfBehind(ctx); err == nil || errors.Is(err, errNoSnapshot) {
 				return restored, err
 			}
 		}
@@ -528,7 +520,8 @@ type publication struct {
 	err  error
 }
 
-// wait returns the publication's acknowledgement once the log gave it.
+// wait returns the publication's acknowledgement, or why there is none,
+// once the publication ended.
 func (p *publication) wait() (*jetstream.PubAck, error) {
 	<-p.done
 	return p.ack, p.err
@@ -546,24 +539,44 @@ var errOvertaken = errors.New("cluster: another op was logged first")
 // speculate applies the op data encodes, which this node is publishing
 // (pub), to its own store while the log acknowledges it rather than after,
 // so that for a client's successive writes the replication and the apply
-// overlap instead of adding up. The store's commit waits for the
-// acknowledgement (store.WithCommitGate) and is kept only if the log
-// placed the op right after the last op this node applied: on the very
-// state, and so with the very result, the apply loop would have applied it
-// to. Otherwise (another op came first, the publication failed, the op
-// itself failed) nothing is kept and the apply loop applies the op in its
-// turn. The apply loop waits meanwhile (applyMu), then skips the op.
+// overlap instead of adding up. It does so only when the op can be placed
+// right after the last op this node applied: the apply loop is idle (a
+// loop busy applying, or stuck retrying, an op holds applyMu, and the op
+// then waits its turn as any other), and no op is known to be logged but
+// not applied, unless it is this very op, acknowledged already.
 func (n *Node) speculate(data []byte, pub *publication) {
 	o, err := decodeOp(data)
 	if err != nil {
 		return // the apply loop fails on it the same way
 	}
-	n.applyMu.Lock()
+	if !n.applyMu.TryLock() {
+		return
+	}
 	defer n.applyMu.Unlock()
 	base := n.applied.Load()
-	if n.logged.Load() > base {
-		return // ops known to be logged first: it would be overtaken
+	select {
+	case <-pub.done:
+		if pub.err != nil || pub.ack.Sequence != base+1 {
+			return
+		}
+	default:
+		if n.logged.Load() > base {
+			return
+		}
 	}
+	n.applyAhead(o, base, pub)
+}
+
+// applyAhead applies o, the op of pub, under applyMu, the node having
+// applied the log up to base. The store's commit waits for the log's
+// acknowledgement (store.WithCommitGate) and is kept only if the log
+// placed o at base+1: on the very state, and so with the very result, the
+// apply loop would have applied it to. Otherwise (another op came first,
+// the publication failed, the op itself failed) nothing is kept, and the
+// apply loop applies o in its turn; it skips an o kept here. Meanwhile
+// the node's other writes (its bookkeeping, the apply loop) wait for the
+// store's one writer: for a replication round trip, at most WriteTimeout.
+func (n *Node) applyAhead(o *op, base uint64, pub *publication) {
 	var seq uint64
 	gate := func() (uint64, error) {
 		ack, err := pub.wait()
@@ -578,15 +591,32 @@ func (n *Node) speculate(data []byte, pub *publication) {
 	}
 	var out outcome
 	out.results, out.args, out.err = apply(store.WithCommitGate(context.Background(), gate), n.st, o)
-	if seq != 0 {
-		// The gate let the commit go; whether it landed, the store says.
-		if applied, err := n.st.Applied(context.Background()); err == nil && applied == seq {
-			n.speculated.Add(1)
-			n.finish(seq, o, &out)
-			return
+	if seq != 0 && out.err != nil {
+		// The gate let the commit go and the write failed: whether the
+		// commit landed, the store says (it is local: asked until it
+		// answers). If it did, the results are complete.
+		b := retry.Backoff{Base: 10 * time.Millisecond, Max: time.Second}
+		for attempt := 1; ; attempt++ {
+			applied, err := n.st.Applied(context.Background())
+			if err == nil {
+				if applied != seq {
+					seq = 0
+				} else {
+					out.err = nil
+				}
+				break
+			}
+			if retry.Sleep(n.ctx, b.Delay(attempt)) != nil {
+				return // closing: the store's record stands for the restart
+			}
 		}
 	}
-	n.overtaken.Add(1)
+	if seq == 0 {
+		n.dropped.Add(1)
+		return
+	}
+	n.kept.Add(1)
+	n.finish(seq, o, &out)
 }
 
 // Ready returns nil while the node can apply the log, else why not: the
@@ -679,8 +709,14 @@ func (n *Node) sawLog(seq uint64) {
 }
 
 // applyInOrder applies the op of msg, at seq, unless speculate applied it
-// already.
+// already. The op is read before applyMu is taken: an op carried by
+// reference is fetched from the object store, which must not hold a
+// speculation's turn.
 func (n *Node) applyInOrder(msg jetstream.Msg, seq uint64) error {
+	o, err := n.readOp(msg)
+	if err != nil {
+		return err
+	}
 	n.applyMu.Lock()
 	defer n.applyMu.Unlock()
 	if seq <= n.applied.Load() {
@@ -691,7 +727,7 @@ func (n *Node) applyInOrder(msg jetstream.Msg, seq uint64) error {
 		n.broken.Store(&err)
 		return err
 	}
-	return n.applyMsg(msg, seq)
+	return n.applyOp(o, seq)
 }
 
 // readOp returns the op msg carries, inline or by reference.
@@ -706,16 +742,12 @@ func (n *Node) readOp(msg jetstream.Msg) (*op, error) {
 	return decodeOp(data)
 }
 
-// applyMsg applies the op of msg, at seq. An op failing with a ragd error
+// applyOp applies o, at seq. An op failing with a ragd error
 // failed the same way on every node (its collection was deleted before
 // it, a name was taken): it is recorded as applied and its error goes to
 // the caller. Any other failure (the disk, the database) is retried until
 // it passes, so that no node skips an op another node applied.
-func (n *Node) applyMsg(msg jetstream.Msg, seq uint64) error {
-	o, err := n.readOp(msg)
-	if err != nil {
-		return err
-	}
+func (n *Node) applyOp(o *op, seq uint64) error {
 	b := retry.Backoff{Base: 100 * time.Millisecond, Max: 5 * time.Second}
 	var out outcome
 	for attempt := 1; ; attempt++ {

@@ -179,6 +179,11 @@ func snapshot(t *testing.T, nd *node, colID string, queries []string) string {
 	for _, it := range items {
 		fmt.Fprintf(&b, "item %s %d %q %q %v\n", it.ID, it.Created, it.Content, it.Description, it.Metadata)
 	}
+	col, err := nd.st.Collection(ctx, ragd.DefaultWorkspace, colID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(&b, "collection %d items %d chunks %d bytes\n", col.ItemCount, col.ChunkCount, col.Bytes)
 	for _, q := range queries {
 		for _, mode := range []string{ragd.ModeHybrid, ragd.ModeKeyword, ragd.ModeVector} {
 			res, _, err := nd.svc.Search(ctx, ragd.DefaultWorkspace, colID, service.SearchRequest{Input: q,
@@ -433,9 +438,9 @@ func TestSpeculativeApply(t *testing.T) {
 	if err := nodes[0].svc.DeleteItem(ctx, ws, col.ID, ids[1]); err != nil {
 		t.Fatal(err)
 	}
-	kept, overtaken := cluster.Speculation(nodes[0].n)
+	kept, dropped := cluster.Speculation(nodes[0].n)
 	if kept == 0 {
-		t.Errorf("none of one client's 7 item writes on n1 was applied ahead of the log (%d overtaken)", overtaken)
+		t.Errorf("none of one client's 7 item writes on n1 was applied ahead of the log (%d dropped)", dropped)
 	}
 	converge(t, nodes)
 	queries := []string{"speculative write", "one client"}
@@ -456,7 +461,7 @@ func TestSpeculativeApply(t *testing.T) {
 		seq uint64
 		err error
 	}{{applied + 2, nil}, {0, errors.New("no quorum")}} {
-		if err := cluster.SpeculateAt(nodes[0].n, "DeleteItem", []any{ws, col.ID, ids[2], int64(1)}, c.seq, c.err); err != nil {
+		if err := cluster.ApplyAhead(nodes[0].n, "DeleteItem", []any{ws, col.ID, ids[2], int64(1)}, c.seq, c.err); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := nodes[0].st.Item(ctx, ws, col.ID, ids[2]); err != nil {
@@ -466,8 +471,8 @@ func TestSpeculativeApply(t *testing.T) {
 			t.Errorf("after a speculation the log did not place: applied %d; want %d", got, applied)
 		}
 	}
-	if _, lost := cluster.Speculation(nodes[0].n); lost != overtaken+2 {
-		t.Errorf("overtaken speculations: %d; want %d", lost, overtaken+2)
+	if _, d := cluster.Speculation(nodes[0].n); d != dropped+2 {
+		t.Errorf("dropped speculations: %d; want %d", d, dropped+2)
 	}
 	last := "written after the rolled back ones"
 	if _, _, err := nodes[0].svc.AddItems(ctx, ws, col.ID, []service.ItemInput{{Content: &last}}, false); err != nil {
@@ -578,6 +583,11 @@ func TestFilesAcrossNodes(t *testing.T) {
 	}
 	text := "# Replication\n\nEvery node applies the same log of operations in the same order.\n\n" +
 		"# Snapshots\n\nA new node restores the latest snapshot and replays the tail of the log.\n"
+	// Uploads are stored in parts of 64 bytes, which every node
+	// reassembles.
+	for _, nd := range nodes {
+		cluster.SetPartSize(nd.n, 64)
+	}
 	up, err := nodes[0].svc.ReceiveFile(strings.NewReader(text))
 	if err != nil {
 		t.Fatal(err)
@@ -607,6 +617,7 @@ func TestFilesAcrossNodes(t *testing.T) {
 	if err := os.WriteFile(orphan, []byte("an upload that never became a file"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	cluster.SetPartSize(nodes[0].n, 16) // in 3 parts, all removed
 	if err := nodes[0].n.Blobs().Put(ctx, "file_orphan", orphan); err != nil {
 		t.Fatal(err)
 	}
@@ -721,6 +732,7 @@ func TestNewNodeJoinsFromSnapshot(t *testing.T) {
 	if n := cluster.OpData(t, nodes[0].n); n < 20 {
 		t.Fatalf("%d ops' data by reference after 20 writes logged by reference", n)
 	}
+	cluster.SetPartSize(nodes[1].n, 64<<10)
 	seq, err := nodes[1].n.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -728,9 +740,9 @@ func TestNewNodeJoinsFromSnapshot(t *testing.T) {
 	if seq != last {
 		t.Errorf("snapshot of a converged node at seq %d; want %d", seq, last)
 	}
-	// In small chunks, which the node joining below reassembles.
-	if size, chunks := cluster.SnapshotChunks(t, nodes[1].n); size != 16<<10 || chunks < 2 {
-		t.Errorf("the snapshot is stored in %d chunks of %d bytes; want several of 16 KiB", chunks, size)
+	// In parts, which the node joining below reassembles.
+	if parts := cluster.SnapshotParts(t, nodes[1].n); parts < 4 {
+		t.Errorf("the snapshot is stored in %d parts of at most 64 KiB; want several", parts)
 	}
 	for i := range 5 {
 		add(nodes[2], fmt.Sprintf("late item %d after the snapshot", i))
@@ -764,6 +776,12 @@ func TestNewNodeJoinsFromSnapshot(t *testing.T) {
 	}
 	if own, err := n4.st.Usage(ctx, ragd.DefaultWorkspace, month); err != nil || len(own) != 0 {
 		t.Errorf("the node that joined counts usage of its own from the snapshot: %v, %v; want none", own, err)
+	}
+	// A node that cannot restore the snapshot says why.
+	cluster.DeleteSnapshotPart(t, nodes[0].n, 2)
+	n5 := &node{name: "n5", dir: t.TempDir(), addr: freeAddr(t), peers: peers, startTimeout: 3 * time.Second}
+	if err := n5.open(t); err == nil || !strings.Contains(err.Error(), ".part2 is missing") {
+		t.Errorf("a node joining from a snapshot missing a part: %v; want the part named", err)
 	}
 }
 

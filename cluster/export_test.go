@@ -19,9 +19,11 @@ func SetMaxInline(n *Node, size int) { n.maxInline = size }
 // keeps.
 func OpData(t testing.TB, n *Node) int { return objects(t, n.objs) }
 
-// FileCopies counts the uploaded files' bytes that n's cluster keeps.
+// FileCopies counts the uploaded files' bytes that n's cluster keeps:
+// each file's, whole or any of its parts.
 func FileCopies(t testing.TB, n *Node) int { return objects(t, n.files) }
 
+// objects counts the objects of objs by name, their parts together.
 func objects(t testing.TB, objs jetstream.ObjectStore) int {
 	infos, err := objs.List(context.Background())
 	if errors.Is(err, jetstream.ErrNoObjectsFound) {
@@ -30,13 +32,13 @@ func objects(t testing.TB, objs jetstream.ObjectStore) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	count := 0
+	names := map[string]bool{}
 	for _, info := range infos {
 		if !info.Deleted {
-			count++
+			names[partOf(info.Name)] = true
 		}
 	}
-	return count
+	return len(names)
 }
 
 // Reported returns the applied position every node last reported, as n
@@ -88,29 +90,55 @@ func DeleteIngestConsumer(t testing.TB, n *Node, ws string) {
 }
 
 // Speculation returns how many of its own ops n applied ahead of their
-// acknowledgement and kept, and how many it had to leave to its apply loop.
-func Speculation(n *Node) (kept, overtaken uint64) { return n.speculated.Load(), n.overtaken.Load() }
+// acknowledgement and kept, and how many it applied ahead and dropped.
+func Speculation(n *Node) (kept, dropped uint64) { return n.kept.Load(), n.dropped.Load() }
 
-// SpeculateAt has n apply an op of method with args ahead of the log, as
-// it does for its own writes, the log then acknowledging the op at seq or
+// ApplyAhead has n apply an op of method with args ahead of the log, as it
+// does for its own writes, the log then acknowledging the op at seq or
 // refusing it with err.
-func SpeculateAt(n *Node, method string, args []any, seq uint64, err error) error {
+func ApplyAhead(n *Node, method string, args []any, seq uint64, err error) error {
 	data, e := encodeOp(fmt.Sprintf("%s-test-%d", n.cfg.NodeName, n.counter.Add(1)), method, args)
+	if e != nil {
+		return e
+	}
+	o, e := decodeOp(data)
 	if e != nil {
 		return e
 	}
 	pub := &publication{done: make(chan struct{}), ack: &jetstream.PubAck{Sequence: seq}, err: err}
 	close(pub.done)
-	n.speculate(data, pub)
+	n.applyMu.Lock()
+	defer n.applyMu.Unlock()
+	n.applyAhead(o, n.applied.Load(), pub)
 	return nil
 }
 
-// SnapshotChunks returns the chunk size and count of the first snapshot
-// n's cluster lists.
-func SnapshotChunks(t testing.TB, n *Node) (size uint32, chunks uint32) {
-	infos, err := n.snaps.List(context.Background())
+// SetPartSize sets the most bytes n puts in one object of the object
+// stores.
+func SetPartSize(n *Node, size int64) { n.partSize.Store(size) }
+
+// DeleteSnapshotPart deletes part i of the first snapshot n's cluster
+// lists.
+func DeleteSnapshotPart(t testing.TB, n *Node, i int) {
+	seqs, err := n.snapshots(context.Background())
+	if err != nil || len(seqs) == 0 {
+		t.Fatalf("listing the snapshots: %v, %v", seqs, err)
+	}
+	if err := n.snaps.Delete(context.Background(), partName(snapshotName(seqs[0]), i)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// SnapshotParts returns the number of parts of the first snapshot n's
+// cluster lists.
+func SnapshotParts(t testing.TB, n *Node) int {
+	seqs, err := n.snapshots(context.Background())
+	if err != nil || len(seqs) == 0 {
+		t.Fatalf("listing the snapshots: %v, %v", seqs, err)
+	}
+	count, err := parts(context.Background(), n.snaps, snapshotName(seqs[0]))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return infos[0].Opts.ChunkSize, infos[0].Chunks
+	return count
 }

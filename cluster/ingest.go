@@ -466,10 +466,7 @@ func (b Blobs) Put(ctx context.Context, id, path string) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, blobTimeout(fi.Size()))
-	defer cancel()
-	_, err = b.n.files.Put(ctx, objectMeta(id), f)
-	return err
+	return b.n.putParts(ctx, b.n.files, id, f, fi.Size())
 }
 
 // getRetry bounds how long Get retries bytes it does not find: reads may
@@ -482,7 +479,7 @@ const getRetry = 10 * time.Second
 func (b Blobs) Get(ctx context.Context, id, path string) error {
 	deadline := time.Now().Add(getRetry)
 	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
-		err := b.get(ctx, id, path)
+		err := getParts(ctx, b.n.files, id, path)
 		if !errors.Is(err, jetstream.ErrObjectNotFound) {
 			return err
 		}
@@ -495,30 +492,11 @@ func (b Blobs) Get(ctx context.Context, id, path string) error {
 	}
 }
 
-// get makes one attempt of Get: the object's size, then its bytes, each
-// call bounded by blobTimeout.
-func (b Blobs) get(ctx context.Context, id, path string) error {
-	ictx, cancel := context.WithTimeout(ctx, blobTimeout(0))
-	info, err := b.n.files.GetInfo(ictx, id)
-	cancel()
-	if err != nil {
-		return err
-	}
-	ctx, cancel = context.WithTimeout(ctx, blobTimeout(int64(info.Size)))
-	defer cancel()
-	return b.n.files.GetFile(ctx, id, path)
-}
-
 // Delete removes the bytes stored under ids.
 func (b Blobs) Delete(ctx context.Context, ids []string) error {
 	var errs []error
 	for _, id := range ids {
-		dctx, cancel := context.WithTimeout(ctx, blobTimeout(0))
-		err := b.n.files.Delete(dctx, id)
-		cancel()
-		if err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
-			errs = append(errs, err)
-		}
+		errs = append(errs, deleteParts(ctx, b.n.files, id))
 	}
 	return errors.Join(errs...)
 }
@@ -563,21 +541,26 @@ func (n *Node) sweepOrphans(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	cutoff := time.Now().Add(-n.cfg.OrphanGrace)
-	var orphans []string
+	held := map[string]bool{}
+	orphans := map[string]bool{}
+	var objects []string // of the orphans, each part (a failed put leaves parts without their first)
 	for _, info := range infos {
 		if info.Deleted || info.ModTime.After(cutoff) {
 			continue
 		}
-		held, err := n.st.HasFile(ctx, info.Name)
-		if err != nil {
-			return 0, err
+		id := partOf(info.Name)
+		if _, ok := held[id]; !ok {
+			if held[id], err = n.st.HasFile(ctx, id); err != nil {
+				return 0, err
+			}
 		}
-		if !held {
-			orphans = append(orphans, info.Name)
+		if !held[id] {
+			orphans[id] = true
+			objects = append(objects, info.Name)
 		}
 	}
 	if len(orphans) == 0 {
 		return 0, nil
 	}
-	return len(orphans), Blobs{n}.Delete(ctx, orphans)
+	return len(orphans), Blobs{n}.Delete(ctx, objects)
 }

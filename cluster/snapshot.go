@@ -132,7 +132,11 @@ func (n *Node) Snapshot(ctx context.Context) (uint64, error) {
 		return 0, err
 	}
 	defer f.Close()
-	if _, err := n.snaps.Put(ctx, objectMeta(snapshotName(seq)), f); err != nil {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	if err := n.putParts(ctx, n.snaps, snapshotName(seq), f, fi.Size()); err != nil {
 		return 0, err
 	}
 	n.log.Info("snapshot taken", "seq", seq)
@@ -146,7 +150,7 @@ func (n *Node) Snapshot(ctx context.Context) (uint64, error) {
 		slices.Sort(seqs)
 	}
 	for len(seqs) > n.cfg.SnapshotsKept {
-		if err := n.snaps.Delete(ctx, snapshotName(seqs[0])); err != nil {
+		if err := deleteParts(ctx, n.snaps, snapshotName(seqs[0])); err != nil {
 			return seq, err
 		}
 		seqs = seqs[1:]
@@ -279,8 +283,7 @@ func (n *Node) restoreIfBehind(ctx context.Context) (bool, error) {
 	}
 	seq := seqs[len(seqs)-1]
 	tmp := n.cfg.DBPath + ".restore"
-	os.Remove(tmp)
-	if err := n.snaps.GetFile(ctx, snapshotName(seq), tmp); err != nil {
+	if err := getParts(ctx, n.snaps, snapshotName(seq), tmp); err != nil {
 		return false, fmt.Errorf("cluster: fetching snapshot %d: %w", seq, err)
 	}
 	// What the snapshot's node recorded of itself alone goes before the
