@@ -288,7 +288,8 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 // buckets, and restores the latest snapshot if the node's store needs it
 // (reporting whether it did), retrying while the cluster forms (a
 // JetStream cluster answers only once its nodes elected a meta leader) or
-// is too busy to answer.
+// is too busy to answer. A store no snapshot can restore, or a damaged
+// snapshot, ends it at once: waiting does not mend either.
 func (n *Node) setUp(ctx context.Context) (bool, error) {
 	b := retry.Backoff{Base: 250 * time.Millisecond, Max: 2 * time.Second}
 	for attempt := 1; ; attempt++ {
@@ -298,7 +299,7 @@ func (n *Node) setUp(ctx context.Context) (bool, error) {
 		}
 		if err == nil {
 			var restored bool
-			if restored, err = n.restoreIfBehind(ctx); err == nil || errors.Is(err, errNoSnapshot) {
+			if restored, err = n.restoreIfBehind(ctx); err == nil || errors.Is(err, errNoSnapshot) || errors.Is(err, errDamaged) {
 				return restored, err
 			}
 		}

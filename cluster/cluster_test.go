@@ -779,7 +779,7 @@ func TestNewNodeJoinsFromSnapshot(t *testing.T) {
 	}
 	// A node that cannot restore the snapshot says why.
 	cluster.DeleteSnapshotPart(t, nodes[0].n, 2)
-	n5 := &node{name: "n5", dir: t.TempDir(), addr: freeAddr(t), peers: peers, startTimeout: 3 * time.Second}
+	n5 := &node{name: "n5", dir: t.TempDir(), addr: freeAddr(t), peers: peers}
 	if err := n5.open(t); err == nil || !strings.Contains(err.Error(), ".part2 is missing") {
 		t.Errorf("a node joining from a snapshot missing a part: %v; want the part named", err)
 	}

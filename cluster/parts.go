@@ -27,6 +27,10 @@ const defaultPartSize = 32 << 20
 // number of parts. An object without it is one part.
 const partsKey = "ragd-parts"
 
+// errDamaged is the error of an object missing one of its parts, or with
+// a bad count of parts: retrying does not help.
+var errDamaged = errors.New("the object is damaged")
+
 // partName names part i of the object name: the object's own name for
 // its first part.
 func partName(name string, i int) string {
@@ -87,7 +91,7 @@ func parts(ctx context.Context, objs jetstream.ObjectStore, name string) (int, e
 	}
 	parts, err := strconv.Atoi(count)
 	if err != nil || parts < 1 {
-		return 0, fmt.Errorf("cluster: object %s has %q parts", name, count)
+		return 0, fmt.Errorf("cluster: object %s has %q parts (%w)", name, count, errDamaged)
 	}
 	return parts, nil
 }
@@ -138,7 +142,7 @@ func getPart(ctx context.Context, objs jetstream.ObjectStore, part string, w io.
 		}
 	}
 	if errors.Is(err, jetstream.ErrObjectNotFound) && partOf(part) != part {
-		return fmt.Errorf("cluster: part %s is missing", part)
+		return fmt.Errorf("cluster: part %s is missing (%w)", part, errDamaged)
 	}
 	return err
 }
