@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -91,15 +92,33 @@ const benchRounds = 5
 // insertRounds adds items through the one node and through the cluster
 // in turns, a benchRounds-th at a time, the cluster's nodes converged
 // before the next turn, and returns each side's chunks per second.
+// It also logs the cores each side kept busy (the process's CPU time over
+// the wall time): the cluster's three nodes share this machine's cores.
 func insertRounds(b *testing.B, one *service.Service, oneCol string, nodes []*node, col string, items []service.ItemInput, writers int) (float64, float64) {
-	var oneTime, clusterTime time.Duration
+	var oneTime, clusterTime, converged, oneCPU, clusterCPU time.Duration
 	for r := range benchRounds {
 		part := items[r*len(items)/benchRounds : (r+1)*len(items)/benchRounds]
+		cpu := cpuTime(b)
 		oneTime += insertAll(b, one, oneCol, part, writers)
+		oneCPU += cpuTime(b) - cpu
+		cpu, start := cpuTime(b), time.Now()
 		clusterTime += insertAll(b, nodes[0].svc, col, part, writers)
 		converge(b, nodes)
+		converged += time.Since(start)
+		clusterCPU += cpuTime(b) - cpu
 	}
+	b.Logf("%d client(s), cores busy: one node %.2f, cluster %.2f (until every node applied the batches)",
+		writers, oneCPU.Seconds()/oneTime.Seconds(), clusterCPU.Seconds()/converged.Seconds())
 	return float64(len(items)) / oneTime.Seconds(), float64(len(items)) / clusterTime.Seconds()
+}
+
+// cpuTime returns the CPU time the process used so far, user and system.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func pct(d []time.Duration, p float64) time.Duration {
