@@ -260,7 +260,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	n.maxInline = int(n.nc.MaxPayload()) - 4<<10
 	startCtx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
 	defer cancel()
-	if _, err := n.setUp(startCtx); err != nil {
+	if err := n.setUp(startCtx); err != nil {
 		return nil, err
 	}
 	if n.st, err = store.Open(cfg.DBPath, cfg.StoreOptions...); err != nil {
@@ -285,27 +285,34 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 }
 
 // setUp creates (or finds) the stream, the object stores and key-value
-// buckets, and restores the latest snapshot if the node's store needs it
-// (reporting whether it did), retrying while the cluster forms (a
-// JetStream cluster answers only once its nodes elected a meta leader) or
-// is too busy to answer. A store no snapshot can restore, or a damaged
-// snapshot, ends it at once: waiting does not mend either.
-func (n *Node) setUp(ctx context.Context) (bool, error) {
+// buckets, and restores the latest snapshot if the node's store needs it,
+// retrying while the cluster forms (a JetStream cluster answers only once
+// its nodes elected a meta leader), is too busy to answer, or a snapshot
+// cannot be read yet (a replica that lags may answer for it). A store no
+// snapshot can restore ends it at once. Past its time, its error says
+// why the last restore failed, if one did.
+func (n *Node) setUp(ctx context.Context) error {
 	b := retry.Backoff{Base: 250 * time.Millisecond, Max: 2 * time.Second}
+	var restoreErr error
 	for attempt := 1; ; attempt++ {
 		err := n.tryCreate(ctx)
 		if err == nil {
 			err = n.watchReports(n.ctx)
 		}
 		if err == nil {
-			var restored bool
-			if restored, err = n.restoreIfBehind(ctx); err == nil || errors.Is(err, errNoSnapshot) || errors.Is(err, errDamaged) {
-				return restored, err
+			if _, err = n.restoreIfBehind(ctx); err == nil || errors.Is(err, errNoSnapshot) {
+				return err
 			}
+			restoreErr = err
+			n.log.Warn("restoring the latest snapshot failed; retrying", "err", err)
+		} else {
+			n.log.Info("waiting for the cluster to form", "err", err)
 		}
-		n.log.Info("waiting for the cluster to form", "err", err)
 		if retry.Sleep(ctx, b.Delay(attempt)) != nil {
-			return false, fmt.Errorf("cluster: the stream %s was not reachable within %s (are a majority of the %d nodes up?): %w",
+			if restoreErr != nil && restoreErr != err {
+				err = fmt.Errorf("%w (and the last restore of the latest snapshot failed: %w)", err, restoreErr)
+			}
+			return fmt.Errorf("cluster: the stream %s was not reachable within %s (are a majority of the %d nodes up?): %w",
 				opsStream, n.cfg.StartTimeout, n.cfg.Replicas, err)
 		}
 	}

@@ -28,6 +28,7 @@ import (
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/cluster"
@@ -777,11 +778,89 @@ func TestNewNodeJoinsFromSnapshot(t *testing.T) {
 	if own, err := n4.st.Usage(ctx, ragd.DefaultWorkspace, month); err != nil || len(own) != 0 {
 		t.Errorf("the node that joined counts usage of its own from the snapshot: %v, %v; want none", own, err)
 	}
-	// A node that cannot restore the snapshot says why.
-	cluster.DeleteSnapshotPart(t, nodes[0].n, 2)
-	n5 := &node{name: "n5", dir: t.TempDir(), addr: freeAddr(t), peers: peers}
-	if err := n5.open(t); err == nil || !strings.Contains(err.Error(), ".part2 is missing") {
+	// A node joining from a snapshot missing a part retries, then says
+	// why it could not start.
+	cluster.DeleteSnapshotPart(t, nodes[0].n, 1)
+	n5 := &node{name: "n5", dir: t.TempDir(), addr: freeAddr(t), peers: peers, startTimeout: 20 * time.Second}
+	if err := n5.open(t); err == nil || !strings.Contains(err.Error(), ".part1 is missing") {
 		t.Errorf("a node joining from a snapshot missing a part: %v; want the part named", err)
+	}
+}
+
+// TestObjectParts stores objects in parts on a one-node cluster (one
+// replica: reads never lag): they read back whole, a second put of a name
+// replaces the first's parts, deletes and sweeps leave no part behind, an
+// object of one part without a layout (written before parts) reads, and
+// a missing part is not found, by name.
+func TestObjectParts(t *testing.T) {
+	nodes := startCluster(t, 1)
+	n := nodes[0].n
+	ctx := context.Background()
+	cluster.SetPartSize(n, 16)
+	dir := t.TempDir()
+	put := func(name, text string) {
+		t.Helper()
+		path := filepath.Join(dir, "put")
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Blobs().Put(ctx, name, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get := func(name string) string {
+		t.Helper()
+		path := filepath.Join(dir, "get")
+		if err := n.Blobs().Get(ctx, name, path); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for _, text := range []string{"", "sixteen bytes!!!", "thirty-two bytes, two parts!!!!!", "fifty bytes in four parts of sixteen bytes or less"} {
+		put("file_a", text)
+		if got := get("file_a"); got != text {
+			t.Errorf("%d bytes in parts read back as %q", len(text), got)
+		}
+		if objs, want := cluster.FileObjects(t, n), max(1, (len(text)+15)/16); len(objs) != want {
+			t.Errorf("%d bytes in parts of 16 are stored as %v; want %d objects", len(text), objs, want)
+		}
+	}
+	// A second put with fewer parts: its parts only.
+	put("file_a", "short, 2 parts!!!!")
+	if got, objs := get("file_a"), cluster.FileObjects(t, n); got != "short, 2 parts!!!!" || len(objs) != 2 {
+		t.Errorf("after a second put: %q in %v; want its text in 2 objects", got, objs)
+	}
+	// Stray parts (another put's, an object's whose first part is gone)
+	// are swept; the object's own stay.
+	cluster.PutFileObject(t, n, "file_a.zz.part1", []byte("stale"))
+	cluster.PutFileObject(t, n, "file_gone.zz.part1", []byte("orphan"))
+	if swept, err := cluster.SweepFileParts(n, func(name string) bool { return name == "file_a" }); swept != 2 || err != nil {
+		t.Errorf("the sweep removed %d objects (%v); want the 2 strays", swept, err)
+	}
+	if got, objs := get("file_a"), cluster.FileObjects(t, n); got != "short, 2 parts!!!!" || len(objs) != 2 {
+		t.Errorf("after the sweep: %q in %v; want the object whole in 2 objects", got, objs)
+	}
+	// One object without a layout reads as it is.
+	cluster.PutFileObject(t, n, "file_old", []byte("written before parts, one object"))
+	if got := get("file_old"); got != "written before parts, one object" {
+		t.Errorf("an object without a layout reads as %q", got)
+	}
+	if err := n.Blobs().Delete(ctx, []string{"file_a", "file_old"}); err != nil {
+		t.Fatal(err)
+	}
+	if objs := cluster.FileObjects(t, n); len(objs) != 0 {
+		t.Errorf("after the deletes: %v; want nothing", objs)
+	}
+	// A part missing: not found, naming the part.
+	put("file_b", "three parts of text, at most sixteen each")
+	cluster.DeleteFilePart(t, n, "file_b", 1)
+	err := cluster.GetFileParts(n, "file_b", filepath.Join(dir, "missing"))
+	if !errors.Is(err, jetstream.ErrObjectNotFound) || !strings.Contains(err.Error(), ".part1 is missing") {
+		t.Errorf("reading an object missing its part 1: %v; want not found, naming the part", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +36,8 @@ func objects(t testing.TB, objs jetstream.ObjectStore) int {
 	names := map[string]bool{}
 	for _, info := range infos {
 		if !info.Deleted {
-			names[partOf(info.Name)] = true
+			name, _ := partOf(info.Name)
+			names[name] = true
 		}
 	}
 	return len(names)
@@ -117,28 +119,82 @@ func ApplyAhead(n *Node, method string, args []any, seq uint64, err error) error
 // stores.
 func SetPartSize(n *Node, size int64) { n.partSize.Store(size) }
 
-// DeleteSnapshotPart deletes part i of the first snapshot n's cluster
+// DeleteSnapshotPart deletes part i of the latest snapshot n's cluster
 // lists.
 func DeleteSnapshotPart(t testing.TB, n *Node, i int) {
-	seqs, err := n.snapshots(context.Background())
-	if err != nil || len(seqs) == 0 {
-		t.Fatalf("listing the snapshots: %v, %v", seqs, err)
+	name := latestSnapshot(t, n)
+	l, err := layoutOf(context.Background(), n.snaps, name)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := n.snaps.Delete(context.Background(), partName(snapshotName(seqs[0]), i)); err != nil {
+	if err := n.snaps.Delete(context.Background(), partName(name, l.nonce, i)); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// SnapshotParts returns the number of parts of the first snapshot n's
+// SnapshotParts returns the number of parts of the latest snapshot n's
 // cluster lists.
 func SnapshotParts(t testing.TB, n *Node) int {
+	l, err := layoutOf(context.Background(), n.snaps, latestSnapshot(t, n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.parts
+}
+
+func latestSnapshot(t testing.TB, n *Node) string {
 	seqs, err := n.snapshots(context.Background())
 	if err != nil || len(seqs) == 0 {
 		t.Fatalf("listing the snapshots: %v, %v", seqs, err)
 	}
-	count, err := parts(context.Background(), n.snaps, snapshotName(seqs[0]))
+	return snapshotName(seqs[len(seqs)-1])
+}
+
+// FileObjects returns the names of the objects in n's files store, parts
+// each on their own.
+func FileObjects(t testing.TB, n *Node) []string {
+	infos, err := n.files.List(context.Background())
+	if errors.Is(err, jetstream.ErrNoObjectsFound) {
+		return nil
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	return count
+	var names []string
+	for _, info := range infos {
+		if !info.Deleted {
+			names = append(names, info.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// PutFileObject stores data under name in n's files store as one object
+// with no layout, as ragd did before parts.
+func PutFileObject(t testing.TB, n *Node, name string, data []byte) {
+	if _, err := n.files.PutBytes(context.Background(), name, data); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// GetFileParts reads the object name of n's files store, once, into path.
+func GetFileParts(n *Node, name, path string) error {
+	return getParts(context.Background(), n.files, name, path)
+}
+
+// SweepFileParts sweeps n's files store as Snapshot sweeps its snapshots.
+func SweepFileParts(n *Node, keep func(string) bool) (int, error) {
+	return sweepParts(context.Background(), n.files, keep)
+}
+
+// DeleteFilePart deletes part i of the object name in n's files store.
+func DeleteFilePart(t testing.TB, n *Node, name string, i int) {
+	l, err := layoutOf(context.Background(), n.files, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.files.Delete(context.Background(), partName(name, l.nonce, i)); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -548,7 +548,7 @@ func (n *Node) sweepOrphans(ctx context.Context) (int, error) {
 		if info.Deleted || info.ModTime.After(cutoff) {
 			continue
 		}
-		id := partOf(info.Name)
+		id, _ := partOf(info.Name)
 		if _, ok := held[id]; !ok {
 			if held[id], err = n.st.HasFile(ctx, id); err != nil {
 				return 0, err

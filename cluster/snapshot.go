@@ -155,6 +155,17 @@ func (n *Node) Snapshot(ctx context.Context) (uint64, error) {
 		}
 		seqs = seqs[1:]
 	}
+	// What failed deletes and puts left: this node holds the lease, so no
+	// other snapshot is being put.
+	kept := map[string]bool{}
+	for _, s := range seqs {
+		kept[snapshotName(s)] = true
+	}
+	if swept, err := sweepParts(ctx, n.snaps, func(name string) bool { return kept[name] }); err != nil {
+		return seq, err
+	} else if swept > 0 {
+		n.log.Info("removed parts of snapshots no longer kept", "objects", swept)
+	}
 	return seq, n.trim(ctx, seqs[0])
 }
 
