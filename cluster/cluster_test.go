@@ -472,12 +472,17 @@ func TestSpeculativeApply(t *testing.T) {
 			t.Errorf("after a speculation the log did not place: applied %d; want %d", got, applied)
 		}
 	}
-	if _, d := cluster.Speculation(nodes[0].n); d != dropped+2 {
+	keptBefore, d := cluster.Speculation(nodes[0].n)
+	if d != dropped+2 {
 		t.Errorf("dropped speculations: %d; want %d", d, dropped+2)
 	}
+	// After a drop, the node's next writes are applied in turn.
 	last := "written after the rolled back ones"
 	if _, _, err := nodes[0].svc.AddItems(ctx, ws, col.ID, []service.ItemInput{{Content: &last}}, false); err != nil {
 		t.Fatal(err)
+	}
+	if k, _ := cluster.Speculation(nodes[0].n); k != keptBefore {
+		t.Errorf("a write right after a dropped speculation was applied ahead (%d kept, %d before)", k, keptBefore)
 	}
 	converge(t, nodes)
 	want = snapshot(t, nodes[0], col.ID, queries)
