@@ -55,14 +55,15 @@ func benchInputs(n int, seed uint64) []service.ItemInput {
 	return out
 }
 
-// insertAll adds items to collection colID through svc in batches of
-// 500, from writers clients at once, and returns how long it took.
-func insertAll(b *testing.B, svc *service.Service, colID string, items []service.ItemInput, writers int) time.Duration {
+// insertAll adds items to collection colID in batches of 500, a client
+// on each of clients at once (a service may stand several times), and
+// returns how long it took.
+func insertAll(b *testing.B, clients []*service.Service, colID string, items []service.ItemInput) time.Duration {
 	b.Helper()
 	next := atomic.Int64{}
 	var wg sync.WaitGroup
 	start := time.Now()
-	for range writers {
+	for _, svc := range clients {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(500)) - 500
@@ -83,6 +84,16 @@ func insertAll(b *testing.B, svc *service.Service, colID string, items []service
 	return time.Since(start)
 }
 
+// speculation returns how many ops the nodes applied ahead of their
+// acknowledgement and kept, and how many they dropped, all together.
+func speculation(nodes []*node) (kept, dropped uint64) {
+	for _, nd := range nodes {
+		k, d := cluster.Speculation(nd.n)
+		kept, dropped = kept+k, dropped+d
+	}
+	return kept, dropped
+}
+
 // benchRounds is how many rounds the one node's and the cluster's batch
 // inserts alternate in, so that the machine's drift over a run (the one
 // node's rate ranged 9.4k-12.4k chunks/s between runs here) weighs on
@@ -99,10 +110,10 @@ func insertRounds(b *testing.B, one *service.Service, oneCol string, nodes []*no
 	for r := range benchRounds {
 		part := items[r*len(items)/benchRounds : (r+1)*len(items)/benchRounds]
 		cpu := cpuTime(b)
-		oneTime += insertAll(b, one, oneCol, part, writers)
+		oneTime += insertAll(b, slices.Repeat([]*service.Service{one}, writers), oneCol, part)
 		oneCPU += cpuTime(b) - cpu
 		cpu, start := cpuTime(b), time.Now()
-		clusterTime += insertAll(b, nodes[0].svc, col, part, writers)
+		clusterTime += insertAll(b, slices.Repeat([]*service.Service{nodes[0].svc}, writers), col, part)
 		converge(b, nodes)
 		converged += time.Since(start)
 		clusterCPU += cpuTime(b) - cpu
@@ -162,7 +173,7 @@ func BenchmarkCluster(b *testing.B) {
 	nodes := startCluster(b, 3)
 	col := newCol(nodes[0].svc, "bench")
 	singleRate, clusterRate := insertRounds(b, single, singleCol, nodes, col, items, 1)
-	kept, dropped := cluster.Speculation(nodes[0].n)
+	kept, dropped := speculation(nodes)
 	b.Logf("batch insert (500 items with vectors), one client: one node %.0f chunks/s, cluster %.0f chunks/s (%.0f%% of one node); ops applied ahead of their acknowledgement: %d kept, %d dropped",
 		singleRate, clusterRate, 100*clusterRate/singleRate, kept, dropped)
 	// A bulk load's clients at once: the cluster logs one batch while its
@@ -171,7 +182,7 @@ func BenchmarkCluster(b *testing.B) {
 	bulk := items[:len(items)/5]
 	bulkCol := newCol(nodes[0].svc, "bulk")
 	singleBulk, clusterBulk := insertRounds(b, single, newCol(single, "bulk"), nodes, bulkCol, bulk, bulkWriters)
-	kept2, dropped2 := cluster.Speculation(nodes[0].n)
+	kept2, dropped2 := speculation(nodes)
 	b.Logf("batch insert (500 items with vectors), %d clients: one node %.0f chunks/s, cluster %.0f chunks/s (%.0f%% of one node); ops applied ahead of their acknowledgement: %d kept, %d dropped",
 		bulkWriters, singleBulk, clusterBulk, 100*clusterBulk/singleBulk, kept2-kept, dropped2-dropped)
 	if _, err := nodes[0].svc.DeleteCollection(ctx, ragd.DefaultWorkspace, bulkCol); err != nil {
@@ -181,43 +192,18 @@ func BenchmarkCluster(b *testing.B) {
 	// load balancer: each node's ops race the others' into the log, so
 	// its speculations may be overtaken.
 	spreadCol := newCol(nodes[0].svc, "spread")
+	var clients []*service.Service
 	for _, nd := range nodes {
 		if err := nd.n.Sync(ctx); err != nil {
 			b.Fatal(err)
 		}
+		clients = append(clients, nd.svc)
 	}
-	var before [2]uint64
-	for _, nd := range nodes {
-		k, d := cluster.Speculation(nd.n)
-		before[0], before[1] = before[0]+k, before[1]+d
-	}
-	next := atomic.Int64{}
-	spreadStart := time.Now()
-	var wg sync.WaitGroup
-	for _, nd := range nodes {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(500)) - 500
-				if i >= len(bulk) {
-					return
-				}
-				if _, _, err := nd.svc.AddItems(ctx, ragd.DefaultWorkspace, spreadCol, bulk[i:min(i+500, len(bulk))], true); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	spread := float64(len(bulk)) / time.Since(spreadStart).Seconds()
+	spread := float64(len(bulk)) / insertAll(b, clients, spreadCol, bulk).Seconds()
 	converge(b, nodes)
-	var after [2]uint64
-	for _, nd := range nodes {
-		k, d := cluster.Speculation(nd.n)
-		after[0], after[1] = after[0]+k, after[1]+d
-	}
+	kept3, dropped3 := speculation(nodes)
 	b.Logf("batch insert (500 items with vectors), a client on each node: cluster %.0f chunks/s (%.0f%% of one node with %d clients); ops applied ahead: %d kept, %d dropped",
-		spread, 100*spread/singleBulk, bulkWriters, after[0]-before[0], after[1]-before[1])
+		spread, 100*spread/singleBulk, bulkWriters, kept3-kept2, dropped3-dropped2)
 	if _, err := nodes[0].svc.DeleteCollection(ctx, ragd.DefaultWorkspace, spreadCol); err != nil {
 		b.Fatal(err)
 	}
@@ -277,7 +263,7 @@ func BenchmarkCluster(b *testing.B) {
 	// Catch-up: n3 down while a tenth more is written, then restarted.
 	nodes[2].close()
 	tail := benchInputs(total/10, 4)
-	insertAll(b, nodes[0].svc, col, tail, 1)
+	insertAll(b, []*service.Service{nodes[0].svc}, col, tail)
 	behind := nodes[0].n.Applied()
 	from, err := store.ReadApplied(ctx, filepath.Join(nodes[2].dir, store.FileName))
 	if err != nil {
