@@ -130,7 +130,7 @@ type Node struct {
 	// loop (applyAhead).
 	kept, dropped atomic.Uint64
 	// cooldown counts the ops that will not speculate after one was
-	// dropped (dropCooldown).
+	// overtaken (dropCooldown).
 	cooldown atomic.Int32
 	// publishing counts this node's ops being published: an op speculates
 	// only when it is the only one, since several at once would reach the
@@ -548,7 +548,7 @@ func (p *publication) wait() (*jetstream.PubAck, error) {
 var speculative = map[string]bool{"InsertItems": true, "UpdateItem": true, "DeleteItem": true}
 
 // dropCooldown is how many of its next ops a node applies in turn, not
-// ahead, after one applied ahead was dropped: with clients writing through
+// ahead, after one applied ahead was overtaken: with clients writing through
 // several nodes, ops race each other into the log, and an op overtaken
 // costs its apply twice. BenchmarkCluster's load spread over three nodes
 // dropped 6 of 40 ops without it.
@@ -567,10 +567,6 @@ var errOvertaken = errors.New("cluster: another op was logged first")
 // then waits its turn as any other), and no op is known to be logged but
 // not applied, unless it is this very op, acknowledged already.
 func (n *Node) speculate(data []byte, pub *publication) {
-	o, err := decodeOp(data)
-	if err != nil {
-		return // the apply loop fails on it the same way
-	}
 	if !n.applyMu.TryLock() {
 		return
 	}
@@ -586,6 +582,10 @@ func (n *Node) speculate(data []byte, pub *publication) {
 			return
 		}
 	}
+	o, err := decodeOp(data)
+	if err != nil {
+		return // the apply loop fails on it the same way
+	}
 	n.applyAhead(o, base, pub)
 }
 
@@ -600,12 +600,13 @@ func (n *Node) speculate(data []byte, pub *publication) {
 // store's one writer: for a replication round trip, at most WriteTimeout.
 func (n *Node) applyAhead(o *op, base uint64, pub *publication) {
 	var seq uint64
+	overtaken := false
 	gate := func() (uint64, error) {
 		ack, err := pub.wait()
 		if err != nil {
 			return 0, err
 		}
-		if ack.Sequence != base+1 {
+		if overtaken = ack.Sequence != base+1; overtaken {
 			return 0, errOvertaken
 		}
 		seq = ack.Sequence
@@ -635,7 +636,9 @@ func (n *Node) applyAhead(o *op, base uint64, pub *publication) {
 	}
 	if seq == 0 {
 		n.dropped.Add(1)
-		n.cooldown.Store(dropCooldown)
+		if overtaken {
+			n.cooldown.Store(dropCooldown)
+		}
 		return
 	}
 	n.kept.Add(1)

@@ -476,7 +476,7 @@ func TestSpeculativeApply(t *testing.T) {
 	if d != dropped+2 {
 		t.Errorf("dropped speculations: %d; want %d", d, dropped+2)
 	}
-	// After a drop, the node's next writes are applied in turn.
+	// After an op overtaken, the node's next writes are applied in turn.
 	last := "written after the rolled back ones"
 	if _, _, err := nodes[0].svc.AddItems(ctx, ws, col.ID, []service.ItemInput{{Content: &last}}, false); err != nil {
 		t.Fatal(err)
