@@ -26,21 +26,32 @@ func FileCopies(t testing.TB, n *Node) int { return objects(t, n.files) }
 
 // objects counts the objects of objs by name, their parts together.
 func objects(t testing.TB, objs jetstream.ObjectStore) int {
+	names := map[string]bool{}
+	for _, part := range objectNames(t, objs) {
+		name, _ := partOf(part)
+		names[name] = true
+	}
+	return len(names)
+}
+
+// objectNames returns the names of the objects of objs, parts each on
+// their own, sorted.
+func objectNames(t testing.TB, objs jetstream.ObjectStore) []string {
 	infos, err := objs.List(context.Background())
 	if errors.Is(err, jetstream.ErrNoObjectsFound) {
-		return 0
+		return nil
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := map[string]bool{}
+	var names []string
 	for _, info := range infos {
 		if !info.Deleted {
-			name, _ := partOf(info.Name)
-			names[name] = true
+			names = append(names, info.Name)
 		}
 	}
-	return len(names)
+	slices.Sort(names)
+	return names
 }
 
 // Reported returns the applied position every node last reported, as n
@@ -152,23 +163,7 @@ func latestSnapshot(t testing.TB, n *Node) string {
 
 // FileObjects returns the names of the objects in n's files store, parts
 // each on their own.
-func FileObjects(t testing.TB, n *Node) []string {
-	infos, err := n.files.List(context.Background())
-	if errors.Is(err, jetstream.ErrNoObjectsFound) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, info := range infos {
-		if !info.Deleted {
-			names = append(names, info.Name)
-		}
-	}
-	slices.Sort(names)
-	return names
-}
+func FileObjects(t testing.TB, n *Node) []string { return objectNames(t, n.files) }
 
 // PutFileObject stores data under name in n's files store as one object
 // with no layout, as ragd did before parts.
