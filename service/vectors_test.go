@@ -75,7 +75,8 @@ func TestVectorUnmarshalJSON(t *testing.T) {
 // reads as an infinity (for unit to refuse by its index), is valid JSON
 // and so not compared.
 func FuzzVectorUnmarshalJSON(f *testing.F) {
-	for _, seed := range []string{`[0.5, -1, 2e-3]`, `null`, `[]`, ` [ 1 ,2 ] `, `[1e400]`, `[1, "2"]`, `[1,]`, `[01]`, `[-0.0e+5]`, `{"a":1}`} {
+	for _, seed := range []string{`[0.5, -1, 2e-3]`, `null`, `[]`, ` [ 1 ,2 ] `, `[1e400]`, `[1, "2"]`, `[1,]`, `[01]`, `[-0.0e+5]`, `{"a":1}`,
+		`[1.2345678e-07, -0.000123, 123456789012345678901, 1e22, 1e23, 4.9e-324, 9007199254740993, 0.1e-22, 12345678901234567e-30]`} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -100,4 +101,22 @@ func FuzzVectorUnmarshalJSON(f *testing.F) {
 // sameVector is slices.Equal with NaN equal to NaN.
 func sameVector(a, b service.Vector) bool {
 	return slices.EqualFunc(a, b, func(x, y float64) bool { return x == y || math.IsNaN(x) && math.IsNaN(y) })
+}
+
+// BenchmarkVectorUnmarshalJSON reads a 384-dimension vector as a client
+// writes one (encoding/json's shortest float32 digits), the bulk of a
+// batch insert's request body.
+func BenchmarkVectorUnmarshalJSON(b *testing.B) {
+	v := make([]float32, 384)
+	for i := range v {
+		v[i] = float32(math.Sin(float64(i))) / 20
+	}
+	in, _ := json.Marshal(v)
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		var got service.Vector
+		if err := got.UnmarshalJSON(in); err != nil || len(got) != len(v) {
+			b.Fatal(err, len(got))
+		}
+	}
 }
