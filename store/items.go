@@ -76,7 +76,7 @@ type chunkWriter struct {
 	publish bool // write vectors and keyword entries now, not staged
 	item    *sql.Stmt
 	chunk   *sql.Stmt
-	vec     *sql.Stmt
+	vecs    *vecWriter // when publish
 	items   int
 	chunks  int
 	// firstID and lastID bound the chunks written and published: they
@@ -103,16 +103,18 @@ func (s *Store) newChunkWriter(tx *sql.Tx, c *ragd.Collection, seq int64, publis
 		VALUES (?, ?, nullif(?, ''), ?, ?, ?, ?, ?, ?, ?)`)
 	w.chunk = prep(`INSERT INTO chunks (collection_id, item_id, idx, content, tokens, page, section, start_offset, end_offset, staged_vector)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	w.vec = prep(fmt.Sprintf(`INSERT INTO %s (rowid, collection, embedding) VALUES (?, %d, ?)`, vecTable(c.Dimensions), seq))
 	if err != nil {
 		w.close()
 		return nil, err
+	}
+	if publish {
+		w.vecs = newVecWriter(context.Background(), tx, c.Dimensions, seq)
 	}
 	return w, nil
 }
 
 func (w *chunkWriter) close() {
-	for _, st := range []*sql.Stmt{w.item, w.chunk, w.vec} {
+	for _, st := range []*sql.Stmt{w.item, w.chunk} {
 		if st != nil {
 			st.Close()
 		}
@@ -168,7 +170,7 @@ func (w *chunkWriter) insertChunks(ctx context.Context, itemID string, chunks []
 			return err
 		}
 		if w.publish {
-			if _, err := w.vec.ExecContext(ctx, id, blob); err != nil {
+			if err := w.vecs.add(id, blob); err != nil {
 				return err
 			}
 			if w.firstID == 0 {
@@ -182,9 +184,15 @@ func (w *chunkWriter) insertChunks(ctx context.Context, itemID string, chunks []
 	return nil
 }
 
-// addCounts indexes the published chunks for keywords and adds what the
-// writer inserted to the collection's counters, which were updated at at.
+// addCounts writes the published chunks' vectors, indexes them for
+// keywords and adds what the writer inserted to the collection's counters,
+// which were updated at at.
 func (w *chunkWriter) addCounts(at int64) error {
+	if w.vecs != nil {
+		if err := w.vecs.close(); err != nil {
+			return err
+		}
+	}
 	if w.firstID != 0 {
 		if err := indexKeywords(context.Background(), w.tx, w.seq, `id BETWEEN ? AND ?`, w.firstID, w.lastID); err != nil {
 			return err

@@ -196,6 +196,32 @@ func (s *Store) StageChunks(ctx context.Context, job *Job, items []*StagedItem) 
 	})
 }
 
+// publishVectors moves the staged vectors of the chunks that ofFile
+// selects (with the job's file ID as its argument) into the collection's
+// vector table.
+func publishVectors(ctx context.Context, tx *sql.Tx, job *Job, ofFile string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, staged_vector FROM chunks WHERE `+ofFile+` ORDER BY id`, job.File.ID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	w := newVecWriter(ctx, tx, job.Collection.Dimensions, job.seq)
+	for rows.Next() {
+		var id int64
+		var vec []byte
+		if err := rows.Scan(&id, &vec); err != nil {
+			return err
+		}
+		if err := w.add(id, vec); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return w.close()
+}
+
 func checkProcessing(ctx context.Context, tx *sql.Tx, fileID string) error {
 	var status string
 	err := tx.QueryRowContext(ctx, `SELECT status FROM files WHERE id = ?`, fileID).Scan(&status)
@@ -223,8 +249,7 @@ func (s *Store) PublishFile(ctx context.Context, job *Job, pages int, texts []*S
 			return err
 		}
 		const ofFile = `id IN (SELECT c.id FROM chunks c JOIN items i ON i.id = c.item_id WHERE i.file_id = ?)`
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s (rowid, collection, embedding) SELECT id, %d, staged_vector FROM chunks WHERE `+ofFile,
-			vecTable(job.Collection.Dimensions), job.seq), fileID); err != nil {
+		if err := publishVectors(ctx, tx, job, ofFile); err != nil {
 			return err
 		}
 		if err := indexKeywords(ctx, tx, job.seq, ofFile, fileID); err != nil {
