@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -407,6 +408,34 @@ func TestCollectionsAfterDeletes(t *testing.T) {
 		}
 		if _, _, err := s.DeleteCollection(ctx, "ws", c.ID); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// The keyword table merges a level of segments once 16 have accumulated
+// (migration 140), in a new database and in one from before it.
+func TestKeywordIndexAutomerge(t *testing.T) {
+	path := filepath.Join(t.TempDir(), store.FileName)
+	automerge := func() int {
+		t.Helper()
+		var v int
+		err := openRaw(t, path).QueryRow(`SELECT v FROM fts_chunks_config WHERE k = 'automerge'`).Scan(&v)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 4 // FTS5's default, unset
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for i, opts := range [][]store.Option{{store.MigrationsBefore("140")}, nil} {
+		s, err := store.Open(path, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		if got, want := automerge(), []int{4, 16}[i]; got != want {
+			t.Errorf("open %d: automerge %d, want %d", i, got, want)
 		}
 	}
 }
