@@ -53,7 +53,7 @@ func (s *Store) CreateCollection(ctx context.Context, c *ragd.Collection) error 
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := ensureWorkspace(tx, c.Workspace, c.Created); err != nil {
 			return err
 		}
@@ -161,7 +161,7 @@ func (s *Store) UpdateCollection(ctx context.Context, ws, id string, u ragd.Coll
 		}
 	}
 	var out *ragd.Collection
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		c, _, err := s.collection(ctx, tx, ws, id)
 		if err != nil {
 			return err
@@ -210,7 +210,7 @@ func (s *Store) DeleteCollection(ctx context.Context, ws, id string) (*ragd.Coll
 		return nil, nil, err
 	}
 	id = c.ID
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, _, err := s.collection(ctx, tx, ws, id); err != nil {
 			return err
 		}

@@ -10,7 +10,7 @@ import (
 
 // SaveCompletion stores a completion of workspace ws.
 func (s *Store) SaveCompletion(ctx context.Context, ws string, c *ragd.StoredCompletion) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.Exec(`INSERT INTO completions (id, workspace, created, model, record) VALUES (?, ?, ?, ?, ?)`,
 			c.ID, ws, c.Created, c.Model, string(c.Record))
 		return err
@@ -35,7 +35,7 @@ func (s *Store) Completion(ctx context.Context, ws, id string) (*ragd.StoredComp
 // workspace ws as of at (Unix seconds); a later vote replaces an earlier
 // one.
 func (s *Store) VoteCompletion(ctx context.Context, ws, id, vote string, at int64) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.Exec(`UPDATE completions SET vote = ?, voted_at = ? WHERE id = ? AND workspace = ?`, vote, at, id, ws)
 		if err != nil {
 			return err

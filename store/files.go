@@ -58,7 +58,7 @@ func (s *Store) CreateFile(ctx context.Context, ws, colID string, f *ragd.File) 
 	if err != nil {
 		return nil, false, err
 	}
-	record := func(tx *sql.Tx) error {
+	record := func(ctx context.Context, tx *sql.Tx) error {
 		c, seq, err := s.collection(ctx, tx, ws, colID)
 		if err != nil {
 			return err
@@ -104,8 +104,8 @@ func (s *Store) CreateFile(ctx context.Context, ws, colID string, f *ragd.File) 
 		created = true
 		return err
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		if err := record(tx); err != nil {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := record(ctx, tx); err != nil {
 			return err
 		}
 		if seq := appliedSeq(ctx); created && seq != 0 {
@@ -224,7 +224,7 @@ func (s *Store) DeleteFile(ctx context.Context, ws, colID, fileID string, at int
 	if err := explicit("file deletion", fileID, at); err != nil {
 		return err
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		c, seq, err := s.collection(ctx, tx, ws, colID)
 		if err != nil {
 			return err

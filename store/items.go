@@ -34,7 +34,7 @@ func (s *Store) scanItem(r rowScanner) (*ragd.Item, error) {
 // the wrong length is EUNPROCESSABLE.
 func (s *Store) InsertItems(ctx context.Context, ws, colID string, items []ragd.NewItem) ([]*ragd.Item, error) {
 	var out []*ragd.Item
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		c, seq, err := s.collection(ctx, tx, ws, colID)
 		if err != nil {
 			return err
@@ -240,7 +240,7 @@ func (s *Store) UpdateItem(ctx context.Context, ws, colID, itemID string, u ragd
 		return nil, err
 	}
 	var out *ragd.Item
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		c, seq, err := s.collection(ctx, tx, ws, colID)
 		if err != nil {
 			return err
@@ -300,7 +300,7 @@ func (s *Store) DeleteItem(ctx context.Context, ws, colID, itemID string, at int
 	if err := explicit("item deletion", itemID, at); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		c, seq, err := s.collection(ctx, tx, ws, colID)
 		if err != nil {
 			return err

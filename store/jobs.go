@@ -48,7 +48,7 @@ type Job struct {
 // wait behind another's long files.
 func (s *Store) ClaimJob(ctx context.Context, idleOnly bool) (*Job, error) {
 	var job *Job
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := s.Now().Unix()
 		// The first workspace in claim order holds the job, when it has one
 		// that may run now.
@@ -165,7 +165,7 @@ type StagedItem struct {
 // waiting in the staging column. It returns an ENOTFOUND error with code
 // "file_deleted" when the job's file no longer exists.
 func (s *Store) StageChunks(ctx context.Context, job *Job, items []*StagedItem) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := checkProcessing(ctx, tx, job.File.ID); err != nil {
 			return err
 		}
@@ -243,7 +243,7 @@ func (s *Store) PublishFile(ctx context.Context, job *Job, pages int, texts []*S
 		return nil, err
 	}
 	var out *ragd.File
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		fileID := job.File.ID
 		if err := checkProcessing(ctx, tx, fileID); err != nil {
 			return err
@@ -300,7 +300,7 @@ func (s *Store) FailJob(ctx context.Context, job *Job, fe ragd.FileError, at int
 	if err := explicit("file failure", job.File.ID, at); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := checkProcessing(ctx, tx, job.File.ID); err != nil {
 			return nil
 		}
@@ -319,14 +319,14 @@ func (s *Store) FailJob(ctx context.Context, job *Job, fe ragd.FileError, at int
 // RequeueJob removes what a running job staged and queues it again, for a
 // job interrupted by a shutdown.
 func (s *Store) RequeueJob(ctx context.Context, jobID int64) error {
-	return s.write(ctx, func(tx *sql.Tx) error { return requeue(ctx, tx, jobID, s.Now().Unix()) })
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error { return requeue(ctx, tx, jobID, s.Now().Unix()) })
 }
 
 // RetryJob queues a running job again, removing what it staged, to be
 // claimed no earlier than at: its run failed on something that may pass,
 // such as a model provider being down.
 func (s *Store) RetryJob(ctx context.Context, jobID int64, at time.Time) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := requeue(ctx, tx, jobID, s.Now().Unix()); err != nil {
 			return err
 		}
@@ -341,7 +341,7 @@ func (s *Store) RetryJob(ctx context.Context, jobID int64, at time.Time) error {
 // start-up before any worker runs. It returns how many jobs it requeued.
 func (s *Store) RequeueRunningJobs(ctx context.Context) (int, error) {
 	n := 0
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id FROM jobs WHERE state = ?`, JobRunning)
 		if err != nil {
 			return err
@@ -466,7 +466,7 @@ func (s *Store) StartJob(ctx context.Context, fileID string, attempts int, owner
 		return nil, err
 	}
 	var job *Job
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		j, err := s.jobOfFile(ctx, tx, fileID)
 		if err != nil {
 			return err

@@ -16,7 +16,7 @@ func (s *Store) CreateKey(ctx context.Context, k *ragd.Key, hash string) error {
 	if k.Workspace == "" {
 		k.Workspace = ragd.DefaultWorkspace
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := ensureWorkspace(tx, k.Workspace, k.Created); err != nil {
 			return err
 		}
@@ -65,7 +65,7 @@ func (s *Store) CountKeys(ctx context.Context) (int, error) {
 // RevokeKey revokes key id as of at (Unix seconds); an unknown or already
 // revoked id is ENOTFOUND.
 func (s *Store) RevokeKey(ctx context.Context, id string, at int64) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.Exec(`UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, at, id)
 		if err != nil {
 			return err

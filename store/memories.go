@@ -20,7 +20,7 @@ func (s *Store) AddMemories(ctx context.Context, memories []ragd.Memory) error {
 			return err
 		}
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		users := map[[2]string]bool{}
 		for _, m := range memories {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO memories (id, workspace, user_id, role, content, model, embedding, created)
@@ -58,7 +58,7 @@ func (s *Store) Memories(ctx context.Context, ws, user string) ([]ragd.Memory, e
 // memories, is ENOTFOUND.
 func (s *Store) DeleteMemories(ctx context.Context, ws, user, id string) (int, error) {
 	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM memories WHERE workspace = ? AND user_id = ? AND (? = '' OR id = ?)`, ws, user, id, id)
 		if err != nil {
 			return err

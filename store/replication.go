@@ -46,7 +46,7 @@ func (s *Store) Applied(ctx context.Context) (uint64, error) {
 // operation that failed on every node alike (its collection was deleted
 // before it, a name was taken), which leaves no rows.
 func (s *Store) MarkApplied(ctx context.Context, seq uint64) error {
-	return s.write(WithApplied(ctx, seq), func(*sql.Tx) error { return nil })
+	return s.write(WithApplied(ctx, seq), func(context.Context, *sql.Tx) error { return nil })
 }
 
 // appliedSeq returns the log position ctx's write applies (WithApplied),

@@ -15,7 +15,7 @@ func (s *Store) InsertRequestLogs(ctx context.Context, logs []ragd.RequestLog) e
 	if len(logs) == 0 {
 		return nil
 	}
-	return s.writeBookkeeping(ctx, func(tx *sql.Tx) error {
+	return s.writeBookkeeping(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		st, err := tx.PrepareContext(ctx, `INSERT INTO request_logs (workspace, key_id, request_id, method, endpoint, path, status, duration_ms, tokens, created_ms, body)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
@@ -78,7 +78,7 @@ func scanRequestLog(r rowScanner) (ragd.RequestLog, error) {
 // many it deleted.
 func (s *Store) PruneRequestLogs(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
-	err := s.writeBookkeeping(ctx, func(tx *sql.Tx) error {
+	err := s.writeBookkeeping(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM request_logs WHERE created_ms < ?`, before.UnixMilli())
 		if err != nil {
 			return err

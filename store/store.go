@@ -436,7 +436,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		if s.migrateBefore != "" && version >= s.migrateBefore {
 			break
 		}
-		err := s.write(ctx, func(tx *sql.Tx) error {
+		err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			var n int
 			if err := tx.QueryRow(`SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil || n > 0 {
 				return err
@@ -466,7 +466,15 @@ func (s *Store) migrate(ctx context.Context) error {
 // write runs fn in an IMMEDIATE transaction on the writer connection and
 // commits it when fn returns nil; otherwise nothing fn did is kept. It
 // counts the commit (Store.writes).
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+//
+// fn gets ctx without its cancellation, for its statements: go-sqlite3
+// runs each statement given a context that can end on a goroutine of its
+// own, to interrupt it, and the handoffs to and from it cost more than
+// the statement (a batch insert through the HTTP API spent 40 us an item
+// in them, docs/benchmarks.md, "Bulk writes"). The transaction still
+// ends with ctx: database/sql rolls it back once ctx is done, after the
+// statement running then.
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	return s.commit(ctx, fn, true)
 }
 
@@ -474,16 +482,17 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // reads (usage counters, request logs, webhook deliveries): it leaves the
 // write count, and so the filters' kept answers, alone, which the request
 // logs' flush every 2 s would otherwise drop under any traffic.
-func (s *Store) writeBookkeeping(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *Store) writeBookkeeping(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	return s.commit(ctx, fn, false)
 }
 
-func (s *Store) commit(ctx context.Context, fn func(tx *sql.Tx) error, counted bool) error {
+func (s *Store) commit(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error, counted bool) error {
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
+	ctx = context.WithoutCancel(ctx)
+	if err := fn(ctx, tx); err != nil {
 		tx.Rollback()
 		return err
 	}

@@ -14,7 +14,7 @@ func (s *Store) AddUsage(ctx context.Context, batch map[ragd.UsageKey]ragd.Usage
 	if len(batch) == 0 {
 		return nil
 	}
-	return s.writeBookkeeping(ctx, func(tx *sql.Tx) error {
+	return s.writeBookkeeping(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		add, err := tx.PrepareContext(ctx, `INSERT INTO usage_counts (workspace, month, endpoint, model, requests, embedding_tokens, prompt_tokens, completion_tokens, credits)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (workspace, month, endpoint, model) DO UPDATE SET requests = requests + excluded.requests,

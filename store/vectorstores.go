@@ -95,7 +95,7 @@ func (s *Store) deleting(ctx context.Context, op, ws, colID, id string, at int64
 		return nil, err
 	}
 	var deleted []string
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		c, seq, err := s.collection(ctx, tx, ws, colID)
 		if err != nil {
 			return err
@@ -162,7 +162,7 @@ func (s *Store) SetFileMetadata(ctx context.Context, ws, colID, fileID string, m
 		return nil, err
 	}
 	var out *ragd.File
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		c, _, err := s.collection(ctx, tx, ws, colID)
 		if err != nil {
 			return err
@@ -234,7 +234,7 @@ func (s *Store) CreateFileBatch(ctx context.Context, ws string, b *ragd.FileBatc
 	if err := explicit("file batch", b.ID, b.Created); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		c, _, err := s.collection(ctx, tx, ws, b.CollectionID)
 		if err != nil {
 			return err
@@ -308,7 +308,7 @@ func (s *Store) TouchCollection(ctx context.Context, ws, id string, at int64) er
 	if err := explicit("collection activity", id, at); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE collections SET last_active_at = max(last_active_at, ?) WHERE workspace = ? AND id = ?`, at, ws, id)
 		return err
 	})

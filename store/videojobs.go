@@ -14,7 +14,7 @@ func (s *Store) CreateVideoJob(ctx context.Context, j *ragd.VideoJob) error {
 	if err := explicit("video job", j.ID, j.Created); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.Exec(`INSERT INTO video_jobs (id, workspace, model, provider, upstream_id, status, created, updated, record)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			j.ID, j.Workspace, j.Model, j.Provider, j.UpstreamID, j.Status, j.Created, j.Created, string(j.Record))
@@ -28,7 +28,7 @@ func (s *Store) UpdateVideoJob(ctx context.Context, ws, id, status string, recor
 	if err := explicit("video job", id, at); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.Exec(`UPDATE video_jobs SET status = ?, record = ?, updated = ? WHERE id = ? AND workspace = ?`,
 			status, string(record), at, id, ws)
 		if err != nil {

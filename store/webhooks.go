@@ -17,7 +17,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w *ragd.Webhook) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO webhooks (id, workspace, url, events, secret, created) VALUES (?, ?, ?, ?, ?, ?)`,
 			w.ID, w.Workspace, w.URL, string(events), w.Secret, w.Created)
 		return err
@@ -57,7 +57,7 @@ func (s *Store) Webhook(ctx context.Context, ws, id string) (*ragd.Webhook, erro
 // DeleteWebhook deletes webhook id of workspace ws and its deliveries, or
 // returns ENOTFOUND.
 func (s *Store) DeleteWebhook(ctx context.Context, ws, id string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM webhooks WHERE workspace = ? AND id = ?`, ws, id)
 		if err != nil {
 			return err
@@ -74,7 +74,7 @@ func (s *Store) DeleteWebhook(ctx context.Context, ws, id string) error {
 // transaction, and returns how many it queued.
 func (s *Store) EnqueueEvent(ctx context.Context, ws, eventType, eventID string, payload []byte) (int, error) {
 	n := 0
-	err := s.writeBookkeeping(ctx, func(tx *sql.Tx) error {
+	err := s.writeBookkeeping(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		ids, err := queryColumn[string](ctx, tx, `SELECT w.id FROM webhooks w, json_each(w.events) e WHERE w.workspace = ? AND e.value = ?`, ws, eventType)
 		if err != nil {
 			return err
@@ -138,7 +138,7 @@ func (s *Store) NextDeliveryAt(ctx context.Context) (int64, bool, error) {
 // its new State, Attempts, NextAttempt, LastStatus and LastError.
 func (s *Store) RecordDeliveryAttempt(ctx context.Context, d *ragd.Delivery) error {
 	d.Updated = s.Now().Unix()
-	return s.writeBookkeeping(ctx, func(tx *sql.Tx) error {
+	return s.writeBookkeeping(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET state = ?, attempts = ?, next_attempt = ?, last_status = ?, last_error = ?, updated = ?
 			WHERE id = ?`, d.State, d.Attempts, d.NextAttempt, d.LastStatus, d.LastError, d.Updated, d.ID)
 		return err

@@ -24,7 +24,7 @@ func (s *Store) CreateWorkspaceFile(ctx context.Context, f *ragd.WorkspaceFile, 
 	if err := explicit("workspace file", f.ID, f.Created); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := ensureWorkspace(tx, f.Workspace, f.Created); err != nil {
 			return err
 		}
@@ -62,7 +62,7 @@ func (s *Store) WorkspaceFiles(ctx context.Context, ws, purpose string) ([]*ragd
 // DeleteWorkspaceFile deletes file id of workspace ws, or returns
 // ENOTFOUND. The vector stores it was attached to keep their copies.
 func (s *Store) DeleteWorkspaceFile(ctx context.Context, ws, id string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM workspace_files WHERE id = ? AND workspace = ?`, id, ws)
 		if err != nil {
 			return err
