@@ -491,21 +491,27 @@ func (s *Store) commit(ctx context.Context, fn func(ctx context.Context, tx *sql
 	if err != nil {
 		return err
 	}
-	ctx = context.WithoutCancel(ctx)
-	if err := fn(ctx, tx); err != nil {
-		tx.Rollback()
-		return err
+	err = func(ctx context.Context) error {
+		if err := fn(ctx, tx); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := recordApplied(ctx, tx); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if counted {
+			// Counted even when the commit fails: an uncertain commit
+			// may have landed, and a needless count only costs a cache
+			// miss.
+			defer s.writes.Add(1)
+		}
+		return tx.Commit()
+	}(context.WithoutCancel(ctx))
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err() // what ended the transaction: ErrTxDone says less
 	}
-	if err := recordApplied(ctx, tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if counted {
-		// Counted even when the commit fails: an uncertain commit may
-		// have landed, and a needless count only costs a cache miss.
-		defer s.writes.Add(1)
-	}
-	return tx.Commit()
+	return err
 }
 
 // isUnique reports whether err is a UNIQUE constraint violation.

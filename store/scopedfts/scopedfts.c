@@ -316,9 +316,15 @@ static fts5_api *fts5API(sqlite3 *db) {
 
 int scopedfts_init(sqlite3 *db, char **pzErrMsg, const void *pApi) {
 	(void)pApi;
+	// Finding FTS5 prepares a statement, which reads the schema and so
+	// waits for another connection's lock: one closing as the database's
+	// last checkpoints it under an exclusive lock. The connection opening
+	// has no busy timeout yet (go-sqlite3 sets its DSN's after the open
+	// that runs this), and failed at once with "database is locked".
+	sqlite3_busy_timeout(db, 10000);
 	fts5_api *api = fts5API(db);
 	if (!api) {
-		*pzErrMsg = sqlite3_mprintf("scopedfts: FTS5 is not compiled in");
+		*pzErrMsg = sqlite3_mprintf("scopedfts: cannot find FTS5: %s", sqlite3_errmsg(db));
 		return SQLITE_ERROR;
 	}
 	scopeModule *mod = sqlite3_malloc(sizeof(*mod));
