@@ -65,17 +65,28 @@ func TestOwnVectors(t *testing.T) {
 }
 
 // Vectors from /v1/embeddings can be fed back unchanged into a collection
-// of the same model, and found again with the vector itself.
+// of the same model, as arrays of numbers or as base64 strings
+// (encoding_format "base64"), and found again with the vector itself in
+// either form.
 func TestEmbeddingsFedBack(t *testing.T) {
 	ts := newTestServer(t)
-	id := str(obj(ts.do(t, "POST", "/v1/vector_store", ts.admin, map[string]any{"name": "m", "embedding_model": "hash-64"}).must(t, 201)["collection"])["id"])
-	emb := ts.do(t, "POST", "/v1/embeddings", ts.admin, map[string]any{"model": "hash-64", "input": "precomputed text"}).must(t, 200)
-	vec := obj(list(emb["data"])[0])["embedding"]
-	ts.do(t, "POST", "/v1/vector_store/"+id+"/items", ts.admin, map[string]any{"content": "precomputed text", "vector": vec}).must(t, 201)
-	ts.do(t, "POST", "/v1/vector_store/"+id+"/items", ts.admin, map[string]any{"content": "something else entirely"}).must(t, 201)
-	res := list(ts.do(t, "POST", "/v1/vector_store/"+id+"/search", ts.admin, map[string]any{"mode": "vector", "vector": vec}).must(t, 200)["results"])
-	if len(res) != 2 || obj(res[0])["content"] != "precomputed text" || obj(res[0])["score"].(float64) < 0.999 {
-		t.Errorf("search by the fed-back vector: %v", res)
+	for _, format := range []string{"float", "base64"} {
+		t.Run(format, func(t *testing.T) {
+			id := str(obj(ts.do(t, "POST", "/v1/vector_store", ts.admin, map[string]any{"name": format, "embedding_model": "hash-64"}).must(t, 201)["collection"])["id"])
+			emb := ts.do(t, "POST", "/v1/embeddings", ts.admin, map[string]any{"model": "hash-64", "input": "precomputed text", "encoding_format": format}).must(t, 200)
+			vec := obj(list(emb["data"])[0])["embedding"]
+			if _, isString := vec.(string); isString != (format == "base64") {
+				t.Fatalf("embedding %T in format %s", vec, format)
+			}
+			ts.do(t, "POST", "/v1/vector_store/"+id+"/items/batch", ts.admin, map[string]any{"items": []any{
+				map[string]any{"content": "precomputed text", "vector": vec},
+				map[string]any{"content": "something else entirely"},
+			}}).must(t, 201)
+			res := list(ts.do(t, "POST", "/v1/vector_store/"+id+"/search", ts.admin, map[string]any{"mode": "vector", "vector": vec}).must(t, 200)["results"])
+			if len(res) != 2 || obj(res[0])["content"] != "precomputed text" || obj(res[0])["score"].(float64) < 0.999 {
+				t.Errorf("search by the fed-back vector: %v", res)
+			}
+		})
 	}
 }
 
@@ -101,6 +112,11 @@ func TestOwnVectorErrors(t *testing.T) {
 		{"ErrBatchNotNumber", "/v1/vector_store/" + none + "/items/batch", `{"items": [{"content": "a", "vector": [1, 0]}, {"content": "b", "vector": [0, "x,y"]}]}`, 400, "items[1].vector[1]"},
 		{"ErrNotArray", "/v1/vector_store/" + none + "/items", `{"content": "a", "vector": {"x": 1}}`, 400, "vector"},
 		{"ErrSearchNotNumber", "/v1/vector_store/" + none + "/search", `{"input": "a", "mode": "vector", "vector": [1, null]}`, 400, "vector[1]"},
+		{"ErrNotBase64", "/v1/vector_store/" + none + "/items", `{"content": "a", "vector": "AACAP!!!"}`, 400, "vector"},
+		{"ErrBase64Length", "/v1/vector_store/" + none + "/items", `{"content": "a", "vector": "AACAPwAAAA=="}`, 400, "vector"},
+		{"ErrBase64NaN", "/v1/vector_store/" + none + "/items/batch", `{"items": [{"content": "a", "vector": "AACAPwAAAD8="}, {"content": "b", "vector": "AADAfwAAgD8="}]}`, 400, "items[1].vector[0]"},
+		{"ErrBase64Infinity", "/v1/vector_store/" + none + "/search", `{"mode": "vector", "vector": "AACAfwAAgD8="}`, 400, "vector[0]"},
+		{"ErrBase64WrongLength", "/v1/vector_store/" + none + "/items", `{"content": "a", "vector": "AACAPwAAAD8AAABA"}`, 400, "vector"},
 		{"ErrModelLength", "/v1/vector_store/" + model + "/items", `{"content": "a", "vector": [1, 0]}`, 422, "vector"},
 		{"ErrSearchNoVector", "/v1/vector_store/" + none + "/search", `{"input": "a", "mode": "vector"}`, 400, "vector"},
 		{"ErrSearchKeywordVector", "/v1/vector_store/" + none + "/search", `{"input": "a", "mode": "keyword", "vector": [1, 0]}`, 400, "vector"},

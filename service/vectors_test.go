@@ -1,6 +1,8 @@
 package service_test
 
 import (
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"math"
@@ -44,6 +46,17 @@ func TestVectorUnmarshalJSON(t *testing.T) {
 		{in: `[1, ]`, param: "vector"},
 		{in: `{"a": 1}`, param: "vector"},
 		{in: `"1,2"`, param: "vector"},
+		// base64 of little-endian float32s, as /v1/embeddings writes
+		// them with encoding_format "base64"; a JSON escape is read
+		// as JSON reads it.
+		{in: `"AACAPwAAAD8="`, want: service.Vector{1, 0.5}},
+		{in: ` "AACAPwAAAD8AAABA" `, want: service.Vector{1, 0.5, 2}},
+		{in: `"AACA\u0050wAAAD8="`, want: service.Vector{1, 0.5}},
+		{in: `"AADAfwAAgD8="`, want: service.Vector{nan, 1}},
+		{in: `""`, want: service.Vector{}},
+		{in: `"AACAP!!!"`, param: "vector"},
+		{in: `"AACAPwAAAA=="`, param: "vector"},
+		{in: `"AACAPwAAAD8=`, param: "vector"},
 	} {
 		// Called directly: a JSON decoder refuses bad syntax itself.
 		var got struct{ V service.Vector }
@@ -106,17 +119,28 @@ func sameVector(a, b service.Vector) bool {
 // BenchmarkVectorUnmarshalJSON reads a 384-dimension vector as a client
 // writes one (encoding/json's shortest float32 digits), the bulk of a
 // batch insert's request body.
+// A vector sent as base64 (little-endian float32s) is the peer.
 func BenchmarkVectorUnmarshalJSON(b *testing.B) {
 	v := make([]float32, 384)
+	raw := make([]byte, 4*len(v))
 	for i := range v {
 		v[i] = float32(math.Sin(float64(i))) / 20
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v[i]))
 	}
-	in, _ := json.Marshal(v)
-	b.SetBytes(int64(len(in)))
-	for b.Loop() {
-		var got service.Vector
-		if err := got.UnmarshalJSON(in); err != nil || len(got) != len(v) {
-			b.Fatal(err, len(got))
-		}
+	decimal, _ := json.Marshal(v)
+	b64, _ := json.Marshal(base64.StdEncoding.EncodeToString(raw))
+	for _, in := range []struct {
+		name string
+		json []byte
+	}{{"decimal", decimal}, {"base64", b64}} {
+		b.Run(in.name, func(b *testing.B) {
+			b.SetBytes(int64(len(in.json)))
+			for b.Loop() {
+				var got service.Vector
+				if err := got.UnmarshalJSON(in.json); err != nil || len(got) != len(v) || float32(got[1]) != v[1] {
+					b.Fatal(err, len(got))
+				}
+			}
+		})
 	}
 }
