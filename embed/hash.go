@@ -16,7 +16,8 @@ import (
 //
 // It is lexical, not semantic: texts are close when they share words or
 // word pieces, and synonyms are not recognised. It needs no weights, is
-// fast and exactly reproducible, which makes it the model of the tests.
+// fast and reproducible (up to float32 rounding: a vector's sums follow
+// a map's order), which makes it the model of the tests.
 type Hash struct {
 	dims int
 }
@@ -90,7 +91,8 @@ type hashFeatures struct {
 
 // embedOne hashes each feature of text: "w:" and the word, "b:" and two
 // consecutive words with a space between them, and "c:" and each three
-// runes of the word padded with '<' and '>'. Each feature's FNV-1a hash
+// runes of the word padded with '<' and '>' (Words returns valid UTF-8,
+// so a rune's bytes are the word's). Each feature's FNV-1a hash
 // is computed over those bytes without building them (the strings and
 // hashers each feature allocated took most of an insert with this model).
 func (h *Hash) embedOne(text string, f *hashFeatures) []float32 {

@@ -53,6 +53,7 @@ func TestHashMatchesReference(t *testing.T) {
 		"",
 		"x",
 		strings.Repeat("retrieval augmented generation ", 40),
+		"invalid \xff\xfe utf-8 b\xc3yte\xe2\x82 runs",
 	}
 	for _, dims := range []int{64, 384} {
 		h := NewHash(dims)

@@ -131,7 +131,8 @@ var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 // parseJSONNumber reads b if it is a number as JSON writes it,
 // -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, which strconv.ParseFloat
 // alone would widen to "+1", ".5", "Inf" and hexadecimal. A magnitude
-// beyond float64's reads as an infinity.
+// beyond float64's reads as an infinity. As in ParseFloat, an exponent
+// past 10000 counts as 10000.
 //
 // The numbers of a vector have few digits (a float32 prints in at most
 // nine), so most take Clinger's exact path: a mantissa below 2^53 times

@@ -508,8 +508,8 @@ func (s *Store) commit(ctx context.Context, fn func(ctx context.Context, tx *sql
 		}
 		return tx.Commit()
 	}(context.WithoutCancel(ctx))
-	if err != nil && ctx.Err() != nil {
-		return ctx.Err() // what ended the transaction: ErrTxDone says less
+	if errors.Is(err, sql.ErrTxDone) && ctx.Err() != nil {
+		return ctx.Err() // what ended the transaction, which ErrTxDone does not say
 	}
 	return err
 }

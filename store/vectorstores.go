@@ -87,10 +87,11 @@ func (s *Store) VectorStoreFile(ctx context.Context, ws, colID, id string) (*rag
 }
 
 // deleting runs fn, the transaction of write op on collection colID of
-// workspace ws at time at (for id, its subject), and returns the IDs of
+// workspace ws at time at (for id, its subject), with write's context for
+// its statements, and returns the IDs of
 // the files fn deleted; their freed pages go back to the file system in
 // the background.
-func (s *Store) deleting(ctx context.Context, op, ws, colID, id string, at int64, fn func(tx *sql.Tx, c *ragd.Collection, seq int64) ([]string, error)) ([]string, error) {
+func (s *Store) deleting(ctx context.Context, op, ws, colID, id string, at int64, fn func(ctx context.Context, tx *sql.Tx, c *ragd.Collection, seq int64) ([]string, error)) ([]string, error) {
 	if err := explicit(op, id, at); err != nil {
 		return nil, err
 	}
@@ -100,7 +101,7 @@ func (s *Store) deleting(ctx context.Context, op, ws, colID, id string, at int64
 		if err != nil {
 			return err
 		}
-		deleted, err = fn(tx, c, seq)
+		deleted, err = fn(ctx, tx, c, seq)
 		return err
 	})
 	if err != nil {
@@ -118,7 +119,7 @@ func (s *Store) deleting(ctx context.Context, op, ws, colID, id string, at int64
 // file uploaded to the collection directly is deleted). It returns the
 // IDs of the files deleted, whose bytes the caller removes.
 func (s *Store) DetachFile(ctx context.Context, ws, colID, id string, at int64) ([]string, error) {
-	return s.deleting(ctx, "file detachment", ws, colID, id, at, func(tx *sql.Tx, c *ragd.Collection, seq int64) ([]string, error) {
+	return s.deleting(ctx, "file detachment", ws, colID, id, at, func(ctx context.Context, tx *sql.Tx, c *ragd.Collection, seq int64) ([]string, error) {
 		fileID := id
 		var shared int
 		err := tx.QueryRowContext(ctx, `SELECT file_id, (SELECT count(*) FROM attachments b WHERE b.file_id = a.file_id) - 1
@@ -272,7 +273,7 @@ func (s *Store) FileBatch(ctx context.Context, ws, colID, id string) (*ragd.File
 // caller removes. Cancelling a cancelled batch
 // changes nothing.
 func (s *Store) CancelFileBatch(ctx context.Context, ws, colID, id string, at int64) ([]string, error) {
-	return s.deleting(ctx, "file batch cancellation", ws, colID, id, at, func(tx *sql.Tx, c *ragd.Collection, seq int64) ([]string, error) {
+	return s.deleting(ctx, "file batch cancellation", ws, colID, id, at, func(ctx context.Context, tx *sql.Tx, c *ragd.Collection, seq int64) ([]string, error) {
 		res, err := tx.ExecContext(ctx, `UPDATE file_batches SET cancelled_at = ? WHERE id = ? AND collection_id = ? AND cancelled_at IS NULL`, at, id, c.ID)
 		if err != nil {
 			return nil, err
@@ -329,7 +330,7 @@ func (s *Store) DueExpiries(ctx context.Context, now int64) ([]*ragd.Collection,
 // it expired at time at, if it is due (DueExpiries) by then. It returns
 // the IDs of the files deleted, whose bytes the caller removes.
 func (s *Store) ExpireCollection(ctx context.Context, ws, id string, at int64) ([]string, error) {
-	return s.deleting(ctx, "collection expiry", ws, id, id, at, func(tx *sql.Tx, c *ragd.Collection, seq int64) ([]string, error) {
+	return s.deleting(ctx, "collection expiry", ws, id, id, at, func(ctx context.Context, tx *sql.Tx, c *ragd.Collection, seq int64) ([]string, error) {
 		if c.ExpiredAt != 0 || c.ExpiresAt() == 0 || c.ExpiresAt() > at {
 			return nil, nil
 		}

@@ -16,6 +16,13 @@ static void ragd_blob_write(sqlite3_context *ctx, int argc, sqlite3_value **argv
 		sqlite3_result_error(ctx, "ragd_blob_write: table and column must be text", -1);
 		return;
 	}
+	sqlite3_int64 offset = sqlite3_value_int64(argv[3]);
+	if (offset < 0 || offset > 0x7fffffff) {
+		sqlite3_result_error(ctx, "ragd_blob_write: offset out of range", -1);
+		return;
+	}
+	const void *data = sqlite3_value_blob(argv[4]); // before its size, as SQLite asks
+	int n = sqlite3_value_bytes(argv[4]);
 	sqlite3_blob *b;
 	sqlite3 *db = sqlite3_context_db_handle(ctx);
 	int rc = sqlite3_blob_open(db, "main", table, column, sqlite3_value_int64(argv[2]), 1, &b);
@@ -23,14 +30,15 @@ static void ragd_blob_write(sqlite3_context *ctx, int argc, sqlite3_value **argv
 		sqlite3_result_error(ctx, sqlite3_errmsg(db), -1);
 		return;
 	}
-	rc = sqlite3_blob_write(b, sqlite3_value_blob(argv[4]), sqlite3_value_bytes(argv[4]), sqlite3_value_int(argv[3]));
+	rc = sqlite3_blob_write(b, data, n, (int)offset);
 	int crc = sqlite3_blob_close(b);
 	if (rc == SQLITE_OK) rc = crc;
 	if (rc != SQLITE_OK) sqlite3_result_error(ctx, sqlite3_errstr(rc), -1);
 }
 
-// ragd_blob_init registers ragd_blob_write on connection db; only ragd's
-// own statements may call it (SQLITE_DIRECTONLY: no trigger or view).
+// ragd_blob_init registers ragd_blob_write on connection db, for
+// top-level statements only (SQLITE_DIRECTONLY: no trigger, view or
+// schema may call it).
 static int ragd_blob_init(sqlite3 *db, char **pzErrMsg, const void *pApi) {
 	(void)pzErrMsg; (void)pApi;
 	return sqlite3_create_function(db, "ragd_blob_write", 5, SQLITE_UTF8 | SQLITE_DIRECTONLY, 0, ragd_blob_write, 0, 0);
@@ -41,6 +49,7 @@ static void ragd_blob_register(void) { sqlite3_auto_extension((void (*)(void))ra
 import "C"
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -86,7 +95,10 @@ const vecBulkMin = 16
 //
 // It relies on sqlite-vec's layout (v0.1.6), as the vector cache's reads
 // do (vecscan.go): TestVecWriterMatchesSqliteVec compares every shadow
-// table with what sqlite-vec's own inserts leave.
+// table with what sqlite-vec's own inserts leave. Between its first add
+// and close, nothing else may change the partition's vectors: flush
+// checks that the chunk's bitmap is still the one it read, and fails the
+// transaction otherwise.
 type vecWriter struct {
 	ctx  context.Context
 	tx   *sql.Tx
@@ -106,6 +118,7 @@ type vecWriter struct {
 	// free slot, and slots are only taken here, so none before next is.
 	id                int64
 	validity, slotIDs []byte
+	read              []byte // the bitmap as read or created, for flush's check
 	next              int
 	dirty             bool
 	// The vectors of the slots from runStart on, not yet written.
@@ -199,6 +212,7 @@ func (w *vecWriter) begin() error {
 		return fmt.Errorf("%s chunk %d has %d slots, %d validity bytes and %d rowid bytes: not sqlite-vec's layout of %d slots",
 			w.t, w.id, size, len(w.validity), len(w.slotIDs), vecChunkSlots)
 	}
+	w.read = bytes.Clone(w.validity)
 	return nil
 }
 
@@ -256,13 +270,20 @@ func (w *vecWriter) newChunk() error {
 		return err
 	}
 	// Its column named rowid, which the table declares without INTEGER,
-	// is not the real rowid (which sqlite-vec's blob handles open) but
-	// holds the same value, as sqlite-vec writes it.
-	if _, err := w.tx.ExecContext(w.ctx, fmt.Sprintf(`INSERT INTO "%s_vector_chunks00" (rowid, vectors) VALUES (?, zeroblob(?))`, w.t),
-		w.id, 4*w.dims*vecChunkSlots); err != nil {
+	// is not the real rowid, which sqlite-vec's blob handles and
+	// ragd_blob_write open, and the vector cache reads by the column
+	// (vecscan.go). The two agree while no row of the table is deleted
+	// (index.go empties a dropped collection's rows instead): checked.
+	res, err = w.tx.ExecContext(w.ctx, fmt.Sprintf(`INSERT INTO "%s_vector_chunks00" (rowid, vectors) VALUES (?, zeroblob(?))`, w.t),
+		w.id, 4*w.dims*vecChunkSlots)
+	if err != nil {
 		return err
 	}
+	if real, err := res.LastInsertId(); err != nil || real != w.id {
+		return fmt.Errorf("%s: the vectors of chunk %d went to row %d (%v): its rowid column and real rowid differ", w.t, w.id, real, err)
+	}
 	w.validity, w.slotIDs = make([]byte, vecChunkSlots/8), make([]byte, 8*vecChunkSlots)
+	w.read = make([]byte, vecChunkSlots/8)
 	w.next, w.runStart = 0, 0
 	return nil
 }
@@ -288,10 +309,15 @@ func (w *vecWriter) flush() error {
 	if err := w.writeRun(); err != nil {
 		return err
 	}
-	if _, err := w.tx.ExecContext(w.ctx, fmt.Sprintf(`UPDATE "%s_chunks" SET validity = ?, rowids = ? WHERE chunk_id = ?`, w.t),
-		w.validity, w.slotIDs, w.id); err != nil {
+	res, err := w.tx.ExecContext(w.ctx, fmt.Sprintf(`UPDATE "%s_chunks" SET validity = ?, rowids = ? WHERE chunk_id = ? AND validity = ?`, w.t),
+		w.validity, w.slotIDs, w.id, w.read)
+	if err != nil {
 		return err
 	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return fmt.Errorf("%s chunk %d changed while a bulk write filled it (%v)", w.t, w.id, err)
+	}
+	w.read = bytes.Clone(w.validity)
 	w.dirty = false
 	return nil
 }

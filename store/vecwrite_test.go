@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -22,11 +23,13 @@ type vecStep struct {
 }
 
 // A vecWriter leaves sqlite-vec's shadow tables with the rows and blobs
-// that sqlite-vec's INSERT of each vector leaves, row for row, whatever
-// came before: an empty partition, a chunk filled in part, slots freed by
-// deletes (taken first), batches over several chunks, two partitions
-// interleaved, and batches too small to write itself. sqlite-vec's KNN
-// then finds in its tables what a scan of the vectors finds.
+// that sqlite-vec's INSERT of each vector leaves, row for row (every
+// column; sqlite_sequence's rows are compared, not their order), whatever
+// came before: an empty partition, a chunk filled in part or exactly,
+// slots freed by deletes (taken first), batches over several chunks,
+// partitions interleaved, and batches too small to write itself.
+// sqlite-vec's KNN then finds in its tables what a scan of the vectors
+// finds.
 func TestVecWriterMatchesSqliteVec(t *testing.T) {
 	const dims = 8
 	steps := []vecStep{
@@ -38,6 +41,8 @@ func TestVecWriterMatchesSqliteVec(t *testing.T) {
 		{seq: 1, from: 2201, n: vecBulkMin - 1},
 		{seq: 2, from: 3001, n: 2100},
 		{seq: 1, from: 6001, n: 1000},
+		{seq: 3, from: 8001, n: vecChunkSlots}, // a chunk filled exactly
+		{seq: 3, from: 9101, n: vecBulkMin},    // and a new one begun after it
 	}
 	r := rand.New(rand.NewPCG(3, 4))
 	vecs := map[int64][]float32{}
@@ -71,8 +76,8 @@ func TestVecWriterMatchesSqliteVec(t *testing.T) {
 			checkVecKNN(t, db, dims, vecs, steps)
 		}
 	}
-	if len(dumps[0].chunks) != 6 || len(dumps[0].rowids) != len(vecs)-102 {
-		t.Fatalf("sqlite-vec's inserts left %d chunks and %d rowids, want 6 and %d", len(dumps[0].chunks), len(dumps[0].rowids), len(vecs)-102)
+	if len(dumps[0].chunks) != 8 || len(dumps[0].rowids) != len(vecs)-102 {
+		t.Fatalf("sqlite-vec's inserts left %d chunks and %d rowids, want 8 and %d", len(dumps[0].chunks), len(dumps[0].rowids), len(vecs)-102)
 	}
 	for _, c := range []struct {
 		table string
@@ -86,6 +91,41 @@ func TestVecWriterMatchesSqliteVec(t *testing.T) {
 		if !reflect.DeepEqual(c.a, c.b) {
 			t.Errorf("%s differs:\nsqlite-vec %v\nvecWriter  %v", c.table, c.a, c.b)
 		}
+	}
+}
+
+// A vecWriter whose chunk changed under it (here a delete through
+// sqlite-vec in the same transaction) fails instead of writing back the
+// bitmap it read.
+func TestVecWriterRefusesAChangedChunk(t *testing.T) {
+	const dims = 4
+	ctx := context.Background()
+	db := openVecDB(t, dims)
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	w := newVecWriter(ctx, tx, dims, 1)
+	for id := int64(1); id <= vecBulkMin; id++ {
+		if err := w.add(id, encodeVector([]float32{1, 0, 0, float32(id)})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.close(); err != nil {
+		t.Fatal(err)
+	}
+	w = newVecWriter(ctx, tx, dims, 1)
+	for id := int64(101); id <= 100+vecBulkMin; id++ {
+		if err := w.add(id, encodeVector([]float32{0, 1, 0, float32(id)})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM `+vecTable(dims)+` WHERE rowid = 3`); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.close(); err == nil || !strings.Contains(err.Error(), "changed while a bulk write filled it") {
+		t.Errorf("close after a delete in its chunk: %v", err)
 	}
 }
 
@@ -171,8 +211,8 @@ func dumpVecTables(t *testing.T, db *sql.DB, table string) vecTables {
 		return out
 	}
 	return vecTables{
-		chunks:   dump(fmt.Sprintf(`SELECT chunk_id, size, validity, rowids, partition00 FROM "%s_chunks" ORDER BY chunk_id`, table)),
-		rowids:   dump(fmt.Sprintf(`SELECT rowid, id, chunk_id, chunk_offset FROM "%s_rowids" ORDER BY rowid`, table)),
+		chunks:   dump(fmt.Sprintf(`SELECT * FROM "%s_chunks" ORDER BY chunk_id`, table)),
+		rowids:   dump(fmt.Sprintf(`SELECT rowid, * FROM "%s_rowids" ORDER BY rowid`, table)),
 		vectors:  dump(fmt.Sprintf(`SELECT _rowid_, rowid, vectors FROM "%s_vector_chunks00" ORDER BY _rowid_`, table)),
 		sequence: dump(`SELECT name, seq FROM sqlite_sequence ORDER BY name`),
 	}
