@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -94,12 +95,26 @@ func TestOwnVectorErrors(t *testing.T) {
 	ts := newTestServer(t)
 	none := str(obj(ts.do(t, "POST", "/v1/vector_store", ts.admin, map[string]any{"name": "n", "embedding_model": "none", "dimensions": 2}).must(t, 201)["collection"])["id"])
 	model := str(obj(ts.do(t, "POST", "/v1/vector_store", ts.admin, map[string]any{"name": "m", "embedding_model": "hash-64"}).must(t, 201)["collection"])["id"])
+	// A batch large enough to be checked on all cores names its first
+	// refused item.
+	var many []string
+	for i := range 200 {
+		v := `[1, 0]`
+		switch i {
+		case 37:
+			v = `[1, 0, 0]`
+		case 150:
+			v = `["x", 0]`
+		}
+		many = append(many, `{"content": "a", "vector": `+v+`}`)
+	}
 	for _, c := range []struct {
 		name, path string
 		body       string
 		status     int
 		param      string
 	}{
+		{"ErrLargeBatchFirst", "/v1/vector_store/" + none + "/items/batch", `{"items": [` + strings.Join(many, ", ") + `]}`, 400, "items[37].vector"},
 		{"ErrNoDimensions", "/v1/vector_store", `{"name": "x", "embedding_model": "none"}`, 400, "dimensions"},
 		{"ErrTooManyDimensions", "/v1/vector_store", `{"name": "x", "embedding_model": "none", "dimensions": 9000}`, 400, "dimensions"},
 		{"ErrModelDimensions", "/v1/vector_store", `{"name": "x", "embedding_model": "hash-64", "dimensions": 32}`, 400, "dimensions"},

@@ -8,8 +8,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/ragd/ragd"
@@ -263,22 +266,60 @@ func withVector(ni ragd.NewItem, v []float32) ragd.NewItem {
 	return ni
 }
 
+// withVectors gives each item with a vector (vectors[i] not nil) its
+// vector as one chunk (withVector), on all cores for a large batch: a
+// 60-word item's token count and its vector's scaling took about 10 us, a
+// tenth of a batch insert through the HTTP API. The error is the one of
+// the first item refused.
+func withVectors(col *ragd.Collection, items []ragd.NewItem, vectors []Vector, params []string) error {
+	errs := make([]error, len(items))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), (len(items)+vectorsPerWorker-1)/vectorsPerWorker) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(items) {
+					return
+				}
+				if vectors[i] == nil {
+					continue
+				}
+				v, err := vectors[i].unit(params[i]+"vector", col)
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				items[i] = withVector(items[i], v)
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// vectorsPerWorker is the fewest items that get a worker of their own in
+// withVectors.
+const vectorsPerWorker = 64
+
 // prepareItems gives each item its chunks and vectors: its own vector
 // (vectors[i], when set) as one chunk, or chunks of its content embedded
 // with the collection's model. It returns the tokens embedded.
 func (s *Service) prepareItems(ctx context.Context, col *ragd.Collection, items []ragd.NewItem, vectors []Vector, params []string) ([]ragd.NewItem, int, error) {
+	if err := withVectors(col, items, vectors, params); err != nil {
+		return nil, 0, err
+	}
 	var embedded []ragd.NewItem
 	var at []int
 	for i := range items {
 		if vectors[i] == nil {
 			embedded, at = append(embedded, items[i]), append(at, i)
-			continue
 		}
-		v, err := vectors[i].unit(params[i]+"vector", col)
-		if err != nil {
-			return nil, 0, err
-		}
-		items[i] = withVector(items[i], v)
 	}
 	if len(embedded) == 0 {
 		return items, 0, nil
