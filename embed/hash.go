@@ -3,11 +3,10 @@ package embed
 import (
 	"context"
 	"math"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"unicode"
+
+	"github.com/ragd/ragd/internal/par"
 )
 
 // Hash is the built-in deterministic "hash" model: feature-hashed word
@@ -40,25 +39,17 @@ func (h *Hash) Dimensions() int { return h.dims }
 // bounds chunks to a size that still retrieves well.
 func (h *Hash) MaxInputTokens() int { return 8192 }
 
-// Embed implements Embedder. Texts are embedded on all cores, each
-// worker taking the next text not yet taken.
+// Embed implements Embedder. Texts are embedded on all cores.
 func (h *Hash) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	out := make([][]float32, len(texts))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), (len(texts)+hashPerWorker-1)/hashPerWorker) {
-		wg.Go(func() {
-			var f hashFeatures
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(texts) || ctx.Err() != nil {
-					return
-				}
+	par.Each(len(texts), hashPerWorker, func() func(int) {
+		var f hashFeatures
+		return func(i int) {
+			if ctx.Err() == nil {
 				out[i] = h.embedOne(texts[i], &f)
 			}
-		})
-	}
-	wg.Wait()
+		}
+	})
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -2,21 +2,20 @@ package service
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
-	"runtime"
 	"slices"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/ingest"
+	"github.com/ragd/ragd/internal/par"
 )
 
 // Vectors a client brings (issue 13): items and searches may carry their
@@ -40,12 +39,11 @@ func (v *Vector) UnmarshalJSON(b []byte) error {
 		*v = nil
 		return nil
 	}
-	notArray := ragd.Invalid("vector", "vector must be an array of numbers, or a base64 string of little-endian float32s")
 	if len(b) >= 2 && b[0] == '"' {
 		return v.decodeBase64(b)
 	}
 	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' {
-		return notArray
+		return errNotVector()
 	}
 	out := make(Vector, 0, bytes.Count(b, []byte{','})+1)
 	rest := trimJSONSpace(b[1 : len(b)-1])
@@ -65,11 +63,17 @@ func (v *Vector) UnmarshalJSON(b []byte) error {
 			break
 		}
 		if rest = trimJSONSpace(rest[end+1:]); len(rest) == 0 {
-			return notArray // a trailing comma
+			return errNotVector() // a trailing comma
 		}
 	}
 	*v = out
 	return nil
+}
+
+// errNotVector is the error of a vector that is neither form, made only
+// when one is refused: every vector of a batch passes here.
+func errNotVector() error {
+	return ragd.Invalid("vector", "vector must be an array of numbers, or a base64 string of little-endian float32s")
 }
 
 // decodeBase64 reads b, a JSON string, as a vector in the format of
@@ -273,34 +277,20 @@ func withVector(ni ragd.NewItem, v []float32) ragd.NewItem {
 // the first item refused.
 func withVectors(col *ragd.Collection, items []ragd.NewItem, vectors []Vector, params []string) error {
 	errs := make([]error, len(items))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), (len(items)+vectorsPerWorker-1)/vectorsPerWorker) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(items) {
-					return
-				}
-				if vectors[i] == nil {
-					continue
-				}
-				v, err := vectors[i].unit(params[i]+"vector", col)
-				if err != nil {
-					errs[i] = err
-					continue
-				}
-				items[i] = withVector(items[i], v)
+	par.Each(len(items), vectorsPerWorker, func() func(int) {
+		return func(i int) {
+			if vectors[i] == nil {
+				return
 			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
+			v, err := vectors[i].unit(params[i]+"vector", col)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			items[i] = withVector(items[i], v)
 		}
-	}
-	return nil
+	})
+	return cmp.Or(errs...)
 }
 
 // vectorsPerWorker is the fewest items that get a worker of their own in
