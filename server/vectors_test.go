@@ -2,6 +2,9 @@ package server_test
 
 import (
 	"cmp"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -227,5 +230,55 @@ func TestQuantizedSearchThroughAPI(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// A batch large enough that the store writes its vectors into
+// sqlite-vec's chunks itself (store/vecwrite.go), in both formats: each
+// item is found first by its own vector, exactly and through the vector
+// cache, and an item deleted and one added after are seen as such.
+func TestOwnVectorsLargeBatch(t *testing.T) {
+	ts := newTestServer(t)
+	id := str(obj(ts.do(t, "POST", "/v1/vector_store", ts.admin, map[string]any{"name": "bulk", "embedding_model": "none", "dimensions": 8}).must(t, 201)["collection"])["id"])
+	r := rand.New(rand.NewPCG(2, 3))
+	vecs := make([][]float32, 300)
+	var items []any
+	for i := range vecs {
+		vecs[i] = make([]float32, 8)
+		for j := range vecs[i] {
+			vecs[i][j] = float32(r.NormFloat64())
+		}
+		var v any = vecs[i]
+		if i%2 == 1 {
+			raw := make([]byte, 32)
+			for j, x := range vecs[i] {
+				binary.LittleEndian.PutUint32(raw[4*j:], math.Float32bits(x))
+			}
+			v = base64.StdEncoding.EncodeToString(raw)
+		}
+		items = append(items, map[string]any{"content": fmt.Sprintf("item %d", i), "vector": v})
+	}
+	stored := list(ts.do(t, "POST", "/v1/vector_store/"+id+"/items/batch", ts.admin, map[string]any{"items": items}).must(t, 201)["items"])
+	first := func(v []float32, exact bool) string {
+		res := list(ts.do(t, "POST", "/v1/vector_store/"+id+"/search", ts.admin, map[string]any{"mode": "vector", "vector": v, "exact": exact, "top_k": 1}).must(t, 200)["results"])
+		if len(res) == 0 {
+			return ""
+		}
+		return str(obj(res[0])["content"])
+	}
+	for _, i := range []int{0, 1, 150, 299} {
+		for _, exact := range []bool{true, false} {
+			if got := first(vecs[i], exact); got != fmt.Sprintf("item %d", i) {
+				t.Errorf("item %d (exact %v): found %q first", i, exact, got)
+			}
+		}
+	}
+	ts.do(t, "DELETE", "/v1/vector_store/"+id+"/items/"+str(obj(stored[150])["id"]), ts.admin, nil).must(t, 200)
+	if got := first(vecs[150], false); got == "item 150" {
+		t.Errorf("a deleted item is still found")
+	}
+	ts.do(t, "POST", "/v1/vector_store/"+id+"/items", ts.admin, map[string]any{"content": "late", "vector": vecs[150]}).must(t, 201)
+	if got := first(vecs[150], false); got != "late" {
+		t.Errorf("the item added after the batch: found %q first", got)
 	}
 }

@@ -254,19 +254,10 @@ func checkVecKNN(t *testing.T, db *sql.DB, dims int, vecs map[int64][]float32, s
 			return 0
 		})
 		want = want[:k]
-		rows, err := db.Query(`SELECT rowid FROM `+vecTable(dims)+` WHERE embedding MATCH ? AND k = ? AND collection = ? ORDER BY distance`, encodeVector(q), k, seq)
+		got, err := queryColumn[int64](context.Background(), db, `SELECT rowid FROM `+vecTable(dims)+` WHERE embedding MATCH ? AND k = ? AND collection = ? ORDER BY distance`, encodeVector(q), k, seq)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, id)
-		}
-		rows.Close()
 		if !slices.Equal(got, want) {
 			t.Errorf("partition %d: sqlite-vec's KNN found %v, want %v", seq, got, want)
 		}
