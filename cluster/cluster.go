@@ -306,7 +306,11 @@ func (n *Node) setUp(ctx context.Context) error {
 			if _, err = n.restoreIfBehind(ctx); err == nil || errors.Is(err, errNoSnapshot) {
 				return err
 			}
-			restoreErr = err
+			if ctx.Err() == nil || restoreErr == nil {
+				// An attempt cut short by the deadline says only that;
+				// the one before it said why restoring failed.
+				restoreErr = err
+			}
 			n.log.Warn("restoring the latest snapshot failed; retrying", "err", err)
 		} else {
 			n.log.Info("waiting for the cluster to form", "err", err)
