@@ -85,12 +85,13 @@ func errNotVector() error {
 // A float32 that is not finite reads as itself, for unit to refuse by its
 // index.
 func (v *Vector) decodeBase64(b []byte) error {
-	// base64 needs no escapes: read the bytes between the quotes, and
-	// only a string with a backslash as JSON reads it (encoding/json's
-	// scan took most of the time).
+	// base64 needs no escapes: read the bytes between the quotes when
+	// they are plain (no escape, quote or control byte), and any other
+	// string as JSON reads it (encoding/json's scan took most of the
+	// time).
 	var text []byte
-	if b[len(b)-1] == '"' && bytes.IndexByte(b[1:len(b)-1], '\\') < 0 {
-		text = b[1 : len(b)-1]
+	if inner := b[1 : len(b)-1]; b[len(b)-1] == '"' && !slices.ContainsFunc(inner, func(c byte) bool { return c < 0x20 || c == '"' || c == '\\' }) {
+		text = inner
 	} else {
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
