@@ -256,8 +256,8 @@ func TestChunkPages(t *testing.T) {
 
 // A chunk carries the section of its first non-space byte, whether
 // sections change with pages, within a page, or span several chunks; a
-// section's start is where chunks are best cut, and no overlap reaches
-// back across it.
+// section's start ends a chunk of SectionMinTokens or more, and no overlap
+// reaches back across it.
 func TestChunkSections(t *testing.T) {
 	para := func(topic string, n int) string {
 		return fmt.Sprintf("\n\nThis paragraph is about %s. It is number %d and has a second sentence.", topic, n)
@@ -287,6 +287,20 @@ func TestChunkSections(t *testing.T) {
 			{Text: "Guide" + para("guides", 1) + para("guides", 2) + para("guides", 3), Section: "Guide"},
 			{Text: "\n\nWindows" + para("windows", 4) + para("windows", 5) + para("windows", 6), Section: "Guide > Windows"},
 		}, []string{"Guide", "Guide > Windows"}},
+		// Sections that would share a chunk each get their own once they
+		// hold SectionMinTokens (20 of 160) ...
+		{"SectionEndsChunk", Options{MaxTokens: 160}, []Segment{
+			{Text: "Install" + para("installing", 1) + para("installing", 2), Section: "Guide > Install"},
+			{Text: "\n\nOn Windows" + para("windows", 3) + para("windows", 4), Section: "Guide > Install > On Windows"},
+			{Text: "\n\nLicence" + para("licence", 5) + para("licence", 6), Section: "Guide > Licence"},
+		}, []string{"Guide > Install", "Guide > Install > On Windows", "Guide > Licence"}},
+		// ... and a shorter one, here a heading with nothing under it,
+		// shares the chunk of the section after it.
+		{"ShortSectionJoinsNext", Options{MaxTokens: 160}, []Segment{
+			{Text: "Guide", Section: "Guide"},
+			{Text: "\n\nInstall" + para("installing", 1) + para("installing", 2), Section: "Guide > Install"},
+			{Text: "\n\nLicence" + para("licence", 3) + para("licence", 4), Section: "Guide > Licence"},
+		}, []string{"Guide", "Guide > Licence"}},
 		// The overlap would start at the last sentence of the section before.
 		{"NoOverlapAcrossSections", Options{MaxTokens: 40, OverlapTokens: 20}, []Segment{
 			{Text: "Guide" + para("guides", 1) + para("guides", 2), Section: "Guide"},

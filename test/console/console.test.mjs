@@ -234,7 +234,7 @@ test('console', async (t) => {
     const row = page.locator('tr[data-name="manuals"]');
     await row.waitFor();
     const cells = await row.locator('td').allTextContents();
-    assert.deepEqual(cells.slice(0, 4), ['ragd-static', '2', '2', '44']);
+    assert.deepEqual(cells.slice(0, 4), ['ragd-static', '2', '2', '51']);
     await shot('collections');
     await page.setViewportSize({ width: 390, height: 844 });
     for (const [hash, heading, ready] of [['#/collections', 'Collections', 'tr[data-name="manuals"]'], ['#/search', 'Search', '#query'],
