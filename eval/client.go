@@ -215,6 +215,9 @@ func (c *client) search(ctx context.Context, collection, query, mode string, alp
 		Results []hit `json:"results"`
 	}
 	body := map[string]any{"input": query, "top_k": Cutoff, "mode": mode, "include_content": content}
+	if mode == HybridNoRerank {
+		body["mode"], body["rerank"] = "hybrid", map[string]string{"model": "none"}
+	}
 	if alpha != nil {
 		body["alpha"] = *alpha
 	}

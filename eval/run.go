@@ -12,8 +12,14 @@ import (
 	"github.com/ragd/ragd"
 )
 
-// Modes are ragd's search modes, in the order of the table.
-var Modes = []string{"vector", "keyword", "hybrid"}
+// HybridNoRerank is the pseudo-mode of a hybrid search that turns ragd's
+// default rerank off ("rerank": {"model": "none"}): the first stage
+// alone, to show what the rerank adds.
+const HybridNoRerank = "hybrid-norerank"
+
+// Modes are ragd's search modes and HybridNoRerank, in the order of
+// the table.
+var Modes = []string{"vector", "keyword", "hybrid", HybridNoRerank}
 
 // Config says which ragd to measure and how.
 type Config struct {
@@ -159,7 +165,7 @@ func runModel(ctx context.Context, c *client, cfg Config, model string, modes []
 	var out []Result
 	for _, mode := range modes {
 		alphas := []*float64{nil}
-		if mode == "hybrid" && len(cfg.Alphas) > 0 {
+		if (mode == "hybrid" || mode == HybridNoRerank) && len(cfg.Alphas) > 0 {
 			alphas = alphas[:0]
 			for i := range cfg.Alphas {
 				alphas = append(alphas, &cfg.Alphas[i])
@@ -258,7 +264,7 @@ func (res *Result) alpha() string {
 	switch {
 	case res.Alpha != nil:
 		return fmt.Sprintf("%.2f", *res.Alpha)
-	case res.Mode == "hybrid":
+	case res.Mode == "hybrid" || res.Mode == HybridNoRerank:
 		return "default"
 	default:
 		return "-"

@@ -31,6 +31,8 @@ type fakeRagd struct {
 	deleted []string
 	limited bool
 	alphas  []float64
+	// rerankOff counts the searches that turned the default rerank off.
+	rerankOff int
 }
 
 func (f *fakeRagd) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -93,6 +95,12 @@ func (f *fakeRagd) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		mode := body["mode"]
+		if rr, sent := body["rerank"]; sent {
+			if mode != "hybrid" || fmt.Sprint(rr) != "map[model:none]" {
+				f.t.Errorf("search mode %v sent rerank %v", mode, rr)
+			}
+			f.rerankOff++
+		}
 		if mode == "hybrid" {
 			alpha, sent := body["alpha"].(float64)
 			if !sent {
@@ -149,17 +157,21 @@ func TestRun(t *testing.T) {
 	}
 	bm25 := Score(BM25Ranks(pairs))
 	want := map[string]Metrics{
-		"vector":  Score([]int{3, 2, 1, 0, 0}),
-		"keyword": bm25,
-		"hybrid":  bm25,
+		"vector":       Score([]int{3, 2, 1, 0, 0}),
+		"keyword":      bm25,
+		"hybrid":       bm25,
+		HybridNoRerank: bm25,
 	}
-	if rep.Pairs != len(pairs) || rep.BM25.Metrics != bm25 || len(rep.Results) != 3 {
+	if rep.Pairs != len(pairs) || rep.BM25.Metrics != bm25 || len(rep.Results) != 4 {
 		t.Fatalf("report %+v", rep)
 	}
 	for _, res := range rep.Results {
 		if res.Model != "fake-embed" || res.Metrics != want[res.Mode] || res.Alpha != nil {
 			t.Errorf("%s/%s = %+v, want %+v", res.Model, res.Mode, res.Metrics, want[res.Mode])
 		}
+	}
+	if fake.rerankOff != len(pairs) {
+		t.Errorf("%d searches turned the rerank off, want one per question (%d)", fake.rerankOff, len(pairs))
 	}
 	if len(fake.deleted) != 1 || fake.deleted[0] != "vs_1" {
 		t.Errorf("deleted collections %v, want [vs_1]", fake.deleted)

@@ -63,8 +63,8 @@ type FileSearchTool struct {
 
 // RankingOptions are the ranking options of a file_search tool.
 type RankingOptions struct {
-	// Ranker is "auto", "none" or "default-2024-11-15"; ragd has one
-	// ranking (hybrid search), so each gives the same results.
+	// Ranker is "auto", "none" or "default-2024-11-15": "none" is ragd's
+	// hybrid search alone, the others add ragd's default rerank.
 	Ranker string `json:"ranker"`
 	// ScoreThreshold drops results scoring below it, 0..1.
 	ScoreThreshold *float64 `json:"score_threshold"`

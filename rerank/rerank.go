@@ -1,8 +1,8 @@
 // Package rerank orders documents by their relevance to a query with a
 // reranking (cross-encoder) model. It defines the Reranker interface, a
 // registry of the configured models, the "rerank" options of search and RAG
-// requests, and the providers: text-embeddings-inference's /rerank and
-// Cohere-compatible /rerank servers. ragd has no built-in reranker.
+// requests, the providers (text-embeddings-inference's /rerank and
+// Cohere-compatible /rerank servers) and the built-in reranker, Lite.
 package rerank
 
 import (
@@ -27,6 +27,38 @@ type Reranker interface {
 	// Ping checks that the provider answers and takes ragd's key, for
 	// GET /v1/health, without running the model; the error says why not.
 	Ping(ctx context.Context) error
+}
+
+// Blender is a reranker whose scores are blended with the search's own
+// ranking rather than replacing it: over the reranked candidates, each
+// result's score becomes (1-w) x its search score + w x its rerank score,
+// both min-max normalised over the candidates, with w = Blend(). A
+// cross-encoder is better alone; a small bi-encoder such as Lite adds to
+// the search what the search cannot read, and loses what it can.
+type Blender interface {
+	// Blend is w, in (0, 1].
+	Blend() float64
+}
+
+// Unwrapper is a reranker that wraps another (as the metrics do), so
+// BlendOf can see through it.
+type Unwrapper interface {
+	Unwrap() Reranker
+}
+
+// BlendOf returns the blend weight of r (see Blender), looking through
+// wrappers, or 0 when r replaces the ranking.
+func BlendOf(r Reranker) float64 {
+	for {
+		if b, ok := r.(Blender); ok {
+			return b.Blend()
+		}
+		u, ok := r.(Unwrapper)
+		if !ok {
+			return 0
+		}
+		r = u.Unwrap()
+	}
 }
 
 // Registry maps model names to rerankers. It is filled at start-up and
@@ -86,7 +118,8 @@ const DefaultCandidates = 50
 // Options are the "rerank" member of a search or RAG request: retrieve
 // Candidates results, rerank them with Model and keep the TopN best.
 type Options struct {
-	// Model is the rerank model; required.
+	// Model is the rerank model; required. "none" turns reranking off,
+	// the server's default rerank included.
 	Model string `json:"model"`
 	// TopN is how many results are returned; default the request's top_k.
 	TopN *int `json:"top_n"`
@@ -94,6 +127,14 @@ type Options struct {
 	// max(DefaultCandidates, TopN), capped at the search limit.
 	Candidates *int `json:"candidates"`
 }
+
+// NoModel is the model name that asks for no reranking, not even the
+// server's default (see Options.Off).
+const NoModel = "none"
+
+// Off reports whether the options ask for no reranking: "model": "none".
+// The other fields are then ignored.
+func (o *Options) Off() bool { return o.Model == NoModel }
 
 // Validate checks the options of a request whose top_k is topK and whose
 // searches return at most maxCandidates results, and fills in the

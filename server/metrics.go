@@ -171,6 +171,10 @@ func (t timedReranker) Rerank(ctx context.Context, query string, documents []str
 // Provider names the reranker's provider.
 func (t timedReranker) Provider() string { return t.provider }
 
+// Unwrap returns the timed reranker, so a search still blends the scores
+// of a rerank.Blender.
+func (t timedReranker) Unwrap() rerank.Reranker { return t.Reranker }
+
 // instrumentRerankers returns a registry of the same models whose Rerank
 // calls are timed.
 func (m *Metrics) instrumentRerankers(reg *rerank.Registry) *rerank.Registry {

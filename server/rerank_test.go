@@ -3,11 +3,17 @@ package server_test
 import (
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/embed/static"
+	"github.com/ragd/ragd/embed/uselite"
+	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/rag"
 	"github.com/ragd/ragd/rerank"
 	"github.com/ragd/ragd/rerank/reranktest"
@@ -517,4 +523,174 @@ func TestHealthRerankers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newDefaultRerankServer is a test server as ragd runs by default: the
+// default embedding model ragd-static beside hash, and the built-in
+// reranker as the default rerank of hybrid searches, and the vector store
+// routes of OpenAI's API.
+func newDefaultRerankServer(t *testing.T) *testServer {
+	t.Helper()
+	st, err := static.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := uselite.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := rerank.LiteCandidates
+	return serve(t, setup{svc: service.Config{
+		Embedders:     embed.NewRegistry(static.Name, st, embed.NewHash(384)),
+		Rerankers:     rerank.NewRegistry(rerank.NewLite(enc)),
+		DefaultRerank: &rerank.Options{Model: rerank.LiteName, Candidates: &n},
+	}, ingest: &ingest.Config{Workers: 1}}) // files, for OpenAI's vector store routes
+}
+
+// faqPassages are answers of a small FAQ, for the built-in reranker.
+var faqPassages = []string{
+	"Use the backup command: it copies the database to a file while the server keeps running.",
+	"The server listens on port 8080 unless the addr flag names another address.",
+	"Each collection records its embedding model; a model cannot be changed once items are stored.",
+	"Keys are created by an admin and belong to one workspace; a key of one workspace never sees another's collections.",
+	"Large uploads are refused with 413 when they exceed the file size limit, which a flag raises.",
+	"Search modes are vector, keyword and hybrid; hybrid fuses the two rankings.",
+	"Metrics are served in the Prometheus text format on the metrics route.",
+	"Webhooks tell your application when a file has been ingested or has failed.",
+	"To restore, stop the server and replace the data directory with the backup's contents.",
+	"Chunks are cut by tokens with an overlap, so a sentence at a boundary is found from either side.",
+	"The console is a web page for browsing collections and trying searches.",
+	"Rate limits answer 429 with a Retry-After header that says when to try again.",
+}
+
+func TestDefaultRerank(t *testing.T) {
+	ts := newDefaultRerankServer(t)
+	col := ts.collection(t, ts.admin, "faq")
+	for _, p := range faqPassages {
+		ts.item(t, ts.admin, col, p, nil)
+	}
+	const query = "How can I save a copy of my data and bring it back later?"
+	path := "/v1/vector_store/" + col + "/search"
+
+	// The oracle: the first stage's 30 candidates (the rerank turned off),
+	// their scores from the built-in reranker through /v1/rerank, blended
+	// two thirds search, one third rerank, each min-max normalised (the
+	// scores cross JSON as float32 values, hence the tolerance below).
+	plain := list(ts.do(t, "POST", path, ts.admin, map[string]any{"input": query, "top_k": rerank.LiteCandidates,
+		"rerank": map[string]any{"model": "none"}}).must(t, 200)["results"])
+	if len(plain) != len(faqPassages) {
+		t.Fatalf("the first stage found %d results, want all %d", len(plain), len(faqPassages))
+	}
+	docs := contentsOf(plain)
+	rr := list(ts.do(t, "POST", "/v1/rerank", ts.admin, map[string]any{"model": rerank.LiteName, "query": query, "documents": docs}).must(t, 200)["results"])
+	lite := make([]float64, len(docs))
+	for _, r := range rr {
+		lite[int(obj(r)["index"].(float64))] = obj(r)["relevance_score"].(float64)
+	}
+	own := make([]float64, len(plain))
+	for i, r := range plain {
+		if obj(r)["rerank_score"] != nil {
+			t.Fatalf("a search with rerank none has rerank_score: %v", r)
+		}
+		own[i] = obj(r)["score"].(float64)
+	}
+	own, lite = minMaxOf(own), minMaxOf(lite)
+	want := map[string]float64{}
+	order := append([]string(nil), docs...)
+	for i, d := range docs {
+		want[d] = 2.0/3*own[i] + 1.0/3*lite[i]
+	}
+	sort.SliceStable(order, func(i, j int) bool { return want[order[i]] > want[order[j]] })
+	if fmt.Sprint(order[:3]) == fmt.Sprint(docs[:3]) {
+		t.Fatalf("the blend keeps the first stage's top 3 %q: the test proves nothing", docs[:3])
+	}
+
+	got := list(ts.do(t, "POST", path, ts.admin, map[string]any{"input": query, "top_k": 3}).must(t, 200)["results"])
+	if fmt.Sprint(contentsOf(got)) != fmt.Sprint(order[:3]) {
+		t.Fatalf("default search %q, want the blended order %q", contentsOf(got), order[:3])
+	}
+	for _, r := range got {
+		r := obj(r)
+		if s, ok := r["rerank_score"].(float64); !ok || math.Abs(s-want[str(r["content"])]) > 1e-6 {
+			t.Errorf("%q: rerank_score %v, want the blend %v", r["content"], r["rerank_score"], want[str(r["content"])])
+		}
+	}
+	if !strings.Contains(str(obj(got[0])["content"]), "backup") {
+		t.Errorf("the reranked search put %q first, not a backup answer", obj(got[0])["content"])
+	}
+
+	t.Run("NotForOtherModesAndModels", func(t *testing.T) {
+		hash := str(obj(ts.do(t, "POST", "/v1/vector_store", ts.admin, map[string]any{"name": "h", "embedding_model": "hash"}).must(t, 201)["collection"])["id"])
+		ts.item(t, ts.admin, hash, faqPassages[0], nil)
+		for _, c := range []struct {
+			col  string
+			body map[string]any
+		}{
+			{col, map[string]any{"input": query, "mode": "keyword"}},
+			{col, map[string]any{"input": query, "mode": "vector"}},
+			{col, map[string]any{"input": query, "rerank": map[string]any{"model": "none", "top_n": 0}}},
+			{hash, map[string]any{"input": query}},
+		} {
+			res := list(ts.do(t, "POST", "/v1/vector_store/"+c.col+"/search", ts.admin, c.body).must(t, 200)["results"])
+			if len(res) == 0 || obj(res[0])["rerank_score"] != nil {
+				t.Errorf("%v in %s: results %v, want some, none reranked", c.body, c.col, res)
+			}
+		}
+	})
+
+	t.Run("Explicit", func(t *testing.T) {
+		// Named in the request, the built-in reranker reads top_n and
+		// candidates as any reranker does, and still blends.
+		res := list(ts.do(t, "POST", path, ts.admin, map[string]any{"input": query, "top_k": 3,
+			"rerank": map[string]any{"model": rerank.LiteName, "candidates": rerank.LiteCandidates}}).must(t, 200)["results"])
+		if fmt.Sprint(contentsOf(res)) != fmt.Sprint(order[:3]) {
+			t.Errorf("explicit rerank %q, want the default's %q", contentsOf(res), order[:3])
+		}
+	})
+
+	t.Run("OpenAIRanker", func(t *testing.T) {
+		// OpenAI's vector store search: ranker "none" is the first stage,
+		// "auto" (like no ranking_options) the blend, scored by it.
+		for _, c := range []struct {
+			ranker string
+			want   []string
+		}{{"none", docs[:3]}, {"auto", order[:3]}} {
+			b := ts.do(t, "POST", "/v1/vector_stores/"+col+"/search", ts.admin, map[string]any{"query": query, "max_num_results": 3,
+				"ranking_options": map[string]any{"ranker": c.ranker}}).must(t, 200)
+			var got []string
+			for _, r := range list(b["data"]) {
+				text := str(obj(list(obj(r)["content"])[0])["text"])
+				got = append(got, text)
+				if score := obj(r)["score"].(float64); c.ranker == "auto" && math.Abs(score-want[text]) > 1e-6 {
+					t.Errorf("ranker auto: %q scored %v, want the blend %v", text, score, want[text])
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Errorf("ranker %s: %q, want %q", c.ranker, got, c.want)
+			}
+		}
+	})
+
+	t.Run("Listed", func(t *testing.T) {
+		var found bool
+		for _, m := range list(ts.do(t, "GET", "/v1/models", ts.admin, nil).must(t, 200)["data"]) {
+			m := obj(m)
+			if m["id"] == rerank.LiteName {
+				found = m["type"] == "rerank" && m["owned_by"] == "ragd"
+			}
+		}
+		if !found {
+			t.Errorf("GET /v1/models does not list %s as a rerank model owned by ragd", rerank.LiteName)
+		}
+	})
+}
+
+// minMaxOf maps xs onto 0..1 by their least and greatest values.
+func minMaxOf(xs []float64) []float64 {
+	lo, hi := slices.Min(xs), slices.Max(xs)
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = (x - lo) / (hi - lo)
+	}
+	return out
 }

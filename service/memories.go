@@ -2,12 +2,12 @@ package service
 
 import (
 	"context"
-	"math"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/internal/vecmath"
 )
 
 // Memory of end users (x-user-id, seed 003): a chat or RAG request that
@@ -165,7 +165,7 @@ func (s *Service) SearchMemories(ctx context.Context, ws, user, query string, k 
 		if m.Model != emb.Name() || len(m.Vector) != len(q) {
 			continue // remembered under another default model
 		}
-		m.Score = cosine(q, m.Vector)
+		m.Score = vecmath.Cosine(q, m.Vector)
 		out = append(out, m)
 	}
 	// Best first; the newer of two equal memories first.
@@ -185,20 +185,6 @@ func (s *Service) SearchMemories(ctx context.Context, ws, user, query string, k 
 		out[i].Vector = nil
 	}
 	return out, nil
-}
-
-// cosine returns the cosine similarity of a and b.
-func cosine(a, b []float32) float64 {
-	var dot, na, nb float64
-	for i := range a {
-		dot += float64(a[i]) * float64(b[i])
-		na += float64(a[i]) * float64(a[i])
-		nb += float64(b[i]) * float64(b[i])
-	}
-	if na == 0 || nb == 0 {
-		return 0
-	}
-	return dot / math.Sqrt(na*nb)
 }
 
 // ForgetMemories deletes memory id of user of workspace ws, or with an

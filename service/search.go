@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/rag"
 	"github.com/ragd/ragd/rerank"
 	"github.com/ragd/ragd/tokenize"
@@ -35,7 +36,9 @@ type SearchRequest struct {
 
 // Search validates r and searches collection colID of workspace ws:
 // it embeds the query when the mode needs a vector and the request brings
-// none, and reranks when asked. A vector search needs the input or a
+// none, and reranks when asked, or with the default rerank
+// (Config.DefaultRerank) when a hybrid search of a collection of the
+// default model names no rerank model. A vector search needs the input or a
 // vector; keyword and hybrid search need the input. A hybrid search of a
 // collection without an embedding model and without a vector is a
 // keyword search. It returns the results and the tokens the models read.
@@ -52,7 +55,7 @@ func (s *Service) Search(ctx context.Context, ws, colID string, r SearchRequest)
 		return nil, nil, ragd.Invalid("vector", "a keyword search takes no vector; use mode vector or hybrid")
 	}
 	var rk *reranking
-	if r.Rerank != nil {
+	if r.Rerank != nil && !r.Rerank.Off() {
 		if err := r.Rerank.Validate(r.Param, q.TopK, ragd.MaxTopK); err != nil {
 			return nil, nil, err
 		}
@@ -90,12 +93,33 @@ func (s *Service) Search(ctx context.Context, ws, colID string, r SearchRequest)
 		q.Vector = vecs[0]
 		tokens = tokens.Add(col.EmbeddingModel, CountTokens(r.Input))
 	}
+	if r.Rerank == nil && (q.Mode == ragd.ModeHybrid || q.Mode == "") && col.EmbeddingModel == embed.DefaultModelName {
+		rk = s.defaultReranking(&q)
+	}
 	res, err := s.store.Search(ctx, ws, col.ID, q)
 	if err != nil || rk == nil {
 		return res, tokens, err
 	}
 	res, n, err := rk.apply(ctx, r.Input, res)
 	return res, tokens.Add(rk.model.Name(), n), err
+}
+
+// defaultReranking returns the default rerank step of a search (see
+// Config.DefaultRerank) and widens q to its candidates; nil when there is
+// none or its model is not available.
+func (s *Service) defaultReranking(q *ragd.SearchQuery) *reranking {
+	if s.defaultRerank == nil {
+		return nil
+	}
+	rr, err := s.rerankers.Get("", s.defaultRerank.Model)
+	if err != nil {
+		return nil
+	}
+	rk := &reranking{model: rr, topN: q.TopK}
+	if c := s.defaultRerank.Candidates; c != nil {
+		q.TopK = min(max(*c, q.TopK), ragd.MaxTopK)
+	}
+	return rk
 }
 
 // retriever searches the collections of one workspace for the RAG engine
@@ -131,14 +155,54 @@ func rank(ctx context.Context, rr rerank.Reranker, query string, docs []string) 
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	order := make([]int, len(docs))
 	tokens := CountTokens(query)
-	for i, d := range docs {
-		order[i] = i
+	for _, d := range docs {
 		tokens += CountTokens(d)
 	}
+	return byScore(scores), scores, tokens, nil
+}
+
+// byScore returns the indexes of scores, highest score first; ties keep
+// their input order.
+func byScore(scores []float64) []int {
+	order := make([]int, len(scores))
+	for i := range order {
+		order[i] = i
+	}
 	sort.SliceStable(order, func(a, b int) bool { return scores[order[a]] > scores[order[b]] })
-	return order, scores, tokens, nil
+	return order
+}
+
+// blended returns (1-w) x each result's search score + w x its rerank
+// score, both min-max normalised over res (see rerank.Blender).
+func blended(res []ragd.SearchResult, scores []float64, w float64) []float64 {
+	own := make([]float64, len(res))
+	for i, r := range res {
+		own[i] = r.Score
+	}
+	own, rr := minMax(own), minMax(scores)
+	out := make([]float64, len(res))
+	for i := range out {
+		out[i] = (1-w)*own[i] + w*rr[i]
+	}
+	return out
+}
+
+// minMax maps xs onto 0..1 by their least and greatest values; all 1 when
+// they are equal.
+func minMax(xs []float64) []float64 {
+	lo, hi := xs[0], xs[0]
+	for _, x := range xs {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = 1
+		if hi > lo {
+			out[i] = (x - lo) / (hi - lo)
+		}
+	}
+	return out
 }
 
 // reranking is the validated rerank step of one search: the model and
@@ -162,6 +226,10 @@ func (rk *reranking) apply(ctx context.Context, query string, res []ragd.SearchR
 	order, scores, tokens, err := rank(ctx, rk.model, query, docs)
 	if err != nil {
 		return nil, 0, err
+	}
+	if w := rerank.BlendOf(rk.model); w > 0 {
+		scores = blended(res, scores, w)
+		order = byScore(scores)
 	}
 	out := make([]ragd.SearchResult, 0, min(rk.topN, len(res)))
 	for _, idx := range order[:cap(out)] {

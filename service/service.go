@@ -90,6 +90,12 @@ type Config struct {
 	// Rerankers are the rerank models of /v1/rerank and of the rerank
 	// option of search and RAG; nil means none.
 	Rerankers *rerank.Registry
+	// DefaultRerank is the rerank step of every hybrid search (and RAG
+	// retrieval) of a collection of the default embedding model whose
+	// request names no rerank model: its Model and its Candidates (at
+	// least the request's top_k are read). Nil means none. A request opts
+	// out with "rerank": {"model": "none"}.
+	DefaultRerank *rerank.Options
 	// Ingester ingests uploaded files; nil means the service takes no
 	// files.
 	Ingester *ingest.Ingester
@@ -121,9 +127,11 @@ type Service struct {
 	write     Writer
 	embedders *embed.Registry
 	rerankers *rerank.Registry
-	ingester  *ingest.Ingester
-	chat      *rag.Router
-	media     *media.Router
+	// defaultRerank is Config.DefaultRerank.
+	defaultRerank *rerank.Options
+	ingester      *ingest.Ingester
+	chat          *rag.Router
+	media         *media.Router
 	// destinations are the addresses webhook URLs may name.
 	destinations webhook.Destinations
 	storageLimit int64
@@ -157,7 +165,7 @@ func New(cfg Config) *Service {
 		cfg.Logger = slog.Default()
 	}
 	return &Service{store: cfg.Store, write: cfg.Writer, embedders: cfg.Embedders, rerankers: cfg.Rerankers,
-		ingester: cfg.Ingester, chat: cfg.Chat, media: cfg.Media, destinations: cfg.WebhookDestinations, storageLimit: cfg.StorageLimit, clusterUsage: cfg.ClusterUsage, now: cfg.Now, log: cfg.Logger}
+		defaultRerank: cfg.DefaultRerank, ingester: cfg.Ingester, chat: cfg.Chat, media: cfg.Media, destinations: cfg.WebhookDestinations, storageLimit: cfg.StorageLimit, clusterUsage: cfg.ClusterUsage, now: cfg.Now, log: cfg.Logger}
 }
 
 // Embedders returns the embedding models, for /v1/embeddings, /v1/models

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/rag"
+	"github.com/ragd/ragd/rerank"
 )
 
 // MaxVectorStoreResults is the largest max_num_results of a vector store
@@ -33,8 +34,9 @@ const MaxAttachFiles = 500
 // DefaultVectorStoreResults is max_num_results when a search sets none.
 const DefaultVectorStoreResults = 10
 
-// rankers are the ranker values of ranking_options.
-// ragd has one ranking, its hybrid search, and uses it for each.
+// rankers are the ranker values of ranking_options: "none" is ragd's
+// hybrid search alone, the others add its default rerank (see
+// Config.DefaultRerank).
 var rankers = map[string]bool{"": true, "auto": true, "none": true, "default-2024-11-15": true}
 
 // VectorStoreQuery is a search of vector stores (collections) in OpenAI's
@@ -50,8 +52,8 @@ type VectorStoreQuery struct {
 	// Filters restricts the searched chunks by their attributes, in
 	// OpenAI's terms (ragd.ParseOpenAIFilter).
 	Filters json.RawMessage
-	// Ranking holds the ranker, which changes nothing (ragd ranks with
-	// its hybrid search whichever is named), and a score threshold.
+	// Ranking holds the ranker ("none" turns ragd's default rerank off;
+	// the others keep it) and a score threshold.
 	Ranking *rag.RankingOptions
 	// Param prefixes the field names of errors ("" for the search route,
 	// "tools[0]." for a tool).
@@ -87,6 +89,7 @@ func (s *Service) SearchVectorStores(ctx context.Context, ws string, ids []strin
 		return nil, nil, err
 	}
 	var threshold *float64
+	var rr *rerank.Options
 	if o := q.Ranking; o != nil {
 		if !rankers[o.Ranker] {
 			return nil, nil, ragd.Invalid(q.Param+"ranking_options.ranker", `ranker must be "auto", "none" or "default-2024-11-15", got %q`, o.Ranker)
@@ -95,6 +98,9 @@ func (s *Service) SearchVectorStores(ctx context.Context, ws string, ids []strin
 			return nil, nil, ragd.Invalid(q.Param+"ranking_options.score_threshold", "score_threshold must be between 0 and 1, got %v", *th)
 		}
 		threshold = o.ScoreThreshold
+		if o.Ranker == rerank.NoModel {
+			rr = &rerank.Options{Model: rerank.NoModel}
+		}
 	}
 	if len(ids) == 0 {
 		return nil, nil, ragd.Invalid(q.Param+"vector_store_ids", "name at least one vector store to search")
@@ -127,12 +133,16 @@ func (s *Service) SearchVectorStores(ctx context.Context, ws string, ids []strin
 		}
 		for _, text := range queries {
 			res, n, err := s.Search(ctx, ws, col.ID, SearchRequest{Input: text, Query: ragd.SearchQuery{Mode: ragd.ModeHybrid,
-				TopK: limit, Filter: filter, ScoreThreshold: threshold}})
+				TopK: limit, Filter: filter, ScoreThreshold: threshold}, Rerank: rr})
 			tokens = tokens.Merge(n)
 			if err != nil {
 				return nil, tokens, err
 			}
 			for _, r := range res {
+				if r.RerankScore != nil {
+					// OpenAI's results have one score, the ranker's.
+					r.Score = *r.RerankScore
+				}
 				if old, ok := best[r.ID]; !ok || r.Score > old.Source.Score {
 					best[r.ID] = VectorStoreResult{CollectionID: col.ID, Source: r}
 				}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/embed/uselite"
 	"github.com/ragd/ragd/media"
 	"github.com/ragd/ragd/rag"
 	"github.com/ragd/ragd/rerank"
@@ -75,10 +76,16 @@ func retriesOr(n *int) int {
 	return *n
 }
 
-// rerankers builds the rerank models of the config file and of
-// RAGD_RERANK_BASE_URL, RAGD_RERANK_TYPE, RAGD_RERANK_API_KEY and
-// RAGD_RERANK_MODELS.
+// rerankers builds the rerank models: the built-in one, then those of the
+// config file and of RAGD_RERANK_BASE_URL, RAGD_RERANK_TYPE,
+// RAGD_RERANK_API_KEY and RAGD_RERANK_MODELS (one of which may take the
+// built-in's name and replace it).
 func rerankers(fc *fileConfig) (*rerank.Registry, error) {
+	enc, err := uselite.New()
+	if err != nil {
+		return nil, err
+	}
+	out := []rerank.Reranker{rerank.NewLite(enc)}
 	providers := fc.Rerank.Providers
 	if base := os.Getenv("RAGD_RERANK_BASE_URL"); base != "" {
 		p := rerankProviderConfig{Name: "env", Type: os.Getenv("RAGD_RERANK_TYPE"), BaseURL: base}
@@ -90,7 +97,6 @@ func rerankers(fc *fileConfig) (*rerank.Registry, error) {
 		}
 		providers = append(providers, p)
 	}
-	var out []rerank.Reranker
 	for _, p := range providers {
 		key, err := providerKey("rerank", p.Name, p.APIKeyEnv, "RAGD_RERANK_API_KEY")
 		if err != nil {

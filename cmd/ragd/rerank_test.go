@@ -1,14 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/ragd/ragd/rerank"
 	"github.com/ragd/ragd/rerank/reranktest"
 )
 
@@ -146,5 +149,49 @@ func TestREADMERerankExample(t *testing.T) {
 		if r["document"].(map[string]any)["text"] != docs[i] || len(r) != len(wantResults[0].(map[string]any)) {
 			t.Errorf("result %v does not have the README's shape with the text of document %d", r, i)
 		}
+	}
+}
+
+// The built-in reranker is the default rerank of hybrid searches of
+// ragd-static collections; --default-rerank (RAGD_DEFAULT_RERANK) names
+// another or none, and a model that does not exist stops the server.
+func TestDefaultRerankFlag(t *testing.T) {
+	for _, c := range []struct {
+		setting  string
+		reranked bool
+	}{{"", true}, {"none", false}} {
+		t.Run("Setting"+c.setting, func(t *testing.T) {
+			env := map[string]string{"RAGD_ADMIN_KEY": "admin-secret-key-5"}
+			if c.setting != "" {
+				env["RAGD_DEFAULT_RERANK"] = c.setting
+			}
+			url, _, stop := startMain(t, t.TempDir(), env)
+			defer stop()
+			st, b := apiCall(t, "POST", url+"/v1/vector_store", "admin-secret-key-5", map[string]any{"name": "kb"})
+			if st != 201 {
+				t.Fatalf("create: %d %v", st, b)
+			}
+			col := b["collection"].(map[string]any)["id"].(string)
+			for _, text := range []string{"Back up the database with the backup command.", "Zebras have stripes."} {
+				if st, b := apiCall(t, "POST", url+"/v1/vector_store/"+col+"/items", "admin-secret-key-5", map[string]any{"content": text}); st != 201 {
+					t.Fatalf("add: %d %v", st, b)
+				}
+			}
+			st, b = apiCall(t, "POST", url+"/v1/vector_store/"+col+"/search", "admin-secret-key-5", map[string]any{"input": "how to back up"})
+			res, _ := b["results"].([]any)
+			if st != 200 || len(res) == 0 {
+				t.Fatalf("search: %d %v", st, b)
+			}
+			if _, got := res[0].(map[string]any)["rerank_score"]; got != c.reranked {
+				t.Errorf("RAGD_DEFAULT_RERANK=%q: first result %v, reranked %v", c.setting, res[0], c.reranked)
+			}
+		})
+	}
+	m := NewMain(io.Discard, io.Discard)
+	if err := m.ParseFlags([]string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--default-rerank", "nope"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "--default-rerank") || !strings.Contains(err.Error(), rerank.LiteName) {
+		t.Errorf("--default-rerank nope: %v, want an error naming the flag and the available models", err)
 	}
 }

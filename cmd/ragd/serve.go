@@ -19,6 +19,7 @@ import (
 	"github.com/ragd/ragd/ingest"
 	"github.com/ragd/ragd/media"
 	"github.com/ragd/ragd/rag"
+	"github.com/ragd/ragd/rerank"
 	"github.com/ragd/ragd/server"
 	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/store"
@@ -49,6 +50,9 @@ type Main struct {
 	KeywordMemory int64
 	// Config is the optional config file listing model providers.
 	Config string
+	// DefaultRerank is the rerank model of hybrid searches of collections
+	// of the default embedding model that name none; "none" for none.
+	DefaultRerank string
 	// MaxRerankDocuments and MaxRerankBytes limit one /v1/rerank call.
 	MaxRerankDocuments int
 	MaxRerankBytes     int64
@@ -86,6 +90,8 @@ func (m *Main) ParseFlags(args []string) error {
 		"bytes of keyword postings kept in memory for ranking; a collection beyond it is ranked by FTS5, slower; 0 for FTS5 always (env RAGD_KEYWORD_MEMORY)")
 	fs.Int64Var(&m.MaxFileBytes, "max-file-bytes", int64(envInt("RAGD_MAX_FILE_BYTES", ingest.DefaultMaxFileBytes)), "largest uploaded file, in bytes (env RAGD_MAX_FILE_BYTES)")
 	fs.StringVar(&m.Config, "config", envOr("RAGD_CONFIG", ""), "optional YAML file listing chat (and speech, transcription, image, video, music), embedding and rerank providers (env RAGD_CONFIG)")
+	fs.StringVar(&m.DefaultRerank, "default-rerank", envOr("RAGD_DEFAULT_RERANK", rerank.LiteName),
+		"rerank model of every hybrid search and RAG retrieval of a "+embed.DefaultModelName+" collection whose request names none (it reads the first 30 results); none to turn it off (env RAGD_DEFAULT_RERANK)")
 	fs.IntVar(&m.MaxRerankDocuments, "max-rerank-documents", envInt("RAGD_MAX_RERANK_DOCUMENTS", server.DefaultMaxRerankDocuments), "most documents in one /v1/rerank call (env RAGD_MAX_RERANK_DOCUMENTS)")
 	fs.Int64Var(&m.MaxRerankBytes, "max-rerank-bytes", int64(envInt("RAGD_MAX_RERANK_BYTES", server.DefaultMaxRerankBytes)), "largest query plus documents of one /v1/rerank call, in bytes (env RAGD_MAX_RERANK_BYTES)")
 	fs.StringVar(&m.LogLevel, "log-level", envOr("RAGD_LOG_LEVEL", "info"), "debug, info, warn or error (env RAGD_LOG_LEVEL)")
@@ -269,6 +275,13 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	scfg := service.Config{Store: st, Writer: writer, Chat: chat, Media: mediaModels, WebhookDestinations: ops.Webhooks.Destinations,
 		StorageLimit: m.StorageLimitBytes, Embedders: reg, Rerankers: rr, Ingester: ing, Logger: log}
+	if m.DefaultRerank != rerank.NoModel {
+		if _, err := rr.Get("default-rerank", m.DefaultRerank); err != nil {
+			return fmt.Errorf("--default-rerank: %w", err)
+		}
+		n := rerank.LiteCandidates
+		scfg.DefaultRerank = &rerank.Options{Model: m.DefaultRerank, Candidates: &n}
+	}
 	if node != nil {
 		scfg.ClusterUsage = node
 	}

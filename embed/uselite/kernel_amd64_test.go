@@ -3,6 +3,8 @@ package uselite
 import (
 	"context"
 	"testing"
+
+	"github.com/ragd/ragd/internal/vecmath"
 )
 
 // TestEmbedEveryKernel embeds every n-th sentence of the golden corpus
@@ -45,7 +47,7 @@ func TestEmbedEveryKernel(t *testing.T) {
 			}
 			worst := 2.0
 			for i, c := range cases {
-				cos := cosine(got[i], c.vector(t))
+				cos := vecmath.Cosine(got[i], c.vector(t))
 				if cos < 0.999 {
 					t.Errorf("cosine(%q) = %.6f, want >= 0.999", c.Text, cos)
 				}

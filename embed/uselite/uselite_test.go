@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/internal/vecmath"
 )
 
 // weightsSHA256 pins uselite.bin as models/uselite/convert.js writes it
@@ -55,16 +56,6 @@ func (c goldenCase) vector(t testing.TB) []float32 {
 		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 	}
 	return v
-}
-
-func cosine(a, b []float32) float64 {
-	var dot, na, nb float64
-	for i := range a {
-		dot += float64(a[i]) * float64(b[i])
-		na += float64(a[i]) * float64(a[i])
-		nb += float64(b[i]) * float64(b[i])
-	}
-	return dot / math.Sqrt(na*nb)
 }
 
 func model(t testing.TB) *Model {
@@ -110,7 +101,7 @@ func TestEmbedParity(t *testing.T) {
 	}
 	worst, worstText := 2.0, ""
 	for i, c := range cases {
-		cos := cosine(got[i], c.vector(t))
+		cos := vecmath.Cosine(got[i], c.vector(t))
 		if cos < 0.999 {
 			t.Errorf("cosine(%q) = %.6f, want >= 0.999", c.Text, cos)
 		}
@@ -133,7 +124,7 @@ func TestEmbedSingleMatchesBatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cos := cosine(one[0], batch[i]); cos < 0.999999 {
+		if cos := vecmath.Cosine(one[0], batch[i]); cos < 0.999999 {
 			t.Errorf("%q alone vs in a batch: cosine %.7f", text, cos)
 		}
 	}
@@ -203,7 +194,7 @@ func TestEmbedEmptyIsPoolBias(t *testing.T) {
 	for k := range want {
 		want[k] /= float32(math.Sqrt(sq))
 	}
-	if cos := cosine(got[0], want); cos < 0.999999 {
+	if cos := vecmath.Cosine(got[0], want); cos < 0.999999 {
 		t.Fatalf("empty text: cosine to normalised tanh(bias) = %.7f", cos)
 	}
 }
@@ -218,7 +209,7 @@ func TestEmbedSemantics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	related, unrelated := cosine(v[0], v[1]), cosine(v[0], v[2])
+	related, unrelated := vecmath.Cosine(v[0], v[1]), vecmath.Cosine(v[0], v[2])
 	if related <= unrelated+0.1 {
 		t.Fatalf("related pair %.3f not clearly above unrelated pair %.3f", related, unrelated)
 	}
