@@ -33,6 +33,12 @@ type SearchQuery struct {
 	Mode string
 	// TopK is the number of results wanted.
 	TopK int
+	// PoolTopK, when set, is the top_k a hybrid search sizes the head of
+	// each ranking it fuses by (4 x PoolTopK, at least 40, at least TopK);
+	// 0 means TopK. A default rerank that reads more results than the
+	// request asked for keeps the request's top_k here, so that its first
+	// stage ranks and scores exactly as the same search without it.
+	PoolTopK int
 	// ScoreThreshold drops results scoring below it, when set.
 	ScoreThreshold *float64
 	// Filter restricts the searched chunks, when set.

@@ -81,7 +81,7 @@ func ParseRAGRequest(body []byte) (*RAGRequest, error) {
 	if err := r.Retrieval.Query().ValidateIn("retrieval."); err != nil {
 		return nil, err
 	}
-	if r.Retrieval.Rerank != nil {
+	if r.Retrieval.Rerank != nil && !r.Retrieval.Rerank.Off() {
 		if err := r.Retrieval.Rerank.Validate("retrieval.rerank", r.Retrieval.TopK, ragd.MaxTopK); err != nil {
 			return nil, err
 		}

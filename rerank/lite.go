@@ -2,6 +2,7 @@ package rerank
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -54,8 +55,9 @@ type Lite struct {
 }
 
 var (
-	_ Reranker = (*Lite)(nil)
-	_ Blender  = (*Lite)(nil)
+	_ Reranker  = (*Lite)(nil)
+	_ Blender   = (*Lite)(nil)
+	_ Excerpter = (*Lite)(nil)
 )
 
 // NewLite returns the built-in reranker over enc.
@@ -79,6 +81,9 @@ func (l *Lite) Ping(context.Context) error { return nil }
 // Blend implements Blender.
 func (l *Lite) Blend() float64 { return LiteBlend }
 
+// Excerpt implements Excerpter: the reranker reads a document's Lead.
+func (l *Lite) Excerpt(doc string) string { return Lead(doc) }
+
 // Rerank implements Reranker: cosine similarities in -1..1, one per
 // document, from the query's vector and each document's lead's (cached).
 func (l *Lite) Rerank(ctx context.Context, query string, documents []string) ([]float64, error) {
@@ -100,8 +105,10 @@ func (l *Lite) Rerank(ctx context.Context, query string, documents []string) ([]
 		return nil, err
 	}
 	for j, i := range missing {
-		vecs[i] = out[j+1]
-		l.cache.Add(leads[i], out[j+1])
+		// A copy: the encoder's vectors of one call may share an array,
+		// which a cached slice would keep whole.
+		vecs[i] = slices.Clone(out[j+1])
+		l.cache.Add(leads[i], vecs[i])
 	}
 	scores := make([]float64, len(documents))
 	for i, v := range vecs {

@@ -40,25 +40,50 @@ type Blender interface {
 	Blend() float64
 }
 
+// Excerpter is a reranker that reads only part of each document; usage
+// counts that part.
+type Excerpter interface {
+	// Excerpt returns what the reranker reads of doc.
+	Excerpt(doc string) string
+}
+
 // Unwrapper is a reranker that wraps another (as the metrics do), so
-// BlendOf can see through it.
+// BlendOf and ExcerptOf can see through it.
 type Unwrapper interface {
 	Unwrap() Reranker
+}
+
+// as returns r, or the first reranker it wraps, as a T.
+func as[T any](r Reranker) (T, bool) {
+	for {
+		if t, ok := r.(T); ok {
+			return t, true
+		}
+		u, ok := r.(Unwrapper)
+		if !ok {
+			var zero T
+			return zero, false
+		}
+		r = u.Unwrap()
+	}
 }
 
 // BlendOf returns the blend weight of r (see Blender), looking through
 // wrappers, or 0 when r replaces the ranking.
 func BlendOf(r Reranker) float64 {
-	for {
-		if b, ok := r.(Blender); ok {
-			return b.Blend()
-		}
-		u, ok := r.(Unwrapper)
-		if !ok {
-			return 0
-		}
-		r = u.Unwrap()
+	if b, ok := as[Blender](r); ok {
+		return b.Blend()
 	}
+	return 0
+}
+
+// ExcerptOf returns what r reads of doc (see Excerpter), looking through
+// wrappers: all of it unless r says otherwise.
+func ExcerptOf(r Reranker, doc string) string {
+	if e, ok := as[Excerpter](r); ok {
+		return e.Excerpt(doc)
+	}
+	return doc
 }
 
 // Registry maps model names to rerankers. It is filled at start-up and

@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -526,10 +527,10 @@ func TestHealthRerankers(t *testing.T) {
 }
 
 // newDefaultRerankServer is a test server as ragd runs by default: the
-// default embedding model ragd-static beside hash, and the built-in
-// reranker as the default rerank of hybrid searches, and the vector store
-// routes of OpenAI's API.
-func newDefaultRerankServer(t *testing.T) *testServer {
+// default embedding model ragd-static beside hash, the built-in reranker
+// and the vector store routes of OpenAI's API. The default rerank is the
+// built-in one, or the first of others, which are registered too.
+func newDefaultRerankServer(t *testing.T, others ...rerank.Reranker) *testServer {
 	t.Helper()
 	st, err := static.New()
 	if err != nil {
@@ -540,10 +541,14 @@ func newDefaultRerankServer(t *testing.T) *testServer {
 		t.Fatal(err)
 	}
 	n := rerank.LiteCandidates
+	def := &rerank.Options{Model: rerank.LiteName, Candidates: &n}
+	if len(others) > 0 {
+		def.Model = others[0].Name()
+	}
 	return serve(t, setup{svc: service.Config{
 		Embedders:     embed.NewRegistry(static.Name, st, embed.NewHash(384)),
-		Rerankers:     rerank.NewRegistry(rerank.NewLite(enc)),
-		DefaultRerank: &rerank.Options{Model: rerank.LiteName, Candidates: &n},
+		Rerankers:     rerank.NewRegistry(append(others, rerank.NewLite(enc))...),
+		DefaultRerank: def,
 	}, ingest: &ingest.Config{Workers: 1}}) // files, for OpenAI's vector store routes
 }
 
@@ -638,6 +643,20 @@ func TestDefaultRerank(t *testing.T) {
 		}
 	})
 
+	t.Run("VectorOnlyOptOut", func(t *testing.T) {
+		// A vector search by vector alone needs no input, "none" or not.
+		emb := list(ts.do(t, "POST", "/v1/embeddings", ts.admin, map[string]any{"model": static.Name, "input": query}).must(t, 200)["data"])
+		vec := obj(emb[0])["embedding"]
+		for _, body := range []map[string]any{
+			{"vector": vec, "mode": "vector"},
+			{"vector": vec, "mode": "vector", "rerank": map[string]any{"model": "none"}},
+		} {
+			if res := list(ts.do(t, "POST", path, ts.admin, body).must(t, 200)["results"]); len(res) == 0 {
+				t.Errorf("%v found nothing", body["rerank"])
+			}
+		}
+	})
+
 	t.Run("Explicit", func(t *testing.T) {
 		// Named in the request, the built-in reranker reads top_n and
 		// candidates as any reranker does, and still blends.
@@ -671,6 +690,65 @@ func TestDefaultRerank(t *testing.T) {
 		}
 	})
 
+	t.Run("RAG", func(t *testing.T) {
+		// RAG retrieval is reranked the same way, and opts out the same way
+		// (the other fields of a "none" are not checked).
+		for _, c := range []struct {
+			retrieval map[string]any
+			want      []string
+		}{
+			{map[string]any{"top_k": 3}, order[:3]},
+			{map[string]any{"top_k": 3, "rerank": map[string]any{"model": "none", "top_n": 0}}, docs[:3]},
+		} {
+			b := ts.do(t, "POST", "/v1/chat/completions/RAG", ts.admin, map[string]any{"collection": col, "model": "ragd-extractive",
+				"messages": []map[string]string{{"role": "user", "content": query}}, "retrieval": c.retrieval}).must(t, 200)
+			if got := contentsOf(list(b["sources"])); fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Errorf("retrieval %v: sources %q, want %q", c.retrieval, got, c.want)
+			}
+		}
+	})
+
+	t.Run("Usage", func(t *testing.T) {
+		// The default rerank is part of the search: only the query's
+		// embedding is counted. Named, the reranker counts the query and
+		// what it reads of each candidate, its lead.
+		leads := countTokens(query)
+		for _, d := range docs {
+			leads += countTokens(rerank.Lead(d))
+		}
+		for _, c := range []struct {
+			name string
+			path string
+			body map[string]any
+			want int
+		}{
+			{"Default", path, map[string]any{"input": query, "top_k": 3}, countTokens(query)},
+			{"Named", path, map[string]any{"input": query, "top_k": 3, "rerank": map[string]any{"model": rerank.LiteName}}, countTokens(query) + leads},
+			{"Endpoint", "/v1/rerank", map[string]any{"model": rerank.LiteName, "query": query, "documents": docs}, leads},
+		} {
+			b := ts.do(t, "POST", c.path, ts.admin, c.body).must(t, 200)
+			if u := obj(b["usage"]); u["prompt_tokens"] != float64(c.want) {
+				t.Errorf("%s: usage %v, want %d prompt tokens", c.name, u, c.want)
+			}
+		}
+	})
+
+	t.Run("OpenAIThreshold", func(t *testing.T) {
+		// A reranked result's score is the blend, and score_threshold
+		// bounds it too.
+		b := ts.do(t, "POST", "/v1/vector_stores/"+col+"/search", ts.admin, map[string]any{"query": query,
+			"ranking_options": map[string]any{"score_threshold": 0.5}}).must(t, 200)
+		res := list(b["data"])
+		if len(res) == 0 || len(res) == len(faqPassages) {
+			t.Fatalf("score_threshold 0.5 kept %d of %d results", len(res), len(faqPassages))
+		}
+		for _, r := range res {
+			if score := obj(r)["score"].(float64); score < 0.5 {
+				t.Errorf("a result scored %v under the threshold 0.5", score)
+			}
+		}
+	})
+
 	t.Run("Listed", func(t *testing.T) {
 		var found bool
 		for _, m := range list(ts.do(t, "GET", "/v1/models", ts.admin, nil).must(t, 200)["data"]) {
@@ -693,4 +771,106 @@ func minMaxOf(xs []float64) []float64 {
 		out[i] = (x - lo) / (hi - lo)
 	}
 	return out
+}
+
+// Past the default's 30 candidates (top_k 40) every result is reranked,
+// and below them the first stage ranks and scores as the same search with
+// the rerank off: its heads are sized by the request's top_k, not the
+// reranker's candidates.
+func TestDefaultRerankDepth(t *testing.T) {
+	ts := newDefaultRerankServer(t)
+	col := ts.collection(t, ts.admin, "gpl")
+	data, err := os.ReadFile("../rag/testdata/gpl-3.0.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	words := strings.Fields(string(data))
+	for i := range 60 {
+		ts.item(t, ts.admin, col, strings.Join(words[i*40:i*40+40], " "), nil)
+	}
+	const query = "may I distribute modified versions of the program?"
+	path := "/v1/vector_store/" + col + "/search"
+	search := func(topK int, rr map[string]any) []any {
+		body := map[string]any{"input": query, "top_k": topK}
+		if rr != nil {
+			body["rerank"] = rr
+		}
+		return list(ts.do(t, "POST", path, ts.admin, body).must(t, 200)["results"])
+	}
+	none := map[string]any{"model": "none"}
+
+	scores := func(res []any) map[string]float64 {
+		m := map[string]float64{}
+		for _, r := range res {
+			m[str(obj(r)["id"])] = obj(r)["score"].(float64)
+		}
+		return m
+	}
+	plain10 := scores(search(10, none))
+	shared := 0
+	for id, s := range scores(search(5, nil)) {
+		if want, ok := plain10[id]; ok {
+			shared++
+			if math.Abs(s-want) > 1e-6 { // float32 keyword scores, summed in another order
+				t.Errorf("chunk %s: score %v reranked, %v without: the first stage changed", id, s, want)
+			}
+		}
+	}
+	if shared == 0 {
+		t.Fatal("the reranked top 5 shares no chunk with the plain top 10")
+	}
+
+	deep := search(40, nil)
+	plain := search(40, none)
+	if len(deep) != 40 || len(plain) != 40 {
+		t.Fatalf("%d and %d results, want 40", len(deep), len(plain))
+	}
+	rr := list(ts.do(t, "POST", "/v1/rerank", ts.admin, map[string]any{"model": rerank.LiteName, "query": query, "documents": contentsOf(plain)}).must(t, 200)["results"])
+	lite := make([]float64, len(plain))
+	for _, r := range rr {
+		lite[int(obj(r)["index"].(float64))] = obj(r)["relevance_score"].(float64)
+	}
+	own := make([]float64, len(plain))
+	for i, r := range plain {
+		own[i] = obj(r)["score"].(float64)
+	}
+	own, lite = minMaxOf(own), minMaxOf(lite)
+	want := map[string]float64{}
+	for i, r := range plain {
+		want[str(obj(r)["id"])] = 2.0/3*own[i] + 1.0/3*lite[i]
+	}
+	for i, r := range deep {
+		r := obj(r)
+		got, ok := r["rerank_score"].(float64)
+		if !ok || math.Abs(got-want[str(r["id"])]) > 1e-6 {
+			t.Fatalf("result %d: rerank_score %v, want the blend %v", i, r["rerank_score"], want[str(r["id"])])
+		}
+		if i > 0 && got > obj(deep[i-1])["rerank_score"].(float64) {
+			t.Fatalf("result %d scores above the one before it", i)
+		}
+	}
+}
+
+// A default rerank that fails (here a remote model that refuses the
+// request) leaves the search in its own order instead of failing it.
+func TestDefaultRerankFallsBack(t *testing.T) {
+	fake := reranktest.New(t, reranktest.Cohere, zebraFirst, reranktest.Reply{Status: 400, Body: `{"message":"no"}`})
+	remote, err := rerank.NewCohere(fake.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := newDefaultRerankServer(t, remote)
+	col := ts.collection(t, ts.admin, "faq")
+	for _, p := range faqPassages {
+		ts.item(t, ts.admin, col, p, nil)
+	}
+	path := "/v1/vector_store/" + col + "/search"
+	plain := list(ts.do(t, "POST", path, ts.admin, map[string]any{"input": "how do I back up", "top_k": 3, "rerank": map[string]any{"model": "none"}}).must(t, 200)["results"])
+	got := list(ts.do(t, "POST", path, ts.admin, map[string]any{"input": "how do I back up", "top_k": 3}).must(t, 200)["results"])
+	if len(fake.Requests()) != 1 {
+		t.Fatalf("the remote reranker got %d requests, want 1", len(fake.Requests()))
+	}
+	if fmt.Sprint(contentsOf(got)) != fmt.Sprint(contentsOf(plain)) || obj(got[0])["rerank_score"] != nil {
+		t.Errorf("after a failed default rerank: %v, want the plain search %v", got, plain)
+	}
 }

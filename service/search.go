@@ -47,7 +47,7 @@ func (s *Service) Search(ctx context.Context, ws, colID string, r SearchRequest)
 	if err := q.Validate(); err != nil {
 		return nil, nil, err
 	}
-	textless := r.Vector != nil && q.Mode == ragd.ModeVector && r.Rerank == nil
+	textless := r.Vector != nil && q.Mode == ragd.ModeVector && (r.Rerank == nil || r.Rerank.Off())
 	if strings.TrimSpace(r.Input) == "" && !textless {
 		return nil, nil, ragd.Invalid("input", "input is required: the text to search for")
 	}
@@ -100,12 +100,20 @@ func (s *Service) Search(ctx context.Context, ws, colID string, r SearchRequest)
 	if err != nil || rk == nil {
 		return res, tokens, err
 	}
-	res, n, err := rk.apply(ctx, r.Input, res)
-	return res, tokens.Add(rk.model.Name(), n), err
+	out, n, err := rk.apply(ctx, r.Input, res)
+	switch {
+	case !rk.byDefault:
+		tokens = tokens.Add(rk.model.Name(), n)
+	case err != nil && ctx.Err() == nil:
+		s.log.Warn("the default rerank failed; the search answers in its own order", "model", rk.model.Name(), "error", err)
+		return res[:min(len(res), rk.topN)], tokens, nil
+	}
+	return out, tokens, err
 }
 
 // defaultReranking returns the default rerank step of a search (see
-// Config.DefaultRerank) and widens q to its candidates; nil when there is
+// Config.DefaultRerank) and widens q to its candidates, keeping the
+// first stage's pools those of the request's top_k; nil when there is
 // none or its model is not available.
 func (s *Service) defaultReranking(q *ragd.SearchQuery) *reranking {
 	if s.defaultRerank == nil {
@@ -115,8 +123,9 @@ func (s *Service) defaultReranking(q *ragd.SearchQuery) *reranking {
 	if err != nil {
 		return nil
 	}
-	rk := &reranking{model: rr, topN: q.TopK}
+	rk := &reranking{model: rr, topN: q.TopK, byDefault: true}
 	if c := s.defaultRerank.Candidates; c != nil {
+		q.PoolTopK = q.TopK
 		q.TopK = min(max(*c, q.TopK), ragd.MaxTopK)
 	}
 	return rk
@@ -139,8 +148,9 @@ func (r retriever) Retrieve(ctx context.Context, collection, query string, o rag
 
 // Rerank scores docs against query with the rerank model named model. It
 // returns the document indexes best first (ties keep their input order),
-// the scores in input order and the tokens read: the query and every
-// document, counted like embedding input.
+// the scores in input order and the tokens read: the query and what the
+// model reads of every document (rerank.ExcerptOf), counted like
+// embedding input.
 func (s *Service) Rerank(ctx context.Context, model, query string, docs []string) (string, []int, []float64, int, error) {
 	rr, err := s.rerankers.Get("model", model)
 	if err != nil {
@@ -157,7 +167,7 @@ func rank(ctx context.Context, rr rerank.Reranker, query string, docs []string) 
 	}
 	tokens := CountTokens(query)
 	for _, d := range docs {
-		tokens += CountTokens(d)
+		tokens += CountTokens(rerank.ExcerptOf(rr, d))
 	}
 	return byScore(scores), scores, tokens, nil
 }
@@ -210,6 +220,10 @@ func minMax(xs []float64) []float64 {
 type reranking struct {
 	model rerank.Reranker
 	topN  int
+	// byDefault marks the server's default rerank, which is part of the
+	// search rather than a model the request asked for: its tokens are
+	// not counted, and when it fails the search answers in its own order.
+	byDefault bool
 }
 
 // apply reorders res (with their content) by the model's relevance to

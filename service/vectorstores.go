@@ -140,8 +140,11 @@ func (s *Service) SearchVectorStores(ctx context.Context, ws string, ids []strin
 			}
 			for _, r := range res {
 				if r.RerankScore != nil {
-					// OpenAI's results have one score, the ranker's.
-					r.Score = *r.RerankScore
+					// OpenAI's results have one score, the ranker's, which
+					// the threshold bounds too.
+					if r.Score = *r.RerankScore; threshold != nil && r.Score < *threshold {
+						continue
+					}
 				}
 				if old, ok := best[r.ID]; !ok || r.Score > old.Source.Score {
 					best[r.ID] = VectorStoreResult{CollectionID: col.ID, Source: r}

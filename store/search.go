@@ -63,7 +63,7 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q ragd.SearchQuery
 		// Each ranking contributes its head; a deeper head lets a chunk
 		// that is second-best in both rankings win. The two run at once:
 		// FTS5 ranks on its own connections while the vector scan runs.
-		n := max(q.TopK*4, 40)
+		n := max(cmp.Or(q.PoolTopK, q.TopK)*4, 40, q.TopK)
 		var vc, kc []candidate
 		var kerr error
 		var wg sync.WaitGroup

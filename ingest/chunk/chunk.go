@@ -138,6 +138,9 @@ type Chunker struct {
 	start    int64
 	// carry is text written but not yet tokenized.
 	carry string
+	// sectionScan is how far sectionEnd has looked, in toks, without
+	// finding a section start.
+	sectionScan int
 	// toks are the tokens from start on.
 	toks []token
 	// marks are the changes of page or section, the first at or before
@@ -357,14 +360,23 @@ func (c *Chunker) cut(eof bool) {
 }
 
 // sectionEnd returns the first section start among the known tokens
-// where the chunk starting at toks[0] ends (one with at least
-// SectionMinTokens tokens and at most MaxTokens), or -1.
+// where the chunk starting at toks[0] ends, or -1: one at most MaxTokens
+// in and, when the chunk begins a section or the document, at least
+// SectionMinTokens in. A chunk that begins inside a section (after a cut
+// for size) ends at the next section start however near, so that the next
+// section's text never goes under this one's name.
 func (c *Chunker) sectionEnd() int {
-	for b := c.opts.SectionMinTokens(); b < len(c.toks) && b <= c.opts.MaxTokens; b++ {
+	lo := 1
+	if c.index == 0 || c.toks[0].prio == prioSection {
+		lo = c.opts.SectionMinTokens()
+	}
+	b := max(lo, c.sectionScan)
+	for ; b < len(c.toks) && b <= c.opts.MaxTokens; b++ {
 		if c.toks[b].prio == prioSection {
 			return b
 		}
 	}
+	c.sectionScan = b
 	return -1
 }
 
@@ -476,6 +488,7 @@ func (c *Chunker) markAt(off int64) mark {
 func (c *Chunker) advance(s int) {
 	c.start = c.tokStart(s)
 	c.toks = c.toks[s:]
+	c.sectionScan = max(0, c.sectionScan-s)
 	keep := max(c.bufStart, c.start-lookback)
 	c.buf = c.buf[keep-c.bufStart:]
 	c.bufStart = keep

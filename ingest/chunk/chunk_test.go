@@ -301,6 +301,14 @@ func TestChunkSections(t *testing.T) {
 			{Text: "\n\nInstall" + para("installing", 1) + para("installing", 2), Section: "Guide > Install"},
 			{Text: "\n\nLicence" + para("licence", 3) + para("licence", 4), Section: "Guide > Licence"},
 		}, []string{"Guide", "Guide > Licence"}},
+		// A chunk that begins inside a section, after a cut for size, ends
+		// at the next section start however near: section A's last
+		// paragraph (17 tokens, under 25) is a chunk of its own rather
+		// than B's text going under A's name.
+		{"TailOfACutSection", Options{MaxTokens: 200}, []Segment{
+			{Text: "A" + strings.Repeat(para("alpha", 1), 12), Section: "A"},
+			{Text: "\n\nB" + para("beta", 2) + para("beta", 3), Section: "B"},
+		}, []string{"A", "A", "B"}},
 		// The overlap would start at the last sentence of the section before.
 		{"NoOverlapAcrossSections", Options{MaxTokens: 40, OverlapTokens: 20}, []Segment{
 			{Text: "Guide" + para("guides", 1) + para("guides", 2), Section: "Guide"},
