@@ -197,6 +197,14 @@ func (r *DocReport) WriteTable(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	modes := map[string]Ranking{}
+	for _, res := range r.Results {
+		modes[res.Mode] = res.Ranking
+	}
+	hybrid, ok1 := modes["hybrid"]
+	if plain, ok2 := modes[HybridNoRerank]; ok1 && ok2 {
+		writeRerankGain(w, r.Model, hybrid, plain)
+	}
 	_, err := fmt.Fprintf(w, "(%d questions in %d files, %d chunks, ingest %s, top_k %d; %d answers' first sentences not in their file's text)\n",
 		r.Pairs, r.Docs, r.Chunks, r.Ingest.Round(time.Millisecond), Cutoff, r.Unfound)
 	return err

@@ -246,8 +246,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	fmt.Fprintf(tw, "BM25 (in-process baseline)\t-\t-\t%s\t-\t-\t\n", rankingCells(r.BM25, r.BM25))
 	fmt.Fprintf(tw, "(%d questions, top_k %d)\t\t\t\t\t\t\t\t\t\n", r.Pairs, Cutoff)
-	if err := tw.Flush(); err != nil || r.ParaphraseBM25 == nil {
+	if err := tw.Flush(); err != nil {
 		return err
+	}
+	r.writeRerankGains(w, func(res Result) Ranking { return res.Ranking })
+	if r.ParaphraseBM25 == nil {
+		return nil
 	}
 	fmt.Fprintf(w, "\nParaphrased questions (no content word of the original; relevant: the original's answer)\n\n")
 	fmt.Fprintf(tw, "model\tmode\talpha\t%s\t\n", rankingHeader)
@@ -256,7 +260,35 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	fmt.Fprintf(tw, "BM25 (in-process baseline)\t-\t-\t%s\t\n", rankingCells(*r.ParaphraseBM25, *r.ParaphraseBM25))
 	fmt.Fprintf(tw, "(%d paraphrases, top_k %d)\t\t\t\t\t\t\t\n", len(r.ParaphraseBM25.Ranks), Cutoff)
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	r.writeRerankGains(w, func(res Result) Ranking { return *res.Paraphrase })
+	return nil
+}
+
+// writeRerankGains prints, for each model measured both in hybrid and in
+// HybridNoRerank at ragd's default alpha, what the default rerank adds to
+// the ranking of pick.
+func (r *Report) writeRerankGains(w io.Writer, pick func(Result) Ranking) {
+	plain := map[string]Ranking{}
+	for _, res := range r.Results {
+		if res.Mode == HybridNoRerank && res.Alpha == nil {
+			plain[res.Model] = pick(res)
+		}
+	}
+	for _, res := range r.Results {
+		if p, ok := plain[res.Model]; ok && res.Mode == "hybrid" && res.Alpha == nil {
+			writeRerankGain(w, res.Model, pick(res), p)
+		}
+	}
+}
+
+// writeRerankGain prints the difference of nDCG@10 between hybrid search
+// with and without the default rerank, with its paired 95% interval.
+func writeRerankGain(w io.Writer, model string, hybrid, plain Ranking) {
+	fmt.Fprintf(w, "%s: the default rerank adds %+.3f nDCG@10 %s (hybrid - %s, paired)\n", model,
+		hybrid.NDCG10-plain.NDCG10, DiffCI(hybrid.Gains(), plain.Gains()).format("%+.3f"), HybridNoRerank)
 }
 
 // alpha is the alpha column of the result's row.

@@ -180,7 +180,8 @@ func TestRun(t *testing.T) {
 	if err := rep.WriteTable(&buf); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"nDCG@10", "alpha", "fake-embed", "vector", fmt.Sprintf("%.3f", want["vector"].NDCG10), "BM25", fmt.Sprintf("%.3f", bm25.NDCG10), "hybrid  default"} {
+	for _, s := range []string{"nDCG@10", "alpha", "fake-embed", "vector", fmt.Sprintf("%.3f", want["vector"].NDCG10), "BM25", fmt.Sprintf("%.3f", bm25.NDCG10), "hybrid  default",
+		"fake-embed: the default rerank adds +0.000 nDCG@10 [+0.000, +0.000] (hybrid - hybrid-norerank, paired)"} {
 		if !strings.Contains(buf.String(), s) {
 			t.Errorf("table lacks %q:\n%s", s, buf.String())
 		}

@@ -128,7 +128,8 @@ func TestTasks(t *testing.T) {
 			}
 		}
 		var buf strings.Builder
-		if err := rep.WriteTable(&buf); err != nil || !strings.Contains(buf.String(), "BM25 over 2 windows") {
+		if err := rep.WriteTable(&buf); err != nil || !strings.Contains(buf.String(), "BM25 over 2 windows") ||
+			!strings.Contains(buf.String(), "hash: the default rerank adds +0.000 nDCG@10") {
 			t.Errorf("table %v:\n%s", err, buf.String())
 		}
 	})
