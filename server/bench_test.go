@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -216,11 +218,11 @@ func benchBatch(r *rand.Rand, text []string, dims, n int) []ragd.NewItem {
 
 // benchServer serves st's API on a loopback httptest server for the
 // benchmark's duration and returns a function that POSTs a JSON body to
-// a path with the admin key.
+// a path with the admin key, which no rate limit holds back.
 func benchServer(b *testing.B, st *store.Store) func(path string, body []byte) (*http.Response, error) {
 	const key = "bench-admin-key-0123456789abcdef"
 	s := New(service.New(service.Config{Store: st, Embedders: embed.NewRegistry(embed.HashModelName, embed.NewHash(embed.HashDimensions))}),
-		Config{AdminKey: key, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Config{AdminKey: key, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Ops: OpsConfig{DefaultTier: &Tier{Name: "unlimited"}}})
 	ts := httptest.NewServer(s.Handler())
 	b.Cleanup(ts.Close)
 	client := ts.Client()
@@ -318,5 +320,121 @@ func BenchmarkHTTPInsert(b *testing.B) {
 			b.ReportMetric(rate(spent[i][0], n), name+"-chunks/s")
 			b.ReportMetric(rate(spent[i][1], n/10), name+"-last-tenth-chunks/s")
 		}
+	}
+}
+
+// BenchmarkHTTPInsertHash measures a bulk load with the built-in hash
+// model embedding the text (batches of 1000 items of 60 words, one chunk
+// each, up to RAGD_BENCH_INSERT chunks, default 100,000) through the HTTP
+// API, with one request in flight and with two, as a bulk loader keeps
+// them: while one batch is written, the next is embedded. The peer is the
+// store's own write speed in the same run: the same batches, embedded
+// beforehand, inserted in process. Each rate is reported over the whole
+// load and over its last tenth.
+func BenchmarkHTTPInsertHash(b *testing.B) {
+	const dims, per = embed.HashDimensions, 1000
+	n := 100_000
+	if v, err := strconv.Atoi(os.Getenv("RAGD_BENCH_INSERT")); err == nil && v >= 10*per {
+		n = v
+	}
+	ctx := context.Background()
+	text := benchText(b)
+	hashCollection := func() (*store.Store, *ragd.Collection) {
+		st := storetest.MustOpen(b)
+		return st, storetest.CreateCollection(b, st, &ragd.Collection{Workspace: ragd.DefaultWorkspace, Name: "bench",
+			EmbeddingModel: embed.HashModelName, Dimensions: dims, Chunking: ragd.Chunking{MaxTokens: 512, OverlapTokens: 64}})
+	}
+	for range b.N {
+		b.StopTimer()
+		r := rand.New(rand.NewPCG(7, 8))
+		bodies := make([][]byte, n/per)
+		for i := range bodies {
+			items := make([]map[string]any, per)
+			for j := range items {
+				items[j] = map[string]any{"content": benchDoc(r, text, 60), "metadata": map[string]any{"n": r.IntN(1000)}}
+			}
+			bodies[i], _ = json.Marshal(map[string]any{"items": items})
+		}
+		b.StartTimer()
+		for _, loaders := range []int{1, 2} {
+			st, col := hashCollection()
+			post := benchServer(b, st)
+			var done atomic.Int64
+			var lastTenth time.Time
+			var mu sync.Mutex
+			var failed error
+			next := make(chan []byte)
+			var wg sync.WaitGroup
+			start := time.Now()
+			for range loaders {
+				wg.Go(func() {
+					for body := range next {
+						resp, err := post("/v1/vector_store/"+col.ID+"/items/batch", body)
+						if err == nil {
+							msg, _ := io.ReadAll(resp.Body)
+							resp.Body.Close()
+							if resp.StatusCode != http.StatusCreated {
+								err = fmt.Errorf("batch insert: status %d: %s", resp.StatusCode, msg)
+							}
+						}
+						mu.Lock()
+						if err != nil && failed == nil {
+							failed = err
+						}
+						if done.Add(per) == int64(n-n/10) {
+							lastTenth = time.Now()
+						}
+						mu.Unlock()
+					}
+				})
+			}
+			for _, body := range bodies {
+				next <- body
+			}
+			close(next)
+			wg.Wait()
+			if failed != nil {
+				b.Fatal(failed)
+			}
+			end := time.Now()
+			b.ReportMetric(float64(n)/end.Sub(start).Seconds(), fmt.Sprintf("http-%d-in-flight-chunks/s", loaders))
+			b.ReportMetric(float64(n/10)/end.Sub(lastTenth).Seconds(), fmt.Sprintf("http-%d-in-flight-last-tenth-chunks/s", loaders))
+		}
+
+		// The peer: the store alone, the vectors computed beforehand.
+		b.StopTimer()
+		st, col := hashCollection()
+		emb := embed.NewHash(dims)
+		r = rand.New(rand.NewPCG(7, 8))
+		batches := make([][]ragd.NewItem, n/per)
+		for i := range batches {
+			batch := benchBatch(r, text, dims, per)
+			texts := make([]string, len(batch))
+			for j := range batch {
+				texts[j] = batch[j].Content
+			}
+			vecs, err := emb.Embed(ctx, texts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for j := range batch {
+				batch[j].Chunks[0].Vector = vecs[j]
+			}
+			batches[i] = batch
+		}
+		b.StartTimer()
+		start := time.Now()
+		var tenth time.Time
+		for i, batch := range batches {
+			if i == len(batches)-len(batches)/10 {
+				tenth = time.Now()
+			}
+			if _, err := st.InsertItems(ctx, ragd.DefaultWorkspace, col.ID, storetest.Stamp(batch)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		end := time.Now()
+		b.ReportMetric(float64(n)/end.Sub(start).Seconds(), "in-process-vectors-given-chunks/s")
+		b.ReportMetric(float64(n/10)/end.Sub(tenth).Seconds(), "in-process-vectors-given-last-tenth-chunks/s")
 	}
 }
