@@ -156,20 +156,21 @@ func (s *Service) Rerank(ctx context.Context, model, query string, docs []string
 	if err != nil {
 		return "", nil, nil, 0, err
 	}
-	order, scores, tokens, err := rank(ctx, rr, query, docs)
-	return rr.Name(), order, scores, tokens, err
-}
-
-func rank(ctx context.Context, rr rerank.Reranker, query string, docs []string) ([]int, []float64, int, error) {
 	scores, err := rr.Rerank(ctx, query, docs)
 	if err != nil {
-		return nil, nil, 0, err
+		return "", nil, nil, 0, err
 	}
+	return rr.Name(), byScore(scores), scores, readTokens(rr, query, docs), nil
+}
+
+// readTokens counts what rr reads: the query and its excerpt of each
+// document (rerank.ExcerptOf).
+func readTokens(rr rerank.Reranker, query string, docs []string) int {
 	tokens := CountTokens(query)
 	for _, d := range docs {
 		tokens += CountTokens(rerank.ExcerptOf(rr, d))
 	}
-	return byScore(scores), scores, tokens, nil
+	return tokens
 }
 
 // byScore returns the indexes of scores, highest score first; ties keep
@@ -228,7 +229,7 @@ type reranking struct {
 
 // apply reorders res (with their content) by the model's relevance to
 // query, keeps the topN best with their rerank_score, and returns them
-// with the tokens the model read.
+// with the tokens the model read (none counted for the default rerank).
 func (rk *reranking) apply(ctx context.Context, query string, res []ragd.SearchResult) ([]ragd.SearchResult, int, error) {
 	if len(res) == 0 {
 		return res, 0, nil
@@ -237,19 +238,22 @@ func (rk *reranking) apply(ctx context.Context, query string, res []ragd.SearchR
 	for i, r := range res {
 		docs[i] = r.Content
 	}
-	order, scores, tokens, err := rank(ctx, rk.model, query, docs)
+	scores, err := rk.model.Rerank(ctx, query, docs)
 	if err != nil {
 		return nil, 0, err
 	}
 	if w := rerank.BlendOf(rk.model); w > 0 {
 		scores = blended(res, scores, w)
-		order = byScore(scores)
 	}
 	out := make([]ragd.SearchResult, 0, min(rk.topN, len(res)))
-	for _, idx := range order[:cap(out)] {
+	for _, idx := range byScore(scores)[:cap(out)] {
 		r := res[idx]
 		r.RerankScore = &scores[idx]
 		out = append(out, r)
+	}
+	tokens := 0
+	if !rk.byDefault {
+		tokens = readTokens(rk.model, query, docs)
 	}
 	return out, tokens, nil
 }
