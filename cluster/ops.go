@@ -1,16 +1,16 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"reflect"
 
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/internal/vecmath"
 	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/store"
 )
@@ -57,27 +57,22 @@ func init() {
 		if v.IsNil() {
 			return e.EncodeNil()
 		}
-		vec := v.Interface().([]float32)
-		b := make([]byte, 4*len(vec))
-		for i, f := range vec {
-			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
-		}
-		return e.EncodeBytes(b)
+		return e.EncodeBytes(vecmath.Bytes(v.Interface().([]float32)))
 	}, func(d *msgpack.Decoder, v reflect.Value) error {
-		b, err := d.DecodeBytes()
+		n, err := d.DecodeBytesLen()
 		if err != nil {
 			return err
 		}
-		if b == nil {
+		if n < 0 {
 			v.SetZero()
 			return nil
 		}
-		if len(b)%4 != 0 {
-			return fmt.Errorf("cluster: a vector of %d bytes", len(b))
+		if n%4 != 0 {
+			return fmt.Errorf("cluster: a vector of %d bytes", n)
 		}
-		vec := make([]float32, len(b)/4)
-		for i := range vec {
-			vec[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+		vec, err := vecmath.ReadFloats(n/4, d.ReadFull)
+		if err != nil {
+			return err
 		}
 		v.Set(reflect.ValueOf(vec))
 		return nil
@@ -108,13 +103,62 @@ func encodeOp(id, method string, args []any) ([]byte, error) {
 	return msgpack.Marshal(&o)
 }
 
-// decodeOp decodes an op written by encodeOp.
+// decodeOp decodes an op written by encodeOp. Its arguments are slices of
+// b, not copies: msgpack's RawMessage decoding copies an argument into a
+// buffer grown as it reads, which for an op of 500 items cost more than
+// the rest of decoding them (BenchmarkCluster's profile,
+// docs/benchmarks.md). b must not change while the op is in use.
 func decodeOp(b []byte) (*op, error) {
 	o := &op{}
-	if err := msgpack.Unmarshal(b, o); err != nil {
+	if err := decodeOpFields(b, o); err != nil {
 		return nil, fmt.Errorf("cluster: decoding an op: %w", err)
 	}
 	return o, nil
+}
+
+// decodeOpFields reads the op struct's msgpack map from b into o, field by
+// field as msgpack.Unmarshal would, keys it does not know skipped.
+func decodeOpFields(b []byte, o *op) error {
+	r := bytes.NewReader(b) // an io.ByteScanner: the decoder reads it directly, so r.Len() is its position
+	d := msgpack.NewDecoder(r)
+	fields, err := d.DecodeMapLen()
+	if err != nil {
+		return err
+	}
+	for range fields {
+		key, err := d.DecodeString()
+		if err != nil {
+			return err
+		}
+		switch key {
+		case "id":
+			o.ID, err = d.DecodeString()
+		case "m":
+			o.Method, err = d.DecodeString()
+		case "a":
+			var n int
+			if n, err = d.DecodeArrayLen(); err != nil || n < 0 {
+				break
+			}
+			o.Args = make([]msgpack.RawMessage, n)
+			for i := range o.Args {
+				start := len(b) - r.Len()
+				if err = d.Skip(); err != nil {
+					break
+				}
+				o.Args[i] = b[start : len(b)-r.Len() : len(b)-r.Len()]
+			}
+		default:
+			err = d.Skip()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if r.Len() != 0 {
+		return fmt.Errorf("%d bytes after the op", r.Len())
+	}
+	return nil
 }
 
 // errUnknownOp is returned for an op this build does not know: written by

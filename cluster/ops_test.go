@@ -3,6 +3,7 @@ package cluster
 import (
 	"math"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -42,5 +43,69 @@ func TestOpArgumentsRoundTrip(t *testing.T) {
 				t.Errorf("round trip:\n got %#v\nwant %#v", got, tc.in)
 			}
 		})
+	}
+}
+
+// TestDecodeOp checks decodeOp against msgpack's own decoding of the op
+// struct, which it replaces: the same ID, method and arguments byte for
+// byte, keys it does not know skipped, and damaged ops refused.
+func TestDecodeOp(t *testing.T) {
+	items := []ragd.NewItem{{ID: "item_1", Created: 7, Content: "c", Chunks: []ragd.Chunk{{Content: "c", Tokens: 1, Vector: []float32{0.5, -1, 2}}}}}
+	b, err := encodeOp("n1-1", "InsertItems", []any{"ws", "col_1", items})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An op from a newer build, with a field this one does not know.
+	type newer struct {
+		ID     string               `msgpack:"id"`
+		Extra  map[string]any       `msgpack:"x"`
+		Method string               `msgpack:"m"`
+		Args   []msgpack.RawMessage `msgpack:"a"`
+	}
+	var plain op
+	if err := msgpack.Unmarshal(b, &plain); err != nil {
+		t.Fatal(err)
+	}
+	withExtra, err := msgpack.Marshal(newer{ID: plain.ID, Extra: map[string]any{"k": []any{1, "v"}}, Method: plain.Method, Args: plain.Args})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noArgs, err := msgpack.Marshal(op{ID: "n1-2", Method: "TouchCollection"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{{"Op", b}, {"UnknownField", withExtra}, {"NoArguments", noArgs}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var want op
+			if err := msgpack.Unmarshal(tc.data, &want); err != nil {
+				t.Fatal(err)
+			}
+			got, err := decodeOp(tc.data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(*got, want) {
+				t.Errorf("decodeOp:\n got %#v\nwant %#v", *got, want)
+			}
+		})
+	}
+	got, err := decodeOp(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back []ragd.NewItem
+	if err := msgpack.Unmarshal(got.Args[2], &back); err != nil || !reflect.DeepEqual(back, items) {
+		t.Errorf("items decoded from the op's argument: %#v, %v; want %#v", back, err, items)
+	}
+	for _, bad := range []struct {
+		name string
+		data []byte
+	}{{"Truncated", b[:len(b)-3]}, {"TrailingBytes", append(slices.Clone(b), 0xc0)}, {"NotAMap", []byte{0x93, 0x01, 0x02, 0x03}}, {"Empty", nil}} {
+		if o, err := decodeOp(bad.data); err == nil {
+			t.Errorf("%s: decodeOp = %#v, want an error", bad.name, o)
+		}
 	}
 }

@@ -2,15 +2,14 @@ package server
 
 import (
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
-	"math"
 	"net/http"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
+	"github.com/ragd/ragd/internal/vecmath"
 	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/tokenize"
 )
@@ -133,9 +132,5 @@ func (s *Server) handleEmbeddings(c echo.Context) error {
 
 // base64Vector encodes v as OpenAI's base64 format: little-endian float32.
 func base64Vector(v []float32) string {
-	b := make([]byte, 4*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
-	}
-	return base64.StdEncoding.EncodeToString(b)
+	return base64.StdEncoding.EncodeToString(vecmath.Bytes(v))
 }

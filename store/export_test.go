@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/internal/vecmath"
 	"github.com/ragd/ragd/store/scopedfts"
 )
 
@@ -30,7 +31,7 @@ func (s *Store) SqliteVecSearch(ctx context.Context, ws, colID string, v []float
 		return 0, err
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT rowid, distance FROM `+vecTable(c.Dimensions)+` WHERE embedding MATCH ? AND k = ? AND collection = ? ORDER BY distance`,
-		encodeVector(v), k, seq)
+		vecmath.Bytes(v), k, seq)
 	if err != nil {
 		return 0, err
 	}

@@ -3,11 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"fmt"
-	"math"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/internal/vecmath"
 )
 
 // itemVisible holds for items added directly and items of completed
@@ -156,7 +155,7 @@ func (w *chunkWriter) insertChunks(ctx context.Context, itemID string, chunks []
 				Message: fmt.Sprintf("vector has %d dimensions but collection %s (model %s) stores %d",
 					len(ch.Vector), w.col.ID, w.col.EmbeddingModel, w.col.Dimensions)}
 		}
-		blob := encodeVector(ch.Vector)
+		blob := vecmath.Bytes(ch.Vector) // no copy: bound, or written before the call returns
 		var staged any
 		if !w.publish {
 			staged = blob
@@ -354,22 +353,4 @@ func deleteItemChunks(ctx context.Context, tx *sql.Tx, seq int64, itemID string)
 	}
 	n, err := res.RowsAffected()
 	return int(n), err
-}
-
-// encodeVector returns v as sqlite-vec's float32 blob (little endian).
-func encodeVector(v []float32) []byte {
-	b := make([]byte, 4*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
-	}
-	return b
-}
-
-// decodeVector reads a blob of encodeVector.
-func decodeVector(b []byte) []float32 {
-	v := make([]float32, len(b)/4)
-	for i := range v {
-		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return v
 }

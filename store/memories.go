@@ -5,6 +5,7 @@ import (
 	"database/sql"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/internal/vecmath"
 )
 
 // MaxMemoriesPerUser is how many memories one end user keeps: past it,
@@ -24,7 +25,7 @@ func (s *Store) AddMemories(ctx context.Context, memories []ragd.Memory) error {
 		users := map[[2]string]bool{}
 		for _, m := range memories {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO memories (id, workspace, user_id, role, content, model, embedding, created)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, m.ID, m.Workspace, m.UserID, m.Role, m.Content, m.Model, encodeVector(m.Vector), m.Created); err != nil {
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, m.ID, m.Workspace, m.UserID, m.Role, m.Content, m.Model, vecmath.Bytes(m.Vector), m.Created); err != nil {
 				return err
 			}
 			users[[2]string{m.Workspace, m.UserID}] = true
@@ -47,7 +48,7 @@ func (s *Store) Memories(ctx context.Context, ws, user string) ([]ragd.Memory, e
 		m := ragd.Memory{Workspace: ws}
 		var vec []byte
 		err := r.Scan(&m.ID, &m.UserID, &m.Role, &m.Content, &m.Model, &vec, &m.Created)
-		m.Vector = decodeVector(vec)
+		m.Vector = vecmath.Floats(vec)
 		return m, err
 	}, `SELECT id, user_id, role, content, model, embedding, created FROM memories WHERE workspace = ? AND user_id = ? ORDER BY seq`, ws, user)
 }

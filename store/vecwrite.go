@@ -130,7 +130,7 @@ func newVecWriter(ctx context.Context, tx *sql.Tx, dims int, seq int64) *vecWrit
 	return &vecWriter{ctx: ctx, tx: tx, t: vecTable(dims), seq: seq, dims: dims}
 }
 
-// add adds the vector of chunk rowid, encoded (encodeVector).
+// add adds the vector of chunk rowid, encoded (vecmath.Bytes).
 func (w *vecWriter) add(rowid int64, vec []byte) error {
 	if len(vec) != 4*w.dims {
 		return fmt.Errorf("vector of chunk %d has %d bytes, want %d", rowid, len(vec), 4*w.dims)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ragd/ragd/internal/vecmath"
 )
 
 // vecStep is one write of TestVecWriterMatchesSqliteVec: rowids inserted
@@ -108,7 +110,7 @@ func TestVecWriterRefusesAChangedChunk(t *testing.T) {
 	defer tx.Rollback()
 	w := newVecWriter(ctx, tx, dims, 1)
 	for id := int64(1); id <= vecBulkMin; id++ {
-		if err := w.add(id, encodeVector([]float32{1, 0, 0, float32(id)})); err != nil {
+		if err := w.add(id, vecmath.Bytes([]float32{1, 0, 0, float32(id)})); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -117,7 +119,7 @@ func TestVecWriterRefusesAChangedChunk(t *testing.T) {
 	}
 	w = newVecWriter(ctx, tx, dims, 1)
 	for id := int64(101); id <= 100+vecBulkMin; id++ {
-		if err := w.add(id, encodeVector([]float32{0, 1, 0, float32(id)})); err != nil {
+		if err := w.add(id, vecmath.Bytes([]float32{0, 1, 0, float32(id)})); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -165,9 +167,9 @@ func applyVecStep(ctx context.Context, tx *sql.Tx, dims int, st vecStep, vecs ma
 		case st.delete:
 			_, err = tx.ExecContext(ctx, `DELETE FROM `+vecTable(dims)+` WHERE rowid = ?`, id)
 		case bulk:
-			err = w.add(id, encodeVector(vecs[id]))
+			err = w.add(id, vecmath.Bytes(vecs[id]))
 		default:
-			_, err = tx.ExecContext(ctx, `INSERT INTO `+vecTable(dims)+` (rowid, collection, embedding) VALUES (?, ?, ?)`, id, st.seq, encodeVector(vecs[id]))
+			_, err = tx.ExecContext(ctx, `INSERT INTO `+vecTable(dims)+` (rowid, collection, embedding) VALUES (?, ?, ?)`, id, st.seq, vecmath.Bytes(vecs[id]))
 		}
 		if err != nil {
 			return err
@@ -254,7 +256,7 @@ func checkVecKNN(t *testing.T, db *sql.DB, dims int, vecs map[int64][]float32, s
 			return 0
 		})
 		want = want[:k]
-		got, err := queryColumn[int64](context.Background(), db, `SELECT rowid FROM `+vecTable(dims)+` WHERE embedding MATCH ? AND k = ? AND collection = ? ORDER BY distance`, encodeVector(q), k, seq)
+		got, err := queryColumn[int64](context.Background(), db, `SELECT rowid FROM `+vecTable(dims)+` WHERE embedding MATCH ? AND k = ? AND collection = ? ORDER BY distance`, vecmath.Bytes(q), k, seq)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -278,7 +280,7 @@ func BenchmarkVecWrite(b *testing.B) {
 		for j := range v {
 			v[j] = float32(r.NormFloat64())
 		}
-		batch[i] = encodeVector(v)
+		batch[i] = vecmath.Bytes(v)
 	}
 	for range b.N {
 		b.StopTimer()
