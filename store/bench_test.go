@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -480,10 +481,15 @@ func keywordPath(b *testing.B, f *fixture, fts5 bool) {
 }
 
 // BenchmarkInsert measures batch insert throughput into an empty
-// collection up to 100k chunks of 384 dimensions: with vectors given
-// (store only) and with the built-in hash embedder embedding the text.
+// collection up to RAGD_BENCH_INSERT chunks of 384 dimensions (default
+// 100,000): with vectors given (store only) and with the built-in hash
+// embedder embedding the text.
 func BenchmarkInsert(b *testing.B) {
-	const n, dims = 100_000, 384
+	const dims = 384
+	n := 100_000
+	if v, err := strconv.Atoi(os.Getenv("RAGD_BENCH_INSERT")); err == nil && v > 0 {
+		n = v
+	}
 	ctx := context.Background()
 	for _, withHash := range []bool{false, true} {
 		name := "vectors"
