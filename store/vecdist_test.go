@@ -408,3 +408,100 @@ func TestScanFallsBackWhenBoundsFail(t *testing.T) {
 	}
 	check("bounds that fail")
 }
+
+// quantizeReference is quantize as first written in Go, the oracle of
+// the C kernels: the largest magnitude, then each component times 127
+// over it in float32, rounded half away from zero by math.Round.
+func quantizeReference(x []float32, codes []int8) float32 {
+	var top float32
+	for _, f := range x {
+		top = max(top, f, -f)
+	}
+	if top == 0 {
+		clear(codes)
+		return 0
+	}
+	inv := 127 / top
+	for j, f := range x {
+		codes[j] = int8(max(-127, min(127, math.Round(float64(f*inv)))))
+	}
+	return top / 127
+}
+
+// TestQuantizeLevels checks that every level of quantizeVectors gives the
+// codes and scales of quantizeReference exactly: random vectors of sizes
+// around the kernel's 8 lanes, components that land exactly on halves
+// (where rounding half to even would differ), a negative largest
+// component, and a zero vector.
+func TestQuantizeLevels(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	var cases [][]float32
+	for _, dims := range []int{1, 5, 8, 13, 16, 383, 384, 1000} {
+		for range 20 {
+			cases = append(cases, randomUnit32(r, dims))
+		}
+	}
+	halves := []float32{127}
+	for k := -126; k <= 126; k++ {
+		halves = append(halves, float32(k)+0.5, float32(k), float32(k)+0.49999997, float32(k)-0.49999997)
+	}
+	cases = append(cases, halves, []float32{-3, 1.5, -1.5, 0.5, -0.5, 2.9999998, 0, 0, 0}, make([]float32, 9))
+	levels := []bool{false}
+	if hasAVX2 {
+		levels = append(levels, true)
+	}
+	for _, avx2 := range levels {
+		for i, x := range cases {
+			want := make([]int8, len(x))
+			wantScale := quantizeReference(x, want)
+			// The vector twice in one call, as a chunk holds them.
+			got, scales := make([]int8, 2*len(x)), make([]float32, 2)
+			quantizeVectors(append(slices.Clone(x), x...), len(x), got, scales, avx2)
+			for k := range 2 {
+				if !slices.Equal(got[k*len(x):(k+1)*len(x)], want) || math.Float32bits(scales[k]) != math.Float32bits(wantScale) {
+					t.Fatalf("avx2 %v, case %d (%d dims), copy %d: codes %v scale %v, want %v scale %v",
+						avx2, i, len(x), k, got[k*len(x):(k+1)*len(x)], scales[k], want, wantScale)
+				}
+			}
+		}
+	}
+	if !hasAVX2 {
+		t.Log("this CPU has no AVX2+FMA: the portable kernel alone was checked")
+	}
+}
+
+// TestSetPlanesLevels checks that the AVX2 kernel of setPlanesVectors
+// sets the 2-bit codes of setPlanes (Go) bit for bit, and factors within
+// float rounding of theirs (its sums run in another order), for sizes
+// around its 8 lanes and 64-bit words, a chunk whose last block is
+// partial, and zero vectors.
+func TestSetPlanesLevels(t *testing.T) {
+	if !hasAVX2 {
+		t.Log("this CPU has no AVX2+FMA: setPlanes is the only level")
+		return
+	}
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, dims := range []int{1, 7, 8, 63, 64, 65, 100, 384, 1000} {
+		const n = 21 // two blocks of 8 and a partial one
+		var x []float32
+		for i := range n {
+			if i == 5 || i == 20 {
+				x = append(x, make([]float32, dims)...)
+				continue
+			}
+			x = append(x, randomUnit32(r, dims)...)
+		}
+		wantBits, wantFac := make([]uint64, planesLen(n, dims)), make([]float32, factorsLen(n))
+		gotBits, gotFac := make([]uint64, planesLen(n, dims)), make([]float32, factorsLen(n))
+		setPlanesVectors(x, dims, wantBits, wantFac, false)
+		setPlanesVectors(x, dims, gotBits, gotFac, true)
+		if !slices.Equal(gotBits, wantBits) {
+			t.Fatalf("%d dims: the AVX2 kernel's bit planes differ from setPlanes's", dims)
+		}
+		for i := range wantFac {
+			if d := math.Abs(float64(gotFac[i]) - float64(wantFac[i])); d > 1e-5*max(1, math.Abs(float64(wantFac[i]))) {
+				t.Fatalf("%d dims: factor %d is %v, setPlanes gives %v", dims, i, gotFac[i], wantFac[i])
+			}
+		}
+	}
+}

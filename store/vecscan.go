@@ -446,33 +446,10 @@ func (ch *vecChunk) setCodes(blob []byte, dims int, binary bool) {
 		return
 	}
 	floats := unsafe.Slice((*float32)(unsafe.Pointer(&blob[0])), ch.used*dims)
-	for i := range ch.used {
-		x := floats[i*dims : (i+1)*dims]
-		ch.scales[i] = quantize(x, ch.codes[i*dims:(i+1)*dims])
-		if binary {
-			setPlanes(x, i, ch.bits, ch.fac)
-		}
+	quantizeVectors(floats, dims, ch.codes, ch.scales, hasAVX2)
+	if binary {
+		setPlanesVectors(floats, dims, ch.bits, ch.fac, hasAVX2)
 	}
-}
-
-// quantize writes x's int8 codes into codes and returns their scale: each
-// component divided by x's largest magnitude over 127 and rounded, so that
-// a code times the scale is within half a scale of the float. Codes stay
-// within -127..127.
-func quantize(x []float32, codes []int8) float32 {
-	var top float32
-	for _, f := range x {
-		top = max(top, f, -f)
-	}
-	if top == 0 {
-		clear(codes)
-		return 0
-	}
-	inv := 127 / top
-	for j, f := range x {
-		codes[j] = int8(max(-127, min(127, math.Round(float64(f*inv)))))
-	}
-	return top / 127
 }
 
 // setVectors copies the used slots of blob, a vector chunk of dims
