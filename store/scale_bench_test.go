@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -324,4 +325,53 @@ func rssGiB() float64 {
 	var size, resident int64
 	fmt.Sscan(string(b), &size, &resident)
 	return float64(resident*int64(os.Getpagesize())) / (1 << 30)
+}
+
+// BenchmarkLoadCodes measures a quantized collection's first vector
+// search after the store is opened again, which reads every vector and
+// makes its codes (RAGD_BENCH_LOAD chunks x 384, random unit vectors,
+// default 300,000), beside the same first search of the collection held
+// as floats, which only copies them: the floor of the reads. Each is
+// reported in seconds; the store is reopened before each.
+func BenchmarkLoadCodes(b *testing.B) {
+	const dims = 384
+	n := 300_000
+	if v, err := strconv.Atoi(os.Getenv("RAGD_BENCH_LOAD")); err == nil && v > 0 {
+		n = v
+	}
+	ctx := context.Background()
+	dir := b.TempDir()
+	s, col := openBenchStore(b, dir, dims)
+	gen := newVectorSource(false, dims)
+	for done := 0; done < n; {
+		var batch []ragd.NewItem
+		for ; done < n && len(batch) < 1000; done++ {
+			batch = append(batch, ragd.NewItem{Content: "c", Chunks: []ragd.Chunk{{Content: "c", Tokens: 1, End: 1, Vector: gen.next()}}})
+		}
+		if _, err := s.InsertItems(ctx, "bench", col.ID, storetest.Stamp(batch)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	q := gen.next()
+	for range b.N {
+		for _, tc := range []struct {
+			name  string
+			above int64
+		}{{"codes", 1}, {"floats", 1 << 62}} {
+			s, err := store.Open(filepath.Join(dir, store.FileName))
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.SetQuantizeAbove(tc.above)
+			start := time.Now()
+			if _, err := s.Search(ctx, "bench", col.ID, ragd.SearchQuery{Mode: ragd.ModeVector, Vector: q, TopK: 10}); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(time.Since(start).Seconds(), tc.name+"-first-search-s")
+			s.Close()
+		}
+	}
 }
