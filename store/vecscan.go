@@ -488,7 +488,7 @@ func loadVectors(ctx context.Context, tx *sql.Tx, dims int, quantized, binary bo
 	// Each blob is copied once, from the driver's row into a buffer of
 	// a bounded set that the workers hand back: Scan into a []byte
 	// allocated and cloned 1.5 MB a chunk besides the driver's own copy,
-	// half of a load's time in page faults and copies (docs/benchmarks.md).
+	// a fifth of a load's time (BenchmarkLoadCodes, docs/benchmarks.md).
 	workers := min(runtime.GOMAXPROCS(0), len(chunks))
 	work := make(chan loaded, workers)
 	free := make(chan []byte, 2*workers)
