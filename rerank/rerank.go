@@ -153,6 +153,14 @@ type Options struct {
 	Candidates *int `json:"candidates"`
 }
 
+// DefaultOptions are the options of a server's default rerank with model
+// (service.Config.DefaultRerank): it reads the first LiteCandidates
+// results, the head where the built-in reranker's gain was measured.
+func DefaultOptions(model string) *Options {
+	n := LiteCandidates
+	return &Options{Model: model, Candidates: &n}
+}
+
 // NoModel is the model name that asks for no reranking, not even the
 // server's default (see Options.Off).
 const NoModel = "none"

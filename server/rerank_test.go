@@ -540,8 +540,7 @@ func newDefaultRerankServer(t *testing.T, others ...rerank.Reranker) *testServer
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := rerank.LiteCandidates
-	def := &rerank.Options{Model: rerank.LiteName, Candidates: &n}
+	def := rerank.DefaultOptions(rerank.LiteName)
 	if len(others) > 0 {
 		def.Model = others[0].Name()
 	}

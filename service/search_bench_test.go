@@ -40,9 +40,8 @@ func BenchmarkDefaultRerank(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	n := rerank.LiteCandidates
 	svc := service.New(service.Config{Store: storetest.MustOpen(b), Embedders: embed.NewRegistry(static.Name, st),
-		Rerankers: rerank.NewRegistry(rerank.NewLite(enc)), DefaultRerank: &rerank.Options{Model: rerank.LiteName, Candidates: &n}})
+		Rerankers: rerank.NewRegistry(rerank.NewLite(enc)), DefaultRerank: rerank.DefaultOptions(rerank.LiteName)})
 	ctx := context.Background()
 	col, err := svc.CreateCollection(ctx, ragd.DefaultWorkspace, service.NewCollection{Name: "bench"})
 	if err != nil {

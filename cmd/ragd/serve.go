@@ -279,8 +279,7 @@ func (m *Main) Run(ctx context.Context) error {
 		if _, err := rr.Get("default-rerank", m.DefaultRerank); err != nil {
 			return fmt.Errorf("--default-rerank: %w", err)
 		}
-		n := rerank.LiteCandidates
-		scfg.DefaultRerank = &rerank.Options{Model: m.DefaultRerank, Candidates: &n}
+		scfg.DefaultRerank = rerank.DefaultOptions(m.DefaultRerank)
 	}
 	if node != nil {
 		scfg.ClusterUsage = node
