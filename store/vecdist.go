@@ -25,9 +25,12 @@ static void ragd_l2_scalar(const float *q, const float *x, size_t dims, size_t n
 // ragd_code is the int8 code of p, a component times 127 over the
 // vector's largest magnitude: p rounded half away from zero, as Go's
 // math.Round does, within -127..127. |p| is at most 127 and a little, so
-// the conversion truncates exactly.
+// the conversion truncates exactly; a value that is not (NaN, from a
+// vector no API accepts) codes as 127, never as an undefined conversion.
 static inline signed char ragd_code(float p) {
-	float a = __builtin_fabsf(p), t = (float)(int)a;
+	float a = __builtin_fabsf(p);
+	if (!(a < 127.5f)) return 127;
+	float t = (float)(int)a;
 	if (a - t >= 0.5f) t += 1;
 	if (t > 127) t = 127;
 	return (signed char)(p < 0 ? -(int)t : (int)t);

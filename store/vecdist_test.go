@@ -465,6 +465,18 @@ func TestQuantizeLevels(t *testing.T) {
 			}
 		}
 	}
+	// Components that are not finite, which the API refuses, still give
+	// codes within -127..127 (the int8 kernel's products assume them).
+	nan := float32(math.NaN())
+	for _, avx2 := range levels {
+		for _, x := range [][]float32{{0.5, nan, -0.25, 0.1, 0, 0, 0, 0, 0.3}, {float32(math.Inf(1)), 0.5, nan, -1, 0, 0, 0, 0, 2}} {
+			codes, scales := make([]int8, len(x)), make([]float32, 1)
+			quantizeVectors(x, len(x), codes, scales, avx2)
+			if slices.Contains(codes, -128) {
+				t.Errorf("avx2 %v: codes of %v are %v, want them within -127..127", avx2, x, codes)
+			}
+		}
+	}
 	if !hasAVX2 {
 		t.Log("this CPU has no AVX2+FMA: the portable kernel alone was checked")
 	}
