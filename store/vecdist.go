@@ -466,8 +466,8 @@ static void ragd_set_planes_avx2(const float *x, size_t dims, uint64_t *bits, si
 			p1 |= (uint64_t)(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_slli_epi32(u, 30))) << (j - start);
 		}
 		for (; j < end; j++) {
-			int u = (int)(x[j] * inv + 2);
-			u = u < 0 ? 0 : u > 3 ? 3 : u;
+			float level = x[j] * inv + 2;
+			int u = level >= 3 ? 3 : level > 0 ? (int)level : 0; // NaN: 0, as the vector lanes give
 			cx1 += (float)(2 * u - 3) * x[j];
 			p0 |= (uint64_t)(u & 1) << (j - start);
 			p1 |= (uint64_t)(u >> 1) << (j - start);
