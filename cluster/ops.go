@@ -140,6 +140,10 @@ func decodeOpFields(b []byte, o *op) error {
 			if n, err = d.DecodeArrayLen(); err != nil || n < 0 {
 				break
 			}
+			if n > r.Len() { // each argument takes a byte at least: a damaged length must not size the slice
+				err = fmt.Errorf("%d arguments in %d bytes", n, r.Len())
+				break
+			}
 			o.Args = make([]msgpack.RawMessage, n)
 			for i := range o.Args {
 				start := len(b) - r.Len()

@@ -3,6 +3,7 @@ package cluster
 import (
 	"math"
 	"reflect"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -103,9 +104,18 @@ func TestDecodeOp(t *testing.T) {
 	for _, bad := range []struct {
 		name string
 		data []byte
-	}{{"Truncated", b[:len(b)-3]}, {"TrailingBytes", append(slices.Clone(b), 0xc0)}, {"NotAMap", []byte{0x93, 0x01, 0x02, 0x03}}, {"Empty", nil}} {
-		if o, err := decodeOp(bad.data); err == nil {
+	}{{"Truncated", b[:len(b)-3]}, {"TrailingBytes", append(slices.Clone(b), 0xc0)}, {"NotAMap", []byte{0x93, 0x01, 0x02, 0x03}}, {"Empty", nil},
+		// {"a": an array of 2^32-1 arguments} in 8 bytes.
+		{"HugeArgumentCount", []byte{0x81, 0xa1, 'a', 0xdd, 0xff, 0xff, 0xff, 0xff}}} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		o, err := decodeOp(bad.data)
+		runtime.ReadMemStats(&after)
+		if err == nil {
 			t.Errorf("%s: decodeOp = %#v, want an error", bad.name, o)
+		}
+		if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+			t.Errorf("%s: decodeOp of %d bytes allocated %d bytes", bad.name, len(bad.data), n)
 		}
 	}
 }
