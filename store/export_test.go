@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"math"
 	"path/filepath"
 	"strings"
+	"unsafe"
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/internal/vecmath"
@@ -249,4 +251,40 @@ func (s *Store) SetVectorFiles(on bool) {
 	if on {
 		s.vecs.dir = filepath.Dir(s.path)
 	}
+}
+
+// PlanesPacked returns how many chunks the vector cache holds of
+// collection colID of workspace ws and how many of those have their
+// 2-bit codes and factors in one arena, each chunk's right after the
+// previous one's in chunk order (packPlanes); a packed chunk that does
+// not follow the previous packed one is an error.
+func (s *Store) PlanesPacked(ctx context.Context, ws, colID string) (packed, total int, err error) {
+	_, seq, err := s.collection(ctx, s.db, ws, colID)
+	if err != nil {
+		return 0, 0, err
+	}
+	s.vecs.mu.Lock()
+	vc := s.vecs.cols[seq]
+	s.vecs.mu.Unlock()
+	if vc == nil {
+		return 0, 0, errors.New("the collection is not cached")
+	}
+	vc.mu.Lock()
+	defer vc.mu.Unlock()
+	var prev *vecChunk
+	for _, ch := range vc.list {
+		if !ch.packed {
+			prev = nil
+			continue
+		}
+		packed++
+		follows := func(a, b unsafe.Pointer, size int) bool { return unsafe.Add(a, size) == b }
+		if prev != nil && len(prev.bits) > 0 && len(ch.bits) > 0 &&
+			(!follows(unsafe.Pointer(&prev.bits[0]), unsafe.Pointer(&ch.bits[0]), 8*len(prev.bits)) ||
+				!follows(unsafe.Pointer(&prev.fac[0]), unsafe.Pointer(&ch.fac[0]), 4*len(prev.fac))) {
+			return packed, len(vc.list), fmt.Errorf("chunk %d's planes do not follow chunk %d's", ch.id, prev.id)
+		}
+		prev = ch
+	}
+	return packed, len(vc.list), nil
 }

@@ -155,17 +155,10 @@ static inline void ragd_bounds_scalar(const uint64_t *p, size_t words, const rag
 }
 
 // ragd_within_scalar is the mask of the 8 slots whose least distance lb is
-// within bound; ragd_below_scalar that of the 8 whose estimate e is below
-// limit.
+// within bound.
 static inline unsigned ragd_within_scalar(const float *lb, float bound) {
 	unsigned m = 0;
 	for (int l = 0; l < 8; l++) m |= (unsigned)(lb[l] <= bound) << l;
-	return m;
-}
-
-static inline unsigned ragd_below_scalar(const float *e, float limit) {
-	unsigned m = 0;
-	for (int l = 0; l < 8; l++) m |= (unsigned)(e[l] < limit) << l;
 	return m;
 }
 
@@ -177,99 +170,98 @@ static inline int ragd_dot_i8_scalar(const signed char *q, const signed char *ab
 }
 
 // RAGD_BOUNDS defines the first pass NAME for a target, with its bounds
-// of a block: it writes the least distance each slot of a chunk can have
-// to lb (+Inf for slots not valid), and the valid slots whose estimated
-// distance is below limit to idx and est, returning how many, so that
-// the caller sees only the few that can be among the nearest by estimate.
+// of a block: it writes the valid slots of a chunk whose least distance
+// is within limit to idx, with their estimated and least distances to
+// est and lb, and returns how many. Those few are all the second pass
+// (RAGD_NEAR_KEPT) reads, and the caller's nearest by estimate are among
+// them: an estimate below limit has its least distance below it too.
 // The blocks RAGD_BLOCKS_AHEAD on are prefetched: the chunk's blocks are
 // read in order, but not fast enough for the hardware's prefetcher alone
 // (6.5 against 7.9 ms at 1M x 384, BenchmarkScanCodes).
 #define RAGD_BLOCKS_AHEAD 4
-#define RAGD_BOUNDS(NAME, TARGET, BOUNDS, BELOW) \
+#define RAGD_BOUNDS(NAME, TARGET, BOUNDS, WITHIN) \
 TARGET static size_t NAME(const uint64_t *planes, size_t words, const ragd_query4 *q, \
 		const uint64_t *bits, const float *fac, const unsigned char *validity, size_t n, float limit, \
-		float *lb, int *idx, float *est) { \
+		int *idx, float *est, float *lb) { \
 	float e8[8], l8[8]; \
 	size_t m = 0; \
 	for (size_t b = 0; 8 * b < n; b++) { \
 		unsigned valid = validity[b]; \
-		int full = 8 * b + 8 <= n; \
-		if (!full) valid &= (1u << (n - 8 * b)) - 1; \
+		if (8 * b + 8 > n) valid &= (1u << (n - 8 * b)) - 1; \
 		if (8 * (b + RAGD_BLOCKS_AHEAD) < n) { \
 			const char *next = (const char *)(bits + 16 * (b + RAGD_BLOCKS_AHEAD) * words); \
 			for (size_t o = 0; o < 128 * words; o += 64) __builtin_prefetch(next + o); \
 			__builtin_prefetch(fac + 24 * (b + RAGD_BLOCKS_AHEAD)); \
 			__builtin_prefetch(fac + 24 * (b + RAGD_BLOCKS_AHEAD) + 16); \
 		} \
-		float *out = full ? lb + 8 * b : l8; \
-		unsigned keep = 0; \
-		if (valid) { \
-			BOUNDS(planes, words, q, bits + 16 * b * words, fac + 24 * b, e8, out); \
-			keep = valid & BELOW(e8, limit); \
-		} \
-		if (valid != 0xff) \
-			for (size_t l = 0; l < 8; l++) \
-				if (!((valid >> l) & 1)) out[l] = __builtin_inff(); \
-		if (!full) \
-			for (size_t l = 0; 8 * b + l < n; l++) lb[8 * b + l] = l8[l]; \
-		for (; keep; keep &= keep - 1) { \
+		if (!valid) continue; \
+		BOUNDS(planes, words, q, bits + 16 * b * words, fac + 24 * b, e8, l8); \
+		for (unsigned keep = valid & WITHIN(l8, limit); keep; keep &= keep - 1) { \
 			int l = __builtin_ctz(keep); \
 			idx[m] = (int)(8 * b + (size_t)l); \
-			est[m++] = e8[l]; \
+			est[m] = e8[l]; \
+			lb[m++] = l8[l]; \
 		} \
 	} \
 	return m; \
 }
 
 // RAGD_NEAR defines the quantized scan NAME for a target, with its int8
-// dot product and its test of 8 least distances against the bound. With
-// lb (not NULL), the least distances of the first pass, it reads the
-// codes of only the slots whose least distance is within bound. Those are
-// scattered through the chunk, out of reach of the hardware's prefetcher:
-// each one's codes and scale are prefetched when kept and its dot product
-// taken RAGD_AHEAD slots later, so that their reads overlap.
-#define RAGD_AHEAD 16
-#define RAGD_NEAR(NAME, TARGET, DOT, WITHIN) \
-TARGET static size_t NAME(const float *lb, const signed char *q, const signed char *absq, float qs, \
+// dot product: every valid slot of a chunk, read in order.
+#define RAGD_NEAR(NAME, TARGET, DOT) \
+TARGET static size_t NAME(const signed char *q, const signed char *absq, float qs, \
 		const signed char *x, const float *scales, const unsigned char *validity, size_t dims, size_t n, \
 		float bound, int *idx, float *dist) { \
-	size_t m = 0, ring[RAGD_AHEAD], head = 0, tail = 0; \
-	for (size_t b = 0; 8 * b < n || head != tail; b++) { \
-		unsigned valid = 0; \
-		if (8 * b < n) { \
-			valid = validity[b]; \
-			if (8 * b + 8 > n) valid &= (1u << (n - 8 * b)) - 1; \
-			if (lb && 8 * b + 8 <= n) \
-				valid &= WITHIN(lb + 8 * b, bound); \
-			else if (lb) \
-				for (unsigned v = valid; v; v &= v - 1) \
-					if (!(lb[8 * b + __builtin_ctz(v)] <= bound)) valid &= ~(1u << __builtin_ctz(v)); \
-		} \
-		for (;;) { \
-			if (valid && tail - head < RAGD_AHEAD) { \
-				size_t i = 8 * b + (size_t)__builtin_ctz(valid); \
-				valid &= valid - 1; \
-				if (lb) { \
-					for (size_t o = 0; o < dims; o += 64) __builtin_prefetch(x + i * dims + o); \
-					__builtin_prefetch(scales + i); \
-				} \
-				ring[tail++ % RAGD_AHEAD] = i; \
-				continue; \
-			} \
-			if (head == tail || (valid == 0 && tail - head < RAGD_AHEAD && 8 * (b + 1) < n)) break; \
-			size_t i = ring[head++ % RAGD_AHEAD]; \
-			float d = 2 - 2 * qs * scales[i] * (float)DOT(q, absq, x + i * dims, dims); \
-			if (d <= bound) { \
-				idx[m] = (int)i; \
-				dist[m++] = d; \
-			} \
+	size_t m = 0; \
+	for (size_t i = 0; i < n; i++) { \
+		if (!((validity[i >> 3] >> (i & 7)) & 1)) continue; \
+		float d = 2 - 2 * qs * scales[i] * (float)DOT(q, absq, x + i * dims, dims); \
+		if (d <= bound) { \
+			idx[m] = (int)i; \
+			dist[m++] = d; \
 		} \
 	} \
 	return m; \
 }
 
-RAGD_BOUNDS(ragd_planes_scalar, , ragd_bounds_scalar, ragd_below_scalar)
-RAGD_NEAR(ragd_near_scalar, , ragd_dot_i8_scalar, ragd_within_scalar)
+// RAGD_NEAR_KEPT defines the second pass NAME for a target: of the count
+// slots the first pass kept of a chunk (slots, in order, with their least
+// distances lb), it reads the codes of those whose least distance is
+// within bound. They are scattered through the chunk, out of reach of the
+// hardware's prefetcher: each one's codes and scale are prefetched when
+// taken and its dot product computed RAGD_AHEAD slots later, so that their
+// reads overlap.
+#define RAGD_AHEAD 16
+#define RAGD_NEAR_KEPT(NAME, TARGET, DOT) \
+TARGET static size_t NAME(const int *slots, const float *lb, size_t count, const signed char *q, \
+		const signed char *absq, float qs, const signed char *x, const float *scales, size_t dims, \
+		float bound, int *idx, float *dist) { \
+	size_t m = 0, ring[RAGD_AHEAD], head = 0, tail = 0, k = 0; \
+	for (;;) { \
+		if (k < count && tail - head < RAGD_AHEAD) { \
+			if (lb[k] <= bound) { \
+				size_t i = (size_t)slots[k]; \
+				for (size_t o = 0; o < dims; o += 64) __builtin_prefetch(x + i * dims + o); \
+				__builtin_prefetch(scales + i); \
+				ring[tail++ % RAGD_AHEAD] = i; \
+			} \
+			k++; \
+			continue; \
+		} \
+		if (head == tail) break; \
+		size_t i = ring[head++ % RAGD_AHEAD]; \
+		float d = 2 - 2 * qs * scales[i] * (float)DOT(q, absq, x + i * dims, dims); \
+		if (d <= bound) { \
+			idx[m] = (int)i; \
+			dist[m++] = d; \
+		} \
+	} \
+	return m; \
+}
+
+RAGD_BOUNDS(ragd_planes_scalar, , ragd_bounds_scalar, ragd_within_scalar)
+RAGD_NEAR(ragd_near_scalar, , ragd_dot_i8_scalar)
+RAGD_NEAR_KEPT(ragd_near_kept_scalar, , ragd_dot_i8_scalar)
 
 #if defined(__x86_64__)
 // ragd_dot_i8_avx2 is ragd_dot_i8_scalar 32 codes at a time: maddubs
@@ -310,16 +302,10 @@ static inline void ragd_bounds_end(__m256 s, const float *fac, const ragd_query4
 	_mm256_storeu_ps(lb, _mm256_sub_ps(two, _mm256_mul_ps(two, _mm256_add_ps(dot, err))));
 }
 
-// ragd_within_avx2 and ragd_below_avx2 are ragd_within_scalar and
-// ragd_below_scalar in one comparison.
+// ragd_within_avx2 is ragd_within_scalar in one comparison.
 __attribute__((target("avx2")))
 static inline unsigned ragd_within_avx2(const float *lb, float bound) {
 	return (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(lb), _mm256_set1_ps(bound), _CMP_LE_OQ));
-}
-
-__attribute__((target("avx2")))
-static inline unsigned ragd_below_avx2(const float *e, float limit) {
-	return (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(e), _mm256_set1_ps(limit), _CMP_LT_OQ));
 }
 
 // ragd_popcnt8_avx2 counts the bits of each byte of x with a nibble
@@ -487,31 +473,42 @@ static void ragd_set_planes_avx2(const float *x, size_t dims, uint64_t *bits, si
 	f[0] = 2 / cx, f[8] = (float)usum, f[16] = (float)(1 / (a * a));
 }
 
-RAGD_BOUNDS(ragd_planes_avx2, __attribute__((target("avx2"))), ragd_bounds_avx2, ragd_below_avx2)
-RAGD_BOUNDS(ragd_planes_avx512, __attribute__((target("avx2,avx512f,avx512vpopcntdq"))), ragd_bounds_avx512, ragd_below_avx2)
-RAGD_NEAR(ragd_near_avx2, __attribute__((target("avx2"))), ragd_dot_i8_avx2, ragd_within_avx2)
+RAGD_BOUNDS(ragd_planes_avx2, __attribute__((target("avx2"))), ragd_bounds_avx2, ragd_within_avx2)
+RAGD_BOUNDS(ragd_planes_avx512, __attribute__((target("avx2,avx512f,avx512vpopcntdq"))), ragd_bounds_avx512, ragd_within_avx2)
+RAGD_NEAR(ragd_near_avx2, __attribute__((target("avx2"))), ragd_dot_i8_avx2)
+RAGD_NEAR_KEPT(ragd_near_kept_avx2, __attribute__((target("avx2"))), ragd_dot_i8_avx2)
 #endif
 
 // ragd_planes runs the first pass at SIMD level: 0 portable, 1 AVX2, 2
 // AVX-512 with vpopcntq.
 static size_t ragd_planes(int level, const uint64_t *planes, size_t words, const ragd_query4 *q,
 		const uint64_t *bits, const float *fac, const unsigned char *validity, size_t n, float limit,
-		float *lb, int *idx, float *est) {
+		int *idx, float *est, float *lb) {
 #if defined(__x86_64__)
-	if (level >= 2) return ragd_planes_avx512(planes, words, q, bits, fac, validity, n, limit, lb, idx, est);
-	if (level == 1) return ragd_planes_avx2(planes, words, q, bits, fac, validity, n, limit, lb, idx, est);
+	if (level >= 2) return ragd_planes_avx512(planes, words, q, bits, fac, validity, n, limit, idx, est, lb);
+	if (level == 1) return ragd_planes_avx2(planes, words, q, bits, fac, validity, n, limit, idx, est, lb);
 #endif
-	return ragd_planes_scalar(planes, words, q, bits, fac, validity, n, limit, lb, idx, est);
+	return ragd_planes_scalar(planes, words, q, bits, fac, validity, n, limit, idx, est, lb);
 }
 
 // ragd_near runs the quantized scan with AVX2 or portably.
-static size_t ragd_near(int level, const float *lb, const signed char *q, const signed char *absq, float qs,
+static size_t ragd_near(int level, const signed char *q, const signed char *absq, float qs,
 		const signed char *x, const float *scales, const unsigned char *validity, size_t dims, size_t n,
 		float bound, int *idx, float *dist) {
 #if defined(__x86_64__)
-	if (level >= 1) return ragd_near_avx2(lb, q, absq, qs, x, scales, validity, dims, n, bound, idx, dist);
+	if (level >= 1) return ragd_near_avx2(q, absq, qs, x, scales, validity, dims, n, bound, idx, dist);
 #endif
-	return ragd_near_scalar(lb, q, absq, qs, x, scales, validity, dims, n, bound, idx, dist);
+	return ragd_near_scalar(q, absq, qs, x, scales, validity, dims, n, bound, idx, dist);
+}
+
+// ragd_near_kept runs the second pass with AVX2 or portably.
+static size_t ragd_near_kept(int level, const int *slots, const float *lb, size_t count, const signed char *q,
+		const signed char *absq, float qs, const signed char *x, const float *scales, size_t dims,
+		float bound, int *idx, float *dist) {
+#if defined(__x86_64__)
+	if (level >= 1) return ragd_near_kept_avx2(slots, lb, count, q, absq, qs, x, scales, dims, bound, idx, dist);
+#endif
+	return ragd_near_kept_scalar(slots, lb, count, q, absq, qs, x, scales, dims, bound, idx, dist);
 }
 
 // ragd_quantize writes the int8 codes of the n vectors of dims floats at
@@ -667,6 +664,9 @@ type queryCodes struct {
 	lo, delta  float32
 	sum        float32
 	va, vb     float32
+	// margin is the standard deviation of a typical slot's estimated
+	// distance (firstPass).
+	margin float32
 }
 
 // newQueryCodes quantizes v for both passes.
@@ -699,6 +699,10 @@ func newQueryCodes(v []float32) *queryCodes {
 		q.vb = eps2 / float32(len(v)-1)
 	}
 	q.va = q.vb + eps2*q.delta*q.delta/12
+	// A slot's bound is eps standard deviations of its dot product, each
+	// twice that in distance; a typical slot's a^2 is 0.88 (a 2-bit code
+	// of a Gaussian's 4 levels has a cosine of 0.94 with its vector).
+	q.margin = 2 * float32(math.Sqrt(float64(max(0, q.va/0.88-q.vb)))) / planeEpsilon
 	return q
 }
 
@@ -799,12 +803,11 @@ func setPlanes(x []float32, i int, bits []uint64, fac []float32) {
 }
 
 // planeBounds runs the first pass over the valid slots of ch, whose bit
-// planes are set: it writes to lb (len(ch.scales) entries) the least
-// squared distance each slot can have from q given the error of its
-// estimate, +Inf for slots not valid, and to idx and est the slots whose
-// estimated distance is below limit, returning how many (idx and est need
-// len(ch.scales) entries).
-func planeBounds(q *queryCodes, ch *vecChunk, limit float32, lb []float32, idx []int32, est []float32, level simd) int {
+// planes are set: it writes to idx the slots whose least squared distance
+// from q, given the error of their estimates, is within limit, and their
+// estimated and least distances to est and lb, returning how many (idx,
+// est and lb need len(ch.scales) entries).
+func planeBounds(q *queryCodes, ch *vecChunk, limit float32, idx []int32, est, lb []float32, level simd) int {
 	n := len(ch.scales)
 	if n == 0 {
 		return 0
@@ -814,29 +817,46 @@ func planeBounds(q *queryCodes, ch *vecChunk, limit float32, lb []float32, idx [
 	}
 	qp := C.ragd_query4{lo: C.float(q.lo), delta: C.float(q.delta), sumq: C.float(q.sum), va: C.float(q.va), vb: C.float(q.vb), slack: codeSlack}
 	return int(C.ragd_planes(C.int(level), (*C.uint64_t)(&q.planes[0]), C.size_t(q.words), &qp, (*C.uint64_t)(&ch.bits[0]),
-		(*C.float)(&ch.fac[0]), (*C.uchar)(&ch.validity[0]), C.size_t(n), C.float(limit), (*C.float)(&lb[0]), (*C.int)(&idx[0]), (*C.float)(&est[0])))
+		(*C.float)(&ch.fac[0]), (*C.uchar)(&ch.validity[0]), C.size_t(n), C.float(limit), (*C.int)(&idx[0]), (*C.float)(&est[0]), (*C.float)(&lb[0])))
 }
 
 // nearCodes estimates the squared distance from q to each valid slot of
 // ch, a chunk of int8 codes within -127..127 (the kernel's byte products
 // must not saturate), and writes the slots whose estimate is at most
 // bound into idx and dist, returning how many; idx and dist need
-// len(ch.scales) entries. With lb (planeBounds), it reads the codes of
-// only the slots whose least distance is within bound.
-func nearCodes(q *queryCodes, ch *vecChunk, lb []float32, bound float32, idx []int32, dist []float32, level simd) int {
+// len(ch.scales) entries.
+func nearCodes(q *queryCodes, ch *vecChunk, bound float32, idx []int32, dist []float32, level simd) int {
 	n := len(ch.scales)
 	if n == 0 {
 		return 0
 	}
 	dims := len(q.codes)
-	if len(ch.codes) < n*dims || len(ch.validity)*8 < n || len(idx) < n || len(dist) < n || lb != nil && len(lb) < n {
+	if len(ch.codes) < n*dims || len(ch.validity)*8 < n || len(idx) < n || len(dist) < n {
 		panic("store: nearCodes: buffers shorter than the slots")
 	}
-	var lbp *C.float
-	if lb != nil {
-		lbp = (*C.float)(&lb[0])
-	}
-	return int(C.ragd_near(C.int(level), lbp, (*C.schar)(&q.codes[0]), (*C.schar)(&q.abs[0]), C.float(q.scale),
+	return int(C.ragd_near(C.int(level), (*C.schar)(&q.codes[0]), (*C.schar)(&q.abs[0]), C.float(q.scale),
 		(*C.schar)(&ch.codes[0]), (*C.float)(&ch.scales[0]), (*C.uchar)(&ch.validity[0]), C.size_t(dims), C.size_t(n),
 		C.float(bound), (*C.int)(&idx[0]), (*C.float)(&dist[0])))
+}
+
+// nearKept is nearCodes over only the slots of ch that the first pass
+// kept (planeBounds), in order, with their least distances: it reads the
+// codes of those whose least distance is within bound. idx and dist need
+// len(kept.slots) entries.
+func nearKept(q *queryCodes, ch *vecChunk, kept keptSlots, bound float32, idx []int32, dist []float32, level simd) int {
+	if len(kept.slots) == 0 {
+		return 0
+	}
+	dims := len(q.codes)
+	if len(kept.lb) < len(kept.slots) || len(idx) < len(kept.slots) || len(dist) < len(kept.slots) {
+		panic("store: nearKept: buffers shorter than the slots")
+	}
+	for _, i := range kept.slots {
+		if i < 0 || int(i) >= len(ch.scales) || len(ch.codes) < (int(i)+1)*dims {
+			panic("store: nearKept: a slot past the chunk")
+		}
+	}
+	return int(C.ragd_near_kept(C.int(level), (*C.int)(&kept.slots[0]), (*C.float)(&kept.lb[0]), C.size_t(len(kept.slots)),
+		(*C.schar)(&q.codes[0]), (*C.schar)(&q.abs[0]), C.float(q.scale), (*C.schar)(&ch.codes[0]), (*C.float)(&ch.scales[0]),
+		C.size_t(dims), C.float(bound), (*C.int)(&idx[0]), (*C.float)(&dist[0])))
 }

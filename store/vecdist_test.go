@@ -99,7 +99,7 @@ func TestNearInt8(t *testing.T) {
 				bound := (sorted[n/2] + sorted[n/2+1]) / 2
 				for _, b := range []float32{float32(math.Inf(1)), bound} {
 					idx, dist := make([]int32, n), make([]float32, n)
-					m := nearCodes(q, ch, nil, b, idx, dist, level)
+					m := nearCodes(q, ch, b, idx, dist, level)
 					var wantIdx []int32
 					for i := range n {
 						if ch.valid(i) && want[i] <= b {
@@ -198,16 +198,20 @@ func TestNearCodesFirstPass(t *testing.T) {
 				differ := func(got float32, want float64) bool {
 					return math.Abs(float64(got)-want) > tol*max(1, math.Abs(want))
 				}
-				// The estimates below a limit between two of them come
-				// back, each as the oracle's; with no limit, every valid
-				// slot's.
-				sorted := slices.Sorted(slices.Values(estimate))
-				for _, limit := range []float32{float32(math.Inf(1)), float32(sorted[n/3]+sorted[n/3+1]) / 2} {
-					lb, slots, est := make([]float32, n), make([]int32, n), make([]float32, n)
-					m := planeBounds(q, ch, limit, lb, slots, est, level)
+				// The slots whose least distance is within a limit between
+				// two of them come back, each with the oracle's estimate
+				// and least distance; with no limit, every valid slot.
+				// Slots not valid never do, whatever their codes.
+				sorted := slices.Sorted(slices.Values(planeDist))
+				var lb []float32
+				var slots []int32
+				for _, limit := range []float32{float32(sorted[n/3]+sorted[n/3+1]) / 2, float32(math.Inf(1))} {
+					est := make([]float32, n)
+					slots, lb = make([]int32, n), make([]float32, n)
+					m := planeBounds(q, ch, limit, slots, est, lb, level)
 					var want []int32
 					for i := range n {
-						if ch.valid(i) && estimate[i] < float64(limit) {
+						if ch.valid(i) && planeDist[i] <= float64(limit) {
 							want = append(want, int32(i))
 						}
 					}
@@ -218,24 +222,15 @@ func TestNearCodesFirstPass(t *testing.T) {
 						if differ(est[k], estimate[i]) {
 							t.Errorf("slot %d: estimate %v, want %v", i, est[k], estimate[i])
 						}
-					}
-				}
-				lb, slots, est := make([]float32, n), make([]int32, n), make([]float32, n)
-				planeBounds(q, ch, float32(math.Inf(1)), lb, slots, est, level)
-				for i := range n {
-					if !ch.valid(i) {
-						if !math.IsInf(float64(lb[i]), 1) {
-							t.Errorf("slot %d, not valid: least distance %v; want +Inf", i, lb[i])
+						if differ(lb[k], planeDist[i]) {
+							t.Errorf("slot %d: least distance %v; want %v", i, lb[k], planeDist[i])
 						}
-						continue
 					}
-					if differ(lb[i], planeDist[i]) {
-						t.Errorf("slot %d: least distance %v; want %v", i, lb[i], planeDist[i])
-					}
+					slots, lb = slots[:m], lb[:m]
 				}
 				bound := float32(slices.Sorted(slices.Values(codesDist))[n/2])
 				idx, dist := make([]int32, n), make([]float32, n)
-				m := nearCodes(q, ch, lb, bound, idx, dist, level)
+				m := nearKept(q, ch, keptSlots{slots, lb}, bound, idx, dist, level)
 				got := map[int32]bool{}
 				for _, i := range idx[:m] {
 					if i >= n {
@@ -324,9 +319,9 @@ func TestPlaneBoundHolds(t *testing.T) {
 
 // codedChunks builds n slots of dims dimensions, slot i's vector from
 // vec(i) in order, in chunks of size slots (a multiple of 8) as the vector
-// cache holds them, rowids from 1: with int8 and 2-bit codes (first), the
-// same chunks without the 2-bit codes (plain), and with floats, the same
-// chunks holding the float vectors instead (exact).
+// cache holds them, rowids from 1: with int8 and 2-bit codes, packed
+// (first), the same chunks without the 2-bit codes (plain), and with
+// floats, the same chunks holding the float vectors instead (exact).
 func codedChunks(n, size, dims int, vec func(i int) []float32, floats bool) (first, plain, exact []*vecChunk) {
 	var reused []float32
 	for c := 0; c*size < n; c++ {
@@ -352,6 +347,7 @@ func codedChunks(n, size, dims int, vec func(i int) []float32, floats bool) (fir
 		p.bits, p.fac = nil, nil
 		first, plain = append(first, ch), append(plain, &p)
 	}
+	packPlanes(first, dims) // as the vector cache lays them out
 	return first, plain, exact
 }
 
@@ -375,10 +371,12 @@ func normalized(x []float32) []float32 {
 	return x
 }
 
-// A scan whose first pass's bounds are wrong (every estimate made 0 with
-// no error but the slack, so that no slot seems within the ceiling) still returns the k
-// nearest by the codes, with and without a filter: the scan notices it
-// found fewer than k and lets the codes decide alone.
+// A scan whose first pass's bounds are wrong still returns the k nearest
+// by the codes: with every estimate made 2 with no error but the slack,
+// so that no slot seems within the ceiling, with and without a filter
+// (the scan notices it found fewer than k and lets the codes decide
+// alone), and with estimates far below the codes' distances, so that
+// slots within the ceiling were not kept.
 func TestScanFallsBackWhenBoundsFail(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	const dims, n, k = 64, 256, 40
@@ -407,6 +405,30 @@ func TestScanFallsBackWhenBoundsFail(t *testing.T) {
 		}
 	}
 	check("bounds that fail")
+
+	// Estimates far below the codes' distances, with no error but the
+	// slack: 0.2 for even slots, 1.0 for odd ones. The first pass's limit
+	// falls to 0.2 in the first chunk, so the later chunks' odd slots are
+	// not kept, and the ceiling, from the codes, lies beyond it: the scan
+	// must notice that slots within the ceiling were dropped and read
+	// every code, or the odd ones among the k nearest go missing.
+	v := randomUnit32(r, dims)
+	q := newQueryCodes(v)
+	for _, ch := range first {
+		clear(ch.bits) // every count 0: a slot's estimate is 2 - 2 f[0]
+		for b := 0; b < n/8; b++ {
+			for l := range 8 {
+				f := ch.fac[24*b+l:]
+				f[0], f[8], f[16] = 0.9, (1+1.5*q.sum)/q.lo, 0
+				if l%2 == 1 {
+					f[0] = 0.5
+				}
+			}
+		}
+	}
+	if got, want := scanChunks(first, v, k, nil), scanChunks(plain, v, k, nil); len(got) != k || !slices.Equal(got, want) {
+		t.Errorf("estimates far below the codes' distances: %d results, %v; want the codes' %v", len(got), got, want)
+	}
 }
 
 // quantizeReference is quantize as first written in Go, the oracle of
@@ -515,5 +537,65 @@ func TestSetPlanesLevels(t *testing.T) {
 				t.Fatalf("%d dims: factor %d is %v, setPlanes gives %v", dims, i, gotFac[i], wantFac[i])
 			}
 		}
+	}
+}
+
+// splitChunks gives each worker a run of consecutive chunks, none empty,
+// all of them once in order, with slots within a chunk of each other.
+func TestSplitChunks(t *testing.T) {
+	chunks := func(used ...int) []*vecChunk {
+		var out []*vecChunk
+		for i, u := range used {
+			out = append(out, &vecChunk{id: int64(i), used: u})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name   string
+		chunks []*vecChunk
+		parts  int
+	}{
+		{"one", chunks(1024), 1},
+		{"even", chunks(1024, 1024, 1024, 1024), 2},
+		{"odd", chunks(1024, 1024, 1024), 2},
+		{"last partly filled", chunks(1024, 1024, 1024, 1024, 1024, 10), 2},
+		{"first nearly empty", chunks(3, 1024, 1024, 1024, 1024), 2},
+		{"as many parts as chunks", chunks(5, 1024, 7), 3},
+		{"empty chunks", chunks(0, 0, 0, 0), 2},
+		{"skewed", chunks(1024, 1, 1, 1, 1, 1, 1), 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			total := 0
+			for _, ch := range tc.chunks {
+				total += ch.used
+			}
+			parts := splitChunks(tc.chunks, tc.parts, total)
+			if len(parts) != tc.parts {
+				t.Fatalf("%d parts, want %d", len(parts), tc.parts)
+			}
+			var all []*vecChunk
+			least, most := total, 0
+			for _, p := range parts {
+				if len(p) == 0 {
+					t.Fatalf("an empty part: %v", parts)
+				}
+				all = append(all, p...)
+				n := 0
+				for _, ch := range p {
+					n += ch.used
+				}
+				least, most = min(least, n), max(most, n)
+			}
+			if !slices.Equal(all, tc.chunks) {
+				t.Fatalf("the parts do not hold the chunks once each in order")
+			}
+			biggest := 0
+			for _, ch := range tc.chunks {
+				biggest = max(biggest, ch.used)
+			}
+			if most-least > biggest {
+				t.Errorf("parts of %d to %d slots; want them within a chunk's %d", least, most, biggest)
+			}
+		})
 	}
 }

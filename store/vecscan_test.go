@@ -98,6 +98,18 @@ func seedExact(t *testing.T, s *store.Store, dims, n int) (*ragd.Collection, *ex
 	return c, e
 }
 
+// insert adds an item of one chunk of vector v to collection c and to e.
+func (e *exactSet) insert(t *testing.T, s *store.Store, c *ragd.Collection, v []float32) {
+	t.Helper()
+	it, err := s.InsertItems(context.Background(), "ws1", c.ID, storetest.Stamp([]ragd.NewItem{{Content: "new",
+		Chunks: []ragd.Chunk{{Content: "new", Tokens: 1, End: 3, Vector: v}}}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ids = append(e.ids, it[0].ID)
+	e.vecs[it[0].ID] = v
+}
+
 // checkExact searches s and compares the results with the reference.
 func checkExact(t *testing.T, s *store.Store, c *ragd.Collection, e *exactSet, q []float32, k int, f *ragd.Filter, keep func(string) bool) {
 	t.Helper()
@@ -344,13 +356,7 @@ func TestVectorSearchSeesWrites(t *testing.T) {
 		}
 	})
 	t.Run("Insert", func(t *testing.T) {
-		it, err := s.InsertItems(ctx, "ws1", c.ID, storetest.Stamp([]ragd.NewItem{{Content: "new",
-			Chunks: []ragd.Chunk{{Content: "new", Tokens: 1, End: 3, Vector: q}}}}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.ids = append(e.ids, it[0].ID)
-		e.vecs[it[0].ID] = q
+		e.insert(t, s, c, q)
 		checkExact(t, s, c, e, q, 20, nil, nil)
 	})
 	t.Run("ConcurrentDeletes", func(t *testing.T) {
@@ -400,4 +406,31 @@ func TestVectorSearchSeesWrites(t *testing.T) {
 func quantizedBytes(n, dims int) int64 {
 	blocks := int64(n+7) / 8
 	return int64(n)*int64(dims+4) + 8*blocks*int64(16*((dims+63)/64)+12)
+}
+
+// A quantized collection's 2-bit codes lie in one run of memory, in chunk
+// order, once loaded, and again after a write reloads more than a
+// sixteenth of its chunks (packPlanes); searches stay exact throughout.
+func TestPlanesPacked(t *testing.T) {
+	const dims = 64
+	ctx := context.Background()
+	s := storetest.MustOpen(t)
+	s.SetQuantizeAbove(1)
+	c, e := seedExact(t, s, dims, 3000) // 3 sqlite-vec chunks
+	r := rand.New(rand.NewPCG(13, 14))
+	check := func(when string) {
+		t.Helper()
+		for range 3 {
+			checkExact(t, s, c, e, storetest.UnitVector(r, dims), 10, nil, nil)
+		}
+		packed, total, err := s.PlanesPacked(ctx, "ws1", c.ID)
+		if err != nil || total != 3 || packed != total {
+			t.Fatalf("%s: %d of %d chunks packed, %v; want all 3", when, packed, total, err)
+		}
+	}
+	check("loaded")
+	q := storetest.UnitVector(r, dims)
+	e.insert(t, s, c, q)
+	check("after an insert")
+	checkExact(t, s, c, e, q, 10, nil, nil)
 }
