@@ -33,8 +33,8 @@ type Metrics struct {
 }
 
 // newMetrics registers the metrics of a server whose database holds
-// dbBytes.
-func newMetrics(dbBytes func() int64) *Metrics {
+// dbBytes and whose vector cache reports vecCache.
+func newMetrics(dbBytes func() int64, vecCache func() (bytes, chunkLoads int64)) *Metrics {
 	latencyBuckets := []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
 	m := &Metrics{
 		reg: prometheus.NewRegistry(),
@@ -58,7 +58,12 @@ func newMetrics(dbBytes func() int64) *Metrics {
 	m.reg.MustRegister(m.requests, m.latency, m.embedLatency, m.chatLatency, m.rerankLatency, m.logsDropped, m.IngestQueueDepth, m.IngestJobs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ragd_database_bytes",
-			Help: "Size of the database file and its WAL."}, func() float64 { return float64(dbBytes()) }))
+			Help: "Size of the database file and its WAL."}, func() float64 { return float64(dbBytes()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ragd_vector_cache_bytes",
+			Help: "Bytes of vectors and codes the vector cache holds in memory."}, func() float64 { b, _ := vecCache(); return float64(b) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ragd_vector_cache_chunk_loads_total",
+			Help: "Chunks of vectors (1,024 each) the vector cache read from the database: a first search, writes, or eviction under --memory-budget."},
+			func() float64 { _, l := vecCache(); return float64(l) }))
 	return m
 }
 

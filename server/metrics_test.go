@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -73,5 +74,39 @@ func TestMetricsAuth(t *testing.T) {
 				t.Fatalf("metrics %.200s", r.raw)
 			}
 		})
+	}
+}
+
+// The vector cache's size and loads are on /metrics: none before a
+// search, the collection's one chunk after the first vector search, and
+// no more after a second one, which finds it cached.
+func TestMetricsVectorCache(t *testing.T) {
+	ts := newTestServer(t)
+	col := ts.collection(t, ts.admin, "cached")
+	ts.item(t, ts.admin, col, "The mitochondria is the powerhouse of the cell.", nil)
+	metric := func(name string) float64 {
+		t.Helper()
+		r := ts.do(t, "GET", "/metrics", "", nil)
+		r.must(t, 200)
+		for _, line := range strings.Split(string(r.raw), "\n") {
+			if v, ok := strings.CutPrefix(line, name+" "); ok {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					t.Fatalf("%s: %v", line, err)
+				}
+				return f
+			}
+		}
+		t.Fatalf("no %s on /metrics", name)
+		return 0
+	}
+	if b, l := metric("ragd_vector_cache_bytes"), metric("ragd_vector_cache_chunk_loads_total"); b != 0 || l != 0 {
+		t.Fatalf("before any search: %v bytes, %v loads; want 0 and 0", b, l)
+	}
+	for range 2 {
+		ts.do(t, "POST", "/v1/vector_store/"+col+"/search", ts.admin, map[string]any{"input": "cell energy", "mode": "vector"}).must(t, 200)
+		if b, l := metric("ragd_vector_cache_bytes"), metric("ragd_vector_cache_chunk_loads_total"); b <= 0 || l != 1 {
+			t.Fatalf("after a vector search: %v bytes, %v loads; want some and 1", b, l)
+		}
 	}
 }

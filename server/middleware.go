@@ -196,7 +196,7 @@ func (s *Server) initOps(e *echo.Echo) {
 	}
 	s.usage = &usageRecorder{}
 	s.logs = &logBuffer{}
-	s.metrics = newMetrics(s.svc.DatabaseBytes)
+	s.metrics = newMetrics(s.svc.DatabaseBytes, s.svc.VectorCacheStats)
 	s.svc.Embedders().Wrap(s.metrics.timeEmbedder)
 	s.svc.SetRerankers(s.metrics.instrumentRerankers(s.svc.Rerankers()))
 	s.webhooks = webhook.New(s.svc, o.Webhooks)

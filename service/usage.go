@@ -78,6 +78,10 @@ func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
 // DatabaseBytes returns the size of the database file and its WAL.
 func (s *Service) DatabaseBytes() int64 { return s.store.DatabaseBytes() }
 
+// VectorCacheStats returns the bytes the vector cache holds and how many
+// chunks of vectors it has loaded since the store opened.
+func (s *Service) VectorCacheStats() (bytes, chunkLoads int64) { return s.store.VectorCacheStats() }
+
 // PendingJobs returns how many files wait for or are in ingestion.
 func (s *Service) PendingJobs(ctx context.Context) (int, error) { return s.store.PendingJobs(ctx) }
 

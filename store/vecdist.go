@@ -177,7 +177,8 @@ static inline int ragd_dot_i8_scalar(const signed char *q, const signed char *ab
 // them: an estimate below limit has its least distance below it too.
 // The blocks RAGD_BLOCKS_AHEAD on are prefetched: the chunk's blocks are
 // read in order, but not fast enough for the hardware's prefetcher alone
-// (6.5 against 7.9 ms at 1M x 384, BenchmarkScanCodes).
+// (6.5 against 7.9 ms at 1M x 384, BenchmarkScanCodes, measured when each
+// chunk's planes were allocations of their own).
 #define RAGD_BLOCKS_AHEAD 4
 #define RAGD_BOUNDS(NAME, TARGET, BOUNDS, WITHIN) \
 TARGET static size_t NAME(const uint64_t *planes, size_t words, const ragd_query4 *q, \

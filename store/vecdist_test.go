@@ -147,9 +147,9 @@ func planeBoundsOracle(v []float32, q *queryCodes, i int, bits []uint64, fac []f
 	return 2 - 2*dot, 2 - 2*(dot+err), 2 - 2*(dot-err)
 }
 
-// Every level of the first pass computes each slot's bounds as the
-// oracle does, +Inf for slots not valid, and the scan given them skips
-// exactly the slots whose least distance is beyond its bound, whatever
+// Every level of the first pass keeps the valid slots whose least
+// distance is within its limit, with the oracle's bounds, and the second
+// pass given them skips exactly the slots beyond its bound or not kept, whatever
 // their codes say: the chunk's int8 codes and its 2-bit codes come from
 // different vectors, so a slot the int8 codes place within the bound is
 // returned only when its 2-bit code does too. Each case has slots skipped
@@ -203,11 +203,10 @@ func TestNearCodesFirstPass(t *testing.T) {
 				// and least distance; with no limit, every valid slot.
 				// Slots not valid never do, whatever their codes.
 				sorted := slices.Sorted(slices.Values(planeDist))
-				var lb []float32
-				var slots []int32
-				for _, limit := range []float32{float32(sorted[n/3]+sorted[n/3+1]) / 2, float32(math.Inf(1))} {
-					est := make([]float32, n)
-					slots, lb = make([]int32, n), make([]float32, n)
+				limits := []float32{float32(sorted[n/3]+sorted[n/3+1]) / 2, float32(math.Inf(1))}
+				var lists []keptSlots
+				for _, limit := range limits {
+					slots, est, lb := make([]int32, n), make([]float32, n), make([]float32, n)
 					m := planeBounds(q, ch, limit, slots, est, lb, level)
 					var want []int32
 					for i := range n {
@@ -226,17 +225,38 @@ func TestNearCodesFirstPass(t *testing.T) {
 							t.Errorf("slot %d: least distance %v; want %v", i, lb[k], planeDist[i])
 						}
 					}
-					slots, lb = slots[:m], lb[:m]
+					lists = append(lists, keptSlots{slots[:m], lb[:m]})
 				}
 				bound := float32(slices.Sorted(slices.Values(codesDist))[n/2])
-				idx, dist := make([]int32, n), make([]float32, n)
-				m := nearKept(q, ch, keptSlots{slots, lb}, bound, idx, dist, level)
-				got := map[int32]bool{}
-				for _, i := range idx[:m] {
-					if i >= n {
-						t.Fatalf("slot %d returned, past the chunk's %d", i, n)
+				near := func(kept keptSlots) map[int32]bool {
+					idx, dist := make([]int32, n), make([]float32, n)
+					m := nearKept(q, ch, kept, bound, idx, dist, level)
+					got := map[int32]bool{}
+					for _, i := range idx[:m] {
+						if i >= n {
+							t.Fatalf("slot %d returned, past the chunk's %d", i, n)
+						}
+						got[i] = true
 					}
-					got[i] = true
+					return got
+				}
+				// Given every valid slot, the second pass returns those
+				// within the bound by both codes; given those within the
+				// lower limit, the same but those beyond it.
+				got, part := near(lists[1]), near(lists[0])
+				cut := 0
+				for i := range int32(n) {
+					switch s := planeDist[i]; {
+					case part[i] && (!got[i] || s > float64(limits[0])+tol):
+						t.Errorf("slot %d returned from the slots within %.4f: least distance %.4f, returned from all %v", i, limits[0], s, got[i])
+					case got[i] && s < float64(limits[0])-tol && !part[i]:
+						t.Errorf("slot %d not returned from the slots within %.4f: least distance %.4f", i, limits[0], s)
+					case got[i] && !part[i]:
+						cut++
+					}
+				}
+				if cut == 0 {
+					t.Fatalf("the lower limit kept every slot the second pass returns; the case tests nothing")
 				}
 				skipped := 0
 				for i := range int32(n) {
@@ -408,8 +428,9 @@ func TestScanFallsBackWhenBoundsFail(t *testing.T) {
 
 	// Estimates far below the codes' distances, with no error but the
 	// slack: 0.2 for even slots, 1.0 for odd ones. The first pass's limit
-	// falls to 0.2 in the first chunk, so the later chunks' odd slots are
-	// not kept, and the ceiling, from the codes, lies beyond it: the scan
+	// falls to 0.2 once its sample is full, in the second chunk, so the
+	// later chunks' odd slots are not kept, and the ceiling, from the
+	// codes, lies beyond it: the scan
 	// must notice that slots within the ceiling were dropped and read
 	// every code, or the odd ones among the k nearest go missing.
 	v := randomUnit32(r, dims)
@@ -563,6 +584,8 @@ func TestSplitChunks(t *testing.T) {
 		{"as many parts as chunks", chunks(5, 1024, 7), 3},
 		{"empty chunks", chunks(0, 0, 0, 0), 2},
 		{"skewed", chunks(1024, 1, 1, 1, 1, 1, 1), 3},
+		{"one slot past even", chunks(1024, 1024, 1024, 1024, 1), 2},
+		{"small and empty", chunks(10, 10, 1, 0, 0), 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			total := 0
@@ -574,6 +597,10 @@ func TestSplitChunks(t *testing.T) {
 				t.Fatalf("%d parts, want %d", len(parts), tc.parts)
 			}
 			var all []*vecChunk
+			biggest := 0
+			for _, ch := range tc.chunks {
+				biggest = max(biggest, ch.used)
+			}
 			least, most := total, 0
 			for _, p := range parts {
 				if len(p) == 0 {
@@ -588,10 +615,6 @@ func TestSplitChunks(t *testing.T) {
 			}
 			if !slices.Equal(all, tc.chunks) {
 				t.Fatalf("the parts do not hold the chunks once each in order")
-			}
-			biggest := 0
-			for _, ch := range tc.chunks {
-				biggest = max(biggest, ch.used)
 			}
 			if most-least > biggest {
 				t.Errorf("parts of %d to %d slots; want them within a chunk's %d", least, most, biggest)

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/ragd/ragd"
@@ -47,6 +48,7 @@ const DefaultQuantizeAbove = 512 << 20
 // never updates a vector in place (changing an item's content replaces
 // its chunks), which is the one write the cache could not see.
 type vecCache struct {
+	loads  atomic.Int64 // chunks loaded since the store opened (VectorCacheStats)
 	mu     sync.Mutex
 	dir    string       // where quantized collections keep their vecFile; none when empty
 	log    *slog.Logger // for a vecFile that fails
@@ -60,6 +62,7 @@ type vecCache struct {
 // or int8 codes when quantized, with 2-bit codes when binary.
 type vecCollection struct {
 	mu        sync.Mutex
+	syncing   sync.Mutex // held by the one syncChunks that loads
 	dims      int
 	quantized bool
 	binary    bool
@@ -122,6 +125,16 @@ func (c *vecCache) closeAll() {
 	for _, f := range files {
 		f.close()
 	}
+}
+
+// VectorCacheStats returns the bytes the vector cache holds and how many
+// sqlite-vec chunks it has loaded since the store opened, for /metrics:
+// loads that keep growing under a steady search load mean the cache
+// evicts collections it needs again (--memory-budget).
+func (s *Store) VectorCacheStats() (bytes, chunkLoads int64) {
+	s.vecs.mu.Lock()
+	defer s.vecs.mu.Unlock()
+	return s.vecs.bytes, s.vecs.loads.Load()
 }
 
 // SetVectorCacheBytes sets the memory budget of the vector cache, evicting
@@ -341,12 +354,19 @@ func readVectors(ctx context.Context, tx *sql.Tx, v []float32, cands []hit, whic
 // same version are current without reading the chunk table again: at 1M
 // vectors that read (bitmaps and rowids, 8 MiB) cost as much as the scan.
 func (s *Store) syncChunks(ctx context.Context, tx *sql.Tx, seq int64, vc *vecCollection, version int64) ([]*vecChunk, error) {
-	vc.mu.Lock()
-	if vc.synced && vc.version == version {
-		list := vc.list
-		vc.mu.Unlock()
+	if list, ok := vc.current(version); ok {
 		return list, nil
 	}
+	// One sync at a time loads: searches that arrive together at a
+	// collection not yet loaded, or just written, would each load (and
+	// pack) the same chunks, a copy of the collection's codes each.
+	vc.syncing.Lock()
+	defer vc.syncing.Unlock()
+	if list, ok := vc.current(version); ok { // synced while this one waited
+		return list, nil
+	}
+	vc.mu.Lock()
+	cached := vc.chunks
 	vc.mu.Unlock()
 	rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT chunk_id, validity, rowids FROM "%s_chunks" WHERE partition00 = ? ORDER BY chunk_id`,
 		vecTable(vc.dims)), seq)
@@ -354,9 +374,6 @@ func (s *Store) syncChunks(ctx context.Context, tx *sql.Tx, seq int64, vc *vecCo
 		return nil, err
 	}
 	defer rows.Close()
-	vc.mu.Lock()
-	cached := vc.chunks
-	vc.mu.Unlock()
 	var out []*vecChunk
 	var stale []*vecChunk // changed or new chunks, without their vectors yet
 	for rows.Next() {
@@ -409,6 +426,7 @@ func (s *Store) syncChunks(ctx context.Context, tx *sql.Tx, seq int64, vc *vecCo
 	if err := loadVectors(ctx, tx, vc.dims, vc.quantized, vc.binary, vc.file, stale); err != nil {
 		return nil, err
 	}
+	s.vecs.loads.Add(int64(len(stale)))
 	next := make(map[int64]*vecChunk, len(out))
 	var size int64
 	for _, ch := range out {
@@ -430,9 +448,15 @@ func (s *Store) syncChunks(ctx context.Context, tx *sql.Tx, seq int64, vc *vecCo
 // 40 ms with each chunk's planes allocated alone (docs/benchmarks.md).
 // A stale chunk gets its place in the arena for setCodes to fill; a
 // cached one, which concurrent searches may be reading, is replaced in
-// out by a copy whose planes are copied there. Below the sixteenth, the
-// chunks that writes reloaded keep planes of their own until enough
-// have.
+// out by a copy whose planes are copied there.
+//
+// Packing copies every chunk's planes (1 GB and a few hundred ms at 10M
+// x 384, in the search that syncs), so the chunks that writes reload
+// keep planes of their own until they are a sixteenth: a sixteenth of
+// the pass then streams from scattered allocations, and a collection
+// rewritten at any rate is packed once per sixteenth of it. The planes of
+// the chunks those replaced stay in the arena until it is packed again,
+// uncounted by the cache's budget: at most a sixteenth of the planes.
 func packPlanes(out []*vecChunk, dims int) {
 	loose := 0
 	for _, ch := range out {
@@ -461,6 +485,14 @@ func packPlanes(out []*vecChunk, dims int) {
 		ch.bits, ch.fac, ch.packed = bits[:b:b], fac[:f:f], true
 		bits, fac = bits[b:], fac[f:]
 	}
+}
+
+// current returns the chunks of vc as of version, and whether they are
+// synced to it.
+func (vc *vecCollection) current(version int64) ([]*vecChunk, bool) {
+	vc.mu.Lock()
+	defer vc.mu.Unlock()
+	return vc.list, vc.synced && vc.version == version
 }
 
 func newVecChunk(id int64, validity, rawIDs []byte) (*vecChunk, error) {
@@ -698,16 +730,22 @@ func scanHits(chunks []*vecChunk, v []float32, k int, allowed []int64) []hit {
 }
 
 // splitChunks splits chunks, of total used slots, into parts runs of
-// consecutive chunks with about as many slots each: a worker's chunks
-// then lie in one run of memory when packed (packPlanes).
+// consecutive chunks (parts at most len(chunks)) with about as many slots
+// each: a worker's chunks then lie in one run of memory when packed
+// (packPlanes).
 func splitChunks(chunks []*vecChunk, parts, total int) [][]*vecChunk {
 	out := make([][]*vecChunk, 0, parts)
 	from, sum := 0, 0
 	for i, ch := range chunks {
 		sum += ch.used
-		// Part p ends at the first chunk where the slots so far reach
-		// (p+1)/parts of the total, leaving a chunk for each part after.
-		if p := len(out); p < parts-1 && (sum*parts >= (p+1)*total || len(chunks)-1-i <= parts-1-p) {
+		next := 0
+		if i+1 < len(chunks) {
+			next = chunks[i+1].used
+		}
+		// Part p ends at the chunk boundary nearest (p+1)/parts of the
+		// total, each within half a chunk of it, leaving a chunk for
+		// each part after.
+		if p := len(out); p < parts-1 && ((2*sum+next)*parts >= 2*(p+1)*total || len(chunks)-1-i <= parts-1-p) {
 			out = append(out, chunks[from:i+1])
 			from = i + 1
 		}

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -409,28 +410,64 @@ func quantizedBytes(n, dims int) int64 {
 }
 
 // A quantized collection's 2-bit codes lie in one run of memory, in chunk
-// order, once loaded, and again after a write reloads more than a
-// sixteenth of its chunks (packPlanes); searches stay exact throughout.
+// order, once loaded; a write that reloads one chunk of 18 leaves it
+// apart, and one that reloads a second, more than a sixteenth, packs
+// them all again (packPlanes). Searches stay exact throughout.
 func TestPlanesPacked(t *testing.T) {
-	const dims = 64
+	const dims, chunks = 32, 18
 	ctx := context.Background()
 	s := storetest.MustOpen(t)
 	s.SetQuantizeAbove(1)
-	c, e := seedExact(t, s, dims, 3000) // 3 sqlite-vec chunks
+	c, e := seedExact(t, s, dims, (chunks-1)*1024+100)
 	r := rand.New(rand.NewPCG(13, 14))
-	check := func(when string) {
+	check := func(when string, want int) {
 		t.Helper()
 		for range 3 {
 			checkExact(t, s, c, e, storetest.UnitVector(r, dims), 10, nil, nil)
 		}
 		packed, total, err := s.PlanesPacked(ctx, "ws1", c.ID)
-		if err != nil || total != 3 || packed != total {
-			t.Fatalf("%s: %d of %d chunks packed, %v; want all 3", when, packed, total, err)
+		if err != nil || total != chunks || packed != want {
+			t.Fatalf("%s: %d of %d chunks packed, %v; want %d of %d", when, packed, total, err, want, chunks)
 		}
 	}
-	check("loaded")
-	q := storetest.UnitVector(r, dims)
-	e.insert(t, s, c, q)
-	check("after an insert")
-	checkExact(t, s, c, e, q, 10, nil, nil)
+	check("loaded", chunks)
+	e.insert(t, s, c, storetest.UnitVector(r, dims)) // reloads the last chunk
+	check("after an insert", chunks-1)
+	first := e.ids[0] // in the first chunk
+	if err := s.DeleteItem(ctx, "ws1", c.ID, first, storetest.At); err != nil {
+		t.Fatal(err)
+	}
+	e.ids = slices.DeleteFunc(e.ids, func(id string) bool { return id == first })
+	check("after a delete", chunks)
+}
+
+// Searches that arrive together at a quantized collection not yet loaded
+// load each of its chunks once between them, not once each.
+func TestConcurrentSearchesLoadOnce(t *testing.T) {
+	const dims, chunks = 32, 3
+	s := storetest.MustOpen(t)
+	s.SetQuantizeAbove(1)
+	c, e := seedExact(t, s, dims, (chunks-1)*1024+100)
+	r := rand.New(rand.NewPCG(15, 16))
+	queries := make([][]float32, 8)
+	for i := range queries {
+		queries[i] = storetest.UnitVector(r, dims)
+	}
+	errs := make([]error, len(queries))
+	var wg sync.WaitGroup
+	for i, q := range queries {
+		wg.Go(func() {
+			_, errs[i] = s.Search(context.Background(), "ws1", c.ID, ragd.SearchQuery{Mode: ragd.ModeVector, Vector: q, TopK: 10})
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if _, loads := s.VectorCacheStats(); loads != chunks {
+		t.Errorf("%d searches loaded %d chunks; want the collection's %d once", len(queries), loads, chunks)
+	}
+	for _, q := range queries {
+		checkExact(t, s, c, e, q, 10, nil, nil)
+	}
 }
