@@ -236,6 +236,15 @@ func benchServer(b *testing.B, st *store.Store) func(path string, body []byte) (
 	}
 }
 
+// insertCount is how many chunks an insert benchmark loads: 100,000, or
+// RAGD_BENCH_INSERT when it is at least 10 batches of per.
+func insertCount(per int) int {
+	if v, err := strconv.Atoi(os.Getenv("RAGD_BENCH_INSERT")); err == nil && v >= 10*per {
+		return v
+	}
+	return 100_000
+}
+
 // BenchmarkHTTPInsert measures batch insert with vectors given (batches
 // of 1000 items of one chunk each: 60 words and 384 dimensions) through
 // the HTTP API (POST /v1/vector_store/:id/items/batch over loopback, the
@@ -248,10 +257,7 @@ func benchServer(b *testing.B, st *store.Store) func(path string, body []byte) (
 // size.
 func BenchmarkHTTPInsert(b *testing.B) {
 	const dims, per = 384, 1000
-	n := 100_000
-	if v, err := strconv.Atoi(os.Getenv("RAGD_BENCH_INSERT")); err == nil && v >= 10*per {
-		n = v
-	}
+	n := insertCount(per)
 	ctx := context.Background()
 	text := benchText(b)
 	type wireItem struct {
@@ -335,10 +341,7 @@ func BenchmarkHTTPInsert(b *testing.B) {
 // load and over its last tenth.
 func BenchmarkHTTPInsertHash(b *testing.B) {
 	const dims, per = embed.HashDimensions, 1000
-	n := 100_000
-	if v, err := strconv.Atoi(os.Getenv("RAGD_BENCH_INSERT")); err == nil && v >= 10*per {
-		n = v
-	}
+	n := insertCount(per)
 	ctx := context.Background()
 	text := benchText(b)
 	hashCollection := func() (*store.Store, *ragd.Collection) {
@@ -463,10 +466,7 @@ func loadInFlight(b *testing.B, post func(string, []byte) (*http.Response, error
 // time), so that a million chunks do not take 8 GB of encoded bodies.
 func BenchmarkHTTPInsertInFlight(b *testing.B) {
 	const dims, per, distinct = 384, 1000, 16
-	n := 100_000
-	if v, err := strconv.Atoi(os.Getenv("RAGD_BENCH_INSERT")); err == nil && v >= 10*per {
-		n = v
-	}
+	n := insertCount(per)
 	ctx := context.Background()
 	text := benchText(b)
 	for range b.N {

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -486,10 +485,7 @@ func keywordPath(b *testing.B, f *fixture, fts5 bool) {
 // embedder embedding the text.
 func BenchmarkInsert(b *testing.B) {
 	const dims = 384
-	n := 100_000
-	if v, err := strconv.Atoi(os.Getenv("RAGD_BENCH_INSERT")); err == nil && v > 0 {
-		n = v
-	}
+	n := envCount("RAGD_BENCH_INSERT", 100_000)
 	ctx := context.Background()
 	for _, withHash := range []bool{false, true} {
 		name := "vectors"

@@ -60,16 +60,7 @@ func BenchmarkScale(b *testing.B) {
 				gen := newVectorSource(clustered, dims)
 				s, col := openBenchStore(b, b.TempDir(), dims)
 				defer s.Close()
-				for done := 0; done < n; {
-					var batch []ragd.NewItem
-					for ; done < n && len(batch) < 1000; done++ {
-						batch = append(batch, ragd.NewItem{Content: "c", Metadata: map[string]any{"g": done % 100},
-							Chunks: []ragd.Chunk{{Content: "c", Tokens: 1, End: 1, Vector: gen.next()}}})
-					}
-					if _, err := s.InsertItems(ctx, "bench", col.ID, storetest.Stamp(batch)); err != nil {
-						b.Fatal(err)
-					}
-				}
+				insertVectors(b, s, col, n, gen)
 				if err := s.Checkpoint(ctx); err != nil {
 					b.Fatal(err)
 				}
@@ -195,6 +186,31 @@ func BenchmarkScale(b *testing.B) {
 			})
 		}
 	}
+}
+
+// insertVectors inserts n items of one chunk each into col, by 1,000 a
+// transaction: the chunks' vectors from gen, the items' metadata g their
+// index modulo 100 (a filter on one value of g passes 1%).
+func insertVectors(b *testing.B, s *store.Store, col *ragd.Collection, n int, gen *vectorSource) {
+	for done := 0; done < n; {
+		var batch []ragd.NewItem
+		for ; done < n && len(batch) < 1000; done++ {
+			batch = append(batch, ragd.NewItem{Content: "c", Metadata: map[string]any{"g": done % 100},
+				Chunks: []ragd.Chunk{{Content: "c", Tokens: 1, End: 1, Vector: gen.next()}}})
+		}
+		if _, err := s.InsertItems(context.Background(), "bench", col.ID, storetest.Stamp(batch)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// envCount returns the positive count in the environment variable name,
+// or def when it is unset or not one.
+func envCount(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
 }
 
 // scaleSizes returns the chunk counts RAGD_BENCH_SCALE lists, skipping b
@@ -335,23 +351,12 @@ func rssGiB() float64 {
 // reported in seconds; the store is reopened before each.
 func BenchmarkLoadCodes(b *testing.B) {
 	const dims = 384
-	n := 300_000
-	if v, err := strconv.Atoi(os.Getenv("RAGD_BENCH_LOAD")); err == nil && v > 0 {
-		n = v
-	}
+	n := envCount("RAGD_BENCH_LOAD", 300_000)
 	ctx := context.Background()
 	dir := b.TempDir()
 	s, col := openBenchStore(b, dir, dims)
 	gen := newVectorSource(false, dims)
-	for done := 0; done < n; {
-		var batch []ragd.NewItem
-		for ; done < n && len(batch) < 1000; done++ {
-			batch = append(batch, ragd.NewItem{Content: "c", Chunks: []ragd.Chunk{{Content: "c", Tokens: 1, End: 1, Vector: gen.next()}}})
-		}
-		if _, err := s.InsertItems(ctx, "bench", col.ID, storetest.Stamp(batch)); err != nil {
-			b.Fatal(err)
-		}
-	}
+	insertVectors(b, s, col, n, gen)
 	if err := s.Close(); err != nil {
 		b.Fatal(err)
 	}
