@@ -253,6 +253,24 @@ func (s *Store) SetVectorFiles(on bool) {
 	}
 }
 
+// HoldVectorLoad takes the vector cache's load of collection colID of
+// workspace ws, cached already, as a search that loads it would, until
+// release is called: tests then see what a search does meanwhile.
+func (s *Store) HoldVectorLoad(ctx context.Context, ws, colID string) (release func(), err error) {
+	_, seq, err := s.collection(ctx, s.db, ws, colID)
+	if err != nil {
+		return nil, err
+	}
+	s.vecs.mu.Lock()
+	vc := s.vecs.cols[seq]
+	s.vecs.mu.Unlock()
+	if vc == nil {
+		return nil, errors.New("the collection is not cached")
+	}
+	vc.syncing <- struct{}{}
+	return func() { <-vc.syncing }, nil
+}
+
 // PlanesPacked returns how many chunks the vector cache holds of
 // collection colID of workspace ws and how many of those have their
 // 2-bit codes and factors in one arena, each chunk's right after the

@@ -62,7 +62,9 @@ type vecCache struct {
 // or int8 codes when quantized, with 2-bit codes when binary.
 type vecCollection struct {
 	mu        sync.Mutex
-	syncing   sync.Mutex // held by the one syncChunks that loads
+	// syncing is held by the one syncChunks that loads: a channel of one,
+	// so that a search waiting for it can give up with its context.
+	syncing chan struct{}
 	dims      int
 	quantized bool
 	binary    bool
@@ -191,7 +193,7 @@ func (c *vecCache) collection(seq int64, dims int, quantized, binary bool, chunk
 		if vc != nil {
 			c.dropLocked(seq)
 		}
-		vc = &vecCollection{dims: dims, quantized: quantized, binary: binary, chunks: map[int64]*vecChunk{}}
+		vc = &vecCollection{dims: dims, quantized: quantized, binary: binary, chunks: map[int64]*vecChunk{}, syncing: make(chan struct{}, 1)}
 		if quantized && c.dir != "" {
 			vc.file = newVecFile(c.dir, dims, chunks, c.log)
 		}
@@ -360,8 +362,12 @@ func (s *Store) syncChunks(ctx context.Context, tx *sql.Tx, seq int64, vc *vecCo
 	// One sync at a time loads: searches that arrive together at a
 	// collection not yet loaded, or just written, would each load (and
 	// pack) the same chunks, a copy of the collection's codes each.
-	vc.syncing.Lock()
-	defer vc.syncing.Unlock()
+	select {
+	case vc.syncing <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-vc.syncing }()
 	if list, ok := vc.current(version); ok { // synced while this one waited
 		return list, nil
 	}

@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/internal/testwait"
 	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/store/storetest"
 )
@@ -470,4 +474,50 @@ func TestConcurrentSearchesLoadOnce(t *testing.T) {
 	for _, q := range queries {
 		checkExact(t, s, c, e, q, 10, nil, nil)
 	}
+}
+
+// A search that waits for another's load of the collection gives up when
+// its context ends, with the context's error, and searches after the load
+// are exact.
+func TestSearchWaitingForLoadIsCancelled(t *testing.T) {
+	const dims = 32
+	ctx := context.Background()
+	s := storetest.MustOpen(t)
+	c, e := seedExact(t, s, dims, 100)
+	r := rand.New(rand.NewPCG(17, 18))
+	checkExact(t, s, c, e, storetest.UnitVector(r, dims), 10, nil, nil) // cached
+	e.insert(t, s, c, storetest.UnitVector(r, dims))                    // the next search syncs
+	release, err := s.HoldVectorLoad(ctx, "ws1", c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	q := storetest.UnitVector(r, dims)
+	go func() {
+		_, err := s.Search(waiting, "ws1", c.ID, ragd.SearchQuery{Mode: ragd.ModeVector, Vector: q, TopK: 10})
+		done <- err
+	}()
+	// Cancel only once the search waits for the load, past its own
+	// transaction's start, which a cancelled context would fail first.
+	testwait.Until(t, time.Minute, func() bool {
+		buf := make([]byte, 1<<20)
+		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+			if strings.Contains(g, "[select") && strings.Contains(g, "store.(*Store).syncChunks") {
+				return true
+			}
+		}
+		return false
+	}, "the search never waited for the load")
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("a cancelled search waiting for a load returned %v; want context.Canceled", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("a cancelled search waiting for a load did not return")
+	}
+	release()
+	checkExact(t, s, c, e, q, 10, nil, nil)
 }
