@@ -346,16 +346,35 @@ var benchShapes = []struct{ n, dims int }{{10_000, 384}, {100_000, 384}, {100_00
 
 func shapeName(n, dims int) string { return fmt.Sprintf("%dk/%dd", n/1000, dims) }
 
-// BenchmarkSearch measures exact vector, hybrid and keyword search with
-// top_k 10 over random unit vectors (fixed seed) and Zipf-distributed text.
+// BenchmarkSearch measures vector, hybrid and keyword search with top_k
+// 10 over random unit vectors (fixed seed) and Zipf-distributed text, by
+// the default path of each shape: the exact scan of cached floats below
+// store.DefaultQuantizeAbove, the codes with exact rescoring from it on
+// (vector-exact is then the exact scan, forced).
 func BenchmarkSearch(b *testing.B) {
 	ctx := context.Background()
 	natural, rare := queryTexts(benchQueries, false), queryTexts(benchQueries, true)
 	for _, sh := range benchShapes {
 		b.Run(shapeName(sh.n, sh.dims), func(b *testing.B) {
 			f := benchStore(b, sh.n, sh.dims)
-			floor := newFloorScan(sh.n * sh.dims * 4)
 			vecs := queryVectors(benchQueries, sh.dims)
+			// Each floor is the bytes its scan reads: every float, or
+			// every 2-bit code and its factors.
+			floats := sh.n * sh.dims * 4
+			quantized := int64(floats) >= store.DefaultQuantizeAbove
+			floatFloor := newFloorScan(floats)
+			floor := floatFloor
+			if quantized {
+				b.Run("vector-exact", func(b *testing.B) {
+					f.s.SetQuantizeAbove(1 << 62)
+					defer f.s.SetQuantizeAbove(store.DefaultQuantizeAbove)
+					latencies(b, floatFloor, func(i int) error {
+						_, err := f.s.Search(ctx, "bench", f.col.ID, ragd.SearchQuery{Mode: ragd.ModeVector, Vector: vecs[i%len(vecs)], TopK: 10})
+						return err
+					})
+				})
+				floor = newFloorScan(planesBytes(sh.n, sh.dims))
+			}
 			// The -fts5 modes are the peers of the keyword cache: the same
 			// queries ranked by FTS5 (store/keywords.go).
 			modes := []struct {
@@ -398,7 +417,7 @@ func BenchmarkSearch(b *testing.B) {
 				b.Run("vector-disk", func(b *testing.B) {
 					f.s.SetVectorCacheBytes(0)
 					defer f.s.SetVectorCacheBytes(store.DefaultVectorCacheBytes)
-					latencies(b, floor, func(i int) error {
+					latencies(b, floatFloor, func(i int) error {
 						_, err := f.s.Search(ctx, "bench", f.col.ID, ragd.SearchQuery{
 							Mode: ragd.ModeVector, Vector: vecs[i%len(vecs)], TopK: 10})
 						return err
@@ -406,7 +425,7 @@ func BenchmarkSearch(b *testing.B) {
 				})
 				// The peer: sqlite-vec's own KNN over the same table.
 				b.Run("vector-sqlite-vec", func(b *testing.B) {
-					latencies(b, floor, func(i int) error {
+					latencies(b, floatFloor, func(i int) error {
 						_, err := f.s.SqliteVecSearch(ctx, "bench", f.col.ID, vecs[i%len(vecs)], 10)
 						return err
 					})

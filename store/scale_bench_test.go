@@ -124,7 +124,7 @@ func BenchmarkScale(b *testing.B) {
 				// Last, the default with the candidates' vectors read
 				// through sqlite-vec instead of the vector file: the
 				// file's peer.
-				planes := n * (16*((dims+63)/64) + 12)
+				planes := planesBytes(n, dims)
 				s.SetBinaryFirstPass(false)
 				codes("int8", n*(dims+4))
 				s.SetBinaryFirstPass(true)
@@ -187,6 +187,10 @@ func BenchmarkScale(b *testing.B) {
 		}
 	}
 }
+
+// planesBytes is the size of n vectors' 2-bit codes and factors: what a
+// quantized scan's first pass reads.
+func planesBytes(n, dims int) int { return n * (16*((dims+63)/64) + 12) }
 
 // insertVectors inserts n items of one chunk each into col, by 1,000 a
 // transaction: the chunks' vectors from gen, the items' metadata g their

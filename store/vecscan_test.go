@@ -292,6 +292,26 @@ func TestQuantizationSetting(t *testing.T) {
 	}
 }
 
+// By default ("auto"), a collection is cached as floats until its floats
+// take store.DefaultQuantizeAbove bytes, and as codes from then on: at
+// 4,096 dimensions, from its 4,096th vector.
+func TestDefaultQuantizeAbove(t *testing.T) {
+	const dims = 4096
+	n := int(store.DefaultQuantizeAbove / (dims * 4))
+	s := storetest.MustOpen(t)
+	c, e := seedExact(t, s, dims, n-1)
+	r := rand.New(rand.NewPCG(23, 24))
+	checkExact(t, s, c, e, storetest.UnitVector(r, dims), 10, nil, nil)
+	if got, floats := s.CachedVectorBytes(), int64(n-1)*dims*4; got < floats {
+		t.Errorf("%d vectors: the cache holds %d bytes; want their %d bytes of floats", n-1, got, floats)
+	}
+	e.insert(t, s, c, storetest.UnitVector(r, dims))
+	checkExact(t, s, c, e, storetest.UnitVector(r, dims), 10, nil, nil)
+	if got := s.CachedVectorBytes(); got <= 0 || got > quantizedBytes(n, dims) {
+		t.Errorf("%d vectors: the cache holds %d bytes; want their codes, at most %d bytes", n, got, quantizedBytes(n, dims))
+	}
+}
+
 // On 50k random unit vectors (the hardest case for quantization: no
 // clusters, neighbours close in distance) a quantized search finds at
 // least 95% of the exact top 10, and with "exact" all of it.
