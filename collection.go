@@ -13,11 +13,22 @@ const MaxDimensions = 8192
 // (a quarter of the floats) and ranks exactly only among the nearest by
 // those codes; None holds the floats, exact, while they fit the memory
 // budget; Auto, the default, is None for collections whose floats take
-// under 512 MiB and Int8 above.
+// under 64 MiB (or fit the budget) and Int8 from there (the store's
+// DefaultQuantizeAbove).
 const (
 	QuantizationAuto = "auto"
 	QuantizationInt8 = "int8"
 	QuantizationNone = "none"
+)
+
+// How vector search reads a collection's vectors, as Collection.VectorSearch
+// reports it: the floats or the codes held in memory, or the floats read
+// from the database by every search, slower, when the collection's share
+// of memory would exceed the whole memory budget.
+const (
+	VectorSearchFloats = "floats"
+	VectorSearchCodes  = "codes"
+	VectorSearchDisk   = "disk"
 )
 
 // ValidateQuantization checks a collection's quantization setting.
@@ -53,6 +64,13 @@ type Collection struct {
 	// Quantization says how vector search holds the collection's vectors
 	// in memory: QuantizationAuto, QuantizationInt8 or QuantizationNone.
 	Quantization string `json:"quantization"`
+	// VectorSearch is how a vector search of the collection reads its
+	// vectors now (VectorSearchFloats, VectorSearchCodes or
+	// VectorSearchDisk), which its size, Quantization and the memory
+	// budget decide: a collection that grows past a threshold changes
+	// path, and a client can see it. The store sets it on every read; it
+	// is not stored.
+	VectorSearch string `json:"vector_search"`
 	// ExpiresAfterDays, when above 0, is OpenAI's expires_after of a
 	// vector store: its contents are deleted that many days after
 	// LastActive.

@@ -5,7 +5,49 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/ragd/ragd/service"
+	"github.com/ragd/ragd/store/storetest"
 )
+
+// A collection says how vector search reads its vectors now: its floats
+// in memory, its codes, or the database past the memory budget; the
+// answer follows the quantization setting and the budget, and searches
+// work on every path.
+func TestCollectionVectorSearch(t *testing.T) {
+	st := storetest.MustOpen(t)
+	ts := serve(t, setup{svc: service.Config{Store: st}})
+	created := obj(ts.do(t, "POST", "/v1/vector_store", ts.admin, map[string]any{"name": "docs"}).must(t, 201)["collection"])
+	if created["vector_search"] != "floats" {
+		t.Errorf("a new collection says vector_search %v; want floats", created["vector_search"])
+	}
+	ts.item(t, ts.admin, "docs", "the vectors of this item are searched", nil)
+	for _, tc := range []struct {
+		quantization string
+		budget       int64
+		want         string
+	}{
+		{"auto", 1 << 30, "floats"},
+		{"int8", 1 << 30, "codes"},
+		{"none", 1 << 30, "floats"},
+		{"auto", 1, "disk"}, // one vector of 384 floats is over a 1-byte budget
+		{"int8", 1, "disk"},
+	} {
+		st.SetVectorCacheBytes(tc.budget)
+		patched := obj(ts.do(t, "PATCH", "/v1/vector_store/docs", ts.admin, map[string]any{"quantization": tc.quantization}).must(t, 200)["collection"])
+		got := obj(ts.do(t, "GET", "/v1/vector_store/docs", ts.admin, nil).must(t, 200)["collection"])
+		listed := obj(list(ts.do(t, "GET", "/v1/vector_store", ts.admin, nil).must(t, 200)["collections"])[0])
+		for name, c := range map[string]map[string]any{"PATCH": patched, "GET": got, "list": listed} {
+			if c["vector_search"] != tc.want {
+				t.Errorf("quantization %s, budget %d: %s says vector_search %v; want %s", tc.quantization, tc.budget, name, c["vector_search"], tc.want)
+			}
+		}
+		res := list(ts.do(t, "POST", "/v1/vector_store/docs/search", ts.admin, map[string]any{"input": "vectors", "mode": "vector"}).must(t, 200)["results"])
+		if len(res) != 1 {
+			t.Errorf("quantization %s, budget %d: a vector search found %d results; want 1", tc.quantization, tc.budget, len(res))
+		}
+	}
+}
 
 func TestCollectionCRUD(t *testing.T) {
 	ts := newTestServer(t)

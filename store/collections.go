@@ -29,6 +29,7 @@ func (s *Store) scanCollection(r rowScanner) (*ragd.Collection, int64, error) {
 		return nil, 0, err
 	}
 	c.Metadata = s.decodeMetadata(meta)
+	c.VectorSearch = s.vectorSearchPath(c)
 	return c, seq, nil
 }
 
@@ -49,6 +50,7 @@ func (s *Store) CreateCollection(ctx context.Context, c *ragd.Collection) error 
 	}
 	now := c.Created
 	c.Updated = now
+	c.VectorSearch = s.vectorSearchPath(c)
 	meta, err := encodeMetadata(c.Metadata)
 	if err != nil {
 		return err
@@ -185,6 +187,7 @@ func (s *Store) UpdateCollection(ctx context.Context, ws, id string, u ragd.Coll
 		}
 		if u.Quantization != nil {
 			c.Quantization = *u.Quantization
+			c.VectorSearch = s.vectorSearchPath(c)
 		}
 		_, err = tx.Exec(`UPDATE collections SET name = ?, description = ?, metadata = ?, updated = ?, expires_after_days = nullif(?, 0),
 			quantization = ? WHERE id = ?`, c.Name, c.Description, meta, c.Updated, c.ExpiresAfterDays, c.Quantization, c.ID)

@@ -237,32 +237,19 @@ func (c *vecCache) forget(live map[int64]bool) {
 // ok is false when the collection does not fit the cache, or is quantized
 // and exact is set; the caller then scans it from the database.
 //
-// A collection set to ragd.QuantizationInt8, or to ragd.QuantizationAuto
-// whose float vectors take quantizeAbove bytes or more or more than the
-// whole budget, is cached as int8 codes (a quarter of the bytes): the scan
-// keeps the quantizedCandidates(k) nearest by the codes and rescoreExact
-// reads their vectors to rank them exactly. Unless s.binaryFirst is off,
+// A collection that holding quantizes is cached as int8 codes (a quarter
+// of the bytes): the scan keeps the quantizedCandidates(k) nearest by the
+// codes and rescoreExact reads their vectors to rank them exactly. Unless s.binaryFirst is off,
 // the codes carry each vector's 2-bit code too (a quarter of an int8
 // code's bytes), and a first pass over them skips the slots that cannot
 // be among the nearest before their codes are read (ragd_near in
 // vecdist.go).
 func (s *Store) cachedVectorSearch(ctx context.Context, c *ragd.Collection, seq int64, v []float32, k int, allowed []int64, exact bool) (_ []candidate, ok bool, err error) {
-	dims := len(v)
-	floats := int64(c.ChunkCount) * int64(dims) * 4
-	quantize := c.Quantization == ragd.QuantizationInt8 ||
-		(c.Quantization != ragd.QuantizationNone && (floats >= s.quantizeAbove || floats > s.vecs.budgetNow()))
-	if quantize && exact {
+	h := s.holding(c)
+	if h.quantize && exact {
 		return nil, false, nil
 	}
-	estimate := floats
-	binary := quantize && s.binaryFirst
-	if quantize {
-		estimate = int64(c.ChunkCount) * int64(dims+4)
-	}
-	if binary {
-		estimate += int64(planesLen(c.ChunkCount, dims))*8 + int64(factorsLen(c.ChunkCount))*4
-	}
-	vc := s.vecs.collection(seq, dims, quantize, binary, int64(c.ChunkCount), estimate)
+	vc := s.vecs.collection(seq, c.Dimensions, h.quantize, h.binary, int64(c.ChunkCount), h.estimate)
 	if vc == nil {
 		return nil, false, nil
 	}
@@ -279,11 +266,51 @@ func (s *Store) cachedVectorSearch(ctx context.Context, c *ragd.Collection, seq 
 	if err != nil {
 		return nil, true, err
 	}
-	if !quantize {
+	if !h.quantize {
 		return scanChunks(chunks, v, k, allowed), true, nil
 	}
 	cands, err := rescoreExact(ctx, tx, v, scanHits(chunks, v, quantizedCandidates(k), allowed), vc.file, k)
 	return cands, true, err
+}
+
+// vectorHolding is how the vector cache holds a collection: as floats or
+// as int8 codes (quantize), with 2-bit codes (binary), in about estimate
+// bytes.
+type vectorHolding struct {
+	quantize, binary bool
+	estimate         int64
+}
+
+// holding decides how the cache holds collection c: a collection set to
+// ragd.QuantizationInt8, or to ragd.QuantizationAuto with floats of
+// s.quantizeAbove bytes or more or more than the whole budget, as codes.
+func (s *Store) holding(c *ragd.Collection) vectorHolding {
+	n, dims := int64(c.ChunkCount), int64(c.Dimensions)
+	floats := n * dims * 4
+	h := vectorHolding{estimate: floats}
+	h.quantize = c.Quantization == ragd.QuantizationInt8 ||
+		(c.Quantization != ragd.QuantizationNone && (floats >= s.quantizeAbove || floats > s.vecs.budgetNow()))
+	h.binary = h.quantize && s.binaryFirst
+	if h.quantize {
+		h.estimate = n * (dims + 4)
+	}
+	if h.binary {
+		h.estimate += int64(planesLen(c.ChunkCount, c.Dimensions))*8 + int64(factorsLen(c.ChunkCount))*4
+	}
+	return h
+}
+
+// vectorSearchPath is what Collection.VectorSearch reports of c: how the
+// next search without "exact" reads its vectors.
+func (s *Store) vectorSearchPath(c *ragd.Collection) string {
+	h := s.holding(c)
+	switch {
+	case h.estimate > s.vecs.budgetNow():
+		return ragd.VectorSearchDisk
+	case h.quantize:
+		return ragd.VectorSearchCodes
+	}
+	return ragd.VectorSearchFloats
 }
 
 // quantizedCandidates is how many of the nearest by int8 codes a quantized
