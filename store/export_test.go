@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -216,6 +217,19 @@ func (s *Store) KeywordCacheBytes() int64 {
 // collections' vector files with zeros, keeping their rowids, so that a
 // test can tell whether rescoring reads them.
 func (s *Store) ZeroVectorFiles() error {
+	return s.rewriteVectorRecords(func(rec []byte) { clear(rec[8:]) })
+}
+
+// BreakVectorFileRowids writes rowid -1 into every record of the cached
+// collections' vector files, as if each slot had been rewritten since,
+// so that tests can check that no search takes their floats.
+func (s *Store) BreakVectorFileRowids() error {
+	return s.rewriteVectorRecords(func(rec []byte) { binary.LittleEndian.PutUint64(rec, math.MaxUint64) })
+}
+
+// rewriteVectorRecords applies edit to every record of the cached
+// collections' vector files.
+func (s *Store) rewriteVectorRecords(edit func(rec []byte)) error {
 	s.vecs.mu.Lock()
 	defer s.vecs.mu.Unlock()
 	for _, vc := range s.vecs.cols {
@@ -226,10 +240,12 @@ func (s *Store) ZeroVectorFiles() error {
 		vf.mu.Lock()
 		st, err := vf.f.Stat()
 		if err == nil {
-			size := vf.recordSize()
-			zeros := make([]byte, size-8)
-			for off := int64(0); off+size <= st.Size() && err == nil; off += size {
-				_, err = vf.f.WriteAt(zeros, off+8)
+			rec := make([]byte, vf.recordSize())
+			for off := int64(0); off+int64(len(rec)) <= st.Size() && err == nil; off += int64(len(rec)) {
+				if _, err = vf.f.ReadAt(rec, off); err == nil {
+					edit(rec)
+					_, err = vf.f.WriteAt(rec, off)
+				}
 			}
 		}
 		vf.mu.Unlock()

