@@ -235,15 +235,17 @@ func (c *vecCache) forget(live map[int64]bool) {
 // cachedVectorSearch returns the k chunks of collection seq nearest to v by
 // L2 distance, restricted to the sorted rowids allowed unless it is nil.
 // ok is false when the collection does not fit the cache, or is quantized
-// and exact is set; the caller then scans it from the database.
+// and exact is set and its vector file cannot serve the search; the
+// caller then scans it from the database.
 //
 // A collection that holding quantizes is cached as int8 codes (a quarter
 // of the bytes): the scan keeps the quantizedCandidates(k) nearest by the
-// codes and rescoreExact reads their vectors to rank them exactly. Unless s.binaryFirst is off,
-// the codes carry each vector's 2-bit code too (a quarter of an int8
-// code's bytes), and a first pass over them skips the slots that cannot
-// be among the nearest before their codes are read (ragd_near in
-// vecdist.go).
+// codes and rescoreExact reads their vectors to rank them exactly, and
+// an exact search scans the floats of its vector file (fileExactHits).
+// Unless s.binaryFirst is off, the codes carry each vector's 2-bit code
+// too (a quarter of an int8 code's bytes), and a first pass over them
+// skips the slots that cannot be among the nearest before their codes are
+// read (ragd_near in vecdist.go).
 func (s *Store) cachedVectorSearch(ctx context.Context, c *ragd.Collection, seq int64, v []float32, k int, allowed []int64, exact bool) (_ []candidate, ok bool, err error) {
 	h := s.holding(c)
 	vc := s.vecs.collection(seq, c.Dimensions, h.quantize, h.binary, int64(c.ChunkCount), h.estimate)
