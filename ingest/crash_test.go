@@ -123,14 +123,18 @@ func TestKillDuringIngest(t *testing.T) {
 	for _, path := range corpus {
 		p.upload(t, col, path, "", 202)
 	}
-	// Kill once some files are done and others are not.
+	// Kill once some files are done and others are being ingested: a
+	// file of 3 MB takes seconds, far longer than from this poll to the
+	// kill (a worker between two files left no job running at the kill
+	// when only completed files were awaited).
 	testwait.Until(t, 5*time.Minute, func() bool {
-		completed := countStatus(p.files(t, col), "completed")
+		files := p.files(t, col)
+		completed := countStatus(files, "completed")
 		if completed == len(corpus) {
 			t.Fatal("every file completed before the kill; use larger files")
 		}
-		return completed > 0
-	}, "no file completed")
+		return completed > 0 && countStatus(files, "processing") > 0
+	}, "no file completed while another was processing")
 	p.kill(t, syscall.SIGKILL)
 
 	dbPath := filepath.Join(data, store.FileName)
