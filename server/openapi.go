@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+	"github.com/ragd/ragd"
 )
 
 // The OpenAPI document at GET /openapi.json is generated from the routes
@@ -89,7 +90,9 @@ var componentSchemas = map[string]jsonSchema{
 	"Collection": objectSchema(jsonSchema{"id": stringSchema, "name": stringSchema, "description": stringSchema, "created": integerSchema,
 		"updated": integerSchema, "embedding_model": stringSchema, "dimensions": integerSchema, "chunking": anyObject,
 		"item_count": integerSchema, "file_count": integerSchema, "chunk_count": integerSchema, "bytes": integerSchema, "metadata": anyObject,
-		"quantization": ref("Quantization")}),
+		"quantization": ref("Quantization"),
+		"vector_search": jsonSchema{"type": "string", "readOnly": true, "enum": []string{ragd.VectorSearchFloats, ragd.VectorSearchCodes, ragd.VectorSearchDisk},
+			"description": "How a vector search reads the collection's vectors now: decided by quantization, its size and the memory budget."}}),
 	"Quantization": jsonSchema{"type": "string", "enum": []string{"auto", "int8", "none"}},
 	"CollectionRequest": objectSchema(jsonSchema{"name": stringSchema, "description": stringSchema, "embedding_model": stringSchema,
 		"dimensions": integerSchema, "chunking": objectSchema(jsonSchema{"max_tokens": integerSchema, "overlap_tokens": integerSchema}), "metadata": anyObject,

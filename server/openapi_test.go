@@ -123,3 +123,28 @@ func TestRouteNotFoundPointsAtOpenAPI(t *testing.T) {
 		})
 	}
 }
+
+// The document's Collection schema names every field a collection
+// response has, so that a client generated from it sees them all.
+func TestOpenAPICollectionSchema(t *testing.T) {
+	ts := newTestServer(t)
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	r := ts.do(t, "GET", "/openapi.json", "", nil)
+	r.must(t, 200)
+	if err := json.Unmarshal(r.raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	props := doc.Components.Schemas["Collection"].Properties
+	c := obj(ts.do(t, "POST", "/v1/vector_store", ts.admin, map[string]any{"name": "documented"}).must(t, 201)["collection"])
+	for field := range c {
+		if _, ok := props[field]; !ok {
+			t.Errorf("a collection response has %q, which the Collection schema of /openapi.json does not name", field)
+		}
+	}
+}
