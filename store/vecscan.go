@@ -247,7 +247,7 @@ func (c *vecCache) forget(live map[int64]bool) {
 // skips the slots that cannot be among the nearest before their codes are
 // read (ragd_near in vecdist.go).
 func (s *Store) cachedVectorSearch(ctx context.Context, c *ragd.Collection, seq int64, v []float32, k int, allowed []int64, exact bool) (_ []candidate, ok bool, err error) {
-	h := s.holding(c)
+	h := s.holding(c, s.vecs.budgetNow())
 	vc := s.vecs.collection(seq, c.Dimensions, h.quantize, h.binary, int64(c.ChunkCount), h.estimate)
 	if vc == nil || h.quantize && exact && vc.file == nil {
 		return nil, false, nil
@@ -284,15 +284,16 @@ type vectorHolding struct {
 	estimate         int64
 }
 
-// holding decides how the cache holds collection c: a collection set to
-// ragd.QuantizationInt8, or to ragd.QuantizationAuto with floats of
-// s.quantizeAbove bytes or more or more than the whole budget, as codes.
-func (s *Store) holding(c *ragd.Collection) vectorHolding {
+// holding decides how the cache, of the given budget, holds collection c:
+// a collection set to ragd.QuantizationInt8, or to ragd.QuantizationAuto
+// with floats of s.quantizeAbove bytes or more or more than the whole
+// budget, as codes.
+func (s *Store) holding(c *ragd.Collection, budget int64) vectorHolding {
 	n, dims := int64(c.ChunkCount), int64(c.Dimensions)
 	floats := n * dims * 4
 	h := vectorHolding{estimate: floats}
 	h.quantize = c.Quantization == ragd.QuantizationInt8 ||
-		(c.Quantization != ragd.QuantizationNone && (floats >= s.quantizeAbove || floats > s.vecs.budgetNow()))
+		(c.Quantization != ragd.QuantizationNone && (floats >= s.quantizeAbove || floats > budget))
 	h.binary = h.quantize && s.binaryFirst
 	if h.quantize {
 		h.estimate = n * (dims + 4)
@@ -306,9 +307,10 @@ func (s *Store) holding(c *ragd.Collection) vectorHolding {
 // vectorSearchPath is what Collection.VectorSearch reports of c: how the
 // next search without "exact" reads its vectors.
 func (s *Store) vectorSearchPath(c *ragd.Collection) string {
-	h := s.holding(c)
+	budget := s.vecs.budgetNow()
+	h := s.holding(c, budget)
 	switch {
-	case h.estimate > s.vecs.budgetNow():
+	case h.estimate > budget:
 		return ragd.VectorSearchDisk
 	case h.quantize:
 		return ragd.VectorSearchCodes
