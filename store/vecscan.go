@@ -335,8 +335,8 @@ func (c *vecCache) budgetNow() int64 {
 
 // rescoreExact reads the vector of each candidate from file, or from the
 // vector table of v's dimensions in tx where file is nil or lacks it, and
-// returns the k nearest to v by their exact distance, ordered and scored
-// as scanChunks orders and scores them.
+// returns the k nearest to v by their exact distance (set in cands),
+// ordered and scored as scanChunks orders and scores them.
 func rescoreExact(ctx context.Context, tx *sql.Tx, v []float32, cands []hit, file *vecFile, k int) ([]candidate, error) {
 	if len(cands) == 0 {
 		return nil, nil
@@ -354,11 +354,10 @@ func rescoreExact(ctx context.Context, tx *sql.Tx, v []float32, cands []hit, fil
 	}
 	dist := make([]float32, len(cands))
 	l2Squared(v, vecs, dist, hasAVX2)
-	out := make([]candidate, len(cands))
-	for i, cd := range cands {
-		out[i] = candidate{id: cd.id, score: 1 - float64(dist[i])/2}
+	for i := range cands {
+		cands[i].d = dist[i]
 	}
-	return bestOf(out, k), nil
+	return bestOf(candidates(cands), k), nil
 }
 
 // readVectors reads the vectors of cands[i] for each i of which from the
