@@ -34,6 +34,7 @@ import (
 	"github.com/ragd/ragd/cluster"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
+	"github.com/ragd/ragd/internal/freeport"
 	"github.com/ragd/ragd/internal/testwait"
 	"github.com/ragd/ragd/service"
 	"github.com/ragd/ragd/store"
@@ -68,15 +69,15 @@ func testLogger(t testing.TB, name string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name(), "node", name)
 }
 
-// freeAddr returns a loopback address with a port free right now.
+// freeAddr returns a loopback address with a port free right now, one
+// no connection of another test can take before its node binds it.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
 
 // startCluster starts size nodes that form one cluster, all at once (each
@@ -962,6 +963,26 @@ func TestClusterSecret(t *testing.T) {
 	open := &node{name: "open", dir: t.TempDir(), addr: "0.0.0.0:0", peers: []string{nodes[0].addr}, natsAddr: freeAddr(t)}
 	if err := open.open(t); err == nil || !strings.Contains(err.Error(), "RAGD_CLUSTER_SECRET") {
 		t.Fatalf("a route port on every interface without a secret: %v, want an error naming RAGD_CLUSTER_SECRET", err)
+	}
+}
+
+// TestRoutePortTaken: a node whose route port another process holds
+// fails to open at once, and its error names the port.
+func TestRoutePortTaken(t *testing.T) {
+	l, err := net.Listen("tcp", freeAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	nd := &node{name: "n1", dir: t.TempDir(), addr: l.Addr().String(), peers: []string{freeAddr(t)}, natsAddr: freeAddr(t)}
+	err = nd.open(t)
+	if err == nil {
+		nd.close()
+		t.Fatal("a node opened on a route port another listener holds")
+	}
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	if !strings.Contains(err.Error(), "did not start") || !strings.Contains(err.Error(), port) {
+		t.Fatalf("error %q: want it to say the server did not start and name port %s", err, port)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -78,11 +79,20 @@ func startServer(cfg Config, log *slog.Logger) (*server.Server, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("cluster: embedded NATS server: %w", err)
 	}
-	srv.SetLoggerV2(natsLogger{log.With("component", "nats")}, false, false, false)
+	logger := &natsLogger{log: log.With("component", "nats")}
+	srv.SetLoggerV2(logger, false, false, false)
 	srv.Start()
-	if !srv.ReadyForConnections(30 * time.Second) {
+	// Ready, or a fatal error logged (a port taken), or 30 s passed.
+	for deadline := time.Now().Add(30 * time.Second); !srv.ReadyForConnections(100 * time.Millisecond); {
+		why := logger.fatal.Load()
+		if why == nil && time.Now().Before(deadline) {
+			continue
+		}
 		srv.Shutdown()
-		return nil, "", fmt.Errorf("cluster: the embedded NATS server did not start")
+		if why != nil {
+			return nil, "", fmt.Errorf("cluster: the embedded NATS server did not start: %s", *why)
+		}
+		return nil, "", fmt.Errorf("cluster: the embedded NATS server did not start within 30s")
 	}
 	return srv, password, nil
 }
@@ -136,11 +146,21 @@ func splitHostPort(addr, defHost string, defPort int) (string, int, error) {
 // the normal life of a cluster (a peer down and its route refused, a
 // stream rebuilt after a kill, a leader elected). What ragd itself cannot
 // do (apply an op, reach a quorum) it logs at its own level.
-type natsLogger struct{ log *slog.Logger }
+type natsLogger struct {
+	log *slog.Logger
+	// fatal is the server's first fatal error (a port it cannot listen
+	// on): the reason it never becomes ready, for the error that says so.
+	fatal atomic.Pointer[string]
+}
 
-func (l natsLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
-func (l natsLogger) Warnf(format string, v ...any)   { l.log.Info(fmt.Sprintf(format, v...)) }
-func (l natsLogger) Fatalf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
-func (l natsLogger) Errorf(format string, v ...any)  { l.log.Warn(fmt.Sprintf(format, v...)) }
-func (l natsLogger) Debugf(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
-func (l natsLogger) Tracef(format string, v ...any)  {}
+func (l *natsLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Warnf(format string, v ...any)   { l.log.Info(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Errorf(format string, v ...any)  { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Debugf(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Tracef(format string, v ...any)  {}
+
+func (l *natsLogger) Fatalf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	l.fatal.CompareAndSwap(nil, &msg)
+	l.log.Error(msg)
+}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ragd/ragd/internal/freeport"
 )
 
 // node is one ragd of a cluster the harness started.
@@ -29,11 +31,11 @@ type node struct {
 // newNode returns node name of data directory dir, on an API port and a
 // cluster port free right now.
 func newNode(name, dir string) (*node, error) {
-	addr, err := freeAddr()
+	addr, err := freeport.Addr()
 	if err != nil {
 		return nil, err
 	}
-	route, err := freeAddr()
+	route, err := freeport.Addr()
 	if err != nil {
 		return nil, err
 	}

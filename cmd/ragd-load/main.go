@@ -32,7 +32,6 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -42,6 +41,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ragd/ragd/internal/freeport"
 )
 
 func main() {
@@ -154,22 +155,12 @@ type child struct {
 	exited   chan struct{} // closed once the process ended
 }
 
-// freeAddr returns a loopback address whose port is free right now.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
 // startChild starts ragd serve on a free loopback port with no rate limit,
 // with extra flags (a cluster node's), and waits until it is ready: for
 // up to 3 minutes, past a cluster node's own 2-minute start timeout, so
 // that a node that cannot start says why before the harness gives up.
 func startChild(bin, dataDir string, extra ...string) (*child, error) {
-	addr, err := freeAddr()
+	addr, err := freeport.Addr()
 	if err != nil {
 		return nil, err
 	}

@@ -4,22 +4,21 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/ragd/ragd/internal/freeport"
 )
 
 // TestClusterStatus starts ragd as a one-node cluster (its embedded NATS
 // server with no peers, the log kept once), writes through it, and reads
 // the cluster back with "ragd cluster status".
 func TestClusterStatus(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	route, err := freeport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	route := l.Addr().String()
-	l.Close()
 	p := startRagd(t, t.TempDir(), "--cluster-listen", route, "--node-name", "solo")
 	var col struct{ Collection struct{ ID string } }
 	if st := call(t, "POST", p.url+"/v1/vector_store", map[string]any{"name": "replicated"}, &col); st != 201 {
