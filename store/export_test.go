@@ -20,6 +20,15 @@ import (
 // before version, so that a test can build a database of an older ragd.
 func MigrationsBefore(version string) Option { return func(s *Store) { s.migrateBefore = version } }
 
+// CheckpointAt makes the store's WAL checkpoints start at frames pages
+// (checkpointStart), their stride and limit in proportion, so that a
+// test reaches them with little data.
+func CheckpointAt(frames int64) Option { return func(s *Store) { s.checkpointAt = frames } }
+
+// CheckpointLimit is the WAL's pages from which a commit checkpoints
+// itself, for CheckpointAt(frames).
+func CheckpointLimit(frames int64) int64 { return frames * checkpointLimit / checkpointStart }
+
 // SetDiskScanBatch sets how many sqlite-vec chunks a scan from the
 // database reads per batch, so that tests can make small collections span
 // several batches.

@@ -53,31 +53,29 @@ func registerDriver() {
 		vec.Auto()
 		scopedfts.Register()
 		registerBlobWrite()
+		registerWALWatch()
 		// mmap lets vector scans read pages without copying them through
 		// SQLite's page cache. The writer reads through its bounded page
 		// cache instead: publishing a large file reads all its staged
 		// chunks, and mapped pages would count in the process's RSS.
+		// The writer's connection leaves checkpoints to the store
+		// (ragd_wal_watch, checkpoint.go).
 		sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: connectHook("PRAGMA mmap_size = 17179869184")})
-		sql.Register(writerDriverName, &sqlite3.SQLiteDriver{ConnectHook: connectHook("PRAGMA mmap_size = 0")})
+		sql.Register(writerDriverName, &sqlite3.SQLiteDriver{ConnectHook: connectHook("PRAGMA mmap_size = 0", "SELECT ragd_wal_watch()")})
 	})
 }
 
-func connectHook(mmap string) func(c *sqlite3.SQLiteConn) error {
+func connectHook(pragmas ...string) func(c *sqlite3.SQLiteConn) error {
 	return func(c *sqlite3.SQLiteConn) error {
-		for _, p := range []string{
-			mmap,
+		for _, p := range append(pragmas,
 			"PRAGMA cache_size = -65536",
 			"PRAGMA temp_store = MEMORY",
-			// After a checkpoint, the WAL file shrinks back to this size.
-			"PRAGMA journal_size_limit = 67108864",
-			// A commit checkpoints once the WAL holds 64 MiB of pages,
-			// not SQLite's 4 MiB: a bulk insert's transactions rewrite
-			// the same pages (B-tree interiors, a vector chunk, the
-			// keyword index's structure), which a checkpoint between
-			// them copies each time. BenchmarkInsert/vectors: 9.3-11.2k
-			// -> 12.2-12.6k chunks/s (docs/benchmarks.md, "Bulk writes").
-			"PRAGMA wal_autocheckpoint = 16384",
-		} {
+			// When the WAL starts over, its file shrinks back to this
+			// size: the most a bulk load's WAL holds before a commit
+			// checkpoints it, so that it is not cut and grown again
+			// each time.
+			"PRAGMA journal_size_limit = "+strconv.Itoa(checkpointLimit*4096),
+		) {
 			if _, err := c.Exec(p, nil); err != nil {
 				return err
 			}
@@ -91,6 +89,11 @@ type Store struct {
 	path string
 	db   *sql.DB // readers
 	wdb  *sql.DB // the one writer
+	cdb  *sql.DB // the background checkpoint's, see checkpointer
+	ckpt *checkpointer
+	// checkpointAt is the WAL's frames from which checkpoints start
+	// (checkpointStart; smaller in tests).
+	checkpointAt int64
 
 	now func() time.Time // see WithClock
 	log *slog.Logger     // see WithLogger
@@ -160,40 +163,56 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err := privateFiles(abs); err != nil {
 		return nil, err
 	}
-	q := url.Values{}
-	q.Set("_journal_mode", "WAL")
-	q.Set("_busy_timeout", "10000")
-	q.Set("_foreign_keys", "on")
-	q.Set("_synchronous", "NORMAL")
-	q.Set("_auto_vacuum", "incremental")
-	q.Set("_stmt_cache_size", strconv.Itoa(stmtCacheSize))
-	dsn := "file:" + abs + "?" + q.Encode()
-	wdb, err := sql.Open(writerDriverName, dsn+"&_txlock=immediate")
+	// Only the writer's connection sets the journal and vacuum modes:
+	// setting auto_vacuum begins a write transaction, which would make
+	// a reader's or the checkpointer's new connection wait for the
+	// writer's (and fail "database is locked" behind a bulk load's)
+	// (TestConnectionsOpenDuringWrite).
+	dsn := func(kv ...string) string {
+		q := url.Values{}
+		q.Set("_busy_timeout", "10000")
+		q.Set("_synchronous", "NORMAL")
+		q.Set("_stmt_cache_size", strconv.Itoa(stmtCacheSize))
+		for i := 0; i < len(kv); i += 2 {
+			q.Set(kv[i], kv[i+1])
+		}
+		return "file:" + abs + "?" + q.Encode()
+	}
+	wdb, err := sql.Open(writerDriverName, dsn("_journal_mode", "WAL", "_auto_vacuum", "incremental", "_foreign_keys", "on", "_txlock", "immediate"))
 	if err != nil {
 		return nil, err
 	}
 	wdb.SetMaxOpenConns(1)
 	wdb.SetConnMaxLifetime(0)
-	db, err := sql.Open(driverName, dsn+"&_query_only=1")
+	db, err := sql.Open(driverName, dsn("_query_only", "1"))
 	if err != nil {
 		wdb.Close()
 		return nil, err
 	}
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
-	s := &Store{path: abs, db: db, wdb: wdb, now: time.Now, log: slog.Default(), vecs: newVecCache(DefaultVectorCacheBytes), filters: newFilterCache(), diskScanBatch: defaultDiskScanBatch, quantizeAbove: DefaultQuantizeAbove, binaryFirst: true, keywordSplitRows: defaultKeywordSplitRows,
+	// The background checkpoint's own connection (checkpoint.go).
+	cdb, err := sql.Open(writerDriverName, dsn())
+	if err != nil {
+		wdb.Close()
+		db.Close()
+		return nil, err
+	}
+	cdb.SetMaxOpenConns(1)
+	s := &Store{path: abs, db: db, wdb: wdb, cdb: cdb, now: time.Now, log: slog.Default(), vecs: newVecCache(DefaultVectorCacheBytes), filters: newFilterCache(), checkpointAt: checkpointStart, diskScanBatch: defaultDiskScanBatch, quantizeAbove: DefaultQuantizeAbove, binaryFirst: true, keywordSplitRows: defaultKeywordSplitRows,
 		kws: newKwCache(DefaultKeywordCacheBytes), kwBuilds: make(chan kwBuild, 64), kwSyncBlocks: defaultKeywordSyncBlocks,
 		vacuumKick: make(chan struct{}, 1), stop: make(chan struct{})}
 	for _, o := range opts {
 		o(s)
 	}
 	s.vecs.dir, s.vecs.log = filepath.Dir(abs), s.log
+	s.ckpt = newCheckpointer(cdb, s.log, s.checkpointAt)
 	if err := s.migrate(context.Background()); err != nil {
 		s.closeDBs()
 		return nil, fmt.Errorf("migrate %s: %w", abs, err)
 	}
 	s.wg.Add(3)
-	go s.checkpointLoop(30 * time.Second)
+	go func() { defer s.wg.Done(); s.ckpt.loop(s.stop, 30*time.Second) }()
 	go s.vacuumLoop()
 	go s.keywordBuildLoop()
 	s.freeSpace() // pages a previous run left free
@@ -250,32 +269,13 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) closeDBs() error {
-	return errors.Join(s.db.Close(), s.wdb.Close())
+	return errors.Join(s.db.Close(), s.wdb.Close(), s.cdb.Close())
 }
 
 // Checkpoint copies the WAL into the database file and truncates it.
 func (s *Store) Checkpoint(ctx context.Context) error {
 	_, err := s.wdb.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
 	return err
-}
-
-// checkpointLoop keeps the WAL from growing to the size of the data while
-// writes stream in: SQLite's automatic checkpoints cannot finish while
-// readers hold old snapshots, so retry periodically.
-func (s *Store) checkpointLoop(every time.Duration) {
-	defer s.wg.Done()
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			if _, err := s.wdb.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
-				s.log.Warn("wal checkpoint", "err", err)
-			}
-		}
-	}
 }
 
 // vacuumStep is how many free pages one step of vacuumLoop returns to the
@@ -495,7 +495,13 @@ func (s *Store) writeBookkeeping(ctx context.Context, fn func(ctx context.Contex
 }
 
 func (s *Store) commit(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error, counted bool) error {
-	tx, err := s.wdb.BeginTx(ctx, nil)
+	// The connection is held past the commit for the WAL's check.
+	conn, err := s.wdb.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -518,6 +524,9 @@ func (s *Store) commit(ctx context.Context, fn func(ctx context.Context, tx *sql
 	}(context.WithoutCancel(ctx))
 	if errors.Is(err, sql.ErrTxDone) && ctx.Err() != nil {
 		return ctx.Err() // what ended the transaction, which ErrTxDone does not say
+	}
+	if err == nil {
+		s.ckpt.committed(conn)
 	}
 	return err
 }

@@ -7,17 +7,20 @@ import (
 	"testing"
 
 	"github.com/ragd/ragd"
+	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/store/storetest"
 )
 
-// A bulk load keeps the WAL bounded: a commit checkpoints it once it holds
-// 64 MiB of pages (wal_autocheckpoint, store.go), so through 230 MB of
-// vectors (7,000 of 8,192 dimensions, in transactions of 6.5 MB) it never
-// passes 64 MiB and a transaction's pages, among them, when it begins a
-// sqlite-vec chunk, the chunk's whole blob (1,024 vectors, 32 MiB).
+// A bulk load keeps the WAL bounded while its checkpoints run beside the
+// writer (checkpoint.go): with checkpoints from 1 MiB of pages, and so a
+// limit of 4 MiB from which a commit checkpoints itself, 36 MB of
+// vectors in transactions of 300 KB never take the WAL past twice the
+// limit and a transaction's pages, among them, when it begins a
+// sqlite-vec chunk, the chunk's whole blob (1,024 vectors, 1.5 MiB).
+// Every item is there afterwards.
 func TestBulkLoadBoundsWAL(t *testing.T) {
-	const dims, batches, per = ragd.MaxDimensions, 35, 200
-	s := storetest.MustOpen(t)
+	const dims, batches, per, checkpointAt = 384, 120, 200, 256
+	s := storetest.MustOpen(t, store.CheckpointAt(checkpointAt))
 	col := storetest.CreateCollection(t, s, &ragd.Collection{Workspace: "ws", Name: "wal", EmbeddingModel: ragd.NoEmbeddingModel,
 		Dimensions: dims, Chunking: ragd.Chunking{MaxTokens: 512}})
 	vec := storetest.UnitVector(rand.New(rand.NewPCG(7, 7)), dims) // the WAL's size does not depend on the values
@@ -36,8 +39,19 @@ func TestBulkLoadBoundsWAL(t *testing.T) {
 		}
 		most = max(most, fi.Size())
 	}
-	const checkpointAt, batchBytes, chunkBlob = 64 << 20, per * dims * 4, 1024 * dims * 4
-	if bound := int64(checkpointAt + 2*batchBytes + chunkBlob); most > bound {
-		t.Errorf("the WAL reached %d MiB; want at most %d", most>>20, bound>>20)
+	const batchBytes, chunkBlob, loaded = per * dims * 4, 1024 * dims * 4, batches * per * dims * 4
+	bound := 2*store.CheckpointLimit(checkpointAt)*4096 + 2*batchBytes + chunkBlob
+	if loaded < 3*bound {
+		t.Fatalf("the test loads %d bytes, too few to need a checkpoint to stay under %d", loaded, bound)
+	}
+	if most > bound {
+		t.Errorf("the WAL reached %.1f MiB; want at most %.1f", float64(most)/(1<<20), float64(bound)/(1<<20))
+	}
+	got, err := s.Collection(context.Background(), "ws", col.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ItemCount != batches*per || got.ChunkCount != batches*per {
+		t.Errorf("after the load: %d items and %d chunks, want %d of each", got.ItemCount, got.ChunkCount, batches*per)
 	}
 }
