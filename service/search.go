@@ -96,7 +96,7 @@ func (s *Service) Search(ctx context.Context, ws, colID string, r SearchRequest)
 	if r.Rerank == nil && (q.Mode == ragd.ModeHybrid || q.Mode == "") && col.EmbeddingModel == embed.DefaultModelName {
 		rk = s.defaultReranking(&q)
 	}
-	res, err := s.store.Search(ctx, ws, col.ID, q)
+	res, err := s.store.SearchCollection(ctx, col, q)
 	if err != nil || rk == nil {
 		return res, tokens, err
 	}

@@ -30,6 +30,7 @@ func (s *Store) scanCollection(r rowScanner) (*ragd.Collection, int64, error) {
 	}
 	c.Metadata = s.decodeMetadata(meta)
 	c.VectorSearch = s.vectorSearchPath(c)
+	s.seqs.Store(c.ID, seq)
 	return c, seq, nil
 }
 
@@ -242,6 +243,7 @@ func (s *Store) DeleteCollection(ctx context.Context, ws, id string) (*ragd.Coll
 		return nil, nil, err
 	}
 	s.kws.drop(seq)
+	s.seqs.Delete(id)
 	s.freeSpace()
 	return c, files, nil
 }

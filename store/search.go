@@ -39,6 +39,29 @@ func (s *Store) Search(ctx context.Context, ws, colID string, q ragd.SearchQuery
 	if err != nil {
 		return nil, err
 	}
+	return s.search(ctx, c, seq, q)
+}
+
+// SearchCollection is Search of collection c as its caller read it a
+// moment before (Collection), without reading its row again: a search
+// through the service reads it first to embed the query with the
+// collection's model, and the second read cost 30-130 us of a 1.6 ms
+// vector search at 100k chunks. Its row is no more current in Search,
+// which reads it outside the search's own reads.
+func (s *Store) SearchCollection(ctx context.Context, c *ragd.Collection, q ragd.SearchQuery) ([]ragd.SearchResult, error) {
+	seq, ok := s.seqs.Load(c.ID)
+	if !ok { // not read through this store since it opened
+		return s.Search(ctx, c.Workspace, c.ID, q)
+	}
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	return s.search(ctx, c, seq.(int64), q)
+}
+
+// search is Search of collection c of seq seq.
+func (s *Store) search(ctx context.Context, c *ragd.Collection, seq int64, q ragd.SearchQuery) ([]ragd.SearchResult, error) {
+	var err error
 	if q.Mode != ragd.ModeKeyword && len(q.Vector) != c.Dimensions {
 		return nil, &ragd.Error{Kind: ragd.EUNPROCESSABLE, Code: "dimension_mismatch",
 			Message: fmt.Sprintf("query vector has %d dimensions but collection %s (model %s) stores %d", len(q.Vector), c.ID, c.EmbeddingModel, c.Dimensions)}

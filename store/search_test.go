@@ -72,6 +72,46 @@ func TestSearchModes(t *testing.T) {
 	}
 }
 
+// TestSearchCollection searches a collection as its caller read it, in
+// every mode, with and without a filter: the results equal Search's.
+// A collection this store never read (another store's) and a deleted one
+// are looked up as Search does.
+func TestSearchCollection(t *testing.T) {
+	s := storetest.MustOpen(t)
+	c, _ := seedFruit(t, s)
+	ctx := context.Background()
+	read, err := s.Collection(ctx, "ws1", c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{ragd.ModeVector, ragd.ModeKeyword, ragd.ModeHybrid} {
+		for _, f := range []*ragd.Filter{nil, {Key: "kind", Op: "eq", Value: "fruit"}} {
+			q := ragd.SearchQuery{Text: "yellow fruit", Vector: query(t, "yellow fruit"), Mode: mode, TopK: 3, Filter: f}
+			want, err := s.Search(ctx, "ws1", c.ID, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.SearchCollection(ctx, read, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(want) == 0 || fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s, filter %v: SearchCollection %v, Search %v", mode, f, got, want)
+			}
+		}
+	}
+	other := storetest.MustOpenIn(t, t.TempDir())
+	if _, err := other.SearchCollection(ctx, read, ragd.SearchQuery{Text: "fruit", Mode: ragd.ModeKeyword, TopK: 3}); kindOf(err) != ragd.ENOTFOUND {
+		t.Errorf("a collection of another store: %v, want not found", err)
+	}
+	if _, _, err := s.DeleteCollection(ctx, "ws1", c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SearchCollection(ctx, read, ragd.SearchQuery{Text: "fruit", Mode: ragd.ModeKeyword, TopK: 3}); kindOf(err) != ragd.ENOTFOUND {
+		t.Errorf("a deleted collection: %v, want not found", err)
+	}
+}
+
 func TestSearchFilters(t *testing.T) {
 	s := storetest.MustOpen(t)
 	c, items := seedFruit(t, s)

@@ -98,6 +98,11 @@ type Store struct {
 	now func() time.Time // see WithClock
 	log *slog.Logger     // see WithLogger
 
+	// seqs maps each collection ID read since Open to its seq (the key
+	// of its rows in the shared search tables, which never changes), so
+	// that SearchCollection need not read the row again.
+	seqs sync.Map
+
 	vecs          *vecCache // vectors of searched collections, see vecscan.go
 	diskScanBatch int       // see defaultDiskScanBatch
 	quantizeAbove int64     // see DefaultQuantizeAbove
