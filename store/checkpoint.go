@@ -38,11 +38,9 @@ static int ragd_wal_init(sqlite3 *db, char **pzErrMsg, const void *pApi) {
 	ragd_wal *w = sqlite3_malloc(sizeof *w);
 	if (!w) return SQLITE_NOMEM;
 	w->frames = 0;
+	// On failure SQLite has already called the destructor on w.
 	int rc = sqlite3_create_function_v2(db, "ragd_wal_frames", 0, SQLITE_UTF8 | SQLITE_DIRECTONLY, w, ragd_wal_frames, 0, 0, sqlite3_free);
-	if (rc != SQLITE_OK) {
-		sqlite3_free(w);
-		return rc;
-	}
+	if (rc != SQLITE_OK) return rc;
 	return sqlite3_create_function(db, "ragd_wal_watch", 0, SQLITE_UTF8 | SQLITE_DIRECTONLY, w, ragd_wal_watch, 0, 0);
 }
 
@@ -79,10 +77,14 @@ func registerWALWatch() { C.ragd_wal_register() }
 // copied. So a commit that finds checkpointLimit frames copies what
 // remains itself (what came in since the last background checkpoint),
 // while no write can add more, and the next write starts the WAL over.
-// The WAL so stays under about checkpointLimit frames and one
-// transaction's (TestBulkLoadBoundsWAL). A commit that finds twice that,
-// as when readers of old snapshots keep frames from being copied, waits
-// for a checkpoint running beside it and runs one itself.
+// A commit past checkpointLimit while the background checkpoint runs
+// leaves the remainder to the next commit; one that finds twice the
+// limit waits for it and runs one itself. The WAL so stays under twice
+// checkpointLimit and one transaction, usually near checkpointLimit
+// (TestBulkLoadBoundsWAL). Only a read that holds an old snapshot keeps
+// it growing past that, as in any SQLite database: no checkpoint may
+// copy the frames it can still read, so the WAL starts over once it
+// ends.
 const (
 	// checkpointStart is the WAL's frames (4 KiB pages) from which a
 	// commit wakes the background checkpoint: 64 MiB. Pages a bulk

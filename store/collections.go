@@ -30,7 +30,6 @@ func (s *Store) scanCollection(r rowScanner) (*ragd.Collection, int64, error) {
 	}
 	c.Metadata = s.decodeMetadata(meta)
 	c.VectorSearch = s.vectorSearchPath(c)
-	s.seqs.Store(c.ID, seq)
 	return c, seq, nil
 }
 
@@ -93,6 +92,11 @@ func (s *Store) collection(ctx context.Context, q querier, ws, id string) (*ragd
 		WHERE workspace = ? AND (id = ? OR name = ?) ORDER BY id = ? DESC LIMIT 1`, ws, id, id, id))
 	if err == sql.ErrNoRows {
 		return nil, 0, notFound("collection", id)
+	}
+	if q == querier(s.db) && err == nil {
+		// Committed, unlike a row read inside a write that may yet
+		// roll back (and its seq with it): see SearchCollection.
+		s.seqs.Store(c.ID, seq)
 	}
 	return c, seq, err
 }

@@ -29,6 +29,9 @@ func CheckpointAt(frames int64) Option { return func(s *Store) { s.checkpointAt 
 // itself, for CheckpointAt(frames).
 func CheckpointLimit(frames int64) int64 { return frames * checkpointLimit / checkpointStart }
 
+// VacuumStep is the pages one step of the background vacuum frees.
+const VacuumStep = vacuumStep
+
 // SetDiskScanBatch sets how many sqlite-vec chunks a scan from the
 // database reads per batch, so that tests can make small collections span
 // several batches.

@@ -59,7 +59,8 @@ func registerDriver() {
 		// cache instead: publishing a large file reads all its staged
 		// chunks, and mapped pages would count in the process's RSS.
 		// The writer's connection leaves checkpoints to the store
-		// (ragd_wal_watch, checkpoint.go).
+		// (ragd_wal_watch, checkpoint.go); the background checkpoint's
+		// connection is a writer's too, unmapped, and never writes.
 		sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: connectHook("PRAGMA mmap_size = 17179869184")})
 		sql.Register(writerDriverName, &sqlite3.SQLiteDriver{ConnectHook: connectHook("PRAGMA mmap_size = 0", "SELECT ragd_wal_watch()")})
 	})
@@ -98,9 +99,10 @@ type Store struct {
 	now func() time.Time // see WithClock
 	log *slog.Logger     // see WithLogger
 
-	// seqs maps each collection ID read since Open to its seq (the key
-	// of its rows in the shared search tables, which never changes), so
-	// that SearchCollection need not read the row again.
+	// seqs maps each collection ID read outside a write since Open to
+	// its seq (the key of its rows in the shared search tables, which
+	// never changes), so that SearchCollection need not read the row
+	// again; DeleteCollection forgets it.
 	seqs sync.Map
 
 	vecs          *vecCache // vectors of searched collections, see vecscan.go
@@ -277,9 +279,19 @@ func (s *Store) closeDBs() error {
 	return errors.Join(s.db.Close(), s.wdb.Close(), s.cdb.Close())
 }
 
-// Checkpoint copies the WAL into the database file and truncates it.
+// Checkpoint copies the WAL into the database file and truncates it. It
+// takes the writer's connection, then the checkpointer's lock (the order
+// commit takes them in), so that a background checkpoint running at the
+// same time does not make it fail busy.
 func (s *Store) Checkpoint(ctx context.Context) error {
-	_, err := s.wdb.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	conn, err := s.wdb.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	s.ckpt.mu.Lock()
+	defer s.ckpt.mu.Unlock()
+	_, err = conn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
 	return err
 }
 
@@ -345,6 +357,10 @@ func (s *Store) vacuumOnce(ctx context.Context) (int64, error) {
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return 0, err
 	}
+	// Each step commits on the writer's connection outside commit: it
+	// checks the WAL as commit does, or a vacuum after a large delete
+	// would grow the WAL by every page it moves.
+	s.ckpt.committed(conn)
 	var free int64
 	err = conn.QueryRowContext(ctx, "PRAGMA freelist_count").Scan(&free)
 	return free, err

@@ -55,3 +55,53 @@ func TestBulkLoadBoundsWAL(t *testing.T) {
 		t.Errorf("after the load: %d items and %d chunks, want %d of each", got.ItemCount, got.ChunkCount, batches*per)
 	}
 }
+
+// The background vacuum after a large delete keeps the WAL bounded too:
+// its steps commit outside the store's write seam, and each checks the
+// WAL as a write does. The collection deleted here lies before another
+// as large, whose pages the vacuum moves into the freed space.
+func TestVacuumBoundsWAL(t *testing.T) {
+	const dims, batches, per, checkpointAt = 384, 120, 200, 256
+	s := storetest.MustOpen(t, store.CheckpointAt(checkpointAt))
+	ctx := context.Background()
+	vec := storetest.UnitVector(rand.New(rand.NewPCG(7, 7)), dims)
+	load := func(name string) *ragd.Collection {
+		col := storetest.CreateCollection(t, s, &ragd.Collection{Workspace: "ws", Name: name, EmbeddingModel: ragd.NoEmbeddingModel,
+			Dimensions: dims, Chunking: ragd.Chunking{MaxTokens: 512}})
+		for b := range batches {
+			items := make([]ragd.NewItem, per)
+			for i := range items {
+				items[i] = ragd.NewItem{Content: "bulk", Chunks: []ragd.Chunk{{Content: "bulk", Tokens: 1, End: 4, Vector: vec}}}
+			}
+			if _, err := s.InsertItems(ctx, "ws", col.ID, storetest.Stamp(items)); err != nil {
+				t.Fatalf("%s, batch %d: %v", name, b, err)
+			}
+		}
+		return col
+	}
+	gone := load("gone")
+	kept := load("kept")
+	if err := s.Checkpoint(ctx); err != nil { // the WAL file back to nothing
+		t.Fatal(err)
+	}
+	if _, _, err := s.DeleteCollection(ctx, "ws", gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFreed(t, s)
+	fi, err := os.Stat(s.Path() + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A step moves vacuumStep pages and rewrites their parents.
+	bound := 2*store.CheckpointLimit(checkpointAt)*4096 + 2*store.VacuumStep*4096
+	if fi.Size() > bound {
+		t.Errorf("the WAL reached %.1f MiB during the vacuum; want at most %.1f", float64(fi.Size())/(1<<20), float64(bound)/(1<<20))
+	}
+	got, err := s.Collection(ctx, "ws", kept.ID)
+	if err != nil || got.ChunkCount != batches*per {
+		t.Fatalf("the kept collection: %+v, %v", got, err)
+	}
+	if err := s.IntegrityCheck(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -8,8 +8,10 @@
 // connection can take the port before its server binds it, and the
 // server then never starts. The ports here come from below that range,
 // where the kernel never hands out a port by itself, so only another
-// explicit bind can take one, and none is handed out twice by one
-// process.
+// explicit bind can take one. None is handed out twice by one process;
+// two processes (test binaries run in parallel) pick at random among
+// some 20,000 ports and check each is free, so they collide only if
+// both pick the same port within the moment before its server binds it.
 package freeport
 
 import (
@@ -62,7 +64,8 @@ func Addr() (string, error) {
 }
 
 // ephemeralLow is the first port of the kernel's ephemeral range, or
-// Linux's default where the range cannot be read.
+// Linux's default where the range cannot be read (ragd's tests run on
+// Linux).
 func ephemeralLow() int {
 	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
 		if f := strings.Fields(string(b)); len(f) == 2 {
