@@ -121,9 +121,10 @@ type checkpointer struct {
 }
 
 // newCheckpointer returns the checkpointer of the database db connects
-// to, whose checkpoints start at start frames (checkpointStart).
-func newCheckpointer(db *sql.DB, log *slog.Logger, start int64) *checkpointer {
-	return &checkpointer{db: db, kick: make(chan struct{}, 1), log: log,
+// to, whose checkpoints start at start frames (checkpointStart); the
+// store gives it its logger once its options are applied.
+func newCheckpointer(db *sql.DB, start int64) *checkpointer {
+	return &checkpointer{db: db, kick: make(chan struct{}, 1),
 		start: start, stride: start * checkpointStride / checkpointStart, limit: start * checkpointLimit / checkpointStart}
 }
 
@@ -168,6 +169,18 @@ func (c *checkpointer) run(ctx context.Context, db interface {
 	if _, err := db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
 		c.log.Warn("wal checkpoint", "err", err)
 	}
+}
+
+// truncate copies the whole WAL into the database file and empties it,
+// on the writer's connection w, waiting for readers and the writer
+// (TRUNCATE); c.mu keeps a background checkpoint from making it fail
+// busy. Its caller holds w, as committed's does: the same order of the
+// two locks.
+func (c *checkpointer) truncate(ctx context.Context, w *sql.Conn) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, err := w.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	return err
 }
 
 // loop runs a checkpoint on c's own connection when a commit wakes it,

@@ -23,7 +23,9 @@ func MigrationsBefore(version string) Option { return func(s *Store) { s.migrate
 // CheckpointAt makes the store's WAL checkpoints start at frames pages
 // (checkpointStart), their stride and limit in proportion, so that a
 // test reaches them with little data.
-func CheckpointAt(frames int64) Option { return func(s *Store) { s.checkpointAt = frames } }
+func CheckpointAt(frames int64) Option {
+	return func(s *Store) { s.ckpt = newCheckpointer(s.cdb, frames) }
+}
 
 // CheckpointLimit is the WAL's pages from which a commit checkpoints
 // itself, for CheckpointAt(frames).

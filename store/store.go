@@ -92,9 +92,6 @@ type Store struct {
 	wdb  *sql.DB // the one writer
 	cdb  *sql.DB // the background checkpoint's, see checkpointer
 	ckpt *checkpointer
-	// checkpointAt is the WAL's frames from which checkpoints start
-	// (checkpointStart; smaller in tests).
-	checkpointAt int64
 
 	now func() time.Time // see WithClock
 	log *slog.Logger     // see WithLogger
@@ -206,14 +203,13 @@ func Open(path string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	cdb.SetMaxOpenConns(1)
-	s := &Store{path: abs, db: db, wdb: wdb, cdb: cdb, now: time.Now, log: slog.Default(), vecs: newVecCache(DefaultVectorCacheBytes), filters: newFilterCache(), checkpointAt: checkpointStart, diskScanBatch: defaultDiskScanBatch, quantizeAbove: DefaultQuantizeAbove, binaryFirst: true, keywordSplitRows: defaultKeywordSplitRows,
+	s := &Store{path: abs, db: db, wdb: wdb, cdb: cdb, ckpt: newCheckpointer(cdb, checkpointStart), now: time.Now, log: slog.Default(), vecs: newVecCache(DefaultVectorCacheBytes), filters: newFilterCache(), diskScanBatch: defaultDiskScanBatch, quantizeAbove: DefaultQuantizeAbove, binaryFirst: true, keywordSplitRows: defaultKeywordSplitRows,
 		kws: newKwCache(DefaultKeywordCacheBytes), kwBuilds: make(chan kwBuild, 64), kwSyncBlocks: defaultKeywordSyncBlocks,
 		vacuumKick: make(chan struct{}, 1), stop: make(chan struct{})}
 	for _, o := range opts {
 		o(s)
 	}
-	s.vecs.dir, s.vecs.log = filepath.Dir(abs), s.log
-	s.ckpt = newCheckpointer(cdb, s.log, s.checkpointAt)
+	s.vecs.dir, s.vecs.log, s.ckpt.log = filepath.Dir(abs), s.log, s.log
 	if err := s.migrate(context.Background()); err != nil {
 		s.closeDBs()
 		return nil, fmt.Errorf("migrate %s: %w", abs, err)
@@ -279,20 +275,14 @@ func (s *Store) closeDBs() error {
 	return errors.Join(s.db.Close(), s.wdb.Close(), s.cdb.Close())
 }
 
-// Checkpoint copies the WAL into the database file and truncates it. It
-// takes the writer's connection, then the checkpointer's lock (the order
-// commit takes them in), so that a background checkpoint running at the
-// same time does not make it fail busy.
+// Checkpoint copies the WAL into the database file and truncates it.
 func (s *Store) Checkpoint(ctx context.Context) error {
 	conn, err := s.wdb.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	s.ckpt.mu.Lock()
-	defer s.ckpt.mu.Unlock()
-	_, err = conn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
-	return err
+	return s.ckpt.truncate(ctx, conn)
 }
 
 // vacuumStep is how many free pages one step of vacuumLoop returns to the
