@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	gojson "github.com/goccy/go-json"
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/embed"
 	"github.com/ragd/ragd/ingest"
@@ -229,6 +230,44 @@ func benchBatch(r *rand.Rand, text []string, dims, n int) []ragd.NewItem {
 			Chunks: []ragd.Chunk{{Content: c, Tokens: 80, End: len(c), Vector: storetest.UnitVector(r, dims)}}}
 	}
 	return batch
+}
+
+// BenchmarkDecodeItemBatch decodes the body of a batch insert of 1000
+// items with 384-dimension vectors as JSON numbers (5 MB), as the handler
+// does (decodeBody, the body read whole), beside goccy's streaming
+// Decoder, which the handler used before, on the same body.
+func BenchmarkDecodeItemBatch(b *testing.B) {
+	r := rand.New(rand.NewPCG(9, 10))
+	batch := benchBatch(r, benchText(b), 384, 1000)
+	items := make([]map[string]any, len(batch))
+	for j, it := range batch {
+		items[j] = map[string]any{"content": it.Content, "metadata": it.Metadata, "vector": it.Chunks[0].Vector}
+	}
+	body, err := json.Marshal(map[string]any{"items": items})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, d := range []struct {
+		name   string
+		decode func(*itemBatchRequest) error
+	}{
+		{"whole", func(req *itemBatchRequest) error { return decodeBody(body, true, req) }},
+		{"stream", func(req *itemBatchRequest) error {
+			dec := gojson.NewDecoder(bytes.NewReader(body))
+			dec.DisallowUnknownFields()
+			return dec.Decode(req)
+		}},
+	} {
+		b.Run(d.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				var req itemBatchRequest
+				if err := d.decode(&req); err != nil || len(req.Items) != len(batch) || len(req.Items[999].Vector) != 384 {
+					b.Fatal(err, len(req.Items))
+				}
+			}
+		})
+	}
 }
 
 // benchServer serves st's API on a loopback httptest server for the
