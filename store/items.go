@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/internal/vecmath"
@@ -38,10 +39,7 @@ func (s *Store) InsertItems(ctx context.Context, ws, colID string, items []ragd.
 		if err != nil {
 			return err
 		}
-		w, err := s.newChunkWriter(tx, c, seq, true)
-		if err != nil {
-			return err
-		}
+		w := s.newChunkWriter(tx, c, seq, true)
 		defer w.close()
 		out = make([]*ragd.Item, 0, len(items))
 		var at int64
@@ -66,18 +64,22 @@ func (s *Store) InsertItems(ctx context.Context, ws, colID string, items []ragd.
 const keywordText = `iif(section = '', content, section || char(10) || char(10) || content)`
 
 // chunkWriter inserts items and chunks of one collection inside one
-// transaction with prepared statements.
+// transaction. It gathers their rows and writes each table's with one
+// statement (ragd_rows, rows.go) when flushed: addCounts flushes, and a
+// caller that reads the tables in between flushes first.
 type chunkWriter struct {
 	s       *Store
 	tx      *sql.Tx
 	col     *ragd.Collection
 	seq     int64
 	publish bool // write vectors and keyword entries now, not staged
-	item    *sql.Stmt
-	chunk   *sql.Stmt
-	vecs    *vecWriter // when publish
-	items   int
-	chunks  int
+	// The rows not yet written, and the vectors of those chunks, in
+	// order, when publish.
+	itemRows, chunkRows rowsBuf
+	vectors             [][]byte
+	vecs                *vecWriter // when publish
+	items               int
+	chunks              int
 	// firstID and lastID bound the chunks written and published: they
 	// are consecutive (one writer, in one transaction), so one statement
 	// indexes them all for keywords (addCounts), twice as fast for bulk
@@ -87,37 +89,28 @@ type chunkWriter struct {
 	tokens          int
 }
 
-func (s *Store) newChunkWriter(tx *sql.Tx, c *ragd.Collection, seq int64, publish bool) (*chunkWriter, error) {
+// The columns of the rows chunkWriter gathers, as its flush inserts them.
+const (
+	itemRowColumns  = `id, collection_id, file_id, created, updated, description, content, metadata, chunk_count, tokens`
+	chunkRowColumns = `collection_id, item_id, idx, content, tokens, page, section, start_offset, end_offset, staged_vector`
+)
+
+// newChunkWriter returns a writer into collection c (of seq) in tx; the
+// caller closes it.
+func (s *Store) newChunkWriter(tx *sql.Tx, c *ragd.Collection, seq int64, publish bool) *chunkWriter {
 	w := &chunkWriter{s: s, tx: tx, col: c, seq: seq, publish: publish}
-	var err error
-	prep := func(q string) *sql.Stmt {
-		if err != nil {
-			return nil
-		}
-		var st *sql.Stmt
-		st, err = tx.Prepare(q)
-		return st
-	}
-	w.item = prep(`INSERT INTO items (id, collection_id, file_id, created, updated, description, content, metadata, chunk_count, tokens)
-		VALUES (?, ?, nullif(?, ''), ?, ?, ?, ?, ?, ?, ?)`)
-	w.chunk = prep(`INSERT INTO chunks (collection_id, item_id, idx, content, tokens, page, section, start_offset, end_offset, staged_vector)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		w.close()
-		return nil, err
-	}
+	w.itemRows.reset(len(strings.Split(itemRowColumns, ",")))
+	w.chunkRows.reset(len(strings.Split(chunkRowColumns, ",")))
 	if publish {
 		w.vecs = newVecWriter(context.Background(), tx, c.Dimensions, seq)
 	}
-	return w, nil
+	return w
 }
 
+// close releases the writer's buffers.
 func (w *chunkWriter) close() {
-	for _, st := range []*sql.Stmt{w.item, w.chunk} {
-		if st != nil {
-			st.Close()
-		}
-	}
+	w.itemRows.release()
+	w.chunkRows.release()
 }
 
 func (w *chunkWriter) insertItem(ctx context.Context, fileID string, ni ragd.NewItem) (*ragd.Item, error) {
@@ -137,9 +130,8 @@ func (w *chunkWriter) insertItem(ctx context.Context, fileID string, ni ragd.New
 	for _, ch := range ni.Chunks {
 		it.Tokens += ch.Tokens
 	}
-	if _, err := w.item.ExecContext(ctx, it.ID, w.col.ID, fileID, now, now, it.Description, it.Content, meta, it.ChunkCount, it.Tokens); err != nil {
-		return nil, err
-	}
+	w.itemRows.text(it.ID).text(w.col.ID).nullText(fileID).int(now).int(now).text(it.Description).text(it.Content).
+		text(meta).int(int64(it.ChunkCount)).int(int64(it.Tokens)).end()
 	if err := w.insertChunks(ctx, it.ID, ni.Chunks); err != nil {
 		return nil, err
 	}
@@ -155,31 +147,65 @@ func (w *chunkWriter) insertChunks(ctx context.Context, itemID string, chunks []
 				Message: fmt.Sprintf("vector has %d dimensions but collection %s (model %s) stores %d",
 					len(ch.Vector), w.col.ID, w.col.EmbeddingModel, w.col.Dimensions)}
 		}
-		blob := vecmath.Bytes(ch.Vector) // no copy: bound, or written before the call returns
-		var staged any
-		if !w.publish {
+		blob := vecmath.Bytes(ch.Vector) // no copy: written before the chunk's caller returns
+		var staged []byte
+		if w.publish {
+			w.vectors = append(w.vectors, blob)
+		} else {
 			staged = blob
 		}
-		res, err := w.chunk.ExecContext(ctx, w.col.ID, itemID, ch.Index, ch.Content, ch.Tokens, ch.Page, ch.Section, ch.Start, ch.End, staged)
-		if err != nil {
-			return err
-		}
-		id, err := res.LastInsertId()
-		if err != nil {
-			return err
-		}
-		if w.publish {
-			if err := w.vecs.add(id, blob); err != nil {
-				return err
-			}
-			if w.firstID == 0 {
-				w.firstID = id
-			}
-			w.lastID = id
-		}
+		w.chunkRows.text(w.col.ID).text(itemID).int(int64(ch.Index)).text(ch.Content).int(int64(ch.Tokens)).int(int64(ch.Page)).
+			text(ch.Section).int(int64(ch.Start)).int(int64(ch.End)).blob(staged).end()
 		w.chunks++
 		w.tokens += ch.Tokens
 	}
+	return nil
+}
+
+// flush writes the rows gathered since the last flush: items first, which
+// their chunks reference, then the chunks, whose IDs are consecutive (one
+// INSERT of the writer's only connection, into a table of AUTOINCREMENT
+// IDs), so that the last one gives them all; published chunks' vectors go
+// to the vector writer with their IDs.
+func (w *chunkWriter) flush(ctx context.Context) error {
+	if w.itemRows.rows > 0 {
+		if _, err := w.tx.ExecContext(ctx, `INSERT INTO items (`+itemRowColumns+`) SELECT c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 FROM ragd_rows(?)`,
+			w.itemRows.b); err != nil {
+			return err
+		}
+		w.itemRows.reset(w.itemRows.cols)
+	}
+	n := int64(w.chunkRows.rows)
+	if n == 0 {
+		return nil
+	}
+	res, err := w.tx.ExecContext(ctx, `INSERT INTO chunks (`+chunkRowColumns+`) SELECT c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 FROM ragd_rows(?)`,
+		w.chunkRows.b)
+	if err != nil {
+		return err
+	}
+	w.chunkRows.reset(w.chunkRows.cols)
+	last, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	if got, err := res.RowsAffected(); err != nil || got != n {
+		return fmt.Errorf("store: %d chunks inserted of %d (%v)", got, n, err)
+	}
+	first := last - n + 1
+	if !w.publish {
+		return nil
+	}
+	for i, vec := range w.vectors {
+		if err := w.vecs.add(first+int64(i), vec); err != nil {
+			return err
+		}
+	}
+	w.vectors = w.vectors[:0]
+	if w.firstID == 0 {
+		w.firstID = first
+	}
+	w.lastID = last
 	return nil
 }
 
@@ -187,6 +213,9 @@ func (w *chunkWriter) insertChunks(ctx context.Context, itemID string, chunks []
 // keywords and adds what the writer inserted to the collection's counters,
 // which were updated at at.
 func (w *chunkWriter) addCounts(at int64) error {
+	if err := w.flush(context.Background()); err != nil {
+		return err
+	}
 	if w.vecs != nil {
 		if err := w.vecs.close(); err != nil {
 			return err
@@ -257,10 +286,7 @@ func (s *Store) UpdateItem(ctx context.Context, ws, colID, itemID string, u ragd
 		if u.Metadata != nil {
 			it.Metadata = u.Metadata
 		}
-		w, err := s.newChunkWriter(tx, c, seq, true)
-		if err != nil {
-			return err
-		}
+		w := s.newChunkWriter(tx, c, seq, true)
 		defer w.close()
 		if u.Content != nil {
 			removed, err := deleteItemChunks(ctx, tx, seq, itemID)

@@ -169,14 +169,15 @@ func (s *Store) StageChunks(ctx context.Context, job *Job, items []*StagedItem) 
 		if err := checkProcessing(ctx, tx, job.File.ID); err != nil {
 			return err
 		}
-		w, err := s.newChunkWriter(tx, job.Collection, job.seq, false)
-		if err != nil {
-			return err
-		}
+		w := s.newChunkWriter(tx, job.Collection, job.seq, false)
 		defer w.close()
 		for _, si := range items {
 			if si.ID == "" {
 				return fmt.Errorf("store: staged item of file %s has no id", job.File.ID)
+			}
+			// The item may be one this call added: written before the check.
+			if err := w.flush(ctx); err != nil {
+				return err
 			}
 			var staged bool
 			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM items WHERE id = ?)`, si.ID).Scan(&staged); err != nil {
@@ -192,7 +193,7 @@ func (s *Store) StageChunks(ctx context.Context, job *Job, items []*StagedItem) 
 				return err
 			}
 		}
-		return nil
+		return w.flush(ctx)
 	})
 }
 

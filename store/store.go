@@ -53,6 +53,7 @@ func registerDriver() {
 		vec.Auto()
 		scopedfts.Register()
 		registerBlobWrite()
+		registerRows()
 		registerWALWatch()
 		// mmap lets vector scans read pages without copying them through
 		// SQLite's page cache. The writer reads through its bounded page

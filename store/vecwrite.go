@@ -111,8 +111,8 @@ type vecWriter struct {
 	pendingIDs  []int64
 	pendingVecs [][]byte
 
-	bulk   bool      // writing the shadow tables itself
-	rowids *sql.Stmt // the _rowids insert, once bulk
+	bulk   bool    // writing the shadow tables itself
+	rowids rowsBuf // the _rowids rows (rowid, chunk_id, chunk_offset) not yet written
 	// The chunk being filled (id 0: none yet), its bitmap and rowids, and
 	// the first slot that may be free: sqlite-vec takes the chunk's first
 	// free slot, and slots are only taken here, so none before next is.
@@ -175,30 +175,26 @@ func (w *vecWriter) close() error {
 		}
 		return nil
 	}
-	defer w.rowids.Close()
 	if err := w.flush(); err != nil {
 		return err
 	}
 	run := w.run[:0]
 	runBuffers.Put(&run)
 	w.run = nil
+	w.rowids.release()
 	return nil
 }
 
 // begin starts writing the shadow tables: it reads the partition's latest
 // chunk, whose free slots come first.
 func (w *vecWriter) begin() error {
-	var err error
-	w.rowids, err = w.tx.PrepareContext(w.ctx, fmt.Sprintf(`INSERT INTO "%s_rowids" (rowid, chunk_id, chunk_offset) VALUES (?, ?, ?)`, w.t))
-	if err != nil {
-		return err
-	}
+	w.rowids.reset(3)
 	w.bulk = true
 	if b, ok := runBuffers.Get().(*[]byte); ok {
 		w.run = *b
 	}
 	var size int
-	err = w.tx.QueryRowContext(w.ctx, fmt.Sprintf(`SELECT chunk_id, size, validity, rowids FROM "%[1]s_chunks"
+	err := w.tx.QueryRowContext(w.ctx, fmt.Sprintf(`SELECT chunk_id, size, validity, rowids FROM "%[1]s_chunks"
 		WHERE chunk_id = (SELECT max(chunk_id) FROM "%[1]s_chunks" WHERE partition00 = ?)`, w.t), w.seq).
 		Scan(&w.id, &size, &w.validity, &w.slotIDs)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -234,9 +230,7 @@ func (w *vecWriter) put(rowid int64, vec []byte) error {
 		}
 		w.runStart = slot
 	}
-	if _, err := w.rowids.ExecContext(w.ctx, rowid, w.id, slot); err != nil {
-		return err
-	}
+	w.rowids.int(rowid).int(w.id).int(int64(slot)).end()
 	w.validity[slot/8] |= 1 << (slot % 8)
 	binary.LittleEndian.PutUint64(w.slotIDs[8*slot:], uint64(rowid))
 	w.run = append(w.run, vec...)
@@ -301,7 +295,8 @@ func (w *vecWriter) writeRun() error {
 	return nil
 }
 
-// flush writes the chunk's vectors, bitmap and rowids, when they changed.
+// flush writes the chunk's vectors, bitmap and rowids, and the vectors'
+// _rowids rows, when they changed.
 func (w *vecWriter) flush() error {
 	if !w.dirty {
 		return nil
@@ -309,6 +304,11 @@ func (w *vecWriter) flush() error {
 	if err := w.writeRun(); err != nil {
 		return err
 	}
+	if _, err := w.tx.ExecContext(w.ctx, fmt.Sprintf(`INSERT INTO "%s_rowids" (rowid, chunk_id, chunk_offset) SELECT c0, c1, c2 FROM ragd_rows(?)`, w.t),
+		w.rowids.b); err != nil {
+		return err
+	}
+	w.rowids.reset(3)
 	res, err := w.tx.ExecContext(w.ctx, fmt.Sprintf(`UPDATE "%s_chunks" SET validity = ?, rowids = ? WHERE chunk_id = ? AND validity = ?`, w.t),
 		w.validity, w.slotIDs, w.id, w.read)
 	if err != nil {
