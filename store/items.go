@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/internal/vecmath"
@@ -89,18 +88,12 @@ type chunkWriter struct {
 	tokens          int
 }
 
-// The columns of the rows chunkWriter gathers, as its flush inserts them.
-const (
-	itemRowColumns  = `id, collection_id, file_id, created, updated, description, content, metadata, chunk_count, tokens`
-	chunkRowColumns = `collection_id, item_id, idx, content, tokens, page, section, start_offset, end_offset, staged_vector`
-)
-
 // newChunkWriter returns a writer into collection c (of seq) in tx; the
 // caller closes it.
 func (s *Store) newChunkWriter(tx *sql.Tx, c *ragd.Collection, seq int64, publish bool) *chunkWriter {
 	w := &chunkWriter{s: s, tx: tx, col: c, seq: seq, publish: publish}
-	w.itemRows.reset(len(strings.Split(itemRowColumns, ",")))
-	w.chunkRows.reset(len(strings.Split(chunkRowColumns, ",")))
+	w.itemRows.into("items", `id, collection_id, file_id, created, updated, description, content, metadata, chunk_count, tokens`)
+	w.chunkRows.into("chunks", `collection_id, item_id, idx, content, tokens, page, section, start_offset, end_offset, staged_vector`)
 	if publish {
 		w.vecs = newVecWriter(context.Background(), tx, c.Dimensions, seq)
 	}
@@ -169,22 +162,18 @@ func (w *chunkWriter) insertChunks(ctx context.Context, itemID string, chunks []
 // to the vector writer with their IDs.
 func (w *chunkWriter) flush(ctx context.Context) error {
 	if w.itemRows.rows > 0 {
-		if _, err := w.tx.ExecContext(ctx, `INSERT INTO items (`+itemRowColumns+`) SELECT c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 FROM ragd_rows(?)`,
-			w.itemRows.b); err != nil {
+		if _, err := w.itemRows.insert(ctx, w.tx); err != nil {
 			return err
 		}
-		w.itemRows.reset(w.itemRows.cols)
 	}
 	n := int64(w.chunkRows.rows)
 	if n == 0 {
 		return nil
 	}
-	res, err := w.tx.ExecContext(ctx, `INSERT INTO chunks (`+chunkRowColumns+`) SELECT c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 FROM ragd_rows(?)`,
-		w.chunkRows.b)
+	res, err := w.chunkRows.insert(ctx, w.tx)
 	if err != nil {
 		return err
 	}
-	w.chunkRows.reset(w.chunkRows.cols)
 	last, err := res.LastInsertId()
 	if err != nil {
 		return err

@@ -213,7 +213,11 @@ static void ragd_rows_register(void) { sqlite3_auto_extension((void (*)(void))ra
 import "C"
 
 import (
+	"context"
+	"database/sql"
 	"encoding/binary"
+	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -225,11 +229,12 @@ func registerRows() { C.ragd_rows_register() }
 // driver cost about 2 us an execution, a call into C for every argument
 // bound, which in a bulk load of three rows a chunk (item, chunk, vector
 // slot) was a tenth of the writer's time (docs/benchmarks.md). Each row
-// gives reset's count of fields, through the typed appenders, then end.
+// gives a field for each column, through the typed appenders, then end.
 type rowsBuf struct {
 	b            []byte
 	cols, fields int
 	rows         int
+	stmt         string // the INSERT of the rows, see into
 }
 
 // Field types, as ragd_rows reads them.
@@ -261,6 +266,28 @@ func (r *rowsBuf) reset(cols int) {
 	}
 	r.b = binary.LittleEndian.AppendUint32(r.b[:0], uint32(cols))
 	r.cols, r.fields, r.rows = cols, 0, 0
+}
+
+// into readies r for rows of columns (a comma-separated list) of table,
+// which insert writes.
+func (r *rowsBuf) into(table, columns string) {
+	n := strings.Count(columns, ",") + 1
+	sel := make([]string, n)
+	for i := range sel {
+		sel[i] = "c" + strconv.Itoa(i)
+	}
+	r.stmt = "INSERT INTO " + table + " (" + columns + ") SELECT " + strings.Join(sel, ", ") + " FROM ragd_rows(?)"
+	r.reset(n)
+}
+
+// insert writes the rows gathered since into or the last insert into
+// into's table, with one statement, and empties r.
+func (r *rowsBuf) insert(ctx context.Context, tx *sql.Tx) (sql.Result, error) {
+	res, err := tx.ExecContext(ctx, r.stmt, r.b)
+	if err == nil {
+		r.reset(r.cols)
+	}
+	return res, err
 }
 
 func (r *rowsBuf) int(v int64) *rowsBuf {

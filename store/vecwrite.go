@@ -112,7 +112,7 @@ type vecWriter struct {
 	pendingVecs [][]byte
 
 	bulk   bool    // writing the shadow tables itself
-	rowids rowsBuf // the _rowids rows (rowid, chunk_id, chunk_offset) not yet written
+	rowids rowsBuf // the _rowids rows not yet written
 	// The chunk being filled (id 0: none yet), its bitmap and rowids, and
 	// the first slot that may be free: sqlite-vec takes the chunk's first
 	// free slot, and slots are only taken here, so none before next is.
@@ -188,7 +188,7 @@ func (w *vecWriter) close() error {
 // begin starts writing the shadow tables: it reads the partition's latest
 // chunk, whose free slots come first.
 func (w *vecWriter) begin() error {
-	w.rowids.reset(3)
+	w.rowids.into(`"`+w.t+`_rowids"`, "rowid, chunk_id, chunk_offset")
 	w.bulk = true
 	if b, ok := runBuffers.Get().(*[]byte); ok {
 		w.run = *b
@@ -304,11 +304,9 @@ func (w *vecWriter) flush() error {
 	if err := w.writeRun(); err != nil {
 		return err
 	}
-	if _, err := w.tx.ExecContext(w.ctx, fmt.Sprintf(`INSERT INTO "%s_rowids" (rowid, chunk_id, chunk_offset) SELECT c0, c1, c2 FROM ragd_rows(?)`, w.t),
-		w.rowids.b); err != nil {
+	if _, err := w.rowids.insert(w.ctx, w.tx); err != nil {
 		return err
 	}
-	w.rowids.reset(3)
 	res, err := w.tx.ExecContext(w.ctx, fmt.Sprintf(`UPDATE "%s_chunks" SET validity = ?, rowids = ? WHERE chunk_id = ? AND validity = ?`, w.t),
 		w.validity, w.slotIDs, w.id, w.read)
 	if err != nil {
