@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"path/filepath"
 	"testing"
 )
 
@@ -14,11 +13,7 @@ import (
 // new one began a write transaction and failed "database is locked"
 // after the busy timeout.)
 func TestConnectionsOpenDuringWrite(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t)
 	tx, err := s.wdb.Begin() // BEGIN IMMEDIATE: the write lock
 	if err != nil {
 		t.Fatal(err)

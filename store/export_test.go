@@ -9,12 +9,30 @@ import (
 	"math"
 	"path/filepath"
 	"strings"
+	"testing"
 	"unsafe"
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/internal/vecmath"
 	"github.com/ragd/ragd/store/scopedfts"
 )
+
+// openTest opens a store in a temporary directory for the package's own
+// tests and closes it when tb ends: storetest.MustOpen, which they cannot
+// import (storetest imports store).
+func openTest(tb testing.TB) *Store {
+	tb.Helper()
+	s, err := Open(filepath.Join(tb.TempDir(), FileName))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Errorf("close the store: %v", err)
+		}
+	})
+	return s
+}
 
 // MigrationsBefore makes Open apply only the migrations whose names sort
 // before version, so that a test can build a database of an older ragd.

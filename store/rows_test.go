@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"math"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -11,11 +10,7 @@ import (
 // TestRowsRoundTrip reads back through ragd_rows every kind of field a
 // rowsBuf writes, with SQLite's type and value for each.
 func TestRowsRoundTrip(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t)
 	var r rowsBuf
 	r.reset(4)
 	r.int(math.MaxInt64).text("héllo\x00wörld").blob([]byte{0, 1, 2}).nullText("").end()
@@ -70,11 +65,7 @@ func TestRowsRoundTrip(t *testing.T) {
 // TestRowsRefusesBadData checks that ragd_rows fails a statement on data
 // no rowsBuf writes, instead of reading past it, and needs its argument.
 func TestRowsRefusesBadData(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t)
 	var good rowsBuf
 	good.reset(2)
 	good.int(1).text("abc").end()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"path/filepath"
 	"testing"
 )
 
@@ -16,11 +15,7 @@ import (
 // checkpoint that close runs, where it used to fail to load the keyword
 // tokenizer with "database is locked".
 func TestWriteEndsWithItsContext(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t)
 	for _, cancelFirst := range []bool{true, false} {
 		name := map[bool]string{true: "canceled", false: "kept"}[cancelFirst]
 		ctx, cancel := context.WithCancel(context.Background())
