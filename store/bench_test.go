@@ -457,7 +457,7 @@ func BenchmarkSearch(b *testing.B) {
 				// inserted (untimed): the cache rebuilds the block the
 				// item touched, tokenizing only its chunks; last, as the
 				// inserts grow the collection.
-				extra := benchItems(b, 4*2*(benchQueries+benchWarmup), sh.dims, nil)[0]
+				var extra []ragd.NewItem
 				for _, fts5 := range []bool{false, true} {
 					name := "keyword-after-insert"
 					if fts5 {
@@ -466,6 +466,9 @@ func BenchmarkSearch(b *testing.B) {
 					b.Run(name, func(b *testing.B) {
 						keywordPath(b, f, fts5)
 						measure(b, benchQueries, nil, func(int) error {
+							if len(extra) == 0 { // enough for a run of both paths at -benchtime 1x, made again as longer runs need
+								extra = benchItems(b, 4*2*(benchQueries+benchWarmup), sh.dims, nil)[0]
+							}
 							_, err := f.s.InsertItems(ctx, "bench", f.col.ID, storetest.Stamp(extra[:1]))
 							extra = extra[1:]
 							return err
