@@ -67,14 +67,14 @@ func registerWALWatch() { C.ragd_wal_register() }
 // copies: a bulk load of 200k chunks spent 2.9 of its 12.6 s copying the
 // WAL into the database file (docs/benchmarks.md, "Checkpoints beside
 // the writer"). The writer's connection watches its WAL instead
-// (ragd_wal_watch): past checkpointStart frames, a commit wakes
+// (ragd_wal_watch): past checkpointStart bytes, a commit wakes
 // checkpointer.loop, which copies the WAL on a connection of its own, on
 // the other core, while the writer goes on.
 //
 // A checkpoint beside a busy writer never quite catches up with it:
 // frames come in while it copies, and SQLite starts the WAL over from
 // its beginning only when a write transaction begins with every frame
-// copied. So a commit that finds checkpointLimit frames copies what
+// copied. So a commit that finds checkpointLimit bytes copies what
 // remains itself (what came in since the last background checkpoint),
 // while no write can add more, and the next write starts the WAL over.
 // A commit past checkpointLimit while the background checkpoint runs
@@ -86,16 +86,16 @@ func registerWALWatch() { C.ragd_wal_register() }
 // copy the frames it can still read, so the WAL starts over once it
 // ends.
 const (
-	// checkpointStart is the WAL's frames (4 KiB pages) from which a
-	// commit wakes the background checkpoint: 64 MiB. Pages a bulk
-	// load rewrites in every transaction (B-tree interiors, the vector
-	// chunk being filled, FTS5's structure) are copied once per
-	// checkpoint, not once per transaction.
-	checkpointStart = 16384
-	// checkpointStride is the frames a commit waits for, past the last
+	// checkpointStart is the WAL's size from which a commit wakes the
+	// background checkpoint: 64 MiB. Pages a bulk load rewrites in
+	// every transaction (B-tree interiors, the vector chunk being
+	// filled, FTS5's structure) are copied once per checkpoint, not once
+	// per transaction.
+	checkpointStart = 64 << 20
+	// checkpointStride is the bytes a commit waits for, past the last
 	// wake, before it wakes the background checkpoint again.
 	checkpointStride = checkpointStart / 4
-	// checkpointLimit is the frames from which a commit checkpoints
+	// checkpointLimit is the WAL's size from which a commit checkpoints
 	// itself: 256 MiB. With 128 MiB, twice as many commits did, each
 	// paying for the checkpoint's two fsyncs, and a load of 1M chunks
 	// took 9% longer.
@@ -111,8 +111,10 @@ type checkpointer struct {
 	// would only fail busy.
 	mu  sync.Mutex
 	log *slog.Logger
-	// start, stride and limit are checkpointStart, checkpointStride
-	// and checkpointLimit, smaller in tests.
+	// pageSize is the database's, the size of the WAL's frames; start,
+	// stride and limit are checkpointStart, checkpointStride and
+	// checkpointLimit in frames (smaller in tests, see at).
+	pageSize             int64
 	start, stride, limit int64
 	// kickedAt is the WAL's frames when a commit last woke loop, 0 since
 	// the WAL started over. Only committed uses it, on the writer's
@@ -121,11 +123,21 @@ type checkpointer struct {
 }
 
 // newCheckpointer returns the checkpointer of the database db connects
-// to, whose checkpoints start at start frames (checkpointStart); the
-// store gives it its logger once its options are applied.
-func newCheckpointer(db *sql.DB, start int64) *checkpointer {
-	return &checkpointer{db: db, kick: make(chan struct{}, 1),
-		start: start, stride: start * checkpointStride / checkpointStart, limit: start * checkpointLimit / checkpointStart}
+// to, whose pages are pageSize bytes; the store gives it its logger once
+// its options are applied.
+func newCheckpointer(db *sql.DB, pageSize int64) *checkpointer {
+	c := &checkpointer{db: db, kick: make(chan struct{}, 1), pageSize: pageSize}
+	c.at(checkpointStart)
+	return c
+}
+
+// at makes checkpoints start once the WAL holds start bytes, their stride
+// and limit in proportion to checkpointStart's.
+func (c *checkpointer) at(start int64) {
+	frames := func(bytes int64) int64 { return max(1, bytes/c.pageSize) }
+	c.start = frames(start)
+	c.stride = frames(start * checkpointStride / checkpointStart)
+	c.limit = frames(start * checkpointLimit / checkpointStart)
 }
 
 // committed decides, on the writer's connection w right after it

@@ -98,9 +98,14 @@ func TestOpenFreesLeftoverPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var pageSize int
+	if err := db.QueryRow(`PRAGMA page_size`).Scan(&pageSize); err != nil {
+		t.Fatal(err)
+	}
 	for _, q := range []string{
 		`CREATE TABLE junk (b BLOB)`,
-		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) INSERT INTO junk SELECT randomblob(4000) FROM n`,
+		// A page a row, whatever the page size.
+		fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) INSERT INTO junk SELECT randomblob(%d) FROM n`, pageSize-100),
 		`DROP TABLE junk`,
 	} {
 		if _, err := db.Exec(q); err != nil {

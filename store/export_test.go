@@ -38,16 +38,14 @@ func openTest(tb testing.TB) *Store {
 // before version, so that a test can build a database of an older ragd.
 func MigrationsBefore(version string) Option { return func(s *Store) { s.migrateBefore = version } }
 
-// CheckpointAt makes the store's WAL checkpoints start at frames pages
-// (checkpointStart), their stride and limit in proportion, so that a
-// test reaches them with little data.
-func CheckpointAt(frames int64) Option {
-	return func(s *Store) { s.ckpt = newCheckpointer(s.cdb, frames) }
-}
+// CheckpointAt makes the store's WAL checkpoints start once it holds
+// bytes (checkpointStart), their stride and limit in proportion, so that
+// a test reaches them with little data.
+func CheckpointAt(bytes int64) Option { return func(s *Store) { s.ckpt.at(bytes) } }
 
-// CheckpointLimit is the WAL's pages from which a commit checkpoints
-// itself, for CheckpointAt(frames).
-func CheckpointLimit(frames int64) int64 { return frames * checkpointLimit / checkpointStart }
+// CheckpointLimit is the WAL's size from which a commit checkpoints
+// itself, for CheckpointAt(bytes).
+func CheckpointLimit(bytes int64) int64 { return bytes * checkpointLimit / checkpointStart }
 
 // VacuumStep is the pages one step of the background vacuum frees.
 const VacuumStep = vacuumStep

@@ -76,7 +76,7 @@ func connectHook(pragmas ...string) func(c *sqlite3.SQLiteConn) error {
 			// size: the most a bulk load's WAL holds before a commit
 			// checkpoints it, so that it is not cut and grown again
 			// each time.
-			"PRAGMA journal_size_limit = "+strconv.Itoa(checkpointLimit*4096),
+			"PRAGMA journal_size_limit = "+strconv.Itoa(checkpointLimit),
 		) {
 			if _, err := c.Exec(p, nil); err != nil {
 				return err
@@ -204,7 +204,16 @@ func Open(path string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	cdb.SetMaxOpenConns(1)
-	s := &Store{path: abs, db: db, wdb: wdb, cdb: cdb, ckpt: newCheckpointer(cdb, checkpointStart), now: time.Now, log: slog.Default(), vecs: newVecCache(DefaultVectorCacheBytes), filters: newFilterCache(), diskScanBatch: defaultDiskScanBatch, quantizeAbove: DefaultQuantizeAbove, binaryFirst: true, keywordSplitRows: defaultKeywordSplitRows,
+	// The page size of the database, or of the one the writer creates:
+	// the WAL's frames are of it.
+	var pageSize int64
+	if err := cdb.QueryRow("PRAGMA page_size").Scan(&pageSize); err != nil {
+		wdb.Close()
+		db.Close()
+		cdb.Close()
+		return nil, err
+	}
+	s := &Store{path: abs, db: db, wdb: wdb, cdb: cdb, ckpt: newCheckpointer(cdb, pageSize), now: time.Now, log: slog.Default(), vecs: newVecCache(DefaultVectorCacheBytes), filters: newFilterCache(), diskScanBatch: defaultDiskScanBatch, quantizeAbove: DefaultQuantizeAbove, binaryFirst: true, keywordSplitRows: defaultKeywordSplitRows,
 		kws: newKwCache(DefaultKeywordCacheBytes), kwBuilds: make(chan kwBuild, 64), kwSyncBlocks: defaultKeywordSyncBlocks,
 		vacuumKick: make(chan struct{}, 1), stop: make(chan struct{})}
 	for _, o := range opts {

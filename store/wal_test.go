@@ -19,7 +19,7 @@ import (
 // sqlite-vec chunk, the chunk's whole blob (1,024 vectors, 1.5 MiB).
 // Every item is there afterwards.
 func TestBulkLoadBoundsWAL(t *testing.T) {
-	const dims, batches, per, checkpointAt = 384, 120, 200, 256
+	const dims, batches, per, checkpointAt = 384, 120, 200, 1 << 20
 	s := storetest.MustOpen(t, store.CheckpointAt(checkpointAt))
 	col := storetest.CreateCollection(t, s, &ragd.Collection{Workspace: "ws", Name: "wal", EmbeddingModel: ragd.NoEmbeddingModel,
 		Dimensions: dims, Chunking: ragd.Chunking{MaxTokens: 512}})
@@ -40,7 +40,7 @@ func TestBulkLoadBoundsWAL(t *testing.T) {
 		most = max(most, fi.Size())
 	}
 	const batchBytes, chunkBlob, loaded = per * dims * 4, 1024 * dims * 4, batches * per * dims * 4
-	bound := 2*store.CheckpointLimit(checkpointAt)*4096 + 2*batchBytes + chunkBlob
+	bound := 2*store.CheckpointLimit(checkpointAt) + 2*batchBytes + chunkBlob
 	if loaded < 3*bound {
 		t.Fatalf("the test loads %d bytes, too few to need a checkpoint to stay under %d", loaded, bound)
 	}
@@ -61,7 +61,7 @@ func TestBulkLoadBoundsWAL(t *testing.T) {
 // WAL as a write does. The collection deleted here lies before another
 // as large, whose pages the vacuum moves into the freed space.
 func TestVacuumBoundsWAL(t *testing.T) {
-	const dims, batches, per, checkpointAt = 384, 120, 200, 256
+	const dims, batches, per, checkpointAt = 384, 120, 200, 1 << 20
 	s := storetest.MustOpen(t, store.CheckpointAt(checkpointAt))
 	ctx := context.Background()
 	vec := storetest.UnitVector(rand.New(rand.NewPCG(7, 7)), dims)
@@ -93,7 +93,11 @@ func TestVacuumBoundsWAL(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A step moves vacuumStep pages and rewrites their parents.
-	bound := 2*store.CheckpointLimit(checkpointAt)*4096 + 2*store.VacuumStep*4096
+	st, err := s.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound := 2*store.CheckpointLimit(checkpointAt) + 2*store.VacuumStep*st.PageSize
 	if fi.Size() > bound {
 		t.Errorf("the WAL reached %.1f MiB during the vacuum; want at most %.1f", float64(fi.Size())/(1<<20), float64(bound)/(1<<20))
 	}
