@@ -3,7 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"os"
 	"testing"
+	"time"
+
+	"github.com/ragd/ragd/internal/testwait"
 )
 
 // TestConnectionsOpenDuringWrite opens every reader connection and the
@@ -31,4 +35,34 @@ func TestConnectionsOpenDuringWrite(t *testing.T) {
 			t.Fatalf("connection %d: %v", i, err)
 		}
 	}
+}
+
+// On a new database, a commit past the start wakes the background
+// checkpoint, which copies the WAL's pages into the database file beside
+// the writer. (When the store read the page size through the
+// checkpointer's connection at Open, that connection opened the new file
+// before the writer's set WAL mode, stayed in rollback mode, and its
+// checkpoints copied nothing: only the writer's own, at the limit, did.)
+func TestBackgroundCheckpointOnNewDatabase(t *testing.T) {
+	s := openTest(t)
+	s.ckpt.at(1 << 20) // from 1 MiB of WAL; the limit, 4 MiB, is not reached
+	ctx := context.Background()
+	before, err := os.Stat(s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const blob = 3 << 19 // 1.5 MiB
+	if err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE junk (b BLOB); INSERT INTO junk VALUES (randomblob(?))`, blob)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(t, 30*time.Second, func() bool {
+		fi, err := os.Stat(s.Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size() >= before.Size()+blob
+	}, "the 1.5 MiB written never reached the database file: the background checkpoint copied nothing")
 }

@@ -204,10 +204,10 @@ func Open(path string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	cdb.SetMaxOpenConns(1)
-	// The page size of the database, or of the one the writer creates:
-	// the WAL's frames are of it.
+	// The page size of the database, which the writer's connection
+	// creates if need be: the WAL's frames are of it.
 	var pageSize int64
-	if err := cdb.QueryRow("PRAGMA page_size").Scan(&pageSize); err != nil {
+	if err := wdb.QueryRow("PRAGMA page_size").Scan(&pageSize); err != nil {
 		wdb.Close()
 		db.Close()
 		cdb.Close()
