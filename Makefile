@@ -12,7 +12,7 @@ endif
 export CGO_ENABLED := 1
 # New databases get 8 KiB pages, not SQLite's 4 KiB: a bulk load writes
 # each page to the WAL and again into the database with a system call a
-# page, and loaded 1M chunks at 21.5-21.8k chunks/s against 18.3-20.4k;
+# page, and loaded 1M chunks at 21.5-23.6k chunks/s against 18.3-20.6k;
 # searches measured the same (16 KiB: faster loads still, but keyword
 # and filtered searches 10-20% slower; docs/benchmarks.md, "Session 20").
 # A database keeps the page size it was created with.
