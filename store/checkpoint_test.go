@@ -44,8 +44,9 @@ func TestConnectionsOpenDuringWrite(t *testing.T) {
 // before the writer's set WAL mode, stayed in rollback mode, and its
 // checkpoints copied nothing: only the writer's own, at the limit, did.)
 func TestBackgroundCheckpointOnNewDatabase(t *testing.T) {
-	s := openTest(t)
-	s.ckpt.at(1 << 20) // from 1 MiB of WAL; the limit, 4 MiB, is not reached
+	// From 1 MiB of WAL, set before the store's goroutines start; the
+	// limit, 4 MiB, is not reached.
+	s := openTest(t, CheckpointAt(1<<20))
 	ctx := context.Background()
 	before, err := os.Stat(s.Path())
 	if err != nil {

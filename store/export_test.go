@@ -20,9 +20,9 @@ import (
 // openTest opens a store in a temporary directory for the package's own
 // tests and closes it when tb ends: storetest.MustOpen, which they cannot
 // import (storetest imports store).
-func openTest(tb testing.TB) *Store {
+func openTest(tb testing.TB, opts ...Option) *Store {
 	tb.Helper()
-	s, err := Open(filepath.Join(tb.TempDir(), FileName))
+	s, err := Open(filepath.Join(tb.TempDir(), FileName), opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}
