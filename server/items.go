@@ -60,11 +60,19 @@ type itemBatchRequest struct {
 }
 
 func (s *Server) handleItemBatch(c echo.Context) error {
-	var req itemBatchRequest
-	if err := decodeJSON(c, s.cfg.MaxBodyBytes, true, &req); err != nil {
+	body, err := readBody(c, s.cfg.MaxBodyBytes)
+	if err != nil {
 		return err
 	}
-	items, tokens, err := s.addItems(c, req.Items, true)
+	in, ok := readItemBatch(body)
+	if !ok {
+		var req itemBatchRequest
+		if err := decodeBody(body, true, &req); err != nil {
+			return err
+		}
+		in = req.Items
+	}
+	items, tokens, err := s.addItems(c, in, true)
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,12 @@ func (v *Vector) UnmarshalJSON(b []byte) error {
 	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' {
 		return errNotVector()
 	}
+	if got, n, ok := ParseVector(b); ok && n == len(b) {
+		*v = got
+		return nil
+	}
+	// Not an array of numbers alone: read it element by element, for
+	// unit to name the first that is not a number.
 	out := make(Vector, 0, bytes.Count(b, []byte{','})+1)
 	rest := trimJSONSpace(b[1 : len(b)-1])
 	for len(rest) > 0 {
@@ -68,6 +74,52 @@ func (v *Vector) UnmarshalJSON(b []byte) error {
 	}
 	*v = out
 	return nil
+}
+
+// ParseVector reads the JSON array of numbers b starts with (after any
+// whitespace) in one pass, and returns it with the bytes it took: a
+// decoder of a batch's body reads its vectors in place with it rather
+// than finding each one's end first. ok is false where b does not start
+// with such an array (an element that is not a number, a missing
+// bracket): UnmarshalJSON then reads it element by element, to name what
+// is wrong.
+func ParseVector(b []byte) (v Vector, n int, ok bool) {
+	i := skipJSONSpace(b, 0)
+	if i == len(b) || b[i] != '[' {
+		return nil, 0, false
+	}
+	if i = skipJSONSpace(b, i+1); i < len(b) && b[i] == ']' {
+		return Vector{}, i + 1, true
+	}
+	var buf [512]float64 // on the stack: the vector is copied out at its size
+	out := buf[:0]
+	for {
+		f, n, ok := scanJSONNumber(b[i:])
+		if !ok {
+			return nil, 0, false
+		}
+		out = append(out, f)
+		if i = skipJSONSpace(b, i+n); i == len(b) {
+			return nil, 0, false
+		}
+		switch b[i] {
+		case ',':
+			i = skipJSONSpace(b, i+1)
+		case ']':
+			return Vector(slices.Clone(out)), i + 1, true
+		default:
+			return nil, 0, false
+		}
+	}
+}
+
+// skipJSONSpace returns the index of the first byte of b from i on that
+// is not JSON whitespace, or len(b).
+func skipJSONSpace(b []byte, i int) int {
+	for i < len(b) && jsonSpace(b[i]) {
+		i++
+	}
+	return i
 }
 
 // errNotVector is the error of a vector that is neither form, made only
@@ -138,16 +190,23 @@ var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 
 // parseJSONNumber reads b if it is a number as JSON writes it,
 // -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, which strconv.ParseFloat
-// alone would widen to "+1", ".5", "Inf" and hexadecimal. A magnitude
-// beyond float64's reads as an infinity. As in ParseFloat, an exponent
-// past 10000 counts as 10000.
+// alone would widen to "+1", ".5", "Inf" and hexadecimal.
+func parseJSONNumber(b []byte) (float64, bool) {
+	f, n, ok := scanJSONNumber(b)
+	return f, ok && n == len(b)
+}
+
+// scanJSONNumber reads the longest JSON number b starts with and returns
+// it with its length (ok false when b does not start with one). A
+// magnitude beyond float64's reads as an infinity. As in ParseFloat, an
+// exponent past 10000 counts as 10000.
 //
 // The numbers of a vector have few digits (a float32 prints in at most
 // nine), so most take Clinger's exact path: a mantissa below 2^53 times
 // or divided by a power of ten up to 1e22, both exact, gives the correctly
 // rounded result in one operation, what ParseFloat returns, in a quarter
 // of its time; the others go to ParseFloat.
-func parseJSONNumber(b []byte) (float64, bool) {
+func scanJSONNumber(b []byte) (float64, int, bool) {
 	i := 0
 	neg := i < len(b) && b[i] == '-'
 	if neg {
@@ -172,7 +231,7 @@ func parseJSONNumber(b []byte) (float64, bool) {
 			digit(b[i])
 		}
 	default:
-		return 0, false
+		return 0, 0, false
 	}
 	if i < len(b) && b[i] == '.' {
 		j := i + 1
@@ -181,7 +240,7 @@ func parseJSONNumber(b []byte) (float64, bool) {
 			exp--
 		}
 		if j == i+1 {
-			return 0, false
+			return 0, 0, false
 		}
 		i = j
 	}
@@ -198,15 +257,12 @@ func parseJSONNumber(b []byte) (float64, bool) {
 			}
 		}
 		if j == i {
-			return 0, false
+			return 0, 0, false
 		}
 		if eneg {
 			e = -e
 		}
 		exp, i = exp+e, j
-	}
-	if i != len(b) {
-		return 0, false
 	}
 	if digits <= 15 && exp >= -22 && exp <= 22 { // mant < 10^15 < 2^53
 		f := float64(mant)
@@ -218,13 +274,13 @@ func parseJSONNumber(b []byte) (float64, bool) {
 		if neg {
 			f = -f
 		}
-		return f, true
+		return f, i, true
 	}
-	// The grammar held, so only a magnitude beyond float64's errs
+	// The grammar held up to i, so only a magnitude beyond float64's errs
 	// (ErrRange), as an infinity. The string shares b's bytes: ParseFloat
 	// keeps it only in its error, dropped here.
-	f, _ := strconv.ParseFloat(unsafe.String(unsafe.SliceData(b), len(b)), 64)
-	return f, true
+	f, _ := strconv.ParseFloat(unsafe.String(unsafe.SliceData(b), i), 64)
+	return f, i, true
 }
 
 // unit returns v checked and scaled to unit length, as ragd stores
