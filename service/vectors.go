@@ -184,6 +184,14 @@ func trimJSONSpace(b []byte) []byte {
 
 func jsonSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
+// btoi is 1 for true.
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // pow10 holds the powers of ten float64 represents exactly.
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
@@ -212,37 +220,31 @@ func scanJSONNumber(b []byte) (float64, int, bool) {
 	if neg {
 		i++
 	}
+	// The digits read into mant, leading zeros of the fraction
+	// included (past 15, which they make rare, ParseFloat reads b and
+	// mant's overflow does not matter); the power of ten to scale it by.
 	var mant uint64
-	digits, exp := 0, 0 // significant digits read into mant; the power of ten to scale it by
-	digit := func(c byte) {
-		if mant == 0 && c == '0' {
-			return // a leading zero adds nothing
-		}
-		if digits < 19 { // no overflow; past 15 digits ParseFloat reads b
-			mant = mant*10 + uint64(c-'0')
-		}
-		digits++
-	}
+	digits, exp := 0, 0
 	switch {
 	case i < len(b) && b[i] == '0':
 		i++
 	case i < len(b) && b[i] >= '1' && b[i] <= '9':
 		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
-			digit(b[i])
+			mant = mant*10 + uint64(b[i]-'0')
 		}
+		digits = i - btoi(neg)
 	default:
 		return 0, 0, false
 	}
 	if i < len(b) && b[i] == '.' {
 		j := i + 1
 		for ; j < len(b) && b[j] >= '0' && b[j] <= '9'; j++ {
-			digit(b[j])
-			exp--
+			mant = mant*10 + uint64(b[j]-'0')
 		}
 		if j == i+1 {
 			return 0, 0, false
 		}
-		i = j
+		digits, exp, i = digits+j-i-1, exp-(j-i-1), j
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
 		i++
