@@ -74,6 +74,12 @@ func addKeywordRows(ctx context.Context, tx *sql.Tx, seq int64, where string, ar
 		FROM chunks WHERE `+where, append([]any{seq}, args...)...); err != nil {
 		return err
 	}
+	return countKeywordRows(ctx, tx, seq, where, args...)
+}
+
+// countKeywordRows adds the keyword rows of collection seq's chunks that
+// match where (with args), just indexed, to its keyword statistics.
+func countKeywordRows(ctx context.Context, tx *sql.Tx, seq int64, where string, args ...any) error {
 	_, err := tx.ExecContext(ctx, `UPDATE collections SET keyword_rows = keyword_rows + d.n, keyword_tokens = keyword_tokens + d.t,
 		index_writes = index_writes + 1
 		FROM (SELECT count(*) AS n, coalesce(sum(fts_doclen(sz)), 0) AS t FROM fts_chunks_docsize WHERE `+where+`) AS d

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/internal/vecmath"
+	"github.com/ragd/ragd/store/scopedfts"
 )
 
 // itemVisible holds for items added directly and items of completed
@@ -32,6 +33,19 @@ func (s *Store) scanItem(r rowScanner) (*ragd.Item, error) {
 // the collection's updated time becomes the latest Created. A vector of
 // the wrong length is EUNPROCESSABLE.
 func (s *Store) InsertItems(ctx context.Context, ws, colID string, items []ragd.NewItem) ([]*ragd.Item, error) {
+	// While another write holds the writer, this one tokenizes its
+	// chunks' keywords as it waits, on the other core, rather than in its
+	// transaction: when requests come two at a time, the writer, the
+	// bottleneck of a bulk load, indexes a fifth faster. A write that
+	// finds the writer free leaves that to the writer, as waiting for the
+	// tokenizing would only delay it.
+	var terms [][]byte
+	if s.writers.Load() > 0 {
+		var err error
+		if terms, err = s.keywordTerms(ctx, items); err != nil {
+			return nil, err
+		}
+	}
 	var out []*ragd.Item
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		c, seq, err := s.collection(ctx, tx, ws, colID)
@@ -40,6 +54,7 @@ func (s *Store) InsertItems(ctx context.Context, ws, colID string, items []ragd.
 		}
 		w := s.newChunkWriter(tx, c, seq, true)
 		defer w.close()
+		w.terms = terms
 		out = make([]*ragd.Item, 0, len(items))
 		var at int64
 		for _, ni := range items {
@@ -61,6 +76,34 @@ func (s *Store) InsertItems(ctx context.Context, ws, colID string, items []ragd.
 // above it even when it does not repeat them; the stored content, which
 // search returns, stays the passage itself.
 const keywordText = `iif(section = '', content, section || char(10) || char(10) || content)`
+
+// keywordTerms returns the terms the keyword index holds for each chunk
+// of items, in order (scopedfts.DocumentTermsBatch of the text
+// keywordText gives), tokenized on a reader's connection: by the request,
+// beside the writer, rather than by the writer in its transaction, where
+// porter and unicode61 took a fifth of a bulk load's time in SQLite.
+func (s *Store) keywordTerms(ctx context.Context, items []ragd.NewItem) ([][]byte, error) {
+	var texts []byte
+	n := 0
+	for _, ni := range items {
+		for _, ch := range ni.Chunks {
+			if ch.Section == "" {
+				texts = scopedfts.AppendText(texts, ch.Content)
+			} else {
+				texts = scopedfts.AppendText(texts, ch.Section, "\n\n", ch.Content)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	var terms []byte
+	if err := s.db.QueryRowContext(ctx, `SELECT `+scopedfts.DocumentTermsBatch("?"), texts).Scan(&terms); err != nil {
+		return nil, err
+	}
+	return scopedfts.SplitTerms(terms, n)
+}
 
 // chunkWriter inserts items and chunks of one collection inside one
 // transaction. It gathers their rows and writes each table's with one
@@ -86,6 +129,10 @@ type chunkWriter struct {
 	firstID, lastID int64
 	bytes           int64
 	tokens          int
+	// terms, when set, are the keyword terms of the chunks written, in
+	// order, tokenized before the transaction (Store.keywordTerms); when
+	// nil, indexKeywords indexes their text.
+	terms [][]byte
 }
 
 // newChunkWriter returns a writer into collection c (of seq) in tx; the
@@ -211,7 +258,7 @@ func (w *chunkWriter) addCounts(at int64) error {
 		}
 	}
 	if w.firstID != 0 {
-		if err := indexKeywords(context.Background(), w.tx, w.seq, `id BETWEEN ? AND ?`, w.firstID, w.lastID); err != nil {
+		if err := w.indexKeywords(context.Background()); err != nil {
 			return err
 		}
 	}
@@ -219,6 +266,33 @@ func (w *chunkWriter) addCounts(at int64) error {
 		bytes = bytes + ?, updated = ? WHERE id = ?`,
 		w.items, w.chunks, w.bytes, at, w.col.ID)
 	return err
+}
+
+// indexKeywords indexes the published chunks for keywords: with their
+// terms, tokenized before, when it has them, else from their text
+// (indexKeywords).
+func (w *chunkWriter) indexKeywords(ctx context.Context) error {
+	terms := w.terms
+	if terms == nil {
+		return indexKeywords(ctx, w.tx, w.seq, `id BETWEEN ? AND ?`, w.firstID, w.lastID)
+	}
+	if int64(len(terms)) != w.lastID-w.firstID+1 {
+		return fmt.Errorf("store: terms given for %d chunks, %d written", len(terms), w.lastID-w.firstID+1)
+	}
+	var rows rowsBuf
+	rows.into("fts_chunks", "rowid, content")
+	defer rows.release()
+	prefix := scopedfts.Tokenized(w.seq)
+	for i, t := range terms {
+		rows.int(w.firstID+int64(i)).textOf(prefix, t).end()
+	}
+	if _, err := rows.insert(ctx, w.tx); err != nil {
+		return err
+	}
+	if err := countKeywordRows(ctx, w.tx, w.seq, `id BETWEEN ? AND ?`, w.firstID, w.lastID); err != nil {
+		return err
+	}
+	return touchKeywordBlocks(ctx, w.tx, w.seq, `SELECT id FROM chunks WHERE id BETWEEN ? AND ?`, w.firstID, w.lastID)
 }
 
 // Item returns item itemID of collection colID in workspace ws.

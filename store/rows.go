@@ -304,6 +304,14 @@ func (r *rowsBuf) text(v string) *rowsBuf {
 	return r
 }
 
+// textOf appends the text a followed by b, as text(a + string(b)) would
+// without making that string.
+func (r *rowsBuf) textOf(a string, b []byte) *rowsBuf {
+	r.b = append(append(binary.LittleEndian.AppendUint32(append(r.b, rowText), uint32(len(a)+len(b))), a...), b...)
+	r.fields++
+	return r
+}
+
 // blob appends v, or NULL when v is nil.
 func (r *rowsBuf) blob(v []byte) *rowsBuf {
 	if v == nil {

@@ -120,6 +120,10 @@ type Store struct {
 	// filterCache).
 	writes  atomic.Uint64
 	filters *filterCache // chunk IDs passing recent filters, see filter.go
+	// writers counts the transactions holding the writer or waiting for
+	// it: a bulk insert that finds it busy tokenizes its keywords while
+	// it waits (InsertItems).
+	writers atomic.Int64
 
 	vacuumKick chan struct{} // wakes vacuumLoop, see freeSpace
 
@@ -516,6 +520,8 @@ func (s *Store) writeBookkeeping(ctx context.Context, fn func(ctx context.Contex
 }
 
 func (s *Store) commit(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error, counted bool) error {
+	s.writers.Add(1)
+	defer s.writers.Add(-1)
 	// The connection is held past the commit for the WAL's check.
 	conn, err := s.wdb.Conn(ctx)
 	if err != nil {

@@ -32,6 +32,8 @@ package scopedfts
 import "C"
 
 import (
+	"encoding/binary"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -72,6 +74,61 @@ func Phrase(seq int64, text string) string {
 // FTS5's to the bit.
 func IDF(rows, hits int64) float64 {
 	return float64(C.scopedfts_idf(C.sqlite3_int64(rows), C.sqlite3_int64(hits)))
+}
+
+// Tokenized returns the start of the text of a row of collection seq
+// given as its terms, tokenized before (DocumentTerms): "<seq>\x1e", then
+// the terms. The tokenizer gives them as they are, so a bulk write
+// tokenizes its rows beside the writer rather than in its transaction.
+func Tokenized(seq int64) string {
+	return strconv.FormatInt(seq, 10) + "\x1e"
+}
+
+// DocumentTerms returns the SQL expression of the terms of the text
+// expression expr, for a row's text after Tokenized: fts_terms without a
+// scope, so uncut, as FTS5 cuts a scoped token itself when it indexes it.
+func DocumentTerms(expr string) string {
+	return `fts_terms(` + expr + `, 0)`
+}
+
+// DocumentTermsBatch returns the SQL expression of DocumentTerms of each
+// text of the blob expression expr (AppendText), in one call:
+// fts_terms_batch. SplitTerms reads its result.
+func DocumentTermsBatch(expr string) string {
+	return `fts_terms_batch(` + expr + `)`
+}
+
+// AppendText appends a text, the concatenation of parts, to b, a batch
+// for DocumentTermsBatch: its length as a little-endian uint32, then its
+// bytes. The text must be shorter than 4 GiB, as every one a request
+// can bring is.
+func AppendText(b []byte, parts ...string) []byte {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	b = binary.LittleEndian.AppendUint32(b, uint32(n))
+	for _, p := range parts {
+		b = append(b, p...)
+	}
+	return b
+}
+
+// SplitTerms returns the terms of each text of DocumentTermsBatch's result
+// b, slices of b, and fails unless it holds n texts' terms.
+func SplitTerms(b []byte, n int) ([][]byte, error) {
+	terms := make([][]byte, 0, n)
+	for len(b) > 0 {
+		if len(b) < 4 || int64(binary.LittleEndian.Uint32(b)) > int64(len(b)-4) {
+			return nil, fmt.Errorf("scopedfts: terms of a batch malformed after %d texts", len(terms))
+		}
+		end := 4 + int(binary.LittleEndian.Uint32(b))
+		terms, b = append(terms, b[4:end:end]), b[end:]
+	}
+	if len(terms) != n {
+		return nil, fmt.Errorf("scopedfts: terms of %d texts, want %d", len(terms), n)
+	}
+	return terms, nil
 }
 
 // Terms returns the SQL expression of the tokens indexed for the text
