@@ -24,7 +24,7 @@ import (
 // so both read every body the same way.
 func readItemBatch(body []byte) (items []service.ItemInput, ok bool) {
 	r := batchReader{b: body}
-	if !r.next('{') || r.key() != "items" || !r.next('[') {
+	if !r.next('{') || string(r.key()) != "items" || !r.next('[') {
 		return nil, false
 	}
 	for {
@@ -66,19 +66,20 @@ func (r *batchReader) next(c byte) bool {
 	return false
 }
 
-// key reads an object's key and its colon; "" when what follows is not a
-// key without escapes.
-func (r *batchReader) key() string {
+// key reads an object's key and its colon; nil when what follows is not
+// a key without escapes. The key is b's bytes: compared as a string where
+// it is converted, it is not copied.
+func (r *batchReader) key() []byte {
 	i := r.space()
 	end, escaped, ok := stringEnd(r.b, i)
 	if !ok || escaped {
-		return ""
+		return nil
 	}
 	r.at = end
 	if !r.next(':') {
-		return ""
+		return nil
 	}
-	return string(r.b[i+1 : end-1])
+	return r.b[i+1 : end-1]
 }
 
 // item reads one item's object.
@@ -92,7 +93,7 @@ func (r *batchReader) item() (it service.ItemInput, ok bool) {
 	var seen [4]bool
 	for {
 		var field int
-		switch r.key() {
+		switch string(r.key()) {
 		case "content":
 			field = 0
 			it.Content, ok = r.text()
