@@ -60,7 +60,18 @@ func collectionDims(ctx context.Context, tx *sql.Tx, seq int64) (int, error) {
 // the chunks' vectors in the same transaction: the index_writes it
 // increments versions both (vecscan.go, termcounts.go).
 func indexKeywords(ctx context.Context, tx *sql.Tx, seq int64, where string, args ...any) error {
-	if err := addKeywordRows(ctx, tx, seq, where, args...); err != nil {
+	if err := insertKeywordText(ctx, tx, seq, where, args...); err != nil {
+		return err
+	}
+	return keywordRowsAdded(ctx, tx, seq, where, args...)
+}
+
+// keywordRowsAdded is the end of indexKeywords once the keyword rows of
+// the chunks where selects are written, from their text or from terms
+// tokenized before (chunkWriter.indexKeywords): their rows and tokens
+// counted in the collection's statistics, their blocks' versions moved.
+func keywordRowsAdded(ctx context.Context, tx *sql.Tx, seq int64, where string, args ...any) error {
+	if err := countKeywordRows(ctx, tx, seq, where, args...); err != nil {
 		return err
 	}
 	return touchKeywordBlocks(ctx, tx, seq, `SELECT id FROM chunks WHERE `+where, args...)
@@ -70,11 +81,18 @@ func indexKeywords(ctx context.Context, tx *sql.Tx, seq int64, where string, arg
 // migration 090, which runs before their table exists (migration 130
 // fills it).
 func addKeywordRows(ctx context.Context, tx *sql.Tx, seq int64, where string, args ...any) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO fts_chunks (rowid, content) SELECT id, `+scopedfts.Text("?", keywordText)+`
-		FROM chunks WHERE `+where, append([]any{seq}, args...)...); err != nil {
+	if err := insertKeywordText(ctx, tx, seq, where, args...); err != nil {
 		return err
 	}
 	return countKeywordRows(ctx, tx, seq, where, args...)
+}
+
+// insertKeywordText writes the keyword rows of the chunks of collection
+// seq that where selects, FTS5 tokenizing their text (keywordText).
+func insertKeywordText(ctx context.Context, tx *sql.Tx, seq int64, where string, args ...any) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO fts_chunks (rowid, content) SELECT id, `+scopedfts.Text("?", keywordText)+`
+		FROM chunks WHERE `+where, append([]any{seq}, args...)...)
+	return err
 }
 
 // countKeywordRows adds the keyword rows of collection seq's chunks that

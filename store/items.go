@@ -289,10 +289,7 @@ func (w *chunkWriter) indexKeywords(ctx context.Context) error {
 	if _, err := rows.insert(ctx, w.tx); err != nil {
 		return err
 	}
-	if err := countKeywordRows(ctx, w.tx, w.seq, `id BETWEEN ? AND ?`, w.firstID, w.lastID); err != nil {
-		return err
-	}
-	return touchKeywordBlocks(ctx, w.tx, w.seq, `SELECT id FROM chunks WHERE id BETWEEN ? AND ?`, w.firstID, w.lastID)
+	return keywordRowsAdded(ctx, w.tx, w.seq, `id BETWEEN ? AND ?`, w.firstID, w.lastID)
 }
 
 // Item returns item itemID of collection colID in workspace ws.

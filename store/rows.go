@@ -298,11 +298,7 @@ func (r *rowsBuf) int(v int64) *rowsBuf {
 
 // text appends a string; it must be shorter than 4 GiB, as every text a
 // request can bring is.
-func (r *rowsBuf) text(v string) *rowsBuf {
-	r.b = append(binary.LittleEndian.AppendUint32(append(r.b, rowText), uint32(len(v))), v...)
-	r.fields++
-	return r
-}
+func (r *rowsBuf) text(v string) *rowsBuf { return r.textOf(v, nil) }
 
 // textOf appends the text a followed by b, as text(a + string(b)) would
 // without making that string.

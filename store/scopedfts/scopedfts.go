@@ -77,23 +77,18 @@ func IDF(rows, hits int64) float64 {
 }
 
 // Tokenized returns the start of the text of a row of collection seq
-// given as its terms, tokenized before (DocumentTerms): "<seq>\x1e", then
-// the terms. The tokenizer gives them as they are, so a bulk write
+// given as its terms, tokenized before (DocumentTermsBatch): "<seq>\x1e",
+// then the terms. The tokenizer gives them as they are, so a bulk write
 // tokenizes its rows beside the writer rather than in its transaction.
 func Tokenized(seq int64) string {
 	return strconv.FormatInt(seq, 10) + "\x1e"
 }
 
-// DocumentTerms returns the SQL expression of the terms of the text
-// expression expr, for a row's text after Tokenized: fts_terms without a
-// scope, so uncut, as FTS5 cuts a scoped token itself when it indexes it.
-func DocumentTerms(expr string) string {
-	return `fts_terms(` + expr + `, 0)`
-}
-
-// DocumentTermsBatch returns the SQL expression of DocumentTerms of each
-// text of the blob expression expr (AppendText), in one call:
-// fts_terms_batch. SplitTerms reads its result.
+// DocumentTermsBatch returns the SQL expression of the terms of each text
+// of the blob expression expr (AppendText), for a row's text after
+// Tokenized, in one call: fts_terms_batch, fts_terms without a scope, so
+// uncut, as FTS5 cuts a scoped token itself when it indexes it.
+// SplitTerms reads its result.
 func DocumentTermsBatch(expr string) string {
 	return `fts_terms_batch(` + expr + `)`
 }
