@@ -32,6 +32,7 @@ import (
 	vec "github.com/asg017/sqlite-vec-go-bindings/cgo"
 	"github.com/mattn/go-sqlite3"
 	"github.com/ragd/ragd/store/scopedfts"
+	"github.com/ragd/ragd/store/walvfs"
 )
 
 //go:embed migrations/*.sql
@@ -165,6 +166,9 @@ const stmtCacheSize = 64
 // migrations. Call Close when done.
 func Open(path string, opts ...Option) (*Store, error) {
 	registerDriver()
+	if err := walvfs.Register(); err != nil {
+		return nil, err
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
@@ -187,7 +191,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 		}
 		return "file:" + abs + "?" + q.Encode()
 	}
-	wdb, err := sql.Open(writerDriverName, dsn("_journal_mode", "WAL", "_auto_vacuum", "incremental", "_foreign_keys", "on", "_txlock", "immediate"))
+	// The writer writes its WAL through walvfs, a transaction's frames in
+	// a few large writes (store/walvfs).
+	wdb, err := sql.Open(writerDriverName, dsn("_journal_mode", "WAL", "_auto_vacuum", "incremental", "_foreign_keys", "on", "_txlock", "immediate", "vfs", walvfs.Name))
 	if err != nil {
 		return nil, err
 	}

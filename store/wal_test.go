@@ -9,6 +9,7 @@ import (
 	"github.com/ragd/ragd"
 	"github.com/ragd/ragd/store"
 	"github.com/ragd/ragd/store/storetest"
+	"github.com/ragd/ragd/store/walvfs"
 )
 
 // A bulk load keeps the WAL bounded while its checkpoints run beside the
@@ -17,9 +18,12 @@ import (
 // vectors in transactions of 300 KB never take the WAL past twice the
 // limit and a transaction's pages, among them, when it begins a
 // sqlite-vec chunk, the chunk's whole blob (1,024 vectors, 1.5 MiB).
-// Every item is there afterwards.
+// Every item is there afterwards. The writer wrote the WAL through walvfs,
+// its frames held back and written together, while checkpoints started
+// the WAL over and cut it back.
 func TestBulkLoadBoundsWAL(t *testing.T) {
 	const dims, batches, per, checkpointAt = 384, 120, 200, 1 << 20
+	before := walvfs.ReadStats()
 	s := storetest.MustOpen(t, store.CheckpointAt(checkpointAt))
 	col := storetest.CreateCollection(t, s, &ragd.Collection{Workspace: "ws", Name: "wal", EmbeddingModel: ragd.NoEmbeddingModel,
 		Dimensions: dims, Chunking: ragd.Chunking{MaxTokens: 512}})
@@ -53,6 +57,10 @@ func TestBulkLoadBoundsWAL(t *testing.T) {
 	}
 	if got.ItemCount != batches*per || got.ChunkCount != batches*per {
 		t.Errorf("after the load: %d items and %d chunks, want %d of each", got.ItemCount, got.ChunkCount, batches*per)
+	}
+	after := walvfs.ReadStats()
+	if held, pages := after.Held-before.Held, int64(loaded/8192); held < 2*pages || after.Pending != 0 {
+		t.Errorf("walvfs held %d writes for %d pages of vectors, and holds %d bytes after the load; want two writes a page held, none left", held, pages, after.Pending)
 	}
 }
 
