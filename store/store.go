@@ -56,6 +56,7 @@ func registerDriver() {
 		registerBlobWrite()
 		registerRows()
 		registerWALWatch()
+		keepHeap()
 		// mmap lets vector scans read pages without copying them through
 		// SQLite's page cache. The writer reads through its bounded page
 		// cache instead: publishing a large file reads all its staged
