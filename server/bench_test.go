@@ -217,8 +217,37 @@ func BenchmarkHTTPSearch(b *testing.B) {
 // of client-given vectors of dims dimensions.
 func benchStore(b *testing.B, dims int) (*store.Store, *ragd.Collection) {
 	st := storetest.MustOpen(b)
-	return st, storetest.CreateCollection(b, st, &ragd.Collection{Workspace: ragd.DefaultWorkspace, Name: "bench",
-		EmbeddingModel: "none", Dimensions: dims, Chunking: ragd.Chunking{MaxTokens: 512, OverlapTokens: 64}})
+	return st, storetest.CreateCollection(b, st, benchCollection("none", dims))
+}
+
+// benchCollection is the collection the benchmarks load, of the given
+// model and dimensions.
+func benchCollection(model string, dims int) *ragd.Collection {
+	return &ragd.Collection{Workspace: ragd.DefaultWorkspace, Name: "bench",
+		EmbeddingModel: model, Dimensions: dims, Chunking: ragd.Chunking{MaxTokens: 512, OverlapTokens: 64}}
+}
+
+// loadStore opens an empty store with collection c for one of a
+// benchmark's loads; done closes it and deletes its files, so that the
+// next load does not run beside this one's store: its background
+// checkpoints, its memory and its dirty pages (two earlier 1M-chunk
+// loads left open cost the last one 10-15% of its rate).
+func loadStore(b *testing.B, c *ragd.Collection) (st *store.Store, col *ragd.Collection, done func()) {
+	dir, err := os.MkdirTemp(b.TempDir(), "load")
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err = store.Open(filepath.Join(dir, store.FileName))
+	if err != nil {
+		b.Fatal(err)
+	}
+	col = storetest.CreateCollection(b, st, c)
+	return st, col, func() {
+		if err := st.Close(); err != nil {
+			b.Fatal(err)
+		}
+		os.RemoveAll(dir)
+	}
 }
 
 // benchBatch returns n items of one chunk each: 60 words of text and a
@@ -405,11 +434,6 @@ func BenchmarkHTTPInsertHash(b *testing.B) {
 	n := insertCount(per)
 	ctx := context.Background()
 	text := benchText(b)
-	hashCollection := func() (*store.Store, *ragd.Collection) {
-		st := storetest.MustOpen(b)
-		return st, storetest.CreateCollection(b, st, &ragd.Collection{Workspace: ragd.DefaultWorkspace, Name: "bench",
-			EmbeddingModel: embed.HashModelName, Dimensions: dims, Chunking: ragd.Chunking{MaxTokens: 512, OverlapTokens: 64}})
-	}
 	for range b.N {
 		b.StopTimer()
 		r := rand.New(rand.NewPCG(7, 8))
@@ -423,15 +447,16 @@ func BenchmarkHTTPInsertHash(b *testing.B) {
 		}
 		b.StartTimer()
 		for _, loaders := range []int{1, 2} {
-			st, col := hashCollection()
+			st, col, done := loadStore(b, benchCollection(embed.HashModelName, dims))
 			whole, tenth := loadInFlight(b, benchServer(b, st), "/v1/vector_store/"+col.ID+"/items/batch", bodies, loaders, per)
 			b.ReportMetric(whole, fmt.Sprintf("http-%d-in-flight-chunks/s", loaders))
 			b.ReportMetric(tenth, fmt.Sprintf("http-%d-in-flight-last-tenth-chunks/s", loaders))
+			done()
 		}
 
 		// The peer: the store alone, the vectors computed beforehand.
 		b.StopTimer()
-		st, col := hashCollection()
+		st, col, done := loadStore(b, benchCollection(embed.HashModelName, dims))
 		emb := embed.NewHash(dims)
 		r = rand.New(rand.NewPCG(7, 8))
 		batches := make([][]ragd.NewItem, n/per)
@@ -464,6 +489,7 @@ func BenchmarkHTTPInsertHash(b *testing.B) {
 		end := time.Now()
 		b.ReportMetric(float64(n)/end.Sub(start).Seconds(), "in-process-vectors-given-chunks/s")
 		b.ReportMetric(float64(n/10)/end.Sub(tenth).Seconds(), "in-process-vectors-given-last-tenth-chunks/s")
+		done()
 	}
 }
 
@@ -549,12 +575,13 @@ func BenchmarkHTTPInsertInFlight(b *testing.B) {
 		}
 		b.StartTimer()
 		for _, loaders := range []int{1, 2} {
-			st, col := benchStore(b, dims)
+			st, col, done := loadStore(b, benchCollection("none", dims))
 			whole, tenth := loadInFlight(b, benchServer(b, st), "/v1/vector_store/"+col.ID+"/items/batch", bodies, loaders, per)
 			b.ReportMetric(whole, fmt.Sprintf("http-%d-in-flight-chunks/s", loaders))
 			b.ReportMetric(tenth, fmt.Sprintf("http-%d-in-flight-last-tenth-chunks/s", loaders))
+			done()
 		}
-		st, col := benchStore(b, dims)
+		st, col, done := loadStore(b, benchCollection("none", dims))
 		syscall.Sync()
 		start := time.Now()
 		var tenth time.Time
@@ -573,5 +600,6 @@ func BenchmarkHTTPInsertInFlight(b *testing.B) {
 		end := time.Now()
 		b.ReportMetric(float64(n)/end.Sub(start).Seconds(), "in-process-chunks/s")
 		b.ReportMetric(float64(n/10)/end.Sub(tenth).Seconds(), "in-process-last-tenth-chunks/s")
+		done()
 	}
 }
