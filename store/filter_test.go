@@ -16,11 +16,11 @@ import (
 )
 
 // TestMetaValuesMatchJSONExtract checks the metadata lookups of filters
-// (meta_values, kept by triggers) against json_extract over every item's
-// metadata, the way filters read it before: on items whose values mix
-// numbers, text, booleans, null, arrays and missing keys, for random
-// filters of every operator, after inserts, metadata updates, deletes and
-// a collection's deletion.
+// (meta_values, written with items and kept by triggers) against
+// json_extract over every item's metadata, the way filters read it
+// before: on items whose values mix numbers, text, booleans, null, arrays
+// and missing keys, for random filters of every operator, after inserts,
+// metadata updates, deletes and a collection's deletion.
 func TestMetaValuesMatchJSONExtract(t *testing.T) {
 	ctx := context.Background()
 	s := storetest.MustOpen(t)
@@ -204,9 +204,10 @@ func TestMigrateMetaValues(t *testing.T) {
 	if err := old.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// The database as a ragd before migration 120 left it.
-	undoMigration(t, path, "120", `DROP TRIGGER items_meta_insert`, `DROP TRIGGER items_meta_delete`, `DROP TRIGGER items_meta_update`,
-		`DROP TABLE meta_values`)
+	// The database as a ragd before migration 120 left it (migration 150
+	// had dropped the insert trigger).
+	undoMigration(t, path, "150")
+	undoMigration(t, path, "120", `DROP TRIGGER items_meta_delete`, `DROP TRIGGER items_meta_update`, `DROP TABLE meta_values`)
 	s, err := store.Open(path)
 	if err != nil {
 		t.Fatal(err)

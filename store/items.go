@@ -202,14 +202,33 @@ func (w *chunkWriter) insertChunks(ctx context.Context, itemID string, chunks []
 	return nil
 }
 
+// insertMetaValues writes the meta_values rows (migration 120) of the
+// items whose seqs lie between its two arguments, as the trigger that did
+// so before migration 150 did: a row for each top-level key of metadata
+// that is a JSON object. OR ROLLBACK (no row can fail: every column comes
+// from a NOT NULL one) spares SQLite the statement journal that an abort
+// would need, a copy of every page the statement changes.
+const insertMetaValues = `INSERT OR ROLLBACK INTO meta_values (collection_id, key, value, item_seq)
+	SELECT i.collection_id, j.key, j.value, i.seq FROM items i, json_each(i.metadata) j
+	WHERE i.seq BETWEEN ? AND ? AND CASE WHEN json_valid(i.metadata) THEN json_type(i.metadata) END = 'object'`
+
 // flush writes the rows gathered since the last flush: items first, which
-// their chunks reference, then the chunks, whose IDs are consecutive (one
-// INSERT of the writer's only connection, into a table of AUTOINCREMENT
-// IDs), so that the last one gives them all; published chunks' vectors go
-// to the vector writer with their IDs.
+// their chunks reference, and their meta_values rows, then the chunks;
+// items' seqs and chunks' IDs are consecutive (one INSERT of the writer's
+// only connection, into a table of AUTOINCREMENT IDs), so that the last
+// one gives them all; published chunks' vectors go to the vector writer
+// with their IDs.
 func (w *chunkWriter) flush(ctx context.Context) error {
-	if w.itemRows.rows > 0 {
-		if _, err := w.itemRows.insert(ctx, w.tx); err != nil {
+	if items := int64(w.itemRows.rows); items > 0 {
+		res, err := w.itemRows.insert(ctx, w.tx)
+		if err != nil {
+			return err
+		}
+		last, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		if _, err := w.tx.ExecContext(ctx, insertMetaValues, last-items+1, last); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,12 @@
+-- Items' meta_values rows are written by the store after each insert of
+-- items (store/items.go, insertMetaValues), one statement for the
+-- batch, no longer by this trigger inside the insert. The insert of
+-- items must be able to undo itself alone (its foreign keys and unique
+-- ID), so SQLite copies every page it changes into a statement journal
+-- first, and with the trigger that included every page of
+-- meta_values_lookup the batch's values land on: with values spread
+-- over their range, about a page an item at a million items. The
+-- statement of its own has no such constraint (OR ROLLBACK) and needs
+-- no journal (docs/benchmarks.md, "Session 22"). The update and delete
+-- triggers stay.
+DROP TRIGGER items_meta_insert;
