@@ -543,8 +543,9 @@ func loadInFlight(b *testing.B, post func(string, []byte) (*http.Response, error
 // BenchmarkHTTPInsertInFlight measures a bulk load with vectors given as
 // JSON numbers (batches of 1000 items of one chunk: 60 words and 384
 // dimensions, RAGD_BENCH_INSERT chunks, default 100,000) through the HTTP
-// API with one request in flight and with two: while the store writes one
-// batch, the server decodes the next, on the other core. The peer is the
+// API with one, two and three requests in flight: while the store writes
+// one batch, the server decodes the next, on the other core, and a third
+// fills the gaps between them. The peer is the
 // same batches inserted in process, in the same run. Each load starts
 // once the page cache has written the previous one's pages back
 // (syscall.Sync): else the HTTP loads' million chunks were written back
@@ -574,7 +575,7 @@ func BenchmarkHTTPInsertInFlight(b *testing.B) {
 			bodies[i] = encoded[i%distinct]
 		}
 		b.StartTimer()
-		for _, loaders := range []int{1, 2} {
+		for _, loaders := range []int{1, 2, 3} {
 			st, col, done := loadStore(b, benchCollection("none", dims))
 			whole, tenth := loadInFlight(b, benchServer(b, st), "/v1/vector_store/"+col.ID+"/items/batch", bodies, loaders, per)
 			b.ReportMetric(whole, fmt.Sprintf("http-%d-in-flight-chunks/s", loaders))
