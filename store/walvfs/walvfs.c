@@ -29,14 +29,16 @@ typedef struct walFile {
 	// continues it is held back, so the bytes held are always one run
 	// that ends at end.
 	sqlite3_int64 end;
-	// commitNext: the latest write was the header of a transaction's last
-	// frame, so the next write completes the transaction and everything
-	// held is written with it.
-	int commitNext;
+	// inCommit: the latest frame header was that of a transaction's last
+	// frame (or of the padding frames after it, with synchronous=FULL),
+	// so every write until the next header completes the transaction, and
+	// everything held is written with it.
+	int inCommit;
 } walFile;
 
 // The file of the default VFS starts at this offset of a walFile's
-// allocation, aligned for any type.
+// allocation, a multiple of 16 (SQLite allocates the walFile itself
+// 8-aligned).
 #define REAL_OFFSET ((sizeof(walFile) + 15) & ~(size_t)15)
 
 static sqlite3_vfs *realVfs;
@@ -60,13 +62,17 @@ static int flush(walFile *w) {
 	return rc;
 }
 
+// walClose drops what the file holds: never a committed transaction's
+// bytes (its last frame wrote them), only frames of one that ended
+// without committing.
 static int walClose(sqlite3_file *f) {
 	walFile *w = (walFile *)f;
-	int rc = flush(w);
-	int rc2 = w->real->pMethods->xClose(w->real);
+	count(&statPending, -w->len);
+	w->len = 0;
+	int rc = w->real->pMethods->xClose(w->real);
 	sqlite3_free(w->buf);
 	w->buf = 0;
-	return rc != SQLITE_OK ? rc : rc2;
+	return rc;
 }
 
 static int walRead(sqlite3_file *f, void *p, int n, sqlite3_int64 off) {
@@ -86,9 +92,12 @@ static int walRead(sqlite3_file *f, void *p, int n, sqlite3_int64 off) {
 // the transaction it belongs to.
 static int walWrite(sqlite3_file *f, const void *p, int n, sqlite3_int64 off) {
 	walFile *w = (walFile *)f;
-	int commit = w->commitNext;
 	const unsigned char *b = p;
-	w->commitNext = n == FRAME_HEADER && (b[4] | b[5] | b[6] | b[7]) != 0;
+	if (n == FRAME_HEADER) w->inCommit = (b[4] | b[5] | b[6] | b[7]) != 0;
+	// A header waits for its page; any other write of a last frame (its
+	// page, or the parts of a padding frame SQLite splits around a sync)
+	// writes everything held.
+	int commit = w->inCommit && n != FRAME_HEADER;
 	if (off != w->end || n > BUFFER_BYTES) {
 		int rc = flush(w);
 		if (rc != SQLITE_OK) return rc;

@@ -20,6 +20,12 @@
 // held first, and a write that does not continue the previous one goes
 // to the file at once. A failed write fails the transaction being
 // written.
+//
+// One connection at a time may write a database through the VFS, as the
+// store's one writer does: frames a transaction spilled before it rolled
+// back stay held until that connection's next write, which writes them
+// before its own at the same offsets (where SQLite's own VFS wrote them
+// at once); another connection's commit in between would be overwritten.
 package walvfs
 
 // #include "walvfs.h"
