@@ -128,10 +128,15 @@ static int walTruncate(sqlite3_file *f, sqlite3_int64 size) {
 	return w->real->pMethods->xTruncate(w->real, size);
 }
 
+// walSync writes what is held, and makes the writes up to the next
+// frame header write through: SQLite syncs in the middle of a commit's
+// padding frame, whose rest follows (and whose part before the sync may
+// be 24 bytes that only look like a header).
 static int walSync(sqlite3_file *f, int flags) {
 	walFile *w = (walFile *)f;
 	int rc = flush(w);
 	if (rc != SQLITE_OK) return rc;
+	w->inCommit = 1;
 	return w->real->pMethods->xSync(w->real, flags);
 }
 
