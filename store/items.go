@@ -219,35 +219,22 @@ const insertMetaValues = `INSERT OR ROLLBACK INTO meta_values (collection_id, ke
 // one gives them all; published chunks' vectors go to the vector writer
 // with their IDs.
 func (w *chunkWriter) flush(ctx context.Context) error {
-	if items := int64(w.itemRows.rows); items > 0 {
-		res, err := w.itemRows.insert(ctx, w.tx)
+	if w.itemRows.rows > 0 {
+		first, last, err := w.itemRows.insertRange(ctx, w.tx)
 		if err != nil {
 			return err
 		}
-		last, err := res.LastInsertId()
-		if err != nil {
-			return err
-		}
-		if _, err := w.tx.ExecContext(ctx, insertMetaValues, last-items+1, last); err != nil {
+		if _, err := w.tx.ExecContext(ctx, insertMetaValues, first, last); err != nil {
 			return err
 		}
 	}
-	n := int64(w.chunkRows.rows)
-	if n == 0 {
+	if w.chunkRows.rows == 0 {
 		return nil
 	}
-	res, err := w.chunkRows.insert(ctx, w.tx)
+	first, last, err := w.chunkRows.insertRange(ctx, w.tx)
 	if err != nil {
 		return err
 	}
-	last, err := res.LastInsertId()
-	if err != nil {
-		return err
-	}
-	if got, err := res.RowsAffected(); err != nil || got != n {
-		return fmt.Errorf("store: %d chunks inserted of %d (%v)", got, n, err)
-	}
-	first := last - n + 1
 	if !w.publish {
 		return nil
 	}

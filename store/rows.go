@@ -216,6 +216,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -288,6 +289,25 @@ func (r *rowsBuf) insert(ctx context.Context, tx *sql.Tx) (sql.Result, error) {
 		r.reset(r.cols)
 	}
 	return res, err
+}
+
+// insertRange writes the rows as insert does into a table whose new rows
+// get consecutive rowids (one INSERT of the writer's only connection into
+// an INTEGER PRIMARY KEY or AUTOINCREMENT table), and returns the first
+// and last of them.
+func (r *rowsBuf) insertRange(ctx context.Context, tx *sql.Tx) (first, last int64, err error) {
+	n := int64(r.rows)
+	res, err := r.insert(ctx, tx)
+	if err != nil {
+		return 0, 0, err
+	}
+	if last, err = res.LastInsertId(); err != nil {
+		return 0, 0, err
+	}
+	if got, err := res.RowsAffected(); err != nil || got != n {
+		return 0, 0, fmt.Errorf("store: %d rows inserted of %d (%v)", got, n, err)
+	}
+	return last - n + 1, last, nil
 }
 
 func (r *rowsBuf) int(v int64) *rowsBuf {
